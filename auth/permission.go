@@ -1,0 +1,190 @@
+package auth
+
+// Permission is one thing a role may do. Routes name the permission they
+// need; the store narrows what a permission reaches to the grant's scope.
+type Permission string
+
+const (
+	PermCommunitiesRead  Permission = "communities.read"
+	PermCommunitiesWrite Permission = "communities.write"
+	PermGridsRead        Permission = "grids.read"
+	PermGridsWrite       Permission = "grids.write"
+	PermBuildingsRead    Permission = "buildings.read"
+	PermBuildingsWrite   Permission = "buildings.write"
+	PermHomesRead        Permission = "homes.read"
+	PermHomesWrite       Permission = "homes.write"
+	PermPeopleRead       Permission = "people.read"
+	PermPeopleWrite      Permission = "people.write"
+	// PermPeoplePII lets a role read ID and phone numbers unmasked.
+	PermPeoplePII        Permission = "people.pii"
+	PermDevicesRead      Permission = "devices.read"
+	PermDevicesWrite     Permission = "devices.write"
+	PermAssociationsRead Permission = "associations.read"
+	PermStaffRead        Permission = "staff.read"
+	PermUsersManage      Permission = "users.manage"
+	PermAuditRead        Permission = "audit.read"
+	PermImport           Permission = "data.import"
+	PermExport           Permission = "data.export"
+)
+
+// rolePermissions says what each role may do within its grant's scope.
+// It is the one place to read to know who can do what.
+var rolePermissions = map[Role][]Permission{
+	RoleAdmin: {
+		PermCommunitiesRead, PermCommunitiesWrite, PermGridsRead, PermGridsWrite,
+		PermBuildingsRead, PermBuildingsWrite, PermHomesRead, PermHomesWrite,
+		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermDevicesWrite,
+		PermAssociationsRead, PermStaffRead, PermUsersManage, PermAuditRead, PermImport, PermExport,
+	},
+	// The monitoring centre calls householders and sends staff to homes.
+	RoleOperator: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
+		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
+	},
+	// Grid workers keep the ledger of their grid and visit its homes.
+	RoleGridWorker: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
+		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
+	},
+	RoleBuildingHead: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
+		PermAssociationsRead,
+	},
+	RoleAssociationMember: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
+	},
+	RoleAssociationChair: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
+		PermStaffRead,
+	},
+	// A partner organisation sees only what a ledger grant shares with it.
+	RolePartner: {PermCommunitiesRead},
+	// The community police officer receives alarms and requests footage.
+	RolePolice: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
+		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermStaffRead,
+	},
+	RoleBroadcastManager: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermDevicesRead,
+	},
+	// A resident reaches only their own household (see Actor.Scope).
+	RoleResident: {
+		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
+		PermPeopleRead, PermPeoplePII, PermAssociationsRead,
+	},
+}
+
+// PermissionsOf returns what role r may do.
+func PermissionsOf(r Role) []Permission { return rolePermissions[r] }
+
+// Reach is one part of the deployment an actor may reach: a whole
+// community, one grid of it, or one household. CommunityID 0 reaches every
+// community.
+type Reach struct {
+	CommunityID int64
+	GridID      int64
+	HouseholdID int64
+}
+
+// Scope is the union of reaches; an empty scope reaches nothing.
+type Scope []Reach
+
+// All reports whether the scope reaches every community.
+func (s Scope) All() bool {
+	for _, r := range s {
+		if r.CommunityID == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Communities returns the communities the scope touches, nil when it
+// reaches all of them.
+func (s Scope) Communities() []int64 {
+	if s.All() {
+		return nil
+	}
+	var out []int64
+	for _, r := range s {
+		if !containsID(out, r.CommunityID) {
+			out = append(out, r.CommunityID)
+		}
+	}
+	return out
+}
+
+// WholeCommunity reports whether the scope reaches all of community c, not
+// just part of it.
+func (s Scope) WholeCommunity(c int64) bool {
+	for _, r := range s {
+		if r.CommunityID == 0 || (r.CommunityID == c && r.GridID == 0 && r.HouseholdID == 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// Restrict returns the part of s inside community c; c 0 leaves s as is.
+func (s Scope) Restrict(c int64) Scope {
+	if c == 0 {
+		return s
+	}
+	var out Scope
+	for _, r := range s {
+		switch {
+		case r.CommunityID == 0:
+			out = append(out, Reach{CommunityID: c})
+		case r.CommunityID == c:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Can reports whether the actor holds p anywhere.
+func (a *Actor) Can(p Permission) bool { return len(a.Scope(p)) > 0 }
+
+// Scope returns where the actor may use p. A resident's grant reaches only
+// their household; a grid worker's or building head's grant with a grid
+// reaches that grid.
+func (a *Actor) Scope(p Permission) Scope {
+	if a == nil {
+		return nil
+	}
+	var s Scope
+	for _, g := range a.User.Grants {
+		if !hasPermission(g.Role, p) {
+			continue
+		}
+		r := Reach{CommunityID: g.CommunityID, GridID: g.GridID}
+		if g.Role == RoleResident {
+			if a.HouseholdID == 0 || g.CommunityID == 0 {
+				continue // a resident who lives nowhere reaches nothing
+			}
+			r = Reach{CommunityID: g.CommunityID, HouseholdID: a.HouseholdID}
+		} else if g.CommunityID == 0 && g.Role != RoleAdmin {
+			continue // only admins may be granted the whole deployment
+		}
+		s = append(s, r)
+	}
+	return s
+}
+
+func hasPermission(r Role, p Permission) bool {
+	for _, q := range rolePermissions[r] {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/shequ/shequ/pii"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// envFlags is a flag set whose defaults come from the environment, so that
+// a flag given on the command line wins and the environment comes second.
+type envFlags struct {
+	*flag.FlagSet
+}
+
+func newFlags(name, about string) envFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nFlags (environment variable in brackets):\n", about)
+		fs.PrintDefaults()
+	}
+	return envFlags{fs}
+}
+
+func (f envFlags) string(p *string, name, env, def, help string) {
+	if v, ok := os.LookupEnv(env); ok {
+		def = v
+	}
+	f.StringVar(p, name, def, help+" ["+env+"]")
+}
+
+func (f envFlags) bool(p *bool, name, env string, def bool, help string) {
+	if v, ok := os.LookupEnv(env); ok {
+		if b, err := strconv.ParseBool(v); err == nil {
+			def = b
+		}
+	}
+	f.BoolVar(p, name, def, help+" ["+env+"]")
+}
+
+// storeConfig is what every command that opens the store takes.
+type storeConfig struct {
+	data     string
+	db       string
+	key      string
+	keyFile  string
+	logLevel string
+}
+
+func (c *storeConfig) register(f envFlags) {
+	f.string(&c.data, "data", "SHEQU_DATA", "./data", "directory of the embedded SQLite database (shequ.db) and its key file")
+	f.string(&c.db, "db", "SHEQU_DB", "", "database URL; a postgres:// URL runs on PostgreSQL instead of the embedded SQLite")
+	f.string(&c.key, "key", "SHEQU_KEY", "", "key that encrypts personal data at rest: 64 hex digits or base64 of 32 bytes")
+	f.string(&c.keyFile, "key-file", "SHEQU_KEY_FILE", "", "file holding that key; default DATA/shequ.key, created on first start with SQLite")
+	f.string(&c.logLevel, "log-level", "SHEQU_LOG_LEVEL", "info", "debug, info, warn or error")
+}
+
+func (c *storeConfig) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// cipher loads the personal-data key. With SQLite the key file is created
+// next to the database on first start; with PostgreSQL, where several nodes
+// must share one key, it must be given.
+func (c *storeConfig) cipher(log *slog.Logger) (*pii.Cipher, error) {
+	if c.key != "" {
+		k, err := pii.ParseKey(c.key)
+		if err != nil {
+			return nil, err
+		}
+		return pii.New(k)
+	}
+	path := c.keyFile
+	postgres := sqlstore.IsPostgres(c.db)
+	if path == "" {
+		if postgres {
+			return nil, fmt.Errorf("with PostgreSQL give the personal-data key with --key or --key-file (SHEQU_KEY, SHEQU_KEY_FILE), the same on every node; make one with: openssl rand -hex 32")
+		}
+		if err := os.MkdirAll(c.data, 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		path = filepath.Join(c.data, "shequ.key")
+	}
+	k, created, err := pii.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("created a new personal-data key; back it up with the database: without it ID and phone numbers cannot be read", "path", path)
+	}
+	return pii.New(k)
+}
+
+// dsn returns where the store is.
+func (c *storeConfig) dsn() string {
+	if strings.TrimSpace(c.db) != "" {
+		return c.db
+	}
+	return filepath.Join(c.data, "shequ.db")
+}
+
+// open opens and migrates the store.
+func (c *storeConfig) open(ctx context.Context, log *slog.Logger) (*sqlstore.Store, error) {
+	ciph, err := c.cipher(log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlstore.Open(ctx, c.dsn(), sqlstore.Options{Cipher: ciph, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	v, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	log.Info("store ready", "dialect", st.Dialect(), "schema_version", v)
+	return st, nil
+}

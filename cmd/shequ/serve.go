@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/web"
+)
+
+func serveCmd(ctx context.Context, args []string) error {
+	var sc storeConfig
+	var addr string
+	var loadDemo, secure, proxy bool
+	f := newFlags("serve", "shequ serve: run the server.")
+	sc.register(f)
+	f.string(&addr, "http", "SHEQU_HTTP", "127.0.0.1:8080", "address the HTTP server listens on")
+	f.bool(&loadDemo, "demo", "SHEQU_DEMO", false, "load the demo community (Baosheng East Road) on first start")
+	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
+	f.bool(&proxy, "trust-proxy", "SHEQU_TRUST_PROXY", false, "take the client address from X-Forwarded-For (behind a reverse proxy)")
+	if err := f.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	log := sc.logger()
+	start := time.Now()
+	st, err := sc.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+		log.Info("store closed")
+	}()
+
+	if pw := os.Getenv("SHEQU_ADMIN_PASSWORD"); pw != "" {
+		if err := st.EnsureAdmin(ctx, pw); err != nil {
+			return fmt.Errorf("set admin password: %w", err)
+		}
+		log.Info("admin account ready", "username", "admin")
+	}
+	if loadDemo {
+		if err := loadDemoData(ctx, st, log); err != nil {
+			return err
+		}
+	}
+
+	srv := &http.Server{
+		Handler:           web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("shequ is serving", "url", "http://"+ln.Addr().String()+"/", "version", version, "startup", time.Since(start).Round(time.Millisecond))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("shutdown", "err", err)
+	}
+	return nil
+}
+
+func loadDemoData(ctx context.Context, st demo.Store, log interface {
+	Info(string, ...any)
+}) error {
+	pw := os.Getenv("SHEQU_DEMO_PASSWORD")
+	res, err := demo.Load(ctx, st, pw)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if !res.Loaded {
+		log.Info("demo community already loaded", "community", res.CommunityID)
+		return nil
+	}
+	log.Info("demo community loaded", "community", res.CommunityID, "people", res.People, "homes", res.Homes, "devices", res.Devices)
+	if pw == "" {
+		// Printed once, on the start that made the accounts; not logged.
+		fmt.Fprintf(os.Stdout, "\nDemo accounts (%s) share the password: %s\nSet SHEQU_DEMO_PASSWORD to choose it yourself.\n\n", demo.AccountList(), res.Password)
+	}
+	return nil
+}
+
+func flagErr(err error) error {
+	if errors.Is(err, errHelp) {
+		os.Exit(0)
+	}
+	return err
+}

@@ -1,0 +1,430 @@
+// Package community owns the model of a neighbourhood: communities, their
+// grids, buildings, homes, households, residents and their emergency
+// contacts, the staff who serve them, the associations, and the registry of
+// devices placed in them. It holds types and rules, no SQL and no HTTP.
+package community
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shequ/shequ"
+)
+
+// Community is one neighbourhood committee's area. Every other row belongs
+// to exactly one community.
+type Community struct {
+	ID        int64     `json:"id"`
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	NameEn    string    `json:"name_en"`
+	Timezone  string    `json:"timezone"`
+	Phone     string    `json:"phone"`
+	Address   string    `json:"address"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Grid (网格) is the part of a community one grid worker looks after.
+type Grid struct {
+	ID          int64  `json:"id"`
+	CommunityID int64  `json:"community_id"`
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	// Polygon is the grid's outline as a GeoJSON Polygon, "" when not drawn.
+	Polygon      string `json:"polygon,omitempty"`
+	WorkerUserID int64  `json:"worker_user_id,omitempty"`
+}
+
+// Building (楼栋) stands in one grid.
+type Building struct {
+	ID          int64   `json:"id"`
+	CommunityID int64   `json:"community_id"`
+	GridID      int64   `json:"grid_id"`
+	Name        string  `json:"name"`
+	Address     string  `json:"address"`
+	Lat         float64 `json:"lat"`
+	Lng         float64 `json:"lng"`
+	Floors      int     `json:"floors"`
+	HeadUserID  int64   `json:"head_user_id,omitempty"`
+}
+
+// Home (户) is one dwelling: a door on a floor of a building.
+type Home struct {
+	ID          int64  `json:"id"`
+	CommunityID int64  `json:"community_id"`
+	BuildingID  int64  `json:"building_id"`
+	Entrance    string `json:"entrance"`
+	Floor       int    `json:"floor"`
+	Door        string `json:"door"`
+	// BuildingName is filled in on reads so a list can be shown as is.
+	BuildingName string `json:"building_name,omitempty"`
+	GridID       int64  `json:"grid_id,omitempty"`
+}
+
+// Household is the people who live together in one home.
+type Household struct {
+	ID          int64  `json:"id"`
+	CommunityID int64  `json:"community_id"`
+	HomeID      int64  `json:"home_id"`
+	Name        string `json:"name"`
+}
+
+// Person tags the community cares about.
+const (
+	TagLivingAlone = "living_alone"
+	TagElderly     = "elderly"
+	TagUnemployed  = "unemployed"
+	TagDisability  = "disability"
+	TagLowIncome   = "low_income"
+)
+
+// KnownTags are the tags pages offer; others are accepted as given.
+var KnownTags = []string{TagLivingAlone, TagElderly, TagUnemployed, TagDisability, TagLowIncome}
+
+// Person is a resident. Phone and IDNumber are personal data: stored
+// encrypted and shown masked unless the reader's role needs them.
+type Person struct {
+	ID          int64     `json:"id"`
+	CommunityID int64     `json:"community_id"`
+	HouseholdID int64     `json:"household_id,omitempty"`
+	Name        string    `json:"name"`
+	Gender      string    `json:"gender,omitempty"`
+	Phone       string    `json:"phone"`
+	IDNumber    string    `json:"id_number"`
+	BirthDate   string    `json:"birth_date,omitempty"` // YYYY-MM-DD
+	Relation    string    `json:"relation,omitempty"`   // to the head of household
+	Tags        []string  `json:"tags"`
+	Contacts    []Contact `json:"emergency_contacts"`
+	Masked      bool      `json:"masked"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	HomeID      int64     `json:"home_id,omitempty"`
+}
+
+// Contact is someone to call when a resident needs help.
+type Contact struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Relation string `json:"relation"`
+}
+
+// Device kinds of the registry.
+const (
+	DeviceCamera         = "camera"
+	DeviceWiFiAP         = "wifi_ap"
+	DeviceSpeaker        = "speaker"
+	DeviceAlarmPanel     = "alarm_panel"
+	DeviceSensor         = "sensor"
+	DeviceDoorController = "door_controller"
+)
+
+// DeviceKinds lists the kinds a device may have.
+var DeviceKinds = []string{DeviceCamera, DeviceWiFiAP, DeviceSpeaker, DeviceAlarmPanel, DeviceSensor, DeviceDoorController}
+
+// Device statuses.
+const (
+	DeviceUnknown = "unknown"
+	DeviceOnline  = "online"
+	DeviceOffline = "offline"
+	DeviceFault   = "fault"
+)
+
+// DeviceStatuses lists the statuses a device may have.
+var DeviceStatuses = []string{DeviceUnknown, DeviceOnline, DeviceOffline, DeviceFault}
+
+// Device is anything with a network address the community watches.
+type Device struct {
+	ID          int64      `json:"id"`
+	CommunityID int64      `json:"community_id"`
+	Kind        string     `json:"kind"`
+	Name        string     `json:"name"`
+	Serial      string     `json:"serial,omitempty"`
+	Address     string     `json:"address,omitempty"` // network address or URL
+	Location    string     `json:"location,omitempty"`
+	Lat         float64    `json:"lat"`
+	Lng         float64    `json:"lng"`
+	GridID      int64      `json:"grid_id,omitempty"`
+	BuildingID  int64      `json:"building_id,omitempty"`
+	HomeID      int64      `json:"home_id,omitempty"`
+	Status      string     `json:"status"`
+	LastSeenAt  *time.Time `json:"last_seen_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+// Association is a resident self-governance association.
+type Association struct {
+	ID          int64    `json:"id"`
+	CommunityID int64    `json:"community_id"`
+	Key         string   `json:"key"`
+	Name        string   `json:"name"`
+	NameEn      string   `json:"name_en"`
+	ChairUserID int64    `json:"chair_user_id,omitempty"`
+	Members     []Member `json:"members"`
+}
+
+// Member is someone who serves in an association.
+type Member struct {
+	UserID   int64  `json:"user_id,omitempty"`
+	PersonID int64  `json:"person_id,omitempty"`
+	Name     string `json:"name"`
+	// Kind says why they are a member: deputy (人大代表), building_head,
+	// grid_worker, volunteer or cadre.
+	Kind string `json:"kind"`
+	Role string `json:"role"` // chair or member
+}
+
+// Partner is an outside organisation that works with the community.
+type Partner struct {
+	ID          int64  `json:"id"`
+	CommunityID int64  `json:"community_id"`
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+}
+
+// Filter narrows a list. Zero fields do not filter.
+type Filter struct {
+	CommunityID int64
+	GridID      int64
+	BuildingID  int64
+	HomeID      int64
+	HouseholdID int64
+	Floor       *int
+	Kind        string
+	Status      string
+	Tag         string
+	Query       string
+	shequ.Page
+}
+
+var (
+	codePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	datePattern  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	phonePattern = regexp.MustCompile(`^\+?[0-9][0-9 -]{4,19}$`)
+)
+
+type problems map[string]string
+
+func (p problems) add(field, format string, args ...any) {
+	if _, ok := p[field]; !ok {
+		p[field] = fmt.Sprintf(format, args...)
+	}
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return shequ.Invalid(p)
+}
+
+func requireText(p problems, field, value string, max int) {
+	switch {
+	case strings.TrimSpace(value) == "":
+		p.add(field, "is required")
+	case utf8.RuneCountInString(value) > max:
+		p.add(field, "must be at most %d characters", max)
+	}
+}
+
+func optionalText(p problems, field, value string, max int) {
+	if utf8.RuneCountInString(value) > max {
+		p.add(field, "must be at most %d characters", max)
+	}
+}
+
+func checkLatLng(p problems, lat, lng float64) {
+	if lat < -90 || lat > 90 {
+		p.add("lat", "must be between -90 and 90")
+	}
+	if lng < -180 || lng > 180 {
+		p.add("lng", "must be between -180 and 180")
+	}
+}
+
+// Validate checks a community before it is stored.
+func (c *Community) Validate() error {
+	p := problems{}
+	c.Code = strings.TrimSpace(c.Code)
+	if !codePattern.MatchString(c.Code) {
+		p.add("code", "must be lower-case letters, digits and dashes")
+	}
+	requireText(p, "name", c.Name, 100)
+	optionalText(p, "name_en", c.NameEn, 100)
+	if c.Timezone == "" {
+		c.Timezone = "Asia/Shanghai"
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		p.add("timezone", "is not a known time zone")
+	}
+	return p.err()
+}
+
+// Validate checks a grid before it is stored.
+func (g *Grid) Validate() error {
+	p := problems{}
+	if g.CommunityID == 0 {
+		p.add("community_id", "is required")
+	}
+	requireText(p, "code", g.Code, 20)
+	requireText(p, "name", g.Name, 100)
+	if g.Polygon != "" && !strings.Contains(g.Polygon, "Polygon") {
+		p.add("polygon", "must be a GeoJSON Polygon")
+	}
+	return p.err()
+}
+
+// Validate checks a building before it is stored.
+func (b *Building) Validate() error {
+	p := problems{}
+	if b.CommunityID == 0 {
+		p.add("community_id", "is required")
+	}
+	if b.GridID == 0 {
+		p.add("grid_id", "is required")
+	}
+	b.Name = strings.TrimSpace(b.Name)
+	requireText(p, "name", b.Name, 50)
+	optionalText(p, "address", b.Address, 200)
+	checkLatLng(p, b.Lat, b.Lng)
+	if b.Floors < 0 || b.Floors > 200 {
+		p.add("floors", "must be between 0 and 200")
+	}
+	return p.err()
+}
+
+// Validate checks a home before it is stored.
+func (h *Home) Validate() error {
+	p := problems{}
+	if h.BuildingID == 0 {
+		p.add("building_id", "is required")
+	}
+	h.Door = strings.TrimSpace(h.Door)
+	requireText(p, "door", h.Door, 20)
+	optionalText(p, "entrance", h.Entrance, 20)
+	if h.Floor < -5 || h.Floor > 200 {
+		p.add("floor", "must be between -5 and 200")
+	}
+	return p.err()
+}
+
+// Validate checks a household before it is stored.
+func (h *Household) Validate() error {
+	p := problems{}
+	if h.HomeID == 0 {
+		p.add("home_id", "is required")
+	}
+	optionalText(p, "name", h.Name, 100)
+	return p.err()
+}
+
+// Validate checks a person before it is stored and puts tags in order.
+func (x *Person) Validate() error {
+	p := problems{}
+	x.Name = strings.TrimSpace(x.Name)
+	requireText(p, "name", x.Name, 100)
+	if x.Phone != "" && !phonePattern.MatchString(x.Phone) {
+		p.add("phone", "is not a phone number")
+	}
+	x.IDNumber = strings.ToUpper(strings.TrimSpace(x.IDNumber))
+	if x.IDNumber != "" && !ValidIDNumber(x.IDNumber) {
+		p.add("id_number", "is not a valid 18-character resident ID number")
+	}
+	if x.BirthDate != "" {
+		if !datePattern.MatchString(x.BirthDate) {
+			p.add("birth_date", "must be a date like 1950-03-21")
+		} else if _, err := time.Parse(time.DateOnly, x.BirthDate); err != nil {
+			p.add("birth_date", "is not a real date")
+		}
+	}
+	switch x.Gender {
+	case "", "male", "female":
+	default:
+		p.add("gender", "must be male or female")
+	}
+	optionalText(p, "relation", x.Relation, 20)
+	var tags []string
+	for _, t := range x.Tags {
+		t = strings.TrimSpace(t)
+		if t != "" && !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	slices.Sort(tags)
+	x.Tags = tags
+	if x.Tags == nil {
+		x.Tags = []string{}
+	}
+	for i, c := range x.Contacts {
+		field := fmt.Sprintf("emergency_contacts[%d]", i)
+		if strings.TrimSpace(c.Name) == "" {
+			p.add(field+".name", "is required")
+		}
+		if !phonePattern.MatchString(c.Phone) {
+			p.add(field+".phone", "is not a phone number")
+		}
+	}
+	if x.Contacts == nil {
+		x.Contacts = []Contact{}
+	}
+	return p.err()
+}
+
+// Age returns the person's age in whole years at now, -1 when the birth
+// date is unknown.
+func (x *Person) Age(now time.Time) int {
+	b, err := time.Parse(time.DateOnly, x.BirthDate)
+	if err != nil {
+		return -1
+	}
+	age := now.Year() - b.Year()
+	if now.YearDay() < b.YearDay() {
+		age--
+	}
+	return age
+}
+
+// Validate checks a device before it is stored.
+func (d *Device) Validate() error {
+	p := problems{}
+	if d.CommunityID == 0 {
+		p.add("community_id", "is required")
+	}
+	if !slices.Contains(DeviceKinds, d.Kind) {
+		p.add("kind", "must be one of %s", strings.Join(DeviceKinds, ", "))
+	}
+	d.Name = strings.TrimSpace(d.Name)
+	requireText(p, "name", d.Name, 100)
+	if d.Status == "" {
+		d.Status = DeviceUnknown
+	}
+	if !slices.Contains(DeviceStatuses, d.Status) {
+		p.add("status", "must be one of %s", strings.Join(DeviceStatuses, ", "))
+	}
+	optionalText(p, "location", d.Location, 200)
+	checkLatLng(p, d.Lat, d.Lng)
+	return p.err()
+}
+
+// ValidIDNumber checks an 18-character resident identity number (GB 11643):
+// 17 digits and an ISO 7064 MOD 11-2 check character.
+func ValidIDNumber(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		sum += int(s[i]-'0') * weights[i]
+	}
+	return s[17] == IDCheckChar(sum)
+}
+
+// IDCheckChar returns the check character for a weighted digit sum.
+func IDCheckChar(sum int) byte { return "10X98765432"[sum%11] }

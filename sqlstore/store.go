@@ -1,0 +1,323 @@
+// Package sqlstore keeps shequ's state in SQL: SQLite for one community on a
+// small box, PostgreSQL for a city. All of the project's SQL lives here; the
+// same queries serve both dialects and the migrations are kept per dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/pii"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Store is the SQL store. On SQLite it keeps one writer connection, since
+// SQLite admits one writer at a time, and a pool of read-only connections.
+type Store struct {
+	dialect string
+	write   *sql.DB
+	read    *sql.DB
+	cipher  *pii.Cipher
+	clock   shequ.Clock
+	log     *slog.Logger
+	// txn is set on the copy of the store that Atomic hands out: every
+	// read and write of that copy goes through the one transaction.
+	txn *sql.Tx
+}
+
+// Options configure Open.
+type Options struct {
+	Cipher *pii.Cipher
+	Clock  shequ.Clock
+	Logger *slog.Logger
+}
+
+// Open connects to dsn: a postgres:// URL or a path to an SQLite file
+// (created if missing). It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
+	if o.Cipher == nil {
+		return nil, errors.New("sqlstore: a pii cipher is required")
+	}
+	if o.Clock == nil {
+		o.Clock = shequ.SystemClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger}
+	var err error
+	if IsPostgres(dsn) {
+		s.dialect = Postgres
+		s.write, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		s.write.SetMaxOpenConns(20)
+		s.write.SetMaxIdleConns(20)
+		s.write.SetConnMaxIdleTime(5 * time.Minute)
+		s.read = s.write
+	} else {
+		s.dialect = SQLite
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("create data directory: %w", err)
+			}
+		}
+		pragmas := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+		s.write, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		s.write.SetMaxOpenConns(1)
+		s.write.SetConnMaxIdleTime(0)
+		s.read, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=query_only(1)")
+		if err != nil {
+			s.write.Close()
+			return nil, fmt.Errorf("open sqlite reader: %w", err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0)*2)
+		s.read.SetMaxOpenConns(n)
+		s.read.SetMaxIdleConns(n)
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Dialect returns SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// DB returns the writer pool, for metrics.
+func (s *Store) DB() *sql.DB { return s.write }
+
+// Ping checks that the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.dialect, err)
+	}
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s reader: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Close closes the connections; on SQLite it checkpoints the WAL first so
+// the database file is whole on its own.
+func (s *Store) Close() error {
+	if s.dialect == SQLite {
+		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			s.log.Warn("checkpoint on close", "err", err)
+		}
+	}
+	var errs []error
+	if s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}
+
+// Migrate applies the embedded migrations of the store's dialect and returns
+// the version reached.
+func (s *Store) Migrate(ctx context.Context) (int64, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
+	if err != nil {
+		return 0, err
+	}
+	dialect := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, s.write, sub)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		s.log.Info("migration applied", "version", r.Source.Version, "took", r.Duration)
+	}
+	return p.GetDBVersion(ctx)
+}
+
+func (s *Store) now() time.Time { return s.clock.Now().UTC() }
+
+// reader returns where reads go: the read pool, or the transaction of an
+// Atomic run so that it sees its own writes.
+func (s *Store) reader() querier {
+	if s.txn != nil {
+		return s.txn
+	}
+	return s.read
+}
+
+// Atomic runs fn with a store whose every call shares one transaction, so
+// that a batch (the demo, an import) goes in whole or not at all.
+func (s *Store) Atomic(ctx context.Context, fn func(*Store) error) error {
+	if s.txn != nil {
+		return fn(s)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		inner := *s
+		inner.txn = tx
+		return fn(&inner)
+	})
+}
+
+// tx runs fn in a write transaction, committing when it returns nil. Inside
+// Atomic it joins the running transaction instead.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.txn != nil {
+		return fn(s.txn)
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// args collects query arguments and hands out their placeholders.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// insert runs an INSERT … RETURNING id.
+func insert(ctx context.Context, q querier, query string, a ...any) (int64, error) {
+	var id int64
+	if err := q.QueryRowContext(ctx, query+" RETURNING id", a...).Scan(&id); err != nil {
+		return 0, mapError(err)
+	}
+	return id, nil
+}
+
+// mapError turns the drivers' constraint errors into shequ errors.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *sqlite.Error
+	if errors.As(err, &le) {
+		switch le.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &shequ.Error{Code: shequ.ECONFLICT, Message: "this already exists: " + uniqueWhat(le.Error())}
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return shequ.Errorf(shequ.ECONFLICT, "this refers to something that does not exist, or is still referred to by other records")
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return shequ.Errorf(shequ.ECONFLICT, "this already exists: %s", pe.ConstraintName)
+		case "23503":
+			return shequ.Errorf(shequ.ECONFLICT, "this refers to something that does not exist, or is still referred to by other records")
+		}
+	}
+	return err
+}
+
+func uniqueWhat(msg string) string {
+	if i := strings.Index(msg, "UNIQUE constraint failed: "); i >= 0 {
+		rest := msg[i+len("UNIQUE constraint failed: "):]
+		if j := strings.IndexByte(rest, ')'); j >= 0 {
+			rest = rest[:j]
+		}
+		return rest
+	}
+	return "duplicate"
+}
+
+func notFound(what string, id int64) error {
+	return shequ.Errorf(shequ.ENOTFOUND, "%s %d not found", what, id)
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func timeOrZero(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+func idOrZero(n sql.NullInt64) int64 { return n.Int64 }
+
+// count runs a COUNT(*) query.
+func count(ctx context.Context, q querier, query string, a ...any) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, query, a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count: %w", err)
+	}
+	return n, nil
+}
+
+// limit appends LIMIT and OFFSET for p.
+func limit(a *args, p shequ.Page) string {
+	p = p.Normalize()
+	return " LIMIT " + a.add(p.Limit) + " OFFSET " + a.add(p.Offset)
+}

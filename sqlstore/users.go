@@ -1,0 +1,387 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/audit"
+	"github.com/shequ/shequ/auth"
+)
+
+const userColumns = "u.id, u.username, u.display_name, u.person_id, u.disabled, u.created_at"
+
+func scanUser(r scanner) (auth.User, error) {
+	var u auth.User
+	var person sql.NullInt64
+	err := r.Scan(&u.ID, &u.Username, &u.DisplayName, &person, &u.Disabled, &u.CreatedAt)
+	u.PersonID = person.Int64
+	u.Grants = []auth.Grant{}
+	return u, err
+}
+
+func validUsername(name string) bool {
+	if len(name) < 2 || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateUser adds an account with its grants. scope must wholly reach the
+// community of every grant; an empty password leaves the account unable to
+// sign in until one is set.
+func (s *Store) CreateUser(ctx context.Context, scope auth.Scope, u *auth.User, password string) error {
+	u.Username = strings.ToLower(strings.TrimSpace(u.Username))
+	if !validUsername(u.Username) {
+		return shequ.Invalid(map[string]string{"username": "use 2 to 64 lower-case letters, digits, dots, dashes or underscores"})
+	}
+	var hash string
+	if password != "" {
+		var err error
+		if hash, err = auth.HashPassword(password); err != nil {
+			return err
+		}
+	}
+	for _, g := range u.Grants {
+		if err := checkGrant(scope, g); err != nil {
+			return err
+		}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		id, err := insert(ctx, tx, `INSERT INTO users (username, display_name, password_hash, person_id, disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			u.Username, u.DisplayName, hash, nullID(u.PersonID), u.Disabled, now, now)
+		if err != nil {
+			if shequ.ErrorCode(err) == shequ.ECONFLICT {
+				return shequ.Errorf(shequ.ECONFLICT, "the username %q is taken", u.Username)
+			}
+			return err
+		}
+		u.ID, u.CreatedAt = id, now
+		for i := range u.Grants {
+			u.Grants[i].UserID = id
+			if u.Grants[i].ID, err = insertGrant(ctx, tx, u.Grants[i]); err != nil {
+				return err
+			}
+		}
+		return s.change(ctx, tx, firstCommunity(u.Grants), "create", "user", id, nil, u)
+	})
+}
+
+func firstCommunity(gs []auth.Grant) int64 {
+	for _, g := range gs {
+		if g.CommunityID != 0 {
+			return g.CommunityID
+		}
+	}
+	return 0
+}
+
+func checkGrant(scope auth.Scope, g auth.Grant) error {
+	if !g.Role.Valid() {
+		return shequ.Invalid(map[string]string{"role": fmt.Sprintf("%q is not a role", g.Role)})
+	}
+	if g.CommunityID == 0 {
+		if g.Role != auth.RoleAdmin {
+			return shequ.Invalid(map[string]string{"community_id": "is required for every role but admin"})
+		}
+		if !scope.All() {
+			return shequ.Errorf(shequ.EFORBIDDEN, "only a deployment administrator may grant the whole deployment")
+		}
+		return nil
+	}
+	return mustReachCommunity(scope, g.CommunityID)
+}
+
+func insertGrant(ctx context.Context, tx *sql.Tx, g auth.Grant) (int64, error) {
+	return insert(ctx, tx, `INSERT INTO grants (user_id, role, community_id, grid_id, association_id, partner_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+		g.UserID, string(g.Role), nullID(g.CommunityID), nullID(g.GridID), nullID(g.AssociationID), nullID(g.PartnerID))
+}
+
+// AddGrant gives a user one more role.
+func (s *Store) AddGrant(ctx context.Context, scope auth.Scope, g *auth.Grant) error {
+	if err := checkGrant(scope, *g); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if n, err := count(ctx, tx, "SELECT COUNT(*) FROM users WHERE id = $1", g.UserID); err != nil {
+			return err
+		} else if n == 0 {
+			return notFound("user", g.UserID)
+		}
+		id, err := insertGrant(ctx, tx, *g)
+		if err != nil {
+			return err
+		}
+		g.ID = id
+		return s.change(ctx, tx, g.CommunityID, "create", "grant", id, nil, g)
+	})
+}
+
+// RevokeGrant takes a role away.
+func (s *Store) RevokeGrant(ctx context.Context, scope auth.Scope, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		gs, err := grantsWhere(ctx, tx, "id = $1", id)
+		if err != nil {
+			return err
+		}
+		if len(gs) == 0 {
+			return notFound("grant", id)
+		}
+		if err := checkGrant(scope, gs[0]); err != nil {
+			if shequ.ErrorCode(err) == shequ.EFORBIDDEN {
+				return notFound("grant", id)
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM grants WHERE id = $1", id); err != nil {
+			return mapError(err)
+		}
+		return s.change(ctx, tx, gs[0].CommunityID, "delete", "grant", id, gs[0], nil)
+	})
+}
+
+func grantsWhere(ctx context.Context, q querier, where string, a ...any) ([]auth.Grant, error) {
+	rows, err := q.QueryContext(ctx, "SELECT id, user_id, role, community_id, grid_id, association_id, partner_id FROM grants WHERE "+where+" ORDER BY id", a...)
+	if err != nil {
+		return nil, fmt.Errorf("grants: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.Grant
+	for rows.Next() {
+		var g auth.Grant
+		var role string
+		var c, gr, as, p sql.NullInt64
+		if err := rows.Scan(&g.ID, &g.UserID, &role, &c, &gr, &as, &p); err != nil {
+			return nil, err
+		}
+		g.Role, g.CommunityID, g.GridID, g.AssociationID, g.PartnerID = auth.Role(role), c.Int64, gr.Int64, as.Int64, p.Int64
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// ListUsers returns the accounts with a grant in a community scope wholly
+// reaches; a deployment-wide scope sees every account.
+func (s *Store) ListUsers(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[auth.User], error) {
+	var a args
+	where := "TRUE"
+	if !scope.All() {
+		var marks []string
+		for _, r := range scope {
+			if r.GridID == 0 && r.HouseholdID == 0 {
+				marks = append(marks, a.add(r.CommunityID))
+			}
+		}
+		if len(marks) == 0 {
+			return shequ.List[auth.User]{Items: []auth.User{}}, nil
+		}
+		where = "u.id IN (SELECT user_id FROM grants WHERE community_id IN (" + strings.Join(marks, ",") + "))"
+	}
+	t := table{what: "user", from: "users u", columns: userColumns, order: "u.username"}
+	total, err := count(ctx, s.reader(), "SELECT COUNT(*) FROM users u WHERE "+where, a...)
+	if err != nil {
+		return shequ.List[auth.User]{}, err
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT "+t.columns+" FROM "+t.from+" WHERE "+where+" ORDER BY "+t.order+limit(&a, page), a...)
+	if err != nil {
+		return shequ.List[auth.User]{}, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	out := shequ.List[auth.User]{Items: []auth.User{}, Total: total}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, u)
+	}
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	for i := range out.Items {
+		gs, err := grantsWhere(ctx, s.reader(), "user_id = $1", out.Items[i].ID)
+		if err != nil {
+			return out, err
+		}
+		if gs != nil {
+			out.Items[i].Grants = gs
+		}
+	}
+	return out, nil
+}
+
+// UserByName returns an account and its grants.
+func (s *Store) UserByName(ctx context.Context, username string) (auth.User, error) {
+	return s.userWhere(ctx, s.reader(), "u.username = $1", strings.ToLower(username))
+}
+
+func (s *Store) userWhere(ctx context.Context, q querier, where string, a ...any) (auth.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE "+where, a...))
+	if err == sql.ErrNoRows {
+		return u, shequ.Errorf(shequ.ENOTFOUND, "user not found")
+	} else if err != nil {
+		return u, fmt.Errorf("user: %w", err)
+	}
+	gs, err := grantsWhere(ctx, q, "user_id = $1", u.ID)
+	if gs != nil {
+		u.Grants = gs
+	}
+	return u, err
+}
+
+// SetPassword sets an account's password and ends its sessions.
+func (s *Store) SetPassword(ctx context.Context, username, password string) error {
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		u, err := s.userWhere(ctx, tx, "u.username = $1", strings.ToLower(username))
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3", hash, now, u.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", now, u.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{CommunityID: firstCommunity(u.Grants), Action: "user.set_password", Entity: "user", EntityID: u.ID})
+	})
+}
+
+// EnsureAdmin makes sure the account "admin" exists with a deployment-wide
+// admin grant and the given password.
+func (s *Store) EnsureAdmin(ctx context.Context, password string) error {
+	if _, err := s.UserByName(ctx, "admin"); shequ.ErrorCode(err) == shequ.ENOTFOUND {
+		u := &auth.User{Username: "admin", DisplayName: "Administrator", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
+		return s.CreateUser(ctx, auth.Scope{{}}, u, password)
+	} else if err != nil {
+		return err
+	}
+	return s.SetPassword(ctx, "admin", password)
+}
+
+// Credentials implements auth.LoginStore.
+func (s *Store) Credentials(ctx context.Context, username string) (auth.Credentials, error) {
+	var c auth.Credentials
+	var lastFailed, locked sql.NullTime
+	err := s.reader().QueryRowContext(ctx, "SELECT id, password_hash, disabled, failed_logins, last_failed_at, locked_until FROM users WHERE username = $1",
+		strings.ToLower(username)).Scan(&c.UserID, &c.PasswordHash, &c.Disabled, &c.FailedLogins, &lastFailed, &locked)
+	if err == sql.ErrNoRows {
+		return c, shequ.Errorf(shequ.ENOTFOUND, "user not found")
+	} else if err != nil {
+		return c, fmt.Errorf("credentials: %w", err)
+	}
+	c.LastFailedAt, c.LockedUntil = timeOrZero(lastFailed), timeOrZero(locked)
+	return c, nil
+}
+
+// SaveLoginFailure implements auth.LoginStore.
+func (s *Store) SaveLoginFailure(ctx context.Context, username string, c auth.Credentials) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET failed_logins = $1, last_failed_at = $2, locked_until = $3 WHERE id = $4",
+			c.FailedLogins, nullTime(c.LastFailedAt), nullTime(c.LockedUntil), c.UserID); err != nil {
+			return fmt.Errorf("save login failure: %w", err)
+		}
+		action := "auth.login_failed"
+		if c.Locked(s.now()) {
+			action = "auth.locked"
+		}
+		return s.record(ctx, tx, audit.Entry{Username: username, Action: action, Entity: "user", EntityID: c.UserID})
+	})
+}
+
+// CreateSession implements auth.LoginStore; it also clears the failure count.
+func (s *Store) CreateSession(ctx context.Context, userID int64, kind, tokenHash, csrf string, expires time.Time) (auth.Session, error) {
+	sess := auth.Session{UserID: userID, Kind: kind, CSRFToken: csrf, CreatedAt: s.now(), ExpiresAt: expires.UTC()}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := insert(ctx, tx, "INSERT INTO sessions (token_hash, user_id, kind, csrf_token, ip, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			tokenHash, userID, kind, csrf, audit.OriginFrom(ctx).IP, sess.CreatedAt, sess.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		sess.ID = id
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1", userID); err != nil {
+			return err
+		}
+		var name string
+		if err := tx.QueryRowContext(ctx, "SELECT username FROM users WHERE id = $1", userID).Scan(&name); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{UserID: userID, Username: name, Action: "auth.login", Entity: "session", EntityID: id})
+	})
+	return sess, err
+}
+
+// Actor returns who holds the session with this secret, or EUNAUTHORIZED
+// when it is unknown, expired or revoked.
+func (s *Store) Actor(ctx context.Context, token string) (*auth.Actor, error) {
+	var a auth.Actor
+	var revoked sql.NullTime
+	err := s.reader().QueryRowContext(ctx, "SELECT id, user_id, kind, csrf_token, created_at, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
+		auth.HashToken(token)).Scan(&a.Session.ID, &a.Session.UserID, &a.Session.Kind, &a.Session.CSRFToken, &a.Session.CreatedAt, &a.Session.ExpiresAt, &revoked)
+	if err == sql.ErrNoRows || (err == nil && (revoked.Valid || !s.now().Before(a.Session.ExpiresAt))) {
+		return nil, shequ.Errorf(shequ.EUNAUTHORIZED, "please sign in again")
+	} else if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	if a.User, err = s.userWhere(ctx, s.reader(), "u.id = $1", a.Session.UserID); err != nil {
+		return nil, err
+	}
+	if a.User.Disabled {
+		return nil, shequ.Errorf(shequ.EUNAUTHORIZED, "this account is disabled")
+	}
+	if a.User.PersonID != 0 {
+		var hh sql.NullInt64
+		if err := s.reader().QueryRowContext(ctx, "SELECT household_id FROM people WHERE id = $1", a.User.PersonID).Scan(&hh); err != nil && err != sql.ErrNoRows {
+			return nil, fmt.Errorf("resident household: %w", err)
+		}
+		a.HouseholdID = hh.Int64
+	}
+	return &a, nil
+}
+
+// RevokeSession ends a session at once.
+func (s *Store) RevokeSession(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", s.now(), id)
+		if err != nil {
+			return err
+		}
+		if err := requireAffected(res, "session", id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{Action: "auth.logout", Entity: "session", EntityID: id})
+	})
+}
+
+// SetPasswordHash sets an already hashed password on several accounts at
+// once; the demo uses it so that one slow hash serves all its accounts.
+func (s *Store) SetPasswordHash(ctx context.Context, usernames []string, hash string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, name := range usernames {
+			res, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE username = $3", hash, s.now(), name)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return shequ.Errorf(shequ.ENOTFOUND, "user %q not found", name)
+			}
+			if err := s.record(ctx, tx, audit.Entry{Action: "user.set_password", Entity: "user", Username: name}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,257 @@
+// Package web serves shequ over HTTP: the JSON API under /api/v1 with its
+// OpenAPI document, the server-rendered pages, health and metrics. It turns
+// requests into calls on the domain and store, and errors into problems.
+package web
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/audit"
+	"github.com/shequ/shequ/auth"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store   Store
+	Clock   shequ.Clock
+	Logger  *slog.Logger
+	Version string
+	// SecureCookies marks cookies Secure; set it when served over HTTPS.
+	SecureCookies bool
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
+	// Registry receives the metrics; nil makes a private one.
+	Registry *prometheus.Registry
+}
+
+// Server is shequ's HTTP handler.
+type Server struct {
+	store   Store
+	clock   shequ.Clock
+	log     *slog.Logger
+	version string
+	secure  bool
+	proxy   bool
+
+	mux     *http.ServeMux
+	api     huma.API
+	routes  []Route
+	limiter *auth.RateLimiter
+	metrics *metrics
+	handler http.Handler
+}
+
+// Route is one API operation and the permission it needs. Public routes
+// need no sign-in.
+type Route struct {
+	Method     string
+	Path       string
+	Permission auth.Permission
+	Public     bool
+	// SignedIn routes need a session but no particular permission.
+	SignedIn bool
+}
+
+// New builds the server and registers every route.
+func New(c Config) *Server {
+	if c.Clock == nil {
+		c.Clock = shequ.SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		store: c.Store, clock: c.Clock, log: c.Logger, version: c.Version,
+		secure: c.SecureCookies, proxy: c.TrustProxy,
+		mux: http.NewServeMux(),
+		// Ten tries at once, then one every six seconds, per address.
+		limiter: auth.NewRateLimiter(10, 6*time.Second),
+	}
+	s.metrics = newMetrics(c.Registry, c.Store)
+
+	cfg := huma.DefaultConfig("shequ", c.Version)
+	cfg.OpenAPIPath = "/api/v1/openapi"
+	cfg.DocsPath = ""    // the stock renderer loads from a CDN; offline offices cannot
+	cfg.SchemasPath = "" // schemas are inline in the document
+	cfg.CreateHooks = nil
+	cfg.Info.Description = "shequ smart-community platform API. Sign in with POST /api/v1/auth/login and send the token as 'Authorization: Bearer …'."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer"},
+		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie},
+	}
+	s.api = humago.New(s.mux, cfg)
+	s.api.UseMiddleware(s.authorize)
+	s.registerAPI()
+	s.registerPages()
+
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", s.metrics.handler(c.Registry))
+
+	s.handler = s.recoverer(s.observe(s.identify(jsonByDefault(s.mux))))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes returns every API route with its permission, for tests that must
+// cover each one.
+func (s *Server) Routes() []Route { return s.routes }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("store unreachable\n"))
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+// recoverer turns a panic into a 500 and a log line instead of a dropped
+// connection.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeProblem(w, newProblem(http.StatusInternalServerError, shequ.EINTERNAL, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP returns the address of the client.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.proxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			return strings.TrimSpace(strings.Split(xff, ",")[0])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// identify puts the request's origin and, when a valid session comes with
+// it, the actor into the context. It rejects nothing: the routes decide.
+func (s *Server) identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 200)})
+		token, viaCookie := sessionToken(r)
+		if token != "" {
+			a, err := s.store.Actor(ctx, token)
+			if err == nil {
+				a.ViaCookie = viaCookie
+				ctx = auth.WithActor(ctx, a)
+			} else if shequ.ErrorCode(err) != shequ.EUNAUTHORIZED {
+				s.log.Error("resolve session", "err", err)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+const sessionCookie = "shequ_session"
+
+// sessionToken takes the secret from an Authorization bearer header or,
+// failing that, from the session cookie.
+func sessionToken(r *http.Request) (token string, viaCookie bool) {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimSpace(h[len("Bearer "):]), false
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value, true
+	}
+	return "", false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// authorize is the API's gate: every operation declares what it needs, and
+// nothing reaches a handler without it.
+func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	rt, _ := op.Metadata["route"].(Route)
+	if rt.Public {
+		next(ctx)
+		return
+	}
+	a := auth.ActorFrom(ctx.Context())
+	if a == nil {
+		huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "please sign in")
+		return
+	}
+	if a.ViaCookie && !safeMethod(ctx.Method()) && ctx.Header("X-CSRF-Token") != a.Session.CSRFToken {
+		huma.WriteErr(s.api, ctx, http.StatusForbidden, "missing or wrong CSRF token: reload the page and try again")
+		return
+	}
+	if !rt.SignedIn && !a.Can(rt.Permission) {
+		huma.WriteErr(s.api, ctx, http.StatusForbidden, "your role does not allow this")
+		return
+	}
+	next(ctx)
+}
+
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = jsonEncode(w, p)
+}
+
+// jsonByDefault treats an API body sent without a JSON content type as
+// JSON when it looks like JSON: "curl -d '{…}'" labels it a form.
+func jsonByDefault(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := r.Header.Get("Content-Type")
+		if r.Body != nil && strings.HasPrefix(r.URL.Path, "/api/") && (ct == "" || ct == "application/x-www-form-urlencoded") {
+			br := bufio.NewReader(r.Body)
+			if b, err := br.Peek(1); err == nil && (b[0] == '{' || b[0] == '[') {
+				r.Header.Set("Content-Type", "application/json")
+			}
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{br, r.Body}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
