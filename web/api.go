@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -32,7 +33,7 @@ func handle[I, O any](s *Server, rt Route, id, summary, tag string, h func(conte
 			op.Description = "Needs permission `" + string(rt.Permission) + "`; rows are limited to the caller's scope."
 		}
 	}
-	if rt.Method == http.MethodPost && len(rt.Path) > 0 {
+	if rt.Method == http.MethodPost && !strings.HasPrefix(rt.Path, "/api/v1/auth/") {
 		op.DefaultStatus = http.StatusCreated
 	}
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {

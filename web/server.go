@@ -35,6 +35,10 @@ type Config struct {
 	TrustProxy bool
 	// Registry receives the metrics; nil makes a private one.
 	Registry *prometheus.Registry
+	// LoginBurst sign-in attempts are allowed at once from one address, then
+	// one every LoginEvery. Zero values mean 10 and 6 seconds.
+	LoginBurst int
+	LoginEvery time.Duration
 }
 
 // Server is shequ's HTTP handler.
@@ -80,9 +84,14 @@ func New(c Config) *Server {
 		store: c.Store, clock: c.Clock, log: c.Logger, version: c.Version,
 		secure: c.SecureCookies, proxy: c.TrustProxy,
 		mux: http.NewServeMux(),
-		// Ten tries at once, then one every six seconds, per address.
-		limiter: auth.NewRateLimiter(10, 6*time.Second),
 	}
+	if c.LoginBurst == 0 {
+		c.LoginBurst = 10
+	}
+	if c.LoginEvery == 0 {
+		c.LoginEvery = 6 * time.Second
+	}
+	s.limiter = auth.NewRateLimiter(c.LoginBurst, c.LoginEvery)
 	s.metrics = newMetrics(c.Registry, c.Store)
 
 	cfg := huma.DefaultConfig("shequ", c.Version)

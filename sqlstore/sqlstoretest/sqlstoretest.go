@@ -1,0 +1,100 @@
+// Package sqlstoretest opens throw-away stores for tests: a temporary SQLite
+// file always, and a fresh PostgreSQL schema when a server is reachable (in
+// CI, where CI=true, an unreachable server fails the test instead).
+package sqlstoretest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/pii"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// PostgresURL is the server the PostgreSQL runs use; SHEQU_TEST_POSTGRES
+// overrides it.
+func PostgresURL() string {
+	if u := os.Getenv("SHEQU_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// Dialects returns the dialects to run a storage test on.
+func Dialects() []string { return []string{sqlstore.SQLite, sqlstore.Postgres} }
+
+// TestCipher is the key every test store uses.
+func TestCipher(t testing.TB) *pii.Cipher {
+	c, err := pii.New(bytes.Repeat([]byte{42}, pii.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Open returns a migrated, empty store of the dialect, closed and removed
+// when the test ends. PostgreSQL runs get a schema of their own.
+func Open(t testing.TB, dialect string, clock shequ.Clock) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	var dsn string
+	switch dialect {
+	case sqlstore.SQLite:
+		dsn = filepath.Join(t.TempDir(), "shequ.db")
+	case sqlstore.Postgres:
+		dsn = postgresSchema(t)
+	default:
+		t.Fatalf("unknown dialect %q", dialect)
+	}
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Cipher: TestCipher(t), Clock: clock})
+	if err != nil {
+		t.Fatalf("open %s: %v", dialect, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate %s: %v", dialect, err)
+	}
+	return st
+}
+
+// postgresSchema creates a schema for one test and returns a URL whose
+// search_path points at it; the schema is dropped afterwards.
+func postgresSchema(t testing.TB) string {
+	t.Helper()
+	base := PostgresURL()
+	admin, err := sql.Open("pgx", base)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err = admin.PingContext(ctx)
+		cancel()
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at %s is required in CI: %v", base, err)
+		}
+		t.Skipf("PostgreSQL not reachable at %s (set SHEQU_TEST_POSTGRES): %v", base, err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	sep := "?"
+	if bytes.ContainsRune([]byte(base), '?') {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}

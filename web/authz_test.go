@@ -1,0 +1,193 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// Who may call what. Each API route must have a line here: a new route
+// without one fails TestEveryRouteHasARule, so nobody adds an endpoint
+// without deciding who may use it. "public" needs no sign-in; "signed-in"
+// needs any session; otherwise the roles allowed are listed.
+var rules = map[string]string{
+	"POST /api/v1/auth/login":  "public",
+	"POST /api/v1/auth/logout": "signed-in",
+	"GET /api/v1/auth/me":      "signed-in",
+
+	"GET /api/v1/communities":      "admin operator grid_worker building_head association_member association_chair partner police broadcast_manager resident",
+	"GET /api/v1/communities/{id}": "admin operator grid_worker building_head association_member association_chair partner police broadcast_manager resident",
+	"POST /api/v1/communities":     "admin",
+	"PUT /api/v1/communities/{id}": "admin",
+
+	"GET /api/v1/grids":         "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"GET /api/v1/grids/{id}":    "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"POST /api/v1/grids":        "admin",
+	"PUT /api/v1/grids/{id}":    "admin",
+	"DELETE /api/v1/grids/{id}": "admin",
+
+	"GET /api/v1/buildings":         "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"GET /api/v1/buildings/{id}":    "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"POST /api/v1/buildings":        "admin",
+	"PUT /api/v1/buildings/{id}":    "admin",
+	"DELETE /api/v1/buildings/{id}": "admin",
+
+	"GET /api/v1/homes":         "admin operator grid_worker building_head police resident",
+	"GET /api/v1/homes/{id}":    "admin operator grid_worker building_head police resident",
+	"POST /api/v1/homes":        "admin",
+	"PUT /api/v1/homes/{id}":    "admin",
+	"DELETE /api/v1/homes/{id}": "admin",
+	"GET /api/v1/households":    "admin operator grid_worker building_head police resident",
+	"POST /api/v1/households":   "admin",
+
+	"GET /api/v1/people":         "admin operator grid_worker building_head association_member association_chair police resident",
+	"GET /api/v1/people/{id}":    "admin operator grid_worker building_head association_member association_chair police resident",
+	"POST /api/v1/people":        "admin grid_worker",
+	"PUT /api/v1/people/{id}":    "admin grid_worker",
+	"DELETE /api/v1/people/{id}": "admin grid_worker",
+
+	"GET /api/v1/devices":         "admin operator grid_worker police broadcast_manager",
+	"GET /api/v1/devices/{id}":    "admin operator grid_worker police broadcast_manager",
+	"POST /api/v1/devices":        "admin",
+	"PUT /api/v1/devices/{id}":    "admin",
+	"DELETE /api/v1/devices/{id}": "admin",
+
+	"GET /api/v1/associations": "admin operator grid_worker building_head association_member association_chair resident",
+
+	"GET /api/v1/users":               "admin",
+	"POST /api/v1/users":              "admin",
+	"POST /api/v1/users/{id}/grants":  "admin",
+	"DELETE /api/v1/user-grants/{id}": "admin",
+	"GET /api/v1/audit":               "admin",
+}
+
+// roleUsers names an account holding each role in the demo community.
+var roleUsers = map[auth.Role]string{
+	auth.RoleAdmin:             "director",
+	auth.RoleOperator:          "operator",
+	auth.RoleGridWorker:        "grid01",
+	auth.RoleBuildingHead:      "head01",
+	auth.RoleAssociationMember: "member01",
+	auth.RoleAssociationChair:  "assoc-jiuye",
+	auth.RolePartner:           "hr-partner",
+	auth.RolePolice:            "police",
+	auth.RoleBroadcastManager:  "broadcaster",
+	auth.RoleResident:          "resident01",
+}
+
+func TestEveryRouteHasARule(t *testing.T) {
+	srv := New(Config{Store: nil})
+	for _, r := range srv.Routes() {
+		key := r.Method + " " + r.Path
+		rule, ok := rules[key]
+		if !ok {
+			t.Errorf("route %s has no line in rules: decide who may call it", key)
+			continue
+		}
+		switch {
+		case rule == "public" && !r.Public, rule == "signed-in" && !r.SignedIn:
+			t.Errorf("route %s: rule says %s, route says otherwise", key, rule)
+		case rule != "public" && rule != "signed-in":
+			for _, role := range strings.Fields(rule) {
+				allowed := slices.Contains(auth.PermissionsOf(auth.Role(role)), r.Permission)
+				if !allowed {
+					t.Errorf("route %s: rule lets %s in but the role lacks %s", key, role, r.Permission)
+				}
+			}
+		}
+	}
+	for key := range rules {
+		found := false
+		for _, r := range srv.Routes() {
+			found = found || r.Method+" "+r.Path == key
+		}
+		if !found {
+			t.Errorf("rule %s names no route", key)
+		}
+	}
+}
+
+// expectedAllowed is what a permitted caller gets in the matrix, where every
+// id is one that does not exist and every body is empty.
+func expectedAllowed(method, path string) int {
+	switch {
+	case path == "/api/v1/auth/logout":
+		return http.StatusNoContent
+	case method == http.MethodGet && strings.Contains(path, "{id}"):
+		return http.StatusNotFound
+	case method == http.MethodGet:
+		return http.StatusOK
+	case method == http.MethodDelete:
+		return http.StatusNotFound
+	default:
+		return http.StatusUnprocessableEntity
+	}
+}
+
+// TestRoleMatrix calls every route as every role and as nobody, and checks
+// the status the rules table implies.
+func TestRoleMatrix(t *testing.T) {
+	env := newTestEnv(t, sqlstore.SQLite)
+	env.addRoleUsers()
+	for _, r := range env.server.Routes() {
+		key := r.Method + " " + r.Path
+		rule := rules[key]
+		path := strings.ReplaceAll(r.Path, "{id}", "999999")
+		var body any
+		if r.Method == http.MethodPost || r.Method == http.MethodPut {
+			body = map[string]any{}
+		}
+		if !r.Public {
+			if got, code := env.problemCode("", r.Method, path, body); got != http.StatusUnauthorized || code != "unauthorized" {
+				t.Errorf("%s anonymous: got %d %q, want 401 unauthorized", key, got, code)
+			}
+		}
+		for _, role := range auth.Roles {
+			user := roleUsers[role]
+			want := http.StatusForbidden
+			if rule == "public" || rule == "signed-in" || slices.Contains(strings.Fields(rule), string(role)) {
+				want = expectedAllowed(r.Method, r.Path)
+			}
+			if r.Path == "/api/v1/auth/logout" {
+				delete(env.tokens, user) // logging out ends the token: sign in afresh
+			}
+			got, _ := env.problemCode(user, r.Method, path, body)
+			if r.Path == "/api/v1/auth/logout" {
+				delete(env.tokens, user)
+			}
+			if got != want {
+				t.Errorf("%s as %s (%s): got %d, want %d", key, role, user, got, want)
+			}
+		}
+	}
+}
+
+// addRoleUsers adds the roles the demo has no account for.
+func (e *testEnv) addRoleUsers() {
+	e.t.Helper()
+	ctx := e.t.Context()
+	everywhere := auth.Scope{{}}
+	grid := e.grid1()
+	for _, u := range []*auth.User{
+		{Username: "head01", Grants: []auth.Grant{{Role: auth.RoleBuildingHead, CommunityID: e.demo.CommunityID, GridID: grid}}},
+		{Username: "member01", Grants: []auth.Grant{{Role: auth.RoleAssociationMember, CommunityID: e.demo.CommunityID}}},
+	} {
+		if err := e.store.CreateUser(ctx, everywhere, u, demoPassword); err != nil {
+			e.t.Fatalf("create %s: %v", u.Username, err)
+		}
+	}
+}
+
+// grid1 returns the id of the demo's first grid.
+func (e *testEnv) grid1() int64 {
+	e.t.Helper()
+	u, err := e.store.UserByName(e.t.Context(), "grid01")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u.Grants[0].GridID
+}

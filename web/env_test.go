@@ -1,0 +1,119 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+)
+
+// demoPassword is the password of every demo account in tests.
+const demoPassword = "demo-password-for-tests"
+
+// testEnv is a running server over a store holding the demo community.
+type testEnv struct {
+	t      *testing.T
+	store  *sqlstore.Store
+	server *Server
+	http   *httptest.Server
+	clock  *shequtest.Clock
+	demo   demo.Result
+	tokens map[string]string
+}
+
+func newTestEnv(t *testing.T, dialect string) *testEnv {
+	t.Helper()
+	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	st := sqlstoretest.Open(t, dialect, clock)
+	res, err := demo.Load(t.Context(), st, demoPassword)
+	if err != nil {
+		t.Fatalf("load demo: %v", err)
+	}
+	srv := New(Config{Store: st, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", LoginBurst: 1000})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &testEnv{t: t, store: st, server: srv, http: hs, clock: clock, demo: res, tokens: map[string]string{}}
+}
+
+// token signs user in once and returns their bearer token.
+func (e *testEnv) token(user string) string {
+	e.t.Helper()
+	if tok, ok := e.tokens[user]; ok {
+		return tok
+	}
+	var out struct{ Token string }
+	status := e.do("", http.MethodPost, "/api/v1/auth/login", map[string]string{"username": user, "password": demoPassword}, &out)
+	if status != http.StatusOK || out.Token == "" {
+		e.t.Fatalf("login %s: status %d", user, status)
+	}
+	e.tokens[user] = out.Token
+	return out.Token
+}
+
+// do sends a JSON request as user ("" for anonymous) and decodes the answer
+// into out when out is not nil. It returns the status.
+func (e *testEnv) do(user, method, path string, body any, out any) int {
+	e.t.Helper()
+	resp := e.request(user, method, path, body)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (e *testEnv) request(user, method, path string, body any) *http.Response {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.http.URL+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token(user))
+	}
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// problemCode returns the "code" of a problem answer.
+func (e *testEnv) problemCode(user, method, path string, body any) (int, string) {
+	e.t.Helper()
+	resp := e.request(user, method, path, body)
+	defer resp.Body.Close()
+	var p Problem
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 {
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			e.t.Errorf("%s %s: error with content type %q", method, path, ct)
+		}
+		json.Unmarshal(b, &p)
+	}
+	return resp.StatusCode, p.Code
+}
