@@ -1,0 +1,422 @@
+package sqlstore_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/audit"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+)
+
+var everywhere = auth.Scope{{}}
+
+// forEachDialect runs the test on SQLite and on PostgreSQL.
+func forEachDialect(t *testing.T, fn func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock)) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			fn(t, sqlstoretest.Open(t, d, clock), clock)
+		})
+	}
+}
+
+// tree is a small community: two grids, a building in each, two homes.
+type tree struct {
+	community    community.Community
+	grid1, grid2 community.Grid
+	building1    community.Building
+	building2    community.Building
+	home1, home2 community.Home
+	household1   community.Household
+	household2   community.Household
+	alice, bob   community.Person
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func makeTree(t *testing.T, st *sqlstore.Store, code string) tree {
+	t.Helper()
+	ctx := t.Context()
+	var tr tree
+	tr.community = community.Community{Code: code, Name: "社区 " + code}
+	mustOK(t, st.CreateCommunity(ctx, everywhere, &tr.community))
+	c := tr.community.ID
+	tr.grid1 = community.Grid{CommunityID: c, Code: "G1", Name: "第1网格"}
+	tr.grid2 = community.Grid{CommunityID: c, Code: "G2", Name: "第2网格"}
+	mustOK(t, st.CreateGrid(ctx, everywhere, &tr.grid1))
+	mustOK(t, st.CreateGrid(ctx, everywhere, &tr.grid2))
+	tr.building1 = community.Building{CommunityID: c, GridID: tr.grid1.ID, Name: "A栋", Floors: 6}
+	tr.building2 = community.Building{CommunityID: c, GridID: tr.grid2.ID, Name: "B栋", Floors: 6}
+	mustOK(t, st.CreateBuilding(ctx, everywhere, &tr.building1))
+	mustOK(t, st.CreateBuilding(ctx, everywhere, &tr.building2))
+	tr.home1 = community.Home{BuildingID: tr.building1.ID, Floor: 1, Door: "1-101"}
+	tr.home2 = community.Home{BuildingID: tr.building2.ID, Floor: 2, Door: "1-201"}
+	mustOK(t, st.CreateHome(ctx, everywhere, &tr.home1))
+	mustOK(t, st.CreateHome(ctx, everywhere, &tr.home2))
+	tr.household1 = community.Household{HomeID: tr.home1.ID, Name: "王户"}
+	tr.household2 = community.Household{HomeID: tr.home2.ID, Name: "李户"}
+	mustOK(t, st.CreateHousehold(ctx, everywhere, &tr.household1))
+	mustOK(t, st.CreateHousehold(ctx, everywhere, &tr.household2))
+	tr.alice = community.Person{HouseholdID: tr.household1.ID, Name: "王芳", Phone: "19900001111", IDNumber: idFor(code, 1), BirthDate: "1950-03-01",
+		Tags: []string{community.TagLivingAlone, community.TagElderly}, Contacts: []community.Contact{{Name: "王强", Phone: "19900002222", Relation: "子女"}}}
+	tr.bob = community.Person{HouseholdID: tr.household2.ID, Name: "李明", Phone: "19900003333", IDNumber: idFor(code, 2), BirthDate: "1980-07-15"}
+	mustOK(t, st.CreatePerson(ctx, everywhere, &tr.alice))
+	mustOK(t, st.CreatePerson(ctx, everywhere, &tr.bob))
+	return tr
+}
+
+// idFor makes a well-formed, invented ID number distinct per code and n.
+func idFor(code string, n int) string {
+	seq := (len(code)*37 + n*11) % 1000
+	body := "500112195003" + "01" + pad3(seq)
+	body = body[:17]
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += int(body[i]-'0') * weights[i]
+	}
+	return body + string(community.IDCheckChar(sum))
+}
+
+func pad3(n int) string { s := "00" + itoa(n); return s[len(s)-3:] }
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+func TestMigrateTwiceIsANoOp(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		v, err := st.Migrate(t.Context())
+		mustOK(t, err)
+		if v < 1 {
+			t.Fatalf("schema version %d after migrating", v)
+		}
+	})
+}
+
+func TestUniqueness(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "u1")
+		tests := []struct {
+			name string
+			do   func() error
+			want string
+		}{
+			{"second building with one name", func() error {
+				return st.CreateBuilding(ctx, everywhere, &community.Building{CommunityID: tr.community.ID, GridID: tr.grid2.ID, Name: "A栋"})
+			}, shequ.ECONFLICT},
+			{"second home with one door in a building", func() error {
+				return st.CreateHome(ctx, everywhere, &community.Home{BuildingID: tr.building1.ID, Floor: 3, Door: "1-101"})
+			}, shequ.ECONFLICT},
+			{"second resident with one ID number", func() error {
+				return st.CreatePerson(ctx, everywhere, &community.Person{CommunityID: tr.community.ID, Name: "重复", IDNumber: tr.alice.IDNumber})
+			}, shequ.ECONFLICT},
+			{"second community with one code", func() error {
+				return st.CreateCommunity(ctx, everywhere, &community.Community{Code: "u1", Name: "x"})
+			}, shequ.ECONFLICT},
+			{"same door in another building is fine", func() error {
+				return st.CreateHome(ctx, everywhere, &community.Home{BuildingID: tr.building2.ID, Floor: 1, Door: "1-101"})
+			}, ""},
+			{"building in a grid of another community", func() error {
+				other := makeTree(t, st, "u2")
+				return st.CreateBuilding(ctx, everywhere, &community.Building{CommunityID: tr.community.ID, GridID: other.grid1.ID, Name: "Z栋"})
+			}, shequ.EINVALID},
+			{"deleting a building that has homes", func() error {
+				return st.DeleteBuilding(ctx, everywhere, tr.building1.ID)
+			}, shequ.ECONFLICT},
+		}
+		for _, tt := range tests {
+			if got := shequ.ErrorCode(tt.do()); got != tt.want {
+				t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+			}
+		}
+	})
+}
+
+func TestValidationChangesNothing(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "v1")
+		before, err := st.ListAudit(ctx, everywhere, audit.Filter{})
+		mustOK(t, err)
+		bad := []community.Person{
+			{CommunityID: tr.community.ID, Name: ""},
+			{CommunityID: tr.community.ID, Name: "x", IDNumber: "500112195003010011"}, // wrong check digit
+			{CommunityID: tr.community.ID, Name: "x", BirthDate: "1950-02-30"},
+			{CommunityID: tr.community.ID, Name: "x", Phone: "call me"},
+		}
+		for _, p := range bad {
+			if err := st.CreatePerson(ctx, everywhere, &p); shequ.ErrorCode(err) != shequ.EINVALID {
+				t.Errorf("%+v: got %v, want invalid", p, err)
+			}
+		}
+		after, err := st.ListAudit(ctx, everywhere, audit.Filter{})
+		mustOK(t, err)
+		people, err := st.ListPeople(ctx, everywhere, community.Filter{})
+		mustOK(t, err)
+		if after.Total != before.Total || people.Total != 2 {
+			t.Errorf("a rejected write left traces: audit %d→%d, people %d", before.Total, after.Total, people.Total)
+		}
+	})
+}
+
+func TestPersonalDataEncryptedAtRest(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "e1")
+		var phone, id, contact string
+		mustOK(t, st.DB().QueryRowContext(ctx, "SELECT phone_enc, id_number_enc FROM people WHERE id = $1", tr.alice.ID).Scan(&phone, &id))
+		mustOK(t, st.DB().QueryRowContext(ctx, "SELECT phone_enc FROM emergency_contacts WHERE person_id = $1", tr.alice.ID).Scan(&contact))
+		for _, v := range []string{phone, id, contact} {
+			if !strings.HasPrefix(v, "v1:") || strings.Contains(v, "1990000") || strings.Contains(v, "500112") {
+				t.Errorf("stored value %q is not sealed", v)
+			}
+		}
+		got, err := st.Person(ctx, everywhere, tr.alice.ID)
+		mustOK(t, err)
+		if got.Phone != tr.alice.Phone || got.IDNumber != tr.alice.IDNumber || got.Contacts[0].Phone != "19900002222" {
+			t.Errorf("read back %+v", got)
+		}
+		// Whole numbers find their person through the keyed index.
+		l, err := st.ListPeople(ctx, everywhere, community.Filter{Query: "199-0000-1111"})
+		mustOK(t, err)
+		if l.Total != 1 || l.Items[0].ID != tr.alice.ID {
+			t.Errorf("search by phone found %+v", l.Items)
+		}
+		// The audit log keeps masked numbers only.
+		a, err := st.ListAudit(ctx, everywhere, audit.Filter{Action: "person.create", EntityID: tr.alice.ID})
+		mustOK(t, err)
+		if a.Total != 1 || strings.Contains(string(a.Items[0].After), "19900001111") || !strings.Contains(string(a.Items[0].After), "199****1111") {
+			t.Errorf("audit entry %s", a.Items[0].After)
+		}
+	})
+}
+
+// TestScopes checks what each kind of reach sees: a whole community, one
+// grid, one household, another community.
+func TestScopes(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		a := makeTree(t, st, "sa")
+		b := makeTree(t, st, "sb")
+		scopes := []struct {
+			name                       string
+			scope                      auth.Scope
+			communities, grids, builds int
+			homes, people              []int64
+		}{
+			{"deployment", everywhere, 2, 4, 4, []int64{a.home1.ID, a.home2.ID, b.home1.ID, b.home2.ID}, []int64{a.alice.ID, a.bob.ID, b.alice.ID, b.bob.ID}},
+			{"community A", auth.Scope{{CommunityID: a.community.ID}}, 1, 2, 2, []int64{a.home1.ID, a.home2.ID}, []int64{a.alice.ID, a.bob.ID}},
+			{"grid 1 of A", auth.Scope{{CommunityID: a.community.ID, GridID: a.grid1.ID}}, 1, 1, 1, []int64{a.home1.ID}, []int64{a.alice.ID}},
+			{"household of bob in A", auth.Scope{{CommunityID: a.community.ID, HouseholdID: a.household2.ID}}, 1, 1, 1, []int64{a.home2.ID}, []int64{a.bob.ID}},
+			{"household of B named in A", auth.Scope{{CommunityID: a.community.ID, HouseholdID: b.household2.ID}}, 1, 0, 0, nil, nil},
+			{"nothing", nil, 0, 0, 0, nil, nil},
+		}
+		for _, sc := range scopes {
+			t.Run(sc.name, func(t *testing.T) {
+				cs, err := st.ListCommunities(ctx, sc.scope, shequ.Page{})
+				mustOK(t, err)
+				gs, err := st.ListGrids(ctx, sc.scope, community.Filter{})
+				mustOK(t, err)
+				bs, err := st.ListBuildings(ctx, sc.scope, community.Filter{})
+				mustOK(t, err)
+				hs, err := st.ListHomes(ctx, sc.scope, community.Filter{})
+				mustOK(t, err)
+				ps, err := st.ListPeople(ctx, sc.scope, community.Filter{})
+				mustOK(t, err)
+				if cs.Total != sc.communities || gs.Total != sc.grids || bs.Total != sc.builds {
+					t.Errorf("communities %d grids %d buildings %d, want %d %d %d", cs.Total, gs.Total, bs.Total, sc.communities, sc.grids, sc.builds)
+				}
+				if got := ids(hs.Items, func(h community.Home) int64 { return h.ID }); !sameIDs(got, sc.homes) {
+					t.Errorf("homes %v, want %v", got, sc.homes)
+				}
+				if got := ids(ps.Items, func(p community.Person) int64 { return p.ID }); !sameIDs(got, sc.people) {
+					t.Errorf("people %v, want %v", got, sc.people)
+				}
+				// Rows out of scope are "not found", never "forbidden".
+				for _, p := range []community.Person{a.alice, a.bob, b.alice, b.bob} {
+					_, err := st.Person(ctx, sc.scope, p.ID)
+					want := slices.Contains(sc.people, p.ID)
+					if (err == nil) != want || (err != nil && shequ.ErrorCode(err) != shequ.ENOTFOUND) {
+						t.Errorf("get person %d: %v (visible %v)", p.ID, err, want)
+					}
+				}
+			})
+		}
+		// Writes outside the scope are refused and change nothing.
+		inA := auth.Scope{{CommunityID: a.community.ID}}
+		if err := st.CreateGrid(ctx, inA, &community.Grid{CommunityID: b.community.ID, Code: "X", Name: "x"}); shequ.ErrorCode(err) != shequ.EFORBIDDEN {
+			t.Errorf("grid in B with A's scope: %v", err)
+		}
+		bob := b.bob
+		bob.Name = "改名"
+		if err := st.UpdatePerson(ctx, inA, &bob); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+			t.Errorf("update B's resident with A's scope: %v", err)
+		}
+		if err := st.DeletePerson(ctx, inA, b.bob.ID); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+			t.Errorf("delete B's resident with A's scope: %v", err)
+		}
+		grid1 := auth.Scope{{CommunityID: a.community.ID, GridID: a.grid1.ID}}
+		moved := a.bob
+		moved.HouseholdID = a.household1.ID
+		if err := st.UpdatePerson(ctx, grid1, &moved); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+			t.Errorf("grid 1 worker moved grid 2's resident: %v", err)
+		}
+	})
+}
+
+func ids[T any](items []T, id func(T) int64) []int64 {
+	var out []int64
+	for _, v := range items {
+		out = append(out, id(v))
+	}
+	return out
+}
+
+func sameIDs(a, b []int64) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestPaging(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "p1")
+		for i := 0; i < 120; i++ {
+			mustOK(t, st.CreateHome(ctx, everywhere, &community.Home{BuildingID: tr.building1.ID, Floor: 1 + i%6, Door: "x-" + itoa(i)}))
+		}
+		seen := map[int64]bool{}
+		for off := 0; off < 200; off += 50 {
+			l, err := st.ListHomes(ctx, everywhere, community.Filter{Page: shequ.Page{Limit: 50, Offset: off}})
+			mustOK(t, err)
+			if l.Total != 122 {
+				t.Fatalf("total %d", l.Total)
+			}
+			for _, h := range l.Items {
+				if seen[h.ID] {
+					t.Errorf("home %d on two pages", h.ID)
+				}
+				seen[h.ID] = true
+			}
+		}
+		if len(seen) != 122 {
+			t.Errorf("pages covered %d homes, want 122", len(seen))
+		}
+		one := 1
+		l, err := st.ListHomes(ctx, everywhere, community.Filter{BuildingID: tr.building1.ID, Floor: &one})
+		mustOK(t, err)
+		for _, h := range l.Items {
+			if h.Floor != 1 || h.BuildingID != tr.building1.ID {
+				t.Errorf("filter let through %+v", h)
+			}
+		}
+		if l.Total != 21 {
+			t.Errorf("floor 1 of A栋: %d homes, want 21", l.Total)
+		}
+	})
+}
+
+func TestLoginLockoutAndSessions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		u := &auth.User{Username: "Worker", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
+		mustOK(t, st.CreateUser(ctx, everywhere, u, "correct horse battery"))
+		if u.Username != "worker" {
+			t.Errorf("username not folded to lower case: %q", u.Username)
+		}
+		for i := 0; i < auth.MaxFailedLogins; i++ {
+			if _, _, err := auth.Login(ctx, st, clock, "worker", "wrong password", "token"); shequ.ErrorCode(err) != shequ.EUNAUTHORIZED {
+				t.Fatalf("attempt %d: %v", i, err)
+			}
+		}
+		if _, _, err := auth.Login(ctx, st, clock, "worker", "correct horse battery", "token"); shequ.ErrorCode(err) != shequ.ETOOMANY {
+			t.Fatalf("locked account let the right password in: %v", err)
+		}
+		clock.Advance(auth.LockDuration + time.Second)
+		token, sess, err := auth.Login(ctx, st, clock, "worker", "correct horse battery", "token")
+		mustOK(t, err)
+		a, err := st.Actor(ctx, token)
+		mustOK(t, err)
+		if a.User.ID != u.ID || a.Session.ID != sess.ID {
+			t.Errorf("actor %+v", a)
+		}
+		mustOK(t, st.RevokeSession(ctx, sess.ID))
+		if _, err := st.Actor(ctx, token); shequ.ErrorCode(err) != shequ.EUNAUTHORIZED {
+			t.Errorf("revoked session still works: %v", err)
+		}
+		token, _, err = auth.Login(ctx, st, clock, "worker", "correct horse battery", "web")
+		mustOK(t, err)
+		clock.Advance(auth.WebSessionTTL)
+		if _, err := st.Actor(ctx, token); shequ.ErrorCode(err) != shequ.EUNAUTHORIZED {
+			t.Errorf("expired session still works: %v", err)
+		}
+		if _, _, err := auth.Login(ctx, st, clock, "nobody", "whatever", "token"); err != auth.ErrBadLogin {
+			t.Errorf("unknown user: %v", err)
+		}
+		l, err := st.ListAudit(ctx, everywhere, audit.Filter{Action: "auth.locked"})
+		mustOK(t, err)
+		if l.Total != 1 {
+			t.Errorf("lockout audited %d times, want 1", l.Total)
+		}
+	})
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := context.Background()
+		makeTree(t, st, "a1")
+		if _, err := st.DB().ExecContext(ctx, "UPDATE audit_log SET username = 'someone else'"); err == nil {
+			t.Error("audit log entries can be changed")
+		}
+		if _, err := st.DB().ExecContext(ctx, "DELETE FROM audit_log"); err == nil {
+			t.Error("audit log entries can be deleted")
+		}
+		l, err := st.ListAudit(ctx, everywhere, audit.Filter{Entity: "home"})
+		mustOK(t, err)
+		if l.Total != 2 || l.Items[0].Action != "home.create" || len(l.Items[0].After) == 0 {
+			t.Errorf("home entries: %+v", l.Items)
+		}
+	})
+}
+
+func TestAtomicRollsBackWhole(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		err := st.Atomic(ctx, func(tx *sqlstore.Store) error {
+			c := community.Community{Code: "half", Name: "半"}
+			if err := tx.CreateCommunity(ctx, everywhere, &c); err != nil {
+				return err
+			}
+			return tx.CreateGrid(ctx, everywhere, &community.Grid{CommunityID: c.ID, Code: "", Name: ""})
+		})
+		if shequ.ErrorCode(err) != shequ.EINVALID {
+			t.Fatalf("got %v", err)
+		}
+		if _, err := st.CommunityByCode(ctx, "half"); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+			t.Errorf("half a batch stayed: %v", err)
+		}
+	})
+}
