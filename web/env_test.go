@@ -117,3 +117,11 @@ func (e *testEnv) problemCode(user, method, path string, body any) (int, string)
 	}
 	return resp.StatusCode, p.Code
 }
+
+var env0 = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+
+func newHTTPServer(t *testing.T, h http.Handler) *httptest.Server {
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return hs
+}
