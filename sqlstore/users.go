@@ -172,8 +172,21 @@ func grantsWhere(ctx context.Context, q querier, where string, a ...any) ([]auth
 // ListUsers returns the accounts with a grant in a community scope wholly
 // reaches; a deployment-wide scope sees every account.
 func (s *Store) ListUsers(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[auth.User], error) {
+	return s.listUsers(ctx, scope, page, false)
+}
+
+// ListStaff returns the accounts that hold a role other than resident in a
+// community scope wholly reaches: the people who work for the community.
+func (s *Store) ListStaff(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[auth.User], error) {
+	return s.listUsers(ctx, scope, page, true)
+}
+
+func (s *Store) listUsers(ctx context.Context, scope auth.Scope, page shequ.Page, staffOnly bool) (shequ.List[auth.User], error) {
 	var a args
 	where := "TRUE"
+	if staffOnly {
+		where = "u.id IN (SELECT user_id FROM grants WHERE role <> 'resident')"
+	}
 	if !scope.All() {
 		var marks []string
 		for _, r := range scope {
@@ -184,7 +197,7 @@ func (s *Store) ListUsers(ctx context.Context, scope auth.Scope, page shequ.Page
 		if len(marks) == 0 {
 			return shequ.List[auth.User]{Items: []auth.User{}}, nil
 		}
-		where = "u.id IN (SELECT user_id FROM grants WHERE community_id IN (" + strings.Join(marks, ",") + "))"
+		where += " AND u.id IN (SELECT user_id FROM grants WHERE community_id IN (" + strings.Join(marks, ",") + "))"
 	}
 	t := table{what: "user", from: "users u", columns: userColumns, order: "u.username"}
 	total, err := count(ctx, s.reader(), "SELECT COUNT(*) FROM users u WHERE "+where, a...)

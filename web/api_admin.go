@@ -43,6 +43,10 @@ func (s *Server) registerAdminAPI() {
 		func(ctx context.Context, in *PageParams) (*listBody[auth.User], error) {
 			return list(s.store.ListUsers(ctx, scope(ctx, auth.PermUsersManage), in.page()))
 		})
+	handle(s, get("/api/v1/staff", auth.PermStaffRead), "list-staff", "List the community's staff and their roles", "community",
+		func(ctx context.Context, in *PageParams) (*listBody[auth.User], error) {
+			return list(s.store.ListStaff(ctx, scope(ctx, auth.PermStaffRead), in.page()))
+		})
 	handle(s, post("/api/v1/users", auth.PermUsersManage), "create-user", "Create an account", "admin",
 		func(ctx context.Context, in *struct{ Body userBody }) (*itemBody[auth.User], error) {
 			u := auth.User{Username: in.Body.Username, DisplayName: in.Body.DisplayName, PersonID: in.Body.PersonID, Grants: []auth.Grant{}}

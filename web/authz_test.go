@@ -59,6 +59,7 @@ var rules = map[string]string{
 	"GET /api/v1/associations": "admin operator grid_worker building_head association_member association_chair resident",
 
 	"GET /api/v1/users":               "admin",
+	"GET /api/v1/staff":               "admin operator grid_worker association_chair police",
 	"POST /api/v1/users":              "admin",
 	"POST /api/v1/users/{id}/grants":  "admin",
 	"DELETE /api/v1/user-grants/{id}": "admin",

@@ -64,6 +64,7 @@ type communityStore interface {
 // accountStore is what managing users needs.
 type accountStore interface {
 	ListUsers(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[auth.User], error)
+	ListStaff(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[auth.User], error)
 	CreateUser(ctx context.Context, scope auth.Scope, u *auth.User, password string) error
 	AddGrant(ctx context.Context, scope auth.Scope, g *auth.Grant) error
 	RevokeGrant(ctx context.Context, scope auth.Scope, id int64) error
