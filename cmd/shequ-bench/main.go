@@ -53,6 +53,7 @@ type options struct {
 	rounds      int
 	concurrency int
 	keep        bool
+	probe       bool
 }
 
 func main() {
@@ -82,6 +83,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "load rounds; each round runs the real and the bare server once")
 	flag.IntVar(&o.concurrency, "c", 8, "concurrent connections of the load")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory and database afterwards")
+	flag.BoolVar(&o.probe, "probe", false, "only check that the store is reachable (PostgreSQL) and exit")
 	flag.Parse()
 	if o.bin == "" {
 		fmt.Fprintln(os.Stderr, "shequ-bench: -bin is required")
@@ -141,6 +143,9 @@ func run(ctx context.Context, o options) error {
 		}
 	} else if o.dialect != "sqlite" {
 		return fmt.Errorf("unknown dialect %q", o.dialect)
+	}
+	if o.probe {
+		return nil
 	}
 	newStore := func(i int) (*store, error) {
 		s := &store{dir: filepath.Join(work, fmt.Sprintf("data%d", i)), drop: func() error { return nil }}
