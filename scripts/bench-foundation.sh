@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-OUT=${OUT:-/tmp/shequ-bench}
+OUT=${OUT:-/tmp/shequ-bench-out}
 RUNS=${RUNS:-5}            # start-up runs of each kind
 ROUNDS=${ROUNDS:-3}        # loopback load rounds, api and bare each round
 LOAD=${LOAD:-3s}           # length of one side's load in a round
