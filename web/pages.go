@@ -1,3 +1,504 @@
 package web
 
-func (s *Server) registerPages() {}
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
+)
+
+//go:embed static templates
+var pageFS embed.FS
+
+// Page security headers. The policy allows no inline script or style, so
+// every script and style sheet is a file under /static.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+
+// textCookie remembers the "large text" choice.
+const textCookie = "text"
+
+// prefsMaxAge is how long language and text size are remembered.
+const prefsMaxAge = 365 * 24 * 60 * 60
+
+var (
+	staticFS = mustSub(pageFS, "static")
+	// assetVersion busts caches of /static files: the URLs carry it, so
+	// the files can be cached for a year.
+	assetVersion = hashFS(staticFS)
+	views        = mustParseViews()
+)
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+func hashFS(f fs.FS) string {
+	h := sha256.New()
+	err := fs.WalkDir(f, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(f, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// mustParseViews parses each page template together with the layout, so
+// that every page can define its own "content" and "results".
+func mustParseViews() map[string]*template.Template {
+	base := template.Must(template.ParseFS(pageFS, "templates/layout.html"))
+	names, err := fs.Glob(pageFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(path.Base(n), ".html")
+		if name == "layout" {
+			continue
+		}
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(pageFS, n))
+	}
+	return out
+}
+
+// pageData is what every template gets; Body is the page's own data.
+type pageData struct {
+	L         *locale
+	Title     string
+	Actor     *auth.Actor
+	Community string
+	Nav       []navItem
+	// CSRF is the session's token, for forms that post.
+	CSRF string
+	// Self is this page's address: switching language comes back to it.
+	Self  string
+	Large bool
+	// OOB marks a partial answer to htmx that also refreshes the
+	// preferences form, so that it returns to the filtered address.
+	OOB   bool
+	Asset string
+	Body  any
+
+	zone *time.Location
+}
+
+// Langs lists the switcher's choices.
+func (p *pageData) Langs() []*locale {
+	out := make([]*locale, len(langOrder))
+	for i, tag := range langOrder {
+		out[i] = locales[tag]
+	}
+	return out
+}
+
+// HXHeaders is the hx-headers value that lets htmx writes pass the API's
+// CSRF check.
+func (p *pageData) HXHeaders() string {
+	if p.CSRF == "" {
+		return ""
+	}
+	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": p.CSRF})
+	return string(b)
+}
+
+// Date shows t in the community's time zone, in the page's language.
+func (p *pageData) Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(p.zone).Format(p.L.T("format.datetime"))
+}
+
+// DatePtr is Date for optional times.
+func (p *pageData) DatePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return p.Date(*t)
+}
+
+// RoleNames lists the actor's roles in the page's language.
+func (p *pageData) RoleNames() string {
+	if p.Actor == nil {
+		return ""
+	}
+	var names []string
+	for _, r := range p.Actor.Roles() {
+		names = append(names, p.L.Or("role."+string(r), string(r)))
+	}
+	return strings.Join(names, p.L.T("list.sep"))
+}
+
+type navItem struct {
+	Key    string
+	Href   string
+	Active bool
+}
+
+// navItems are the menu in order, with the permission each needs. The
+// handlers check the same permissions: hiding a link is not protection.
+var navItems = []struct {
+	key  string
+	href string
+	perm auth.Permission
+}{
+	{"nav.home", "/", ""},
+	{"nav.homes", "/homes", auth.PermHomesRead},
+	{"nav.people", "/people", auth.PermPeopleRead},
+	{"nav.devices", "/devices", auth.PermDevicesRead},
+	{"nav.associations", "/associations", auth.PermAssociationsRead},
+	{"nav.audit", "/audit", auth.PermAuditRead},
+	{"nav.users", "/users", auth.PermUsersManage},
+}
+
+func navFor(a *auth.Actor, current string) []navItem {
+	var out []navItem
+	for _, n := range navItems {
+		if n.perm == "" || a.Can(n.perm) {
+			out = append(out, navItem{Key: n.key, Href: n.href, Active: n.href == current})
+		}
+	}
+	return out
+}
+
+// pageFunc fills in a page and names the view that shows it.
+type pageFunc func(r *http.Request, p *pageData) (view string, err error)
+
+func (s *Server) registerPages() {
+	static := http.FileServerFS(staticFS)
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.URL.Query().Get("v") == assetVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=3600")
+		}
+		static.ServeHTTP(w, r)
+	})))
+
+	s.mux.HandleFunc("GET /login", s.loginPage)
+	s.mux.HandleFunc("POST /login", s.loginSubmit)
+	s.mux.HandleFunc("POST /logout", s.logoutSubmit)
+	s.mux.HandleFunc("POST /prefs", s.prefsSubmit)
+
+	s.pageRoute("GET /{$}", "/", "", s.dashboardPage)
+	s.pageRoute("GET /homes", "/homes", auth.PermHomesRead, s.homesPage)
+	s.pageRoute("GET /people", "/people", auth.PermPeopleRead, s.peoplePage)
+	s.pageRoute("GET /devices", "/devices", auth.PermDevicesRead, s.devicesPage)
+	s.pageRoute("GET /associations", "/associations", auth.PermAssociationsRead, s.associationsPage)
+	s.pageRoute("GET /audit", "/audit", auth.PermAuditRead, s.auditPage)
+	s.pageRoute("GET /users", "/users", auth.PermUsersManage, s.usersPage)
+}
+
+func pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	// Pages hold personal data and differ by session and language.
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Cookie, Accept-Language, HX-Request")
+}
+
+// newPage starts the data of a page for r, signed in or not.
+func (s *Server) newPage(r *http.Request) *pageData {
+	p := &pageData{L: pickLocale(r), Actor: auth.ActorFrom(r.Context()), Self: "/", Asset: assetVersion, zone: defaultZone}
+	if r.Method == http.MethodGet {
+		p.Self = r.URL.RequestURI()
+	}
+	if c, err := r.Cookie(textCookie); err == nil && c.Value == "large" {
+		p.Large = true
+	}
+	if p.Actor != nil {
+		p.CSRF = p.Actor.Session.CSRFToken
+	}
+	return p
+}
+
+// withCommunity names the actor's community in the header and takes its
+// time zone. With several communities the first one sets the zone.
+func (s *Server) withCommunity(r *http.Request, p *pageData) {
+	l, err := s.store.ListCommunities(r.Context(), p.Actor.Scope(auth.PermCommunitiesRead), shequ.Page{Limit: 1})
+	if err != nil {
+		s.log.Error("page community", "err", err)
+		return
+	}
+	if len(l.Items) == 0 {
+		return
+	}
+	c := l.Items[0]
+	p.Community = communityName(p.L, c)
+	p.zone = zoneOf(c.Timezone)
+}
+
+func communityName(l *locale, c community.Community) string {
+	if l.Tag == langEn && c.NameEn != "" {
+		return c.NameEn
+	}
+	return c.Name
+}
+
+// pageRoute registers a page that needs a session and, unless perm is
+// empty, a permission.
+func (s *Server) pageRoute(pattern, navHref string, perm auth.Permission, h pageFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		p := s.newPage(r)
+		if p.Actor == nil {
+			target := "/login"
+			if r.URL.Path != "/" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			if r.Header.Get("HX-Request") == "true" {
+				// htmx would swap the login page into a table.
+				w.Header().Set("HX-Redirect", target)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		s.withCommunity(r, p)
+		p.Nav = navFor(p.Actor, navHref)
+		if perm != "" && !p.Actor.Can(perm) {
+			s.renderError(w, r, p, http.StatusForbidden, "error.forbidden")
+			return
+		}
+		view, err := h(r, p)
+		if err != nil {
+			s.renderErr(w, r, p, err)
+			return
+		}
+		s.render(w, r, p, view, http.StatusOK)
+	})
+}
+
+// wantsResults reports whether r is htmx asking for a list's results only.
+// History restores get the whole page.
+func wantsResults(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-History-Restore-Request") != "true" &&
+		r.Header.Get("HX-Target") == "results"
+}
+
+// render executes a view into a buffer first, so that a template error
+// becomes a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, p *pageData, view string, status int) {
+	t, ok := views[view]
+	if !ok {
+		s.log.Error("no such view", "view", view)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	name := "layout"
+	if wantsResults(r) && t.Lookup("results") != nil {
+		name, p.OOB = "results", true
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, p); err != nil {
+		s.log.Error("render page", "view", view, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type errorBody struct {
+	Message string
+}
+
+// renderError shows a whole error page, also to htmx, which then replaces
+// the page with it (see the HX-Retarget below).
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, p *pageData, status int, key string) {
+	p.Title = p.L.T(key + ".title")
+	p.Body = errorBody{Message: p.L.T(key)}
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Retarget", "body")
+		w.Header().Set("HX-Reswap", "innerHTML")
+		r.Header.Del("HX-Target")
+	}
+	s.render(w, r, p, "error", status)
+}
+
+// renderErr turns a store error into an error page.
+func (s *Server) renderErr(w http.ResponseWriter, r *http.Request, p *pageData, err error) {
+	switch shequ.ErrorCode(err) {
+	case shequ.ENOTFOUND:
+		s.renderError(w, r, p, http.StatusNotFound, "error.notfound")
+	case shequ.EFORBIDDEN:
+		s.renderError(w, r, p, http.StatusForbidden, "error.forbidden")
+	case shequ.EINVALID:
+		s.renderError(w, r, p, http.StatusUnprocessableEntity, "error.invalid")
+	default:
+		s.log.Error("page failed", "path", r.URL.Path, "err", err)
+		s.renderError(w, r, p, http.StatusInternalServerError, "error.internal")
+	}
+}
+
+// --- signing in and out ---
+
+type loginBody struct {
+	Username string
+	Next     string
+	Error    string
+}
+
+// localPath returns next when it is a path on this site, "/" otherwise, so
+// that the login form cannot be used to send people elsewhere.
+func localPath(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	p := s.newPage(r)
+	next := localPath(r.URL.Query().Get("next"))
+	if p.Actor != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	p.Title = p.L.T("login.title")
+	p.Body = loginBody{Next: next}
+	s.render(w, r, p, "login", http.StatusOK)
+}
+
+// crossOrigin rejects form posts sent from other sites. The login form
+// needs it most: a forged login would sign a person into someone else's
+// account.
+var crossOrigin = http.NewCrossOriginProtection()
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	p := s.newPage(r)
+	p.Actor, p.CSRF, p.Self = nil, "", "/login"
+	if err := crossOrigin.Check(r); err != nil {
+		s.renderError(w, r, p, http.StatusForbidden, "error.crossorigin")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, p, http.StatusBadRequest, "error.invalid")
+		return
+	}
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	password := r.PostForm.Get("password")
+	body := loginBody{Username: username, Next: localPath(r.PostForm.Get("next"))}
+	p.Title = p.L.T("login.title")
+
+	status := http.StatusOK
+	if username == "" || password == "" {
+		body.Error, status = p.L.T("login.missing"), http.StatusUnprocessableEntity
+	} else {
+		token, sess, err := s.login(r.Context(), username, password, "web")
+		if err == nil {
+			http.SetCookie(w, s.sessionCookie(token, sess.ExpiresAt))
+			http.Redirect(w, r, body.Next, http.StatusSeeOther)
+			return
+		}
+		switch shequ.ErrorCode(err) {
+		case shequ.EUNAUTHORIZED:
+			body.Error, status = p.L.T("login.bad"), http.StatusUnauthorized
+		case shequ.ETOOMANY:
+			body.Error, status = p.L.T("login.toomany"), http.StatusTooManyRequests
+		case shequ.EFORBIDDEN:
+			body.Error, status = p.L.T("login.disabled"), http.StatusForbidden
+		default:
+			s.log.Error("page login", "err", err)
+			body.Error, status = p.L.T("login.failed"), http.StatusInternalServerError
+		}
+	}
+	p.Body = body
+	s.render(w, r, p, "login", status)
+}
+
+func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	p := s.newPage(r)
+	if p.Actor == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("csrf_token") != p.Actor.Session.CSRFToken {
+		s.withCommunity(r, p)
+		p.Nav = navFor(p.Actor, "")
+		s.renderError(w, r, p, http.StatusForbidden, "error.csrf")
+		return
+	}
+	if err := s.store.RevokeSession(r.Context(), p.Actor.Session.ID); err != nil {
+		s.renderErr(w, r, p, err)
+		return
+	}
+	c := s.sessionCookie("", time.Unix(0, 0))
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// prefsSubmit remembers the language or the text size and goes back to the
+// page the form was on. It needs no session: the login page has it too.
+func (s *Server) prefsSubmit(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	if err := crossOrigin.Check(r); err != nil {
+		s.renderError(w, r, s.newPage(r), http.StatusForbidden, "error.crossorigin")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderError(w, r, s.newPage(r), http.StatusBadRequest, "error.invalid")
+		return
+	}
+	if lang := r.PostForm.Get("lang"); lang != "" {
+		if _, ok := locales[lang]; ok {
+			http.SetCookie(w, s.prefCookie(langCookie, lang))
+		}
+	}
+	switch r.PostForm.Get("text") {
+	case "large":
+		http.SetCookie(w, s.prefCookie(textCookie, "large"))
+	case "normal":
+		c := s.prefCookie(textCookie, "")
+		c.MaxAge = -1
+		http.SetCookie(w, c)
+	}
+	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func (s *Server) prefCookie(name, value string) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: prefsMaxAge, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+}
