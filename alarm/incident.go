@@ -1,0 +1,141 @@
+package alarm
+
+import (
+	"slices"
+	"time"
+
+	"github.com/shequ/shequ"
+)
+
+// Incident statuses, in the order an incident moves through them.
+const (
+	StatusNew          = "new"
+	StatusAcknowledged = "acknowledged"
+	StatusDispatched   = "dispatched"
+	StatusOnSite       = "on_site"
+	StatusResolved     = "resolved"
+)
+
+// Resolution codes an operator closes an incident with.
+var Resolutions = []string{
+	"real_intrusion", "false_alarm", "user_error", "medical_help_given", "fire_prevented",
+	"resident_safe", "technical_fault", "test", "other",
+}
+
+// CorrelationWindow is how long after its last event an open incident of a
+// home takes in new events instead of a new incident being opened.
+const CorrelationWindow = 10 * time.Minute
+
+// Incident is something an operator must handle: one or more events of a
+// home (or a panel) that need a person to look.
+type Incident struct {
+	ID           int64      `json:"id"`
+	CommunityID  int64      `json:"community_id"`
+	HomeID       int64      `json:"home_id,omitempty"`
+	PanelID      int64      `json:"panel_id,omitempty"`
+	Kind         Kind       `json:"kind"`
+	Priority     Priority   `json:"priority"`
+	Status       string     `json:"status"`
+	Title        string     `json:"title"`
+	OpenedAt     time.Time  `json:"opened_at"`
+	LastEventAt  time.Time  `json:"last_event_at"`
+	EventCount   int        `json:"event_count"`
+	AckAt        *time.Time `json:"acknowledged_at,omitempty"`
+	AckBy        int64      `json:"acknowledged_by,omitempty"`
+	DispatchedAt *time.Time `json:"dispatched_at,omitempty"`
+	DispatchedTo int64      `json:"dispatched_to,omitempty"`
+	AcceptedAt   *time.Time `json:"accepted_at,omitempty"`
+	ArrivedAt    *time.Time `json:"arrived_at,omitempty"`
+	ResolvedAt   *time.Time `json:"resolved_at,omitempty"`
+	ResolvedBy   int64      `json:"resolved_by,omitempty"`
+	Resolution   string     `json:"resolution,omitempty"`
+	Notes        string     `json:"notes,omitempty"`
+	// Filled on reads for the console.
+	BuildingName string `json:"building_name,omitempty"`
+	Door         string `json:"door,omitempty"`
+	Floor        int    `json:"floor,omitempty"`
+	GridID       int64  `json:"grid_id,omitempty"`
+}
+
+// Open reports whether the incident still needs handling.
+func (i *Incident) Open() bool { return i.Status != StatusResolved }
+
+// Step is one thing done to an incident.
+type Step struct {
+	Action     string // ack, dispatch, accept, arrive, resolve
+	By         int64
+	To         int64 // dispatch: the staff member sent
+	Resolution string
+	Notes      string
+	At         time.Time
+}
+
+// Apply moves the incident by one step, or says why it cannot: an
+// incident only moves forward, and a resolved one is closed for good.
+func (i Incident) Apply(s Step) (Incident, error) {
+	if i.Status == StatusResolved {
+		return i, shequ.Errorf(shequ.ECONFLICT, "incident %d is already resolved", i.ID)
+	}
+	at := s.At
+	switch s.Action {
+	case "ack":
+		if i.Status != StatusNew {
+			return i, shequ.Errorf(shequ.ECONFLICT, "incident %d is already %s", i.ID, i.Status)
+		}
+		i.Status, i.AckAt, i.AckBy = StatusAcknowledged, &at, s.By
+	case "dispatch":
+		if s.To == 0 {
+			return i, shequ.Invalid(map[string]string{"user_id": "say whom to send"})
+		}
+		if i.Status == StatusOnSite {
+			return i, shequ.Errorf(shequ.ECONFLICT, "someone is already on site for incident %d", i.ID)
+		}
+		if i.AckAt == nil {
+			// Sending someone is an acknowledgement too.
+			i.AckAt, i.AckBy = &at, s.By
+		}
+		i.Status, i.DispatchedAt, i.DispatchedTo, i.AcceptedAt = StatusDispatched, &at, s.To, nil
+	case "accept":
+		if i.Status != StatusDispatched || s.By != i.DispatchedTo {
+			return i, shequ.Errorf(shequ.ECONFLICT, "incident %d is not dispatched to you", i.ID)
+		}
+		i.AcceptedAt = &at
+	case "arrive":
+		if i.Status != StatusDispatched {
+			return i, shequ.Errorf(shequ.ECONFLICT, "incident %d has nobody on the way (it is %s)", i.ID, i.Status)
+		}
+		if i.AcceptedAt == nil {
+			i.AcceptedAt = &at
+		}
+		i.Status, i.ArrivedAt = StatusOnSite, &at
+	case "resolve":
+		if !slices.Contains(Resolutions, s.Resolution) {
+			return i, shequ.Invalid(map[string]string{"resolution": "must be one of the resolution codes"})
+		}
+		if i.AckAt == nil {
+			i.AckAt, i.AckBy = &at, s.By
+		}
+		i.Status, i.ResolvedAt, i.ResolvedBy, i.Resolution, i.Notes = StatusResolved, &at, s.By, s.Resolution, s.Notes
+	default:
+		return i, shequ.Errorf(shequ.EINVALID, "unknown action %q", s.Action)
+	}
+	return i, nil
+}
+
+// Join adds an event of kind k at t to the incident; a more urgent event
+// raises the incident's priority and kind.
+func (i Incident) Join(k Kind, t time.Time) Incident {
+	if p := PriorityOf(k); p < i.Priority {
+		i.Priority, i.Kind = p, k
+	}
+	i.EventCount++
+	if t.After(i.LastEventAt) {
+		i.LastEventAt = t
+	}
+	return i
+}
+
+// Correlates reports whether an event at t belongs to this open incident.
+func (i *Incident) Correlates(t time.Time) bool {
+	return i.Open() && t.Sub(i.LastEventAt) <= CorrelationWindow
+}
