@@ -1,0 +1,142 @@
+package alarm
+
+import (
+	"fmt"
+	"time"
+)
+
+// Origin is what the store knows about where a report came from.
+type Origin struct {
+	CommunityID int64
+	HomeID      int64
+	PanelID     int64
+	SensorID    int64
+	SensorKind  string // door_contact, window_contact, pir; "" for panels and the app
+	SensorZone  string
+}
+
+// Input is everything Process needs to decide what one report does.
+type Input struct {
+	Report   Report
+	Origin   Origin
+	Arm      ArmState  // the home's arm state (Disarmed when none stored)
+	Incident *Incident // the home's open incident, nil when none
+	Now      time.Time
+}
+
+// Output is what Process decided; the store persists it in the same
+// transaction as the event.
+type Output struct {
+	// Arm is the new arm state, nil when it did not change.
+	Arm *ArmState
+	// Incident is the incident the event belongs to, nil when the event
+	// needs nobody. New is true when it has to be created.
+	Incident *Incident
+	New      bool
+	// Notify lists the notifications a new or more urgent incident needs.
+	Notify []Notice
+	// Title describes the event in the incident's timeline.
+	Title string
+}
+
+// Notice is a message to send after commit.
+type Notice struct {
+	Template string // intrusion, life, escalation …
+	To       string // householders, police, operators, supervisor, staff
+}
+
+// Process decides what one report does: to the home's arm state, and
+// whether it opens, joins or leaves alone an incident.
+func Process(in Input) Output {
+	r := in.Report
+	var out Output
+	var raised *Alarm
+
+	switch {
+	case r.Kind == KindOpening || r.Kind == KindClosing || r.Kind == KindPartialArm:
+		s := in.Arm.Panel(r.Kind, r.Restore, in.Now, "panel")
+		out.Arm = &s
+	case in.Origin.SensorKind != "" && !r.Restore && (r.Kind == KindPerimeter || r.Kind == KindEntryExit || r.Kind == KindInterior || r.Kind == KindBurglary):
+		// A sensor says a door, window or room changed; only the arm
+		// state makes that an alarm.
+		zoneType, err := ZoneType(in.Origin.SensorKind)
+		if err == nil {
+			zone := in.Origin.SensorZone
+			if zone == "" {
+				zone = r.Zone
+			}
+			s, a := in.Arm.Sensor(zoneType, zone, in.Now)
+			if s != in.Arm {
+				out.Arm = &s
+			}
+			raised = a
+		}
+	case !r.Restore && PriorityOf(r.Kind) < PriorityNone:
+		// Panels decide alarms themselves; SOS, tamper and troubles need a
+		// person whatever the arm state.
+		raised = &Alarm{Kind: r.Kind, Zone: r.Zone, Text: r.Text}
+		if in.Origin.SensorKind == "" && PriorityOf(r.Kind) == PriorityIntrusion {
+			s := in.Arm
+			s.State, s.Deadline, s.Since, s.Zone = Triggered, nil, in.Now, r.Zone
+			out.Arm = &s
+		}
+	}
+
+	out.Title = describe(r)
+	if raised == nil {
+		// A restore or a status report joins the open incident's timeline
+		// but opens nothing.
+		if in.Incident != nil && in.Incident.Correlates(in.Now) && r.Kind != KindTest {
+			inc := in.Incident.Join(KindUnknown, in.Now)
+			out.Incident = &inc
+		}
+		return out
+	}
+	if in.Incident != nil && in.Incident.Correlates(in.Now) {
+		before := in.Incident.Priority
+		inc := in.Incident.Join(raised.Kind, in.Now)
+		out.Incident = &inc
+		if inc.Priority < before {
+			out.Notify = noticesFor(inc)
+		}
+		return out
+	}
+	inc := Incident{
+		CommunityID: in.Origin.CommunityID, HomeID: in.Origin.HomeID, PanelID: in.Origin.PanelID,
+		Kind: raised.Kind, Priority: PriorityOf(raised.Kind), Status: StatusNew,
+		Title:    describe(Report{Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, Code: r.Code}),
+		OpenedAt: in.Now, LastEventAt: in.Now, EventCount: 1,
+	}
+	out.Incident, out.New, out.Notify = &inc, true, noticesFor(inc)
+	return out
+}
+
+// noticesFor says who hears of an incident by SMS: for an intrusion the
+// householders and the community police officer, for a life-threatening
+// one the householders' emergency contacts too.
+func noticesFor(inc Incident) []Notice {
+	switch inc.Priority {
+	case PriorityIntrusion:
+		return []Notice{{Template: "intrusion", To: "householders"}, {Template: "intrusion", To: "police"}}
+	case PriorityLife:
+		return []Notice{{Template: "life", To: "householders"}, {Template: "life", To: "contacts"}}
+	}
+	return nil
+}
+
+func describe(r Report) string {
+	s := string(r.Kind)
+	if r.Restore {
+		s += " restored"
+	}
+	if r.Zone != "" {
+		s += fmt.Sprintf(" (zone %s)", r.Zone)
+	}
+	if r.Code != "" {
+		s += " [" + r.Code + "]"
+	}
+	if r.Text != "" {
+		s += ": " + r.Text
+	}
+	return s
+}
