@@ -1,0 +1,129 @@
+package alarm
+
+import (
+	"strings"
+	"time"
+
+	"github.com/shequ/shequ"
+)
+
+// Panel is an alarm panel reporting over SIA DC-09 for one home.
+type Panel struct {
+	ID                 int64      `json:"id"`
+	CommunityID        int64      `json:"community_id"`
+	HomeID             int64      `json:"home_id"`
+	DeviceID           int64      `json:"device_id,omitempty"`
+	Account            string     `json:"account"`
+	Key                string     `json:"-"` // AES key as hex or ASCII; never shown
+	Encrypted          bool       `json:"encrypted"`
+	SupervisionSeconds int        `json:"supervision_seconds"`
+	LastSeenAt         *time.Time `json:"last_seen_at,omitempty"`
+	CommFailed         bool       `json:"comm_failed"`
+	CreatedAt          time.Time  `json:"created_at"`
+}
+
+// Validate checks a panel before it is stored.
+func (p *Panel) Validate() error {
+	f := map[string]string{}
+	p.Account = strings.ToUpper(strings.TrimSpace(p.Account))
+	if p.HomeID == 0 {
+		f["home_id"] = "is required"
+	}
+	if len(p.Account) < 3 || len(p.Account) > 16 || strings.Trim(p.Account, "0123456789ABCDEF") != "" {
+		f["account"] = "must be 3 to 16 hex digits"
+	}
+	switch len(p.Key) {
+	case 0, 16, 24, 32, 48, 64:
+	default:
+		f["key"] = "must be 16, 24 or 32 characters, or 32, 48 or 64 hex digits"
+	}
+	if p.SupervisionSeconds != 0 && (p.SupervisionSeconds < 30 || p.SupervisionSeconds > 86400*7) {
+		f["supervision_seconds"] = "must be 0 (not supervised) or between 30 and 604800"
+	}
+	if len(f) > 0 {
+		return shequ.Invalid(f)
+	}
+	p.Encrypted = p.Key != ""
+	return nil
+}
+
+// Sensor is a zigbee2mqtt sensor guarding one zone of a home.
+type Sensor struct {
+	ID          int64     `json:"id"`
+	CommunityID int64     `json:"community_id"`
+	HomeID      int64     `json:"home_id"`
+	DeviceID    int64     `json:"device_id,omitempty"`
+	Kind        string    `json:"kind"`
+	Zone        string    `json:"zone"`
+	MQTTName    string    `json:"mqtt_name"`
+	Online      bool      `json:"online"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Validate checks a sensor before it is stored.
+func (s *Sensor) Validate() error {
+	f := map[string]string{}
+	if s.HomeID == 0 {
+		f["home_id"] = "is required"
+	}
+	if _, err := ZoneType(s.Kind); err != nil {
+		f["kind"] = "must be door_contact, window_contact or pir"
+	}
+	s.Zone, s.MQTTName = strings.TrimSpace(s.Zone), strings.TrimSpace(s.MQTTName)
+	if s.Zone == "" {
+		f["zone"] = "is required (door, window, hallway …)"
+	}
+	if s.MQTTName == "" || strings.ContainsAny(s.MQTTName, "#+") || len(s.MQTTName) > 100 {
+		f["mqtt_name"] = "must be the sensor's zigbee2mqtt friendly name"
+	}
+	if len(f) > 0 {
+		return shequ.Invalid(f)
+	}
+	return nil
+}
+
+// Event is a stored report.
+type Event struct {
+	ID          int64      `json:"id"`
+	CommunityID int64      `json:"community_id"`
+	HomeID      int64      `json:"home_id,omitempty"`
+	PanelID     int64      `json:"panel_id,omitempty"`
+	SensorID    int64      `json:"sensor_id,omitempty"`
+	IncidentID  int64      `json:"incident_id,omitempty"`
+	Source      Source     `json:"source"`
+	Account     string     `json:"account"`
+	Seq         string     `json:"seq"`
+	Code        string     `json:"code"`
+	Kind        Kind       `json:"kind"`
+	Restore     bool       `json:"restore"`
+	Area        string     `json:"area,omitempty"`
+	Zone        string     `json:"zone"`
+	Text        string     `json:"text,omitempty"`
+	PanelTime   *time.Time `json:"panel_time,omitempty"`
+	ReceivedAt  time.Time  `json:"received_at"`
+}
+
+// Outcome is what storing one report did.
+type Outcome struct {
+	Duplicate   bool // a retransmission: stored before
+	Unknown     bool // no panel or sensor has this account
+	EventID     int64
+	Incident    *Incident // the incident it opened or joined
+	NewIncident bool
+	Arm         *ArmState // the home's new arm state, when it changed
+}
+
+// EventFilter narrows the event list.
+type EventFilter struct {
+	Account    string
+	HomeID     int64
+	IncidentID int64
+	shequ.Page
+}
+
+// IncidentFilter narrows the incident list.
+type IncidentFilter struct {
+	Status string // "open" for all but resolved, or one status
+	HomeID int64
+	shequ.Page
+}

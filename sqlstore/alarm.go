@@ -1,0 +1,786 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/audit"
+	"github.com/shequ/shequ/auth"
+)
+
+// RetransmissionWindow is how far back a frame with the same account,
+// sequence number and content counts as a panel repeating itself rather
+// than a new event that happens to reuse a wrapped sequence number.
+const RetransmissionWindow = time.Hour
+
+var panels = table{
+	what: "alarm panel", id: "p.id", order: "p.id",
+	from:    "alarm_panels p JOIN homes h ON h.id = p.home_id JOIN buildings b ON b.id = h.building_id",
+	scope:   scopeCols{community: "p.community_id", grid: "b.grid_id", household: "p.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
+	columns: "p.id, p.community_id, p.home_id, p.device_id, p.account, p.key_enc, p.supervision_seconds, p.last_seen_at, p.comm_failed, p.created_at",
+}
+
+func (s *Store) scanPanel(r scanner) (alarm.Panel, error) {
+	var p alarm.Panel
+	var device sql.NullInt64
+	var seen sql.NullTime
+	var key string
+	err := r.Scan(&p.ID, &p.CommunityID, &p.HomeID, &device, &p.Account, &key, &p.SupervisionSeconds, &seen, &p.CommFailed, &p.CreatedAt)
+	if err != nil {
+		return p, err
+	}
+	p.DeviceID = device.Int64
+	if seen.Valid {
+		t := seen.Time.UTC()
+		p.LastSeenAt = &t
+	}
+	if p.Key, err = s.cipher.Open(key); err != nil {
+		return p, fmt.Errorf("panel %s key: %w", p.Account, err)
+	}
+	p.Encrypted = p.Key != ""
+	return p, nil
+}
+
+// CreatePanel registers a panel for a home. Its key is sealed like
+// personal data: a leaked database must not let anyone forge alarms.
+func (s *Store) CreatePanel(ctx context.Context, scope auth.Scope, p *alarm.Panel) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, p.HomeID, scanHome)
+		if err != nil {
+			return shequ.Invalid(map[string]string{"home_id": fmt.Sprintf("home %d not found", p.HomeID)})
+		}
+		if err := mustReachCommunity(scope, h.CommunityID); err != nil {
+			return err
+		}
+		p.CommunityID, p.CreatedAt = h.CommunityID, s.now()
+		id, err := insert(ctx, tx, `INSERT INTO alarm_panels (community_id, home_id, device_id, account, key_enc, supervision_seconds, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			p.CommunityID, p.HomeID, nullID(p.DeviceID), p.Account, s.cipher.Seal(p.Key), p.SupervisionSeconds, p.CreatedAt)
+		if err != nil {
+			if shequ.ErrorCode(err) == shequ.ECONFLICT {
+				return shequ.Errorf(shequ.ECONFLICT, "a panel with account %s is already registered", p.Account)
+			}
+			return err
+		}
+		p.ID = id
+		return s.change(ctx, tx, p.CommunityID, "create", "alarm_panel", id, nil, p)
+	})
+}
+
+// ListPanels returns the panels scope reaches.
+func (s *Store) ListPanels(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[alarm.Panel], error) {
+	return listOf(ctx, s.reader(), panels, scope, nil, nil, page, s.scanPanel)
+}
+
+// PanelKeys returns every panel's account and key, for the receiver.
+func (s *Store) PanelKeys(ctx context.Context) (map[string]string, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT account, key_enc FROM alarm_panels")
+	if err != nil {
+		return nil, fmt.Errorf("panel keys: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var account, sealed string
+		if err := rows.Scan(&account, &sealed); err != nil {
+			return nil, err
+		}
+		key, err := s.cipher.Open(sealed)
+		if err != nil {
+			return nil, fmt.Errorf("panel %s key: %w", account, err)
+		}
+		out[account] = key
+	}
+	return out, rows.Err()
+}
+
+var sensors = table{
+	what: "sensor", id: "x.id", order: "x.id",
+	from:    "alarm_sensors x JOIN homes h ON h.id = x.home_id JOIN buildings b ON b.id = h.building_id",
+	scope:   scopeCols{community: "x.community_id", grid: "b.grid_id", household: "x.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
+	columns: "x.id, x.community_id, x.home_id, x.device_id, x.kind, x.zone, x.mqtt_name, x.online, x.created_at",
+}
+
+func scanSensor(r scanner) (alarm.Sensor, error) {
+	var x alarm.Sensor
+	var device sql.NullInt64
+	err := r.Scan(&x.ID, &x.CommunityID, &x.HomeID, &device, &x.Kind, &x.Zone, &x.MQTTName, &x.Online, &x.CreatedAt)
+	x.DeviceID = device.Int64
+	return x, err
+}
+
+// CreateSensor registers a zigbee2mqtt sensor to a home and zone.
+func (s *Store) CreateSensor(ctx context.Context, scope auth.Scope, x *alarm.Sensor) error {
+	if err := x.Validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, x.HomeID, scanHome)
+		if err != nil {
+			return shequ.Invalid(map[string]string{"home_id": fmt.Sprintf("home %d not found", x.HomeID)})
+		}
+		if err := mustReachCommunity(scope, h.CommunityID); err != nil {
+			return err
+		}
+		x.CommunityID, x.CreatedAt, x.Online = h.CommunityID, s.now(), true
+		id, err := insert(ctx, tx, `INSERT INTO alarm_sensors (community_id, home_id, device_id, kind, zone, mqtt_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			x.CommunityID, x.HomeID, nullID(x.DeviceID), x.Kind, x.Zone, x.MQTTName, x.CreatedAt)
+		if err != nil {
+			if shequ.ErrorCode(err) == shequ.ECONFLICT {
+				return shequ.Errorf(shequ.ECONFLICT, "a sensor named %q is already registered", x.MQTTName)
+			}
+			return err
+		}
+		x.ID = id
+		return s.change(ctx, tx, x.CommunityID, "create", "alarm_sensor", id, nil, x)
+	})
+}
+
+// ListSensors returns the sensors scope reaches.
+func (s *Store) ListSensors(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[alarm.Sensor], error) {
+	return listOf(ctx, s.reader(), sensors, scope, nil, nil, page, scanSensor)
+}
+
+// SensorByName returns the sensor with a zigbee2mqtt name, whatever the
+// scope: the MQTT ingestion acts for the deployment.
+func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, error) {
+	v, err := scanSensor(s.reader().QueryRowContext(ctx, "SELECT "+sensors.columns+" FROM "+sensors.from+" WHERE x.mqtt_name = $1", name))
+	if err == sql.ErrNoRows {
+		return v, shequ.Errorf(shequ.ENOTFOUND, "sensor %q not found", name)
+	}
+	return v, err
+}
+
+// Ingest stores a batch of reports in one transaction and returns what each
+// did, in order. It is the group commit behind the receivers: many frames,
+// one fsync. A report is durable once Ingest returns nil.
+func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
+	out := make([]alarm.Outcome, len(reports))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, r := range reports {
+			o, err := s.ingestOne(ctx, tx, r)
+			if err != nil {
+				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)
+			}
+			out[i] = o
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r alarm.Report) (alarm.Outcome, error) {
+	var origin alarm.Origin
+	now := s.now()
+	if r.ReceivedAt.IsZero() {
+		r.ReceivedAt = now
+	}
+	switch r.Source {
+	case alarm.SourceSIA:
+		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id FROM alarm_panels WHERE account = $1", r.Account).Scan(&origin.PanelID, &origin.CommunityID, &origin.HomeID)
+		if err == sql.ErrNoRows {
+			return alarm.Outcome{Unknown: true}, nil
+		} else if err != nil {
+			return alarm.Outcome{}, err
+		}
+		if r.Seq != "" {
+			n, err := count(ctx, tx, "SELECT COUNT(*) FROM alarm_events WHERE account = $1 AND seq = $2 AND fingerprint = $3 AND received_at > $4",
+				r.Account, r.Seq, r.Fingerprint, r.ReceivedAt.Add(-RetransmissionWindow))
+			if err != nil {
+				return alarm.Outcome{}, err
+			}
+			if n > 0 {
+				return alarm.Outcome{Duplicate: true}, nil
+			}
+		}
+		// Any frame proves the panel's path works again.
+		res, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1, comm_failed = FALSE WHERE id = $2 AND comm_failed = TRUE", r.ReceivedAt, origin.PanelID)
+		if err != nil {
+			return alarm.Outcome{}, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
+			if _, err := s.process(ctx, tx, back, origin); err != nil {
+				return alarm.Outcome{}, err
+			}
+		} else if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE id = $2", r.ReceivedAt, origin.PanelID); err != nil {
+			return alarm.Outcome{}, err
+		}
+		if r.Kind == alarm.KindSupervision {
+			// Heartbeats are kept as the panel's last-seen time, not as
+			// events: thousands of panels every minute would bury the log.
+			return alarm.Outcome{}, nil
+		}
+	case alarm.SourceMQTT:
+		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, kind, zone FROM alarm_sensors WHERE mqtt_name = $1", r.Account).
+			Scan(&origin.SensorID, &origin.CommunityID, &origin.HomeID, &origin.SensorKind, &origin.SensorZone)
+		if err == sql.ErrNoRows {
+			return alarm.Outcome{Unknown: true}, nil
+		} else if err != nil {
+			return alarm.Outcome{}, err
+		}
+		if r.Kind == alarm.KindSensorOffline {
+			if _, err := tx.ExecContext(ctx, "UPDATE alarm_sensors SET online = $1 WHERE id = $2", r.Restore, origin.SensorID); err != nil {
+				return alarm.Outcome{}, err
+			}
+		}
+	default:
+		return alarm.Outcome{}, fmt.Errorf("ingest does not take %q reports", r.Source)
+	}
+	return s.process(ctx, tx, r, origin)
+}
+
+// process applies a report whose origin is known: it loads the home's arm
+// state and open incident, lets the alarm package decide, and writes the
+// decision with the event.
+func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
+	now := r.ReceivedAt
+	arm, err := s.armState(ctx, tx, origin.HomeID, origin.CommunityID)
+	if err != nil {
+		return alarm.Outcome{}, err
+	}
+	open, err := s.openIncident(ctx, tx, origin.HomeID)
+	if err != nil {
+		return alarm.Outcome{}, err
+	}
+	d := alarm.Process(alarm.Input{Report: r, Origin: origin, Arm: arm, Incident: open, Now: now})
+	var o alarm.Outcome
+	if d.Arm != nil && *d.Arm != arm {
+		if err := s.saveArmState(ctx, tx, *d.Arm); err != nil {
+			return o, err
+		}
+		o.Arm = d.Arm
+	}
+	if d.Incident != nil {
+		if err := s.saveIncident(ctx, tx, d.Incident, d.New); err != nil {
+			return o, err
+		}
+		o.Incident, o.NewIncident = d.Incident, d.New
+		if err := s.enqueueNotices(ctx, tx, *d.Incident, d.Notify, now); err != nil {
+			return o, err
+		}
+	}
+	var incidentID int64
+	if d.Incident != nil {
+		incidentID = d.Incident.ID
+	}
+	o.EventID, err = insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
+		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), now)
+	if err != nil {
+		return o, err
+	}
+	if incidentID != 0 {
+		action := "event"
+		if d.New {
+			action = "opened"
+		}
+		if err := s.logIncident(ctx, tx, incidentID, now, action, 0, d.Title); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+func (s *Store) armState(ctx context.Context, q querier, home, community int64) (alarm.ArmState, error) {
+	a := alarm.ArmState{HomeID: home, CommunityID: community, State: alarm.Disarmed, EntryDelay: int(alarm.DefaultEntryDelay / time.Second)}
+	if home == 0 {
+		return a, nil
+	}
+	var deadline sql.NullTime
+	var mode, state string
+	err := q.QueryRowContext(ctx, "SELECT community_id, state, mode, since, deadline, entry_delay, zone, changed_by FROM arm_states WHERE home_id = $1", home).
+		Scan(&a.CommunityID, &state, &mode, &a.Since, &deadline, &a.EntryDelay, &a.Zone, &a.ChangedBy)
+	if err == sql.ErrNoRows {
+		return a, nil
+	} else if err != nil {
+		return a, fmt.Errorf("arm state of home %d: %w", home, err)
+	}
+	a.State, a.Mode, a.Since = alarm.State(state), alarm.Mode(mode), a.Since.UTC()
+	if deadline.Valid {
+		t := deadline.Time.UTC()
+		a.Deadline = &t
+	}
+	return a, nil
+}
+
+func (s *Store) saveArmState(ctx context.Context, q querier, a alarm.ArmState) error {
+	var deadline any
+	if a.Deadline != nil {
+		deadline = a.Deadline.UTC()
+	}
+	if a.Since.IsZero() {
+		a.Since = s.now()
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO arm_states (home_id, community_id, state, mode, since, deadline, entry_delay, zone, changed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (home_id) DO UPDATE SET state = excluded.state, mode = excluded.mode, since = excluded.since, deadline = excluded.deadline,
+		entry_delay = excluded.entry_delay, zone = excluded.zone, changed_by = excluded.changed_by`,
+		a.HomeID, a.CommunityID, string(a.State), string(a.Mode), a.Since.UTC(), deadline, a.EntryDelay, a.Zone, a.ChangedBy)
+	if err != nil {
+		return fmt.Errorf("save arm state of home %d: %w", a.HomeID, err)
+	}
+	return nil
+}
+
+const incidentColumns = "i.id, i.community_id, i.home_id, i.panel_id, i.kind, i.priority, i.status, i.title, i.opened_at, i.last_event_at, i.event_count, i.ack_at, i.ack_by, i.dispatched_at, i.dispatched_to, i.accepted_at, i.arrived_at, i.resolved_at, i.resolved_by, i.resolution, i.notes"
+
+func scanIncident(r scanner, extra ...any) (alarm.Incident, error) {
+	var i alarm.Incident
+	var home, panel, ackBy, to, resolvedBy sql.NullInt64
+	var ack, dispatched, accepted, arrived, resolved sql.NullTime
+	var kind string
+	dest := []any{&i.ID, &i.CommunityID, &home, &panel, &kind, &i.Priority, &i.Status, &i.Title, &i.OpenedAt, &i.LastEventAt, &i.EventCount,
+		&ack, &ackBy, &dispatched, &to, &accepted, &arrived, &resolved, &resolvedBy, &i.Resolution, &i.Notes}
+	if err := r.Scan(append(dest, extra...)...); err != nil {
+		return i, err
+	}
+	i.Kind, i.HomeID, i.PanelID, i.AckBy, i.DispatchedTo, i.ResolvedBy = alarm.Kind(kind), home.Int64, panel.Int64, ackBy.Int64, to.Int64, resolvedBy.Int64
+	i.OpenedAt, i.LastEventAt = i.OpenedAt.UTC(), i.LastEventAt.UTC()
+	i.AckAt, i.DispatchedAt, i.AcceptedAt, i.ArrivedAt, i.ResolvedAt = timePtr(ack), timePtr(dispatched), timePtr(accepted), timePtr(arrived), timePtr(resolved)
+	return i, nil
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
+}
+
+func ptrTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+func (s *Store) openIncident(ctx context.Context, q querier, home int64) (*alarm.Incident, error) {
+	if home == 0 {
+		return nil, nil
+	}
+	i, err := scanIncident(q.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents i WHERE i.home_id = $1 AND i.status <> 'resolved' ORDER BY i.id DESC LIMIT 1", home))
+	if err == sql.ErrNoRows {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("open incident of home %d: %w", home, err)
+	}
+	return &i, nil
+}
+
+func (s *Store) saveIncident(ctx context.Context, q querier, i *alarm.Incident, isNew bool) error {
+	if isNew {
+		id, err := insert(ctx, q, `INSERT INTO incidents (community_id, home_id, panel_id, kind, priority, status, title, opened_at, last_event_at, event_count)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			i.CommunityID, nullID(i.HomeID), nullID(i.PanelID), string(i.Kind), int(i.Priority), i.Status, i.Title, i.OpenedAt.UTC(), i.LastEventAt.UTC(), i.EventCount)
+		if err != nil {
+			return fmt.Errorf("open incident: %w", err)
+		}
+		i.ID = id
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `UPDATE incidents SET kind = $1, priority = $2, status = $3, title = $4, last_event_at = $5, event_count = $6,
+		ack_at = $7, ack_by = $8, dispatched_at = $9, dispatched_to = $10, accepted_at = $11, arrived_at = $12, resolved_at = $13, resolved_by = $14,
+		resolution = $15, notes = $16 WHERE id = $17`,
+		string(i.Kind), int(i.Priority), i.Status, i.Title, i.LastEventAt.UTC(), i.EventCount,
+		ptrTime(i.AckAt), nullID(i.AckBy), ptrTime(i.DispatchedAt), nullID(i.DispatchedTo), ptrTime(i.AcceptedAt), ptrTime(i.ArrivedAt),
+		ptrTime(i.ResolvedAt), nullID(i.ResolvedBy), i.Resolution, i.Notes, i.ID)
+	if err != nil {
+		return fmt.Errorf("update incident %d: %w", i.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) logIncident(ctx context.Context, q querier, incident int64, at time.Time, action string, user int64, detail string) error {
+	_, err := q.ExecContext(ctx, "INSERT INTO incident_log (incident_id, at, action, user_id, detail) VALUES ($1, $2, $3, $4, $5)",
+		incident, at.UTC(), action, nullID(user), detail)
+	if err != nil {
+		return fmt.Errorf("incident log: %w", err)
+	}
+	return nil
+}
+
+// Job is one piece of outbox work.
+type Job struct {
+	ID       int64
+	Key      string
+	Kind     string
+	Payload  json.RawMessage
+	Attempts int
+}
+
+// enqueue adds outbox work once: the idempotency key makes a repeat a no-op.
+func (s *Store) enqueue(ctx context.Context, q querier, key, kind string, payload any, runAt time.Time) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO outbox (idempotency_key, kind, payload, run_at, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
+		key, kind, string(b), runAt.UTC(), s.now())
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", key, err)
+	}
+	return nil
+}
+
+// NoticeJob is the payload of a "notice" job: tell a group of people
+// about an incident.
+type NoticeJob struct {
+	IncidentID int64  `json:"incident_id"`
+	Template   string `json:"template"`
+	To         string `json:"to"`
+}
+
+func (s *Store) enqueueNotices(ctx context.Context, q querier, inc alarm.Incident, ns []alarm.Notice, now time.Time) error {
+	for _, n := range ns {
+		key := fmt.Sprintf("notice:%d:%s:%s", inc.ID, n.Template, n.To)
+		if err := s.enqueue(ctx, q, key, "notice", NoticeJob{IncidentID: inc.ID, Template: n.Template, To: n.To}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var incidents = table{
+	what: "incident", id: "i.id", order: "i.priority, i.opened_at",
+	from: "incidents i LEFT JOIN homes h ON h.id = i.home_id LEFT JOIN buildings b ON b.id = h.building_id",
+	scope: scopeCols{community: "i.community_id", grid: "b.grid_id",
+		household: "i.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
+	columns: incidentColumns + ", COALESCE(b.name, ''), COALESCE(h.door, ''), COALESCE(h.floor, 0), COALESCE(b.grid_id, 0)",
+}
+
+func scanIncidentRow(r scanner) (alarm.Incident, error) {
+	var building, door string
+	var floor int
+	var grid int64
+	i, err := scanIncident(r, &building, &door, &floor, &grid)
+	i.BuildingName, i.Door, i.Floor, i.GridID = building, door, floor, grid
+	return i, err
+}
+
+// ListIncidents returns incidents by priority, then age: the operator's queue.
+func (s *Store) ListIncidents(ctx context.Context, scope auth.Scope, f alarm.IncidentFilter) (shequ.List[alarm.Incident], error) {
+	var a args
+	var conds []string
+	switch f.Status {
+	case "":
+	case "open":
+		conds = append(conds, "i.status <> 'resolved'")
+	default:
+		conds = append(conds, "i.status = "+a.add(f.Status))
+	}
+	if f.HomeID != 0 {
+		conds = append(conds, "i.home_id = "+a.add(f.HomeID))
+	}
+	return listOf(ctx, s.reader(), incidents, scope, conds, a, f.Page, scanIncidentRow)
+}
+
+// Incident returns one incident.
+func (s *Store) Incident(ctx context.Context, scope auth.Scope, id int64) (alarm.Incident, error) {
+	return oneOf(ctx, s.reader(), incidents, scope, id, scanIncidentRow)
+}
+
+// TimelineEntry is one line of an incident's history.
+type TimelineEntry struct {
+	At     time.Time `json:"at"`
+	Action string    `json:"action"`
+	UserID int64     `json:"user_id,omitempty"`
+	Detail string    `json:"detail"`
+}
+
+// IncidentTimeline returns what happened to an incident, oldest first.
+func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64) ([]TimelineEntry, error) {
+	if err := mustReach(ctx, s.reader(), incidents, scope, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT at, action, user_id, detail FROM incident_log WHERE incident_id = $1 ORDER BY id", id)
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	defer rows.Close()
+	out := []TimelineEntry{}
+	for rows.Next() {
+		var e TimelineEntry
+		var user sql.NullInt64
+		if err := rows.Scan(&e.At, &e.Action, &user, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At, e.UserID = e.At.UTC(), user.Int64
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// StepIncident applies an operator's or staff member's step to an incident.
+func (s *Store) StepIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step) (alarm.Incident, error) {
+	var out alarm.Incident
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		inc, err := oneOf(ctx, tx, incidents, scope, id, scanIncidentRow)
+		if err != nil {
+			return err
+		}
+		if step.Action == "dispatch" {
+			if n, err := count(ctx, tx, "SELECT COUNT(*) FROM grants WHERE user_id = $1 AND community_id = $2 AND role <> 'resident'", step.To, inc.CommunityID); err != nil {
+				return err
+			} else if n == 0 {
+				return shequ.Invalid(map[string]string{"user_id": fmt.Sprintf("user %d is not staff of this community", step.To)})
+			}
+		}
+		step.At = s.now()
+		next, err := inc.Apply(step)
+		if err != nil {
+			return err
+		}
+		if err := s.saveIncident(ctx, tx, &next, false); err != nil {
+			return err
+		}
+		detail := step.Notes
+		switch step.Action {
+		case "dispatch":
+			detail = fmt.Sprintf("user %d", step.To)
+			if err := s.enqueue(ctx, tx, fmt.Sprintf("dispatch:%d:%d:%d", id, step.To, step.At.UnixNano()), "dispatch",
+				map[string]int64{"incident_id": id, "user_id": step.To}, step.At); err != nil {
+				return err
+			}
+		case "resolve":
+			detail = step.Resolution + " " + step.Notes
+		}
+		if err := s.logIncident(ctx, tx, id, step.At, step.Action, step.By, detail); err != nil {
+			return err
+		}
+		out = next
+		return s.record(ctx, tx, audit.Entry{CommunityID: inc.CommunityID, Action: "incident." + step.Action, Entity: "incident", EntityID: id,
+			Before: snapshot(inc), After: snapshot(next)})
+	})
+	return out, err
+}
+
+// ArmState returns a home's alarm state.
+func (s *Store) ArmState(ctx context.Context, scope auth.Scope, home int64) (alarm.ArmState, error) {
+	h, err := oneOf(ctx, s.reader(), homes, scope, home, scanHome)
+	if err != nil {
+		return alarm.ArmState{}, err
+	}
+	return s.armState(ctx, s.reader(), h.ID, h.CommunityID)
+}
+
+// ChangeArmState runs fn on a home's arm state and stores the result as an
+// app event, audited. fn returns the new state or an error that leaves
+// everything as it was.
+func (s *Store) ChangeArmState(ctx context.Context, scope auth.Scope, home int64, action string, fn func(alarm.ArmState, time.Time) (alarm.ArmState, error)) (alarm.ArmState, error) {
+	var out alarm.ArmState
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, home, scanHome)
+		if err != nil {
+			return err
+		}
+		before, err := s.armState(ctx, tx, h.ID, h.CommunityID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		next, err := fn(before, now)
+		if err != nil {
+			return err
+		}
+		if err := s.saveArmState(ctx, tx, next); err != nil {
+			return err
+		}
+		kind := alarm.KindClosing
+		if next.State == alarm.Disarmed {
+			kind = alarm.KindOpening
+		}
+		actor := auth.ActorFrom(ctx)
+		var who string
+		if actor != nil {
+			who = actor.User.Username
+		}
+		if _, err := insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, source, account, code, kind, text, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			h.CommunityID, h.ID, string(alarm.SourceApp), who, map[alarm.Kind]string{alarm.KindClosing: "CL", alarm.KindOpening: "OP"}[kind], string(kind), action, now); err != nil {
+			return err
+		}
+		out = next
+		return s.record(ctx, tx, audit.Entry{CommunityID: h.CommunityID, Action: "alarm." + action, Entity: "home", EntityID: h.ID, Before: snapshot(before), After: snapshot(next)})
+	})
+	return out, err
+}
+
+// RaiseSOS opens (or joins) a top-priority incident at a resident's home.
+func (s *Store) RaiseSOS(ctx context.Context, scope auth.Scope, home int64, note string, lat, lng float64) (alarm.Outcome, error) {
+	var out alarm.Outcome
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, home, scanHome)
+		if err != nil {
+			return err
+		}
+		actor := auth.ActorFrom(ctx)
+		who := "app"
+		if actor != nil {
+			who = actor.User.Username
+		}
+		text := note
+		if lat != 0 || lng != 0 {
+			text = fmt.Sprintf("%s (GPS %.6f,%.6f)", note, lat, lng)
+		}
+		r := alarm.Report{Source: alarm.SourceApp, Account: who, Code: "PA", Kind: alarm.KindPanic, Text: text, ReceivedAt: s.now()}
+		out, err = s.process(ctx, tx, r, alarm.Origin{CommunityID: h.CommunityID, HomeID: h.ID})
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{CommunityID: h.CommunityID, Action: "alarm.sos", Entity: "home", EntityID: h.ID, After: snapshot(r)})
+	})
+	return out, err
+}
+
+var events = table{
+	what: "event", id: "e.id", order: "e.id DESC",
+	from: "alarm_events e LEFT JOIN homes h ON h.id = e.home_id LEFT JOIN buildings b ON b.id = h.building_id",
+	scope: scopeCols{community: "e.community_id", grid: "b.grid_id",
+		household: "e.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
+	columns: "e.id, e.community_id, e.home_id, e.panel_id, e.sensor_id, e.incident_id, e.source, e.account, e.seq, e.code, e.kind, e.restore, e.area, e.zone, e.text, e.panel_time, e.received_at",
+}
+
+func scanEvent(r scanner) (alarm.Event, error) {
+	var e alarm.Event
+	var home, panel, sensor, inc sql.NullInt64
+	var panelTime sql.NullTime
+	var source, kind string
+	err := r.Scan(&e.ID, &e.CommunityID, &home, &panel, &sensor, &inc, &source, &e.Account, &e.Seq, &e.Code, &kind, &e.Restore, &e.Area, &e.Zone, &e.Text, &panelTime, &e.ReceivedAt)
+	e.HomeID, e.PanelID, e.SensorID, e.IncidentID = home.Int64, panel.Int64, sensor.Int64, inc.Int64
+	e.Source, e.Kind, e.PanelTime, e.ReceivedAt = alarm.Source(source), alarm.Kind(kind), timePtr(panelTime), e.ReceivedAt.UTC()
+	return e, err
+}
+
+// ListEvents returns stored events, newest first.
+func (s *Store) ListEvents(ctx context.Context, scope auth.Scope, f alarm.EventFilter) (shequ.List[alarm.Event], error) {
+	var a args
+	var conds []string
+	if f.Account != "" {
+		conds = append(conds, "e.account = "+a.add(f.Account))
+	}
+	if f.HomeID != 0 {
+		conds = append(conds, "e.home_id = "+a.add(f.HomeID))
+	}
+	if f.IncidentID != 0 {
+		conds = append(conds, "e.incident_id = "+a.add(f.IncidentID))
+	}
+	return listOf(ctx, s.reader(), events, scope, conds, a, f.Page, scanEvent)
+}
+
+// TickArmStates ends the exit and entry delays that have run out; an entry
+// delay that ran out raises an intrusion. Deadlines live in the database,
+// so a restart in the middle of a delay loses nothing.
+func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
+	var homesDue []int64
+	rows, err := s.reader().QueryContext(ctx, "SELECT home_id FROM arm_states WHERE deadline IS NOT NULL AND deadline <= $1", s.now())
+	if err != nil {
+		return nil, fmt.Errorf("due arm states: %w", err)
+	}
+	for rows.Next() {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		homesDue = append(homesDue, h)
+	}
+	rows.Close()
+	var out []alarm.Outcome
+	for _, home := range homesDue {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var community int64
+			if err := tx.QueryRowContext(ctx, "SELECT community_id FROM homes WHERE id = $1", home).Scan(&community); err != nil {
+				return err
+			}
+			before, err := s.armState(ctx, tx, home, community)
+			if err != nil {
+				return err
+			}
+			now := s.now()
+			next, raised := before.Tick(now)
+			if next == before {
+				return nil // someone disarmed in between
+			}
+			if err := s.saveArmState(ctx, tx, next); err != nil {
+				return err
+			}
+			o := alarm.Outcome{Arm: &next}
+			if raised != nil {
+				r := alarm.Report{Source: alarm.SourceSystem, Account: "entry-delay", Code: "BA", Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, ReceivedAt: now}
+				if o, err = s.process(ctx, tx, r, alarm.Origin{CommunityID: community, HomeID: home}); err != nil {
+					return err
+				}
+				o.Arm = &next
+			}
+			out = append(out, o)
+			return nil
+		})
+		if err != nil {
+			return out, fmt.Errorf("tick home %d: %w", home, err)
+		}
+	}
+	return out, nil
+}
+
+// CheckSupervision raises a communication-failure incident for each
+// supervised panel silent past its interval. The next frame from the panel
+// clears the condition (see ingestOne).
+func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
+	now := s.now()
+	rows, err := s.reader().QueryContext(ctx, "SELECT id, community_id, home_id, account, supervision_seconds, last_seen_at, created_at FROM alarm_panels WHERE supervision_seconds > 0 AND comm_failed = FALSE")
+	if err != nil {
+		return nil, fmt.Errorf("supervised panels: %w", err)
+	}
+	type silent struct {
+		origin  alarm.Origin
+		account string
+	}
+	var due []silent
+	for rows.Next() {
+		var o alarm.Origin
+		var account string
+		var secs int
+		var seen sql.NullTime
+		var created time.Time
+		if err := rows.Scan(&o.PanelID, &o.CommunityID, &o.HomeID, &account, &secs, &seen, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		last := created
+		if seen.Valid {
+			last = seen.Time
+		}
+		if now.Sub(last) > time.Duration(secs)*time.Second {
+			due = append(due, silent{o, account})
+		}
+	}
+	rows.Close()
+	var out []alarm.Outcome
+	for _, d := range due {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = TRUE WHERE id = $1 AND comm_failed = FALSE", d.origin.PanelID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil
+			}
+			r := alarm.Report{Source: alarm.SourceSystem, Account: d.account, Code: "YC", Kind: alarm.KindCommFailure, Text: "panel silent past its supervision interval", ReceivedAt: now}
+			o, err := s.process(ctx, tx, r, d.origin)
+			out = append(out, o)
+			return err
+		})
+		if err != nil {
+			return out, fmt.Errorf("supervision of panel %s: %w", d.account, err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,154 @@
+package sqlstore_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+func TestAlarmIngest(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "al")
+		p := &alarm.Panel{HomeID: tr.home1.ID, Account: "1234", Key: "0123456789abcdef", SupervisionSeconds: 90}
+		mustOK(t, st.CreatePanel(ctx, everywhere, p))
+		if err := st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home2.ID, Account: "1234"}); shequ.ErrorCode(err) != shequ.ECONFLICT {
+			t.Errorf("second panel with one account: %v", err)
+		}
+		keys, err := st.PanelKeys(ctx)
+		mustOK(t, err)
+		if keys["1234"] != "0123456789abcdef" {
+			t.Errorf("keys %v", keys)
+		}
+		frame := func(seq, fp string, kind alarm.Kind, code string) alarm.Report {
+			return alarm.Report{Source: alarm.SourceSIA, Account: "1234", Seq: seq, Fingerprint: fp, Kind: kind, Code: code, Zone: "3", ReceivedAt: clock.Now()}
+		}
+		out, err := st.Ingest(ctx, []alarm.Report{
+			frame("0001", "a", alarm.KindSupervision, ""),
+			frame("0002", "b", alarm.KindBurglary, "BA"),
+			frame("0002", "b", alarm.KindBurglary, "BA"), // the panel repeats itself
+			{Source: alarm.SourceSIA, Account: "9999", Seq: "0001", Kind: alarm.KindBurglary},
+		})
+		mustOK(t, err)
+		if out[0].EventID != 0 || !out[2].Duplicate || !out[3].Unknown {
+			t.Errorf("outcomes %+v", out)
+		}
+		if !out[1].NewIncident || out[1].Incident.Kind != alarm.KindBurglary || out[1].Arm == nil || out[1].Arm.State != alarm.Triggered {
+			t.Errorf("burglary outcome %+v", out[1])
+		}
+		evs, err := st.ListEvents(ctx, everywhere, alarm.EventFilter{Account: "1234"})
+		mustOK(t, err)
+		if evs.Total != 1 || evs.Items[0].Code != "BA" || evs.Items[0].Seq != "0002" || evs.Items[0].IncidentID != out[1].Incident.ID {
+			t.Errorf("events %+v", evs.Items)
+		}
+		// A restore joins the incident; a second alarm within the window too.
+		clock.Advance(time.Minute)
+		out, err = st.Ingest(ctx, []alarm.Report{frame("0003", "c", alarm.KindBurglary, "BR")})
+		mustOK(t, err)
+		incID := out[0].Incident.ID
+		out[0].Incident = nil
+		open, err := st.ListIncidents(ctx, everywhere, alarm.IncidentFilter{Status: "open"})
+		mustOK(t, err)
+		if open.Total != 1 || open.Items[0].EventCount != 2 || open.Items[0].Door != "1-101" {
+			t.Errorf("open incidents %+v", open.Items)
+		}
+		// Lifecycle through the store; a refused step changes nothing.
+		if _, err := st.StepIncident(ctx, everywhere, incID, alarm.Step{Action: "arrive", By: 1}); shequ.ErrorCode(err) != shequ.ECONFLICT {
+			t.Errorf("arrive before dispatch: %v", err)
+		}
+		inc, err := st.StepIncident(ctx, everywhere, incID, alarm.Step{Action: "ack", By: 1})
+		mustOK(t, err)
+		if inc.Status != alarm.StatusAcknowledged {
+			t.Errorf("after ack %+v", inc)
+		}
+		inc, err = st.StepIncident(ctx, everywhere, incID, alarm.Step{Action: "resolve", By: 1, Resolution: "false_alarm", Notes: "cat"})
+		mustOK(t, err)
+		tl, err := st.IncidentTimeline(ctx, everywhere, incID)
+		mustOK(t, err)
+		if len(tl) != 4 || tl[0].Action != "opened" || tl[3].Action != "resolve" {
+			t.Errorf("timeline %+v", tl)
+		}
+		// Supervision: silent past the interval → one comm-failure incident.
+		clock.Advance(2 * time.Minute)
+		so, err := st.CheckSupervision(ctx)
+		mustOK(t, err)
+		again, err := st.CheckSupervision(ctx)
+		mustOK(t, err)
+		if len(so) != 1 || !so[0].NewIncident || so[0].Incident.Kind != alarm.KindCommFailure || len(again) != 0 {
+			t.Errorf("supervision %+v then %+v", so, again)
+		}
+		out, err = st.Ingest(ctx, []alarm.Report{frame("0004", "d", alarm.KindSupervision, "")})
+		mustOK(t, err)
+		cf, err := st.ListEvents(ctx, everywhere, alarm.EventFilter{IncidentID: so[0].Incident.ID})
+		mustOK(t, err)
+		if cf.Total != 2 || !cf.Items[0].Restore {
+			t.Errorf("comm failure events %+v", cf.Items)
+		}
+	})
+}
+
+func TestSensorsArmingAndSOS(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "se")
+		door := &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorDoor, Zone: "front door", MQTTName: "home1_door"}
+		mustOK(t, st.CreateSensor(ctx, everywhere, door))
+		if err := st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: "lamp", Zone: "x", MQTTName: "y"}); shequ.ErrorCode(err) != shequ.EINVALID {
+			t.Errorf("bad sensor kind: %v", err)
+		}
+		opened := alarm.Report{Source: alarm.SourceMQTT, Account: "home1_door", Kind: alarm.KindEntryExit, Code: "BA"}
+		// Disarmed: opening the door is nothing.
+		out, err := st.Ingest(ctx, []alarm.Report{opened})
+		mustOK(t, err)
+		if out[0].Incident != nil {
+			t.Fatalf("door while disarmed opened %+v", out[0].Incident)
+		}
+		arm := func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) { return a.Arm(alarm.ModeAway, 10*time.Second, now, "test") }
+		s, err := st.ChangeArmState(ctx, everywhere, tr.home1.ID, "arm", arm)
+		mustOK(t, err)
+		if s.State != alarm.Arming {
+			t.Fatalf("state %s", s.State)
+		}
+		if _, err := st.ChangeArmState(ctx, everywhere, tr.home1.ID, "arm", arm); shequ.ErrorCode(err) != shequ.ECONFLICT {
+			t.Errorf("arming twice: %v", err)
+		}
+		clock.Advance(11 * time.Second)
+		ticks, err := st.TickArmStates(ctx)
+		mustOK(t, err)
+		if len(ticks) != 1 || ticks[0].Arm.State != alarm.ArmedAway {
+			t.Fatalf("exit delay end: %+v", ticks)
+		}
+		opened.ReceivedAt = clock.Now()
+		out, err = st.Ingest(ctx, []alarm.Report{opened})
+		mustOK(t, err)
+		if out[0].Arm == nil || out[0].Arm.State != alarm.Pending {
+			t.Fatalf("door while armed: %+v", out[0])
+		}
+		clock.Advance(alarm.DefaultEntryDelay)
+		ticks, err = st.TickArmStates(ctx)
+		mustOK(t, err)
+		if len(ticks) != 1 || !ticks[0].NewIncident || ticks[0].Incident.Priority != alarm.PriorityIntrusion {
+			t.Fatalf("entry delay end: %+v", ticks)
+		}
+		got, err := st.ArmState(ctx, everywhere, tr.home1.ID)
+		mustOK(t, err)
+		if got.State != alarm.Triggered {
+			t.Errorf("after the entry delay: %s", got.State)
+		}
+		// SOS in another home opens a life incident.
+		sos, err := st.RaiseSOS(ctx, everywhere, tr.home2.ID, "I fell", 29.72, 106.63)
+		mustOK(t, err)
+		if !sos.NewIncident || sos.Incident.Priority != alarm.PriorityLife {
+			t.Errorf("SOS %+v", sos)
+		}
+		q, err := st.ListIncidents(ctx, everywhere, alarm.IncidentFilter{Status: "open"})
+		mustOK(t, err)
+		if q.Total != 2 || q.Items[0].Kind != alarm.KindPanic {
+			t.Errorf("the SOS does not head the queue: %+v", q.Items)
+		}
+	})
+}
