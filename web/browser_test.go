@@ -1,0 +1,263 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// chromiumPaths are where Debian's "chromium" package and the usual
+// alternatives put the browser; SHEQU_CHROMIUM overrides them.
+var chromiumPaths = []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"}
+
+// findChromium returns the browser to drive, skipping the test when there is
+// none — except in CI, where a missing browser must not pass unnoticed.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	paths := chromiumPaths
+	if p := os.Getenv("SHEQU_CHROMIUM"); p != "" {
+		paths = []string{p}
+	}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	msg := "no Chromium at " + strings.Join(paths, ", ") + ": install the Debian package \"chromium\" or set SHEQU_CHROMIUM"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns a
+// tab's context. The flags keep it from calling home, so the test needs no
+// network beyond the test server.
+func newBrowser(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	exec := findChromium(t)
+	profile, err := os.MkdirTemp("", "shequ-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// The browser's helpers can still write into the profile for a
+		// moment after it exits.
+		for range 50 {
+			if err := os.RemoveAll(profile); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove %s", profile)
+	})
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exec),
+		chromedp.Headless,
+		chromedp.NoSandbox, // CI runs as root in a container
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(390, 844),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc) // waits for the browser to exit
+	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("start %s: %v", exec, err)
+	}
+	return tab
+}
+
+// consoleLog collects what the pages write to the console: a script error
+// or a Content-Security-Policy violation shows up there and nowhere else.
+type consoleLog struct {
+	mu   sync.Mutex
+	msgs []chromedp.ConsoleMessage
+}
+
+func watchConsole(ctx context.Context) *consoleLog {
+	l := &consoleLog{}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			l.mu.Lock()
+			l.msgs = append(l.msgs, m)
+			l.mu.Unlock()
+		}
+	}()
+	return l
+}
+
+func (l *consoleLog) problems() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, m := range l.msgs {
+		if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning {
+			out = append(out, m.String())
+		}
+	}
+	return out
+}
+
+// TestBrowserPhone walks the web shell on a phone-sized screen in a real
+// browser: sign in, the menu, the homes list filtered by htmx, and a switch
+// to English that comes back to the filtered list.
+func TestBrowserPhone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	e := newTestEnv(t, sqlstore.SQLite)
+	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
+	defer cancel()
+	tab := newBrowser(t, ctx)
+	console := watchConsole(tab)
+
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(tab, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+	dir := os.Getenv("SHEQU_SCREENSHOT_DIR") // to look at them, or keep them in CI
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shoot := func(name string) {
+		t.Helper()
+		shot, err := chromedp.Run(tab, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// navigate runs an action that loads a new page and waits for it.
+	navigate := func(step string, a chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		resp, err := chromedp.RunResponse(tab, a)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if resp.Status != 200 {
+			t.Fatalf("%s: status %d for %s", step, resp.Status, resp.URL)
+		}
+	}
+
+	// A phone: 390×844 CSS pixels, touch, mobile viewport rules. The
+	// browser asks for Simplified Chinese, as a mainland phone does.
+	run("emulate a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
+		chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+				Headers: network.Headers{"Accept-Language": "zh-CN,zh;q=0.9"},
+			})
+			return err
+		}),
+	)
+
+	navigate("open /login", chromedp.Navigate(e.http.URL+"/login"))
+	if lang := eval(`document.documentElement.lang`); lang != langHans {
+		t.Errorf("login page lang %q, want %s", lang, langHans)
+	}
+	// The page must fit the phone: nothing wider than the screen.
+	if w := eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("login page is %s px wide on a 390 px phone", w)
+	}
+	// Controls are big enough to touch.
+	for _, sel := range []string{"#username", "#password", `form.stack button[type="submit"]`, `#prefs button[value="en"]`} {
+		h, err := chromedp.Run(tab, chromedp.Evaluate[float64](`document.querySelector('`+sel+`').getBoundingClientRect().height`))
+		if err != nil || h < 48 {
+			t.Errorf("%s is %.0f px tall (%v), want at least 48", sel, h, err)
+		}
+	}
+
+	shoot("1-login-zh")
+	run("type the credentials",
+		chromedp.SendKeys(chromedp.ID("username"), "operator"),
+		chromedp.SendKeys(chromedp.ID("password"), demoPassword),
+	)
+	navigate("sign in", chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)))
+	if loc := eval(`location.pathname`); loc != "/" {
+		t.Fatalf("after sign-in the browser is at %s, want /", loc)
+	}
+	run("see the menu", chromedp.WaitVisible(chromedp.CSS(`nav.menu a[href="/homes"]`)))
+	if nav := eval(`document.querySelector("nav.menu").innerText`); !strings.Contains(nav, "房屋") || strings.Contains(nav, "操作日志") {
+		t.Errorf("operator's menu is %q: want 房屋 and no 操作日志", nav)
+	}
+
+	shoot("2-home-zh")
+	navigate("open homes", chromedp.Click(chromedp.CSS(`nav.menu a[href="/homes"]`)))
+	run("wait for htmx", chromedp.Poll[chromedp.Void](`window.htmx !== undefined`, chromedp.WithPollingTimeout(5*time.Second)))
+	// A mark on the window survives an htmx swap and dies with a page load:
+	// it proves the filter refreshed only the table.
+	eval(`window.shequMark = "kept"; ""`)
+	run("filter floor 1",
+		chromedp.SendKeys(chromedp.ID("f-floor"), "1"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)),
+	)
+	run("see rows of floor 1", chromedp.Poll[chromedp.Void](`(() => {
+		const cells = [...document.querySelectorAll("#results td.floor")];
+		return location.search.includes("floor=1") && cells.length > 0 && cells.every(td => td.textContent.trim() === "1");
+	})()`, chromedp.WithPollingTimeout(10*time.Second)))
+	if mark := eval(`String(window.shequMark)`); mark != "kept" {
+		t.Error("the filter reloaded the whole page instead of the table")
+	}
+	if rows := eval(`String(document.querySelectorAll("#results tbody tr").length)`); rows == "0" {
+		t.Error("no rows after filtering")
+	}
+
+	navigate("switch to English", chromedp.Click(chromedp.CSS(`#prefs button[value="en"]`)))
+	if lang := eval(`document.documentElement.lang`); lang != langEn {
+		t.Errorf("after the switch lang is %q, want en", lang)
+	}
+	if q := eval(`location.pathname + location.search`); !strings.Contains(q, "/homes") || !strings.Contains(q, "floor=1") {
+		t.Errorf("the switch went to %s, want back to the filtered homes", q)
+	}
+	if text := eval(`document.body.innerText`); !strings.Contains(text, "Homes") || !strings.Contains(text, "Floor") || !strings.Contains(text, "Sign out") {
+		t.Errorf("English page lacks English labels: %.300q", text)
+	}
+	if w := eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("homes page is %s px wide on a 390 px phone", w)
+	}
+
+	shoot("3-homes-en")
+	t.Logf("screenshots in %s", dir)
+
+	// The console would show a script error or a blocked inline style.
+	if p := console.problems(); len(p) > 0 {
+		t.Errorf("browser console:\n%s", strings.Join(p, "\n"))
+	}
+	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
+		t.Error("the walk took too long")
+	}
+}
