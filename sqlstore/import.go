@@ -280,14 +280,6 @@ func (im *importer) building(f *transfer.Faults, name string) (buildingRef, bool
 	return b, ok
 }
 
-// repeated describes a clash of a row with one on record.
-func repeated(what string, at seenAt) string {
-	if at.line > 0 {
-		return fmt.Sprintf("%s appears twice in the file (first at row %d)", what, at.line)
-	}
-	return what + " is already on record"
-}
-
 func (im *importer) home(ctx context.Context, r transfer.Row) (*transfer.Faults, error) {
 	rec, f := transfer.DecodeHome(r)
 	h := rec.Home
@@ -302,7 +294,11 @@ func (im *importer) home(ctx context.Context, r transfer.Row) (*transfer.Faults,
 		return nil, err
 	}
 	if at, dup := im.homes[key]; h.BuildingID != 0 && dup {
-		f.Add("door", "%s", repeated(fmt.Sprintf("door %s of building %s", h.Door, rec.Building), at))
+		if at.line > 0 {
+			f.Add("door", "door %s of building %s appears twice in the file (first at row %d)", h.Door, rec.Building, at.line)
+		} else {
+			f.Add("door", "building %s already has a door %s", rec.Building, h.Door)
+		}
 	}
 	if !f.Empty() {
 		return f, nil
@@ -405,7 +401,11 @@ func (im *importer) device(ctx context.Context, r transfer.Row) (*transfer.Fault
 		return nil, err
 	}
 	if at, dup := im.serials[d.Serial]; d.Serial != "" && dup {
-		f.Add("serial", "%s", repeated("serial number "+d.Serial, at))
+		if at.line > 0 {
+			f.Add("serial", "serial number %s appears twice in the file (first at row %d)", d.Serial, at.line)
+		} else {
+			f.Add("serial", "a device with serial number %s is already registered in this community", d.Serial)
+		}
 	}
 	if !f.Empty() {
 		return f, nil
