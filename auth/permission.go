@@ -25,6 +25,14 @@ const (
 	PermAuditRead        Permission = "audit.read"
 	PermImport           Permission = "data.import"
 	PermExport           Permission = "data.export"
+	// Alarm centre.
+	PermAlarmRead      Permission = "alarm.read"      // events, incidents, arm states, the live stream
+	PermAlarmConfigure Permission = "alarm.configure" // register panels and sensors
+	PermIncidentHandle Permission = "incident.handle" // acknowledge, dispatch, resolve
+	PermIncidentAttend Permission = "incident.attend" // accept a dispatch, report arrival
+	PermAlarmArm       Permission = "alarm.arm"       // arm and disarm a home
+	PermSOS            Permission = "alarm.sos"       // press the SOS button
+	PermPosition       Permission = "staff.position"  // report one's own position for dispatch
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -35,20 +43,23 @@ var rolePermissions = map[Role][]Permission{
 		PermBuildingsRead, PermBuildingsWrite, PermHomesRead, PermHomesWrite,
 		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermDevicesWrite,
 		PermAssociationsRead, PermStaffRead, PermUsersManage, PermAuditRead, PermImport, PermExport,
+		PermAlarmRead, PermAlarmConfigure, PermIncidentHandle, PermIncidentAttend, PermAlarmArm, PermPosition,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
+		PermAlarmRead, PermIncidentHandle, PermIncidentAttend, PermPosition,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
+		PermAlarmRead, PermIncidentAttend, PermPosition,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
-		PermAssociationsRead,
+		PermAssociationsRead, PermIncidentAttend, PermPosition,
 	},
 	RoleAssociationMember: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
@@ -62,7 +73,7 @@ var rolePermissions = map[Role][]Permission{
 	// The community police officer receives alarms and requests footage.
 	RolePolice: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
-		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermStaffRead,
+		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermStaffRead, PermAlarmRead,
 	},
 	RoleBroadcastManager: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermDevicesRead,
@@ -70,7 +81,7 @@ var rolePermissions = map[Role][]Permission{
 	// A resident reaches only their own household (see Actor.Scope).
 	RoleResident: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
-		PermPeopleRead, PermPeoplePII, PermAssociationsRead,
+		PermPeopleRead, PermPeoplePII, PermAssociationsRead, PermAlarmRead, PermAlarmArm, PermSOS,
 	},
 }
 

@@ -256,6 +256,9 @@ func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin 
 		if err := s.saveArmState(ctx, tx, *d.Arm); err != nil {
 			return o, err
 		}
+		if err := s.publishLive(ctx, tx, d.Arm.CommunityID, d.Arm.HomeID, "arm_state", d.Arm); err != nil {
+			return o, err
+		}
 		o.Arm = d.Arm
 	}
 	if d.Incident != nil {
@@ -264,6 +267,9 @@ func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin 
 		}
 		o.Incident, o.NewIncident = d.Incident, d.New
 		if err := s.enqueueNotices(ctx, tx, *d.Incident, d.Notify, now); err != nil {
+			return o, err
+		}
+		if err := s.publishLive(ctx, tx, d.Incident.CommunityID, d.Incident.HomeID, "incident", d.Incident); err != nil {
 			return o, err
 		}
 	}
@@ -556,6 +562,9 @@ func (s *Store) StepIncident(ctx context.Context, scope auth.Scope, id int64, st
 		if err := s.logIncident(ctx, tx, id, step.At, step.Action, step.By, detail); err != nil {
 			return err
 		}
+		if err := s.publishLive(ctx, tx, next.CommunityID, next.HomeID, "incident", next); err != nil {
+			return err
+		}
 		out = next
 		return s.record(ctx, tx, audit.Entry{CommunityID: inc.CommunityID, Action: "incident." + step.Action, Entity: "incident", EntityID: id,
 			Before: snapshot(inc), After: snapshot(next)})
@@ -592,6 +601,9 @@ func (s *Store) ChangeArmState(ctx context.Context, scope auth.Scope, home int64
 			return err
 		}
 		if err := s.saveArmState(ctx, tx, next); err != nil {
+			return err
+		}
+		if err := s.publishLive(ctx, tx, next.CommunityID, next.HomeID, "arm_state", next); err != nil {
 			return err
 		}
 		kind := alarm.KindClosing
@@ -712,6 +724,9 @@ func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
 			if err := s.saveArmState(ctx, tx, next); err != nil {
 				return err
 			}
+			if err := s.publishLive(ctx, tx, next.CommunityID, next.HomeID, "arm_state", next); err != nil {
+				return err
+			}
 			o := alarm.Outcome{Arm: &next}
 			if raised != nil {
 				r := alarm.Report{Source: alarm.SourceSystem, Account: "entry-delay", Code: "BA", Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, ReceivedAt: now}
@@ -783,4 +798,63 @@ func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// LiveEvent is one message of the live stream.
+type LiveEvent struct {
+	ID          int64           `json:"id"`
+	CommunityID int64           `json:"community_id"`
+	HomeID      int64           `json:"home_id,omitempty"`
+	Type        string          `json:"type"` // incident, arm_state
+	Payload     json.RawMessage `json:"payload"`
+	At          time.Time       `json:"at"`
+}
+
+// publishLive appends to the live stream in the transaction of the change.
+func (s *Store) publishLive(ctx context.Context, q querier, community, home int64, typ string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	var grid sql.NullInt64
+	if home != 0 {
+		if err := q.QueryRowContext(ctx, "SELECT b.grid_id FROM homes h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1", home).Scan(&grid); err != nil && err != sql.ErrNoRows {
+			return err
+		}
+	}
+	_, err = q.ExecContext(ctx, "INSERT INTO live_events (community_id, home_id, grid_id, type, payload, at) VALUES ($1, $2, $3, $4, $5, $6)",
+		community, nullID(home), grid, typ, string(b), s.now())
+	if err != nil {
+		return fmt.Errorf("live event: %w", err)
+	}
+	return nil
+}
+
+var liveEvents = table{
+	what: "live event", from: "live_events l", id: "l.id", order: "l.id",
+	scope:   scopeCols{community: "l.community_id", grid: "l.grid_id", household: "l.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
+	columns: "l.id, l.community_id, l.home_id, l.type, l.payload, l.at",
+}
+
+// LiveSince returns up to limit live events after id that scope reaches.
+func (s *Store) LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]LiveEvent, error) {
+	var a args
+	conds := []string{"l.id > " + a.add(after)}
+	l, err := listOf(ctx, s.reader(), liveEvents, scope, conds, a, shequ.Page{Limit: limit}, func(r scanner) (LiveEvent, error) {
+		var e LiveEvent
+		var home sql.NullInt64
+		var payload string
+		err := r.Scan(&e.ID, &e.CommunityID, &home, &e.Type, &payload, &e.At)
+		e.HomeID, e.Payload, e.At = home.Int64, json.RawMessage(payload), e.At.UTC()
+		return e, err
+	})
+	return l.Items, err
+}
+
+// LastLiveID returns the newest live event id, so a new subscriber starts
+// from now.
+func (s *Store) LastLiveID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	err := s.reader().QueryRowContext(ctx, "SELECT MAX(id) FROM live_events").Scan(&id)
+	return id.Int64, err
 }

@@ -128,7 +128,22 @@ CREATE TABLE staff_positions (
     reported_at  TIMESTAMP NOT NULL
 );
 
+-- What the live console and the resident's page are told, in commit order.
+-- Clients resume with the last id they saw (SSE Last-Event-ID), so nothing
+-- is missed across a reconnect or a restart.
+CREATE TABLE live_events (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL,
+    home_id       INTEGER,
+    grid_id       INTEGER,
+    type          TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    at            TIMESTAMP NOT NULL
+);
+CREATE INDEX live_events_community ON live_events (community_id, id);
+
 -- +goose Down
+DROP TABLE live_events;
 DROP TABLE staff_positions;
 DROP TABLE outbox;
 DROP TABLE incident_log;
