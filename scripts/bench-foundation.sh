@@ -17,7 +17,7 @@
 # PostgreSQL part is skipped, except with CI=true.
 #
 # Knobs (environment): OUT, RUNS, ROUNDS, LOAD, BENCHTIME, BENCH_RUNS,
-# SHEQU_TEST_POSTGRES.
+# SHEQU_TEST_POSTGRES, COMMIT (for a tree without .git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +34,8 @@ mkdir -p "$OUT"
 echo "# shequ foundation benchmarks"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-echo "- cores: $(nproc); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//;s/ *$//')"
+echo "- commit: ${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+echo "- cores: $(nproc); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//;s/ *$//'); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 echo "- $(go version)"
 echo

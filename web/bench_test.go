@@ -247,9 +247,9 @@ func (f *homesFixture) run(b *testing.B, do func(*benchPage, *bytes.Buffer) erro
 	if s := b.Elapsed().Seconds(); s > 0 {
 		b.ReportMetric(float64(b.N)/s, "req/s")
 	}
-	var bytes int
+	var size int
 	for _, p := range f.pages {
-		bytes += len(p.body)
+		size += len(p.body)
 	}
-	b.ReportMetric(float64(bytes)/float64(len(f.pages)), "B/resp")
+	b.ReportMetric(float64(size)/float64(len(f.pages)), "B/resp")
 }

@@ -289,7 +289,7 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("| RSS after the load | %.1f MiB (peak %.1f MiB) |\n", mib(rssLoad.rss), mib(rssLoad.hwm))
 		fmt.Printf("| loopback load, %d conns, %d rounds × %s a side: api | %.0f req/s, p50 %.2f ms, p99 %.2f ms |\n", o.concurrency, o.rounds, o.loadFor, median(api.reqs), median(api.p50), median(api.p99))
 		fmt.Printf("| same: bare (same bytes) | %.0f req/s, p50 %.2f ms, p99 %.2f ms |\n", median(bare.reqs), median(bare.p50), median(bare.p99))
-		fmt.Printf("| api/bare throughput, median of the rounds' ratios | %.3f (1 : %.1f) |\n", median(ratios), 1/median(ratios))
+		fmt.Printf("| api/bare throughput, median of the rounds' ratios | %.3f (1 : %.1f), range %.3f – %.3f |\n", median(ratios), 1/median(ratios), slices.Min(ratios), slices.Max(ratios))
 	}
 	fmt.Println()
 	return nil
@@ -806,8 +806,8 @@ func summarizeMain(in io.Reader, out io.Writer) error {
 			}
 		}
 	}
-	fmt.Fprintln(out, "| dialect / transport | api req/s | bare req/s | api/bare (median of runs) | runs | api B/op | api allocs/op | bare allocs/op |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| dialect / transport | api req/s | bare req/s | api/bare (median of runs) | range of the runs | runs | api B/op | api allocs/op | bare allocs/op |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|")
 	for _, name := range order {
 		prefix, ok := strings.CutSuffix(name, "/api")
 		if !ok {
@@ -822,8 +822,11 @@ func summarizeMain(in io.Reader, out io.Writer) error {
 		for i := range n {
 			ratios = append(ratios, api.reqs[i]/bare.reqs[i])
 		}
-		fmt.Fprintf(out, "| %s | %.0f | %.0f | %.3f (1 : %.1f) | %d | %.0f | %.0f | %.0f |\n", prefix,
-			median(api.reqs), median(bare.reqs), median(ratios), 1/median(ratios), n,
+		if n == 0 {
+			continue
+		}
+		fmt.Fprintf(out, "| %s | %.0f | %.0f | %.3f (1 : %.1f) | %.3f – %.3f | %d | %.0f | %.0f | %.0f |\n", prefix,
+			median(api.reqs), median(bare.reqs), median(ratios), 1/median(ratios), slices.Min(ratios), slices.Max(ratios), n,
 			median(api.bytes), median(api.allocs), median(bare.allocs))
 	}
 	return nil
