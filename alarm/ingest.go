@@ -1,0 +1,145 @@
+package alarm
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+)
+
+// BatchStore stores a batch of reports in one transaction.
+type BatchStore interface {
+	Ingest(ctx context.Context, reports []Report) ([]Outcome, error)
+}
+
+// Ingestor is the group commit between the receivers and the store: it
+// gathers the reports of frames arriving at the same time into one
+// transaction, so that a burst costs one fsync rather than one per frame,
+// and releases every waiting receiver only after that commit. Under light
+// load a batch is a single frame and nothing waits.
+type Ingestor struct {
+	store    BatchStore
+	log      *slog.Logger
+	maxBatch int
+	requests chan *ingestRequest
+	// Committed, when set, hears every outcome after its commit (live
+	// console, notifications).
+	Committed func([]Outcome)
+}
+
+type ingestRequest struct {
+	ctx     context.Context
+	reports []Report
+	done    chan ingestResult
+}
+
+type ingestResult struct {
+	outcomes []Outcome
+	err      error
+}
+
+// NewIngestor returns an ingestor committing at most maxBatch reports at once.
+func NewIngestor(store BatchStore, log *slog.Logger, maxBatch int) *Ingestor {
+	if maxBatch <= 0 {
+		maxBatch = 256
+	}
+	return &Ingestor{store: store, log: log, maxBatch: maxBatch, requests: make(chan *ingestRequest, 4*maxBatch)}
+}
+
+// ErrStopped is returned to callers once the ingestor has stopped: their
+// frames are not stored and must not be acknowledged.
+var ErrStopped = errors.New("alarm: ingestor stopped")
+
+// Handle stores reports and returns once they are committed; receivers
+// acknowledge the frame only when it returns nil.
+func (g *Ingestor) Handle(ctx context.Context, reports []Report) error {
+	_, err := g.Store(ctx, reports)
+	return err
+}
+
+// Store is Handle returning the outcomes too.
+func (g *Ingestor) Store(ctx context.Context, reports []Report) ([]Outcome, error) {
+	if len(reports) == 0 {
+		return nil, nil
+	}
+	req := &ingestRequest{ctx: ctx, reports: reports, done: make(chan ingestResult, 1)}
+	select {
+	case g.requests <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case res := <-req.done:
+		return res.outcomes, res.err
+	case <-ctx.Done():
+		// The commit may still happen; the frame is then stored but not
+		// acknowledged, and the panel's retransmission is recognised.
+		return nil, ctx.Err()
+	}
+}
+
+// Run commits batches until ctx ends. Only one Run may be active.
+func (g *Ingestor) Run(ctx context.Context) {
+	for {
+		var first *ingestRequest
+		select {
+		case first = <-g.requests:
+		case <-ctx.Done():
+			g.drain()
+			return
+		}
+		batch := []*ingestRequest{first}
+		n := len(first.reports)
+	gather:
+		for n < g.maxBatch {
+			select {
+			case r := <-g.requests:
+				batch = append(batch, r)
+				n += len(r.reports)
+			default:
+				break gather
+			}
+		}
+		g.commit(ctx, batch, n)
+	}
+}
+
+func (g *Ingestor) commit(ctx context.Context, batch []*ingestRequest, n int) {
+	all := make([]Report, 0, n)
+	for _, r := range batch {
+		all = append(all, r.reports...)
+	}
+	outcomes, err := g.store.Ingest(context.WithoutCancel(ctx), all)
+	if err != nil && len(batch) > 1 {
+		// One bad frame must not hold back the others: commit each alone.
+		g.log.Warn("batch commit failed; committing frames one by one", "frames", len(batch), "err", err)
+		for _, r := range batch {
+			g.commit(ctx, []*ingestRequest{r}, len(r.reports))
+		}
+		return
+	}
+	if err != nil {
+		g.log.Error("storing reports failed; the frame is not acknowledged", "err", err)
+		batch[0].done <- ingestResult{err: err}
+		return
+	}
+	if g.Committed != nil {
+		g.Committed(outcomes)
+	}
+	at := 0
+	for _, r := range batch {
+		r.done <- ingestResult{outcomes: outcomes[at : at+len(r.reports)]}
+		at += len(r.reports)
+	}
+}
+
+// drain refuses what is still queued so its senders do not wait forever.
+func (g *Ingestor) drain() {
+	for {
+		select {
+		case r := <-g.requests:
+			r.done <- ingestResult{err: ErrStopped}
+		default:
+			return
+		}
+	}
+}

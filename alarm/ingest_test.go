@@ -1,0 +1,106 @@
+package alarm
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+type fakeBatchStore struct {
+	mu      sync.Mutex
+	batches []int
+	stored  int
+	gate    chan struct{} // when set, the first commit waits on it
+	failOn  string        // a report with this account makes the batch fail
+}
+
+func (f *fakeBatchStore) Ingest(ctx context.Context, rs []Report) ([]Outcome, error) {
+	if f.gate != nil {
+		<-f.gate
+		f.gate = nil
+	}
+	for _, r := range rs {
+		if r.Account == f.failOn {
+			return nil, errors.New("bad report")
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batches = append(f.batches, len(rs))
+	f.stored += len(rs)
+	out := make([]Outcome, len(rs))
+	for i := range out {
+		out[i].EventID = int64(f.stored - len(rs) + i + 1)
+	}
+	return out, nil
+}
+
+func TestIngestorGroupsConcurrentFrames(t *testing.T) {
+	store := &fakeBatchStore{gate: make(chan struct{})}
+	g := NewIngestor(store, slog.New(slog.NewTextHandler(io.Discard, nil)), 64)
+	var committed atomic.Int64
+	g.Committed = func(o []Outcome) { committed.Add(int64(len(o))) }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- g.Handle(ctx, []Report{{Account: "A"}})
+		}()
+	}
+	// Hold the first commit until the others queue up behind it.
+	for len(g.requests) < 40 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("cancelled")
+		default:
+		}
+	}
+	close(store.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if store.stored != 50 || committed.Load() != 50 {
+		t.Fatalf("stored %d, committed %d", store.stored, committed.Load())
+	}
+	if len(store.batches) >= 50 {
+		t.Errorf("no grouping: %d commits for 50 frames", len(store.batches))
+	}
+}
+
+func TestIngestorIsolatesABadFrame(t *testing.T) {
+	store := &fakeBatchStore{gate: make(chan struct{}), failOn: "BAD"}
+	g := NewIngestor(store, slog.New(slog.NewTextHandler(io.Discard, nil)), 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	results := make(chan error, 3)
+	for _, acct := range []string{"A", "BAD", "B"} {
+		go func() { results <- g.Handle(ctx, []Report{{Account: acct}}) }()
+	}
+	for len(g.requests) < 2 {
+	}
+	close(store.gate)
+	var failed int
+	for i := 0; i < 3; i++ {
+		if <-results != nil {
+			failed++
+		}
+	}
+	if failed != 1 || store.stored != 2 {
+		t.Errorf("failed %d, stored %d; want 1 and 2", failed, store.stored)
+	}
+}
