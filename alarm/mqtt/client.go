@@ -1,0 +1,248 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+)
+
+// Client ingests from an external broker (Mosquitto, EMQX, …) over MQTT
+// 5: a QoS 1 subscription to <base>/# in a persistent session (clean start
+// false, long session expiry), reconnecting with exponential backoff. Each
+// message is acknowledged only after its reports were stored; see the
+// package documentation for what that means across crashes and restarts.
+type Client struct {
+	cfg     Config
+	url     *url.URL
+	p       *pipeline
+	ownsP   bool
+	log     *slog.Logger
+	closing atomic.Bool
+
+	mu         sync.Mutex
+	cm         *autopaho.ConnectionManager
+	subscribed chan struct{} // closed once the subscription of the current connection is acknowledged
+	closeOnce  sync.Once
+	closed     chan struct{}
+}
+
+// NewClient returns a client for cfg.URL that hands reports to h.
+func NewClient(cfg Config, sensors Sensors, h Handler) (*Client, error) {
+	return newClient(cfg, newPipeline(cfg, sensors, h), true)
+}
+
+func newClient(cfg Config, p *pipeline, owns bool) (*Client, error) {
+	cfg = cfg.withDefaults()
+	u, err := parseBrokerURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		cfg: cfg, url: u, p: p, ownsP: owns,
+		log:        cfg.Logger.With("broker", u.Redacted(), "client_id", cfg.ClientID),
+		subscribed: make(chan struct{}),
+		closed:     make(chan struct{}),
+	}, nil
+}
+
+// Start connects in the background (retrying until it succeeds) and
+// ingests until ctx ends or Close is called.
+func (c *Client) Start(ctx context.Context) {
+	c.p.start(ctx)
+	c.start()
+	go func() {
+		select {
+		case <-ctx.Done():
+			c.Close()
+		case <-c.closed:
+		}
+	}()
+}
+
+func (c *Client) start() {
+	sessionExpiry := uint32(min(c.cfg.SessionExpiry/time.Second, 1<<32-1))
+	receiveMax := c.cfg.ReceiveMaximum
+	keepAlive := uint16(min(c.cfg.KeepAlive/time.Second, 1<<16-1))
+	var attempts atomic.Int64
+	cfg := autopaho.ClientConfig{
+		ServerUrls:                    []*url.URL{c.url},
+		KeepAlive:                     keepAlive,
+		CleanStartOnInitialConnection: false,
+		SessionExpiryInterval:         sessionExpiry,
+		ReconnectBackoff:              c.cfg.backoff,
+		ConnectTimeout:                10 * time.Second,
+		ConnectUsername:               c.cfg.Username,
+		ConnectPassword:               []byte(c.cfg.Password),
+		ConnectPacketBuilder: func(cp *paho.Connect, _ *url.URL) (*paho.Connect, error) {
+			if cp.Properties == nil {
+				cp.Properties = &paho.ConnectProperties{}
+			}
+			cp.Properties.ReceiveMaximum = &receiveMax
+			return cp, nil
+		},
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, ca *paho.Connack) {
+			n := attempts.Swap(0)
+			c.log.Info("mqtt: connected", "session_present", ca.SessionPresent, "failed_attempts", n)
+			go c.subscribe(cm)
+		},
+		OnConnectionDown: func() bool {
+			c.mu.Lock()
+			c.subscribed = make(chan struct{})
+			c.mu.Unlock()
+			if c.closing.Load() {
+				return false
+			}
+			c.log.Warn("mqtt: connection lost; reconnecting")
+			return true
+		},
+		OnConnectError: func(err error) {
+			n := attempts.Add(1)
+			lvl := slog.LevelWarn
+			if n > 1 && n%10 != 0 {
+				lvl = slog.LevelDebug // every tenth failure is enough at warn
+			}
+			c.log.Log(context.Background(), lvl, "mqtt: connecting failed", "attempt", n, "next_in", c.cfg.backoff(int(n)), "err", err)
+		},
+		ClientConfig: paho.ClientConfig{
+			ClientID:                   c.cfg.ClientID,
+			EnableManualAcknowledgment: true,
+			SendAcksInterval:           c.cfg.AckInterval,
+			OnPublishReceived:          []func(paho.PublishReceived) (bool, error){c.received},
+			OnClientError: func(err error) {
+				c.log.Debug("mqtt: client error", "err", err)
+			},
+			OnServerDisconnect: func(d *paho.Disconnect) {
+				c.log.Warn("mqtt: broker closed the connection", "reason_code", d.ReasonCode)
+			},
+		},
+	}
+	// The connection manager has its own context: Close decides when it
+	// goes, after the last acknowledgements are flushed.
+	cm, err := autopaho.NewConnection(context.Background(), cfg)
+	if err != nil {
+		// Only possible without server URLs, which newClient rules out.
+		c.log.Error("mqtt: cannot start the client", "err", err)
+		return
+	}
+	c.mu.Lock()
+	c.cm = cm
+	c.mu.Unlock()
+}
+
+// subscribe subscribes to <base>/# with QoS 1. Retain handling 1 asks for
+// retained messages only when the subscription is new, not each time the
+// persistent session is resumed.
+func (c *Client) subscribe(cm *autopaho.ConnectionManager) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topic := c.cfg.BaseTopic + "/#"
+	sa, err := cm.Subscribe(ctx, &paho.Subscribe{
+		Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1, RetainHandling: 1}},
+	})
+	if err != nil {
+		c.log.Error("mqtt: subscribing failed", "topic", topic, "err", err)
+		return
+	}
+	if len(sa.Reasons) != 1 || sa.Reasons[0] > 1 {
+		c.log.Error("mqtt: broker refused the subscription", "topic", topic, "reasons", fmt.Sprint(sa.Reasons))
+		return
+	}
+	if sa.Reasons[0] == 0 {
+		c.log.Warn("mqtt: broker granted QoS 0 only; messages can be lost", "topic", topic)
+	}
+	c.log.Info("mqtt: subscribed", "topic", topic)
+	c.mu.Lock()
+	select {
+	case <-c.subscribed:
+	default:
+		close(c.subscribed)
+	}
+	c.mu.Unlock()
+}
+
+// received runs in paho's router goroutine, in the order messages arrive.
+// It queues the message for the pipeline; the acknowledgement is sent by
+// the pipeline once the reports are stored.
+func (c *Client) received(pr paho.PublishReceived) (bool, error) {
+	if c.closing.Load() {
+		return true, nil // not acknowledged: the broker sends it again
+	}
+	pk := pr.Packet
+	d := &delivery{
+		topic:      pk.Topic,
+		payload:    pk.Payload,
+		receivedAt: c.cfg.Now(),
+		id:         pk.PacketID,
+		dup:        pk.Duplicate(),
+	}
+	if pk.QoS > 0 {
+		cli := pr.Client
+		d.ack = func() {
+			if err := cli.Ack(pk); err != nil {
+				c.log.Debug("mqtt: acknowledgement not sent", "packet_id", pk.PacketID, "err", err)
+			}
+		}
+	} else {
+		d.id = 0
+	}
+	if err := c.p.enqueue(d); err != nil {
+		return true, nil
+	}
+	return true, nil
+}
+
+// AwaitSubscribed waits until the client is connected and its subscription
+// acknowledged.
+func (c *Client) AwaitSubscribed(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		ch := c.subscribed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.closed:
+			return errors.New("mqtt: client closed")
+		case <-time.After(100 * time.Millisecond):
+			// the connection may have been replaced; look again
+		}
+	}
+}
+
+// Close stops taking messages, lets the batch being stored finish, flushes
+// its acknowledgements and disconnects, leaving the session at the broker.
+func (c *Client) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.closing.Store(true)
+		if c.ownsP {
+			c.p.shutdown()
+		}
+		c.mu.Lock()
+		cm := c.cm
+		c.mu.Unlock()
+		if cm != nil {
+			// Acknowledgements are flushed every AckInterval.
+			time.Sleep(3 * c.cfg.AckInterval)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err = cm.Disconnect(ctx)
+			cancel()
+		}
+		close(c.closed)
+		c.log.Info("mqtt: client stopped")
+	})
+	return err
+}
+
+// Done is closed once Close has finished.
+func (c *Client) Done() <-chan struct{} { return c.closed }

@@ -1,0 +1,195 @@
+package mqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+)
+
+// Config configures the ingestion. The zero value plus URL or Listen is a
+// working configuration; the server's --mqtt and --mqtt-listen flags map to
+// URL and Listen.
+type Config struct {
+	// URL of an external broker, e.g. tcp://127.0.0.1:1883 (schemes tcp,
+	// mqtt, tls, mqtts, ws, wss). Empty: no external broker.
+	URL string
+	// Listen is the address of the embedded broker, e.g. :1883. Empty: no
+	// embedded broker.
+	Listen string
+
+	// ClientID at the external broker. It must stay the same across
+	// restarts for the broker to keep the session. Default shequ-<hostname>.
+	ClientID string
+	Username string
+	Password string
+
+	// BaseTopic is zigbee2mqtt's base topic. Default "zigbee2mqtt".
+	BaseTopic string
+	// KeepAlive is the MQTT keep-alive. Default 30 s.
+	KeepAlive time.Duration
+	// SessionExpiry is how long the external broker keeps the session, and
+	// queues messages, while shequ is away. Default 7 days.
+	SessionExpiry time.Duration
+	// ReconnectMin and ReconnectMax bound the exponential backoff between
+	// connection attempts. Defaults 1 s and 30 s.
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	// ReceiveMaximum is how many unacknowledged messages the external
+	// broker may send at once. Default 256.
+	ReceiveMaximum uint16
+	// AckInterval is how often acknowledgements are flushed to the external
+	// broker (they must go in order, so the client buffers them). Default
+	// 2 ms.
+	AckInterval time.Duration
+
+	// MaxBatch is the most messages stored in one Handle call. Default 256.
+	MaxBatch int
+	// QueueSize is the number of messages waiting for the worker. Default
+	// 1024.
+	QueueSize int
+	// RetryMin and RetryMax bound the backoff between attempts to store a
+	// batch when Handle fails. Defaults 200 ms and 30 s.
+	RetryMin time.Duration
+	RetryMax time.Duration
+	// DedupWindow is how long a stored message is remembered to recognise
+	// its redelivery after a lost acknowledgement. Default 1 h.
+	DedupWindow time.Duration
+
+	// Now is the clock for ReceivedAt. Default time.Now.
+	Now func() time.Time
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "unknown"
+		}
+		c.ClientID = "shequ-" + host
+	}
+	if c.BaseTopic == "" {
+		c.BaseTopic = "zigbee2mqtt"
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = 30 * time.Second
+	}
+	if c.SessionExpiry <= 0 {
+		c.SessionExpiry = 7 * 24 * time.Hour
+	}
+	if c.ReconnectMin <= 0 {
+		c.ReconnectMin = time.Second
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		c.ReconnectMax = max(30*time.Second, c.ReconnectMin)
+	}
+	if c.ReceiveMaximum == 0 {
+		c.ReceiveMaximum = 256
+	}
+	if c.AckInterval <= 0 {
+		c.AckInterval = 2 * time.Millisecond
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 256
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 1024
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = 200 * time.Millisecond
+	}
+	if c.RetryMax < c.RetryMin {
+		c.RetryMax = max(30*time.Second, c.RetryMin)
+	}
+	if c.DedupWindow <= 0 {
+		c.DedupWindow = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// backoff returns the delay before connection attempt n (0 = the first):
+// none, then ReconnectMin doubling up to ReconnectMax.
+func (c Config) backoff(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	d := c.ReconnectMin
+	for i := 1; i < n && d < c.ReconnectMax; i++ {
+		d *= 2
+	}
+	return min(d, c.ReconnectMax)
+}
+
+func parseBrokerURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: broker URL %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "tls", "ssl", "mqtts", "ws", "wss":
+	default:
+		return nil, fmt.Errorf("mqtt: broker URL %q: scheme must be tcp, mqtt, tls, mqtts, ws or wss", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("mqtt: broker URL %q has no host", raw)
+	}
+	return u, nil
+}
+
+// Run ingests from the external broker (cfg.URL), the embedded broker
+// (cfg.Listen) or both, until ctx ends. Both share one pipeline, so a
+// sensor's state is tracked once whichever way its messages come. On the
+// way out the batch being stored is finished and acknowledged first.
+func Run(ctx context.Context, cfg Config, sensors Sensors, h Handler) error {
+	if cfg.URL == "" && cfg.Listen == "" {
+		return errors.New("mqtt: neither a broker URL nor a listen address is configured")
+	}
+	p := newPipeline(cfg, sensors, h)
+	var c *Client
+	if cfg.URL != "" {
+		var err error
+		if c, err = newClient(cfg, p, false); err != nil {
+			return err
+		}
+	}
+	var b *Broker
+	if cfg.Listen != "" {
+		b = newBroker(cfg, p, false)
+	}
+	p.start(ctx)
+	if b != nil {
+		if err := b.start(); err != nil {
+			p.shutdown()
+			return err
+		}
+	}
+	if c != nil {
+		c.start()
+	}
+	<-ctx.Done()
+	if c != nil {
+		c.closing.Store(true)
+	}
+	if b != nil {
+		b.closing.Store(true)
+	}
+	p.shutdown()
+	if c != nil {
+		c.Close()
+	}
+	if b != nil {
+		b.Close()
+	}
+	return nil
+}
