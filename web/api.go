@@ -113,6 +113,7 @@ func (s *Server) registerAPI() {
 	s.registerPeopleAPI()
 	s.registerDeviceAPI()
 	s.registerAdminAPI()
+	s.registerTransferAPI()
 }
 
 // --- sign-in ---

@@ -82,4 +82,5 @@ type Store interface {
 	communityStore
 	accountStore
 	auditStore
+	transferStore
 }
