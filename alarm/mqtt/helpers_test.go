@@ -336,7 +336,9 @@ func (p *publisher) publish(topic, payload string, retain bool) error {
 	}
 }
 
-func contact(closed bool) string { return fmt.Sprintf(`{"contact":%v,"battery":90,"linkquality":100}`, closed) }
+func contact(closed bool) string {
+	return fmt.Sprintf(`{"contact":%v,"battery":90,"linkquality":100}`, closed)
+}
 
 // sequences groups reports by sensor as "BA BR BA …".
 func sequences(rs []alarm.Report) map[string]string {
