@@ -119,14 +119,15 @@ func appendSIA(dst []alarm.Report, data string) []alarm.Report {
 			extra = joinText(extra, strings.TrimSpace(t))
 		}
 	}
-	if len(block) > 0 && block[0] == 'A' && (len(block) == 1 || !isUpper(block[1])) {
-		// A text-only block ("Asome text").
+	switch {
+	case len(block) > 0 && block[0] == 'A' && !looksLikeEvent(block):
+		// A text-only block ("ASome text").
 		extra = joinText(strings.TrimSpace(block[1:]), extra)
 		block = ""
-	} else if len(block) > 0 && (block[0] == 'N' || block[0] == 'O') && (len(block) == 1 || !isUpper(block[1]) || len(block) > 2 && isUpper(block[2])) {
-		// The function letter: N new event, O old (buffered) event. It
-		// is there when a modifier or a complete code follows; "NL01"
-		// without it would be the code NL.
+	case len(block) > 0 && (block[0] == 'N' || block[0] == 'O') && !looksLikeEvent(block):
+		// The function letter: N new event, O old (buffered) event.
+		// Panels that leave it out start with the code itself, and
+		// "NL01" is then the code NL.
 		block = block[1:]
 	}
 
@@ -208,6 +209,15 @@ func appendSIA(dst []alarm.Report, data string) []alarm.Report {
 		}
 	}
 	return dst
+}
+
+// looksLikeEvent reports whether s starts with an event code: two
+// upper-case letters followed by the end, a number, a ^name^ or '/'.
+func looksLikeEvent(s string) bool {
+	if len(s) < 2 || !isUpper(s[0]) || !isUpper(s[1]) {
+		return false
+	}
+	return len(s) == 2 || isDigit(s[2]) || s[2] == '^' || s[2] == '/' || s[2] == '|'
 }
 
 func skipCaret(s string) string {
