@@ -15,7 +15,8 @@ import (
 // URL and Listen.
 type Config struct {
 	// URL of an external broker, e.g. tcp://127.0.0.1:1883 (schemes tcp,
-	// mqtt, tls, mqtts, ws, wss). Empty: no external broker.
+	// mqtt, or tls, mqtts, ssl for TLS with the system's roots). Empty: no
+	// external broker.
 	URL string
 	// Listen is the address of the embedded broker, e.g. :1883. Empty: no
 	// embedded broker.
@@ -137,9 +138,9 @@ func parseBrokerURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("mqtt: broker URL %q: %w", raw, err)
 	}
 	switch u.Scheme {
-	case "tcp", "mqtt", "tls", "ssl", "mqtts", "ws", "wss":
+	case "tcp", "mqtt", "tls", "ssl", "mqtts":
 	default:
-		return nil, fmt.Errorf("mqtt: broker URL %q: scheme must be tcp, mqtt, tls, mqtts, ws or wss", raw)
+		return nil, fmt.Errorf("mqtt: broker URL %q: scheme must be tcp, mqtt, tls, ssl or mqtts", raw)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("mqtt: broker URL %q has no host", raw)

@@ -1,0 +1,129 @@
+package mqtt
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/shequ/shequ/alarm"
+)
+
+// countingHandler stores nothing; it counts, so that the benchmark
+// measures the ingestion, not a database.
+type countingHandler struct{ n atomic.Int64 }
+
+func (h *countingHandler) Handle(_ context.Context, rs []alarm.Report) error {
+	h.n.Add(int64(len(rs)))
+	return nil
+}
+
+const benchSensors = 64
+
+// preload publishes n state changes (each one a change, so each makes one
+// report) spread over benchSensors sensors, from several publishers at once.
+func preload(b *testing.B, brokerURL string, n int) {
+	b.Helper()
+	const conns = 4
+	pubs := make([]*publisher, conns)
+	for i := range pubs {
+		pubs[i] = newPublisher(b, brokerURL, fmt.Sprintf("bench-pub-%d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, benchSensors)
+	for s := range benchSensors {
+		count := n / benchSensors
+		if s < n%benchSensors {
+			count++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := pubs[s%conns]
+			topic := fmt.Sprintf("zigbee2mqtt/d%d", s)
+			for i := range count {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, err := p.cm.Publish(ctx, &paho.Publish{Topic: topic, Payload: []byte(contact(i%2 == 1)), QoS: 1})
+				cancel()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkIngestMosquitto measures how fast the client consumes state
+// changes queued for it at Mosquitto (QoS 1, persistent session, ack after
+// Handle), against mosquitto_sub consuming the same queue. Each op is one
+// message; see the msg/s metric. The handler only counts. Example:
+//
+//	go test -run '^$' -bench IngestMosquitto -benchtime 20000x ./alarm/mqtt/
+func BenchmarkIngestMosquitto(b *testing.B) {
+	b.Run("shequ", func(b *testing.B) {
+		m := startMosquitto(b)
+		h := &countingHandler{}
+		cfg := testConfig(b, m.url(), "bench-shequ")
+		cfg.ReceiveMaximum = 1024
+		// Create the session and its subscription, then leave.
+		c := startClient(b, cfg, doors(benchSensors, nil), h)
+		c.Close()
+		preload(b, m.url(), b.N)
+
+		b.ResetTimer()
+		start := time.Now()
+		c2, err := NewClient(cfg, doors(benchSensors, nil), h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		c2.Start(ctx)
+		deadline := time.Now().Add(5 * time.Minute)
+		for h.n.Load() < int64(b.N) {
+			if time.Now().After(deadline) {
+				b.Fatalf("only %d of %d reports", h.n.Load(), b.N)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		cancel()
+		<-c2.Done()
+		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+	})
+	b.Run("mosquitto_sub", func(b *testing.B) {
+		sub, err := exec.LookPath("mosquitto_sub")
+		if err != nil {
+			b.Skip("mosquitto_sub is not installed")
+		}
+		m := startMosquitto(b)
+		port := strconv.Itoa(m.port)
+		args := []string{"-h", "127.0.0.1", "-p", port, "-V", "5", "-i", "bench-sub", "-c", "-x", "600", "-q", "1", "-t", "zigbee2mqtt/#"}
+		// -E: subscribe and exit, leaving the persistent session.
+		if out, err := exec.Command(sub, append(args, "-E")...).CombinedOutput(); err != nil {
+			b.Fatalf("mosquitto_sub -E: %v %s", err, out)
+		}
+		preload(b, m.url(), b.N)
+
+		b.ResetTimer()
+		start := time.Now()
+		cmd := exec.Command(sub, append(args, "-C", strconv.Itoa(b.N))...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("mosquitto_sub: %v %s", err, out[:min(len(out), 200)])
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+	})
+}
