@@ -138,7 +138,9 @@ func (p *Panel) Build(m Message) []byte {
 
 // Timestamp formats t as a DC-09 timestamp, "_HH:MM:SS,MM-DD-YYYY" in UTC.
 func Timestamp(t time.Time) string {
-	return t.UTC().Format("_15:04:05,01-02-2006")
+	// Not t.Format: Go reads ",0" in a layout as fractional seconds.
+	t = t.UTC()
+	return fmt.Sprintf("_%02d:%02d:%02d,%02d-%02d-%04d", t.Hour(), t.Minute(), t.Second(), t.Month(), t.Day(), t.Year())
 }
 
 // Answer is a receiver's answer as read by the panel.
@@ -204,9 +206,17 @@ func ParseAnswer(b []byte, key []byte) (Answer, error) {
 		p = p[j:]
 		return v, true
 	}
-	a.Receiver, a.HasRecv = field('R')
-	a.Line, _ = field('L')
-	if _, ok := field('A'); !ok && len(p) > 0 && p[0] == '#' {
+	if a.Type == "NAK" {
+		// "R0L0A0": the L field cannot be read greedily, A is a hex digit.
+		if !strings.HasPrefix(p, "R0L0A0[") {
+			return a, fmt.Errorf("siatest: NAK header %q is not R0L0A0", p)
+		}
+		a.Receiver, a.HasRecv, a.Line, p = "0", true, "0", p[6:]
+	} else {
+		a.Receiver, a.HasRecv = field('R')
+		a.Line, _ = field('L')
+	}
+	if len(p) > 0 && p[0] == '#' {
 		j := strings.IndexByte(p, '[')
 		if j < 0 {
 			return a, errors.New("siatest: answer has no data block")
@@ -239,11 +249,12 @@ func ParseAnswer(b []byte, key []byte) (Answer, error) {
 		return a, errors.New("siatest: answer data block is not empty")
 	}
 	if ts := p[1:]; ts != "" {
-		t, err := time.Parse("_15:04:05,01-02-2006", ts)
-		if err != nil {
-			return a, fmt.Errorf("siatest: answer timestamp: %w", err)
+		// The frame parser reads the timestamp the receiver way.
+		f, err := sia.Parse(sia.AppendFrame(nil, []byte(`"NULL"0000L0#0[]`+ts)))
+		if err != nil || !f.HasTimestamp {
+			return a, fmt.Errorf("siatest: answer timestamp %q is not _HH:MM:SS,MM-DD-YYYY", ts)
 		}
-		a.Timestamp, a.HasTimestamp = t, true
+		a.Timestamp, a.HasTimestamp = f.Timestamp, true
 	}
 	return a, nil
 }
