@@ -75,6 +75,7 @@ func (c *Client) start() {
 	receiveMax := c.cfg.ReceiveMaximum
 	keepAlive := uint16(min(c.cfg.KeepAlive/time.Second, 1<<16-1))
 	var attempts atomic.Int64
+	var connectedBefore atomic.Bool
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{c.url},
 		KeepAlive:                     keepAlive,
@@ -95,6 +96,9 @@ func (c *Client) start() {
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, ca *paho.Connack) {
 			n := attempts.Swap(0)
 			c.log.Info("mqtt: connected", "session_present", ca.SessionPresent, "failed_attempts", n)
+			if connectedBefore.Swap(true) && !ca.SessionPresent {
+				c.log.Error("mqtt: the broker lost shequ's session; messages sent while disconnected are lost (is the broker's persistence on?)")
+			}
 			go c.subscribe(cm)
 		},
 		OnConnectionDown: func() bool {

@@ -3,6 +3,9 @@ package mqtt
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -242,6 +245,44 @@ func TestClientRedeliveryAfterCrash(t *testing.T) {
 	startClient(t, cfg, doors(1, rec), rec)
 	waitFor(t, 5*time.Second, "the redelivered message", func() bool { return rec.count() == 1 })
 	if got := sequences(rec.snapshot())["d0"]; got != "BA" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// TestSystemMosquitto runs a short ingest against the machine's own
+// Mosquitto (127.0.0.1:1883, or SHEQU_TEST_MQTT_URL) under a topic base of
+// its own, so that it cannot disturb anything else using that broker. The
+// other tests use private Mosquitto instances; this one only shows the
+// system broker works too, and skips when it does not listen.
+func TestSystemMosquitto(t *testing.T) {
+	t.Parallel()
+	brokerURL := os.Getenv("SHEQU_TEST_MQTT_URL")
+	if brokerURL == "" {
+		brokerURL = "tcp://127.0.0.1:1883"
+	}
+	u, err := url.Parse(brokerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		t.Skipf("no broker at %s (start it with: mosquitto -d -c /etc/mosquitto/mosquitto.conf): %v", brokerURL, err)
+	}
+	conn.Close()
+	base := fmt.Sprintf("shequtest-%d", time.Now().UnixNano())
+	rec := newRecorder()
+	cfg := testConfig(t, brokerURL, base)
+	cfg.BaseTopic = base
+	cfg.SessionExpiry = 10 * time.Second // leave nothing behind for long
+	startClient(t, cfg, doors(1, rec), rec)
+	pub := newPublisher(t, brokerURL, base+"-pub")
+	for i := range 4 {
+		if err := pub.publish(base+"/d0", contact(i%2 == 1), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "reports", func() bool { return rec.count() == 4 })
+	if got := sequences(rec.snapshot())["d0"]; got != alternating(4) {
 		t.Errorf("got %q", got)
 	}
 }

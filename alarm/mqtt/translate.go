@@ -78,6 +78,10 @@ type Message struct {
 	BatteryLow  *bool    // true = low
 	Battery     *float64 // percent
 	LinkQuality *int
+	// LastSeen is the coordinator's time of the message when zigbee2mqtt's
+	// last_seen option is on (ISO 8601 or epoch milliseconds); it becomes
+	// the reports' PanelTime. Zero when absent.
+	LastSeen time.Time
 	// Availability is "online" or "offline" for an availability message,
 	// "" for a state message.
 	Availability string
@@ -92,6 +96,7 @@ type statePayload struct {
 	BatteryLow  *bool    `json:"battery_low"`
 	Battery     *float64 `json:"battery"`
 	LinkQuality *int     `json:"linkquality"`
+	LastSeen    any      `json:"last_seen"`
 }
 
 // ErrEmpty is returned for an empty payload (a cleared retained message).
@@ -110,7 +115,25 @@ func ParseState(payload []byte) (Message, error) {
 	return Message{
 		Contact: p.Contact, Occupancy: p.Occupancy, Tamper: p.Tamper,
 		BatteryLow: p.BatteryLow, Battery: p.Battery, LinkQuality: p.LinkQuality,
+		LastSeen: lastSeen(p.LastSeen),
 	}, nil
+}
+
+// lastSeen reads zigbee2mqtt's last_seen: a string in ISO 8601 (with a
+// zone offset or Z) or a number of milliseconds since 1970. Anything else
+// is ignored.
+func lastSeen(v any) time.Time {
+	switch x := v.(type) {
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t
+		}
+	case float64:
+		if x > 0 {
+			return time.UnixMilli(int64(x))
+		}
+	}
+	return time.Time{}
 }
 
 // ParseAvailability decodes an availability payload: {"state":"online"} or
@@ -198,6 +221,7 @@ func Translate(s Sensor, prev State, m Message, receivedAt time.Time) (State, []
 			Restore:    restore,
 			Zone:       s.Zone,
 			Text:       text,
+			PanelTime:  m.LastSeen,
 			ReceivedAt: receivedAt,
 		})
 	}

@@ -130,6 +130,24 @@ func TestTranslateText(t *testing.T) {
 	}
 }
 
+func TestLastSeen(t *testing.T) {
+	want := time.Date(2026, 5, 1, 10, 13, 34, 0, time.UTC)
+	for _, payload := range []string{
+		`{"contact":false,"last_seen":"2026-05-01T18:13:34+08:00"}`,
+		`{"contact":false,"last_seen":"2026-05-01T10:13:34.000Z"}`,
+		fmt.Sprintf(`{"contact":false,"last_seen":%d}`, want.UnixMilli()),
+	} {
+		m := msg(t, payload)
+		_, out := Translate(Sensor{Name: "d"}, State{}, m, time.Now())
+		if len(out) != 1 || !out[0].PanelTime.Equal(want) {
+			t.Errorf("%s: PanelTime %v, want %v", payload, out[0].PanelTime, want)
+		}
+	}
+	if m := msg(t, `{"contact":false,"last_seen":"yesterday"}`); !m.LastSeen.IsZero() {
+		t.Errorf("bad last_seen parsed as %v", m.LastSeen)
+	}
+}
+
 func TestParse(t *testing.T) {
 	for _, bad := range []string{`not json`, `[1,2]`, `{"contact":"yes"}`} {
 		if _, err := ParseState([]byte(bad)); err == nil {
