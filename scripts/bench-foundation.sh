@@ -67,7 +67,7 @@ echo
 for i in $(seq "$BENCH_RUNS"); do
 	# One go test per run, so that each run measures api and bare one
 	# right after the other; -count would run each side N times in a row.
-	timeout 600 go test -run '^$' -bench BenchmarkHomes -benchtime="$BENCHTIME" -count=1 ./web/ 2>/dev/null | tee -a "$OUT/gobench.txt"
+	timeout 600 go test -run '^$' -bench BenchmarkHomes -benchtime="$BENCHTIME" -count=1 ./web/ 2>&1 | tee -a "$OUT/gobench.txt"
 done
 echo
 "$OUT/shequ-bench" summarize <"$OUT/gobench.txt" | tee "$OUT/gobench-summary.md"
