@@ -117,10 +117,10 @@ func (b *Broker) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		b.closing.Store(true)
-		close(b.stopping)
 		if b.ownsP {
-			b.p.shutdown()
+			b.p.shutdown() // the batch being stored is finished and acknowledged
 		}
+		close(b.stopping)
 		if b.srv != nil {
 			err = b.srv.Close()
 		}
