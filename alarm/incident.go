@@ -68,6 +68,9 @@ type Step struct {
 	Resolution string
 	Notes      string
 	At         time.Time
+	// OnlyAssignee limits the step to the staff member dispatched: field
+	// staff reach an incident through their dispatch, not their scope.
+	OnlyAssignee bool
 }
 
 // Apply moves the incident by one step, or says why it cannot: an
@@ -75,6 +78,9 @@ type Step struct {
 func (i Incident) Apply(s Step) (Incident, error) {
 	if i.Status == StatusResolved {
 		return i, shequ.Errorf(shequ.ECONFLICT, "incident %d is already resolved", i.ID)
+	}
+	if s.OnlyAssignee && (i.DispatchedTo == 0 || i.DispatchedTo != s.By) {
+		return i, shequ.Errorf(shequ.ENOTFOUND, "incident %d not found", i.ID)
 	}
 	at := s.At
 	switch s.Action {

@@ -16,12 +16,12 @@ func TestProcess(t *testing.T) {
 	old := &Incident{ID: 8, Status: StatusAcknowledged, Kind: KindTamper, Priority: PriorityTamper, LastEventAt: now.Add(-time.Hour), EventCount: 1}
 
 	tests := []struct {
-		name      string
-		in        Input
-		newInc    bool
-		incKind   Kind
-		armState  State // "" when unchanged
-		notices   int
+		name     string
+		in       Input
+		newInc   bool
+		incKind  Kind
+		armState State // "" when unchanged
+		notices  int
 	}{
 		{"panel burglary opens an intrusion incident", Input{Report: Report{Kind: KindBurglary, Zone: "3", Code: "BA"}, Origin: panel, Arm: armed}, true, KindBurglary, Triggered, 2},
 		{"panel burglary restore opens nothing", Input{Report: Report{Kind: KindBurglary, Restore: true, Code: "BR"}, Origin: panel, Arm: armed}, false, "", "", 0},

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 
@@ -74,13 +75,15 @@ func VerifyPassword(hash, password string) bool {
 
 // dummyHash is checked against when a username is unknown, so a login for
 // a missing user costs the same time as one for a real user.
-var dummyHash = func() string {
+// It is made on first use: hashing at start-up would cost every command
+// (even "shequ version") a slow, memory-hungry hash.
+var dummyHash = sync.OnceValue(func() string {
 	h, _ := HashPassword("not-a-real-password-at-all")
 	return h
-}()
+})
 
 // BurnPasswordCheck spends the time of one password check.
-func BurnPasswordCheck(password string) { VerifyPassword(dummyHash, password) }
+func BurnPasswordCheck(password string) { VerifyPassword(dummyHash(), password) }
 
 // NewToken returns a random secret for a session or a CSRF token.
 func NewToken() string {

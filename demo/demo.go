@@ -47,7 +47,7 @@ func AccountList() string { return strings.Join(Accounts, ", ") }
 func Load(ctx context.Context, st Store, password string) (Result, error) {
 	if c, err := st.CommunityByCode(ctx, Code); err == nil {
 		res := Result{CommunityID: c.ID}
-		if password != "" {
+		if password != "" && !st.PasswordMatches(ctx, Accounts[0], password) {
 			return res, setPasswords(ctx, st, password)
 		}
 		return res, nil

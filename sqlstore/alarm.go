@@ -858,3 +858,16 @@ func (s *Store) LastLiveID(ctx context.Context) (int64, error) {
 	err := s.reader().QueryRowContext(ctx, "SELECT MAX(id) FROM live_events").Scan(&id)
 	return id.Int64, err
 }
+
+// SetPosition records where a staff member is and whether they are on duty.
+func (s *Store) SetPosition(ctx context.Context, user int64, lat, lng float64, onDuty bool) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO staff_positions (user_id, lat, lng, on_duty, reported_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (user_id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng, on_duty = excluded.on_duty, reported_at = excluded.reported_at`,
+			user, lat, lng, onDuty, s.now())
+		if err != nil {
+			return fmt.Errorf("position: %w", err)
+		}
+		return nil
+	})
+}

@@ -107,7 +107,9 @@ func TestSensorsArmingAndSOS(t *testing.T) {
 		if out[0].Incident != nil {
 			t.Fatalf("door while disarmed opened %+v", out[0].Incident)
 		}
-		arm := func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) { return a.Arm(alarm.ModeAway, 10*time.Second, now, "test") }
+		arm := func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
+			return a.Arm(alarm.ModeAway, 10*time.Second, now, "test")
+		}
 		s, err := st.ChangeArmState(ctx, everywhere, tr.home1.ID, "arm", arm)
 		mustOK(t, err)
 		if s.State != alarm.Arming {

@@ -338,29 +338,34 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, kind, tokenHash
 }
 
 // Actor returns who holds the session with this secret, or EUNAUTHORIZED
-// when it is unknown, expired or revoked.
+// when it is unknown, expired or revoked. It runs on every request, so the
+// session, the account and the resident's household come in one query.
 func (s *Store) Actor(ctx context.Context, token string) (*auth.Actor, error) {
 	var a auth.Actor
 	var revoked sql.NullTime
-	err := s.reader().QueryRowContext(ctx, "SELECT id, user_id, kind, csrf_token, created_at, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
-		auth.HashToken(token)).Scan(&a.Session.ID, &a.Session.UserID, &a.Session.Kind, &a.Session.CSRFToken, &a.Session.CreatedAt, &a.Session.ExpiresAt, &revoked)
+	var person, household sql.NullInt64
+	err := s.reader().QueryRowContext(ctx, `SELECT s.id, s.user_id, s.kind, s.csrf_token, s.created_at, s.expires_at, s.revoked_at,
+			u.username, u.display_name, u.person_id, u.disabled, u.created_at, p.household_id
+		FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN people p ON p.id = u.person_id
+		WHERE s.token_hash = $1`, auth.HashToken(token)).
+		Scan(&a.Session.ID, &a.Session.UserID, &a.Session.Kind, &a.Session.CSRFToken, &a.Session.CreatedAt, &a.Session.ExpiresAt, &revoked,
+			&a.User.Username, &a.User.DisplayName, &person, &a.User.Disabled, &a.User.CreatedAt, &household)
 	if err == sql.ErrNoRows || (err == nil && (revoked.Valid || !s.now().Before(a.Session.ExpiresAt))) {
 		return nil, shequ.Errorf(shequ.EUNAUTHORIZED, "please sign in again")
 	} else if err != nil {
 		return nil, fmt.Errorf("session: %w", err)
 	}
-	if a.User, err = s.userWhere(ctx, s.reader(), "u.id = $1", a.Session.UserID); err != nil {
-		return nil, err
-	}
 	if a.User.Disabled {
 		return nil, shequ.Errorf(shequ.EUNAUTHORIZED, "this account is disabled")
 	}
-	if a.User.PersonID != 0 {
-		var hh sql.NullInt64
-		if err := s.reader().QueryRowContext(ctx, "SELECT household_id FROM people WHERE id = $1", a.User.PersonID).Scan(&hh); err != nil && err != sql.ErrNoRows {
-			return nil, fmt.Errorf("resident household: %w", err)
-		}
-		a.HouseholdID = hh.Int64
+	a.User.ID, a.User.PersonID, a.HouseholdID = a.Session.UserID, person.Int64, household.Int64
+	gs, err := grantsWhere(ctx, s.reader(), "user_id = $1", a.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	a.User.Grants = gs
+	if a.User.Grants == nil {
+		a.User.Grants = []auth.Grant{}
 	}
 	return &a, nil
 }
@@ -397,4 +402,10 @@ func (s *Store) SetPasswordHash(ctx context.Context, usernames []string, hash st
 		}
 		return nil
 	})
+}
+
+// PasswordMatches reports whether password is the account's password.
+func (s *Store) PasswordMatches(ctx context.Context, username, password string) bool {
+	c, err := s.Credentials(ctx, username)
+	return err == nil && auth.VerifyPassword(c.PasswordHash, password)
 }

@@ -33,7 +33,7 @@ func handle[I, O any](s *Server, rt Route, id, summary, tag string, h func(conte
 			op.Description = "Needs permission `" + string(rt.Permission) + "`; rows are limited to the caller's scope."
 		}
 	}
-	if rt.Method == http.MethodPost && !strings.HasPrefix(rt.Path, "/api/v1/auth/") {
+	if rt.Method == http.MethodPost && !rt.OK && !strings.HasPrefix(rt.Path, "/api/v1/auth/") {
 		op.DefaultStatus = http.StatusCreated
 	}
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
@@ -44,6 +44,10 @@ func handle[I, O any](s *Server, rt Route, id, summary, tag string, h func(conte
 				s.log.Error("request failed", "op", id, "err", err)
 			}
 			return nil, p
+		}
+		if rt.Method != http.MethodGet {
+			// A write may have added to the live stream: wake it.
+			s.changed()
 		}
 		return out, nil
 	})
@@ -113,6 +117,7 @@ func (s *Server) registerAPI() {
 	s.registerPeopleAPI()
 	s.registerDeviceAPI()
 	s.registerAdminAPI()
+	s.registerAlarmAPI()
 	s.registerTransferAPI()
 }
 

@@ -65,6 +65,25 @@ var rules = map[string]string{
 	"DELETE /api/v1/user-grants/{id}": "admin",
 	"GET /api/v1/audit":               "admin",
 
+	"POST /api/v1/alarm/panels":            "admin",
+	"GET /api/v1/alarm/panels":             "admin operator grid_worker police resident",
+	"POST /api/v1/alarm/sensors":           "admin",
+	"GET /api/v1/alarm/sensors":            "admin operator grid_worker police resident",
+	"GET /api/v1/alarm/events":             "admin operator grid_worker police resident",
+	"GET /api/v1/incidents":                "admin operator grid_worker police resident",
+	"GET /api/v1/incidents/{id}":           "admin operator grid_worker police resident",
+	"POST /api/v1/incidents/{id}/ack":      "admin operator",
+	"POST /api/v1/incidents/{id}/dispatch": "admin operator",
+	"POST /api/v1/incidents/{id}/resolve":  "admin operator",
+	"POST /api/v1/incidents/{id}/accept":   "admin operator grid_worker building_head",
+	"POST /api/v1/incidents/{id}/arrive":   "admin operator grid_worker building_head",
+	"GET /api/v1/homes/{id}/alarm":         "admin operator grid_worker police resident",
+	"POST /api/v1/homes/{id}/alarm/arm":    "admin resident",
+	"POST /api/v1/homes/{id}/alarm/disarm": "admin resident",
+	"POST /api/v1/sos":                     "resident",
+	"POST /api/v1/staff/me/position":       "admin operator grid_worker building_head",
+	"GET /api/v1/events/stream":            "admin operator grid_worker police resident",
+
 	"POST /api/v1/import/{kind}": "admin",
 	"GET /api/v1/export/{kind}":  "admin",
 }
@@ -119,6 +138,12 @@ func TestEveryRouteHasARule(t *testing.T) {
 // id is one that does not exist and every body is empty.
 func expectedAllowed(method, path string) int {
 	switch {
+	case path == "/api/v1/sos":
+		return http.StatusCreated // the resident really calls for help
+	case path == "/api/v1/homes/{id}/alarm/disarm", strings.HasPrefix(path, "/api/v1/incidents/{id}/"):
+		return http.StatusNotFound // their bodies are optional
+	case strings.HasSuffix(path, "/stream"):
+		return http.StatusOK
 	case path == "/api/v1/auth/logout":
 		return http.StatusNoContent
 	case method == http.MethodGet && strings.Contains(path, "{id}"):
@@ -159,7 +184,12 @@ func TestRoleMatrix(t *testing.T) {
 			if r.Path == "/api/v1/auth/logout" {
 				delete(env.tokens, user) // logging out ends the token: sign in afresh
 			}
-			got, _ := env.problemCode(user, r.Method, path, body)
+			var got int
+			if strings.HasSuffix(r.Path, "/stream") {
+				got = env.streamStatus(user, path)
+			} else {
+				got, _ = env.problemCode(user, r.Method, path, body)
+			}
 			if r.Path == "/api/v1/auth/logout" {
 				delete(env.tokens, user)
 			}

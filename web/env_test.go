@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -124,4 +125,22 @@ func newHTTPServer(t *testing.T, h http.Handler) *httptest.Server {
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	return hs
+}
+
+// streamStatus opens a stream as user and returns the status of its
+// answer without waiting for the stream to end.
+func (e *testEnv) streamStatus(user, path string) int {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.t.Context(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.http.URL+path, nil)
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token(user))
+	}
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("stream %s: %v", path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/live"
 )
 
 // Config configures a Server.
@@ -35,6 +36,11 @@ type Config struct {
 	TrustProxy bool
 	// Registry receives the metrics; nil makes a private one.
 	Registry *prometheus.Registry
+	// Hub wakes the live streams after a commit; nil polls only.
+	Hub *live.Hub
+	// PanelsChanged is called after a panel is registered, so the SIA
+	// receiver learns its account and key.
+	PanelsChanged func()
 	// LoginBurst sign-in attempts are allowed at once from one address, then
 	// one every LoginEvery. Zero values mean 10 and 6 seconds.
 	LoginBurst int
@@ -55,7 +61,10 @@ type Server struct {
 	routes  []Route
 	limiter *auth.RateLimiter
 	metrics *metrics
-	handler http.Handler
+	hub     *live.Hub
+
+	panelsChanged func()
+	handler       http.Handler
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -67,6 +76,8 @@ type Route struct {
 	Public     bool
 	// SignedIn routes need a session but no particular permission.
 	SignedIn bool
+	// OK marks a POST that acts rather than creates: it answers 200.
+	OK bool
 }
 
 // New builds the server and registers every route.
@@ -82,7 +93,7 @@ func New(c Config) *Server {
 	}
 	s := &Server{
 		store: c.Store, clock: c.Clock, log: c.Logger, version: c.Version,
-		secure: c.SecureCookies, proxy: c.TrustProxy,
+		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged,
 		mux: http.NewServeMux(),
 	}
 	if c.LoginBurst == 0 {

@@ -82,5 +82,6 @@ type Store interface {
 	communityStore
 	accountStore
 	auditStore
+	alarmStore
 	transferStore
 }

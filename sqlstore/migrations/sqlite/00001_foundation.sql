@@ -60,7 +60,7 @@ CREATE TABLE homes (
     created_at    TIMESTAMP NOT NULL,
     UNIQUE (building_id, door)
 );
-CREATE INDEX homes_community ON homes (community_id, building_id, floor);
+CREATE INDEX homes_community ON homes (community_id, building_id, floor, door);
 
 CREATE TABLE households (
     id            INTEGER PRIMARY KEY,

@@ -1,0 +1,321 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// alarmStore is what the alarm centre's API needs.
+type alarmStore interface {
+	CreatePanel(ctx context.Context, scope auth.Scope, p *alarm.Panel) error
+	ListPanels(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[alarm.Panel], error)
+	CreateSensor(ctx context.Context, scope auth.Scope, x *alarm.Sensor) error
+	ListSensors(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[alarm.Sensor], error)
+	ListEvents(ctx context.Context, scope auth.Scope, f alarm.EventFilter) (shequ.List[alarm.Event], error)
+	ListIncidents(ctx context.Context, scope auth.Scope, f alarm.IncidentFilter) (shequ.List[alarm.Incident], error)
+	Incident(ctx context.Context, scope auth.Scope, id int64) (alarm.Incident, error)
+	IncidentTimeline(ctx context.Context, scope auth.Scope, id int64) ([]sqlstore.TimelineEntry, error)
+	StepIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step) (alarm.Incident, error)
+	ArmState(ctx context.Context, scope auth.Scope, home int64) (alarm.ArmState, error)
+	ChangeArmState(ctx context.Context, scope auth.Scope, home int64, action string, fn func(alarm.ArmState, time.Time) (alarm.ArmState, error)) (alarm.ArmState, error)
+	RaiseSOS(ctx context.Context, scope auth.Scope, home int64, note string, lat, lng float64) (alarm.Outcome, error)
+	SetPosition(ctx context.Context, user int64, lat, lng float64, onDuty bool) error
+	LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]sqlstore.LiveEvent, error)
+	LastLiveID(ctx context.Context) (int64, error)
+}
+
+type panelBody struct {
+	HomeID             int64  `json:"home_id"`
+	Account            string `json:"account" doc:"The panel's SIA account (hex digits)"`
+	Key                string `json:"key,omitempty" doc:"AES key: 32/48/64 hex digits or 16/24/32 characters; empty for an unencrypted line"`
+	SupervisionSeconds int    `json:"supervision_seconds,omitempty" doc:"Raise a communication failure when the panel is silent this long; 0 disables"`
+	DeviceID           int64  `json:"device_id,omitempty" doc:"The panel's entry in the device registry"`
+}
+
+type sensorBody struct {
+	HomeID   int64  `json:"home_id"`
+	Kind     string `json:"kind" enum:"door_contact,window_contact,pir"`
+	Zone     string `json:"zone" doc:"Where it is: door, window, hallway …"`
+	MQTTName string `json:"mqtt_name" doc:"zigbee2mqtt friendly name"`
+	DeviceID int64  `json:"device_id,omitempty"`
+}
+
+type incidentDetail struct {
+	alarm.Incident
+	Timeline []sqlstore.TimelineEntry `json:"timeline"`
+	Events   []alarm.Event            `json:"events"`
+}
+
+type stepBody struct {
+	UserID     int64  `json:"user_id,omitempty" doc:"dispatch: whom to send"`
+	Resolution string `json:"resolution,omitempty" doc:"resolve: real_intrusion, false_alarm, user_error, medical_help_given, fire_prevented, resident_safe, technical_fault, test, other"`
+	Notes      string `json:"notes,omitempty" maxLength:"2000"`
+}
+
+func (s *Server) registerAlarmAPI() {
+	handle(s, post("/api/v1/alarm/panels", auth.PermAlarmConfigure), "create-panel", "Register an alarm panel", "alarm",
+		func(ctx context.Context, in *struct{ Body panelBody }) (*itemBody[alarm.Panel], error) {
+			p := alarm.Panel{HomeID: in.Body.HomeID, Account: in.Body.Account, Key: in.Body.Key, SupervisionSeconds: in.Body.SupervisionSeconds, DeviceID: in.Body.DeviceID}
+			err := s.store.CreatePanel(ctx, scope(ctx, auth.PermAlarmConfigure), &p)
+			if err == nil && s.panelsChanged != nil {
+				s.panelsChanged()
+			}
+			return item(p, err)
+		})
+	handle(s, get("/api/v1/alarm/panels", auth.PermAlarmRead), "list-panels", "List alarm panels", "alarm",
+		func(ctx context.Context, in *PageParams) (*listBody[alarm.Panel], error) {
+			return list(s.store.ListPanels(ctx, scope(ctx, auth.PermAlarmRead), in.page()))
+		})
+	handle(s, post("/api/v1/alarm/sensors", auth.PermAlarmConfigure), "create-sensor", "Register a zigbee2mqtt sensor to a home and zone", "alarm",
+		func(ctx context.Context, in *struct{ Body sensorBody }) (*itemBody[alarm.Sensor], error) {
+			x := alarm.Sensor{HomeID: in.Body.HomeID, Kind: in.Body.Kind, Zone: in.Body.Zone, MQTTName: in.Body.MQTTName, DeviceID: in.Body.DeviceID}
+			err := s.store.CreateSensor(ctx, scope(ctx, auth.PermAlarmConfigure), &x)
+			return item(x, err)
+		})
+	handle(s, get("/api/v1/alarm/sensors", auth.PermAlarmRead), "list-sensors", "List sensors", "alarm",
+		func(ctx context.Context, in *PageParams) (*listBody[alarm.Sensor], error) {
+			return list(s.store.ListSensors(ctx, scope(ctx, auth.PermAlarmRead), in.page()))
+		})
+	handle(s, get("/api/v1/alarm/events", auth.PermAlarmRead), "list-events", "List alarm events, newest first", "alarm",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Account  string `query:"account"`
+			Home     int64  `query:"home"`
+			Incident int64  `query:"incident"`
+		}) (*listBody[alarm.Event], error) {
+			return list(s.store.ListEvents(ctx, scope(ctx, auth.PermAlarmRead), alarm.EventFilter{Account: in.Account, HomeID: in.Home, IncidentID: in.Incident, Page: in.page()}))
+		})
+
+	handle(s, get("/api/v1/incidents", auth.PermAlarmRead), "list-incidents", "The incident queue: by priority, then age", "alarm",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Status string `query:"status" enum:"open,new,acknowledged,dispatched,on_site,resolved," doc:"open: everything not resolved"`
+			Home   int64  `query:"home"`
+		}) (*listBody[alarm.Incident], error) {
+			return list(s.store.ListIncidents(ctx, scope(ctx, auth.PermAlarmRead), alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}))
+		})
+	handle(s, get("/api/v1/incidents/{id}", auth.PermAlarmRead), "get-incident", "An incident with its timeline and events", "alarm",
+		func(ctx context.Context, in *IDParam) (*itemBody[incidentDetail], error) {
+			sc := scope(ctx, auth.PermAlarmRead)
+			inc, err := s.store.Incident(ctx, sc, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			tl, err := s.store.IncidentTimeline(ctx, sc, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			evs, err := s.store.ListEvents(ctx, sc, alarm.EventFilter{IncidentID: in.ID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+			if err != nil {
+				return nil, err
+			}
+			return item(incidentDetail{Incident: inc, Timeline: tl, Events: evs.Items}, nil)
+		})
+	for _, action := range []struct {
+		name, summary string
+		perm          auth.Permission
+	}{
+		{"ack", "Acknowledge an incident", auth.PermIncidentHandle},
+		{"dispatch", "Send a staff member (user_id) to the incident", auth.PermIncidentHandle},
+		{"resolve", "Close an incident with a resolution code", auth.PermIncidentHandle},
+		{"accept", "The dispatched staff member accepts", auth.PermIncidentAttend},
+		{"arrive", "The dispatched staff member is on site", auth.PermIncidentAttend},
+	} {
+		handle(s, Route{Method: http.MethodPost, Path: "/api/v1/incidents/{id}/" + action.name, Permission: action.perm, OK: true}, action.name+"-incident", action.summary, "alarm",
+			func(ctx context.Context, in *struct {
+				IDParam
+				Body *stepBody
+			}) (*itemBody[alarm.Incident], error) {
+				var b stepBody
+				if in.Body != nil {
+					b = *in.Body
+				}
+				a := auth.ActorFrom(ctx)
+				step := alarm.Step{Action: action.name, By: a.User.ID, To: b.UserID, Resolution: b.Resolution, Notes: b.Notes}
+				sc := scope(ctx, action.perm)
+				if action.perm == auth.PermIncidentAttend && !a.Can(auth.PermIncidentHandle) {
+					// Field staff reach an incident through being sent to
+					// it, wherever it is, and only then.
+					sc, step.OnlyAssignee = auth.Scope{{}}, true
+				}
+				return item(s.store.StepIncident(ctx, sc, in.ID, step))
+			})
+	}
+
+	handle(s, get("/api/v1/homes/{id}/alarm", auth.PermAlarmRead), "get-home-alarm", "A home's alarm state", "alarm",
+		func(ctx context.Context, in *IDParam) (*itemBody[alarm.ArmState], error) {
+			return item(s.store.ArmState(ctx, scope(ctx, auth.PermAlarmRead), in.ID))
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/homes/{id}/alarm/arm", Permission: auth.PermAlarmArm, OK: true}, "arm-home", "Arm a home's alarm", "alarm",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body struct {
+				Mode             alarm.Mode `json:"mode" enum:"away,home"`
+				ExitDelaySeconds *int       `json:"exit_delay_seconds,omitempty" doc:"0 arms at once; 60 when not given"`
+			}
+		}) (*itemBody[alarm.ArmState], error) {
+			delay := alarm.DefaultExitDelay
+			if in.Body.ExitDelaySeconds != nil {
+				delay = time.Duration(*in.Body.ExitDelaySeconds) * time.Second
+			}
+			by := auth.ActorFrom(ctx).User.Username
+			return item(s.store.ChangeArmState(ctx, scope(ctx, auth.PermAlarmArm), in.ID, "arm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
+				return a.Arm(in.Body.Mode, delay, now, by)
+			}))
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/homes/{id}/alarm/disarm", Permission: auth.PermAlarmArm, OK: true}, "disarm-home", "Disarm a home's alarm (the resident's session is enough; a PIN is checked when given)", "alarm",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body *struct {
+				PIN string `json:"pin,omitempty"`
+			}
+		}) (*itemBody[alarm.ArmState], error) {
+			by := auth.ActorFrom(ctx).User.Username
+			return item(s.store.ChangeArmState(ctx, scope(ctx, auth.PermAlarmArm), in.ID, "disarm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
+				return a.Disarm(now, by), nil
+			}))
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/sos", Permission: auth.PermSOS}, "sos", "Call for help from home: opens a top-priority incident", "alarm",
+		func(ctx context.Context, in *struct {
+			Body *struct {
+				Note string  `json:"note,omitempty" maxLength:"500"`
+				Lat  float64 `json:"lat,omitempty"`
+				Lng  float64 `json:"lng,omitempty"`
+			}
+		}) (*itemBody[alarm.Incident], error) {
+			a := auth.ActorFrom(ctx)
+			home, err := s.residentHome(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			var note string
+			var lat, lng float64
+			if in.Body != nil {
+				note, lat, lng = in.Body.Note, in.Body.Lat, in.Body.Lng
+			}
+			out, err := s.store.RaiseSOS(ctx, scope(ctx, auth.PermSOS), home, note, lat, lng)
+			if err != nil {
+				return nil, err
+			}
+			return item(*out.Incident, nil)
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/staff/me/position", Permission: auth.PermPosition, OK: true}, "report-position", "Report one's position and duty, for dispatch", "alarm",
+		func(ctx context.Context, in *struct {
+			Body struct {
+				Lat    float64 `json:"lat" minimum:"-90" maximum:"90"`
+				Lng    float64 `json:"lng" minimum:"-180" maximum:"180"`
+				OnDuty *bool   `json:"on_duty,omitempty"`
+			}
+		}) (*noContent, error) {
+			onDuty := true
+			if in.Body.OnDuty != nil {
+				onDuty = *in.Body.OnDuty
+			}
+			return &noContent{}, s.store.SetPosition(ctx, auth.ActorFrom(ctx).User.ID, in.Body.Lat, in.Body.Lng, onDuty)
+		})
+	s.handleStream(Route{Method: http.MethodGet, Path: "/api/v1/events/stream", Permission: auth.PermAlarmRead})
+}
+
+// residentHome finds the home of the resident acting.
+func (s *Server) residentHome(ctx context.Context, a *auth.Actor) (int64, error) {
+	if a.HouseholdID == 0 {
+		return 0, shequ.Errorf(shequ.EFORBIDDEN, "your account is not linked to a home")
+	}
+	hh, err := s.store.Household(ctx, auth.Scope{{}}, a.HouseholdID)
+	if err != nil {
+		return 0, err
+	}
+	return hh.HomeID, nil
+}
+
+func (s *Server) changed() {
+	if s.hub != nil {
+		s.hub.Changed()
+	}
+}
+
+// handleStream serves the live stream as server-sent events. Each message
+// carries the id of its live_events row: a client that reconnects with
+// Last-Event-ID gets everything it missed, in order.
+func (s *Server) handleStream(rt Route) {
+	s.routes = append(s.routes, rt)
+	s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+		a := auth.ActorFrom(r.Context())
+		if a == nil {
+			writeProblem(w, newProblem(http.StatusUnauthorized, shequ.EUNAUTHORIZED, "please sign in"))
+			return
+		}
+		sc := a.Scope(rt.Permission)
+		if len(sc) == 0 {
+			writeProblem(w, newProblem(http.StatusForbidden, shequ.EFORBIDDEN, "your role does not allow this"))
+			return
+		}
+		ctx := r.Context()
+		var after int64
+		if v := r.Header.Get("Last-Event-ID"); v != "" {
+			after, _ = strconv.ParseInt(v, 10, 64)
+		} else if v := r.URL.Query().Get("after"); v != "" {
+			after, _ = strconv.ParseInt(v, 10, 64)
+		} else {
+			var err error
+			if after, err = s.store.LastLiveID(ctx); err != nil {
+				writeProblem(w, problemOf(err))
+				return
+			}
+		}
+		flusher, ok := w.(http.Flusher)
+		if !ok {
+			writeProblem(w, newProblem(http.StatusInternalServerError, shequ.EINTERNAL, "streaming unsupported"))
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintf(w, "retry: 2000\n: live from %d\n\n", after)
+		flusher.Flush()
+		heartbeat := time.NewTicker(15 * time.Second)
+		defer heartbeat.Stop()
+		for {
+			var wake <-chan struct{}
+			if s.hub != nil {
+				wake = s.hub.Wait()
+			}
+			evs, err := s.store.LiveSince(ctx, sc, after, 500)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("live stream", "err", err)
+				}
+				return
+			}
+			for _, e := range evs {
+				fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, e.Payload)
+				after = e.ID
+			}
+			if len(evs) > 0 {
+				flusher.Flush()
+				if len(evs) == 500 {
+					continue
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			case <-heartbeat.C:
+				fmt.Fprint(w, ": ping\n\n")
+				flusher.Flush()
+			case <-time.After(time.Second):
+				// Another node may have committed: look again.
+			}
+		}
+	})
+}
