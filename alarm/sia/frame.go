@@ -22,6 +22,15 @@ const MaxBody = 0xFFF
 // some slack for the whitespace lenient parsing tolerates.
 const maxFrame = 1 + 4 + 4 + MaxBody + 1 + 16
 
+// Bounds on header fields, which answers echo. DC-09 says 4 digits, 1–6
+// hex digits and 3–16 characters; a little slack keeps odd panels working
+// while a frame of digits is not echoed back.
+const (
+	maxSeq     = 8
+	maxPrefix  = 8
+	maxAccount = 32
+)
+
 // ErrCorrupt classifies frames that must get no answer at all: a bad CRC, a
 // bad length, or a shape from which no answer could be addressed. A corrupt
 // frame may be the tail of another panel's frame or line noise; the panel
@@ -171,7 +180,7 @@ func Parse(b []byte) (Frame, error) {
 	for i < len(p) && isDigit(p[i]) {
 		i++
 	}
-	if i == start {
+	if i == start || i-start > maxSeq {
 		return f, corrupt("no sequence number")
 	}
 	f.Seq = p[start:i]
@@ -183,6 +192,9 @@ func Parse(b []byte) (Frame, error) {
 			i++
 		}
 		f.Receiver, f.HasReceiver = p[start:i], true
+		if i-start > maxPrefix {
+			return f, corrupt("receiver number too long")
+		}
 	}
 	if i < len(p) && (p[i] == 'L' || p[i] == 'l') {
 		i++
@@ -191,6 +203,9 @@ func Parse(b []byte) (Frame, error) {
 			i++
 		}
 		f.Line, f.HasLine = p[start:i], true
+		if i-start > maxPrefix {
+			return f, corrupt("line prefix too long")
+		}
 	}
 	if i < len(p) && p[i] == '#' {
 		i++
@@ -199,6 +214,9 @@ func Parse(b []byte) (Frame, error) {
 			i++
 		}
 		f.Account = p[start:i]
+		if i-start > maxAccount {
+			return f, corrupt("account too long")
+		}
 	}
 	if i >= len(p) || p[i] != '[' {
 		return f, corrupt("no data block")
