@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -47,21 +48,27 @@ func findChromium(t *testing.T) string {
 func newBrowser(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
 	exec := findChromium(t)
-	profile, err := os.MkdirTemp("", "shequ-chromium-")
+	// The profile and the browser's own temporary files go in one
+	// directory that goes away with the test.
+	base, err := os.MkdirTemp("", "shequ-chromium-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		// The browser's helpers can still write into the profile for a
-		// moment after it exits.
+		// The browser's helpers can still write there for a moment after
+		// it exits.
 		for range 50 {
-			if err := os.RemoveAll(profile); err == nil {
+			if err := os.RemoveAll(base); err == nil {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		t.Logf("could not remove %s", profile)
+		t.Logf("could not remove %s", base)
 	})
+	profile, tmp := filepath.Join(base, "profile"), filepath.Join(base, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exec),
 		chromedp.Headless,
@@ -73,6 +80,7 @@ func newBrowser(t *testing.T, ctx context.Context) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(profile),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.WindowSize(390, 844),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
@@ -168,6 +176,9 @@ func TestBrowserPhone(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
+		if resp == nil {
+			t.Fatalf("%s: the page changed without loading a document", step)
+		}
 		if resp.Status != 200 {
 			t.Fatalf("%s: status %d for %s", step, resp.Status, resp.URL)
 		}
@@ -227,7 +238,8 @@ func TestBrowserPhone(t *testing.T) {
 	)
 	run("see rows of floor 1", chromedp.Poll[chromedp.Void](`(() => {
 		const cells = [...document.querySelectorAll("#results td.floor")];
-		return location.search.includes("floor=1") && cells.length > 0 && cells.every(td => td.textContent.trim() === "1");
+		return location.search.includes("floor=1") && cells.length > 0 && cells.every(td => td.textContent.trim() === "1") &&
+			!document.querySelector(".htmx-request");
 	})()`, chromedp.WithPollingTimeout(10*time.Second)))
 	if mark := eval(`String(window.shequMark)`); mark != "kept" {
 		t.Error("the filter reloaded the whole page instead of the table")
@@ -236,11 +248,26 @@ func TestBrowserPhone(t *testing.T) {
 		t.Error("no rows after filtering")
 	}
 
+	// Choosing a building refreshes the table at once, keeping the floor.
+	building := eval(`(() => {
+		const s = document.querySelector("#f-building");
+		s.value = s.options[2].value;
+		s.dispatchEvent(new Event("change", {bubbles: true}));
+		return s.options[2].text;
+	})()`)
+	buildingJS, _ := json.Marshal(building)
+	run("see rows of one building on floor 1", chromedp.Poll[chromedp.Void](`(() => {
+		const rows = [...document.querySelectorAll("#results tbody tr")];
+		return /building=\d/.test(location.search) && location.search.includes("floor=1") && rows.length > 0 &&
+			rows.every(tr => tr.cells[0].textContent.trim() === `+string(buildingJS)+` && tr.cells[2].textContent.trim() === "1") &&
+			!document.querySelector(".htmx-request");
+	})()`, chromedp.WithPollingTimeout(10*time.Second)))
+
 	navigate("switch to English", chromedp.Click(chromedp.CSS(`#prefs button[value="en"]`)))
 	if lang := eval(`document.documentElement.lang`); lang != langEn {
 		t.Errorf("after the switch lang is %q, want en", lang)
 	}
-	if q := eval(`location.pathname + location.search`); !strings.Contains(q, "/homes") || !strings.Contains(q, "floor=1") {
+	if q := eval(`location.pathname + location.search`); !strings.Contains(q, "/homes") || !strings.Contains(q, "floor=1") || !strings.Contains(q, "building=") {
 		t.Errorf("the switch went to %s, want back to the filtered homes", q)
 	}
 	if text := eval(`document.body.innerText`); !strings.Contains(text, "Homes") || !strings.Contains(text, "Floor") || !strings.Contains(text, "Sign out") {
