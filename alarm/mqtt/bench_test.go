@@ -75,7 +75,6 @@ func BenchmarkIngestMosquitto(b *testing.B) {
 		m := startMosquitto(b)
 		h := &countingHandler{}
 		cfg := testConfig(b, m.url(), "bench-shequ")
-		cfg.ReceiveMaximum = 1024
 		// Create the session and its subscription, then leave.
 		c := startClient(b, cfg, doors(benchSensors, nil), h)
 		c.Close()

@@ -40,7 +40,8 @@ type Config struct {
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
 	// ReceiveMaximum is how many unacknowledged messages the external
-	// broker may send at once. Default 256.
+	// broker may send at once. Default 1024 (the window matters for the
+	// rate: acknowledgements go in batches every AckInterval).
 	ReceiveMaximum uint16
 	// AckInterval is how often acknowledgements are flushed to the external
 	// broker (they must go in order, so the client buffers them). Default
@@ -50,7 +51,7 @@ type Config struct {
 	// MaxBatch is the most messages stored in one Handle call. Default 256.
 	MaxBatch int
 	// QueueSize is the number of messages waiting for the worker. Default
-	// 1024.
+	// 2048; keep it above ReceiveMaximum so that paho's reader never waits.
 	QueueSize int
 	// RetryMin and RetryMax bound the backoff between attempts to store a
 	// batch when Handle fails. Defaults 200 ms and 30 s.
@@ -90,7 +91,7 @@ func (c Config) withDefaults() Config {
 		c.ReconnectMax = max(30*time.Second, c.ReconnectMin)
 	}
 	if c.ReceiveMaximum == 0 {
-		c.ReceiveMaximum = 256
+		c.ReceiveMaximum = 1024
 	}
 	if c.AckInterval <= 0 {
 		c.AckInterval = 2 * time.Millisecond
@@ -99,7 +100,7 @@ func (c Config) withDefaults() Config {
 		c.MaxBatch = 256
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = 1024
+		c.QueueSize = 2048
 	}
 	if c.RetryMin <= 0 {
 		c.RetryMin = 200 * time.Millisecond
