@@ -60,13 +60,9 @@ func (f *Frame) Decrypt(block cipher.Block) error {
 	if len(c) == 0 || len(c)%(2*aes.BlockSize) != 0 {
 		return unprocessable("ciphertext is not whole AES blocks")
 	}
-	var stack [1024]byte
-	var buf []byte
-	if n := len(c) / 2; n <= len(stack) {
-		buf = stack[:n]
-	} else {
-		buf = make([]byte, n)
-	}
+	// An exact-size buffer: a stack array would escape through the
+	// cipher.Block interface and cost a large allocation instead.
+	buf := make([]byte, len(c)/2)
 	for i := range buf {
 		hi, ok1 := hexVal(c[2*i])
 		lo, ok2 := hexVal(c[2*i+1])
@@ -140,13 +136,7 @@ func encryptCBC(block cipher.Block, b []byte) {
 func AppendEncrypted(dst []byte, block cipher.Block, content []byte) []byte {
 	n := len(content) + 1 // '|'
 	pad := aes.BlockSize - n%aes.BlockSize
-	var stack [512]byte
-	var buf []byte
-	if total := pad + n; total <= len(stack) {
-		buf = stack[:total]
-	} else {
-		buf = make([]byte, total)
-	}
+	buf := make([]byte, pad+n) // exact size, see Decrypt
 	fillPadding(buf[:pad])
 	buf[pad] = '|'
 	copy(buf[pad+1:], content)
