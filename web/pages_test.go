@@ -539,6 +539,9 @@ func TestStatic(t *testing.T) {
 	if r := e.page("/static/app.css"); strings.Contains(r.header.Get("Cache-Control"), "immutable") {
 		t.Error("an unversioned URL is cached for good")
 	}
+	if r := e.page("/static/"); r.status != http.StatusNotFound {
+		t.Errorf("/static/: status %d, want no listing", r.status)
+	}
 	if r := e.page("/static/nothing.js"); r.status != http.StatusNotFound {
 		t.Errorf("missing file: status %d", r.status)
 	}
