@@ -208,10 +208,13 @@ func (r *Receiver) ListenAndServe(ctx context.Context) error {
 	return r.Serve(ctx)
 }
 
-// Serve serves the sockets bound by Listen until ctx ends. It then stops
-// accepting, lets frames being stored finish and be acknowledged (for at
-// most 10 s), closes every connection and returns nil.
+// Serve serves until ctx ends, binding first if Listen was not called. It
+// then stops accepting, lets frames being stored finish and be
+// acknowledged (for at most 10 s), closes every connection and returns nil.
 func (r *Receiver) Serve(ctx context.Context) error {
+	if err := r.Listen(); err != nil {
+		return err
+	}
 	if r.tcp == nil {
 		<-ctx.Done()
 		return nil
