@@ -65,7 +65,7 @@ const headerSearch = 10
 func rowsOf(kind string, cells [][]string) ([]Row, error) {
 	header := -1
 	for i := 0; i < len(cells) && i < headerSearch; i++ {
-		if matched(kind, cells[i]) >= min(2, len(layouts[kind])) {
+		if isHeader(kind, cells[i]) {
 			header = i
 			break
 		}
@@ -120,15 +120,25 @@ func rowsOf(kind string, cells [][]string) ([]Row, error) {
 	return rows, nil
 }
 
-// matched counts the cells of row that name a column of kind.
-func matched(kind string, row []string) int {
-	n := 0
+// isHeader tells the header row from a title above it: it names two
+// columns of kind, or all the required ones (a list of names may have no
+// other column). One known word in a title is not enough.
+func isHeader(kind string, row []string) bool {
+	found := map[string]bool{}
 	for _, h := range row {
-		if columnOf(kind, h) != "" {
-			n++
+		if key := columnOf(kind, h); key != "" {
+			found[key] = true
 		}
 	}
-	return n
+	if len(found) >= 2 {
+		return true
+	}
+	for _, c := range layouts[kind] {
+		if c.Required && !found[c.Key] {
+			return false
+		}
+	}
+	return len(found) > 0
 }
 
 // columnName is the spreadsheet's letter name of column i (0 is A).

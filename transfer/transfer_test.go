@@ -113,6 +113,19 @@ func TestReadCSVQuirks(t *testing.T) {
 	}
 }
 
+// A list of names has a one-column header; a title with one known word
+// in it is not taken for the header.
+func TestReadNarrowHeader(t *testing.T) {
+	rows, err := Read([]byte("姓名\n张三\n"), CSV, KindPeople)
+	if err != nil || len(rows) != 1 || rows[0].Line != 2 || rows[0].Get("name") != "张三" {
+		t.Errorf("names only: %+v, %v", rows, err)
+	}
+	rows, err = Read([]byte("楼栋\n楼栋,楼层,门牌号\nA栋,1,1-101\n"), CSV, KindHomes)
+	if err != nil || len(rows) != 1 || rows[0].Line != 3 {
+		t.Errorf("title row: %+v, %v", rows, err)
+	}
+}
+
 func TestReadRefusesFiles(t *testing.T) {
 	many := &strings.Builder{}
 	many.WriteString("楼栋,楼层,门牌号\n")
