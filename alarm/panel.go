@@ -127,3 +127,38 @@ type IncidentFilter struct {
 	HomeID int64
 	shequ.Page
 }
+
+// Job is a piece of after-commit work from the outbox.
+type Job struct {
+	ID       int64
+	Key      string // idempotency key: the same work is never queued twice
+	Kind     string // notice, sms, escalate, dispatch
+	Payload  []byte
+	Attempts int
+}
+
+// NewJob is work to queue.
+type NewJob struct {
+	Key     string
+	Kind    string
+	Payload any
+	RunAt   time.Time
+}
+
+// Recipient is someone a notice goes to.
+type Recipient struct {
+	Name  string
+	Phone string
+	Lang  string
+}
+
+// IncidentContext is what a message about an incident says and to whom.
+type IncidentContext struct {
+	Incident   Incident
+	Vars       map[string]string
+	Recipients []Recipient
+}
+
+// DefaultEscalateAfter is how long a new incident may wait for an
+// operator before everyone is alerted and the supervisor gets an SMS.
+const DefaultEscalateAfter = 60 * time.Second

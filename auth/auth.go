@@ -51,13 +51,16 @@ type Grant struct {
 
 // User is an account that can sign in.
 type User struct {
-	ID          int64     `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	PersonID    int64     `json:"person_id,omitempty"`
-	Disabled    bool      `json:"disabled"`
-	Grants      []Grant   `json:"grants"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          int64  `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	PersonID    int64  `json:"person_id,omitempty"`
+	// Phone reaches staff by SMS (dispatches, escalations). It is written,
+	// never read back into lists.
+	Phone     string    `json:"-"`
+	Disabled  bool      `json:"disabled"`
+	Grants    []Grant   `json:"grants"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Credentials are what the store keeps to check a login and lock it out.

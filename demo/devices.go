@@ -82,6 +82,7 @@ func (b *builder) staff(ctx context.Context) error {
 		{Username: "broadcaster", DisplayName: "广播管理员（演示）", Grants: []auth.Grant{{Role: auth.RoleBroadcastManager, CommunityID: c}}},
 	}
 	for i := range users {
+		users[i].Phone = b.phone()
 		if err := b.st.CreateUser(ctx, b.everyone, &users[i], ""); err != nil {
 			return fmt.Errorf("user %s: %w", users[i].Username, err)
 		}
@@ -94,7 +95,7 @@ func (b *builder) staff(ctx context.Context) error {
 func (b *builder) accounts(ctx context.Context) error {
 	c := b.community.ID
 	for gi, g := range b.grids {
-		u := auth.User{Username: fmt.Sprintf("grid%02d", gi+1), DisplayName: fmt.Sprintf("%s网格员（演示）", g.Name),
+		u := auth.User{Username: fmt.Sprintf("grid%02d", gi+1), DisplayName: fmt.Sprintf("%s网格员（演示）", g.Name), Phone: b.phone(),
 			Grants: []auth.Grant{{Role: auth.RoleGridWorker, CommunityID: c, GridID: g.ID}}}
 		if err := b.st.CreateUser(ctx, b.everyone, &u, ""); err != nil {
 			return fmt.Errorf("grid worker %d: %w", gi+1, err)

@@ -269,6 +269,12 @@ func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin 
 		if err := s.enqueueNotices(ctx, tx, *d.Incident, d.Notify, now); err != nil {
 			return o, err
 		}
+		if d.New {
+			key := fmt.Sprintf("escalate:%d", d.Incident.ID)
+			if err := s.enqueue(ctx, tx, key, "escalate", map[string]int64{"incident_id": d.Incident.ID}, now.Add(s.escalateAfter)); err != nil {
+				return o, err
+			}
+		}
 		if err := s.publishLive(ctx, tx, d.Incident.CommunityID, d.Incident.HomeID, "incident", d.Incident); err != nil {
 			return o, err
 		}

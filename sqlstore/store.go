@@ -25,6 +25,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/pii"
 )
 
@@ -46,6 +47,8 @@ type Store struct {
 	cipher  *pii.Cipher
 	clock   shequ.Clock
 	log     *slog.Logger
+
+	escalateAfter time.Duration
 	// txn is set on the copy of the store that Atomic hands out: every
 	// read and write of that copy goes through the one transaction.
 	txn *sql.Tx
@@ -56,6 +59,9 @@ type Options struct {
 	Cipher *pii.Cipher
 	Clock  shequ.Clock
 	Logger *slog.Logger
+	// EscalateAfter is how long a new incident waits for acknowledgement
+	// before it escalates; zero means alarm.DefaultEscalateAfter.
+	EscalateAfter time.Duration
 }
 
 // Open connects to dsn: a postgres:// URL or a path to an SQLite file
@@ -70,7 +76,10 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger}
+	if o.EscalateAfter <= 0 {
+		o.EscalateAfter = alarm.DefaultEscalateAfter
+	}
+	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres

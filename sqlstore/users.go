@@ -57,8 +57,8 @@ func (s *Store) CreateUser(ctx context.Context, scope auth.Scope, u *auth.User, 
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		id, err := insert(ctx, tx, `INSERT INTO users (username, display_name, password_hash, person_id, disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			u.Username, u.DisplayName, hash, nullID(u.PersonID), u.Disabled, now, now)
+		id, err := insert(ctx, tx, `INSERT INTO users (username, display_name, password_hash, person_id, disabled, phone_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			u.Username, u.DisplayName, hash, nullID(u.PersonID), u.Disabled, s.cipher.Seal(u.Phone), now, now)
 		if err != nil {
 			if shequ.ErrorCode(err) == shequ.ECONFLICT {
 				return shequ.Errorf(shequ.ECONFLICT, "the username %q is taken", u.Username)

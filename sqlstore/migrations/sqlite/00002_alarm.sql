@@ -1,4 +1,8 @@
 -- +goose Up
+-- Staff are reached by SMS: dispatches, escalations, police alerts.
+ALTER TABLE users ADD COLUMN phone_enc TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN lang TEXT NOT NULL DEFAULT 'zh-Hans';
+
 CREATE TABLE alarm_panels (
     id                   INTEGER PRIMARY KEY,
     community_id         INTEGER NOT NULL REFERENCES communities(id),
@@ -152,3 +156,5 @@ DROP TABLE incidents;
 DROP TABLE arm_states;
 DROP TABLE alarm_sensors;
 DROP TABLE alarm_panels;
+ALTER TABLE users DROP COLUMN lang;
+ALTER TABLE users DROP COLUMN phone_enc;

@@ -1,0 +1,119 @@
+// Package notify sends the messages the alarm centre owes people: SMS to
+// householders, emergency contacts and the community police officer, and
+// offers to the staff sent to a home. Messages come from durable outbox
+// jobs, each with an idempotency key, and go out through a Sender: the log
+// (demo), an HTTP webhook to an SMS gateway, or SMPP.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Message is one text to one phone.
+type Message struct {
+	// Key identifies the message for its whole life: a gateway that sees a
+	// key twice must send it once.
+	Key  string `json:"key"`
+	To   string `json:"to"`
+	Body string `json:"body"`
+}
+
+// Sender delivers a message or says why not. A Sender must be safe for
+// concurrent use.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Permanent marks an error retrying cannot fix (a malformed number, a
+// rejected account): the job fails at once instead of backing off.
+type Permanent struct{ Err error }
+
+func (p Permanent) Error() string { return "permanent: " + p.Err.Error() }
+func (p Permanent) Unwrap() error { return p.Err }
+
+// LogSender writes messages to the log and keeps the latest ones for the
+// console, so the demo shows what would have been sent.
+type LogSender struct {
+	Log *slog.Logger
+	mu  sync.Mutex
+	// Sent holds the latest messages, newest last.
+	sent []Sent
+}
+
+// Sent is a message the log sender handled, with when.
+type Sent struct {
+	Message
+	At time.Time `json:"at"`
+}
+
+// Send implements Sender.
+func (l *LogSender) Send(_ context.Context, m Message) error {
+	l.Log.Info("SMS (log driver)", "to", maskPhone(m.To), "key", m.Key, "body", m.Body)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sent = append(l.sent, Sent{Message: m, At: time.Now().UTC()})
+	if len(l.sent) > 200 {
+		l.sent = l.sent[len(l.sent)-200:]
+	}
+	return nil
+}
+
+// Recent returns the latest messages, newest last.
+func (l *LogSender) Recent() []Sent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Sent(nil), l.sent...)
+}
+
+func maskPhone(p string) string {
+	if len(p) < 7 {
+		return "***"
+	}
+	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
+}
+
+// Templates are the message texts by template and language. {building},
+// {door}, {kind}, {time} and {name} are filled in.
+var Templates = map[string]map[string]string{
+	"intrusion": {
+		"zh-Hans": "【社区报警】{building}{door} 于 {time} 发生入侵报警（{kind}）。监控中心已处理，请留意。",
+		"zh-Hant": "【社區報警】{building}{door} 於 {time} 發生入侵報警（{kind}）。監控中心已處理，請留意。",
+		"en":      "[Community alarm] Intrusion alarm ({kind}) at {building} {door} at {time}. The monitoring centre is on it.",
+	},
+	"life": {
+		"zh-Hans": "【社区求助】{building}{door} 于 {time} 发出紧急求助（{kind}）。工作人员正在赶往。",
+		"zh-Hant": "【社區求助】{building}{door} 於 {time} 發出緊急求助（{kind}）。工作人員正在趕往。",
+		"en":      "[Community help] Emergency call ({kind}) from {building} {door} at {time}. Staff are on the way.",
+	},
+	"escalation": {
+		"zh-Hans": "【报警未处理】{building}{door} 的报警（{kind}）已 {minutes} 分钟无人确认，请立即处理。",
+		"zh-Hant": "【報警未處理】{building}{door} 的報警（{kind}）已 {minutes} 分鐘無人確認，請立即處理。",
+		"en":      "[Unhandled alarm] The {kind} alarm at {building} {door} has not been acknowledged for {minutes} min. Act now.",
+	},
+	"dispatch": {
+		"zh-Hans": "【出警派单】请前往 {building}{door}（{floor}楼）：{kind}。请在应用中接单并报到。",
+		"zh-Hant": "【出警派單】請前往 {building}{door}（{floor}樓）：{kind}。請在應用中接單並報到。",
+		"en":      "[Dispatch] Please go to {building} {door} (floor {floor}): {kind}. Accept and report arrival in the app.",
+	},
+}
+
+// Render fills a template in lang (zh-Hans when the language is unknown).
+func Render(template, lang string, vars map[string]string) (string, error) {
+	byLang, ok := Templates[template]
+	if !ok {
+		return "", fmt.Errorf("notify: no template %q", template)
+	}
+	text, ok := byLang[lang]
+	if !ok {
+		text = byLang["zh-Hans"]
+	}
+	for k, v := range vars {
+		text = strings.ReplaceAll(text, "{"+k+"}", v)
+	}
+	return text, nil
+}

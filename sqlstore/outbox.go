@@ -1,0 +1,212 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/audit"
+	"github.com/shequ/shequ/auth"
+)
+
+// ClaimJobs leases up to limit due jobs to the caller for lease. A job
+// whose lease ran out (its worker died) is due again: work is done at
+// least once, and its idempotency key keeps the effect single.
+func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) ([]alarm.Job, error) {
+	now := s.now()
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []alarm.Job
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET status = 'running', locked_until = $1, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'running') AND run_at <= $2 AND (locked_until IS NULL OR locked_until < $2)
+			ORDER BY run_at, id LIMIT $3`+lock+`)
+			RETURNING id, idempotency_key, kind, payload, attempts`, now.Add(lease), now, limit)
+		if err != nil {
+			return fmt.Errorf("claim jobs: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var j alarm.Job
+			var payload string
+			if err := rows.Scan(&j.ID, &j.Key, &j.Kind, &payload, &j.Attempts); err != nil {
+				return err
+			}
+			j.Payload = []byte(payload)
+			out = append(out, j)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// CompleteJob marks a job done and queues the work it led to, in one
+// transaction: a notice turns into its messages exactly once.
+func (s *Store) CompleteJob(ctx context.Context, id int64, next []alarm.NewJob) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE outbox SET status = 'done', done_at = $1, locked_until = NULL, last_error = '' WHERE id = $2 AND status = 'running'", s.now(), id)
+		if err != nil {
+			return fmt.Errorf("complete job %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return shequ.Errorf(shequ.ECONFLICT, "job %d is not running", id)
+		}
+		for _, j := range next {
+			runAt := j.RunAt
+			if runAt.IsZero() {
+				runAt = s.now()
+			}
+			if err := s.enqueue(ctx, tx, j.Key, j.Kind, j.Payload, runAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RetryJob puts a failed job back for later, or fails it for good.
+func (s *Store) RetryJob(ctx context.Context, id int64, cause string, at time.Time, permanent bool) error {
+	status := "pending"
+	if permanent {
+		status = "failed"
+	}
+	_, err := s.write.ExecContext(ctx, "UPDATE outbox SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
+		status, at.UTC(), truncateText(cause, 500), id)
+	if err != nil {
+		return fmt.Errorf("retry job %d: %w", id, err)
+	}
+	return nil
+}
+
+func truncateText(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// JobStatus reports counts of outbox jobs by kind and status, for tests
+// and the health strip.
+func (s *Store) JobStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT kind, status, COUNT(*) FROM outbox GROUP BY kind, status")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var kind, status string
+		var n int
+		if err := rows.Scan(&kind, &status, &n); err != nil {
+			return nil, err
+		}
+		out[kind+"."+status] = n
+	}
+	return out, rows.Err()
+}
+
+// NoticeTargets returns the incident's text variables and the people a
+// notice of group "to" goes to: householders (the residents of the home
+// with a phone), contacts (their emergency contacts), police (the
+// community's police officers), supervisors (its admins and operators),
+// or user:<id> (one staff member).
+func (s *Store) NoticeTargets(ctx context.Context, incidentID int64, to string) (alarm.IncidentContext, error) {
+	var out alarm.IncidentContext
+	q := s.reader()
+	inc, err := oneOf(ctx, q, incidents, everything, incidentID, scanIncidentRow)
+	if err != nil {
+		return out, err
+	}
+	var tz string
+	if err := q.QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", inc.CommunityID).Scan(&tz); err != nil {
+		return out, err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	out.Incident = inc
+	out.Vars = map[string]string{
+		"building": inc.BuildingName, "door": inc.Door, "floor": strconv.Itoa(inc.Floor), "kind": string(inc.Kind),
+		"time": inc.OpenedAt.In(loc).Format("01-02 15:04"), "minutes": strconv.Itoa(int(s.now().Sub(inc.OpenedAt).Minutes())),
+	}
+	add := func(name, sealed, lang string) error {
+		phone, err := s.cipher.Open(sealed)
+		if err != nil {
+			return err
+		}
+		if phone != "" {
+			out.Recipients = append(out.Recipients, alarm.Recipient{Name: name, Phone: phone, Lang: lang})
+		}
+		return nil
+	}
+	var query string
+	var args []any
+	switch {
+	case to == "householders":
+		query, args = "SELECT p.name, p.phone_enc, 'zh-Hans' FROM people p JOIN households hh ON hh.id = p.household_id WHERE hh.home_id = $1 ORDER BY p.id", []any{inc.HomeID}
+	case to == "contacts":
+		query, args = "SELECT c.name, c.phone_enc, 'zh-Hans' FROM emergency_contacts c JOIN people p ON p.id = c.person_id JOIN households hh ON hh.id = p.household_id WHERE hh.home_id = $1 ORDER BY c.id", []any{inc.HomeID}
+	case to == "police":
+		query, args = "SELECT u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id IN (SELECT user_id FROM grants WHERE role = 'police' AND community_id = $1) ORDER BY u.id", []any{inc.CommunityID}
+	case to == "supervisors":
+		query, args = "SELECT u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id IN (SELECT user_id FROM grants WHERE role = 'admin' AND community_id = $1) ORDER BY u.id", []any{inc.CommunityID}
+	case strings.HasPrefix(to, "user:"):
+		id, _ := strconv.ParseInt(strings.TrimPrefix(to, "user:"), 10, 64)
+		query, args = "SELECT u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id = $1", []any{id}
+	default:
+		return out, fmt.Errorf("unknown recipient group %q", to)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return out, fmt.Errorf("recipients: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, sealed, lang string
+		if err := rows.Scan(&name, &sealed, &lang); err != nil {
+			return out, err
+		}
+		if err := add(name, sealed, lang); err != nil {
+			return out, err
+		}
+	}
+	return out, rows.Err()
+}
+
+// everything reaches the whole deployment: background work acts for it.
+var everything = auth.Scope{{}}
+
+// MarkEscalated records on the incident that it escalated and tells the
+// consoles, unless it was acknowledged meanwhile. It reports whether the
+// incident escalated.
+func (s *Store) MarkEscalated(ctx context.Context, incidentID int64) (bool, error) {
+	escalated := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		var community int64
+		var home sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT status, community_id, home_id FROM incidents WHERE id = $1", incidentID).Scan(&status, &community, &home); err != nil {
+			return err
+		}
+		if status != alarm.StatusNew {
+			return nil
+		}
+		escalated = true
+		if err := s.logIncident(ctx, tx, incidentID, s.now(), "escalated", 0, "not acknowledged in time"); err != nil {
+			return err
+		}
+		if err := s.publishLive(ctx, tx, community, home.Int64, "escalation", map[string]int64{"incident_id": incidentID}); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{CommunityID: community, Action: "incident.escalate", Entity: "incident", EntityID: incidentID})
+	})
+	return escalated, err
+}
