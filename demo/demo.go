@@ -133,10 +133,10 @@ type builder struct {
 	devices   int
 	seq       int
 	// residentHome is the ground-floor home of resident01.
-	residentHome community.Home
+	residentHome   community.Home
 	residentPerson int64
-	elderly      []community.Person
-	unemployed   []community.Person
+	elderly        []community.Person
+	unemployed     []community.Person
 }
 
 func (b *builder) name() string {

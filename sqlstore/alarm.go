@@ -877,3 +877,43 @@ func (s *Store) SetPosition(ctx context.Context, user int64, lat, lng float64, o
 		return nil
 	})
 }
+
+// LastSensorReports returns the latest stored report of each kind from a
+// sensor, oldest first, so the MQTT side can rebuild what it last knew.
+func (s *Store) LastSensorReports(ctx context.Context, name string) ([]alarm.Report, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT kind, restore, received_at FROM alarm_events
+		WHERE id IN (SELECT MAX(id) FROM alarm_events WHERE source = 'mqtt' AND account = $1 GROUP BY kind) ORDER BY id`, name)
+	if err != nil {
+		return nil, fmt.Errorf("last sensor reports: %w", err)
+	}
+	defer rows.Close()
+	var out []alarm.Report
+	for rows.Next() {
+		var kind string
+		r := alarm.Report{Source: alarm.SourceMQTT, Account: name}
+		if err := rows.Scan(&kind, &r.Restore, &r.ReceivedAt); err != nil {
+			return nil, err
+		}
+		r.Kind = alarm.Kind(kind)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SensorDirectory returns every sensor's name with its kind and zone.
+func (s *Store) SensorDirectory(ctx context.Context) (map[string][2]string, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT mqtt_name, kind, zone FROM alarm_sensors")
+	if err != nil {
+		return nil, fmt.Errorf("sensor directory: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][2]string{}
+	for rows.Next() {
+		var name, kind, zone string
+		if err := rows.Scan(&name, &kind, &zone); err != nil {
+			return nil, err
+		}
+		out[name] = [2]string{kind, zone}
+	}
+	return out, rows.Err()
+}

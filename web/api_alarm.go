@@ -309,6 +309,8 @@ func (s *Server) handleStream(rt Route) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-s.stopStreams:
+				return
 			case <-wake:
 			case <-heartbeat.C:
 				fmt.Fprint(w, ": ping\n\n")

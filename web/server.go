@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -62,6 +63,10 @@ type Server struct {
 	limiter *auth.RateLimiter
 	metrics *metrics
 	hub     *live.Hub
+	// stopStreams ends the live streams on shutdown: they never go idle,
+	// so the HTTP server would otherwise wait for them until its timeout.
+	stopStreams     chan struct{}
+	stopStreamsOnce sync.Once
 
 	panelsChanged func()
 	handler       http.Handler
@@ -94,7 +99,7 @@ func New(c Config) *Server {
 	s := &Server{
 		store: c.Store, clock: c.Clock, log: c.Logger, version: c.Version,
 		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged,
-		mux: http.NewServeMux(),
+		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10
@@ -130,6 +135,9 @@ func New(c Config) *Server {
 	s.handler = s.recoverer(s.observe(s.identify(jsonByDefault(s.mux))))
 	return s
 }
+
+// StopStreams ends every live stream; call it when shutting down.
+func (s *Server) StopStreams() { s.stopStreamsOnce.Do(func() { close(s.stopStreams) }) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -56,7 +56,8 @@ type proc struct {
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{out: &bytes.Buffer{}, stdout: &bytes.Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, append([]string{"serve"}, args...)...)
+	// A port of its own for the SIA receiver, so that servers never collide.
+	p.cmd = exec.Command(binary, append([]string{"serve", "--sia", "127.0.0.1:0"}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr, p.cmd.Stdout = p.out, p.stdout
 	if err := p.cmd.Start(); err != nil {
@@ -187,7 +188,7 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 
 func TestServeHelpDocumentsEverySetting(t *testing.T) {
 	out, _ := exec.Command(binary, "serve", "--help").CombinedOutput()
-	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy"} {
+	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy", "-sia", "SHEQU_SIA", "-mqtt", "-mqtt-listen", "-sms"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("serve --help lacks %s:\n%s", want, out)
 		}

@@ -10,15 +10,18 @@ import (
 	"time"
 
 	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/live"
 	"github.com/shequ/shequ/web"
 )
 
 func serveCmd(ctx context.Context, args []string) error {
 	var sc storeConfig
+	var ac alarmConfig
 	var addr string
 	var loadDemo, secure, proxy bool
 	f := newFlags("serve", "shequ serve: run the server.")
 	sc.register(f)
+	ac.register(f)
 	f.string(&addr, "http", "SHEQU_HTTP", "127.0.0.1:8080", "address the HTTP server listens on")
 	f.bool(&loadDemo, "demo", "SHEQU_DEMO", false, "load the demo community (Baosheng East Road) on first start")
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
@@ -51,8 +54,19 @@ func serveCmd(ctx context.Context, args []string) error {
 		}
 	}
 
+	hub := live.NewHub()
+	centre := newAlarmCentre(ac, st, log, hub)
+	if err := centre.listen(ctx); err != nil {
+		return err
+	}
+	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
+		Hub: hub, PanelsChanged: func() {
+			if err := centre.accounts.reload(context.Background()); err != nil {
+				log.Error("reload panel accounts", "err", err)
+			}
+		}})
 	srv := &http.Server{
-		Handler:           web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -64,20 +78,31 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	log.Info("shequ is serving", "url", "http://"+ln.Addr().String()+"/", "version", version, "startup", time.Since(start).Round(time.Millisecond))
 
+	srv.RegisterOnShutdown(handler.StopStreams)
+	alarmCtx, stopAlarm := context.WithCancel(context.WithoutCancel(ctx))
+	alarmDone := make(chan error, 1)
+	go func() { alarmDone <- centre.run(alarmCtx) }()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http: %w", err)
+		serveErr = fmt.Errorf("http: %w", err)
+	case err := <-alarmDone:
+		serveErr = fmt.Errorf("alarm centre: %w", err)
+		alarmDone <- nil
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing requests in flight")
+	log.Info("shutting down: finishing requests and frames in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("shutdown", "err", err)
 	}
-	return nil
+	stopAlarm()
+	<-alarmDone
+	return serveErr
 }
 
 func loadDemoData(ctx context.Context, st demo.Store, log interface {

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/alarm/mqtt"
+	"github.com/shequ/shequ/alarm/sia"
+	"github.com/shequ/shequ/live"
+	"github.com/shequ/shequ/notify"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// alarmConfig holds the alarm centre's settings.
+type alarmConfig struct {
+	sia        string
+	mqttURL    string
+	mqttListen string
+	sms        string
+	smsToken   string
+}
+
+func (c *alarmConfig) register(f envFlags) {
+	f.string(&c.sia, "sia", "SHEQU_SIA", "127.0.0.1:6000", "SIA DC-09 receiver address (TCP and UDP); empty disables")
+	f.string(&c.mqttURL, "mqtt", "SHEQU_MQTT", "", "external MQTT broker with zigbee2mqtt sensors, e.g. tcp://127.0.0.1:1883")
+	f.string(&c.mqttListen, "mqtt-listen", "SHEQU_MQTT_LISTEN", "", "address of the embedded MQTT broker for sensors, e.g. 127.0.0.1:1883")
+	f.string(&c.sms, "sms", "SHEQU_SMS", "log", "how SMS go out: log (write them to the log), or an https:// URL of an SMS gateway webhook")
+	f.string(&c.smsToken, "sms-token", "SHEQU_SMS_TOKEN", "", "bearer token for the SMS gateway webhook")
+}
+
+func (c *alarmConfig) sender(log *slog.Logger) (notify.Sender, error) {
+	switch {
+	case c.sms == "" || c.sms == "log":
+		return &notify.LogSender{Log: log}, nil
+	case strings.HasPrefix(c.sms, "http://") || strings.HasPrefix(c.sms, "https://"):
+		return &notify.Webhook{URL: c.sms, Token: c.smsToken}, nil
+	}
+	return nil, fmt.Errorf("--sms: say log or give the gateway's http(s) URL, not %q", c.sms)
+}
+
+// alarmCentre runs the receivers, the group commit, the timers and the
+// notification worker around one store.
+type alarmCentre struct {
+	cfg      alarmConfig
+	store    *sqlstore.Store
+	log      *slog.Logger
+	hub      *live.Hub
+	ingestor *alarm.Ingestor
+	accounts *panelAccounts
+	receiver *sia.Receiver
+}
+
+func newAlarmCentre(cfg alarmConfig, st *sqlstore.Store, log *slog.Logger, hub *live.Hub) *alarmCentre {
+	a := &alarmCentre{cfg: cfg, store: st, log: log, hub: hub}
+	a.ingestor = alarm.NewIngestor(st, log, 256)
+	a.ingestor.Committed = func([]alarm.Outcome) { hub.Changed() }
+	a.accounts = &panelAccounts{store: st, log: log}
+	return a
+}
+
+// listen binds the receiver's address so that a taken port fails the start.
+func (a *alarmCentre) listen(ctx context.Context) error {
+	if err := a.accounts.reload(ctx); err != nil {
+		return err
+	}
+	if a.cfg.sia == "" {
+		return nil
+	}
+	a.receiver = sia.New(sia.Config{Addr: a.cfg.sia, Logger: a.log}, a.accounts, a.ingestor)
+	if err := a.receiver.Listen(); err != nil {
+		return fmt.Errorf("SIA receiver: %w", err)
+	}
+	a.log.Info("SIA DC-09 receiver listening", "addr", a.receiver.Addr().String(), "protocols", "tcp+udp")
+	return nil
+}
+
+// run works until ctx ends. Receivers stop first and finish the frames in
+// hand; the group commit stops only after them, so that nothing a panel
+// was told is stored goes missing.
+func (a *alarmCentre) run(ctx context.Context) error {
+	sender, err := a.cfg.sender(a.log)
+	if err != nil {
+		return err
+	}
+	commitCtx, stopCommit := context.WithCancel(context.WithoutCancel(ctx))
+	var commitWG sync.WaitGroup
+	commitWG.Add(1)
+	go func() { defer commitWG.Done(); a.ingestor.Run(commitCtx) }()
+
+	var wg sync.WaitGroup
+	start := func(name string, fn func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn()
+			a.log.Info("stopped", "part", name)
+		}()
+	}
+	if a.receiver != nil {
+		start("sia", func() {
+			if err := a.receiver.Serve(ctx); err != nil {
+				a.log.Error("SIA receiver", "err", err)
+			}
+		})
+	}
+	if a.cfg.mqttURL != "" || a.cfg.mqttListen != "" {
+		sensors := &sensorDirectory{store: a.store, log: a.log}
+		start("mqtt", func() {
+			if err := mqtt.Run(ctx, mqtt.Config{URL: a.cfg.mqttURL, Listen: a.cfg.mqttListen, Logger: a.log}, sensors, a.ingestor); err != nil && ctx.Err() == nil {
+				a.log.Error("MQTT", "err", err)
+			}
+		})
+	}
+	start("timers", func() { alarm.RunTimers(ctx, a.store, a.log, func([]alarm.Outcome) { a.hub.Changed() }) })
+	worker := &notify.Worker{Store: a.store, Sender: sender, Clock: shequ.SystemClock{}, Log: a.log, Wake: a.hub.Wait}
+	start("notifications", func() { worker.Run(ctx) })
+	start("accounts", func() { a.accounts.refreshEvery(ctx, 30*time.Second) })
+	<-ctx.Done()
+	wg.Wait()
+	stopCommit()
+	commitWG.Wait()
+	return nil
+}
+
+// panelAccounts gives the receiver each panel's key from memory, reloading
+// from the store when panels change, every half minute (other nodes may
+// add panels), and on an unknown account at most every five seconds.
+type panelAccounts struct {
+	store      *sqlstore.Store
+	log        *slog.Logger
+	mu         sync.RWMutex
+	keys       map[string][]byte
+	lastReload time.Time
+}
+
+func (p *panelAccounts) reload(ctx context.Context) error {
+	raw, err := p.store.PanelKeys(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make(map[string][]byte, len(raw))
+	for account, k := range raw {
+		if k == "" {
+			keys[account] = nil
+			continue
+		}
+		key, err := sia.ParseKey(k)
+		if err != nil {
+			p.log.Error("panel key unusable", "account", account, "err", err)
+			continue
+		}
+		keys[account] = key
+	}
+	p.mu.Lock()
+	p.keys, p.lastReload = keys, time.Now()
+	p.mu.Unlock()
+	return nil
+}
+
+// Key implements sia.Accounts.
+func (p *panelAccounts) Key(account string) ([]byte, bool) {
+	p.mu.RLock()
+	k, ok := p.keys[strings.ToUpper(account)]
+	stale := time.Since(p.lastReload) > 5*time.Second
+	p.mu.RUnlock()
+	if !ok && stale {
+		if err := p.reload(context.Background()); err != nil {
+			p.log.Error("reload panel accounts", "err", err)
+		}
+		p.mu.RLock()
+		k, ok = p.keys[strings.ToUpper(account)]
+		p.mu.RUnlock()
+	}
+	return k, ok
+}
+
+func (p *panelAccounts) refreshEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := p.reload(ctx); err != nil && ctx.Err() == nil {
+				p.log.Error("reload panel accounts", "err", err)
+			}
+		}
+	}
+}
+
+// sensorDirectory implements mqtt.Sensors over the store.
+type sensorDirectory struct {
+	store      *sqlstore.Store
+	log        *slog.Logger
+	mu         sync.Mutex
+	byName     map[string][2]string
+	lastReload time.Time
+}
+
+// Sensor implements mqtt.Sensors.
+func (d *sensorDirectory) Sensor(name string) (kind, zone string, known bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok := d.byName[name]
+	if !ok && time.Since(d.lastReload) > 5*time.Second {
+		m, err := d.store.SensorDirectory(context.Background())
+		if err != nil {
+			d.log.Error("sensor directory", "err", err)
+			return "", "", false
+		}
+		d.byName, d.lastReload = m, time.Now()
+		v, ok = d.byName[name]
+	}
+	return v[0], v[1], ok
+}
+
+// LastState implements mqtt.Sensors.
+func (d *sensorDirectory) LastState(ctx context.Context, name string) (mqtt.State, bool, error) {
+	rs, err := d.store.LastSensorReports(ctx, name)
+	if err != nil || len(rs) == 0 {
+		return mqtt.State{}, false, err
+	}
+	var st mqtt.State
+	for _, r := range rs {
+		st = st.Apply(r)
+	}
+	return st, true, nil
+}
