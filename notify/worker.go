@@ -19,6 +19,7 @@ type JobStore interface {
 	RetryJob(ctx context.Context, id int64, cause string, at time.Time, permanent bool) error
 	NoticeTargets(ctx context.Context, incidentID int64, to string) (alarm.IncidentContext, error)
 	MarkEscalated(ctx context.Context, incidentID int64) (bool, error)
+	RedispatchIfUnaccepted(ctx context.Context, incidentID, user int64) (int64, error)
 }
 
 // Worker turns outbox jobs into messages. A notice expands into one "sms"
@@ -134,6 +135,19 @@ func (w *Worker) do(ctx context.Context, j alarm.Job) ([]alarm.NewJob, error) {
 			return nil, Permanent{err}
 		}
 		return w.expand(ctx, j.Key, noticePayload{IncidentID: p.IncidentID, Template: "dispatch", To: fmt.Sprintf("user:%d", p.UserID)})
+	case "dispatch_timeout":
+		var p struct {
+			IncidentID int64 `json:"incident_id"`
+			UserID     int64 `json:"user_id"`
+		}
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			return nil, Permanent{err}
+		}
+		next, err := w.Store.RedispatchIfUnaccepted(ctx, p.IncidentID, p.UserID)
+		if err == nil && next != 0 {
+			w.Log.Info("dispatch not accepted in time: offered to the next", "incident", p.IncidentID, "was", p.UserID, "now", next)
+		}
+		return nil, err
 	case "sms":
 		var m Message
 		if err := json.Unmarshal(j.Payload, &m); err != nil {

@@ -492,6 +492,12 @@ func (s *Store) ListIncidents(ctx context.Context, scope auth.Scope, f alarm.Inc
 	if f.HomeID != 0 {
 		conds = append(conds, "i.home_id = "+a.add(f.HomeID))
 	}
+	if !f.Since.IsZero() {
+		conds = append(conds, "i.opened_at >= "+a.add(f.Since.UTC()))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, "i.opened_at < "+a.add(f.Until.UTC()))
+	}
 	return listOf(ctx, s.reader(), incidents, scope, conds, a, f.Page, scanIncidentRow)
 }
 
@@ -558,15 +564,16 @@ func (s *Store) StepIncident(ctx context.Context, scope auth.Scope, id int64, st
 		switch step.Action {
 		case "dispatch":
 			detail = fmt.Sprintf("user %d", step.To)
-			if err := s.enqueue(ctx, tx, fmt.Sprintf("dispatch:%d:%d:%d", id, step.To, step.At.UnixNano()), "dispatch",
-				map[string]int64{"incident_id": id, "user_id": step.To}, step.At); err != nil {
-				return err
-			}
 		case "resolve":
 			detail = step.Resolution + " " + step.Notes
 		}
 		if err := s.logIncident(ctx, tx, id, step.At, step.Action, step.By, detail); err != nil {
 			return err
+		}
+		if step.Action == "dispatch" {
+			if err := s.offer(ctx, tx, id, step.To, step.At); err != nil {
+				return err
+			}
 		}
 		if err := s.publishLive(ctx, tx, next.CommunityID, next.HomeID, "incident", next); err != nil {
 			return err
@@ -916,4 +923,120 @@ func (s *Store) SensorDirectory(ctx context.Context) (map[string][2]string, erro
 		out[name] = [2]string{kind, zone}
 	}
 	return out, rows.Err()
+}
+
+// offer notes that a staff member was sent, queues their SMS, and sets the
+// timer that offers the incident to the next candidate if they do not
+// accept in time.
+func (s *Store) offer(ctx context.Context, tx *sql.Tx, incident, user int64, at time.Time) error {
+	if err := s.logIncident(ctx, tx, incident, at, "offered", user, ""); err != nil {
+		return err
+	}
+	payload := map[string]int64{"incident_id": incident, "user_id": user}
+	key := fmt.Sprintf("dispatch:%d:%d:%d", incident, user, at.UnixNano())
+	if err := s.enqueue(ctx, tx, key, "dispatch", payload, at); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, key+":timeout", "dispatch_timeout", payload, at.Add(s.acceptTimeout))
+}
+
+// DispatchCandidates ranks who could be sent to an incident: the grid
+// worker of the home's grid, then on-duty staff by distance; people already
+// offered it are left out.
+func (s *Store) DispatchCandidates(ctx context.Context, scope auth.Scope, incidentID int64) ([]alarm.Candidate, error) {
+	return s.candidates(ctx, s.reader(), scope, incidentID)
+}
+
+func (s *Store) candidates(ctx context.Context, q querier, scope auth.Scope, incidentID int64) ([]alarm.Candidate, error) {
+	inc, err := oneOf(ctx, q, incidents, scope, incidentID, scanIncidentRow)
+	if err != nil {
+		return nil, err
+	}
+	var lat, lng float64
+	var worker sql.NullInt64
+	var workerName sql.NullString
+	if inc.HomeID != 0 {
+		err := q.QueryRowContext(ctx, `SELECT b.lat, b.lng, g.worker_user_id, u.display_name FROM homes h JOIN buildings b ON b.id = h.building_id
+			JOIN grids g ON g.id = b.grid_id LEFT JOIN users u ON u.id = g.worker_user_id WHERE h.id = $1`, inc.HomeID).Scan(&lat, &lng, &worker, &workerName)
+		if err != nil && err != sql.ErrNoRows {
+			return nil, fmt.Errorf("home of incident %d: %w", incidentID, err)
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT sp.user_id, u.display_name, sp.lat, sp.lng, sp.on_duty, sp.reported_at FROM staff_positions sp JOIN users u ON u.id = sp.user_id
+		WHERE sp.user_id IN (SELECT user_id FROM grants WHERE community_id = $1 AND role <> 'resident')`, inc.CommunityID)
+	if err != nil {
+		return nil, fmt.Errorf("staff positions: %w", err)
+	}
+	var staff []alarm.StaffPosition
+	for rows.Next() {
+		var p alarm.StaffPosition
+		if err := rows.Scan(&p.UserID, &p.Name, &p.Lat, &p.Lng, &p.OnDuty, &p.ReportedAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		staff = append(staff, p)
+	}
+	rows.Close()
+	var offered []int64
+	ors, err := q.QueryContext(ctx, "SELECT user_id FROM incident_log WHERE incident_id = $1 AND action = 'offered'", incidentID)
+	if err != nil {
+		return nil, err
+	}
+	for ors.Next() {
+		var u int64
+		if err := ors.Scan(&u); err != nil {
+			ors.Close()
+			return nil, err
+		}
+		offered = append(offered, u)
+	}
+	ors.Close()
+	return alarm.Candidates(lat, lng, worker.Int64, workerName.String, staff, offered, s.now()), nil
+}
+
+// RedispatchIfUnaccepted offers the incident to the next candidate when
+// the staff member sent has not accepted. It returns who was sent next, 0
+// when the incident moved on meanwhile or nobody is left (the consoles are
+// told).
+func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int64) (int64, error) {
+	var next int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		inc, err := oneOf(ctx, tx, incidents, everything, incidentID, scanIncidentRow)
+		if err != nil {
+			return err
+		}
+		if inc.Status != alarm.StatusDispatched || inc.DispatchedTo != user || inc.AcceptedAt != nil {
+			return nil
+		}
+		now := s.now()
+		if err := s.logIncident(ctx, tx, incidentID, now, "not_accepted", user, "no answer in time"); err != nil {
+			return err
+		}
+		cands, err := s.candidates(ctx, tx, everything, incidentID)
+		if err != nil {
+			return err
+		}
+		if len(cands) == 0 {
+			if err := s.logIncident(ctx, tx, incidentID, now, "no_candidates", 0, "nobody left to send"); err != nil {
+				return err
+			}
+			return s.publishLive(ctx, tx, inc.CommunityID, inc.HomeID, "escalation", map[string]any{"incident_id": incidentID, "reason": "nobody accepted"})
+		}
+		nextInc, err := inc.Apply(alarm.Step{Action: "dispatch", To: cands[0].UserID, At: now})
+		if err != nil {
+			return err
+		}
+		if err := s.saveIncident(ctx, tx, &nextInc, false); err != nil {
+			return err
+		}
+		if err := s.logIncident(ctx, tx, incidentID, now, "dispatch", 0, fmt.Sprintf("user %d (%s)", cands[0].UserID, cands[0].Reason)); err != nil {
+			return err
+		}
+		if err := s.offer(ctx, tx, incidentID, cands[0].UserID, now); err != nil {
+			return err
+		}
+		next = cands[0].UserID
+		return s.publishLive(ctx, tx, nextInc.CommunityID, nextInc.HomeID, "incident", nextInc)
+	})
+	return next, err
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -151,6 +152,55 @@ func TestSensorsArmingAndSOS(t *testing.T) {
 		mustOK(t, err)
 		if q.Total != 2 || q.Items[0].Kind != alarm.KindPanic {
 			t.Errorf("the SOS does not head the queue: %+v", q.Items)
+		}
+	})
+}
+
+func TestDispatchGoesToTheNextWhenNobodyAccepts(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "dp")
+		mk := func(name string, grid int64) *auth.User {
+			u := &auth.User{Username: name, Grants: []auth.Grant{{Role: auth.RoleGridWorker, CommunityID: tr.community.ID, GridID: grid}}}
+			mustOK(t, st.CreateUser(ctx, everywhere, u, ""))
+			return u
+		}
+		worker, near, far := mk("w1", tr.grid1.ID), mk("near", tr.grid2.ID), mk("far", tr.grid2.ID)
+		g := tr.grid1
+		g.WorkerUserID = worker.ID
+		mustOK(t, st.UpdateGrid(ctx, everywhere, &g))
+		b := tr.building1
+		b.Lat, b.Lng = 29.72, 106.63
+		mustOK(t, st.UpdateBuilding(ctx, everywhere, &b))
+		mustOK(t, st.SetPosition(ctx, far.ID, 29.73, 106.63, true))
+		mustOK(t, st.SetPosition(ctx, near.ID, 29.7201, 106.6301, true))
+		out, err := st.RaiseSOS(ctx, everywhere, tr.home1.ID, "", 0, 0)
+		mustOK(t, err)
+		id := out.Incident.ID
+		cands, err := st.DispatchCandidates(ctx, everywhere, id)
+		mustOK(t, err)
+		if len(cands) != 3 || cands[0].UserID != worker.ID || cands[1].UserID != near.ID {
+			t.Fatalf("candidates %+v", cands)
+		}
+		_, err = st.StepIncident(ctx, everywhere, id, alarm.Step{Action: "dispatch", By: 1, To: worker.ID})
+		mustOK(t, err)
+		// The grid worker does not answer: the nearest is offered it.
+		clock.Advance(alarm.DefaultAcceptTimeout)
+		next, err := st.RedispatchIfUnaccepted(ctx, id, worker.ID)
+		mustOK(t, err)
+		if next != near.ID {
+			t.Fatalf("offered to %d, want %d", next, near.ID)
+		}
+		// The nearest accepts: a late timeout for them changes nothing.
+		_, err = st.StepIncident(ctx, everywhere, id, alarm.Step{Action: "accept", By: near.ID})
+		mustOK(t, err)
+		if again, err := st.RedispatchIfUnaccepted(ctx, id, near.ID); err != nil || again != 0 {
+			t.Errorf("accepted dispatch moved on: %d %v", again, err)
+		}
+		jobs, err := st.JobStatus(ctx)
+		mustOK(t, err)
+		if jobs["dispatch.pending"] != 2 || jobs["dispatch_timeout.pending"] != 2 {
+			t.Errorf("outbox %v", jobs)
 		}
 	})
 }

@@ -49,6 +49,7 @@ type Store struct {
 	log     *slog.Logger
 
 	escalateAfter time.Duration
+	acceptTimeout time.Duration
 	// txn is set on the copy of the store that Atomic hands out: every
 	// read and write of that copy goes through the one transaction.
 	txn *sql.Tx
@@ -62,6 +63,9 @@ type Options struct {
 	// EscalateAfter is how long a new incident waits for acknowledgement
 	// before it escalates; zero means alarm.DefaultEscalateAfter.
 	EscalateAfter time.Duration
+	// AcceptTimeout is how long a dispatched staff member has to accept;
+	// zero means alarm.DefaultAcceptTimeout.
+	AcceptTimeout time.Duration
 }
 
 // Open connects to dsn: a postgres:// URL or a path to an SQLite file
@@ -79,7 +83,10 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if o.EscalateAfter <= 0 {
 		o.EscalateAfter = alarm.DefaultEscalateAfter
 	}
-	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter}
+	if o.AcceptTimeout <= 0 {
+		o.AcceptTimeout = alarm.DefaultAcceptTimeout
+	}
+	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres

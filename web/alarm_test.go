@@ -162,7 +162,7 @@ func TestAlarmFlowOverHTTP(t *testing.T) {
 			}
 			var detail incidentDetail
 			env.do("operator", "GET", fmt.Sprintf("/api/v1/incidents/%d", id), nil, &detail)
-			if len(detail.Timeline) != 6 || len(detail.Events) != 1 || detail.Door == "" {
+			if len(detail.Timeline) != 7 || len(detail.Events) != 1 || detail.Door == "" {
 				t.Errorf("detail %+v", detail)
 			}
 			_ = grid02

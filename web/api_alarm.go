@@ -28,6 +28,7 @@ type alarmStore interface {
 	ChangeArmState(ctx context.Context, scope auth.Scope, home int64, action string, fn func(alarm.ArmState, time.Time) (alarm.ArmState, error)) (alarm.ArmState, error)
 	RaiseSOS(ctx context.Context, scope auth.Scope, home int64, note string, lat, lng float64) (alarm.Outcome, error)
 	SetPosition(ctx context.Context, user int64, lat, lng float64, onDuty bool) error
+	DispatchCandidates(ctx context.Context, scope auth.Scope, incidentID int64) ([]alarm.Candidate, error)
 	LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]sqlstore.LiveEvent, error)
 	LastLiveID(ctx context.Context) (int64, error)
 }
@@ -52,6 +53,13 @@ type incidentDetail struct {
 	alarm.Incident
 	Timeline []sqlstore.TimelineEntry `json:"timeline"`
 	Events   []alarm.Event            `json:"events"`
+}
+
+type handlingStats struct {
+	Since      time.Time           `json:"since"`
+	Until      time.Time           `json:"until"`
+	ByOperator []alarm.HandlingRow `json:"by_operator"`
+	ByDay      []alarm.HandlingRow `json:"by_day"`
 }
 
 type stepBody struct {
@@ -150,6 +158,46 @@ func (s *Server) registerAlarmAPI() {
 			})
 	}
 
+	handle(s, get("/api/v1/incidents/{id}/candidates", auth.PermIncidentHandle), "incident-candidates", "Whom to send: the grid worker first, then on-duty staff by distance", "alarm",
+		func(ctx context.Context, in *IDParam) (*itemBody[[]alarm.Candidate], error) {
+			c, err := s.store.DispatchCandidates(ctx, scope(ctx, auth.PermIncidentHandle), in.ID)
+			if c == nil {
+				c = []alarm.Candidate{}
+			}
+			return item(c, err)
+		})
+	handle(s, get("/api/v1/incidents/stats", auth.PermIncidentHandle), "incident-stats", "Handling times (to acknowledge, dispatch, arrive) per operator and per day", "alarm",
+		func(ctx context.Context, in *struct {
+			Community int64     `query:"community"`
+			Since     time.Time `query:"since" doc:"Default: 30 days ago"`
+			Until     time.Time `query:"until" doc:"Default: now"`
+		}) (*itemBody[handlingStats], error) {
+			until := in.Until
+			if until.IsZero() {
+				until = s.clock.Now()
+			}
+			since := in.Since
+			if since.IsZero() {
+				since = until.AddDate(0, 0, -30)
+			}
+			sc := scope(ctx, auth.PermIncidentHandle).Restrict(in.Community)
+			var all []alarm.Incident
+			for off := 0; ; off += shequ.MaxLimit {
+				l, err := s.store.ListIncidents(ctx, sc, alarm.IncidentFilter{Since: since, Until: until, Page: shequ.Page{Limit: shequ.MaxLimit, Offset: off}})
+				if err != nil {
+					return nil, err
+				}
+				all = append(all, l.Items...)
+				if off+shequ.MaxLimit >= l.Total || off >= 100_000 {
+					break
+				}
+			}
+			loc, _ := time.LoadLocation("Asia/Shanghai")
+			var out handlingStats
+			out.Since, out.Until = since, until
+			out.ByOperator, out.ByDay = alarm.HandlingStats(all, loc)
+			return item(out, nil)
+		})
 	handle(s, get("/api/v1/homes/{id}/alarm", auth.PermAlarmRead), "get-home-alarm", "A home's alarm state", "alarm",
 		func(ctx context.Context, in *IDParam) (*itemBody[alarm.ArmState], error) {
 			return item(s.store.ArmState(ctx, scope(ctx, auth.PermAlarmRead), in.ID))
