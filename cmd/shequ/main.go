@@ -50,6 +50,8 @@ func run(ctx context.Context, args []string) error {
 		return demoCmd(ctx, args[1:])
 	case "user":
 		return userCmd(ctx, args[1:])
+	case "simulate":
+		return simulateCmd(ctx, args[1:])
 	case "version", "--version", "-v":
 		fmt.Println("shequ", version)
 		return nil
