@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
@@ -155,19 +156,7 @@ func (s *Store) UpdateGrid(ctx context.Context, scope auth.Scope, g *community.G
 
 // DeleteGrid removes a grid that has no buildings.
 func (s *Store) DeleteGrid(ctx context.Context, scope auth.Scope, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := oneOf(ctx, tx, grids, scope, id, scanGrid)
-		if err != nil {
-			return err
-		}
-		if err := mustReachCommunity(scope, before.CommunityID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM grids WHERE id = $1`, id); err != nil {
-			return mapError(err)
-		}
-		return s.change(ctx, tx, before.CommunityID, "delete", "grid", id, before, nil)
-	})
+	return deleteRow(s, ctx, scope, grids, "grid", id, scanGrid, func(g community.Grid) int64 { return g.CommunityID })
 }
 
 var buildings = table{
@@ -263,19 +252,7 @@ func (s *Store) UpdateBuilding(ctx context.Context, scope auth.Scope, b *communi
 
 // DeleteBuilding removes a building that has no homes.
 func (s *Store) DeleteBuilding(ctx context.Context, scope auth.Scope, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := oneOf(ctx, tx, buildings, scope, id, scanBuilding)
-		if err != nil {
-			return err
-		}
-		if err := mustReachCommunity(scope, before.CommunityID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM buildings WHERE id = $1`, id); err != nil {
-			return mapError(err)
-		}
-		return s.change(ctx, tx, before.CommunityID, "delete", "building", id, before, nil)
-	})
+	return deleteRow(s, ctx, scope, buildings, "building", id, scanBuilding, func(b community.Building) int64 { return b.CommunityID })
 }
 
 var homes = table{
@@ -365,19 +342,7 @@ func (s *Store) UpdateHome(ctx context.Context, scope auth.Scope, h *community.H
 
 // DeleteHome removes a home nobody lives in.
 func (s *Store) DeleteHome(ctx context.Context, scope auth.Scope, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := oneOf(ctx, tx, homes, scope, id, scanHome)
-		if err != nil {
-			return err
-		}
-		if err := mustReachCommunity(scope, before.CommunityID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM homes WHERE id = $1`, id); err != nil {
-			return mapError(err)
-		}
-		return s.change(ctx, tx, before.CommunityID, "delete", "home", id, before, nil)
-	})
+	return deleteRow(s, ctx, scope, homes, "home", id, scanHome, func(h community.Home) int64 { return h.CommunityID })
 }
 
 var households = table{
@@ -428,5 +393,27 @@ func (s *Store) CreateHousehold(ctx context.Context, scope auth.Scope, h *commun
 		}
 		h.ID = id
 		return s.change(ctx, tx, h.CommunityID, "create", "household", id, nil, h)
+	})
+}
+
+// deleteRow removes one row of t that scope wholly reaches in its
+// community, with its audit entry. Rows still referred to answer
+// ECONFLICT: a grid with buildings, a building with homes, a lived-in home.
+func deleteRow[T any](s *Store, ctx context.Context, scope auth.Scope, t table, entity string, id int64, scan func(scanner) (T, error), communityOf func(T) int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		before, err := oneOf(ctx, tx, t, scope, id, scan)
+		if err != nil {
+			return err
+		}
+		c := communityOf(before)
+		if err := mustReachCommunity(scope, c); err != nil {
+			return err
+		}
+		// t.from starts with the table and its alias: "homes h JOIN …".
+		name := strings.Fields(t.from)[0]
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+name+" WHERE id = $1", id); err != nil {
+			return mapError(err)
+		}
+		return s.change(ctx, tx, c, "delete", entity, id, before, nil)
 	})
 }

@@ -141,17 +141,5 @@ func (s *Store) UpdateDevice(ctx context.Context, scope auth.Scope, d *community
 
 // DeleteDevice removes a device from the registry.
 func (s *Store) DeleteDevice(ctx context.Context, scope auth.Scope, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		before, err := oneOf(ctx, tx, devices, scope, id, scanDevice)
-		if err != nil {
-			return err
-		}
-		if err := mustReachCommunity(scope, before.CommunityID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM devices WHERE id = $1", id); err != nil {
-			return mapError(err)
-		}
-		return s.change(ctx, tx, before.CommunityID, "delete", "device", id, before, nil)
-	})
+	return deleteRow(s, ctx, scope, devices, "device", id, scanDevice, func(d community.Device) int64 { return d.CommunityID })
 }

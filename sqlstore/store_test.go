@@ -145,6 +145,23 @@ func TestUniqueness(t *testing.T) {
 			{"deleting a building that has homes", func() error {
 				return st.DeleteBuilding(ctx, everywhere, tr.building1.ID)
 			}, shequ.ECONFLICT},
+			{"deleting an empty home", func() error {
+				h := community.Home{BuildingID: tr.building1.ID, Floor: 5, Door: "1-501"}
+				if err := st.CreateHome(ctx, everywhere, &h); err != nil {
+					return err
+				}
+				if err := st.DeleteHome(ctx, everywhere, h.ID); err != nil {
+					return err
+				}
+				_, err := st.Home(ctx, everywhere, h.ID)
+				if shequ.ErrorCode(err) != shequ.ENOTFOUND {
+					return err
+				}
+				return nil
+			}, ""},
+			{"deleting a home out of scope", func() error {
+				return st.DeleteHome(ctx, auth.Scope{{CommunityID: 999}}, tr.home1.ID)
+			}, shequ.ENOTFOUND},
 		}
 		for _, tt := range tests {
 			if got := shequ.ErrorCode(tt.do()); got != tt.want {
