@@ -32,6 +32,7 @@ import (
 
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/alarm/sia"
 	"github.com/shequ/shequ/alarm/sia/siatest"
 )
@@ -54,6 +55,7 @@ type simConfig struct {
 	accountBase            int
 	sensorPrefix           string
 	seed                   uint64
+	bareReceiver           string
 }
 
 const simAbout = `shequ simulate: drive simulated alarm panels (SIA DC-09 over TCP) and
@@ -99,8 +101,12 @@ func simulateCmd(ctx context.Context, args []string) error {
 	f.IntVar(&c.accountBase, "account-base", 1, "number of the first panel account (900001)")
 	f.StringVar(&c.sensorPrefix, "sensor-prefix", "sim-sensor-", "zigbee2mqtt friendly names of the sensors: PREFIX0001, PREFIX0002, …")
 	f.Uint64Var(&c.seed, "seed", 0, "random seed of the traffic; 0 picks one")
+	f.StringVar(&c.bareReceiver, "bare-receiver", "", "instead of sending, run a bare SIA receiver on this address for --duration: it knows the simulated panels' keys, decrypts, answers and stores nothing (the bound any store is measured against)")
 	if err := f.Parse(args); err != nil {
 		return flagErr(err)
+	}
+	if c.bareReceiver != "" {
+		return bareReceiver(ctx, c)
 	}
 	if err := c.check(); err != nil {
 		return err
@@ -721,6 +727,38 @@ func (m *mqttWorker) run(ctx context.Context) {
 		m.latency = append(m.latency, d)
 	}
 	m.elapsed = time.Since(start)
+}
+
+// bareReceiver serves SIA DC-09 for the simulated panels with a handler
+// that stores nothing, for --duration, and prints what it did.
+func bareReceiver(ctx context.Context, c simConfig) error {
+	if c.duration <= 0 || c.duration > 24*time.Hour {
+		return errors.New("--bare-receiver needs a --duration (at most 24h)")
+	}
+	accounts := sia.StaticAccounts{}
+	for i := range c.panels {
+		account := simAccount(c.accountBase + i)
+		if c.plain {
+			accounts[account] = nil
+			continue
+		}
+		accounts[account], _ = sia.ParseKey(simKey(account))
+	}
+	log := (&storeConfig{logLevel: "warn"}).logger()
+	r := sia.New(sia.Config{Addr: c.bareReceiver, Logger: log, MaxConns: 4096}, accounts,
+		sia.HandlerFunc(func(context.Context, []alarm.Report) error { return nil }))
+	if err := r.Listen(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bare SIA receiver listening addr=%s panels=%d duration=%s\n", r.Addr(), c.panels, c.duration)
+	ctx, cancel := context.WithTimeout(ctx, c.duration)
+	defer cancel()
+	if err := r.Serve(ctx); err != nil {
+		return err
+	}
+	st := r.Stats()
+	fmt.Fprintf(os.Stderr, "bare SIA receiver stopped: frames %d, ACK %d, NAK %d, DUH %d, corrupt %d, connections %d\n", st.Frames, st.ACK, st.NAK, st.DUH, st.Corrupt, st.Connections)
+	return nil
 }
 
 // --- setup over the API ---
