@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -355,7 +356,6 @@ func (s *SMPP) transceiver(ctx context.Context) (gosmpp.Transceiver, error) {
 }
 
 func (s *SMPP) newSession() (*gosmpp.Session, error) {
-	auth := gosmpp.Auth{SMSC: s.Addr, SystemID: s.SystemID, Password: s.Password, SystemType: s.SystemType}
 	var lastRebindErr string
 	var lastRebindLog time.Time
 	settings := gosmpp.Settings{
@@ -390,12 +390,71 @@ func (s *SMPP) newSession() (*gosmpp.Session, error) {
 			s.Log.Info("SMPP rebound", "smsc", s.String())
 		},
 	}
-	return gosmpp.NewSession(gosmpp.TRXConnector(s.dial, auth), settings, s.RebindInterval)
+	return gosmpp.NewSession(bindConnector{s}, settings, s.RebindInterval)
 }
 
-// dial connects with a deadline covering the bind: gosmpp waits for the
-// bind_resp without one, and an SMSC that accepts the connection but never
-// answers would hang it. gosmpp sets its own deadlines once bound.
+// bindConnector dials and binds as a transceiver for gosmpp's session.
+// gosmpp has a connector of its own, but it parses a refusing
+// bind_transceiver_resp as if it had a body; SMPP 3.4 says a refusal is a
+// bare header, and on one from such an SMSC gosmpp reports a parse error
+// where the operator needs to read "invalid password". This one reads the
+// header and gives the status.
+type bindConnector struct{ s *SMPP }
+
+func (c bindConnector) GetBindType() pdu.BindingType { return pdu.Transceiver }
+
+func (c bindConnector) Connect() (*gosmpp.Connection, error) {
+	s := c.s
+	conn, err := s.dial(s.Addr)
+	if err != nil {
+		return nil, err
+	}
+	req := pdu.NewBindRequest(pdu.Transceiver)
+	req.SystemID, req.Password, req.SystemType = s.SystemID, s.Password, s.SystemType
+	buf := pdu.NewBuffer(make([]byte, 0, 64))
+	req.Marshal(buf)
+	if _, err := conn.Write(buf.Bytes()); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	for {
+		// Read exactly one PDU at a time, unbuffered: what follows the
+		// bind_resp belongs to gosmpp's reader.
+		var hdr [16]byte
+		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("waiting for bind_transceiver_resp: %w", err)
+		}
+		h := pdu.ParseHeader(hdr)
+		if h.CommandLength < 16 || h.CommandLength > 64<<10 {
+			conn.Close()
+			return nil, fmt.Errorf("SMSC sent a PDU of %d octets while binding", h.CommandLength)
+		}
+		if _, err := io.ReadFull(conn, make([]byte, h.CommandLength-16)); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("waiting for bind_transceiver_resp: %w", err)
+		}
+		switch {
+		case h.CommandID == data.BIND_TRANSCEIVER_RESP && h.SequenceNumber == req.SequenceNumber,
+			h.CommandID == data.GENERIC_NACK && h.SequenceNumber == req.SequenceNumber:
+			if h.CommandStatus != data.ESME_ROK {
+				conn.Close()
+				return nil, gosmpp.BindError{CommandStatus: h.CommandStatus}
+			}
+			if h.CommandID == data.GENERIC_NACK {
+				conn.Close()
+				return nil, errors.New("SMSC answered bind_transceiver with generic_nack")
+			}
+			return gosmpp.NewConnection(conn), nil
+		}
+		// Anything else before the answer (an early enquire_link, say) is
+		// left unanswered: we are not bound yet.
+	}
+}
+
+// dial connects with a deadline covering the bind, so that an SMSC that
+// accepts the connection but never answers the bind cannot hang us.
+// gosmpp sets its own deadlines once bound.
 func (s *SMPP) dial(addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: s.BindTimeout}
 	var conn net.Conn

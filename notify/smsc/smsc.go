@@ -5,7 +5,8 @@
 //   - it listens on 127.0.0.1 (port 0 unless told otherwise) and accepts
 //     bind_transceiver, bind_transmitter and bind_receiver with one
 //     configured system_id and password; anything else is refused with
-//     ESME_RINVSYSID or ESME_RINVPASWD, as a real SMSC does;
+//     ESME_RINVSYSID or ESME_RINVPASWD, as a real SMSC does, and like
+//     the specification says, a refusing response is a bare header;
 //   - it answers enquire_link and unbind;
 //   - it answers every submit_sm with a submit_sm_resp carrying a fresh
 //     message id, records what was submitted (each part as it came and each
@@ -121,8 +122,10 @@ type heldResp struct {
 
 // session is one TCP connection from an ESME.
 type session struct {
-	conn     net.Conn
-	writeMu  sync.Mutex // PDUs from the read loop and SendHeld must not interleave
+	conn    net.Conn
+	writeMu sync.Mutex // PDUs from the read loop and SendHeld must not interleave
+	// Guarded by Server.mu: receipts for one connection may be routed
+	// from another's goroutine.
 	bound    bool
 	canRecv  bool // transceiver or receiver: may be sent deliver_sm
 	systemID string
@@ -348,8 +351,11 @@ func (s *Server) handle(sess *session, p pdu.PDU) bool {
 func (s *Server) bind(sess *session, req *pdu.BindRequest) bool {
 	resp := pdu.NewBindResp(*req)
 	resp.SystemID = "fakesmsc"
+	s.mu.Lock()
+	already := sess.bound
+	s.mu.Unlock()
 	switch {
-	case sess.bound:
+	case already:
 		resp.CommandStatus = data.ESME_RALYBND
 	case req.SystemID != s.cfg.SystemID:
 		resp.CommandStatus = data.ESME_RINVSYSID
@@ -358,14 +364,14 @@ func (s *Server) bind(sess *session, req *pdu.BindRequest) bool {
 	}
 	if resp.CommandStatus != data.ESME_ROK {
 		s.log.Info("fake SMSC: bind refused", "system_id", req.SystemID, "status", resp.CommandStatus.String())
-		sess.write(resp)
+		sess.writeStatus(resp.CommandID, resp.CommandStatus, resp.SequenceNumber)
 		// A refused bind ends the connection, as SMSCs commonly do.
 		return false
 	}
+	s.mu.Lock()
 	sess.bound = true
 	sess.systemID = req.SystemID
 	sess.canRecv = req.BindingType == pdu.Transceiver || req.BindingType == pdu.Receiver
-	s.mu.Lock()
 	s.binds++
 	s.mu.Unlock()
 	s.log.Info("fake SMSC: bound", "system_id", req.SystemID, "type", req.BindingType)
@@ -374,17 +380,18 @@ func (s *Server) bind(sess *session, req *pdu.BindRequest) bool {
 
 func (s *Server) submit(sess *session, req *pdu.SubmitSM) bool {
 	resp := req.GetResponse().(*pdu.SubmitSMResp)
-	if !sess.bound {
-		resp.CommandStatus = data.ESME_RINVBNDSTS
-		return sess.write(resp) == nil
+	s.mu.Lock()
+	bound, systemID := sess.bound, sess.systemID
+	s.mu.Unlock()
+	if !bound {
+		return sess.writeStatus(resp.CommandID, data.ESME_RINVBNDSTS, resp.SequenceNumber) == nil
 	}
 	if status := checkDest(req.DestAddr.Address()); status != data.ESME_ROK {
-		resp.CommandStatus = status
-		return sess.write(resp) == nil
+		return sess.writeStatus(resp.CommandID, status, resp.SequenceNumber) == nil
 	}
 	msgData, _ := req.Message.GetMessageData()
 	part := Part{
-		SystemID:   sess.systemID,
+		SystemID:   systemID,
 		From:       req.SourceAddr.Address(),
 		To:         req.DestAddr.Address(),
 		DataCoding: dataCoding(req.Message),
@@ -403,10 +410,10 @@ func (s *Server) submit(sess *session, req *pdu.SubmitSM) bool {
 	s.mu.Lock()
 	if s.failN > 0 {
 		s.failN--
-		resp.CommandStatus = s.failStatus
+		status := s.failStatus
 		s.mu.Unlock()
-		s.log.Info("fake SMSC: submit refused as told", "to", part.To, "status", resp.CommandStatus.String())
-		return sess.write(resp) == nil
+		s.log.Info("fake SMSC: submit refused as told", "to", part.To, "status", status.String())
+		return sess.writeStatus(resp.CommandID, status, resp.SequenceNumber) == nil
 	}
 	s.nextID++
 	part.MessageID = fmt.Sprintf("FAKE%08X", s.nextID)
@@ -476,22 +483,22 @@ func (s *Server) receipt(sess *session, part Part) {
 	if s.cfg.NoReceipts || !part.Receipt {
 		return
 	}
+	s.mu.Lock()
 	target := sess
 	if !sess.canRecv {
 		// A transmitter cannot take deliver_sm: use a receiver or
 		// transceiver bind of the same account, if there is one.
 		target = nil
-		s.mu.Lock()
 		for c := range s.conns {
 			if c.canRecv && c.systemID == part.SystemID {
 				target = c
 				break
 			}
 		}
-		s.mu.Unlock()
-		if target == nil {
-			return
-		}
+	}
+	s.mu.Unlock()
+	if target == nil {
+		return
 	}
 	stat := s.cfg.ReceiptStatus
 	if stat == "" {
@@ -573,9 +580,24 @@ func decode(coding byte, b []byte) string {
 func (sess *session) write(p pdu.PDU) error {
 	buf := pdu.NewBuffer(make([]byte, 0, 64))
 	p.Marshal(buf)
+	return sess.writeBytes(buf.Bytes())
+}
+
+// writeStatus sends a refusing response as SMPP 3.4 has it: the header
+// alone, no body ("the body is not returned if the command_status field
+// contains a non-zero value"). Clients must cope with that, so the fake
+// does it.
+func (sess *session) writeStatus(id data.CommandIDType, status data.CommandStatusType, seq int32) error {
+	h := pdu.Header{CommandLength: 16, CommandID: id, CommandStatus: status, SequenceNumber: seq}
+	buf := pdu.NewBuffer(make([]byte, 0, 16))
+	h.Marshal(buf)
+	return sess.writeBytes(buf.Bytes())
+}
+
+func (sess *session) writeBytes(b []byte) error {
 	sess.writeMu.Lock()
 	defer sess.writeMu.Unlock()
 	sess.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, err := sess.conn.Write(buf.Bytes())
+	_, err := sess.conn.Write(b)
 	return err
 }
