@@ -33,6 +33,11 @@ const (
 	PermAlarmArm       Permission = "alarm.arm"       // arm and disarm a home
 	PermSOS            Permission = "alarm.sos"       // press the SOS button
 	PermPosition       Permission = "staff.position"  // report one's own position for dispatch
+	// Matters residents bring.
+	PermMatterSubmit    Permission = "matter.submit"    // file a matter (residents; staff for a resident)
+	PermMatterRead      Permission = "matter.read"      // see matters (residents: their household's)
+	PermMatterHandle    Permission = "matter.handle"    // accept, assign, resolve, reject, return
+	PermMatterConfigure Permission = "matter.configure" // manage categories and service levels
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -44,18 +49,21 @@ var rolePermissions = map[Role][]Permission{
 		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermDevicesWrite,
 		PermAssociationsRead, PermStaffRead, PermUsersManage, PermAuditRead, PermImport, PermExport,
 		PermAlarmRead, PermAlarmConfigure, PermIncidentHandle, PermIncidentAttend, PermAlarmArm, PermPosition,
+		PermMatterSubmit, PermMatterRead, PermMatterHandle, PermMatterConfigure,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
 		PermAlarmRead, PermIncidentHandle, PermIncidentAttend, PermPosition,
+		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
 		PermAlarmRead, PermIncidentAttend, PermPosition,
+		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
@@ -63,10 +71,11 @@ var rolePermissions = map[Role][]Permission{
 	},
 	RoleAssociationMember: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
+		PermMatterRead,
 	},
 	RoleAssociationChair: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
-		PermStaffRead,
+		PermStaffRead, PermMatterRead, PermMatterHandle,
 	},
 	// A partner organisation sees only what a ledger grant shares with it.
 	RolePartner: {PermCommunitiesRead},
@@ -82,6 +91,7 @@ var rolePermissions = map[Role][]Permission{
 	RoleResident: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeoplePII, PermAssociationsRead, PermAlarmRead, PermAlarmArm, PermSOS,
+		PermMatterSubmit, PermMatterRead,
 	},
 }
 
@@ -160,6 +170,17 @@ func containsID(ids []int64, id int64) bool {
 		}
 	}
 	return false
+}
+
+// Widen returns the scope with grid and household narrowing dropped: the
+// whole of each community touched. Community-wide reference data (matter
+// categories, for one) is shown to anyone who works in a part of it.
+func (s Scope) Widen() Scope {
+	var out Scope
+	for _, r := range s {
+		out = append(out, Reach{CommunityID: r.CommunityID})
+	}
+	return out
 }
 
 // Can reports whether the actor holds p anywhere.

@@ -222,7 +222,10 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.accounts(ctx); err != nil {
 		return err
 	}
-	return b.associationsOf(ctx)
+	if err := b.associationsOf(ctx); err != nil {
+		return err
+	}
+	return b.matterCategories(ctx)
 }
 
 func (b *builder) homesOf(ctx context.Context, bd community.Building, first bool) error {

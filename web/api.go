@@ -118,6 +118,7 @@ func (s *Server) registerAPI() {
 	s.registerDeviceAPI()
 	s.registerAdminAPI()
 	s.registerAlarmAPI()
+	s.registerMatterAPI()
 	s.registerTransferAPI()
 }
 

@@ -294,18 +294,8 @@ func (s *Server) changed() {
 // carries the id of its live_events row: a client that reconnects with
 // Last-Event-ID gets everything it missed, in order.
 func (s *Server) handleStream(rt Route) {
-	s.routes = append(s.routes, rt)
-	s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
-		a := auth.ActorFrom(r.Context())
-		if a == nil {
-			writeProblem(w, newProblem(http.StatusUnauthorized, shequ.EUNAUTHORIZED, "please sign in"))
-			return
-		}
+	s.rawRoute(rt, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
 		sc := a.Scope(rt.Permission)
-		if len(sc) == 0 {
-			writeProblem(w, newProblem(http.StatusForbidden, shequ.EFORBIDDEN, "your role does not allow this"))
-			return
-		}
 		ctx := r.Context()
 		var after int64
 		if v := r.Header.Get("Last-Event-ID"); v != "" {
@@ -315,14 +305,12 @@ func (s *Server) handleStream(rt Route) {
 		} else {
 			var err error
 			if after, err = s.store.LastLiveID(ctx); err != nil {
-				writeProblem(w, problemOf(err))
-				return
+				return err
 			}
 		}
 		flusher, ok := w.(http.Flusher)
 		if !ok {
-			writeProblem(w, newProblem(http.StatusInternalServerError, shequ.EINTERNAL, "streaming unsupported"))
-			return
+			return fmt.Errorf("streaming unsupported by %T", w)
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-store")
@@ -342,7 +330,7 @@ func (s *Server) handleStream(rt Route) {
 				if ctx.Err() == nil {
 					s.log.Error("live stream", "err", err)
 				}
-				return
+				return nil
 			}
 			for _, e := range evs {
 				fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, e.Payload)
@@ -356,9 +344,9 @@ func (s *Server) handleStream(rt Route) {
 			}
 			select {
 			case <-ctx.Done():
-				return
+				return nil
 			case <-s.stopStreams:
-				return
+				return nil
 			case <-wake:
 			case <-heartbeat.C:
 				fmt.Fprint(w, ": ping\n\n")

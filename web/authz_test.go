@@ -65,26 +65,43 @@ var rules = map[string]string{
 	"DELETE /api/v1/user-grants/{id}": "admin",
 	"GET /api/v1/audit":               "admin",
 
-	"POST /api/v1/alarm/panels":             "admin",
-	"GET /api/v1/alarm/panels":              "admin operator grid_worker police resident",
-	"POST /api/v1/alarm/sensors":            "admin",
-	"GET /api/v1/alarm/sensors":             "admin operator grid_worker police resident",
-	"GET /api/v1/alarm/events":              "admin operator grid_worker police resident",
-	"GET /api/v1/incidents":                 "admin operator grid_worker police resident",
-	"GET /api/v1/incidents/{id}":            "admin operator grid_worker police resident",
-	"POST /api/v1/incidents/{id}/ack":       "admin operator",
-	"GET /api/v1/incidents/{id}/candidates": "admin operator",
-	"GET /api/v1/incidents/stats":           "admin operator",
-	"POST /api/v1/incidents/{id}/dispatch":  "admin operator",
-	"POST /api/v1/incidents/{id}/resolve":   "admin operator",
-	"POST /api/v1/incidents/{id}/accept":    "admin operator grid_worker building_head",
-	"POST /api/v1/incidents/{id}/arrive":    "admin operator grid_worker building_head",
-	"GET /api/v1/homes/{id}/alarm":          "admin operator grid_worker police resident",
-	"POST /api/v1/homes/{id}/alarm/arm":     "admin resident",
-	"POST /api/v1/homes/{id}/alarm/disarm":  "admin resident",
-	"POST /api/v1/sos":                      "resident",
-	"POST /api/v1/staff/me/position":        "admin operator grid_worker building_head",
-	"GET /api/v1/events/stream":             "admin operator grid_worker police resident",
+	"POST /api/v1/alarm/panels":               "admin",
+	"GET /api/v1/alarm/panels":                "admin operator grid_worker police resident",
+	"POST /api/v1/alarm/sensors":              "admin",
+	"GET /api/v1/alarm/sensors":               "admin operator grid_worker police resident",
+	"GET /api/v1/alarm/events":                "admin operator grid_worker police resident",
+	"GET /api/v1/incidents":                   "admin operator grid_worker police resident",
+	"GET /api/v1/incidents/{id}":              "admin operator grid_worker police resident",
+	"POST /api/v1/incidents/{id}/ack":         "admin operator",
+	"GET /api/v1/incidents/{id}/candidates":   "admin operator",
+	"GET /api/v1/incidents/stats":             "admin operator",
+	"POST /api/v1/incidents/{id}/dispatch":    "admin operator",
+	"POST /api/v1/incidents/{id}/resolve":     "admin operator",
+	"POST /api/v1/incidents/{id}/accept":      "admin operator grid_worker building_head",
+	"POST /api/v1/incidents/{id}/arrive":      "admin operator grid_worker building_head",
+	"GET /api/v1/homes/{id}/alarm":            "admin operator grid_worker police resident",
+	"POST /api/v1/homes/{id}/alarm/arm":       "admin resident",
+	"POST /api/v1/homes/{id}/alarm/disarm":    "admin resident",
+	"POST /api/v1/sos":                        "resident",
+	"POST /api/v1/staff/me/position":          "admin operator grid_worker building_head",
+	"GET /api/v1/matter-categories":           "admin operator grid_worker building_head association_member association_chair partner police broadcast_manager resident",
+	"POST /api/v1/matter-categories":          "admin",
+	"POST /api/v1/matters":                    "admin operator grid_worker resident",
+	"GET /api/v1/matters":                     "admin operator grid_worker association_member association_chair resident",
+	"GET /api/v1/matters/{id}":                "admin operator grid_worker association_member association_chair resident",
+	"POST /api/v1/matters/{id}/photos":        "admin operator grid_worker association_member association_chair resident",
+	"GET /api/v1/matters/{id}/photos/{photo}": "admin operator grid_worker association_member association_chair resident",
+	"POST /api/v1/matters/{id}/accept":        "admin operator grid_worker association_chair",
+	"POST /api/v1/matters/{id}/assign":        "admin operator grid_worker association_chair",
+	"POST /api/v1/matters/{id}/start":         "admin operator grid_worker association_chair",
+	"POST /api/v1/matters/{id}/resolve":       "admin operator grid_worker association_chair",
+	"POST /api/v1/matters/{id}/reject":        "admin operator grid_worker association_chair",
+	"POST /api/v1/matters/{id}/return":        "admin operator grid_worker association_chair",
+	"POST /api/v1/matters/{id}/resubmit":      "admin operator grid_worker resident",
+	"POST /api/v1/matters/{id}/rate":          "admin operator grid_worker resident",
+	"POST /api/v1/matters/{id}/comment":       "admin operator grid_worker association_member association_chair resident",
+	"POST /api/v1/matters/{id}/close":         "admin operator grid_worker association_member association_chair resident",
+	"GET /api/v1/events/stream":               "admin operator grid_worker police resident",
 
 	"POST /api/v1/import/{kind}": "admin",
 	"GET /api/v1/export/{kind}":  "admin",
@@ -142,7 +159,9 @@ func expectedAllowed(method, path string) int {
 	switch {
 	case path == "/api/v1/sos":
 		return http.StatusCreated // the resident really calls for help
-	case path == "/api/v1/homes/{id}/alarm/disarm", strings.HasPrefix(path, "/api/v1/incidents/{id}/"):
+	case path == "/api/v1/matters/{id}/photos":
+		return http.StatusUnprocessableEntity // "{}" is not a photo
+	case path == "/api/v1/homes/{id}/alarm/disarm", strings.HasPrefix(path, "/api/v1/incidents/{id}/"), strings.HasPrefix(path, "/api/v1/matters/{id}/"):
 		return http.StatusNotFound // their bodies are optional
 	case strings.HasSuffix(path, "/stream"):
 		return http.StatusOK
@@ -167,7 +186,7 @@ func TestRoleMatrix(t *testing.T) {
 	for _, r := range env.server.Routes() {
 		key := r.Method + " " + r.Path
 		rule := rules[key]
-		path := strings.NewReplacer("{id}", "999999", "{kind}", "homes").Replace(r.Path)
+		path := strings.NewReplacer("{id}", "999999", "{kind}", "homes", "{photo}", "999999").Replace(r.Path)
 		var body any
 		if r.Method == http.MethodPost || r.Method == http.MethodPut {
 			body = map[string]any{}

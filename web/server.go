@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -282,4 +283,52 @@ func jsonByDefault(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// rawRoute serves a route that is not JSON (files, streams) on the plain
+// mux, behind the same gate as the API: a session, the CSRF token for
+// cookie writes, and the route's permission. Errors become problems.
+func (s *Server) rawRoute(rt Route, h func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error) {
+	s.routes = append(s.routes, rt)
+	s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+		a := auth.ActorFrom(r.Context())
+		switch {
+		case a == nil:
+			writeProblem(w, newProblem(http.StatusUnauthorized, shequ.EUNAUTHORIZED, "please sign in"))
+			return
+		case a.ViaCookie && !safeMethod(r.Method) && r.Header.Get("X-CSRF-Token") != a.Session.CSRFToken:
+			writeProblem(w, newProblem(http.StatusForbidden, shequ.EFORBIDDEN, "missing or wrong CSRF token: reload the page and try again"))
+			return
+		case !a.Can(rt.Permission):
+			writeProblem(w, newProblem(http.StatusForbidden, shequ.EFORBIDDEN, "your role does not allow this"))
+			return
+		}
+		if err := h(w, r, a); err != nil {
+			p := problemOf(err)
+			if p.Status >= 500 {
+				s.log.Error("request failed", "path", r.URL.Path, "err", err)
+			}
+			writeProblem(w, p)
+		}
+	})
+}
+
+// pathIDs reads one or two numeric path values.
+func pathIDs(r *http.Request, first, second string) (int64, int64, error) {
+	parse := func(name string) (int64, error) {
+		if name == "" {
+			return 0, nil
+		}
+		v, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+		if err != nil || v < 1 {
+			return 0, shequ.Invalid(map[string]string{name: "must be a positive whole number"})
+		}
+		return v, nil
+	}
+	a, err := parse(first)
+	if err != nil {
+		return 0, 0, err
+	}
+	b, err := parse(second)
+	return a, b, err
 }

@@ -83,5 +83,6 @@ type Store interface {
 	accountStore
 	auditStore
 	alarmStore
+	matterStore
 	transferStore
 }
