@@ -31,15 +31,20 @@ import (
 // SMSC accepted every part. Every part asks for a delivery receipt; the
 // receipts go to OnReceipt.
 //
-// Delivery guarantee: SMPP has no idempotency key. Within one process SMPP
-// remembers, by message key, the parts the SMSC accepted, and a part whose
-// response has not come yet (a lost or late submit_sm_resp) is waited for
-// again rather than submitted again, so a retried job does not send twice.
-// Across a process crash that memory is gone: a job retried after a crash
-// may send its message a second time. The SMPP path is therefore
-// at-least-once; the webhook driver, whose gateway honours Idempotency-Key,
-// is the exactly-once one. The same holds when the connection drops while
-// a response is outstanding: the part is then submitted again.
+// Delivery guarantee, plainly: the SMPP path is at-least-once. A message
+// whose job is retried after a process crash may reach the phone twice.
+// The webhook driver, whose gateway honours the Idempotency-Key header, is
+// the exactly-once one.
+//
+// Why: SMPP has no idempotency key, so the only memory of what the SMSC
+// accepted is in this process. Within the process, SMPP remembers by
+// message key the parts the SMSC accepted, and a part whose response has
+// not come yet (a lost or late submit_sm_resp) is waited for again rather
+// than submitted again, so a retried job does not send twice. That memory
+// dies with the process. A part is also submitted again, with a warning in
+// the log, when the connection that carried it drops before its response,
+// and when the SMSC leaves it unanswered for InDoubt on a live link: an
+// alarm SMS sent twice is better than one never sent.
 //
 // Fields are read at the first Send; set them before.
 type SMPP struct {
@@ -71,6 +76,10 @@ type SMPP struct {
 	EnquireLink time.Duration
 	// RebindInterval is the pause between bind attempts (5 s).
 	RebindInterval time.Duration
+	// InDoubt is how long a submitted part may stay unanswered on a live
+	// bind before it is presumed lost (1 min): the bind is then dropped
+	// and the part submitted again at the next retry.
+	InDoubt time.Duration
 	// Remember is how long accepted messages are kept for recognising a
 	// retry (24 h): longer than any job's retries.
 	Remember time.Duration
@@ -125,9 +134,10 @@ type part struct {
 	state partState
 	// While pending: the bind that carried the submit, its sequence
 	// number, and a channel closed when the response comes.
-	trx  gosmpp.Transceiver
-	seq  int32
-	done chan struct{}
+	trx    gosmpp.Transceiver
+	seq    int32
+	done   chan struct{}
+	sentAt time.Time
 	// After the response.
 	messageID string
 	err       error
@@ -255,6 +265,9 @@ func (s *SMPP) defaults() {
 	if s.RebindInterval <= 0 {
 		s.RebindInterval = 5 * time.Second
 	}
+	if s.InDoubt <= 0 {
+		s.InDoubt = time.Minute
+	}
 	if s.Remember <= 0 {
 		s.Remember = 24 * time.Hour
 	}
@@ -334,7 +347,9 @@ func (s *SMPP) transceiver(ctx context.Context) (gosmpp.Transceiver, error) {
 		// fixed and the server restarted, instead of being failed for good.
 		var be gosmpp.BindError
 		if errors.As(err, &be) {
-			err = fmt.Errorf("smpp: %s refused the bind as %q: %s (%s): %w", s.Addr, s.SystemID, be.CommandStatus.String(), be.CommandStatus.Desc(), err)
+			// Reads "… refused the bind as "x": binding error
+			// (ESME_RINVPASWD): Invalid Password".
+			err = fmt.Errorf("smpp: %s refused the bind as %q: %w", s.Addr, s.SystemID, err)
 		} else {
 			err = fmt.Errorf("smpp: bind to %s: %w", s.Addr, err)
 		}
@@ -721,11 +736,20 @@ func (s *SMPP) sendPart(ctx context.Context, key string, sub *submission, i int,
 		s.mu.Unlock()
 		return err
 	case partPending:
-		if p.trx == trx {
+		if p.trx == trx && time.Since(p.sentAt) < s.InDoubt {
 			// Still the bind that carried it: the response may yet come.
 			done := p.done
 			s.mu.Unlock()
 			return s.wait(ctx, key, sub, i, p, done)
+		}
+		if p.trx == trx {
+			// The link is up but the SMSC has not answered for so long
+			// that the answer is not coming. Drop the bind: the next
+			// retry binds afresh and submits the part again.
+			s.mu.Unlock()
+			s.Log.Warn("SMPP: SMSC left a submit unanswered; rebinding", "key", key, "part", i+1, "waited", s.InDoubt)
+			s.dropBind(trx)
+			return fmt.Errorf("smpp: %s left part %d of %d unanswered for %s; rebinding, it will be submitted again", s.Addr, i+1, len(sub.parts), s.InDoubt)
 		}
 		// The bind that carried it is gone, and its response with it. We
 		// cannot know whether the SMSC took the part; submit it again.
@@ -743,6 +767,7 @@ func (s *SMPP) sendPart(ctx context.Context, key string, sub *submission, i int,
 	// Register before submitting: the response can come back before
 	// Submit returns.
 	p.state, p.trx, p.seq, p.done, p.err = partPending, trx, sm.SequenceNumber, make(chan struct{}), nil
+	p.sentAt = time.Now()
 	s.pending[p.seq] = p
 	done := p.done
 	s.mu.Unlock()
@@ -758,6 +783,20 @@ func (s *SMPP) sendPart(ctx context.Context, key string, sub *submission, i int,
 		return fmt.Errorf("smpp: not bound to %s (rebinding): %w", s.Addr, err)
 	}
 	return s.wait(ctx, key, sub, i, p, done)
+}
+
+// dropBind closes the session whose bind is trx, if it is still the
+// current one; the next Send binds a new session.
+func (s *SMPP) dropBind(trx gosmpp.Transceiver) {
+	s.mu.Lock()
+	sess := s.session
+	if sess == nil || sess.Transceiver() != trx {
+		s.mu.Unlock()
+		return
+	}
+	s.session = nil
+	s.mu.Unlock()
+	sess.Close()
 }
 
 // buildPart makes the submit_sm for part i, with a fresh sequence number.

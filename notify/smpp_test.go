@@ -346,6 +346,38 @@ func TestSMPPLostResponseIsNotResent(t *testing.T) {
 	}
 }
 
+// A response that never comes on a live link is not waited for forever:
+// after InDoubt the sender rebinds and submits again, at the price of a
+// possible duplicate.
+func TestSMPPUnansweredSubmitIsSentAgain(t *testing.T) {
+	srv := startSMSC(t)
+	s := newSMPP(t, srv.URL("10690000"))
+	s.InDoubt = 700 * time.Millisecond
+	ctx := t.Context()
+	m := notify.Message{Key: "silent", To: "13800138000", Body: "再试"}
+	srv.HoldResponses(1)
+	if err := s.Send(ctx, m); err == nil {
+		t.Fatal("want a timeout")
+	}
+	if err := s.Send(ctx, m); err == nil {
+		t.Fatal("want a timeout while in doubt")
+	}
+	if n := len(srv.Parts()); n != 1 {
+		t.Fatalf("SMSC got %d submits while in doubt, want 1", n)
+	}
+	// Past InDoubt: the retry drops the bind, the next one sends.
+	err := s.Send(ctx, m)
+	if err == nil || !strings.Contains(err.Error(), "unanswered") {
+		t.Fatalf("want the bind dropped, got %v", err)
+	}
+	if err := s.Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Parts()); n != 2 || srv.Binds() != 2 {
+		t.Fatalf("SMSC got %d submits over %d binds, want 2 over 2", n, srv.Binds())
+	}
+}
+
 func TestSMPPLateResponseBetweenRetries(t *testing.T) {
 	srv := startSMSC(t)
 	s := newSMPP(t, srv.URL("10690000"))
