@@ -605,6 +605,14 @@ func (s *SMPP) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	defer release()
+	if m.Key == "" {
+		// Nothing can retry a keyless message by its key: forget it.
+		defer func() {
+			s.mu.Lock()
+			delete(s.subs, key)
+			s.mu.Unlock()
+		}()
+	}
 
 	sub, err := s.submission(key, m)
 	if err != nil {
