@@ -30,7 +30,7 @@ func (c *alarmConfig) register(f envFlags) {
 	f.string(&c.sia, "sia", "SHEQU_SIA", "127.0.0.1:6000", "SIA DC-09 receiver address (TCP and UDP); empty disables")
 	f.string(&c.mqttURL, "mqtt", "SHEQU_MQTT", "", "external MQTT broker with zigbee2mqtt sensors, e.g. tcp://127.0.0.1:1883")
 	f.string(&c.mqttListen, "mqtt-listen", "SHEQU_MQTT_LISTEN", "", "address of the embedded MQTT broker for sensors, e.g. 127.0.0.1:1883")
-	f.string(&c.sms, "sms", "SHEQU_SMS", "log", "how SMS go out: log (write them to the log), or an https:// URL of an SMS gateway webhook")
+	f.string(&c.sms, "sms", "SHEQU_SMS", "log", "how SMS go out: log (write them to the log), an https:// URL of an SMS gateway webhook, or smpp://systemid:password@host:port?source=NUMBER")
 	f.string(&c.smsToken, "sms-token", "SHEQU_SMS_TOKEN", "", "bearer token for the SMS gateway webhook")
 }
 
@@ -40,8 +40,15 @@ func (c *alarmConfig) sender(log *slog.Logger) (notify.Sender, error) {
 		return &notify.LogSender{Log: log}, nil
 	case strings.HasPrefix(c.sms, "http://") || strings.HasPrefix(c.sms, "https://"):
 		return &notify.Webhook{URL: c.sms, Token: c.smsToken}, nil
+	case strings.HasPrefix(c.sms, "smpp://") || strings.HasPrefix(c.sms, "smpps://"):
+		s, err := notify.ParseSMPP(c.sms)
+		if err != nil {
+			return nil, fmt.Errorf("--sms: %w", err)
+		}
+		s.Log = log
+		return s, nil
 	}
-	return nil, fmt.Errorf("--sms: say log or give the gateway's http(s) URL, not %q", c.sms)
+	return nil, fmt.Errorf("--sms: say log, or give the gateway's http(s) or smpp URL, not %q", c.sms)
 }
 
 // alarmCentre runs the receivers, the group commit, the timers and the
@@ -87,6 +94,14 @@ func (a *alarmCentre) run(ctx context.Context) error {
 	sender, err := a.cfg.sender(a.log)
 	if err != nil {
 		return err
+	}
+	if smpp, ok := sender.(*notify.SMPP); ok {
+		// Bind now so that a wrong password shows at start; sending binds
+		// again by itself whenever the link drops.
+		if err := smpp.Bind(ctx); err != nil {
+			a.log.Warn("SMS gateway not bound yet; messages wait in the outbox", "err", err)
+		}
+		defer smpp.Close()
 	}
 	commitCtx, stopCommit := context.WithCancel(context.WithoutCancel(ctx))
 	var commitWG sync.WaitGroup
