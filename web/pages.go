@@ -219,6 +219,7 @@ func (s *Server) registerPages() {
 	s.pageRoute("GET /associations", "/associations", auth.PermAssociationsRead, s.associationsPage)
 	s.pageRoute("GET /audit", "/audit", auth.PermAuditRead, s.auditPage)
 	s.pageRoute("GET /users", "/users", auth.PermUsersManage, s.usersPage)
+	s.registerAlarmPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {
