@@ -38,6 +38,11 @@ const (
 	PermMatterRead      Permission = "matter.read"      // see matters (residents: their household's)
 	PermMatterHandle    Permission = "matter.handle"    // accept, assign, resolve, reject, return
 	PermMatterConfigure Permission = "matter.configure" // manage categories and service levels
+	// Notices, guides and policies.
+	PermContentRead    Permission = "content.read"    // the feed, guides, policies, search
+	PermContentWrite   Permission = "content.write"   // notices (a grid grant: its grid's only), guides and policies (whole community)
+	PermContentConfirm Permission = "content.confirm" // confirm having read an important notice
+	PermContentTrack   Permission = "content.track"   // see which households have not confirmed, to knock on their doors
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -50,6 +55,7 @@ var rolePermissions = map[Role][]Permission{
 		PermAssociationsRead, PermStaffRead, PermUsersManage, PermAuditRead, PermImport, PermExport,
 		PermAlarmRead, PermAlarmConfigure, PermIncidentHandle, PermIncidentAttend, PermAlarmArm, PermPosition,
 		PermMatterSubmit, PermMatterRead, PermMatterHandle, PermMatterConfigure,
+		PermContentRead, PermContentWrite, PermContentTrack,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -57,6 +63,7 @@ var rolePermissions = map[Role][]Permission{
 		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
 		PermAlarmRead, PermIncidentHandle, PermIncidentAttend, PermPosition,
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
+		PermContentRead,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
@@ -64,18 +71,22 @@ var rolePermissions = map[Role][]Permission{
 		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermAssociationsRead, PermStaffRead,
 		PermAlarmRead, PermIncidentAttend, PermPosition,
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
+		PermContentRead, PermContentWrite, PermContentTrack,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
 		PermAssociationsRead, PermIncidentAttend, PermPosition,
+		PermContentRead, PermContentTrack,
 	},
 	RoleAssociationMember: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
 		PermMatterRead,
+		PermContentRead,
 	},
 	RoleAssociationChair: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
 		PermStaffRead, PermMatterRead, PermMatterHandle,
+		PermContentRead,
 	},
 	// A partner organisation sees only what a ledger grant shares with it.
 	RolePartner: {PermCommunitiesRead},
@@ -83,15 +94,21 @@ var rolePermissions = map[Role][]Permission{
 	RolePolice: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermStaffRead, PermAlarmRead,
+		PermContentRead,
 	},
+	// Broadcast managers write what the loudspeakers say (policy notices,
+	// police alerts, good deeds, reminders); the same items go out as
+	// notices, so they write notices, guides and policies too.
 	RoleBroadcastManager: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermDevicesRead,
+		PermContentRead, PermContentWrite,
 	},
 	// A resident reaches only their own household (see Actor.Scope).
 	RoleResident: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeoplePII, PermAssociationsRead, PermAlarmRead, PermAlarmArm, PermSOS,
 		PermMatterSubmit, PermMatterRead,
+		PermContentRead, PermContentConfirm,
 	},
 }
 
