@@ -38,11 +38,16 @@ const (
 	PermMatterRead      Permission = "matter.read"      // see matters (residents: their household's)
 	PermMatterHandle    Permission = "matter.handle"    // accept, assign, resolve, reject, return
 	PermMatterConfigure Permission = "matter.configure" // manage categories and service levels
+	PermMatterOwn       Permission = "matter.own"       // resubmit and rate one's own matters, as the resident
 	// Notices, guides and policies.
 	PermContentRead    Permission = "content.read"    // the feed, guides, policies, search
 	PermContentWrite   Permission = "content.write"   // notices (a grid grant: its grid's only), guides and policies (whole community)
 	PermContentConfirm Permission = "content.confirm" // confirm having read an important notice
 	PermContentTrack   Permission = "content.track"   // see which households have not confirmed, to knock on their doors
+	// The lost-and-found board.
+	PermBoardRead     Permission = "board.read"
+	PermBoardPost     Permission = "board.post"
+	PermBoardModerate Permission = "board.moderate"
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -56,6 +61,7 @@ var rolePermissions = map[Role][]Permission{
 		PermAlarmRead, PermAlarmConfigure, PermIncidentHandle, PermIncidentAttend, PermAlarmArm, PermPosition,
 		PermMatterSubmit, PermMatterRead, PermMatterHandle, PermMatterConfigure,
 		PermContentRead, PermContentWrite, PermContentTrack,
+		PermBoardRead, PermBoardPost, PermBoardModerate,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -64,6 +70,7 @@ var rolePermissions = map[Role][]Permission{
 		PermAlarmRead, PermIncidentHandle, PermIncidentAttend, PermPosition,
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 		PermContentRead,
+		PermBoardRead, PermBoardPost,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
@@ -72,21 +79,25 @@ var rolePermissions = map[Role][]Permission{
 		PermAlarmRead, PermIncidentAttend, PermPosition,
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 		PermContentRead, PermContentWrite, PermContentTrack,
+		PermBoardRead, PermBoardPost,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
 		PermAssociationsRead, PermIncidentAttend, PermPosition,
 		PermContentRead, PermContentTrack,
+		PermBoardRead, PermBoardPost,
 	},
 	RoleAssociationMember: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
 		PermMatterRead,
 		PermContentRead,
+		PermBoardRead, PermBoardPost,
 	},
 	RoleAssociationChair: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
 		PermStaffRead, PermMatterRead, PermMatterHandle,
 		PermContentRead,
+		PermBoardRead, PermBoardPost,
 	},
 	// A partner organisation sees only what a ledger grant shares with it.
 	RolePartner: {PermCommunitiesRead},
@@ -95,6 +106,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermStaffRead, PermAlarmRead,
 		PermContentRead,
+		PermBoardRead, PermBoardPost,
 	},
 	// Broadcast managers write what the loudspeakers say (policy notices,
 	// police alerts, good deeds, reminders); the same items go out as
@@ -102,13 +114,15 @@ var rolePermissions = map[Role][]Permission{
 	RoleBroadcastManager: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermDevicesRead,
 		PermContentRead, PermContentWrite,
+		PermBoardRead, PermBoardPost,
 	},
 	// A resident reaches only their own household (see Actor.Scope).
 	RoleResident: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
 		PermPeopleRead, PermPeoplePII, PermAssociationsRead, PermAlarmRead, PermAlarmArm, PermSOS,
-		PermMatterSubmit, PermMatterRead,
+		PermMatterSubmit, PermMatterRead, PermMatterOwn,
 		PermContentRead, PermContentConfirm,
+		PermBoardRead, PermBoardPost,
 	},
 }
 

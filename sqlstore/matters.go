@@ -355,16 +355,8 @@ func (s *Store) AddMatterPhoto(ctx context.Context, scope auth.Scope, id int64, 
 		if matter.Final(m.Status) {
 			return shequ.Errorf(shequ.ECONFLICT, "the matter is %s", m.Status)
 		}
-		if n, err := count(ctx, tx, "SELECT COUNT(*) FROM matter_photos WHERE matter_id = $1", id); err != nil {
-			return err
-		} else if n >= 9 {
-			return shequ.Errorf(shequ.ECONFLICT, "a matter takes at most 9 photos")
-		}
-		photo, err = insert(ctx, tx, "INSERT INTO matter_photos (matter_id, content_type, data, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5)", id, contentType, data, nullID(by), s.now())
-		if err != nil {
-			return err
-		}
-		return s.change(ctx, tx, m.CommunityID, "photo", "matter", id, nil, map[string]any{"photo_id": photo, "bytes": len(data), "content_type": contentType})
+		photo, err = s.addPhoto(ctx, tx, m.CommunityID, "matter", id, contentType, data, by)
+		return err
 	})
 	return photo, err
 }
@@ -374,18 +366,45 @@ func (s *Store) MatterPhoto(ctx context.Context, scope auth.Scope, id, photo int
 	if err := mustReach(ctx, s.reader(), matters, scope, id); err != nil {
 		return "", nil, err
 	}
+	return s.photo(ctx, "matter", id, photo)
+}
+
+// MatterPhotoIDs lists the photos of a matter.
+func (s *Store) MatterPhotoIDs(ctx context.Context, id int64) ([]int64, error) {
+	return s.photoIDs(ctx, "matter", id)
+}
+
+// MaxPhotos is how many photos one post or matter takes.
+const MaxPhotos = 9
+
+// addPhoto stores a photo of an owner (a matter, a lost-and-found post),
+// audited, in the caller's transaction.
+func (s *Store) addPhoto(ctx context.Context, tx *sql.Tx, community int64, owner string, ownerID int64, contentType string, data []byte, by int64) (int64, error) {
+	if n, err := count(ctx, tx, "SELECT COUNT(*) FROM photos WHERE owner = $1 AND owner_id = $2", owner, ownerID); err != nil {
+		return 0, err
+	} else if n >= MaxPhotos {
+		return 0, shequ.Errorf(shequ.ECONFLICT, "at most %d photos", MaxPhotos)
+	}
+	id, err := insert(ctx, tx, "INSERT INTO photos (community_id, owner, owner_id, content_type, data, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		community, owner, ownerID, contentType, data, nullID(by), s.now())
+	if err != nil {
+		return 0, err
+	}
+	return id, s.change(ctx, tx, community, "photo", owner, ownerID, nil, map[string]any{"photo_id": id, "bytes": len(data), "content_type": contentType})
+}
+
+func (s *Store) photo(ctx context.Context, owner string, ownerID, photo int64) (string, []byte, error) {
 	var ct string
 	var data []byte
-	err := s.reader().QueryRowContext(ctx, "SELECT content_type, data FROM matter_photos WHERE id = $1 AND matter_id = $2", photo, id).Scan(&ct, &data)
+	err := s.reader().QueryRowContext(ctx, "SELECT content_type, data FROM photos WHERE id = $1 AND owner = $2 AND owner_id = $3", photo, owner, ownerID).Scan(&ct, &data)
 	if err == sql.ErrNoRows {
 		return "", nil, notFound("photo", photo)
 	}
 	return ct, data, err
 }
 
-// MatterPhotoIDs lists the photos of a matter.
-func (s *Store) MatterPhotoIDs(ctx context.Context, id int64) ([]int64, error) {
-	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM matter_photos WHERE matter_id = $1 ORDER BY id", id)
+func (s *Store) photoIDs(ctx context.Context, owner string, ownerID int64) ([]int64, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM photos WHERE owner = $1 AND owner_id = $2 ORDER BY id", owner, ownerID)
 	if err != nil {
 		return nil, err
 	}

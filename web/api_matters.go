@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"slices"
 
@@ -53,7 +52,7 @@ type matterDetail struct {
 var matterActionPerm = map[string]auth.Permission{
 	"accept": auth.PermMatterHandle, "assign": auth.PermMatterHandle, "start": auth.PermMatterHandle,
 	"resolve": auth.PermMatterHandle, "reject": auth.PermMatterHandle, "return": auth.PermMatterHandle,
-	"resubmit": auth.PermMatterSubmit, "rate": auth.PermMatterSubmit,
+	"resubmit": auth.PermMatterOwn, "rate": auth.PermMatterOwn,
 	"comment": auth.PermMatterRead, "close": auth.PermMatterRead,
 }
 
@@ -135,12 +134,13 @@ func (s *Server) registerMatterAPI() {
 				staff := a.Can(auth.PermMatterHandle)
 				step := matter.Step{Action: action, By: a.User.ID, Resident: !staff || slices.Contains([]string{"resubmit", "rate"}, action),
 					Note: b.Note, AssigneeUserID: b.AssigneeUserID, AssigneeAssociationID: b.AssigneeAssociationID, Rating: b.Rating}
-				sc := scope(ctx, auth.PermMatterRead)
+				sc := scope(ctx, auth.PermMatterHandle)
 				if step.Resident {
 					// A resident acts only on their own household's matters.
-					sc = scope(ctx, auth.PermMatterSubmit)
-				} else {
-					sc = scope(ctx, auth.PermMatterHandle)
+					sc = ownHousehold(scope(ctx, auth.PermMatterOwn))
+					if len(sc) == 0 {
+						return nil, shequ.Errorf(shequ.EFORBIDDEN, "only the resident who brought the matter may %s it", action)
+					}
 				}
 				return item(s.store.StepMatter(ctx, sc, in.ID, step))
 			})
@@ -161,13 +161,9 @@ func (s *Server) registerPhotoRoutes() {
 		if err != nil {
 			return err
 		}
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPhoto+1))
-		if err != nil || len(data) > maxPhoto {
-			return shequ.Invalid(map[string]string{"photo": "must be at most 5 MiB"})
-		}
-		ct := http.DetectContentType(data)
-		if !photoTypes[ct] {
-			return shequ.Invalid(map[string]string{"photo": "must be a JPEG, PNG or WebP image"})
+		ct, data, err := readPhoto(w, r)
+		if err != nil {
+			return err
 		}
 		photo, err := s.store.AddMatterPhoto(r.Context(), a.Scope(auth.PermMatterRead), id, ct, data, a.User.ID)
 		if err != nil {
@@ -187,11 +183,18 @@ func (s *Server) registerPhotoRoutes() {
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Cache-Control", "private, max-age=86400")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'")
-		_, err = w.Write(data)
-		return err
+		return writePhoto(w, ct, data)
 	})
+}
+
+// ownHousehold keeps only the household reaches of a scope: what a
+// resident may act on as the resident.
+func ownHousehold(sc auth.Scope) auth.Scope {
+	var out auth.Scope
+	for _, r := range sc {
+		if r.HouseholdID != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -84,5 +84,6 @@ type Store interface {
 	auditStore
 	alarmStore
 	matterStore
+	boardStore
 	transferStore
 }

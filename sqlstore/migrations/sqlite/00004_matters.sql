@@ -57,18 +57,22 @@ CREATE TABLE matter_log (
 );
 CREATE INDEX matter_log_matter ON matter_log (matter_id, id);
 
-CREATE TABLE matter_photos (
+-- Photos of anything residents post (matters, lost and found), kept in the
+-- database so a backup of it is a backup of everything.
+CREATE TABLE photos (
     id            INTEGER PRIMARY KEY,
-    matter_id     INTEGER NOT NULL REFERENCES matters(id),
+    community_id  INTEGER NOT NULL,
+    owner         TEXT NOT NULL,
+    owner_id      INTEGER NOT NULL,
     content_type  TEXT NOT NULL,
     data          BLOB NOT NULL,
     uploaded_by   INTEGER,
     created_at    TIMESTAMP NOT NULL
 );
-CREATE INDEX matter_photos_matter ON matter_photos (matter_id);
+CREATE INDEX photos_owner ON photos (owner, owner_id);
 
 -- +goose Down
-DROP TABLE matter_photos;
+DROP TABLE photos;
 DROP TABLE matter_log;
 DROP TABLE matters;
 DROP TABLE matter_categories;

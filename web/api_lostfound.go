@@ -1,0 +1,141 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/lostfound"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// boardStore is what the lost-and-found board needs.
+type boardStore interface {
+	ListPosts(ctx context.Context, scope auth.Scope, f sqlstore.PostFilter) (shequ.List[lostfound.Post], error)
+	Post(ctx context.Context, scope auth.Scope, id int64) (lostfound.Post, error)
+	CreatePost(ctx context.Context, scope auth.Scope, p *lostfound.Post) error
+	ReplyToPost(ctx context.Context, scope auth.Scope, id, author int64, body string) (lostfound.Reply, error)
+	ClosePost(ctx context.Context, scope auth.Scope, id, by int64, moderator bool, remove bool) error
+	AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64, contentType string, data []byte) (int64, error)
+	PostPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (string, []byte, error)
+}
+
+type postBody struct {
+	Kind        string    `json:"kind" enum:"lost,found"`
+	Subject     string    `json:"subject,omitempty" enum:"item,pet," doc:"item (default) or pet"`
+	Title       string    `json:"title" maxLength:"80"`
+	Description string    `json:"description,omitempty" maxLength:"2000"`
+	Place       string    `json:"place" maxLength:"120"`
+	HappenedAt  time.Time `json:"happened_at,omitempty"`
+	Contact     string    `json:"contact,omitempty" maxLength:"100" doc:"How to reach you, if you want it shown"`
+	ExpiresAt   time.Time `json:"expires_at,omitempty" doc:"Default: 30 days"`
+	CommunityID int64     `json:"community_id,omitempty" doc:"For users of several communities"`
+}
+
+func (s *Server) registerBoardAPI() {
+	handle(s, get("/api/v1/lostfound", auth.PermBoardRead), "list-lostfound", "The lost-and-found board: open posts, newest first", "lostfound",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Kind    string `query:"kind" enum:"lost,found,"`
+			Subject string `query:"subject" enum:"item,pet,"`
+			All     bool   `query:"all" doc:"Include resolved and expired posts"`
+		}) (*listBody[lostfound.Post], error) {
+			return list(s.store.ListPosts(ctx, scope(ctx, auth.PermBoardRead), sqlstore.PostFilter{CommunityID: in.Community, Kind: in.Kind, Subject: in.Subject, All: in.All, Page: in.page()}))
+		})
+	handle(s, get("/api/v1/lostfound/{id}", auth.PermBoardRead), "get-lostfound", "A post with its replies", "lostfound",
+		func(ctx context.Context, in *IDParam) (*itemBody[lostfound.Post], error) {
+			return item(s.store.Post(ctx, scope(ctx, auth.PermBoardRead), in.ID))
+		})
+	handle(s, post("/api/v1/lostfound", auth.PermBoardPost), "create-lostfound", "Post a lost or found item or pet", "lostfound",
+		func(ctx context.Context, in *struct{ Body postBody }) (*itemBody[lostfound.Post], error) {
+			a := auth.ActorFrom(ctx)
+			b := in.Body
+			sc := scope(ctx, auth.PermBoardPost)
+			community := b.CommunityID
+			if community == 0 {
+				cs := sc.Communities()
+				if len(cs) != 1 {
+					return nil, shequ.Invalid(map[string]string{"community_id": "say which community's board"})
+				}
+				community = cs[0]
+			}
+			p := lostfound.Post{CommunityID: community, AuthorID: a.User.ID, Author: a.User.DisplayName, Kind: b.Kind, Subject: b.Subject, Title: b.Title,
+				Description: b.Description, Place: b.Place, HappenedAt: b.HappenedAt, Contact: b.Contact, ExpiresAt: b.ExpiresAt}
+			err := s.store.CreatePost(ctx, sc, &p)
+			return item(p, err)
+		})
+	handle(s, post("/api/v1/lostfound/{id}/replies", auth.PermBoardPost), "reply-lostfound", "Answer a post", "lostfound",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body struct {
+				Body string `json:"body" minLength:"1" maxLength:"1000"`
+			}
+		}) (*itemBody[lostfound.Reply], error) {
+			return item(s.store.ReplyToPost(ctx, scope(ctx, auth.PermBoardPost), in.ID, auth.ActorFrom(ctx).User.ID, in.Body.Body))
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/lostfound/{id}/resolve", Permission: auth.PermBoardPost, OK: true}, "resolve-lostfound", "Mark a post resolved (its poster or a moderator)", "lostfound",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			a := auth.ActorFrom(ctx)
+			return &noContent{}, s.store.ClosePost(ctx, scope(ctx, auth.PermBoardPost), in.ID, a.User.ID, a.Can(auth.PermBoardModerate), false)
+		})
+	handle(s, remove("/api/v1/lostfound/{id}", auth.PermBoardPost), "delete-lostfound", "Take a post down (its poster or a moderator)", "lostfound",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			a := auth.ActorFrom(ctx)
+			return &noContent{}, s.store.ClosePost(ctx, scope(ctx, auth.PermBoardPost), in.ID, a.User.ID, a.Can(auth.PermBoardModerate), true)
+		})
+	s.rawRoute(Route{Method: http.MethodPost, Path: "/api/v1/lostfound/{id}/photos", Permission: auth.PermBoardPost}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
+		id, _, err := pathIDs(r, "id", "")
+		if err != nil {
+			return err
+		}
+		ct, data, err := readPhoto(w, r)
+		if err != nil {
+			return err
+		}
+		photo, err := s.store.AddPostPhoto(r.Context(), a.Scope(auth.PermBoardPost), id, a.User.ID, ct, data)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		return jsonEncode(w, map[string]int64{"id": photo})
+	})
+	s.rawRoute(Route{Method: http.MethodGet, Path: "/api/v1/lostfound/{id}/photos/{photo}", Permission: auth.PermBoardRead}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
+		id, photo, err := pathIDs(r, "id", "photo")
+		if err != nil {
+			return err
+		}
+		ct, data, err := s.store.PostPhoto(r.Context(), a.Scope(auth.PermBoardRead), id, photo)
+		if err != nil {
+			return err
+		}
+		return writePhoto(w, ct, data)
+	})
+}
+
+// readPhoto takes a photo from a request body: a JPEG, PNG or WebP image
+// of at most 5 MiB, its type judged from its bytes, not its label.
+func readPhoto(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPhoto+1))
+	if err != nil || len(data) > maxPhoto {
+		return "", nil, shequ.Invalid(map[string]string{"photo": "must be at most 5 MiB"})
+	}
+	ct := http.DetectContentType(data)
+	if !photoTypes[ct] {
+		return "", nil, shequ.Invalid(map[string]string{"photo": "must be a JPEG, PNG or WebP image"})
+	}
+	return ct, data, nil
+}
+
+// writePhoto serves stored photo bytes so that no browser runs them.
+func writePhoto(w http.ResponseWriter, ct string, data []byte) error {
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	_, err := w.Write(data)
+	return err
+}
