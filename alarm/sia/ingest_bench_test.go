@@ -226,6 +226,32 @@ func drive(b *testing.B, addr string, conns int, rate float64, runID int) {
 	b.ReportMetric(q(0.99), "p99-µs")
 }
 
+// countingStore tells how many reports each commit carried and how long
+// the commits took: the group commit at work.
+type countingStore struct {
+	alarm.BatchStore
+	commits, reports atomic.Int64
+	busy             atomic.Int64 // ns inside Ingest
+}
+
+func (c *countingStore) Ingest(ctx context.Context, rs []alarm.Report) ([]alarm.Outcome, error) {
+	t0 := time.Now()
+	out, err := c.BatchStore.Ingest(ctx, rs)
+	c.busy.Add(int64(time.Since(t0)))
+	c.commits.Add(1)
+	c.reports.Add(int64(len(rs)))
+	return out, err
+}
+
+func (c *countingStore) reset() { c.commits.Store(0); c.reports.Store(0); c.busy.Store(0) }
+
+func (c *countingStore) report(b *testing.B) {
+	if n := c.commits.Load(); n > 0 {
+		b.ReportMetric(float64(c.reports.Load())/float64(n), "frames/commit")
+		b.ReportMetric(float64(c.busy.Load())/1e3/float64(c.reports.Load()), "store-µs/frame")
+	}
+}
+
 func BenchmarkIngestTCP(b *testing.B) {
 	type variant struct {
 		name    string
@@ -238,7 +264,8 @@ func BenchmarkIngestTCP(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			st := ingestStore(b, v.dialect, v.full)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			ing := alarm.NewIngestor(st, log, 256)
+			counted := &countingStore{BatchStore: st}
+			ing := alarm.NewIngestor(counted, log, 256)
 			ictx, stopIngest := context.WithCancel(context.Background())
 			ingDone := make(chan struct{})
 			go func() { ing.Run(ictx); close(ingDone) }()
@@ -256,7 +283,11 @@ func BenchmarkIngestTCP(b *testing.B) {
 			for _, l := range []load{{"conns=1", 1, 0}, {"conns=8", 8, 0}, {"conns=64", 64, 0}, {"rate=5000", 64, 5000}} {
 				// The two sides one after the other, so that they see
 				// the same machine.
-				b.Run(l.name+"/store", func(b *testing.B) { drive(b, stored.addr, l.conns, l.rate, int(runID.Add(1))) })
+				b.Run(l.name+"/store", func(b *testing.B) {
+					counted.reset()
+					drive(b, stored.addr, l.conns, l.rate, int(runID.Add(1)))
+					counted.report(b)
+				})
 				b.Run(l.name+"/bare", func(b *testing.B) { drive(b, bare.addr, l.conns, l.rate, int(runID.Add(1))) })
 			}
 		})

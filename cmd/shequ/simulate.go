@@ -368,7 +368,7 @@ func (r *simReport) print(w io.Writer) {
 		fmt.Fprintf(w, "setup: %d homes; panels %d registered, %d already there; sensors %d registered, %d already there\n",
 			s.Homes, s.PanelsCreated, s.PanelsExisted, s.SensorsCreated, s.SensorsExisted)
 	}
-	if r.Sent > 0 || r.Panels > 0 {
+	if r.Sent > 0 {
 		s := r.SIA
 		fmt.Fprintf(w, "SIA frames sent:  %d (%.0f/s; ACKed %.0f/s)\n", r.Sent, s.FramesPerSec, s.ACKedPerSec)
 		fmt.Fprintf(w, "  answers:        ACK %d, NAK %d, DUH %d, no answer %d (connect errors %d)\n", s.ACK, s.NAK, s.DUH, s.NoAnswer, s.ConnectErrors)
