@@ -39,6 +39,7 @@ const (
 	PermMatterHandle    Permission = "matter.handle"    // accept, assign, resolve, reject, return
 	PermMatterConfigure Permission = "matter.configure" // manage categories and service levels
 	PermMatterOwn       Permission = "matter.own"       // resubmit and rate one's own matters, as the resident
+	PermOpen311Manage   Permission = "open311.manage"   // create, list and revoke Open311 API keys
 	// Notices, guides and policies.
 	PermContentRead    Permission = "content.read"    // the feed, guides, policies, search
 	PermContentWrite   Permission = "content.write"   // notices (a grid grant: its grid's only), guides and policies (whole community)
@@ -59,7 +60,7 @@ var rolePermissions = map[Role][]Permission{
 		PermPeopleRead, PermPeopleWrite, PermPeoplePII, PermDevicesRead, PermDevicesWrite,
 		PermAssociationsRead, PermStaffRead, PermUsersManage, PermAuditRead, PermImport, PermExport,
 		PermAlarmRead, PermAlarmConfigure, PermIncidentHandle, PermIncidentAttend, PermAlarmArm, PermPosition,
-		PermMatterSubmit, PermMatterRead, PermMatterHandle, PermMatterConfigure,
+		PermMatterSubmit, PermMatterRead, PermMatterHandle, PermMatterConfigure, PermOpen311Manage,
 		PermContentRead, PermContentWrite, PermContentTrack,
 		PermBoardRead, PermBoardPost, PermBoardModerate,
 	},

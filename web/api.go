@@ -119,6 +119,7 @@ func (s *Server) registerAPI() {
 	s.registerAdminAPI()
 	s.registerAlarmAPI()
 	s.registerMatterAPI()
+	s.registerOpen311()
 	s.registerBoardAPI()
 	s.registerTransferAPI()
 }

@@ -84,6 +84,7 @@ type Store interface {
 	auditStore
 	alarmStore
 	matterStore
+	open311Store
 	boardStore
 	transferStore
 }

@@ -1,0 +1,309 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/matter"
+)
+
+// Open311Key is an API key an Open311 client files requests with. It
+// belongs to one community, whose matters the requests become. The store
+// keeps a hash of the secret only; the secret is shown once, on creation.
+type Open311Key struct {
+	ID          int64      `json:"id"`
+	CommunityID int64      `json:"community_id"`
+	Name        string     `json:"name" doc:"Who the key is for, e.g. the city's 12345 hotline"`
+	CreatedBy   int64      `json:"created_by,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
+}
+
+// open311KeyPrefix starts every secret, so a leaked one is recognisable.
+const open311KeyPrefix = "o311_"
+
+var open311Keys = table{
+	what: "Open311 key", from: "open311_keys k", id: "k.id", order: "k.community_id, k.id",
+	scope:   scopeCols{community: "k.community_id"},
+	columns: "k.id, k.community_id, k.name, k.created_by, k.created_at, k.revoked_at, k.last_used_at",
+}
+
+func scanOpen311Key(r scanner) (Open311Key, error) {
+	var k Open311Key
+	var by sql.NullInt64
+	var revoked, used sql.NullTime
+	err := r.Scan(&k.ID, &k.CommunityID, &k.Name, &by, &k.CreatedAt, &revoked, &used)
+	k.CreatedBy, k.CreatedAt, k.RevokedAt, k.LastUsedAt = by.Int64, k.CreatedAt.UTC(), timePtr(revoked), timePtr(used)
+	return k, err
+}
+
+// CreateOpen311Key adds an API key to a community and returns its secret,
+// which is not kept and cannot be shown again.
+func (s *Store) CreateOpen311Key(ctx context.Context, scope auth.Scope, k *Open311Key) (string, error) {
+	k.Name = strings.TrimSpace(k.Name)
+	if n := utf8.RuneCountInString(k.Name); n == 0 || n > 100 {
+		return "", shequ.Invalid(map[string]string{"name": "say who the key is for, in at most 100 characters"})
+	}
+	if err := mustReachCommunity(scope, k.CommunityID); err != nil {
+		return "", err
+	}
+	secret := open311KeyPrefix + auth.NewToken()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if n, err := count(ctx, tx, "SELECT COUNT(*) FROM communities WHERE id = $1", k.CommunityID); err != nil {
+			return err
+		} else if n == 0 {
+			return shequ.Invalid(map[string]string{"community_id": "no such community"})
+		}
+		if a := auth.ActorFrom(ctx); a != nil {
+			k.CreatedBy = a.User.ID
+		}
+		k.CreatedAt, k.RevokedAt, k.LastUsedAt = s.now(), nil, nil
+		id, err := insert(ctx, tx, "INSERT INTO open311_keys (community_id, name, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+			k.CommunityID, k.Name, auth.HashToken(secret), nullID(k.CreatedBy), k.CreatedAt)
+		if err != nil {
+			return err
+		}
+		k.ID = id
+		return s.change(ctx, tx, k.CommunityID, "create", "open311_key", id, nil, k)
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// ListOpen311Keys returns the keys of the communities scope reaches,
+// revoked ones included, without their secrets.
+func (s *Store) ListOpen311Keys(ctx context.Context, scope auth.Scope, community int64, page shequ.Page) (shequ.List[Open311Key], error) {
+	var a args
+	var conds []string
+	if community != 0 {
+		conds = append(conds, "k.community_id = "+a.add(community))
+	}
+	return listOf(ctx, s.reader(), open311Keys, scope, conds, a, page, scanOpen311Key)
+}
+
+// RevokeOpen311Key ends a key: requests sent with it are refused from now
+// on. Revoking a revoked key changes nothing.
+func (s *Store) RevokeOpen311Key(ctx context.Context, scope auth.Scope, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		k, err := oneOf(ctx, tx, open311Keys, scope, id, scanOpen311Key)
+		if err != nil {
+			return err
+		}
+		if err := mustReachCommunity(scope, k.CommunityID); err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			return nil
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, "UPDATE open311_keys SET revoked_at = $1 WHERE id = $2", now, id); err != nil {
+			return err
+		}
+		after := k
+		after.RevokedAt = &now
+		return s.change(ctx, tx, k.CommunityID, "revoke", "open311_key", id, k, after)
+	})
+}
+
+// Open311Key returns the live key whose secret this is. An unknown
+// secret and a revoked key are both EFORBIDDEN, with different messages.
+func (s *Store) Open311Key(ctx context.Context, secret string) (Open311Key, error) {
+	var k Open311Key
+	if !strings.HasPrefix(secret, open311KeyPrefix) {
+		return k, shequ.Errorf(shequ.EFORBIDDEN, "invalid api_key")
+	}
+	k, err := scanOpen311Key(s.reader().QueryRowContext(ctx, "SELECT "+open311Keys.columns+" FROM open311_keys k WHERE k.key_hash = $1", auth.HashToken(secret)))
+	switch {
+	case err == sql.ErrNoRows:
+		return k, shequ.Errorf(shequ.EFORBIDDEN, "invalid api_key")
+	case err != nil:
+		return k, err
+	case k.RevokedAt != nil:
+		return k, shequ.Errorf(shequ.EFORBIDDEN, "this api_key was revoked")
+	}
+	return k, nil
+}
+
+// Open311Extra is what an Open311 request brings beyond its matter.
+type Open311Extra struct {
+	BuildingID int64  // the building address_id named, 0 for none
+	MediaURL   string // a URL to a photo or other media
+	Contact    any    // who filed it, as the client said; kept sealed
+}
+
+// SubmitOpen311 files a matter that came with key: in the key's
+// community, on the open311 channel, with no resident behind it. The
+// audit log names the key. The extras are written right after the matter;
+// should that fail, the matter stands without them and the failure is
+// logged rather than returned, since the client would otherwise file the
+// matter again.
+func (s *Store) SubmitOpen311(ctx context.Context, key Open311Key, m *matter.Matter, x Open311Extra) error {
+	ctx = auth.WithActor(ctx, &auth.Actor{User: auth.User{Username: "open311:" + key.Name}})
+	m.CommunityID, m.PersonID, m.HouseholdID, m.HomeID, m.SubmittedBy, m.FiledBy, m.Channel = key.CommunityID, 0, 0, 0, 0, 0, "open311"
+	if x.BuildingID != 0 {
+		var grid int64
+		err := s.reader().QueryRowContext(ctx, "SELECT grid_id FROM buildings WHERE id = $1 AND community_id = $2", x.BuildingID, key.CommunityID).Scan(&grid)
+		if err == sql.ErrNoRows {
+			return shequ.Invalid(map[string]string{"address_id": "is not a building of this community"})
+		} else if err != nil {
+			return err
+		}
+		m.GridID = grid
+	}
+	if err := s.SubmitMatter(ctx, auth.Scope{{CommunityID: key.CommunityID}}, m); err != nil {
+		return err
+	}
+	contact := ""
+	if x.Contact != nil {
+		b, _ := json.Marshal(x.Contact)
+		if string(b) != "{}" && string(b) != "null" {
+			contact = s.cipher.Seal(string(b))
+		}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO open311_requests (matter_id, key_id, building_id, media_url, contact, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			m.ID, key.ID, nullID(x.BuildingID), x.MediaURL, contact, s.now()); err != nil {
+			return mapError(err)
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE open311_keys SET last_used_at = $1 WHERE id = $2", s.now(), key.ID)
+		return err
+	})
+	if err != nil {
+		s.log.Error("open311 request extras not kept", "matter", m.ID, "tracking", m.Tracking, "err", err)
+	}
+	return nil
+}
+
+// Open311Contact returns the contact details sent with a matter filed over
+// Open311, as JSON; "" when none were sent.
+func (s *Store) Open311Contact(ctx context.Context, scope auth.Scope, matterID int64) (string, error) {
+	if err := mustReach(ctx, s.reader(), matters, scope, matterID); err != nil {
+		return "", err
+	}
+	var sealed string
+	err := s.reader().QueryRowContext(ctx, "SELECT contact FROM open311_requests WHERE matter_id = $1", matterID).Scan(&sealed)
+	if err == sql.ErrNoRows {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return s.cipher.Open(sealed)
+}
+
+// Open311Filter selects the matters GET requests shows, all of one
+// community.
+type Open311Filter struct {
+	CommunityID int64
+	// Tracking numbers (service_request_id); when set, the other
+	// conditions but the community are ignored.
+	Tracking []string
+	// Categories are category codes (service_code); none means all.
+	Categories []string
+	// Status is "open" (not resolved, closed or rejected), "closed" (one
+	// of those) or "" for both.
+	Status string
+	// Since and Until bound the submission time, both included.
+	Since, Until time.Time
+	// Limit is at most this many, newest first; 0 means 1000.
+	Limit int
+}
+
+// Open311Request is a matter with what its Open311 face needs: the
+// building it is at (of its home, or the one address_id named) and the
+// media URL it came with.
+type Open311Request struct {
+	Matter   matter.Matter
+	Building community.Building // zero when the matter names no building
+	MediaURL string
+}
+
+// extraScanner scans a row whose first columns scanMatter reads and whose
+// last ones are extra.
+type extraScanner struct {
+	r     scanner
+	extra []any
+}
+
+func (e extraScanner) Scan(dest ...any) error { return e.r.Scan(append(dest, e.extra...)...) }
+
+// ListOpen311Requests returns the matters of one community that f keeps,
+// newest first, without a count: the feed wants no total.
+func (s *Store) ListOpen311Requests(ctx context.Context, f Open311Filter) ([]Open311Request, error) {
+	var a args
+	conds := []string{"m.community_id = " + a.add(f.CommunityID)}
+	if len(f.Tracking) > 0 {
+		conds = append(conds, "m.tracking IN ("+a.list(f.Tracking)+")")
+	} else {
+		if len(f.Categories) > 0 {
+			conds = append(conds, "mc.code IN ("+a.list(f.Categories)+")")
+		}
+		switch f.Status {
+		case "open":
+			conds = append(conds, "m.status NOT IN ('resolved', 'closed', 'rejected')")
+		case "closed":
+			conds = append(conds, "m.status IN ('resolved', 'closed', 'rejected')")
+		case "":
+		default:
+			return nil, shequ.Invalid(map[string]string{"status": "must be open or closed"})
+		}
+		if !f.Since.IsZero() {
+			conds = append(conds, "m.created_at >= "+a.add(f.Since.UTC()))
+		}
+		if !f.Until.IsZero() {
+			conds = append(conds, "m.created_at <= "+a.add(f.Until.UTC()))
+		}
+	}
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	query := "SELECT " + matters.columns + ", COALESCE(b.id, 0), COALESCE(b.name, ''), COALESCE(b.address, ''), COALESCE(b.lat, 0), COALESCE(b.lng, 0), COALESCE(o.media_url, '')" +
+		" FROM " + matters.from +
+		" LEFT JOIN open311_requests o ON o.matter_id = m.id LEFT JOIN homes h ON h.id = m.home_id LEFT JOIN buildings b ON b.id = COALESCE(h.building_id, o.building_id)" +
+		" WHERE " + strings.Join(conds, " AND ") + " ORDER BY " + matters.order + " LIMIT " + a.add(f.Limit)
+	rows, err := s.reader().QueryContext(ctx, query, a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Open311Request{}
+	for rows.Next() {
+		var r Open311Request
+		r.Matter, err = s.scanMatter(extraScanner{rows, []any{&r.Building.ID, &r.Building.Name, &r.Building.Address, &r.Building.Lat, &r.Building.Lng, &r.MediaURL}})
+		if err != nil {
+			return nil, err
+		}
+		r.Building.CommunityID = r.Matter.CommunityID
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// list adds each value and returns their placeholders, comma separated.
+func (a *args) list(vs []string) string {
+	ph := make([]string, len(vs))
+	for i, v := range vs {
+		ph[i] = a.add(v)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// Open311Changeset returns when the Open311 services last changed: when
+// the newest matter category was added. It is zero when there are none.
+func (s *Store) Open311Changeset(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := s.reader().QueryRowContext(ctx, "SELECT created_at FROM matter_categories ORDER BY created_at DESC LIMIT 1").Scan(&t)
+	if err == sql.ErrNoRows {
+		return time.Time{}, nil
+	}
+	return t.UTC(), err
+}
