@@ -244,6 +244,30 @@ type NoticeFilter struct {
 	shequ.Page
 }
 
+// Household is a household of a notice's audience that has not
+// confirmed it: where it lives, so that staff can knock on the door, and
+// who lives there, phone numbers masked.
+type Household struct {
+	HouseholdID   int64      `json:"household_id"`
+	HouseholdName string     `json:"household_name"`
+	HomeID        int64      `json:"home_id"`
+	BuildingID    int64      `json:"building_id"`
+	BuildingName  string     `json:"building_name"`
+	Entrance      string     `json:"entrance"`
+	Floor         int        `json:"floor"`
+	Door          string     `json:"door"`
+	GridID        int64      `json:"grid_id"`
+	GridName      string     `json:"grid_name"`
+	Residents     []Resident `json:"residents"`
+}
+
+// Resident is someone living in a household, as a door-knocking list
+// shows them.
+type Resident struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone" doc:"Masked"`
+}
+
 // Contact is an office or person to call about a service. Office numbers,
 // not residents' personal data.
 type Contact struct {
