@@ -106,10 +106,12 @@ func (s *Server) serveOpen311(w http.ResponseWriter, r *http.Request, routes []o
 		method = http.MethodGet
 	}
 	var allowed []string
+	matched := false // the path names a resource, whatever the method or format
 	for _, rt := range routes {
 		if rt.dir != dir || (rt.file != "" && rt.file != name) || (rt.file == "" && name == "") {
 			continue
 		}
+		matched = true
 		if rt.method != method {
 			allowed = append(allowed, rt.method)
 			continue
@@ -124,7 +126,7 @@ func (s *Server) serveOpen311(w http.ResponseWriter, r *http.Request, routes []o
 		return
 	}
 	switch {
-	case !ok && (len(allowed) > 0 || strings.Contains(file, ".")):
+	case matched && !ok:
 		ext := strings.TrimPrefix(file, name)
 		if ext == "" {
 			ext = "none"
