@@ -505,8 +505,14 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 			return nil, err
 		}
 	}
-	v.Staff = recommend(p.L, staff, a.User.ID, workerID, headID)
-	if len(v.Staff) > 0 {
+	var cands []alarm.Candidate
+	if v.CanHandle && inc.Open() {
+		if cands, err = s.store.DispatchCandidates(ctx, a.Scope(auth.PermIncidentHandle), id); err != nil {
+			return nil, err
+		}
+	}
+	v.Staff = staffChoices(p.L, cands, staff, a.User.ID, workerID, headID)
+	if len(cands) > 0 {
 		v.Recommended = &v.Staff[0]
 	}
 
@@ -518,8 +524,51 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 	return v, nil
 }
 
-// recommend orders the staff to send: the grid worker of the home's grid
-// first, then the building head, then other grid workers and building
+// staffChoices lists whom the operator may send: the dispatch candidates
+// first, in the store's order (the grid worker of the home's grid, then
+// on-duty staff by distance; the first is the one recommended), then the
+// rest of the staff.
+func staffChoices(l *locale, cands []alarm.Candidate, staff map[int64]auth.User, self, worker, head int64) []staffOption {
+	var out []staffOption
+	seen := map[int64]bool{self: true}
+	for _, c := range cands {
+		if seen[c.UserID] {
+			continue
+		}
+		seen[c.UserID] = true
+		o := staffOption{ID: c.UserID, Name: c.Name}
+		if u, ok := staff[c.UserID]; ok {
+			o.Name, o.Role = displayName(u), staffRole(u)
+		}
+		switch c.Reason {
+		case "grid_worker":
+			o.Why = l.T("console.why.grid")
+		case "nearest":
+			o.Why = l.T("console.why.near", int(c.Meters+0.5))
+		}
+		out = append(out, o)
+	}
+	for _, o := range recommend(l, staff, self, worker, head) {
+		if !seen[o.ID] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// staffRole is the role a staff member is sent in.
+func staffRole(u auth.User) auth.Role {
+	var r auth.Role
+	for _, g := range u.Grants {
+		if g.Role != auth.RoleResident && (r == "" || g.Role == auth.RoleGridWorker) {
+			r = g.Role
+		}
+	}
+	return r
+}
+
+// recommend orders the rest of the staff: the grid worker of the home's
+// grid, then the building head, then other grid workers and building
 // heads, then everyone else. The operator is not sent to themself.
 func recommend(l *locale, staff map[int64]auth.User, self, worker, head int64) []staffOption {
 	rank := func(o staffOption) int {
@@ -542,12 +591,7 @@ func recommend(l *locale, staff map[int64]auth.User, self, worker, head int64) [
 		if u.ID == self || u.Disabled {
 			continue
 		}
-		o := staffOption{ID: u.ID, Name: displayName(u)}
-		for _, g := range u.Grants {
-			if g.Role != auth.RoleResident && (o.Role == "" || g.Role == auth.RoleGridWorker) {
-				o.Role = g.Role
-			}
-		}
+		o := staffOption{ID: u.ID, Name: displayName(u), Role: staffRole(u)}
 		switch u.ID {
 		case worker:
 			o.Why = l.T("console.why.grid")

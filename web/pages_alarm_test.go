@@ -223,6 +223,9 @@ func TestConsoleQueue(t *testing.T) {
 	}
 	grid01, _ := e.store.UserByName(t.Context(), "grid01")
 	detail := r.body[strings.Index(r.body, `id="detail"`):]
+	if strings.Contains(detail, "在岗") {
+		t.Error("nobody is on duty, yet someone is offered as near")
+	}
 	for _, want := range []string{
 		`data-id="` + fmt.Sprint(inc.ID) + `"`, home.BuildingName, home.Door,
 		people.Items[0].Name, people.Items[0].Phone, `href="tel:` + people.Items[0].Phone + `"`,
@@ -239,7 +242,23 @@ func TestConsoleQueue(t *testing.T) {
 	if err != nil || l.Total != len(people.Items) {
 		t.Errorf("audit of the numbers read: %v, %d entries for %d people", err, l.Total, len(people.Items))
 	}
+	// Someone on duty nearby comes second, with the distance.
+	grid02, _ := e.store.UserByName(t.Context(), "grid02")
+	bld, err := e.store.Building(t.Context(), auth.Scope{{}}, home.BuildingID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SetPosition(t.Context(), grid02.ID, bld.Lat, bld.Lng+0.001, true); err != nil {
+		t.Fatal(err)
+	}
+	r = e.page(fmt.Sprintf("/console?id=%d", inc.ID), jar.of("operator")...)
+	opts := regexp.MustCompile(`<option value="\d+">([^<]*)</option>`).FindAllStringSubmatch(r.body[strings.Index(r.body, `id="send-other"`):], 2)
+	if len(opts) != 2 || !strings.HasPrefix(opts[0][1], grid01.DisplayName) || !strings.HasPrefix(opts[1][1], grid02.DisplayName) || !strings.Contains(opts[1][1], "在岗，约 9") {
+		t.Errorf("whom to send: %v", opts)
+	}
+
 	// A refresh of the state reads no personal data.
+	l, _ = e.store.ListAudit(t.Context(), auth.Scope{{}}, audit.Filter{Action: "person.read_pii", Page: shequ.Page{Limit: 1}})
 	before := l.Total
 	st := e.page(fmt.Sprintf("/console/incidents/%d/state", inc.ID), jar.of("operator")...)
 	if st.status != 200 || !strings.Contains(st.body, `id="incident-state"`) || strings.Contains(st.body, people.Items[0].Phone) {
@@ -484,7 +503,7 @@ func TestMyAlarmPage(t *testing.T) {
 	// An intrusion shows as an alarm, and what the centre does about it.
 	inc := e.intrusion()
 	r = e.page("/my/alarm", jar.of("resident01")...)
-	if !strings.Contains(r.body, `data-state="triggered"`) || !strings.Contains(r.body, "正在报警") || !strings.Contains(r.body, "监控中心已收到报警") {
+	if !strings.Contains(r.body, `data-state="triggered"`) || !strings.Contains(r.body, "正在报警") || !strings.Contains(r.body, "监控中心处理情况") {
 		t.Errorf("triggered page: %.600s", r.body)
 	}
 	grid01, _ := e.store.UserByName(t.Context(), "grid01")
@@ -565,7 +584,7 @@ func TestAlarmWordsInCatalogs(t *testing.T) {
 	for _, r := range alarm.Resolutions {
 		keys = append(keys, "alarm.res."+r)
 	}
-	for _, a := range []string{"opened", "event", "ack", "dispatch", "accept", "arrive", "resolve", "escalated"} {
+	for _, a := range []string{"opened", "event", "ack", "dispatch", "offered", "accept", "not_accepted", "no_candidates", "arrive", "resolve", "escalated"} {
 		keys = append(keys, "alarm.action."+a)
 	}
 	for _, p := range []alarm.Priority{alarm.PriorityLife, alarm.PriorityIntrusion, alarm.PriorityTamper, alarm.PriorityTrouble} {
