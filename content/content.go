@@ -244,10 +244,10 @@ type NoticeFilter struct {
 	shequ.Page
 }
 
-// Household is a household of a notice's audience that has not
+// UnconfirmedHousehold is a household of a notice's audience that has not
 // confirmed it: where it lives, so that staff can knock on the door, and
 // who lives there, phone numbers masked.
-type Household struct {
+type UnconfirmedHousehold struct {
 	HouseholdID   int64      `json:"household_id"`
 	HouseholdName string     `json:"household_name"`
 	HomeID        int64      `json:"home_id"`
@@ -268,9 +268,9 @@ type Resident struct {
 	Phone string `json:"phone" doc:"Masked"`
 }
 
-// Contact is an office or person to call about a service. Office numbers,
+// ServiceContact is an office or person to call about a service. Office numbers,
 // not residents' personal data.
-type Contact struct {
+type ServiceContact struct {
 	Name  string `json:"name"`
 	Phone string `json:"phone,omitempty"`
 	Note  string `json:"note,omitempty"`
@@ -284,24 +284,24 @@ type Link struct {
 
 // Guide (办事流程) tells residents how to get one service done.
 type Guide struct {
-	ID          int64        `json:"id"`
-	CommunityID int64        `json:"community_id"`
-	Name        string       `json:"name" doc:"The service, e.g. 办理居住证"`
-	Category    string       `json:"category"`
-	Summary     string       `json:"summary"`
-	Steps       []string     `json:"steps" doc:"In order"`
-	Documents   []string     `json:"documents" doc:"What to bring"`
-	Office      string       `json:"office" doc:"Where: office and address"`
-	Hours       string       `json:"hours" doc:"When the office is open"`
-	Fees        string       `json:"fees"`
-	Duration    string       `json:"duration" doc:"How long it takes"`
-	Contacts    []Contact    `json:"contacts"`
-	Forms       []Link       `json:"forms" doc:"Related forms and pages"`
-	Body        string       `json:"body" doc:"Further notes, Markdown"`
-	BodyHTML    string       `json:"body_html,omitempty"`
-	Attachments []Attachment `json:"attachments"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	ID          int64            `json:"id"`
+	CommunityID int64            `json:"community_id"`
+	Name        string           `json:"name" doc:"The service, e.g. 办理居住证"`
+	Category    string           `json:"category"`
+	Summary     string           `json:"summary"`
+	Steps       []string         `json:"steps" doc:"In order"`
+	Documents   []string         `json:"documents" doc:"What to bring"`
+	Office      string           `json:"office" doc:"Where: office and address"`
+	Hours       string           `json:"hours" doc:"When the office is open"`
+	Fees        string           `json:"fees"`
+	Duration    string           `json:"duration" doc:"How long it takes"`
+	Contacts    []ServiceContact `json:"contacts"`
+	Forms       []Link           `json:"forms" doc:"Related forms and pages"`
+	Body        string           `json:"body" doc:"Further notes, Markdown"`
+	BodyHTML    string           `json:"body_html,omitempty"`
+	Attachments []Attachment     `json:"attachments"`
+	CreatedAt   time.Time        `json:"created_at"`
+	UpdatedAt   time.Time        `json:"updated_at"`
 }
 
 // Validate checks a guide before it is stored.
@@ -532,8 +532,8 @@ func cleanList(p problems, field string, items []string, max int) []string {
 	return out
 }
 
-func checkContacts(p problems, cs []Contact) []Contact {
-	out := []Contact{}
+func checkContacts(p problems, cs []ServiceContact) []ServiceContact {
+	out := []ServiceContact{}
 	for i, c := range cs {
 		c.Name, c.Phone, c.Note = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone), strings.TrimSpace(c.Note)
 		field := fmt.Sprintf("contacts[%d]", i)

@@ -225,6 +225,9 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.associationsOf(ctx); err != nil {
 		return err
 	}
+	if err := b.contentOf(ctx); err != nil {
+		return err
+	}
 	return b.matterCategories(ctx)
 }
 

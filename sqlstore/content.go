@@ -577,12 +577,12 @@ func (s *Store) ConfirmNotice(ctx context.Context, scope auth.Scope, id int64) (
 // in scope, that have not confirmed it: where they live, so a grid worker
 // can knock, and who lives there, phone numbers masked. Only households
 // with someone living in them are counted.
-func (s *Store) UnconfirmedHouseholds(ctx context.Context, scope auth.Scope, id int64, page shequ.Page) (shequ.List[content.Household], error) {
+func (s *Store) UnconfirmedHouseholds(ctx context.Context, scope auth.Scope, id int64, page shequ.Page) (shequ.List[content.UnconfirmedHousehold], error) {
 	q := s.reader()
 	scope = staffOnly(scope)
 	n, err := s.notice(ctx, q, nil, scope, id)
 	if err != nil {
-		return shequ.List[content.Household]{}, err
+		return shequ.List[content.UnconfirmedHousehold]{}, err
 	}
 	var a args
 	nid := a.add(n.ID)
@@ -597,8 +597,8 @@ func (s *Store) UnconfirmedHouseholds(ctx context.Context, scope auth.Scope, id 
 	}
 	l, err := listWhere(ctx, q, "household", "households hh JOIN homes h ON h.id = hh.home_id JOIN buildings b ON b.id = h.building_id JOIN grids g ON g.id = b.grid_id",
 		"hh.id, hh.name, h.id, h.entrance, h.floor, h.door, b.id, b.name, g.id, g.name", strings.Join(conds, " AND "),
-		"g.code, b.name, h.entrance, h.floor, h.door, hh.id", a, page, func(r scanner) (content.Household, error) {
-			var x content.Household
+		"g.code, b.name, h.entrance, h.floor, h.door, hh.id", a, page, func(r scanner) (content.UnconfirmedHousehold, error) {
+			var x content.UnconfirmedHousehold
 			err := r.Scan(&x.HouseholdID, &x.HouseholdName, &x.HomeID, &x.Entrance, &x.Floor, &x.Door, &x.BuildingID, &x.BuildingName, &x.GridID, &x.GridName)
 			x.Residents = []content.Resident{}
 			return x, err
@@ -607,7 +607,7 @@ func (s *Store) UnconfirmedHouseholds(ctx context.Context, scope auth.Scope, id 
 		return l, err
 	}
 	var b args
-	at := map[int64]*content.Household{}
+	at := map[int64]*content.UnconfirmedHousehold{}
 	ids := make([]int64, len(l.Items))
 	for i := range l.Items {
 		ids[i], at[l.Items[i].HouseholdID] = l.Items[i].HouseholdID, &l.Items[i]
@@ -650,7 +650,7 @@ func scanGuide(r scanner) (content.Guide, error) {
 		return g, err
 	}
 	g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
-	g.Steps, g.Documents, g.Contacts, g.Forms, g.Attachments = []string{}, []string{}, []content.Contact{}, []content.Link{}, []content.Attachment{}
+	g.Steps, g.Documents, g.Contacts, g.Forms, g.Attachments = []string{}, []string{}, []content.ServiceContact{}, []content.Link{}, []content.Attachment{}
 	for _, f := range []struct {
 		s string
 		v any

@@ -121,6 +121,7 @@ func (s *Server) registerAPI() {
 	s.registerMatterAPI()
 	s.registerOpen311()
 	s.registerBoardAPI()
+	s.registerContentAPI()
 	s.registerTransferAPI()
 }
 

@@ -126,6 +126,34 @@ var rules = map[string]string{
 
 	"POST /api/v1/import/{kind}": "admin",
 	"GET /api/v1/export/{kind}":  "admin",
+
+	"GET /api/v1/notices":                          "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"GET /api/v1/notices/{id}":                     "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"POST /api/v1/notices":                         "admin grid_worker broadcast_manager",
+	"PUT /api/v1/notices/{id}":                     "admin grid_worker broadcast_manager",
+	"DELETE /api/v1/notices/{id}":                  "admin grid_worker broadcast_manager",
+	"POST /api/v1/notices/{id}/confirm":            "resident",
+	"GET /api/v1/notices/{id}/unconfirmed":         "admin grid_worker building_head",
+	"POST /api/v1/notices/{id}/attachments":        "admin grid_worker broadcast_manager",
+	"GET /api/v1/notices/{id}/attachments/{n}":     "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"DELETE /api/v1/notices/{id}/attachments/{n}":  "admin grid_worker broadcast_manager",
+	"GET /api/v1/guides":                           "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"GET /api/v1/guides/{id}":                      "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"POST /api/v1/guides":                          "admin grid_worker broadcast_manager",
+	"PUT /api/v1/guides/{id}":                      "admin grid_worker broadcast_manager",
+	"DELETE /api/v1/guides/{id}":                   "admin grid_worker broadcast_manager",
+	"POST /api/v1/guides/{id}/attachments":         "admin grid_worker broadcast_manager",
+	"GET /api/v1/guides/{id}/attachments/{n}":      "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"DELETE /api/v1/guides/{id}/attachments/{n}":   "admin grid_worker broadcast_manager",
+	"GET /api/v1/policies":                         "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"GET /api/v1/policies/{id}":                    "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"POST /api/v1/policies":                        "admin grid_worker broadcast_manager",
+	"PUT /api/v1/policies/{id}":                    "admin grid_worker broadcast_manager",
+	"DELETE /api/v1/policies/{id}":                 "admin grid_worker broadcast_manager",
+	"POST /api/v1/policies/{id}/attachments":       "admin grid_worker broadcast_manager",
+	"GET /api/v1/policies/{id}/attachments/{n}":    "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
+	"DELETE /api/v1/policies/{id}/attachments/{n}": "admin grid_worker broadcast_manager",
+	"GET /api/v1/search":                           "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",
 }
 
 // roleUsers names an account holding each role in the demo community.
@@ -180,6 +208,10 @@ func expectedAllowed(method, path string) int {
 	switch {
 	case path == "/api/v1/sos":
 		return http.StatusCreated // the resident really calls for help
+	case strings.HasSuffix(path, "/attachments/{n}"):
+		return http.StatusUnprocessableEntity // "{n}" is not a number
+	case path == "/api/v1/notices/{id}/confirm":
+		return http.StatusNotFound // it has no body
 	case path == "/api/v1/matters/{id}/photos", path == "/api/v1/lostfound/{id}/photos":
 		return http.StatusUnprocessableEntity // "{}" is not a photo
 	case path == "/api/v1/homes/{id}/alarm/disarm", path == "/api/v1/lostfound/{id}/resolve", strings.HasPrefix(path, "/api/v1/incidents/{id}/"), strings.HasPrefix(path, "/api/v1/matters/{id}/"):

@@ -3,12 +3,15 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -159,6 +162,11 @@ func TestBrowserAlarmConsole(t *testing.T) {
 	}
 	op.run("enable and test the sound", chromedp.Click(chromedp.ID("sound-test")))
 	op.wait("sound on", `document.querySelector("#sound-state").classList.contains("on")`, 2*time.Second)
+	beeps := func() int {
+		n, _ := strconv.Atoi(op.eval(`document.querySelector("#console").dataset.beeps || "0"`))
+		return n
+	}
+	before := beeps()
 	op.eval(`window.shequMark = "kept"; ""`)
 
 	// A window opens while armed. The page notes when the row appears, by
@@ -183,6 +191,9 @@ func TestBrowserAlarmConsole(t *testing.T) {
 	}
 	if title := op.eval(`document.title`); !strings.HasPrefix(title, "(1) 报警台") {
 		t.Errorf("console title %q, want it to count the alarm", title)
+	}
+	if beeps() <= before {
+		t.Error("the new alarm made no sound")
 	}
 	res.wait("the resident sees the alarm live", `!!document.querySelector('#alarm-state .arm-card[data-state="triggered"]') && window.shequMark === "kept"`, 3*time.Second)
 	res.shoot(dir, "alarm-2-resident-triggered")
@@ -238,14 +249,36 @@ func TestBrowserAlarmConsole(t *testing.T) {
 		t.Error("a tap on SOS opened an incident")
 	}
 
+	// Held for two seconds, it calls for help: the page says calmly that
+	// help is coming and who, and the console rings with a red alarm.
+	pt := res.eval(`(() => {
+		const b = document.querySelector("#sos-button");
+		b.scrollIntoView({block: "center"});
+		const r = b.getBoundingClientRect();
+		return (r.left + r.width / 2) + "," + (r.top + r.height / 2);
+	})()`)
+	var x, y float64
+	if _, err := fmt.Sscanf(pt, "%f,%f", &x, &y); err != nil {
+		t.Fatalf("SOS button at %q: %v", pt, err)
+	}
+	before = beeps()
+	res.run("hold SOS for 2.3 s", holdXY(x, y, 2300*time.Millisecond))
+	res.wait("help is coming", `location.pathname === "/my/alarm" && !!document.querySelector("#alarm-state .help-card.help-life") &&
+		document.querySelector("#alarm-state .help-card").textContent.includes(`+jsString(grid01.DisplayName)+`)`, 5*time.Second)
+	res.shoot(dir, "alarm-6-resident-help-coming")
+	op.wait("the call for help on the console", `!!document.querySelector('#queue .inc.p-life[data-status="new"]')`, 3*time.Second)
+	if beeps() <= before {
+		t.Error("the call for help made no sound")
+	}
+
 	// Pictures to look at: a wall screen and a phone.
 	op.run("a wall screen", chromedp.EmulateViewport(1920, 1080))
-	op.shoot(dir, "alarm-6-console-wall")
+	op.shoot(dir, "alarm-7-console-wall")
 	op.run("a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	if w := op.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
 		t.Errorf("console is %s px wide on a 390 px phone", w)
 	}
-	op.shoot(dir, "alarm-7-console-phone")
+	op.shoot(dir, "alarm-8-console-phone")
 	t.Logf("screenshots in %s", dir)
 
 	for _, b := range []*browserTab{op, res} {
@@ -257,6 +290,28 @@ func TestBrowserAlarmConsole(t *testing.T) {
 		t.Error("the walk took too long")
 	}
 	t.Logf("the walk took %v", time.Since(began).Round(100*time.Millisecond))
+}
+
+// holdXY presses a finger on the screen at x, y for d, as a person holds a
+// button.
+func holdXY(x, y float64, d time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		one := 1.0
+		p := input.DispatchTouchEventParams{Type: input.DispatchTouchEventTypeTouchStart,
+			TouchPoints: []*input.TouchPoint{{X: x, Y: y, RadiusX: &one, RadiusY: &one, Force: &one}}}
+		if _, err := chromedp.Call(ctx, input.DispatchTouchEvent, p); err != nil {
+			return err
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		// The page may have moved on already: the lift goes nowhere then.
+		p.Type, p.TouchPoints = input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{}
+		chromedp.Call(ctx, input.DispatchTouchEvent, p)
+		return nil
+	})
 }
 
 func jsString(s string) string {

@@ -86,5 +86,6 @@ type Store interface {
 	matterStore
 	open311Store
 	boardStore
+	contentStore
 	transferStore
 }

@@ -18,6 +18,7 @@
   var known = {}; // ids of the incidents in the queue
   var lastId = root.getAttribute("data-live-from") || "0";
   var audio = null;
+  var beeps = 0;
 
   // --- fragments -------------------------------------------------------
 
@@ -216,6 +217,8 @@
     if (!audio || audio.state === "closed") {
       return;
     }
+    // The count lets a test (or a curious operator) see that it played.
+    root.setAttribute("data-beeps", String(++beeps));
     var t0 = audio.currentTime + 0.02;
     var tones = urgent ? [988, 740, 988, 740] : [880, 660];
     tones.forEach(function (f, i) {
@@ -336,6 +339,13 @@
     lastId = e.lastEventId || lastId;
     beep(true);
     refreshQueue();
+    try {
+      if (String(JSON.parse(e.data).incident_id) === selectedId()) {
+        refreshState();
+      }
+    } catch (err) {
+      // the queue is refreshed all the same
+    }
   }
 
   // connect opens the stream where the page left off. EventSource

@@ -1,0 +1,382 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/content"
+)
+
+// contentStore is what notices, guides, policies and search need.
+type contentStore interface {
+	ListNotices(ctx context.Context, read, write auth.Scope, f content.NoticeFilter) (shequ.List[content.Notice], error)
+	Notice(ctx context.Context, read, write auth.Scope, id int64) (content.Notice, error)
+	CreateNotice(ctx context.Context, scope auth.Scope, n *content.Notice) error
+	UpdateNotice(ctx context.Context, scope auth.Scope, n *content.Notice) error
+	DeleteNotice(ctx context.Context, scope auth.Scope, id int64) error
+	ConfirmNotice(ctx context.Context, scope auth.Scope, id int64) (time.Time, error)
+	UnconfirmedHouseholds(ctx context.Context, scope auth.Scope, id int64, page shequ.Page) (shequ.List[content.UnconfirmedHousehold], error)
+
+	ListGuides(ctx context.Context, scope auth.Scope, f content.ListFilter) (shequ.List[content.Guide], error)
+	Guide(ctx context.Context, scope auth.Scope, id int64) (content.Guide, error)
+	CreateGuide(ctx context.Context, scope auth.Scope, g *content.Guide) error
+	UpdateGuide(ctx context.Context, scope auth.Scope, g *content.Guide) error
+	DeleteGuide(ctx context.Context, scope auth.Scope, id int64) error
+
+	ListPolicies(ctx context.Context, read, write auth.Scope, f content.ListFilter) (shequ.List[content.Policy], error)
+	Policy(ctx context.Context, read, write auth.Scope, id int64) (content.Policy, error)
+	CreatePolicy(ctx context.Context, scope auth.Scope, x *content.Policy) error
+	UpdatePolicy(ctx context.Context, scope auth.Scope, x *content.Policy) error
+	DeletePolicy(ctx context.Context, scope auth.Scope, id int64) error
+
+	AddAttachment(ctx context.Context, write auth.Scope, kind string, owner int64, x *content.Attachment, sniffed string) error
+	Attachment(ctx context.Context, read, write auth.Scope, kind string, owner int64, n int) (content.Attachment, error)
+	DeleteAttachment(ctx context.Context, write auth.Scope, kind string, owner int64, n int) error
+
+	Search(ctx context.Context, scopes map[string]auth.Scope, q string, community int64, page shequ.Page) (shequ.List[content.SearchResult], error)
+}
+
+// searchKinds are the kinds search looks through and the permission whose
+// scope each is found within. Matters add theirs here.
+var searchKinds = map[string]auth.Permission{
+	content.KindNotice: auth.PermContentRead,
+	content.KindGuide:  auth.PermContentRead,
+	content.KindPolicy: auth.PermContentRead,
+}
+
+// readWrite returns the actor's scopes to read content live and to see it
+// in any status.
+func readWrite(ctx context.Context) (auth.Scope, auth.Scope) {
+	return scope(ctx, auth.PermContentRead), scope(ctx, auth.PermContentWrite)
+}
+
+type noticeBody struct {
+	CommunityID int64             `json:"community_id,omitempty" doc:"Needed only by users who work in several communities"`
+	Title       string            `json:"title" maxLength:"200"`
+	Body        string            `json:"body" doc:"Markdown; images may come from the notice's attachments"`
+	Category    string            `json:"category,omitempty" enum:"news,event,notice,police_alert,good_deed,reminder,policy," doc:"notice when not given"`
+	Audience    *content.Audience `json:"audience,omitempty" doc:"The whole community when not given; grid workers must name their grid or its buildings"`
+	PublishAt   *time.Time        `json:"publish_at,omitempty" doc:"Now when not given; later schedules it"`
+	ExpiresAt   *time.Time        `json:"expires_at,omitempty" doc:"It leaves the feed then; never when not given"`
+	Pinned      bool              `json:"pinned,omitempty" doc:"Shown before the others"`
+	Important   bool              `json:"important,omitempty" doc:"Residents are asked to confirm reading it, and are notified"`
+}
+
+func (b noticeBody) notice(id, community int64) content.Notice {
+	n := content.Notice{ID: id, CommunityID: community, Title: b.Title, Body: b.Body, Category: b.Category, ExpiresAt: b.ExpiresAt, Pinned: b.Pinned, Important: b.Important}
+	if b.Audience != nil {
+		n.Audience = *b.Audience
+	}
+	if b.PublishAt != nil {
+		n.PublishAt = *b.PublishAt
+	}
+	return n
+}
+
+type guideBody struct {
+	CommunityID int64             `json:"community_id,omitempty" doc:"Needed only by users who work in several communities"`
+	Name        string            `json:"name" maxLength:"200" doc:"The service, e.g. 办理居住证"`
+	Category    string            `json:"category,omitempty" enum:"household,social_security,medical_insurance,civil_affairs,elderly,disability,employment,housing,family_planning,other,"`
+	Summary     string            `json:"summary,omitempty"`
+	Steps       []string          `json:"steps,omitempty" doc:"In order"`
+	Documents   []string          `json:"documents,omitempty" doc:"What to bring"`
+	Office      string            `json:"office,omitempty" doc:"Where"`
+	Hours       string            `json:"hours,omitempty" doc:"When the office is open"`
+	Fees        string            `json:"fees,omitempty"`
+	Duration    string            `json:"duration,omitempty" doc:"How long it takes"`
+	Contacts    []content.ServiceContact `json:"contacts,omitempty"`
+	Forms       []content.Link    `json:"forms,omitempty" doc:"Related forms: links, or the guide's attachments"`
+	Body        string            `json:"body,omitempty" doc:"Further notes, Markdown"`
+}
+
+func (b guideBody) guide(id, community int64) content.Guide {
+	return content.Guide{ID: id, CommunityID: community, Name: b.Name, Category: b.Category, Summary: b.Summary, Steps: b.Steps, Documents: b.Documents,
+		Office: b.Office, Hours: b.Hours, Fees: b.Fees, Duration: b.Duration, Contacts: b.Contacts, Forms: b.Forms, Body: b.Body}
+}
+
+type policyBody struct {
+	CommunityID int64      `json:"community_id,omitempty" doc:"Needed only by users who work in several communities"`
+	Title       string     `json:"title" maxLength:"200"`
+	Category    string     `json:"category,omitempty" enum:"household,social_security,medical_insurance,civil_affairs,elderly,disability,employment,housing,family_planning,other,"`
+	Summary     string     `json:"summary,omitempty"`
+	Body        string     `json:"body,omitempty" doc:"Markdown"`
+	Eligibility string     `json:"eligibility,omitempty"`
+	HowToApply  string     `json:"how_to_apply,omitempty"`
+	Documents   []string   `json:"documents,omitempty"`
+	ValidFrom   *time.Time `json:"valid_from,omitempty" doc:"Shown from then; now when not given"`
+	ValidUntil  *time.Time `json:"valid_until,omitempty" doc:"Gone from then; never when not given"`
+	GuideIDs    []int64    `json:"guide_ids,omitempty"`
+}
+
+func (b policyBody) policy(id, community int64) content.Policy {
+	x := content.Policy{ID: id, CommunityID: community, Title: b.Title, Category: b.Category, Summary: b.Summary, Body: b.Body,
+		Eligibility: b.Eligibility, HowToApply: b.HowToApply, Documents: b.Documents, ValidUntil: b.ValidUntil, GuideIDs: b.GuideIDs}
+	if b.ValidFrom != nil {
+		x.ValidFrom = *b.ValidFrom
+	}
+	return x
+}
+
+type confirmation struct {
+	NoticeID    int64     `json:"notice_id"`
+	ConfirmedAt time.Time `json:"confirmed_at"`
+}
+
+func (s *Server) registerContentAPI() {
+	handle(s, get("/api/v1/notices", auth.PermContentRead), "list-notices", "The notice feed: live notices for the caller's home or area, pinned first, then the newest; writers may list scheduled and expired ones", "content",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Status    string `query:"status" enum:"live,scheduled,expired,all," doc:"live when not given; the others for those who write notices"`
+			Category  string `query:"category" enum:"news,event,notice,police_alert,good_deed,reminder,policy,"`
+			Important bool   `query:"important" doc:"Only notices that ask for a confirmation"`
+		}) (*listBody[content.Notice], error) {
+			read, write := readWrite(ctx)
+			return list(s.store.ListNotices(ctx, read, write, content.NoticeFilter{CommunityID: in.Community, Status: in.Status, Category: in.Category, Important: in.Important, Page: in.page()}))
+		})
+	handle(s, get("/api/v1/notices/{id}", auth.PermContentRead), "get-notice", "A notice with its body rendered to safe HTML", "content",
+		func(ctx context.Context, in *IDParam) (*itemBody[content.Notice], error) {
+			read, write := readWrite(ctx)
+			return item(s.store.Notice(ctx, read, write, in.ID))
+		})
+	handle(s, post("/api/v1/notices", auth.PermContentWrite), "create-notice", "Write a notice; an important one notifies its audience when published", "content",
+		func(ctx context.Context, in *struct{ Body noticeBody }) (*itemBody[content.Notice], error) {
+			c, err := s.transferCommunity(ctx, auth.PermContentWrite, in.Body.CommunityID)
+			if err != nil {
+				return nil, err
+			}
+			n := in.Body.notice(0, c)
+			err = s.store.CreateNotice(ctx, scope(ctx, auth.PermContentWrite), &n)
+			return item(n, err)
+		})
+	handle(s, put("/api/v1/notices/{id}", auth.PermContentWrite), "update-notice", "Rewrite a notice", "content",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body noticeBody
+		}) (*itemBody[content.Notice], error) {
+			n := in.Body.notice(in.ID, 0)
+			err := s.store.UpdateNotice(ctx, scope(ctx, auth.PermContentWrite), &n)
+			return item(n, err)
+		})
+	handle(s, remove("/api/v1/notices/{id}", auth.PermContentWrite), "delete-notice", "Delete a notice with its attachments and confirmations", "content",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.DeleteNotice(ctx, scope(ctx, auth.PermContentWrite), in.ID)
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/notices/{id}/confirm", Permission: auth.PermContentConfirm, OK: true}, "confirm-notice",
+		"A resident confirms their household has read a notice; again changes nothing", "content",
+		func(ctx context.Context, in *IDParam) (*itemBody[confirmation], error) {
+			at, err := s.store.ConfirmNotice(ctx, scope(ctx, auth.PermContentConfirm), in.ID)
+			return item(confirmation{NoticeID: in.ID, ConfirmedAt: at}, err)
+		})
+	handle(s, get("/api/v1/notices/{id}/unconfirmed", auth.PermContentTrack), "list-unconfirmed", "The households of a notice's audience, within the caller's area, that have not confirmed it: where to knock", "content",
+		func(ctx context.Context, in *struct {
+			IDParam
+			PageParams
+		}) (*listBody[content.UnconfirmedHousehold], error) {
+			return list(s.store.UnconfirmedHouseholds(ctx, scope(ctx, auth.PermContentTrack), in.ID, in.page()))
+		})
+
+	handle(s, get("/api/v1/guides", auth.PermContentRead), "list-guides", "Service guides (办事流程)", "content",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Category string `query:"category"`
+		}) (*listBody[content.Guide], error) {
+			return list(s.store.ListGuides(ctx, scope(ctx, auth.PermContentRead), content.ListFilter{CommunityID: in.Community, Category: in.Category, Page: in.page()}))
+		})
+	handle(s, get("/api/v1/guides/{id}", auth.PermContentRead), "get-guide", "A service guide", "content",
+		func(ctx context.Context, in *IDParam) (*itemBody[content.Guide], error) {
+			return item(s.store.Guide(ctx, scope(ctx, auth.PermContentRead), in.ID))
+		})
+	handle(s, post("/api/v1/guides", auth.PermContentWrite), "create-guide", "Write a service guide (whole community)", "content",
+		func(ctx context.Context, in *struct{ Body guideBody }) (*itemBody[content.Guide], error) {
+			c, err := s.transferCommunity(ctx, auth.PermContentWrite, in.Body.CommunityID)
+			if err != nil {
+				return nil, err
+			}
+			g := in.Body.guide(0, c)
+			err = s.store.CreateGuide(ctx, scope(ctx, auth.PermContentWrite), &g)
+			return item(g, err)
+		})
+	handle(s, put("/api/v1/guides/{id}", auth.PermContentWrite), "update-guide", "Rewrite a service guide", "content",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body guideBody
+		}) (*itemBody[content.Guide], error) {
+			g := in.Body.guide(in.ID, 0)
+			err := s.store.UpdateGuide(ctx, scope(ctx, auth.PermContentWrite), &g)
+			return item(g, err)
+		})
+	handle(s, remove("/api/v1/guides/{id}", auth.PermContentWrite), "delete-guide", "Delete a service guide", "content",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.DeleteGuide(ctx, scope(ctx, auth.PermContentWrite), in.ID)
+		})
+
+	handle(s, get("/api/v1/policies", auth.PermContentRead), "list-policies", "Convenience policies (便民服务政策) valid now; writers may list upcoming and lapsed ones", "content",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Status   string `query:"status" enum:"live,scheduled,expired,all," doc:"live when not given"`
+			Category string `query:"category"`
+		}) (*listBody[content.Policy], error) {
+			read, write := readWrite(ctx)
+			return list(s.store.ListPolicies(ctx, read, write, content.ListFilter{CommunityID: in.Community, Status: in.Status, Category: in.Category, Page: in.page()}))
+		})
+	handle(s, get("/api/v1/policies/{id}", auth.PermContentRead), "get-policy", "A policy", "content",
+		func(ctx context.Context, in *IDParam) (*itemBody[content.Policy], error) {
+			read, write := readWrite(ctx)
+			return item(s.store.Policy(ctx, read, write, in.ID))
+		})
+	handle(s, post("/api/v1/policies", auth.PermContentWrite), "create-policy", "Write a policy (whole community)", "content",
+		func(ctx context.Context, in *struct{ Body policyBody }) (*itemBody[content.Policy], error) {
+			c, err := s.transferCommunity(ctx, auth.PermContentWrite, in.Body.CommunityID)
+			if err != nil {
+				return nil, err
+			}
+			x := in.Body.policy(0, c)
+			err = s.store.CreatePolicy(ctx, scope(ctx, auth.PermContentWrite), &x)
+			return item(x, err)
+		})
+	handle(s, put("/api/v1/policies/{id}", auth.PermContentWrite), "update-policy", "Rewrite a policy", "content",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body policyBody
+		}) (*itemBody[content.Policy], error) {
+			x := in.Body.policy(in.ID, 0)
+			err := s.store.UpdatePolicy(ctx, scope(ctx, auth.PermContentWrite), &x)
+			return item(x, err)
+		})
+	handle(s, remove("/api/v1/policies/{id}", auth.PermContentWrite), "delete-policy", "Delete a policy", "content",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.DeletePolicy(ctx, scope(ctx, auth.PermContentWrite), in.ID)
+		})
+
+	handle(s, get("/api/v1/search", auth.PermContentRead), "search", "Search notices, guides and policies, in Chinese or English; only what the caller may read now", "content",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Q    string `query:"q" maxLength:"200" doc:"Words to find; Chinese needs no spaces. Empty finds nothing"`
+			Kind string `query:"kind" enum:"notice,guide,policy," doc:"Only this kind"`
+		}) (*listBody[content.SearchResult], error) {
+			scopes := map[string]auth.Scope{}
+			for k, p := range searchKinds {
+				if in.Kind == "" || in.Kind == k {
+					scopes[k] = scope(ctx, p)
+				}
+			}
+			return list(s.store.Search(ctx, scopes, in.Q, in.Community, in.page()))
+		})
+
+	for _, kind := range []string{content.KindNotice, content.KindGuide, content.KindPolicy} {
+		s.registerAttachmentRoutes(kind)
+	}
+}
+
+// registerAttachmentRoutes takes, serves and removes the files of one kind
+// of content. Files are not JSON, so these go on the plain mux behind the
+// same gate as the API.
+func (s *Server) registerAttachmentRoutes(kind string) {
+	base := "/api/v1/" + map[string]string{content.KindNotice: "notices", content.KindGuide: "guides", content.KindPolicy: "policies"}[kind] + "/{id}/attachments"
+	s.rawRoute(Route{Method: http.MethodPost, Path: base, Permission: auth.PermContentWrite}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
+		id, _, err := pathIDs(r, "id", "")
+		if err != nil {
+			return err
+		}
+		x, err := readAttachment(w, r)
+		if err != nil {
+			return err
+		}
+		if err := s.store.AddAttachment(r.Context(), a.Scope(auth.PermContentWrite), kind, id, &x, http.DetectContentType(x.Data)); err != nil {
+			return err
+		}
+		s.changed()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Location", x.URL)
+		w.WriteHeader(http.StatusCreated)
+		return jsonEncode(w, x)
+	})
+	s.rawRoute(Route{Method: http.MethodGet, Path: base + "/{n}", Permission: auth.PermContentRead}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
+		id, n, err := pathIDs(r, "id", "n")
+		if err != nil {
+			return err
+		}
+		x, err := s.store.Attachment(r.Context(), a.Scope(auth.PermContentRead), a.Scope(auth.PermContentWrite), kind, id, int(n))
+		if err != nil {
+			return err
+		}
+		disposition := "attachment"
+		if content.IsImage(x.ContentType) {
+			disposition = "inline"
+		}
+		h := w.Header()
+		h.Set("Content-Type", x.ContentType)
+		h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": x.Name}))
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		h.Set("Cache-Control", "private, max-age=3600")
+		h.Set("Content-Length", strconv.Itoa(len(x.Data)))
+		_, err = w.Write(x.Data)
+		return err
+	})
+	s.rawRoute(Route{Method: http.MethodDelete, Path: base + "/{n}", Permission: auth.PermContentWrite}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
+		id, n, err := pathIDs(r, "id", "n")
+		if err != nil {
+			return err
+		}
+		if err := s.store.DeleteAttachment(r.Context(), a.Scope(auth.PermContentWrite), kind, id, int(n)); err != nil {
+			return err
+		}
+		s.changed()
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// readAttachment takes a file sent as the request body (its type in
+// Content-Type, its name in ?name=) or as the field "file" of a multipart
+// form, at most content.MaxAttachmentBytes of it.
+func readAttachment(w http.ResponseWriter, r *http.Request) (content.Attachment, error) {
+	tooBig := shequ.Invalid(map[string]string{"file": "must be at most 5 MiB"})
+	body := http.MaxBytesReader(w, r.Body, content.MaxAttachmentBytes+1<<20)
+	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	x := content.Attachment{Name: r.URL.Query().Get("name"), ContentType: mediaType}
+	var src io.Reader = body
+	if mediaType == "multipart/form-data" {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					return x, shequ.Invalid(map[string]string{"file": "the form has no field 'file'"})
+				}
+				return x, shequ.Invalid(map[string]string{"file": "the form cannot be read"})
+			}
+			if part.FormName() == "file" {
+				if x.Name == "" {
+					x.Name = part.FileName()
+				}
+				x.ContentType, _, _ = mime.ParseMediaType(part.Header.Get("Content-Type"))
+				src = part
+				break
+			}
+			part.Close()
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(src, content.MaxAttachmentBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return x, tooBig
+		}
+		return x, shequ.Invalid(map[string]string{"file": "the file could not be received whole"})
+	}
+	if len(data) > content.MaxAttachmentBytes {
+		return x, tooBig
+	}
+	x.Data = data
+	return x, nil
+}
