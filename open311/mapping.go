@@ -144,7 +144,9 @@ func RequestOf(m matter.Matter, v View) Request {
 			lat, lng = v.Place.Lat, v.Place.Lng
 		}
 	default:
-		r.Address = NullString(Scrub(m.Address))
+		if a := Scrub(m.Address); a != "" {
+			r.Address = NullString(joinPlace(a, v.Agency))
+		}
 		if lat == 0 && lng == 0 {
 			lat, lng = v.Place.Lat, v.Place.Lng
 		}
@@ -158,11 +160,28 @@ func RequestOf(m matter.Matter, v View) Request {
 	return r
 }
 
-// joinPlace writes a place from the most specific part to the most general.
+// PlaceName names a building for an address: its street address when
+// that names the building too, else the name and the address.
+func PlaceName(name, address string) string { return joinPlace(name, address) }
+
+// joinPlace writes a place from the most specific part to the most
+// general, leaving out a part another one already says.
 func joinPlace(parts ...string) string {
-	var out []string
+	var in []string
 	for _, p := range parts {
-		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+		if p = strings.TrimSpace(p); p != "" {
+			in = append(in, p)
+		}
+	}
+	var out []string
+	for i, p := range in {
+		said := false
+		for j, q := range in {
+			if j != i && strings.Contains(q, p) && (len(q) > len(p) || j < i) {
+				said = true
+			}
+		}
+		if !said {
 			out = append(out, p)
 		}
 	}

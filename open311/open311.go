@@ -12,6 +12,7 @@
 package open311
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -119,7 +120,7 @@ type Attribute struct {
 	DatatypeDescription NullString `xml:"datatype_description" json:"datatype_description"`
 	Order               int        `xml:"order" json:"order"`
 	Description         string     `xml:"description" json:"description"`
-	Values              []Value    `xml:"values>value" json:"values,omitempty"`
+	Values              []Value    `xml:"values>value,omitempty" json:"values,omitempty"`
 }
 
 // Value is one choice of a list attribute.
@@ -272,11 +273,13 @@ func root(name string) xml.StartElement { return xml.StartElement{Name: xml.Name
 // Encode returns v in format f: XML with its declaration, or JSON.
 func Encode(f Format, v any) ([]byte, error) {
 	if f == JSON {
-		b, err := json.Marshal(v)
-		if err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
 			return nil, err
 		}
-		return append(b, '\n'), nil
+		return buf.Bytes(), nil
 	}
 	b, err := xml.Marshal(v)
 	if err != nil {
