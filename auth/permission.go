@@ -49,6 +49,19 @@ const (
 	PermBoardRead     Permission = "board.read"
 	PermBoardPost     Permission = "board.post"
 	PermBoardModerate Permission = "board.moderate"
+	// The associations' ledgers, partners and employment. What a ledger
+	// permission reaches is narrowed by the grant: admins their community,
+	// association roles the association their grant names (see package
+	// assoc for the rules), partners only what a live sharing grant covers.
+	PermLedgerRead        Permission = "ledger.read"         // ledger types and entries, follow-ups, openings, placement counts
+	PermLedgerWrite       Permission = "ledger.write"        // enter and change entries, record consent
+	PermLedgerConfigure   Permission = "ledger.configure"    // ledger types and their fields
+	PermGrantsManage      Permission = "grants.manage"       // partner organisations; grant and revoke ledger sharing
+	PermFollowUp          Permission = "ledger.followup"     // record what was done for a resident (job offered, interview, placed, declined)
+	PermOpeningsWrite     Permission = "employment.openings" // post and change job openings
+	PermAssociationsWrite Permission = "associations.write"  // add and rename associations, set chairs and members
+	PermIntakeSubmit      Permission = "intake.submit"       // bring a problem to an association (residents; members for a resident)
+	PermIntakeHandle      Permission = "intake.handle"       // take up the problems brought to one's association
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -63,6 +76,8 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterSubmit, PermMatterRead, PermMatterHandle, PermMatterConfigure, PermOpen311Manage,
 		PermContentRead, PermContentWrite, PermContentTrack,
 		PermBoardRead, PermBoardPost, PermBoardModerate,
+		PermLedgerRead, PermLedgerWrite, PermLedgerConfigure, PermGrantsManage, PermFollowUp, PermOpeningsWrite,
+		PermAssociationsWrite, PermIntakeSubmit, PermIntakeHandle,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -93,15 +108,18 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterRead,
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
+		PermLedgerRead, PermLedgerWrite, PermFollowUp, PermIntakeSubmit, PermIntakeHandle,
 	},
 	RoleAssociationChair: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
 		PermStaffRead, PermMatterRead, PermMatterHandle,
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
+		PermLedgerRead, PermLedgerWrite, PermFollowUp, PermIntakeSubmit, PermIntakeHandle,
 	},
-	// A partner organisation sees only what a ledger grant shares with it.
-	RolePartner: {PermCommunitiesRead},
+	// A partner organisation sees only what a live ledger sharing grant
+	// shares with it, records its follow-ups there and posts job openings.
+	RolePartner: {PermCommunitiesRead, PermLedgerRead, PermFollowUp, PermOpeningsWrite},
 	// The community police officer receives alarms and requests footage.
 	RolePolice: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead,
@@ -124,6 +142,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterSubmit, PermMatterRead, PermMatterOwn,
 		PermContentRead, PermContentConfirm,
 		PermBoardRead, PermBoardPost,
+		PermIntakeSubmit,
 	},
 }
 
