@@ -68,7 +68,13 @@ func (s NullString) MarshalJSON() ([]byte, error) {
 	if s == "" {
 		return []byte("null"), nil
 	}
-	return json.Marshal(string(s))
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(string(s)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Service is one kind of request a client may file: a matter category.
@@ -120,7 +126,18 @@ type Attribute struct {
 	DatatypeDescription NullString `xml:"datatype_description" json:"datatype_description"`
 	Order               int        `xml:"order" json:"order"`
 	Description         string     `xml:"description" json:"description"`
-	Values              []Value    `xml:"values>value,omitempty" json:"values,omitempty"`
+	Values              Values     `xml:"values,omitempty" json:"values,omitempty"`
+}
+
+// Values are the choices of a list attribute; XML leaves out <values>
+// when there are none.
+type Values []Value
+
+// MarshalXML writes <values><value>….
+func (v Values) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	return e.EncodeElement(struct {
+		Items []Value `xml:"value"`
+	}{v}, start)
 }
 
 // Value is one choice of a list attribute.

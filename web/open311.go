@@ -362,7 +362,7 @@ func (s *Server) open311Submit(w http.ResponseWriter, r *http.Request, f open311
 			return err
 		}
 		if m.Address == "" {
-			m.Address = b.Name
+			m.Address = open311.PlaceName(b.Name, b.Address)
 		}
 		if !sub.HasPoint {
 			m.Lat, m.Lng = b.Lat, b.Lng
