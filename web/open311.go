@@ -13,10 +13,33 @@ package web
 // The routes need no session: reads are public and filing needs an API
 // key, which an admin creates under /api/v1/open311/keys. Errors come in
 // the Open311 format (XML unless the resource asked for JSON), never as
-// problem documents. The community served (the jurisdiction) is the key's
-// when an api_key is sent, else the one jurisdiction_id names (its
-// community code); jurisdiction_id may be left out when the deployment has
-// one community only.
+// problem documents: 404 for what does not exist (an unknown format
+// included, told in XML), 403 for a missing, wrong or revoked api_key
+// (checked first when filing, and also when a read sends one), 405 for a
+// method a resource does not serve, 400 for the rest, failures of the
+// server included as the specification has it (their body code is 500).
+//
+// Where the specification leaves room:
+//   - The jurisdiction is a community: the key's when an api_key is sent,
+//     else the one jurisdiction_id names (its community code); it may be
+//     left out while the deployment has one community only.
+//   - Every service is realtime: POST answers 200 with the
+//     service_request_id (the matter's tracking number) and no token; GET
+//     tokens/{token} still answers, the token being the id.
+//   - GET requests without dates covers the 90 days up to now; with one
+//     date, the 90 days after start_date or before end_date; both may not
+//     be more than 90 days apart; both bounds are included; a bare date is
+//     midnight in the community's zone. At most 1000 come back, newest
+//     first. service_request_id overrides every other filter.
+//   - open is a matter not yet resolved, closed or rejected; closed is one
+//     that is. status_notes is the last reason or note given.
+//   - Times are in the community's zone with its offset.
+//   - The feed is public, so it carries no personal data: no names,
+//     phones or e-mail addresses (those sent with a request are kept
+//     sealed for staff); a matter at a home is placed at its building,
+//     never its door (address_id is the building's id, lat/long the
+//     building's unless the matter has its own); phone and ID numbers and
+//     e-mail addresses written in descriptions and notes are hidden.
 
 import (
 	"context"
@@ -140,9 +163,8 @@ func (s *Server) serveOpen311(w http.ResponseWriter, r *http.Request, routes []o
 	}
 }
 
-// open311Error writes err as an Open311 error answer: 404 for what does
-// not exist, 403 for a key problem, 400 for the rest, failures of the
-// server included, as the specification has it (their body code is 500).
+// open311Error writes err as an Open311 error answer (see the top of the
+// file for the statuses).
 func (s *Server) open311Error(w http.ResponseWriter, r *http.Request, f open311.Format, err error) {
 	var fl *open311.Failure
 	if !errors.As(err, &fl) {
