@@ -178,7 +178,11 @@ func scanNotice(r scanner) (content.Notice, error) {
 // writer sees in any status.
 func (s *Store) noticeVisible(read, write auth.Scope, a *args) string {
 	live := windowCond(content.StatusLive, "n.publish_at", "n.expires_at", a, s.now())
-	return "((" + audienceWhere(read, noticeAudience, a) + " AND " + live + ") OR " + audienceWhere(staffOnly(write), noticeAudience, a) + ")"
+	readers := "(" + audienceWhere(read, noticeAudience, a) + " AND " + live + ")"
+	if write = staffOnly(write); len(write) == 0 {
+		return readers // a resident's feed: keep the query plain for the planner
+	}
+	return "(" + readers + " OR " + audienceWhere(write, noticeAudience, a) + ")"
 }
 
 // ListNotices returns the notices read sees live and write sees in any
@@ -849,7 +853,11 @@ func scanPolicy(r scanner) (content.Policy, error) {
 // always.
 func (s *Store) policyVisible(read, write auth.Scope, a *args) string {
 	live := windowCond(content.StatusLive, "po.valid_from", "po.valid_until", a, s.now())
-	return "((" + communityWhere(read, "po.community_id", a) + " AND " + live + ") OR " + communityWhere(staffOnly(write), "po.community_id", a) + ")"
+	readers := "(" + communityWhere(read, "po.community_id", a) + " AND " + live + ")"
+	if write = staffOnly(write); len(write) == 0 {
+		return readers
+	}
+	return "(" + readers + " OR " + communityWhere(write, "po.community_id", a) + ")"
 }
 
 // ListPolicies returns the policies read sees valid now and write sees in
