@@ -539,3 +539,17 @@ func (c *Consent) Validate() error {
 	optionalText(p, "recorded_by", c.RecordedBy, 100)
 	return p.err()
 }
+
+// FilterValue turns a value typed into a filter (a query string) into the
+// canonical text the stored values are compared in.
+func (t LedgerType) FilterValue(key, raw string) (string, error) {
+	f, ok := t.Field(key)
+	if !ok {
+		return "", shequ.Invalid(map[string]string{"filter." + key: "is not a field of the ledger " + t.Key})
+	}
+	n, msg := f.normalise(raw)
+	if msg != "" {
+		return "", shequ.Invalid(map[string]string{"filter." + key: msg})
+	}
+	return Canonical(n), nil
+}
