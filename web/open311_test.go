@@ -773,8 +773,10 @@ func TestOpen311IndependentClient(t *testing.T) {
 // BenchmarkOpen311Requests measures GET /open311/v2/requests.json with
 // 1,000 requests in the window: the real server (jurisdiction, the
 // SELECT with its joins, the categories, mapping, JSON) against a bare
-// handler writing the same bytes, side by side over loopback HTTP. The
-// ratio api/bare is the number to read. Run with -bench.
+// handler writing the same bytes, side by side: over loopback HTTP with
+// parallel clients, and in process one request at a time. The ratio
+// api/bare is the number to read; the machines are small and noisy. Run
+// with -bench.
 func BenchmarkOpen311Requests(b *testing.B) {
 	for _, dialect := range sqlstoretest.Dialects() {
 		b.Run(dialect, func(b *testing.B) {
@@ -814,7 +816,8 @@ func BenchmarkOpen311Requests(b *testing.B) {
 				name string
 				h    http.Handler
 			}{{"api", api}, {"bare", bare}} {
-				b.Run(side.name, func(b *testing.B) {
+				// loopback: through a real socket, several clients at once.
+				b.Run(side.name+"/loopback", func(b *testing.B) {
 					hs := httptest.NewServer(side.h)
 					defer hs.Close()
 					hc := hs.Client()
@@ -835,6 +838,17 @@ func BenchmarkOpen311Requests(b *testing.B) {
 							}
 						}
 					})
+				})
+				// inproc: the handler alone, one request at a time.
+				b.Run(side.name+"/inproc", func(b *testing.B) {
+					b.SetBytes(int64(len(body)))
+					for b.Loop() {
+						rec := httptest.NewRecorder()
+						side.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+						if rec.Code != http.StatusOK || rec.Body.Len() != len(body) {
+							b.Fatalf("%d, %d bytes", rec.Code, rec.Body.Len())
+						}
+					}
 				})
 			}
 		})

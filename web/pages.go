@@ -212,7 +212,7 @@ func (s *Server) registerPages() {
 	s.mux.HandleFunc("POST /logout", s.logoutSubmit)
 	s.mux.HandleFunc("POST /prefs", s.prefsSubmit)
 
-	s.pageRoute("GET /{$}", "/", "", s.dashboardPage)
+	s.pageRoute("GET /{$}", "/", "", s.homePage)
 	s.pageRoute("GET /homes", "/homes", auth.PermHomesRead, s.homesPage)
 	s.pageRoute("GET /people", "/people", auth.PermPeopleRead, s.peoplePage)
 	s.pageRoute("GET /devices", "/devices", auth.PermDevicesRead, s.devicesPage)
@@ -220,6 +220,7 @@ func (s *Server) registerPages() {
 	s.pageRoute("GET /audit", "/audit", auth.PermAuditRead, s.auditPage)
 	s.pageRoute("GET /users", "/users", auth.PermUsersManage, s.usersPage)
 	s.registerAlarmPages()
+	s.registerServicePages()
 }
 
 func pageHeaders(w http.ResponseWriter) {
