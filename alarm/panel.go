@@ -152,6 +152,9 @@ type Recipient struct {
 	Name  string
 	Phone string
 	Lang  string
+	// Key, when set, identifies the recipient in the message's idempotency
+	// key (a household), so the set can change without a message repeating.
+	Key string
 }
 
 // IncidentContext is what a message about an incident says and to whom.

@@ -95,6 +95,11 @@ var Templates = map[string]map[string]string{
 		"zh-Hant": "【報警未處理】{building}{door} 的報警（{kind}）已 {minutes} 分鐘無人確認，請立即處理。",
 		"en":      "[Unhandled alarm] The {kind} alarm at {building} {door} has not been acknowledged for {minutes} min. Act now.",
 	},
+	"notice_important": {
+		"zh-Hans": "【社区通知】{title}。请打开社区应用查看，并点击“已读”。",
+		"zh-Hant": "【社區通知】{title}。請打開社區應用查看，並點擊「已讀」。",
+		"en":      "[Community notice] {title}. Please open the community app to read it and tap \"I have read it\".",
+	},
 	"dispatch": {
 		"zh-Hans": "【出警派单】请前往 {building}{door}（{floor}楼）：{kind}。请在应用中接单并报到。",
 		"zh-Hant": "【出警派單】請前往 {building}{door}（{floor}樓）：{kind}。請在應用中接單並報到。",

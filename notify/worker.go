@@ -20,6 +20,7 @@ type JobStore interface {
 	NoticeTargets(ctx context.Context, incidentID int64, to string) (alarm.IncidentContext, error)
 	MarkEscalated(ctx context.Context, incidentID int64) (bool, error)
 	RedispatchIfUnaccepted(ctx context.Context, incidentID, user int64) (int64, error)
+	NoticeRecipients(ctx context.Context, noticeID int64) (string, []alarm.Recipient, error)
 }
 
 // Worker turns outbox jobs into messages. A notice expands into one "sms"
@@ -148,6 +149,27 @@ func (w *Worker) do(ctx context.Context, j alarm.Job) ([]alarm.NewJob, error) {
 			w.Log.Info("dispatch not accepted in time: offered to the next", "incident", p.IncidentID, "was", p.UserID, "now", next)
 		}
 		return nil, err
+	case "notice_published":
+		var p struct {
+			NoticeID int64 `json:"notice_id"`
+		}
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			return nil, Permanent{err}
+		}
+		title, rs, err := w.Store.NoticeRecipients(ctx, p.NoticeID)
+		if err != nil {
+			return nil, err
+		}
+		var next []alarm.NewJob
+		for _, r := range rs {
+			body, err := Render("notice_important", r.Lang, map[string]string{"title": title})
+			if err != nil {
+				return nil, Permanent{err}
+			}
+			k := fmt.Sprintf("%s:sms:%s", j.Key, r.Key)
+			next = append(next, alarm.NewJob{Key: k, Kind: "sms", Payload: Message{Key: k, To: r.Phone, Body: body}})
+		}
+		return next, nil
 	case "sms":
 		var m Message
 		if err := json.Unmarshal(j.Payload, &m); err != nil {

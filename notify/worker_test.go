@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/notify"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
@@ -128,5 +130,46 @@ func TestNotificationsGoOutOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestImportantNoticeReachesItsAudience(t *testing.T) {
+	ctx := t.Context()
+	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	st := sqlstoretest.Open(t, "sqlite", clock)
+	if _, err := demo.Load(ctx, st, "demo-password-for-tests"); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{sent: map[string]notify.Message{}, count: map[string]int{}}
+	w := &notify.Worker{Store: st, Sender: rec, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for i := 0; i < 200; i++ {
+		n, err := w.RunOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	notices := 0
+	for k, m := range rec.sent {
+		if strings.HasPrefix(k, "notice_published:") {
+			notices++
+			if !strings.Contains(m.Body, "社区通知") {
+				t.Errorf("message %q", m.Body)
+			}
+		}
+	}
+	status, err := st.JobStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notices == 0 || status["notice_published.failed"] != 0 || status["notice_published.done"] == 0 {
+		t.Errorf("%d notice SMS; outbox %v", notices, status)
+	}
+	for k, n := range rec.count {
+		if n != 1 {
+			t.Errorf("%s sent %d times", k, n)
+		}
 	}
 }

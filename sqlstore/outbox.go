@@ -210,3 +210,60 @@ func (s *Store) MarkEscalated(ctx context.Context, incidentID int64) (bool, erro
 	})
 	return escalated, err
 }
+
+// NoticeRecipients returns, for an important notice that is live now, its
+// title and one person with a phone in each household of its audience. It
+// returns no recipients when the notice was withdrawn, expired, or is no
+// longer important: the job then has nothing to do.
+func (s *Store) NoticeRecipients(ctx context.Context, noticeID int64) (string, []alarm.Recipient, error) {
+	q := s.reader()
+	var title, audience string
+	var community int64
+	var important bool
+	var publish time.Time
+	var expires sql.NullTime
+	err := q.QueryRowContext(ctx, "SELECT title, community_id, audience, important, publish_at, expires_at FROM notices WHERE id = $1", noticeID).
+		Scan(&title, &community, &audience, &important, &publish, &expires)
+	if err == sql.ErrNoRows {
+		return "", nil, nil
+	} else if err != nil {
+		return "", nil, fmt.Errorf("notice %d: %w", noticeID, err)
+	}
+	now := s.now()
+	if !important || now.Before(publish) || (expires.Valid && !now.Before(expires.Time)) {
+		return title, nil, nil
+	}
+	var a args
+	conds := []string{"hh.community_id = " + a.add(community)}
+	if audience != "community" {
+		nid := a.add(noticeID)
+		conds = append(conds, "EXISTS (SELECT 1 FROM notice_targets t WHERE t.notice_id = "+nid+" AND (t.grid_id = b.grid_id OR t.building_id = b.id))")
+	}
+	// The first resident with a phone speaks for the household.
+	rows, err := q.QueryContext(ctx, `SELECT p.household_id, p.name, p.phone_enc FROM people p
+		JOIN households hh ON hh.id = p.household_id JOIN homes h ON h.id = hh.home_id JOIN buildings b ON b.id = h.building_id
+		WHERE p.phone_enc <> '' AND `+strings.Join(conds, " AND ")+` ORDER BY p.household_id, p.id`, a...)
+	if err != nil {
+		return "", nil, fmt.Errorf("notice audience: %w", err)
+	}
+	defer rows.Close()
+	var out []alarm.Recipient
+	seen := map[int64]bool{}
+	for rows.Next() {
+		var hh int64
+		var name, sealed string
+		if err := rows.Scan(&hh, &name, &sealed); err != nil {
+			return "", nil, err
+		}
+		if seen[hh] {
+			continue
+		}
+		seen[hh] = true
+		phone, err := s.cipher.Open(sealed)
+		if err != nil {
+			return "", nil, err
+		}
+		out = append(out, alarm.Recipient{Name: name, Phone: phone, Lang: "zh-Hans", Key: strconv.FormatInt(hh, 10)})
+	}
+	return title, out, rows.Err()
+}
