@@ -70,7 +70,7 @@ func ReadSubmission(f url.Values) (Submission, error) {
 		APIKey:         form(f, "api_key"),
 		ServiceCode:    form(f, "service_code"),
 		AddressString:  form(f, "address_string"),
-		Description:    strings.TrimSpace(strings.Join(f["description"], "")),
+		Description:    form(f, "description"),
 		MediaURL:       form(f, "media_url"),
 		Contact: Contact{Email: form(f, "email"), FirstName: form(f, "first_name"), LastName: form(f, "last_name"),
 			Phone: form(f, "phone"), DeviceID: form(f, "device_id"), AccountID: form(f, "account_id")},
