@@ -91,3 +91,41 @@ func TestPriorities(t *testing.T) {
 		t.Error("status reports must not open incidents")
 	}
 }
+
+func TestAutoArm(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	r := ArmRules{ArmAt: "23:00", Mode: ModeHome}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Date(2026, 11, 28, 22, 59, 0, 0, loc)
+	due, _ := r.ScheduleDue(before, loc)
+	if due {
+		t.Error("due before its time")
+	}
+	due, day := r.ScheduleDue(before.Add(2*time.Minute), loc)
+	if !due || day != "2026-11-28" {
+		t.Errorf("not due after its time: %v %s", due, day)
+	}
+	r.LastArmDay = day
+	if due, _ := r.ScheduleDue(before.Add(30*time.Minute), loc); due {
+		t.Error("armed twice in one day")
+	}
+	if due, _ := r.ScheduleDue(before.Add(24*time.Hour+2*time.Minute), loc); !due {
+		t.Error("not due the next day")
+	}
+	if err := (&ArmRules{ArmAt: "25:00"}).Validate(); err == nil {
+		t.Error("25:00 accepted")
+	}
+	s, ok := AutoArm(ArmState{State: Disarmed}, ModeHome, before, "schedule")
+	if !ok || s.State != ArmedHome {
+		t.Errorf("scheduled arming: %+v", s)
+	}
+	s, ok = AutoArm(ArmState{State: Disarmed}, ModeAway, before, "leave")
+	if !ok || s.State != Arming {
+		t.Errorf("arming on leaving: %+v", s)
+	}
+	if _, ok := AutoArm(ArmState{State: Triggered}, ModeAway, before, "leave"); ok {
+		t.Error("auto-arming touched a triggered alarm")
+	}
+}

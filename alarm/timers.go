@@ -10,10 +10,12 @@ import (
 type TimerStore interface {
 	TickArmStates(ctx context.Context) ([]Outcome, error)
 	CheckSupervision(ctx context.Context) ([]Outcome, error)
+	RunArmSchedules(ctx context.Context) ([]Outcome, error)
 }
 
-// RunTimers ends exit and entry delays every second and checks panel
-// supervision every five, until ctx ends. The deadlines are in the store,
+// RunTimers ends exit and entry delays every second, checks panel
+// supervision every five and the daily arming schedules every thirty,
+// until ctx ends. The deadlines are in the store,
 // so this loop only needs to be roughly on time.
 func RunTimers(ctx context.Context, st TimerStore, log *slog.Logger, committed func([]Outcome)) {
 	tick := time.NewTicker(time.Second)
@@ -32,6 +34,13 @@ func RunTimers(ctx context.Context, st TimerStore, log *slog.Logger, committed f
 			more, err := st.CheckSupervision(ctx)
 			if err != nil && ctx.Err() == nil {
 				log.Error("panel supervision", "err", err)
+			}
+			out = append(out, more...)
+		}
+		if n%30 == 0 {
+			more, err := st.RunArmSchedules(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Error("arm schedules", "err", err)
 			}
 			out = append(out, more...)
 		}

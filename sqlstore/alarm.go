@@ -1040,3 +1040,162 @@ func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int
 	})
 	return next, err
 }
+
+// ArmRules returns a home's automatic-arming rules.
+func (s *Store) ArmRules(ctx context.Context, scope auth.Scope, home int64) (alarm.ArmRules, error) {
+	if err := mustReach(ctx, s.reader(), homes, scope, home); err != nil {
+		return alarm.ArmRules{}, err
+	}
+	return s.armRules(ctx, s.reader(), home)
+}
+
+func (s *Store) armRules(ctx context.Context, q querier, home int64) (alarm.ArmRules, error) {
+	r := alarm.ArmRules{HomeID: home, Mode: alarm.ModeHome}
+	var mode string
+	err := q.QueryRowContext(ctx, "SELECT arm_on_leave, arm_at, mode, last_arm_day FROM arm_rules WHERE home_id = $1", home).Scan(&r.ArmOnLeave, &r.ArmAt, &mode, &r.LastArmDay)
+	if err == sql.ErrNoRows {
+		return r, nil
+	}
+	r.Mode = alarm.Mode(mode)
+	return r, err
+}
+
+// SetArmRules stores a home's automatic-arming rules.
+func (s *Store) SetArmRules(ctx context.Context, scope auth.Scope, r *alarm.ArmRules) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, r.HomeID, scanHome)
+		if err != nil {
+			return err
+		}
+		before, err := s.armRules(ctx, tx, h.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO arm_rules (home_id, community_id, arm_on_leave, arm_at, mode) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (home_id) DO UPDATE SET arm_on_leave = excluded.arm_on_leave, arm_at = excluded.arm_at, mode = excluded.mode`,
+			h.ID, h.CommunityID, r.ArmOnLeave, r.ArmAt, string(r.Mode))
+		if err != nil {
+			return fmt.Errorf("arm rules: %w", err)
+		}
+		return s.change(ctx, tx, h.CommunityID, "arm_rules", "home", h.ID, before, r)
+	})
+}
+
+// ReportPresence records that a resident is at home or has left. When the
+// last resident who reports presence leaves a disarmed home whose rules
+// say so, the home arms itself (away, with the exit delay).
+func (s *Store) ReportPresence(ctx context.Context, scope auth.Scope, home, user int64, present bool) (alarm.ArmState, bool, error) {
+	var out alarm.ArmState
+	armed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, home, scanHome)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO presence (user_id, home_id, present, at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id) DO UPDATE SET home_id = excluded.home_id, present = excluded.present, at = excluded.at`, user, h.ID, present, now); err != nil {
+			return fmt.Errorf("presence: %w", err)
+		}
+		if out, err = s.armState(ctx, tx, h.ID, h.CommunityID); err != nil {
+			return err
+		}
+		if present {
+			return nil
+		}
+		rules, err := s.armRules(ctx, tx, h.ID)
+		if err != nil || !rules.ArmOnLeave {
+			return err
+		}
+		n, err := count(ctx, tx, "SELECT COUNT(*) FROM presence WHERE home_id = $1 AND present = TRUE AND user_id <> $2", h.ID, user)
+		if err != nil || n > 0 {
+			return err
+		}
+		next, ok := alarm.AutoArm(out, alarm.ModeAway, now, "leave")
+		if !ok {
+			return nil
+		}
+		if err := s.saveAutoArm(ctx, tx, next, "auto-arm: the last resident left"); err != nil {
+			return err
+		}
+		out, armed = next, true
+		return nil
+	})
+	return out, armed, err
+}
+
+// saveAutoArm stores an automatic arming with its event and live update.
+func (s *Store) saveAutoArm(ctx context.Context, tx *sql.Tx, next alarm.ArmState, text string) error {
+	if err := s.saveArmState(ctx, tx, next); err != nil {
+		return err
+	}
+	if err := s.publishLive(ctx, tx, next.CommunityID, next.HomeID, "arm_state", next); err != nil {
+		return err
+	}
+	_, err := insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, source, account, code, kind, text, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		next.CommunityID, next.HomeID, string(alarm.SourceSystem), next.ChangedBy, "CL", string(alarm.KindClosing), text, s.now())
+	return err
+}
+
+// RunArmSchedules arms the homes whose daily arming time has come (in
+// their community's time zone), once a day each.
+func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT r.home_id, r.arm_at, r.mode, r.last_arm_day, c.timezone FROM arm_rules r JOIN communities c ON c.id = r.community_id WHERE r.arm_at <> ''")
+	if err != nil {
+		return nil, fmt.Errorf("arm schedules: %w", err)
+	}
+	type due struct {
+		home int64
+		mode alarm.Mode
+		day  string
+	}
+	var todo []due
+	now := s.now()
+	for rows.Next() {
+		var r alarm.ArmRules
+		var mode, tz string
+		if err := rows.Scan(&r.HomeID, &r.ArmAt, &mode, &r.LastArmDay, &tz); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			loc = time.UTC
+		}
+		if ok, day := r.ScheduleDue(now, loc); ok {
+			todo = append(todo, due{r.HomeID, alarm.Mode(mode), day})
+		}
+	}
+	rows.Close()
+	var out []alarm.Outcome
+	for _, d := range todo {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var community int64
+			if err := tx.QueryRowContext(ctx, "SELECT community_id FROM homes WHERE id = $1", d.home).Scan(&community); err != nil {
+				return err
+			}
+			// The day is marked done even when the home was armed already:
+			// the schedule arms once a day, it does not fight the residents.
+			if _, err := tx.ExecContext(ctx, "UPDATE arm_rules SET last_arm_day = $1 WHERE home_id = $2", d.day, d.home); err != nil {
+				return err
+			}
+			st, err := s.armState(ctx, tx, d.home, community)
+			if err != nil {
+				return err
+			}
+			next, ok := alarm.AutoArm(st, d.mode, s.now(), "schedule")
+			if !ok {
+				return nil
+			}
+			out = append(out, alarm.Outcome{Arm: &next})
+			return s.saveAutoArm(ctx, tx, next, "auto-arm: daily schedule")
+		})
+		if err != nil {
+			return out, fmt.Errorf("schedule of home %d: %w", d.home, err)
+		}
+	}
+	return out, nil
+}

@@ -225,3 +225,37 @@ func TestSOSAndStreamResume(t *testing.T) {
 		t.Errorf("operator presses SOS: %d", got)
 	}
 }
+
+func TestAutoArming(t *testing.T) {
+	env := newTestEnv(t, sqlstore.SQLite)
+	home := env.residentHomeID()
+	base := fmt.Sprintf("/api/v1/homes/%d/alarm", home)
+	if got := env.do("resident01", "PUT", base+"/rules", map[string]any{"arm_on_leave": true, "arm_at": "23:30", "mode": "home"}, nil); got != 200 {
+		t.Fatalf("set rules: %d", got)
+	}
+	if got := env.do("resident01", "PUT", base+"/rules", map[string]any{"arm_at": "9pm"}, nil); got != 422 {
+		t.Errorf("bad time: %d", got)
+	}
+	var ans presenceAnswer
+	env.do("resident01", "POST", base+"/presence", map[string]any{"present": true}, &ans)
+	if ans.AutoArmed || ans.State.State != alarm.Disarmed {
+		t.Errorf("arriving armed the home: %+v", ans)
+	}
+	env.do("resident01", "POST", base+"/presence", map[string]any{"present": false}, &ans)
+	if !ans.AutoArmed || ans.State.State != alarm.Arming || ans.State.ChangedBy != "auto:leave" {
+		t.Fatalf("the last resident left: %+v", ans)
+	}
+	env.do("resident01", "POST", base+"/disarm", nil, nil)
+	// 23:30 in Chongqing is 15:30 UTC; the test clock starts at 09:00 UTC.
+	if out, _ := env.store.RunArmSchedules(t.Context()); len(out) != 0 {
+		t.Errorf("armed before the time: %+v", out)
+	}
+	env.clock.Advance(6*time.Hour + 31*time.Minute)
+	out, err := env.store.RunArmSchedules(t.Context())
+	if err != nil || len(out) != 1 || out[0].Arm.State != alarm.ArmedHome {
+		t.Fatalf("schedule: %+v %v", out, err)
+	}
+	if again, _ := env.store.RunArmSchedules(t.Context()); len(again) != 0 {
+		t.Error("the schedule armed twice in a day")
+	}
+}

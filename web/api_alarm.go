@@ -29,6 +29,9 @@ type alarmStore interface {
 	RaiseSOS(ctx context.Context, scope auth.Scope, home int64, note string, lat, lng float64) (alarm.Outcome, error)
 	SetPosition(ctx context.Context, user int64, lat, lng float64, onDuty bool) error
 	DispatchCandidates(ctx context.Context, scope auth.Scope, incidentID int64) ([]alarm.Candidate, error)
+	ArmRules(ctx context.Context, scope auth.Scope, home int64) (alarm.ArmRules, error)
+	SetArmRules(ctx context.Context, scope auth.Scope, r *alarm.ArmRules) error
+	ReportPresence(ctx context.Context, scope auth.Scope, home, user int64, present bool) (alarm.ArmState, bool, error)
 	LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]sqlstore.LiveEvent, error)
 	LastLiveID(ctx context.Context) (int64, error)
 }
@@ -60,6 +63,11 @@ type handlingStats struct {
 	Until      time.Time           `json:"until"`
 	ByOperator []alarm.HandlingRow `json:"by_operator"`
 	ByDay      []alarm.HandlingRow `json:"by_day"`
+}
+
+type presenceAnswer struct {
+	State     alarm.ArmState `json:"state"`
+	AutoArmed bool           `json:"auto_armed"`
 }
 
 type stepBody struct {
@@ -230,6 +238,33 @@ func (s *Server) registerAlarmAPI() {
 			return item(s.store.ChangeArmState(ctx, scope(ctx, auth.PermAlarmArm), in.ID, "disarm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
 				return a.Disarm(now, by), nil
 			}))
+		})
+	handle(s, get("/api/v1/homes/{id}/alarm/rules", auth.PermAlarmArm), "get-arm-rules", "A home's automatic arming rules", "alarm",
+		func(ctx context.Context, in *IDParam) (*itemBody[alarm.ArmRules], error) {
+			return item(s.store.ArmRules(ctx, scope(ctx, auth.PermAlarmArm), in.ID))
+		})
+	handle(s, put("/api/v1/homes/{id}/alarm/rules", auth.PermAlarmArm), "set-arm-rules", "Arm when the last resident leaves, and/or daily at a time", "alarm",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body struct {
+				ArmOnLeave bool       `json:"arm_on_leave"`
+				ArmAt      string     `json:"arm_at,omitempty" doc:"Daily arming time, HH:MM in the community's time zone; empty for none"`
+				Mode       alarm.Mode `json:"mode,omitempty" enum:"home,away," doc:"Mode of the daily arming (home by default: people are asleep inside)"`
+			}
+		}) (*itemBody[alarm.ArmRules], error) {
+			r := alarm.ArmRules{HomeID: in.ID, ArmOnLeave: in.Body.ArmOnLeave, ArmAt: in.Body.ArmAt, Mode: in.Body.Mode}
+			err := s.store.SetArmRules(ctx, scope(ctx, auth.PermAlarmArm), &r)
+			return item(r, err)
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/homes/{id}/alarm/presence", Permission: auth.PermAlarmArm, OK: true}, "report-presence", "Say you are at home or have left: the last to leave arms the home when its rules say so", "alarm",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body struct {
+				Present bool `json:"present"`
+			}
+		}) (*itemBody[presenceAnswer], error) {
+			st, armed, err := s.store.ReportPresence(ctx, scope(ctx, auth.PermAlarmArm), in.ID, auth.ActorFrom(ctx).User.ID, in.Body.Present)
+			return item(presenceAnswer{State: st, AutoArmed: armed}, err)
 		})
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/sos", Permission: auth.PermSOS}, "sos", "Call for help from home: opens a top-priority incident", "alarm",
 		func(ctx context.Context, in *struct {

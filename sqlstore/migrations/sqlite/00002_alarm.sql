@@ -45,6 +45,25 @@ CREATE TABLE arm_states (
 );
 CREATE INDEX arm_states_deadline ON arm_states (deadline) WHERE deadline IS NOT NULL;
 
+-- Automatic arming of a home: when the last resident using the app
+-- leaves, and/or daily at a set local time.
+CREATE TABLE arm_rules (
+    home_id       INTEGER PRIMARY KEY REFERENCES homes(id),
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    arm_on_leave  BOOLEAN NOT NULL DEFAULT FALSE,
+    arm_at        TEXT NOT NULL DEFAULT '',
+    mode          TEXT NOT NULL DEFAULT 'home',
+    last_arm_day  TEXT NOT NULL DEFAULT ''
+);
+
+-- Whether each resident using the app said they are at home.
+CREATE TABLE presence (
+    user_id  INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    home_id  INTEGER NOT NULL REFERENCES homes(id),
+    present  BOOLEAN NOT NULL,
+    at       TIMESTAMP NOT NULL
+);
+
 CREATE TABLE incidents (
     id             INTEGER PRIMARY KEY,
     community_id   INTEGER NOT NULL REFERENCES communities(id),
@@ -153,6 +172,8 @@ DROP TABLE outbox;
 DROP TABLE incident_log;
 DROP TABLE alarm_events;
 DROP TABLE incidents;
+DROP TABLE presence;
+DROP TABLE arm_rules;
 DROP TABLE arm_states;
 DROP TABLE alarm_sensors;
 DROP TABLE alarm_panels;
