@@ -1013,9 +1013,9 @@ func (s *Server) boardPage(r *http.Request, p *pageData) (string, error) {
 
 type boardForm struct {
 	Kind, Subject, Title, Description, Place, Contact string
-	DraftKey                                         string
-	Errors                                           map[string]string
-	Error                                            string
+	DraftKey                                          string
+	Errors                                            map[string]string
+	Error                                             string
 }
 
 func (s *Server) boardFormPage(r *http.Request, p *pageData) (string, error) {

@@ -45,6 +45,12 @@
   var sendBtn = document.getElementById("send");
   var retryBtn = document.getElementById("send-retry");
   var photoInput = form.querySelector('input[type="file"][name="photo"]');
+  var photoButton = document.getElementById("photo-button");
+  var photoState = document.getElementById("photo-state");
+  if (photoInput && photoButton) {
+    document.getElementById("photo-field").classList.add("js");
+    photoButton.hidden = false;
+  }
   var preview = document.getElementById("photo-preview");
   var keyInput = form.querySelector('input[name="draft_key"]');
   var text = function (name) {
@@ -199,6 +205,10 @@
       preview.src = url;
       preview.hidden = false;
     }
+    if (photoState) {
+      photoState.textContent = text("photo");
+      photoState.hidden = false;
+    }
   }
 
   function toBlob(dataURL) {
@@ -247,6 +257,9 @@
       photoBlob = null;
       if (preview) {
         preview.hidden = true;
+      }
+      if (photoState) {
+        photoState.hidden = true;
       }
       if (!file) {
         save();
