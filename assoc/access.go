@@ -152,12 +152,12 @@ type View struct {
 	// (members of the community's associations, non-sensitive ledgers).
 	Others bool
 	// Grants: the live grants through which a partner sees the ledger.
-	Grants []Grant
+	Grants []LedgerGrant
 }
 
 // ViewOf works out how the actor sees ledger t. grants are the grants of
 // t to partners; only the live ones of the actor's partners count.
-func (a Access) ViewOf(t LedgerType, grants []Grant, now time.Time) View {
+func (a Access) ViewOf(t LedgerType, grants []LedgerGrant, now time.Time) View {
 	v := View{Type: t}
 	c := t.CommunityID
 	if a.IsAdmin(c) {
@@ -210,17 +210,17 @@ func (v View) Fields() []string {
 
 // Seen is one entry as an actor may see it.
 type Seen struct {
-	Entry Entry
+	Entry LedgerEntry
 	// Grants are the grants the entry was read through when the actor is
 	// a partner; empty otherwise.
-	Grants []Grant
+	Grants []LedgerGrant
 }
 
 // See decides whether the view shows entry e and returns it as shown.
 // consented reports whether the resident consented to a partner. A
 // partner's view keeps the entry id, the ledger, a masked name and the
 // fields the matching grants share; nothing else.
-func (v View) See(e Entry, consented func(partner int64) bool) (Seen, bool) {
+func (v View) See(e LedgerEntry, consented func(partner int64) bool) (Seen, bool) {
 	if e.TypeID != v.Type.ID || e.CommunityID != v.Type.CommunityID {
 		return Seen{}, false
 	}
@@ -239,7 +239,7 @@ func (v View) See(e Entry, consented func(partner int64) bool) (Seen, bool) {
 		return Seen{Entry: out}, true
 	}
 	var fields []string
-	var through []Grant
+	var through []LedgerGrant
 	for _, g := range v.Grants {
 		if !consented(g.PartnerID) || !g.Matches(e.Values) {
 			continue
@@ -254,11 +254,11 @@ func (v View) See(e Entry, consented func(partner int64) bool) (Seen, bool) {
 	if len(through) == 0 {
 		return Seen{}, false
 	}
-	return Seen{Entry: Entry{ID: e.ID, Ledger: e.Ledger, PersonName: MaskName(e.PersonName), Values: Only(e.Values, fields), Masked: true}, Grants: through}, true
+	return Seen{Entry: LedgerEntry{ID: e.ID, Ledger: e.Ledger, PersonName: MaskName(e.PersonName), Values: Only(e.Values, fields), Masked: true}, Grants: through}, true
 }
 
-// Grant shares part of a ledger with a partner organisation.
-type Grant struct {
+// LedgerGrant shares part of a ledger with a partner organisation.
+type LedgerGrant struct {
 	ID          int64  `json:"id"`
 	CommunityID int64  `json:"community_id"`
 	PartnerID   int64  `json:"partner_id"`
@@ -286,7 +286,7 @@ const MaxGrantLength = 2 * 366 * 24 * time.Hour
 
 // Check validates a new grant of ledger t at now, normalising its filter
 // to the canonical text of each value.
-func (g *Grant) Check(t LedgerType, filter map[string]any, now time.Time) error {
+func (g *LedgerGrant) Check(t LedgerType, filter map[string]any, now time.Time) error {
 	p := problems{}
 	if g.PartnerID == 0 {
 		p.add("partner_id", "say which partner organisation")
@@ -347,12 +347,12 @@ func (g *Grant) Check(t LedgerType, filter map[string]any, now time.Time) error 
 
 // LiveAt reports whether the grant shares anything at now: not revoked
 // and not expired.
-func (g Grant) LiveAt(now time.Time) bool {
+func (g LedgerGrant) LiveAt(now time.Time) bool {
 	return g.RevokedAt == nil && now.Before(g.ExpiresAt)
 }
 
 // Matches reports whether entry values pass the grant's filter.
-func (g Grant) Matches(values map[string]any) bool {
+func (g LedgerGrant) Matches(values map[string]any) bool {
 	for k, want := range g.Filter {
 		v, ok := values[k]
 		if !ok || Canonical(v) != want {

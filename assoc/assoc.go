@@ -99,7 +99,7 @@ type LedgerType struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 	// Shared is set when a partner reads the type: the live grants through
 	// which it sees it. Fields then lists only what they share.
-	Shared []Grant `json:"shared,omitempty"`
+	Shared []LedgerGrant `json:"shared,omitempty"`
 }
 
 var (
@@ -419,14 +419,14 @@ func Canonical(v any) string {
 	return fmt.Sprint(v)
 }
 
-// Entry statuses.
+// LedgerEntry statuses.
 const (
 	EntryActive = "active"
 	EntryClosed = "closed"
 )
 
-// Entry is one resident's line in a ledger.
-type Entry struct {
+// LedgerEntry is one resident's line in a ledger.
+type LedgerEntry struct {
 	ID          int64  `json:"id"`
 	CommunityID int64  `json:"community_id,omitempty"`
 	Ledger      string `json:"ledger"`
@@ -448,7 +448,7 @@ type Entry struct {
 }
 
 // Validate checks what a new or changed entry says besides its values.
-func (e *Entry) Validate() error {
+func (e *LedgerEntry) Validate() error {
 	p := problems{}
 	if e.PersonID == 0 {
 		p.add("person_id", "say which resident the entry is about")
@@ -500,8 +500,8 @@ func MaskName(name string) string {
 	return string(r[0]) + strings.Repeat("*", max(1, len(r)-1))
 }
 
-// Change is one line of an entry's history.
-type Change struct {
+// HistoryLine is one line of an entry's history.
+type HistoryLine struct {
 	ID       int64          `json:"id"`
 	At       time.Time      `json:"at"`
 	UserID   int64          `json:"user_id,omitempty"`

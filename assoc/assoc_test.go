@@ -149,7 +149,7 @@ func TestVisibility(t *testing.T) {
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	js := jobSeekers()
 	help := LedgerType{ID: 8, CommunityID: 1, Key: HelpEducation, AssociationID: 20, Sensitive: true, Fields: []Field{{Key: "measure", Label: "措施", Type: FieldText}}}
-	grant := Grant{ID: 1, CommunityID: 1, PartnerID: 3, TypeID: 7, Fields: []string{"skills", "desired_work"}, Filter: map[string]string{"status": "seeking"}, ExpiresAt: now.Add(24 * time.Hour), Consent: true}
+	grant := LedgerGrant{ID: 1, CommunityID: 1, PartnerID: 3, TypeID: 7, Fields: []string{"skills", "desired_work"}, Filter: map[string]string{"status": "seeking"}, ExpiresAt: now.Add(24 * time.Hour), Consent: true}
 	revoked := grant
 	revoked.RevokedAt = &now
 	expired := grant
@@ -157,13 +157,13 @@ func TestVisibility(t *testing.T) {
 	otherPartner := grant
 	otherPartner.PartnerID = 4
 
-	seeker := Entry{ID: 100, CommunityID: 1, TypeID: 7, Ledger: JobSeekers, PersonID: 50, PersonName: "王秀英", AssociationID: 10,
+	seeker := LedgerEntry{ID: 100, CommunityID: 1, TypeID: 7, Ledger: JobSeekers, PersonID: 50, PersonName: "王秀英", AssociationID: 10,
 		Values: map[string]any{"skills": "电工", "desired_work": "维修", "status": "seeking", "expected_salary": 4000.0, "health": "良好"}}
 	placed := seeker
 	placed.Values = Merge(seeker.Values, map[string]any{"status": "placed"})
 	otherOwner := seeker
 	otherOwner.AssociationID = 11
-	helpEntry := Entry{ID: 200, CommunityID: 1, TypeID: 8, Ledger: HelpEducation, PersonName: "李明", AssociationID: 20, Values: map[string]any{"measure": "每月谈话"}}
+	helpEntry := LedgerEntry{ID: 200, CommunityID: 1, TypeID: 8, Ledger: HelpEducation, PersonName: "李明", AssociationID: 20, Values: map[string]any{"measure": "每月谈话"}}
 
 	partner := Access{Partners: []Seat{{1, 3}}}
 	jiuye := Access{Associations: []Seat{{1, 10}}}
@@ -177,21 +177,21 @@ func TestVisibility(t *testing.T) {
 		name      string
 		acc       Access
 		lt        LedgerType
-		grants    []Grant
-		entry     Entry
+		grants    []LedgerGrant
+		entry     LedgerEntry
 		consented func(int64) bool
 		forbidden bool     // the ledger is not for them at all
 		seen      bool     // the entry is shown
 		values    []string // keys shown
 		masked    bool
 	}{
-		{name: "partner sees granted fields of a consenting seeker", acc: partner, lt: js, grants: []Grant{grant}, entry: seeker, consented: yes, seen: true, values: []string{"desired_work", "skills"}, masked: true},
-		{name: "partner without consent", acc: partner, lt: js, grants: []Grant{grant}, entry: seeker, consented: no},
-		{name: "partner, entry outside the filter", acc: partner, lt: js, grants: []Grant{grant}, entry: placed, consented: yes},
-		{name: "partner after revocation", acc: partner, lt: js, grants: []Grant{revoked}, entry: seeker, consented: yes, forbidden: true},
-		{name: "partner after expiry", acc: partner, lt: js, grants: []Grant{expired}, entry: seeker, consented: yes, forbidden: true},
-		{name: "another partner's grant", acc: partner, lt: js, grants: []Grant{otherPartner}, entry: seeker, consented: yes, forbidden: true},
-		{name: "partner, ledger never granted", acc: partner, lt: help, grants: []Grant{grant}, entry: helpEntry, consented: yes, forbidden: true},
+		{name: "partner sees granted fields of a consenting seeker", acc: partner, lt: js, grants: []LedgerGrant{grant}, entry: seeker, consented: yes, seen: true, values: []string{"desired_work", "skills"}, masked: true},
+		{name: "partner without consent", acc: partner, lt: js, grants: []LedgerGrant{grant}, entry: seeker, consented: no},
+		{name: "partner, entry outside the filter", acc: partner, lt: js, grants: []LedgerGrant{grant}, entry: placed, consented: yes},
+		{name: "partner after revocation", acc: partner, lt: js, grants: []LedgerGrant{revoked}, entry: seeker, consented: yes, forbidden: true},
+		{name: "partner after expiry", acc: partner, lt: js, grants: []LedgerGrant{expired}, entry: seeker, consented: yes, forbidden: true},
+		{name: "another partner's grant", acc: partner, lt: js, grants: []LedgerGrant{otherPartner}, entry: seeker, consented: yes, forbidden: true},
+		{name: "partner, ledger never granted", acc: partner, lt: help, grants: []LedgerGrant{grant}, entry: helpEntry, consented: yes, forbidden: true},
 		{name: "owner association sees everything", acc: jiuye, lt: js, entry: seeker, seen: true, values: []string{"desired_work", "expected_salary", "health", "skills", "status"}},
 		{name: "other association reads without sensitive fields", acc: bangjiao, lt: js, entry: seeker, seen: true, values: []string{"desired_work", "expected_salary", "skills", "status"}},
 		{name: "member sees entries another association owns", acc: jiuye, lt: js, entry: otherOwner, seen: true, values: []string{"desired_work", "expected_salary", "skills", "status"}},
@@ -245,8 +245,8 @@ func sortStrings(s []string) {
 func TestGrantCheck(t *testing.T) {
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	js := jobSeekers()
-	good := func() Grant {
-		return Grant{PartnerID: 3, Fields: []string{"skills", "desired_work"}, Purpose: "一对一就业服务", ExpiresAt: now.AddDate(1, 0, 0), Consent: true}
+	good := func() LedgerGrant {
+		return LedgerGrant{PartnerID: 3, Fields: []string{"skills", "desired_work"}, Purpose: "一对一就业服务", ExpiresAt: now.AddDate(1, 0, 0), Consent: true}
 	}
 	g := good()
 	if err := g.Check(js, map[string]any{"status": "seeking", "expected_salary": "3000"}, now); err != nil {
@@ -257,21 +257,21 @@ func TestGrantCheck(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name   string
-		edit   func(*Grant)
+		edit   func(*LedgerGrant)
 		filter map[string]any
 		lt     LedgerType
 		field  string
 	}{
-		{"no fields", func(g *Grant) { g.Fields = nil }, nil, js, "fields"},
-		{"unknown field", func(g *Grant) { g.Fields = []string{"iq"} }, nil, js, "fields"},
-		{"sensitive field", func(g *Grant) { g.Fields = []string{"health"} }, nil, js, "fields"},
-		{"filter on unknown field", func(*Grant) {}, map[string]any{"colour": "red"}, js, "filter.colour"},
-		{"filter value not a choice", func(*Grant) {}, map[string]any{"status": "asleep"}, js, "filter.status"},
-		{"no purpose", func(g *Grant) { g.Purpose = "" }, nil, js, "purpose"},
-		{"expired already", func(g *Grant) { g.ExpiresAt = now }, nil, js, "expires_at"},
-		{"too long", func(g *Grant) { g.ExpiresAt = now.AddDate(3, 0, 0) }, nil, js, "expires_at"},
-		{"no consent", func(g *Grant) { g.Consent = false }, nil, js, "consent"},
-		{"sensitive ledger", func(*Grant) {}, nil, LedgerType{ID: 8, Key: HelpEducation, Sensitive: true, Fields: js.Fields}, "ledger_type"},
+		{"no fields", func(g *LedgerGrant) { g.Fields = nil }, nil, js, "fields"},
+		{"unknown field", func(g *LedgerGrant) { g.Fields = []string{"iq"} }, nil, js, "fields"},
+		{"sensitive field", func(g *LedgerGrant) { g.Fields = []string{"health"} }, nil, js, "fields"},
+		{"filter on unknown field", func(*LedgerGrant) {}, map[string]any{"colour": "red"}, js, "filter.colour"},
+		{"filter value not a choice", func(*LedgerGrant) {}, map[string]any{"status": "asleep"}, js, "filter.status"},
+		{"no purpose", func(g *LedgerGrant) { g.Purpose = "" }, nil, js, "purpose"},
+		{"expired already", func(g *LedgerGrant) { g.ExpiresAt = now }, nil, js, "expires_at"},
+		{"too long", func(g *LedgerGrant) { g.ExpiresAt = now.AddDate(3, 0, 0) }, nil, js, "expires_at"},
+		{"no consent", func(g *LedgerGrant) { g.Consent = false }, nil, js, "consent"},
+		{"sensitive ledger", func(*LedgerGrant) {}, nil, LedgerType{ID: 8, Key: HelpEducation, Sensitive: true, Fields: js.Fields}, "ledger_type"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := good()

@@ -228,7 +228,10 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.contentOf(ctx); err != nil {
 		return err
 	}
-	return b.matterCategories(ctx)
+	if err := b.matterCategories(ctx); err != nil {
+		return err
+	}
+	return b.ledgers(ctx)
 }
 
 func (b *builder) homesOf(ctx context.Context, bd community.Building, first bool) error {

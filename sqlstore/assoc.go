@@ -99,7 +99,7 @@ func (s *Store) ledgerType(ctx context.Context, q querier, acc assoc.Access, com
 }
 
 // liveGrants returns the live grants of ledger t to the partners acc acts for.
-func (s *Store) liveGrants(ctx context.Context, q querier, acc assoc.Access, t assoc.LedgerType) ([]assoc.Grant, error) {
+func (s *Store) liveGrants(ctx context.Context, q querier, acc assoc.Access, t assoc.LedgerType) ([]assoc.LedgerGrant, error) {
 	partners := acc.PartnersIn(t.CommunityID)
 	if len(partners) == 0 || t.Sensitive {
 		return nil, nil
@@ -129,6 +129,8 @@ func (s *Store) view(ctx context.Context, q querier, acc assoc.Access, community
 // ListLedgerTypes returns the ledgers acc may open: administrators all of
 // their communities', association roles the non-sensitive ones and their
 // own, partners those a live grant shares, cut down to the shared fields.
+// Sensitive fields are listed to administrators and to the members of the
+// ledger's owner association.
 func (s *Store) ListLedgerTypes(ctx context.Context, acc assoc.Access, community int64) (shequ.List[assoc.LedgerType], error) {
 	var a args
 	var conds []string
@@ -152,7 +154,7 @@ func (s *Store) ListLedgerTypes(ctx context.Context, acc assoc.Access, community
 		case v.Partner():
 			t = t.Restrict(v.Fields())
 			t.Shared = v.Grants
-		case !v.Full && len(v.Own) == 0:
+		case !v.Full && !slices.Contains(v.Own, t.AssociationID):
 			t = t.WithoutSensitive()
 		}
 		out.Items = append(out.Items, t)
@@ -173,7 +175,7 @@ func (s *Store) LedgerType(ctx context.Context, acc assoc.Access, community int6
 	case v.Partner():
 		t = t.Restrict(v.Fields())
 		t.Shared = v.Grants
-	case !v.Full && len(v.Own) == 0:
+	case !v.Full && !slices.Contains(v.Own, t.AssociationID):
 		t = t.WithoutSensitive()
 	}
 	return t, nil
@@ -262,8 +264,8 @@ var ledgerEntries = table{
 	columns: "e.id, e.community_id, e.type_id, lt.key, e.person_id, p.name, e.association_id, e.status, e.data, e.created_by, e.updated_by, e.created_at, e.updated_at",
 }
 
-func scanEntry(r scanner) (assoc.Entry, error) {
-	var e assoc.Entry
+func scanEntry(r scanner) (assoc.LedgerEntry, error) {
+	var e assoc.LedgerEntry
 	var data string
 	var created, updated sql.NullInt64
 	err := r.Scan(&e.ID, &e.CommunityID, &e.TypeID, &e.Ledger, &e.PersonID, &e.PersonName, &e.AssociationID, &e.Status, &data, &created, &updated, &e.CreatedAt, &e.UpdatedAt)
@@ -322,7 +324,7 @@ type EntryFilter struct {
 }
 
 // consentsOf returns, for each entry, the partners its resident consented to.
-func consentsOf(ctx context.Context, q querier, entries []assoc.Entry) (map[int64][]int64, error) {
+func consentsOf(ctx context.Context, q querier, entries []assoc.LedgerEntry) (map[int64][]int64, error) {
 	out := map[int64][]int64{}
 	if len(entries) == 0 {
 		return out, nil
@@ -349,7 +351,7 @@ func consentsOf(ctx context.Context, q querier, entries []assoc.Entry) (map[int6
 
 // seeAll passes each entry through the view once more, audits what a
 // partner reads, and returns the entries as shown.
-func (s *Store) seeAll(ctx context.Context, q querier, v assoc.View, entries []assoc.Entry) ([]assoc.Entry, error) {
+func (s *Store) seeAll(ctx context.Context, q querier, v assoc.View, entries []assoc.LedgerEntry) ([]assoc.LedgerEntry, error) {
 	var consents map[int64][]int64
 	if len(v.Grants) > 0 {
 		var err error
@@ -357,7 +359,7 @@ func (s *Store) seeAll(ctx context.Context, q querier, v assoc.View, entries []a
 			return nil, err
 		}
 	}
-	out := make([]assoc.Entry, 0, len(entries))
+	out := make([]assoc.LedgerEntry, 0, len(entries))
 	for _, e := range entries {
 		seen, ok := v.See(e, func(p int64) bool { return slices.Contains(consents[e.ID], p) })
 		if !ok {
@@ -408,8 +410,8 @@ func (s *Store) withView(ctx context.Context, acc assoc.Access, community int64,
 // ListEntries returns the entries of a ledger acc sees, as it sees them.
 // A ledger not open to acc is EFORBIDDEN; every entry a partner reads is
 // audited as ledger.partner_read.
-func (s *Store) ListEntries(ctx context.Context, acc assoc.Access, f EntryFilter) (shequ.List[assoc.Entry], error) {
-	var out shequ.List[assoc.Entry]
+func (s *Store) ListEntries(ctx context.Context, acc assoc.Access, f EntryFilter) (shequ.List[assoc.LedgerEntry], error) {
+	var out shequ.List[assoc.LedgerEntry]
 	err := s.withView(ctx, acc, f.CommunityID, f.Ledger, func(q querier, v assoc.View) error {
 		var a args
 		conds := []string{"e.type_id = " + a.add(v.Type.ID), visibleWhere(v, &a)}
@@ -449,7 +451,7 @@ func (s *Store) ListEntries(ctx context.Context, acc assoc.Access, f EntryFilter
 			return err
 		}
 		items, err := s.seeAll(ctx, q, v, list.Items)
-		out = shequ.List[assoc.Entry]{Items: items, Total: list.Total}
+		out = shequ.List[assoc.LedgerEntry]{Items: items, Total: list.Total}
 		return err
 	})
 	return out, err
@@ -457,7 +459,7 @@ func (s *Store) ListEntries(ctx context.Context, acc assoc.Access, f EntryFilter
 
 // entry reads one entry of the view's ledger as the view shows it, with
 // whether acc sees it in full (owner association or administrator).
-func (s *Store) entry(ctx context.Context, q querier, v assoc.View, id int64) (assoc.Entry, bool, error) {
+func (s *Store) entry(ctx context.Context, q querier, v assoc.View, id int64) (assoc.LedgerEntry, bool, error) {
 	var a args
 	query := "SELECT " + ledgerEntries.columns + " FROM " + ledgerEntries.from + " WHERE e.id = " + a.add(id) + " AND e.type_id = " + a.add(v.Type.ID) + " AND " + visibleWhere(v, &a)
 	e, err := scanEntry(q.QueryRowContext(ctx, query, a...))
@@ -467,7 +469,7 @@ func (s *Store) entry(ctx context.Context, q querier, v assoc.View, id int64) (a
 		return e, false, fmt.Errorf("ledger entry %d: %w", id, err)
 	}
 	full := v.Full || slices.Contains(v.Own, e.AssociationID)
-	seen, err := s.seeAll(ctx, q, v, []assoc.Entry{e})
+	seen, err := s.seeAll(ctx, q, v, []assoc.LedgerEntry{e})
 	if err != nil {
 		return e, false, err
 	}
@@ -480,8 +482,8 @@ func (s *Store) entry(ctx context.Context, q querier, v assoc.View, id int64) (a
 // Entry returns one entry as acc sees it: in full with its consents and
 // follow-ups for the owner association and administrators; a partner's
 // view with that partner's own follow-ups. A partner's read is audited.
-func (s *Store) Entry(ctx context.Context, acc assoc.Access, community int64, key string, id int64) (assoc.Entry, error) {
-	var out assoc.Entry
+func (s *Store) Entry(ctx context.Context, acc assoc.Access, community int64, key string, id int64) (assoc.LedgerEntry, error) {
+	var out assoc.LedgerEntry
 	err := s.withView(ctx, acc, community, key, func(q querier, v assoc.View) error {
 		e, full, err := s.entry(ctx, q, v, id)
 		if err != nil {
@@ -559,7 +561,7 @@ func (s *Store) history(ctx context.Context, tx *sql.Tx, entry int64, action str
 // entrySummary is what the audit log keeps of an entry change: which
 // fields, not their values, which stay in the ledger's own history under
 // the ledger's rules.
-func entrySummary(ledger string, e assoc.Entry, changed []string) map[string]any {
+func entrySummary(ledger string, e assoc.LedgerEntry, changed []string) map[string]any {
 	return map[string]any{"ledger": ledger, "person_id": e.PersonID, "association_id": e.AssociationID, "status": e.Status, "fields": changed}
 }
 
@@ -574,7 +576,7 @@ func actorID(ctx context.Context) int64 {
 // ledger's owner association unless the writer names another of theirs.
 // Values are checked against the ledger's fields; on any error nothing is
 // stored.
-func (s *Store) CreateEntry(ctx context.Context, acc assoc.Access, community int64, key string, e *assoc.Entry) error {
+func (s *Store) CreateEntry(ctx context.Context, acc assoc.Access, community int64, key string, e *assoc.LedgerEntry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -651,10 +653,10 @@ func sortedKeys(m map[string]any) []string {
 
 // writable loads an entry acc may change: ENOTFOUND when acc cannot see
 // it, EFORBIDDEN when acc sees it but may not change it.
-func (s *Store) writable(ctx context.Context, tx *sql.Tx, acc assoc.Access, community int64, key string, id int64) (assoc.LedgerType, assoc.Entry, error) {
+func (s *Store) writable(ctx context.Context, tx *sql.Tx, acc assoc.Access, community int64, key string, id int64) (assoc.LedgerType, assoc.LedgerEntry, error) {
 	t, err := s.ledgerType(ctx, tx, acc, community, key)
 	if err != nil {
-		return t, assoc.Entry{}, err
+		return t, assoc.LedgerEntry{}, err
 	}
 	e, err := scanEntry(tx.QueryRowContext(ctx, "SELECT "+ledgerEntries.columns+" FROM "+ledgerEntries.from+" WHERE e.id = $1 AND e.type_id = $2", id, t.ID))
 	if err == sql.ErrNoRows {
@@ -682,8 +684,8 @@ type EntryChange struct {
 // UpdateEntry changes an entry and keeps the old and new values in its
 // history. The values after the change are checked as a whole; on any
 // error nothing is stored.
-func (s *Store) UpdateEntry(ctx context.Context, acc assoc.Access, community int64, key string, id int64, ch EntryChange) (assoc.Entry, error) {
-	var out assoc.Entry
+func (s *Store) UpdateEntry(ctx context.Context, acc assoc.Access, community int64, key string, id int64, ch EntryChange) (assoc.LedgerEntry, error) {
+	var out assoc.LedgerEntry
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		t, e, err := s.writable(ctx, tx, acc, community, key, id)
 		if err != nil {
@@ -742,7 +744,7 @@ func (s *Store) UpdateEntry(ctx context.Context, acc assoc.Access, community int
 // EntryHistory returns every change of an entry, oldest first, to those
 // who read the entry as an association or administrator (not partners).
 // Readers from other associations do not see sensitive fields in it.
-func (s *Store) EntryHistory(ctx context.Context, acc assoc.Access, community int64, key string, id int64) ([]assoc.Change, error) {
+func (s *Store) EntryHistory(ctx context.Context, acc assoc.Access, community int64, key string, id int64) ([]assoc.HistoryLine, error) {
 	v, err := s.view(ctx, s.reader(), acc, community, key)
 	if shequ.ErrorCode(err) == shequ.EFORBIDDEN || (err == nil && v.Partner()) {
 		return nil, notFound("ledger entry", id)
@@ -758,9 +760,9 @@ func (s *Store) EntryHistory(ctx context.Context, acc assoc.Access, community in
 		return nil, fmt.Errorf("ledger history: %w", err)
 	}
 	defer rows.Close()
-	out := []assoc.Change{}
+	out := []assoc.HistoryLine{}
 	for rows.Next() {
-		var c assoc.Change
+		var c assoc.HistoryLine
 		var user sql.NullInt64
 		var before, after string
 		if err := rows.Scan(&c.ID, &c.At, &user, &c.Username, &c.Action, &before, &after); err != nil {
@@ -839,8 +841,8 @@ var ledgerGrants = table{
 		"lg.revoked_at, lg.revoked_by",
 }
 
-func (s *Store) scanGrant(r scanner) (assoc.Grant, error) {
-	var g assoc.Grant
+func (s *Store) scanGrant(r scanner) (assoc.LedgerGrant, error) {
+	var g assoc.LedgerGrant
 	var fields, filter string
 	var created, revokedBy sql.NullInt64
 	var revoked sql.NullTime
@@ -859,13 +861,13 @@ func (s *Store) scanGrant(r scanner) (assoc.Grant, error) {
 	return g, nil
 }
 
-func (s *Store) grantsWhere(ctx context.Context, q querier, conds []string, a args) ([]assoc.Grant, error) {
+func (s *Store) grantsWhere(ctx context.Context, q querier, conds []string, a args) ([]assoc.LedgerGrant, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+ledgerGrants.columns+" FROM "+ledgerGrants.from+" WHERE "+strings.Join(conds, " AND ")+" ORDER BY lg.id", a...)
 	if err != nil {
 		return nil, fmt.Errorf("grants: %w", err)
 	}
 	defer rows.Close()
-	var out []assoc.Grant
+	var out []assoc.LedgerGrant
 	for rows.Next() {
 		g, err := s.scanGrant(rows)
 		if err != nil {
@@ -878,7 +880,7 @@ func (s *Store) grantsWhere(ctx context.Context, q querier, conds []string, a ar
 
 // CreateLedgerGrant shares part of a ledger with a partner (administrators):
 // which fields, which entries (filter), for what purpose, until when.
-func (s *Store) CreateLedgerGrant(ctx context.Context, acc assoc.Access, g *assoc.Grant, filter map[string]any) error {
+func (s *Store) CreateLedgerGrant(ctx context.Context, acc assoc.Access, g *assoc.LedgerGrant, filter map[string]any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		t, err := s.ledgerType(ctx, tx, acc, g.CommunityID, g.Ledger)
 		if err != nil {
@@ -923,7 +925,7 @@ type GrantFilter struct {
 
 // ListLedgerGrants returns the sharing grants of the communities acc administers,
 // newest first.
-func (s *Store) ListLedgerGrants(ctx context.Context, acc assoc.Access, f GrantFilter) (shequ.List[assoc.Grant], error) {
+func (s *Store) ListLedgerGrants(ctx context.Context, acc assoc.Access, f GrantFilter) (shequ.List[assoc.LedgerGrant], error) {
 	var a args
 	var conds []string
 	if f.CommunityID != 0 {
@@ -1211,16 +1213,16 @@ func (s *Store) UpdateOpening(ctx context.Context, acc assoc.Access, o *assoc.Op
 	})
 }
 
-// Candidate is a job seeker who may fit an opening, as the reader sees them.
-type Candidate struct {
-	Entry assoc.Entry `json:"entry"`
-	Score int         `json:"score" doc:"How many of the opening's words the seeker's entry mentions"`
+// OpeningCandidate is a job seeker who may fit an opening, as the reader sees them.
+type OpeningCandidate struct {
+	Entry assoc.LedgerEntry `json:"entry"`
+	Score int               `json:"score" doc:"How many of the opening's words the seeker's entry mentions"`
 }
 
 // OpeningCandidates returns the job seekers acc sees whose entries mention
 // the opening's title or skills, best first. A partner sees only the
 // seekers its grant shares (and the read is audited like any other).
-func (s *Store) OpeningCandidates(ctx context.Context, acc assoc.Access, id int64, limit int) ([]Candidate, error) {
+func (s *Store) OpeningCandidates(ctx context.Context, acc assoc.Access, id int64, limit int) ([]OpeningCandidate, error) {
 	o, err := s.Opening(ctx, acc, id)
 	if err != nil {
 		return nil, err
@@ -1229,10 +1231,10 @@ func (s *Store) OpeningCandidates(ctx context.Context, acc assoc.Access, id int6
 	if err != nil {
 		return nil, err
 	}
-	out := []Candidate{}
+	out := []OpeningCandidate{}
 	for _, e := range seekers.Items {
 		if n := o.Score(e.Values); n > 0 {
-			out = append(out, Candidate{Entry: e, Score: n})
+			out = append(out, OpeningCandidate{Entry: e, Score: n})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })

@@ -94,14 +94,14 @@ func TestLedgerValidationStoresNothing(t *testing.T) {
 			{"negative salary", map[string]any{"desired_work": "保洁", "status": "seeking", "expected_salary": -5.0}, "values.expected_salary"},
 			{"unknown field", map[string]any{"desired_work": "保洁", "status": "seeking", "shoe_size": 40.0}, "values.shoe_size"},
 		} {
-			e := assoc.Entry{PersonID: w.tr.alice.ID, Values: c.values}
+			e := assoc.LedgerEntry{PersonID: w.tr.alice.ID, Values: c.values}
 			err := st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e)
 			var se *shequ.Error
 			if !asError(err, &se) || se.Code != shequ.EINVALID || se.Fields[c.field] == "" {
 				t.Errorf("%s: got %v, want a message on %s", c.name, err, c.field)
 			}
 		}
-		e := assoc.Entry{PersonID: 999999, Values: map[string]any{"desired_work": "保洁", "status": "seeking"}}
+		e := assoc.LedgerEntry{PersonID: 999999, Values: map[string]any{"desired_work": "保洁", "status": "seeking"}}
 		wantCode(t, "unknown resident", st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e), shequ.EINVALID)
 		list, err := st.ListEntries(ctx, w.admin, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
 		mustOK(t, err)
@@ -109,7 +109,7 @@ func TestLedgerValidationStoresNothing(t *testing.T) {
 			t.Errorf("a rejected entry left traces: %d entries", list.Total)
 		}
 		// A change that fails its checks leaves the entry as it was.
-		good := assoc.Entry{PersonID: w.tr.alice.ID, Values: map[string]any{"desired_work": "保洁", "status": "seeking"}}
+		good := assoc.LedgerEntry{PersonID: w.tr.alice.ID, Values: map[string]any{"desired_work": "保洁", "status": "seeking"}}
 		mustOK(t, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &good))
 		_, err = st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, good.ID, sqlstore.EntryChange{Values: map[string]any{"desired_work": nil, "skills": "电工"}})
 		wantCode(t, "clearing a required field", err, shequ.EINVALID)
@@ -123,7 +123,7 @@ func TestLedgerValidationStoresNothing(t *testing.T) {
 		if len(hist) != 1 {
 			t.Errorf("history after a failed update: %+v", hist)
 		}
-		dup := assoc.Entry{PersonID: w.tr.alice.ID, Values: map[string]any{"desired_work": "保安", "status": "seeking"}}
+		dup := assoc.LedgerEntry{PersonID: w.tr.alice.ID, Values: map[string]any{"desired_work": "保安", "status": "seeking"}}
 		wantCode(t, "a second entry for one resident", st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &dup), shequ.ECONFLICT)
 	})
 }
@@ -151,9 +151,9 @@ func TestLedgerSchemaAndHistory(t *testing.T) {
 		_, err = st.AddLedgerField(ctx, w.admin, w.c, assoc.JobSeekers, assoc.Field{Key: "x1", Label: "x", Type: "colour"})
 		wantCode(t, "a field of no type", err, shequ.EINVALID)
 
-		e := assoc.Entry{PersonID: w.carol.ID, Values: map[string]any{"desired_work": "家政", "status": "seeking", "languages": "重庆话"}}
+		e := assoc.LedgerEntry{PersonID: w.carol.ID, Values: map[string]any{"desired_work": "家政", "status": "seeking", "languages": "重庆话"}}
 		mustOK(t, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e))
-		e2 := assoc.Entry{PersonID: w.dave.ID, Values: map[string]any{"desired_work": "家政", "status": "seeking", "languages": "英语"}}
+		e2 := assoc.LedgerEntry{PersonID: w.dave.ID, Values: map[string]any{"desired_work": "家政", "status": "seeking", "languages": "英语"}}
 		wantCode(t, "a value the new field does not allow", st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e2), shequ.EINVALID)
 
 		clock.Advance(time.Hour)
@@ -198,28 +198,28 @@ func TestPartnerVisibility(t *testing.T) {
 		ctx := t.Context()
 		w := makeLedgers(t, st, "pv")
 		js := assoc.JobSeekers
-		seeker := func(p int64, status string) assoc.Entry {
-			e := assoc.Entry{PersonID: p, Values: map[string]any{"skills": "电工证", "desired_work": "维修电工", "status": status, "expected_salary": 5000.0, "health": "良好"}}
+		seeker := func(p int64, status string) assoc.LedgerEntry {
+			e := assoc.LedgerEntry{PersonID: p, Values: map[string]any{"skills": "电工证", "desired_work": "维修电工", "status": status, "expected_salary": 5000.0, "health": "良好"}}
 			mustOK(t, st.CreateEntry(ctx, w.jy, w.c, js, &e))
 			return e
 		}
 		alice := seeker(w.tr.alice.ID, "seeking") // consents
 		bob := seeker(w.tr.bob.ID, "seeking")     // does not
 		carol := seeker(w.carol.ID, "placed")     // consents, outside the filter
-		for _, e := range []assoc.Entry{alice, carol} {
+		for _, e := range []assoc.LedgerEntry{alice, carol} {
 			mustOK(t, st.RecordConsent(ctx, w.jy, w.c, js, e.ID, &assoc.Consent{PartnerID: w.hr.ID, Given: true, Method: "app"}))
 		}
-		help := assoc.Entry{PersonID: w.dave.ID, Values: map[string]any{"measure": "每月谈话"}}
+		help := assoc.LedgerEntry{PersonID: w.dave.ID, Values: map[string]any{"measure": "每月谈话"}}
 		mustOK(t, st.CreateEntry(ctx, w.bj, w.c, assoc.HelpEducation, &help))
 
 		// Before any grant the partner reaches nothing.
 		_, err := st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
 		wantCode(t, "no grant yet", err, shequ.EFORBIDDEN)
 
-		g := assoc.Grant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"skills", "desired_work"}, Purpose: "一对一就业服务", ExpiresAt: clock.Now().Add(30 * 24 * time.Hour), Consent: true}
+		g := assoc.LedgerGrant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"skills", "desired_work"}, Purpose: "一对一就业服务", ExpiresAt: clock.Now().Add(30 * 24 * time.Hour), Consent: true}
 		wantCode(t, "a member grants", st.CreateLedgerGrant(ctx, w.jy, &g, map[string]any{"status": "seeking"}), shequ.EFORBIDDEN)
-		wantCode(t, "granting a sensitive field", st.CreateLedgerGrant(ctx, w.admin, &assoc.Grant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"health"}, Purpose: "x", ExpiresAt: g.ExpiresAt, Consent: true}, nil), shequ.EINVALID)
-		wantCode(t, "granting help-education", st.CreateLedgerGrant(ctx, w.admin, &assoc.Grant{Ledger: assoc.HelpEducation, PartnerID: w.hr.ID, Fields: []string{"measure"}, Purpose: "x", ExpiresAt: g.ExpiresAt, Consent: true}, nil), shequ.EINVALID)
+		wantCode(t, "granting a sensitive field", st.CreateLedgerGrant(ctx, w.admin, &assoc.LedgerGrant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"health"}, Purpose: "x", ExpiresAt: g.ExpiresAt, Consent: true}, nil), shequ.EINVALID)
+		wantCode(t, "granting help-education", st.CreateLedgerGrant(ctx, w.admin, &assoc.LedgerGrant{Ledger: assoc.HelpEducation, PartnerID: w.hr.ID, Fields: []string{"measure"}, Purpose: "x", ExpiresAt: g.ExpiresAt, Consent: true}, nil), shequ.EINVALID)
 		mustOK(t, st.CreateLedgerGrant(ctx, w.admin, &g, map[string]any{"status": "seeking"}))
 
 		reads := auditCount(t, st, "ledger.partner_read")
@@ -277,7 +277,10 @@ func TestPartnerVisibility(t *testing.T) {
 				_, err := st.UpdateEntry(ctx, a, w.c, js, alice.ID, sqlstore.EntryChange{Values: map[string]any{"status": "placed"}})
 				return err
 			}, shequ.ENOTFOUND},
-			{"another partner's list", w.othA, func(a assoc.Access) error { _, err := st.ListEntries(ctx, a, sqlstore.EntryFilter{Ledger: js}); return err }, shequ.EFORBIDDEN},
+			{"another partner's list", w.othA, func(a assoc.Access) error {
+				_, err := st.ListEntries(ctx, a, sqlstore.EntryFilter{Ledger: js})
+				return err
+			}, shequ.EFORBIDDEN},
 			{"another partner's entry", w.othA, func(a assoc.Access) error { _, err := st.Entry(ctx, a, w.c, js, alice.ID); return err }, shequ.ENOTFOUND},
 			{"grants list", w.hrA, func(a assoc.Access) error {
 				l, err := st.ListLedgerGrants(ctx, a, sqlstore.GrantFilter{})
@@ -336,7 +339,7 @@ func TestPartnerVisibility(t *testing.T) {
 		}
 
 		// A grant that runs out ends by itself.
-		short := assoc.Grant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"desired_work"}, Purpose: "短期招聘会", ExpiresAt: clock.Now().Add(time.Hour), Consent: true}
+		short := assoc.LedgerGrant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"desired_work"}, Purpose: "短期招聘会", ExpiresAt: clock.Now().Add(time.Hour), Consent: true}
 		mustOK(t, st.CreateLedgerGrant(ctx, w.admin, &short, nil))
 		list, err = st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
 		mustOK(t, err)
@@ -362,15 +365,15 @@ func TestSensitiveLedgers(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
 		ctx := t.Context()
 		w := makeLedgers(t, st, "sl")
-		help := assoc.Entry{PersonID: w.dave.ID, Values: map[string]any{"measure": "每月谈话"}}
+		help := assoc.LedgerEntry{PersonID: w.dave.ID, Values: map[string]any{"measure": "每月谈话"}}
 		wantCode(t, "another association writes help-education", st.CreateEntry(ctx, w.jy, w.c, assoc.HelpEducation, &help), shequ.EFORBIDDEN)
 		wantCode(t, "the admin files a help-education entry under another association",
-			st.CreateEntry(ctx, w.admin, w.c, assoc.HelpEducation, &assoc.Entry{PersonID: w.dave.ID, AssociationID: w.jiuye.ID, Values: map[string]any{"measure": "x"}}), shequ.EFORBIDDEN)
+			st.CreateEntry(ctx, w.admin, w.c, assoc.HelpEducation, &assoc.LedgerEntry{PersonID: w.dave.ID, AssociationID: w.jiuye.ID, Values: map[string]any{"measure": "x"}}), shequ.EFORBIDDEN)
 		mustOK(t, st.CreateEntry(ctx, w.bj, w.c, assoc.HelpEducation, &help))
 		if help.AssociationID != w.bangjiao.ID {
 			t.Errorf("owner %d", help.AssociationID)
 		}
-		js := assoc.Entry{PersonID: w.carol.ID, Values: map[string]any{"desired_work": "保洁", "status": "seeking", "health": "腰伤"}}
+		js := assoc.LedgerEntry{PersonID: w.carol.ID, Values: map[string]any{"desired_work": "保洁", "status": "seeking", "health": "腰伤"}}
 		mustOK(t, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &js))
 
 		for _, c := range []struct {
@@ -379,11 +382,11 @@ func TestSensitiveLedgers(t *testing.T) {
 			ledgers  []string
 			helpSeen bool
 			health   bool // sees the sensitive field of the job seeker
-			// schema: the sensitive field is in the ledger's schema (an
-			// association may keep job seekers of its own, in full)
+			// schema: the sensitive field is in the ledger's schema (for
+			// administrators and the ledger's owner association)
 			schema bool
 		}{
-			{"help-education association", w.bj, []string{assoc.HelpEducation, assoc.JobSeekers}, true, false, true},
+			{"help-education association", w.bj, []string{assoc.HelpEducation, assoc.JobSeekers}, true, false, false},
 			{"employment association", w.jy, []string{assoc.JobSeekers}, false, true, true},
 			{"administrator", w.admin, []string{assoc.HelpEducation, assoc.JobSeekers}, true, true, true},
 			{"member of no association", assoc.Access{Associations: []assoc.Seat{{CommunityID: w.c}}}, []string{assoc.JobSeekers}, false, false, false},
@@ -454,10 +457,10 @@ func TestOpeningsAndIntakes(t *testing.T) {
 		upd.Status = assoc.OpeningClosed
 		wantCode(t, "closing another partner's opening", st.UpdateOpening(ctx, w.othA, &upd), shequ.ENOTFOUND)
 
-		e := assoc.Entry{PersonID: w.tr.alice.ID, Values: map[string]any{"skills": "有电工证", "desired_work": "维修", "status": "seeking"}}
+		e := assoc.LedgerEntry{PersonID: w.tr.alice.ID, Values: map[string]any{"skills": "有电工证", "desired_work": "维修", "status": "seeking"}}
 		mustOK(t, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e))
 		mustOK(t, st.RecordConsent(ctx, w.jy, w.c, assoc.JobSeekers, e.ID, &assoc.Consent{PartnerID: w.hr.ID, Given: true, Method: "paper"}))
-		g := assoc.Grant{Ledger: assoc.JobSeekers, PartnerID: w.hr.ID, Fields: []string{"skills", "desired_work"}, Purpose: "招聘", ExpiresAt: clock.Now().AddDate(0, 6, 0), Consent: true}
+		g := assoc.LedgerGrant{Ledger: assoc.JobSeekers, PartnerID: w.hr.ID, Fields: []string{"skills", "desired_work"}, Purpose: "招聘", ExpiresAt: clock.Now().AddDate(0, 6, 0), Consent: true}
 		mustOK(t, st.CreateLedgerGrant(ctx, w.admin, &g, nil))
 		cands, err := st.OpeningCandidates(ctx, w.hrA, o.ID, 10)
 		mustOK(t, err)

@@ -123,6 +123,7 @@ func (s *Server) registerAPI() {
 	s.registerBoardAPI()
 	s.registerContentAPI()
 	s.registerTransferAPI()
+	s.registerAssocAPI()
 }
 
 // --- sign-in ---

@@ -88,4 +88,5 @@ type Store interface {
 	boardStore
 	contentStore
 	transferStore
+	assocStore
 }
