@@ -169,7 +169,7 @@ func (c *simConfig) check() error {
 
 // --- panels and sensors ---
 
-// SimAccount is the SIA account of the n-th simulated panel (n from 1).
+// simAccount is the SIA account of the n-th simulated panel (n from 1).
 func simAccount(n int) string { return fmt.Sprintf("9%05d", n) }
 
 // simKey is the panel's AES-128 key as 32 hex digits, derived from its
