@@ -55,6 +55,10 @@ func init() {
 		item{"nav.mymatters", "/my/matters", auth.PermMatterOwn},
 		item{"nav.matters", "/matters", auth.PermMatterHandle},
 		item{"nav.lostfound", "/lostfound", auth.PermBoardRead},
+		item{"nav.news", "/news", auth.PermContentRead},
+		item{"nav.guides", "/guides", auth.PermContentRead},
+		item{"nav.policies", "/policies", auth.PermContentRead},
+		item{"nav.notices", "/notices", auth.PermContentWrite},
 	)
 }
 
@@ -78,6 +82,7 @@ func (s *Server) registerServicePages() {
 	s.formRoute("POST /lostfound/{id}/{action}", "/lostfound", auth.PermBoardPost, 64<<10, s.boardStep)
 
 	s.registerStaffPages()
+	s.registerContentPages()
 }
 
 // homePage is "/": the resident's feed for a resident, the overview for
@@ -1244,12 +1249,6 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	p.Body = b
 	s.render(w, r, p, "r_offline", http.StatusOK)
 }
-
-// feedPart is the news on the resident's home page: the latest notices,
-// and links to the guides and policies. Nil until there is content.
-type feedPart struct{}
-
-func (s *Server) feedPart(ctx context.Context, p *pageData) (*feedPart, error) { return nil, nil }
 
 func init() {
 	// The parts the service pages share go into each of them.
