@@ -1,0 +1,48 @@
+package demo_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shequ/shequ/assoc"
+	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+)
+
+// The demo's ledgers: entries in each, the job seekers grant to the HR
+// partner, and the partner seeing consenting seekers through it; on both
+// dialects.
+func TestDemoLedgers(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := t.Context()
+			st := sqlstoretest.Open(t, d, shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
+			res, err := demo.Load(ctx, st, "demo-password-for-tests")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{assoc.JobSeekers, assoc.ElderlyAlone, assoc.HouseholdsInDifficulty, assoc.Disabilities, assoc.HelpEducation} {
+				l, err := st.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: res.CommunityID, Ledger: key})
+				if err != nil || l.Total == 0 {
+					t.Errorf("ledger %s: %d entries, %v", key, l.Total, err)
+				}
+			}
+			grants, err := st.ListLedgerGrants(ctx, assoc.Everything, sqlstore.GrantFilter{LiveOnly: true})
+			if err != nil || grants.Total != 1 || grants.Items[0].Ledger != assoc.JobSeekers || grants.Items[0].PartnerID == 0 {
+				t.Fatalf("grants %+v %v", grants, err)
+			}
+			hr := assoc.Access{Partners: []assoc.Seat{{CommunityID: res.CommunityID, ID: grants.Items[0].PartnerID}}}
+			seen, err := st.ListEntries(ctx, hr, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+			all, _ := st.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: res.CommunityID, Ledger: assoc.JobSeekers})
+			if err != nil || seen.Total == 0 || seen.Total >= all.Total {
+				t.Errorf("the HR partner sees %d of %d job seekers: %v", seen.Total, all.Total, err)
+			}
+			stats, err := st.PlacementStats(ctx, assoc.Everything, res.CommunityID, 2026)
+			if err != nil || stats.ResidentsPlaced == 0 {
+				t.Errorf("placements %+v %v", stats, err)
+			}
+		})
+	}
+}
