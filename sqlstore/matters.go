@@ -266,6 +266,16 @@ func (s *Store) submitMatter(ctx context.Context, tx *sql.Tx, scope auth.Scope, 
 		return err
 	}
 	m.Timeline = []matter.Change{{At: now, Action: "submit", UserID: firstNonZero(m.FiledBy, m.SubmittedBy), To: m.Status, Note: m.Channel}}
+	// Matters are found by search only by their household and by staff:
+	// a neighbour in the same grid must not find them.
+	doc := searchDoc{Kind: "matter", RefID: id, CommunityID: m.CommunityID, Title: m.Tracking + " " + cat.Name,
+		Body: m.Description + " " + m.Address, Targeted: true}
+	if m.HouseholdID != 0 {
+		doc.Households = []int64{m.HouseholdID}
+	}
+	if err := s.indexDoc(ctx, tx, doc); err != nil {
+		return err
+	}
 	if err := s.matterNotice(ctx, tx, *m, "submit"); err != nil {
 		return err
 	}

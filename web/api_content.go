@@ -50,6 +50,7 @@ var searchKinds = map[string]auth.Permission{
 	content.KindNotice: auth.PermContentRead,
 	content.KindGuide:  auth.PermContentRead,
 	content.KindPolicy: auth.PermContentRead,
+	"matter":           auth.PermMatterRead,
 }
 
 // readWrite returns the actor's scopes to read content live and to see it
@@ -82,19 +83,19 @@ func (b noticeBody) notice(id, community int64) content.Notice {
 }
 
 type guideBody struct {
-	CommunityID int64             `json:"community_id,omitempty" doc:"Needed only by users who work in several communities"`
-	Name        string            `json:"name" maxLength:"200" doc:"The service, e.g. 办理居住证"`
-	Category    string            `json:"category,omitempty" enum:"household,social_security,medical_insurance,civil_affairs,elderly,disability,employment,housing,family_planning,other,"`
-	Summary     string            `json:"summary,omitempty"`
-	Steps       []string          `json:"steps,omitempty" doc:"In order"`
-	Documents   []string          `json:"documents,omitempty" doc:"What to bring"`
-	Office      string            `json:"office,omitempty" doc:"Where"`
-	Hours       string            `json:"hours,omitempty" doc:"When the office is open"`
-	Fees        string            `json:"fees,omitempty"`
-	Duration    string            `json:"duration,omitempty" doc:"How long it takes"`
+	CommunityID int64                    `json:"community_id,omitempty" doc:"Needed only by users who work in several communities"`
+	Name        string                   `json:"name" maxLength:"200" doc:"The service, e.g. 办理居住证"`
+	Category    string                   `json:"category,omitempty" enum:"household,social_security,medical_insurance,civil_affairs,elderly,disability,employment,housing,family_planning,other,"`
+	Summary     string                   `json:"summary,omitempty"`
+	Steps       []string                 `json:"steps,omitempty" doc:"In order"`
+	Documents   []string                 `json:"documents,omitempty" doc:"What to bring"`
+	Office      string                   `json:"office,omitempty" doc:"Where"`
+	Hours       string                   `json:"hours,omitempty" doc:"When the office is open"`
+	Fees        string                   `json:"fees,omitempty"`
+	Duration    string                   `json:"duration,omitempty" doc:"How long it takes"`
 	Contacts    []content.ServiceContact `json:"contacts,omitempty"`
-	Forms       []content.Link    `json:"forms,omitempty" doc:"Related forms: links, or the guide's attachments"`
-	Body        string            `json:"body,omitempty" doc:"Further notes, Markdown"`
+	Forms       []content.Link           `json:"forms,omitempty" doc:"Related forms: links, or the guide's attachments"`
+	Body        string                   `json:"body,omitempty" doc:"Further notes, Markdown"`
 }
 
 func (b guideBody) guide(id, community int64) content.Guide {
@@ -256,11 +257,11 @@ func (s *Server) registerContentAPI() {
 			return &noContent{}, s.store.DeletePolicy(ctx, scope(ctx, auth.PermContentWrite), in.ID)
 		})
 
-	handle(s, get("/api/v1/search", auth.PermContentRead), "search", "Search notices, guides and policies, in Chinese or English; only what the caller may read now", "content",
+	handle(s, get("/api/v1/search", auth.PermContentRead), "search", "Search notices, guides, policies and matters, in Chinese or English; only what the caller may read now", "content",
 		func(ctx context.Context, in *struct {
 			PageParams
 			Q    string `query:"q" maxLength:"200" doc:"Words to find; Chinese needs no spaces. Empty finds nothing"`
-			Kind string `query:"kind" enum:"notice,guide,policy," doc:"Only this kind"`
+			Kind string `query:"kind" enum:"notice,guide,policy,matter," doc:"Only this kind"`
 		}) (*listBody[content.SearchResult], error) {
 			scopes := map[string]auth.Scope{}
 			for k, p := range searchKinds {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -84,6 +85,36 @@ func TestMatterOverHTTP(t *testing.T) {
 	var phoned matter.Matter
 	if got := env.do("operator", "POST", "/api/v1/matters", map[string]any{"category": "assistance", "description": "独居老人来电：家中没有米了", "person_id": people.Items[0].ID, "channel": "phone"}, &phoned); got != 201 || phoned.Channel != "phone" || phoned.FiledBy == 0 {
 		t.Errorf("filed for a resident: %d %+v", got, phoned)
+	}
+	// Search finds the matter for its household and for staff, not for a
+	// neighbour.
+	type hit struct{ Kind string }
+	var found page[hit]
+	env.do("resident01", "GET", "/api/v1/search?q=%E7%94%B5%E6%A2%AF&kind=matter", nil, &found) // 电梯
+	if found.Total != 1 {
+		t.Errorf("resident finds %d of their matters", found.Total)
+	}
+	env.do("operator", "GET", "/api/v1/search?q=%E7%94%B5%E6%A2%AF&kind=matter", nil, &found)
+	if found.Total != 1 {
+		t.Errorf("operator finds %d matters", found.Total)
+	}
+	var ppl page[struct {
+		ID          int64 `json:"id"`
+		HouseholdID int64 `json:"household_id"`
+	}]
+	env.do("grid01", "GET", "/api/v1/people?limit=100", nil, &ppl)
+	for _, p := range ppl.Items {
+		if p.HouseholdID != mine.HouseholdID {
+			u := &auth.User{Username: "neighbour", PersonID: p.ID, Grants: []auth.Grant{{Role: auth.RoleResident, CommunityID: env.demo.CommunityID}}}
+			if err := env.store.CreateUser(t.Context(), auth.Scope{{}}, u, demoPassword); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	env.do("neighbour", "GET", "/api/v1/search?q=%E7%94%B5%E6%A2%AF&kind=matter", nil, &found)
+	if found.Total != 0 {
+		t.Errorf("a neighbour in the same grid finds %d matters", found.Total)
 	}
 	// Another household does not see resident01's matter.
 	var others page[matter.Matter]
