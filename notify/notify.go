@@ -100,6 +100,11 @@ var Templates = map[string]map[string]string{
 		"zh-Hant": "【社區通知】{title}。請打開社區應用查看，並點擊「已讀」。",
 		"en":      "[Community notice] {title}. Please open the community app to read it and tap \"I have read it\".",
 	},
+	"matter_status": {
+		"zh-Hans": "【社区事项】您的事项 {tracking}（{category}）{status}。可在社区应用“我的事项”中查看进度。",
+		"zh-Hant": "【社區事項】您的事項 {tracking}（{category}）{status}。可在社區應用「我的事項」中查看進度。",
+		"en":      "[Community] Your matter {tracking} ({category}) {status}. See its progress under My matters in the app.",
+	},
 	"dispatch": {
 		"zh-Hans": "【出警派单】请前往 {building}{door}（{floor}楼）：{kind}。请在应用中接单并报到。",
 		"zh-Hant": "【出警派單】請前往 {building}{door}（{floor}樓）：{kind}。請在應用中接單並報到。",
@@ -121,4 +126,23 @@ func Render(template, lang string, vars map[string]string) (string, error) {
 		text = strings.ReplaceAll(text, "{"+k+"}", v)
 	}
 	return text, nil
+}
+
+// statusWords say a matter's status in a message, per language.
+var statusWords = map[string]map[string]string{
+	"zh-Hans": {"submitted": "已受理登记", "accepted": "已受理", "assigned": "已派给工作人员", "in_progress": "正在办理", "resolved": "已办结，请确认", "closed": "已关闭", "returned": "需要您补充信息", "rejected": "未能受理，请查看原因"},
+	"zh-Hant": {"submitted": "已受理登記", "accepted": "已受理", "assigned": "已派給工作人員", "in_progress": "正在辦理", "resolved": "已辦結，請確認", "closed": "已關閉", "returned": "需要您補充資訊", "rejected": "未能受理，請查看原因"},
+	"en":      {"submitted": "was received", "accepted": "was accepted", "assigned": "was assigned to a staff member", "in_progress": "is being worked on", "resolved": "is resolved: please confirm", "closed": "is closed", "returned": "needs more information from you", "rejected": "could not be taken on: see the reason"},
+}
+
+// StatusWord says a matter status in lang (zh-Hans when unknown).
+func StatusWord(status, lang string) string {
+	words, ok := statusWords[lang]
+	if !ok {
+		words = statusWords["zh-Hans"]
+	}
+	if w, ok := words[status]; ok {
+		return w
+	}
+	return status
 }

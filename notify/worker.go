@@ -21,6 +21,7 @@ type JobStore interface {
 	MarkEscalated(ctx context.Context, incidentID int64) (bool, error)
 	RedispatchIfUnaccepted(ctx context.Context, incidentID, user int64) (int64, error)
 	NoticeRecipients(ctx context.Context, noticeID int64) (string, []alarm.Recipient, error)
+	MatterRecipient(ctx context.Context, matterID, personID int64) (string, string, []alarm.Recipient, error)
 }
 
 // Worker turns outbox jobs into messages. A notice expands into one "sms"
@@ -167,6 +168,33 @@ func (w *Worker) do(ctx context.Context, j alarm.Job) ([]alarm.NewJob, error) {
 				return nil, Permanent{err}
 			}
 			k := fmt.Sprintf("%s:sms:%s", j.Key, r.Key)
+			next = append(next, alarm.NewJob{Key: k, Kind: "sms", Payload: Message{Key: k, To: r.Phone, Body: body}})
+		}
+		return next, nil
+	case "matter_update":
+		var p struct {
+			MatterID int64  `json:"matter_id"`
+			PersonID int64  `json:"person_id"`
+			Status   string `json:"status"`
+			Action   string `json:"action"`
+		}
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			return nil, Permanent{err}
+		}
+		if p.Action == "comment" || p.Action == "rate" {
+			return nil, nil // the resident's own steps, or a note on the timeline: no message
+		}
+		tracking, category, rs, err := w.Store.MatterRecipient(ctx, p.MatterID, p.PersonID)
+		if err != nil {
+			return nil, err
+		}
+		var next []alarm.NewJob
+		for i, r := range rs {
+			body, err := Render("matter_status", r.Lang, map[string]string{"tracking": tracking, "category": category, "status": StatusWord(p.Status, r.Lang)})
+			if err != nil {
+				return nil, Permanent{err}
+			}
+			k := fmt.Sprintf("%s:sms:%d", j.Key, i)
 			next = append(next, alarm.NewJob{Key: k, Kind: "sms", Payload: Message{Key: k, To: r.Phone, Body: body}})
 		}
 		return next, nil

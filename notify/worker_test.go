@@ -14,6 +14,7 @@ import (
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/notify"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
@@ -171,5 +172,53 @@ func TestImportantNoticeReachesItsAudience(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s sent %d times", k, n)
 		}
+	}
+}
+
+func TestMatterStepsReachTheResident(t *testing.T) {
+	ctx := t.Context()
+	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	st := sqlstoretest.Open(t, "sqlite", clock)
+	res, err := demo.Load(ctx, st, "demo-password-for-tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.UserByName(ctx, "resident01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := matter.Matter{PersonID: u.PersonID, Category: "repair", Description: "楼道灯坏了"}
+	if err := st.SubmitMatter(ctx, auth.Scope{{}}, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.StepMatter(ctx, auth.Scope{{CommunityID: res.CommunityID}}, m.ID, matter.Step{Action: "accept", By: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{sent: map[string]notify.Message{}, count: map[string]int{}}
+	w := &notify.Worker{Store: st, Sender: rec, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for i := 0; i < 200; i++ {
+		if n, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		} else if n == 0 {
+			break
+		}
+	}
+	var bodies []string
+	for k, msg := range rec.sent {
+		if strings.HasPrefix(k, "matter:") {
+			bodies = append(bodies, msg.Body)
+		}
+	}
+	if len(bodies) != 2 {
+		t.Fatalf("messages %q", bodies)
+	}
+	for _, b := range bodies {
+		if !strings.Contains(b, m.Tracking) {
+			t.Errorf("message without the tracking number: %q", b)
+		}
+	}
+	status, _ := st.JobStatus(ctx)
+	if status["matter_update.failed"] != 0 {
+		t.Errorf("outbox %v", status)
 	}
 }

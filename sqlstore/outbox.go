@@ -267,3 +267,22 @@ func (s *Store) NoticeRecipients(ctx context.Context, noticeID int64) (string, [
 	}
 	return title, out, rows.Err()
 }
+
+// MatterRecipient returns the resident of a matter with their phone, the
+// matter's tracking number and its category's name, for telling them
+// about a step; no recipient when the person has no phone.
+func (s *Store) MatterRecipient(ctx context.Context, matterID, personID int64) (string, string, []alarm.Recipient, error) {
+	var tracking, category, name, sealed string
+	err := s.reader().QueryRowContext(ctx, `SELECT m.tracking, mc.name, p.name, p.phone_enc FROM matters m JOIN matter_categories mc ON mc.id = m.category_id
+		JOIN people p ON p.id = $2 WHERE m.id = $1`, matterID, personID).Scan(&tracking, &category, &name, &sealed)
+	if err == sql.ErrNoRows {
+		return "", "", nil, nil
+	} else if err != nil {
+		return "", "", nil, fmt.Errorf("matter %d recipient: %w", matterID, err)
+	}
+	phone, err := s.cipher.Open(sealed)
+	if err != nil || phone == "" {
+		return tracking, category, nil, err
+	}
+	return tracking, category, []alarm.Recipient{{Name: name, Phone: phone, Lang: "zh-Hans"}}, nil
+}
