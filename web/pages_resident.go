@@ -1232,6 +1232,19 @@ type offlineBody struct {
 func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	pageHeaders(w)
 	p := s.newPage(r)
+	// The page that asks the worker to keep this one says in which
+	// language and text size: the worker's own requests carry neither.
+	q := r.URL.Query()
+	if l, ok := locales[q.Get("lang")]; ok {
+		p.L = l
+	}
+	switch q.Get("text") {
+	case "large":
+		p.Large = true
+	case "normal":
+		p.Large = false
+	}
+	p.Self = "/offline"
 	p.Title = p.L.T("offline.title")
 	b := offlineBody{}
 	var c community.Community

@@ -15,6 +15,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/content"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -557,5 +558,145 @@ func TestLostAndFoundPages(t *testing.T) {
 	posts, _ := e.store.ListPosts(t.Context(), auth.Scope{{}}, sqlstore.PostFilter{All: true})
 	if posts.Total != 1 || posts.Items[0].Status != "resolved" {
 		t.Errorf("posts %+v", posts.Items)
+	}
+}
+
+// noticeID finds a demo notice by a part of its title.
+func noticeID(t *testing.T, e *testEnv, part string) int64 {
+	t.Helper()
+	l, err := e.store.ListNotices(t.Context(), nil, auth.Scope{{}}, content.NoticeFilter{Status: content.StatusAll, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range l.Items {
+		if strings.Contains(n.Title, part) {
+			return n.ID
+		}
+	}
+	t.Fatalf("no notice %q", part)
+	return 0
+}
+
+func TestNewsAndReadConfirmation(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	jar := newJar(e)
+	res := jar.of("resident01")
+	water := noticeID(t, e, "第1网格11月30日停水")
+	fire := noticeID(t, e, "第5网格消防通道") // for another grid
+
+	home := e.page("/", res...)
+	for _, want := range []string{"社区消息", "停水通知", "请确认已读", "有 1 条重要通知", `href="/guides"`, `href="/policies"`, "data-offline-keep"} {
+		if !strings.Contains(home.body, want) {
+			t.Errorf("resident home lacks %q", want)
+		}
+	}
+	if strings.Contains(home.body, "消防通道") {
+		t.Error("a notice for grid 5 is in grid 1's feed")
+	}
+	if r := e.page(fmt.Sprintf("/news/%d", fire), res...); r.status != http.StatusNotFound {
+		t.Errorf("another grid's notice: %d", r.status)
+	}
+	page := e.page(fmt.Sprintf("/news/%d", water), res...)
+	if !strings.Contains(page.body, `id="btn-confirm"`) || !strings.Contains(page.body, "<strong>11月30日 8:00–18:00</strong>") {
+		t.Fatalf("notice page: %.500s", page.body)
+	}
+	// Track before: resident01's door is on the list.
+	grid := jar.of("grid01")
+	track := e.page(fmt.Sprintf("/notices/%d/confirmations", water), grid...)
+	if track.status != http.StatusOK || !strings.Contains(track.body, `id="n-confirmed">0<`) || !strings.Contains(track.body, "A栋 1单元 1-101") {
+		t.Fatalf("track before: %d %.300s", track.status, track.body)
+	}
+	if regexp.MustCompile(`\b1\d{10}\b`).MatchString(track.body) {
+		t.Error("whole phone numbers on the door-knocking list")
+	}
+	// Confirm: token needed; then once is enough.
+	if r := e.pageRequest(http.MethodPost, fmt.Sprintf("/news/%d/confirm", water), url.Values{}, nil, res...); r.status != http.StatusForbidden {
+		t.Errorf("confirm without token: %d", r.status)
+	}
+	r := jar.post("resident01", fmt.Sprintf("/news/%d/confirm", water), nil, false)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("confirm: %d", r.status)
+	}
+	page = e.page(r.header.Get("Location"), res...)
+	if !strings.Contains(page.body, `id="confirm-done"`) || !strings.Contains(page.body, "您家已于") || strings.Contains(page.body, `id="btn-confirm"`) {
+		t.Error("confirmed notice still asks")
+	}
+	if home = e.page("/", res...); strings.Contains(home.body, "有 1 条重要通知") {
+		t.Error("home still asks to confirm")
+	}
+	track = e.page(fmt.Sprintf("/notices/%d/confirmations", water), grid...)
+	if !strings.Contains(track.body, `id="n-confirmed">1<`) || strings.Contains(track.body, "A栋 1单元 1-101<") {
+		t.Errorf("track after: %.400s", track.body)
+	}
+	// Another grid's worker cannot follow grid 1's notice; residents cannot at all.
+	if r := e.page(fmt.Sprintf("/notices/%d/confirmations", water), jar.of("resident01")...); r.status != http.StatusForbidden {
+		t.Errorf("resident on the tracking page: %d", r.status)
+	}
+	// Guides and policies.
+	for path, want := range map[string]string{"/guides": "办理居住证", "/policies": "高龄老人生活补贴", "/news?category=police_alert": "电动车被盗"} {
+		if r := e.page(path, res...); r.status != http.StatusOK || !strings.Contains(r.body, want) {
+			t.Errorf("%s: %d, want %q", path, r.status, want)
+		}
+	}
+	if r := e.page("/policies", res...); strings.Contains(r.body, "防暑降温") {
+		t.Error("a lapsed policy is listed")
+	}
+	guides, _ := e.store.ListGuides(t.Context(), auth.Scope{{}}, content.ListFilter{})
+	g := e.page(fmt.Sprintf("/guides/%d", guides.Items[0].ID), append(res, &http.Cookie{Name: langCookie, Value: langEn})...)
+	if g.status != http.StatusOK || !strings.Contains(g.body, "What to bring") || !strings.Contains(g.body, `href="tel:02300000000"`) {
+		t.Errorf("guide page: %d", g.status)
+	}
+}
+
+func TestComposeAndScheduleNotice(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	jar := newJar(e)
+	if r := e.page("/notices/new", jar.of("resident01")...); r.status != http.StatusForbidden {
+		t.Errorf("resident composes: %d", r.status)
+	}
+	form := e.page("/notices/new", jar.of("director")...)
+	if form.status != http.StatusOK || !strings.Contains(form.body, `value="community"`) || !strings.Contains(form.body, "Asia/Shanghai") {
+		t.Fatalf("compose form: %d", form.status)
+	}
+	// What is missing comes back, in words.
+	r := jar.post("director", "/notices", url.Values{"title": {""}, "body": {"x"}, "when": {"later"}}, false)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请写标题") || !strings.Contains(r.body, "请填定时发布的时间") {
+		t.Errorf("empty compose: %d", r.status)
+	}
+	r = jar.post("director", "/notices", url.Values{"title": {"x"}, "body": {"x"}, "audience": {"grids"}}, false)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请选至少一个网格") {
+		t.Errorf("no grid chosen: %d", r.status)
+	}
+	// Scheduled for tomorrow 08:00 community time, important, whole community.
+	r = jar.post("director", "/notices", url.Values{"title": {"明早停电检修"}, "body": {"**8:00–10:00** 停电"}, "category": {"notice"}, "audience": {"community"},
+		"when": {"later"}, "publish_at": {"2026-11-29T08:00"}, "important": {"1"}}, false)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/notices?created=1" {
+		t.Fatalf("compose: %d %.400s", r.status, r.body)
+	}
+	id := noticeID(t, e, "明早停电检修")
+	n, _ := e.store.Notice(t.Context(), nil, auth.Scope{{}}, id)
+	if want := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC); !n.PublishAt.Equal(want) || !n.Important || n.Status != content.StatusScheduled {
+		t.Errorf("stored %v important=%v status=%s, want 08:00 Shanghai", n.PublishAt, n.Important, n.Status)
+	}
+	list := e.page("/notices?status=scheduled", jar.of("director")...)
+	if !strings.Contains(list.body, "明早停电检修") || !strings.Contains(list.body, "定时发布") {
+		t.Error("the scheduled notice is not listed as scheduled")
+	}
+	if home := e.page("/", jar.of("resident01")...); strings.Contains(home.body, "明早停电检修") {
+		t.Error("a scheduled notice is in the feed before its time")
+	}
+	e.clock.Advance(16 * time.Hour)
+	jar = newJar(e)
+	if home := e.page("/", jar.of("resident01")...); !strings.Contains(home.body, "明早停电检修") {
+		t.Error("the notice did not appear at its time")
+	}
+	// A grid worker writes to their grid only.
+	gform := e.page("/notices/new", jar.of("grid01")...)
+	if strings.Contains(gform.body, `value="community"`) {
+		t.Error("a grid worker is offered the whole community")
+	}
+	r = jar.post("grid01", "/notices", url.Values{"title": {"楼道清理"}, "body": {"周六清理"}, "audience": {"community"}}, false)
+	if r.status == http.StatusSeeOther {
+		t.Error("a grid worker wrote to the whole community")
 	}
 }

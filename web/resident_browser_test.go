@@ -184,13 +184,21 @@ func TestBrowserResidentMatter(t *testing.T) {
 	}
 	res.shoot(dir, "matter-8-resident-timeline")
 
+	// The news, a guide and lost and found, to look at.
+	for i, path := range []string{"/news", "/guides/1", "/lostfound/new"} {
+		res.navigate("open "+path, chromedp.Navigate(e.http.URL+path))
+		fits(res, path)
+		res.shoot(dir, fmt.Sprintf("matter-%d-resident%s", 11+i, strings.ReplaceAll(path, "/", "-")))
+	}
+
 	// Large text doubles the text and still fits.
+	res.navigate("back to the matter", chromedp.Navigate(e.http.URL+fmt.Sprintf("/my/matters/%d", m.ID)))
 	res.navigate("large text", chromedp.Click(chromedp.CSS(`#prefs button[name="text"]`)))
 	if fs := res.eval(`getComputedStyle(document.documentElement).fontSize`); fs != "32px" {
 		t.Errorf("large text font size %s", fs)
 	}
 	fits(res, "the matter in large text")
-	res.shoot(dir, "matter-9-resident-large")
+	res.shoot(dir, "matter-14-resident-large")
 	t.Logf("screenshots in %s", dir)
 
 	for _, b := range []*browserTab{res, op} {
@@ -205,6 +213,35 @@ func TestBrowserResidentMatter(t *testing.T) {
 			t.Errorf("%s browser console:\n%s", b.name, strings.Join(p, "\n"))
 		}
 	}
+
+	// Offline: the service worker shows the last home page seen — the
+	// news and the office's number — and, for other pages, the offline
+	// page with the number.
+	res.wait("the service worker controls the page", `!!navigator.serviceWorker && !!navigator.serviceWorker.controller`, 10*time.Second)
+	res.navigate("home again", chromedp.Navigate(e.http.URL+"/"))
+	kept := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !kept; time.Sleep(100 * time.Millisecond) {
+		res.eval(`caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.match("/"))))).then(rs => { window.shequKept = rs.some(Boolean); }); ""`)
+		kept = res.eval(`String(window.shequKept === true)`) == "true"
+	}
+	if !kept {
+		t.Fatal("the service worker did not keep the home page")
+	}
+	// The network goes for good: the server stops, and the page is told.
+	e.http.Close()
+	res.run("lose the network again", setOffline(true))
+	res.navigate("home, offline", chromedp.Navigate(e.http.URL+"/"))
+	res.wait("the kept home page says it is offline", `!document.querySelector("#offline-banner").hidden`, 3*time.Second)
+	if text := res.eval(`document.body.innerText`); !strings.Contains(text, "停水") || !strings.Contains(text, "023-00000000") {
+		t.Errorf("offline home lacks the news or the number: %.300q", text)
+	}
+	res.shoot(dir, "matter-15-resident-offline-home")
+	res.navigate("another page, offline", chromedp.Navigate(e.http.URL+"/lostfound"))
+	if text := res.eval(`document.querySelector("#offline") ? document.body.innerText : ""`); !strings.Contains(text, "023-00000000") || !strings.Contains(text, "没有网络") {
+		t.Errorf("offline page: %.300q", text)
+	}
+	res.shoot(dir, "matter-16-resident-offline-page")
+
 	if err := ctx.Err(); errors.Is(err, context.DeadlineExceeded) {
 		t.Error("the walk took too long")
 	}

@@ -15,6 +15,15 @@
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", {scope: "/"}).catch(function () {});
+    // The offline page the worker keeps speaks this page's language, in
+    // this page's text size.
+    var offline = "/offline?lang=" + encodeURIComponent(document.documentElement.lang) +
+      "&text=" + (document.documentElement.classList.contains("large") ? "large" : "normal");
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.active) {
+        reg.active.postMessage({offline: offline});
+      }
+    }).catch(function () {});
   }
 
   var banner = document.getElementById("offline-banner");

@@ -61,6 +61,23 @@ function forget() {
   });
 }
 
+// A page asks for the offline page in its own language and text size
+// (resident-app.js); it is kept under /offline.
+self.addEventListener("message", function (e) {
+  var want = e.data && e.data.offline;
+  if (typeof want !== "string" || want.indexOf("/offline?") !== 0) {
+    return;
+  }
+  e.waitUntil(fetch(want, {credentials: "same-origin"}).then(function (resp) {
+    if (!resp.ok) {
+      return;
+    }
+    return caches.open(CACHE).then(function (c) {
+      return c.put(OFFLINE, resp);
+    });
+  }).catch(function () {}));
+});
+
 self.addEventListener("fetch", function (e) {
   var req = e.request;
   var url = new URL(req.url);
