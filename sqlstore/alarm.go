@@ -164,19 +164,66 @@ func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, er
 func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
 	out := make([]alarm.Outcome, len(reports))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		b := &ingestBatch{panels: map[string]*batchPanel{}}
 		for i, r := range reports {
-			o, err := s.ingestOne(ctx, tx, r)
+			o, err := s.ingestOne(ctx, tx, b, r)
 			if err != nil {
 				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)
 			}
 			out[i] = o
+		}
+		// A panel heard from several times in a batch is marked seen once.
+		for _, p := range b.panels {
+			if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE id = $2", p.lastSeen, p.origin.PanelID); err != nil {
+				return fmt.Errorf("panel %d last seen: %w", p.origin.PanelID, err)
+			}
 		}
 		return nil
 	})
 	return out, err
 }
 
-func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r alarm.Report) (alarm.Outcome, error) {
+// ingestBatch is what one Ingest call learns once and reuses for every
+// report of the batch.
+type ingestBatch struct {
+	panels map[string]*batchPanel
+}
+
+type batchPanel struct {
+	origin   alarm.Origin
+	lastSeen time.Time
+}
+
+// panel returns the panel with account, reading it once per batch; when it
+// had been marked silent, its return is recorded first.
+func (s *Store) panel(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.Report) (*batchPanel, error) {
+	if p, ok := b.panels[r.Account]; ok {
+		return p, nil
+	}
+	p := &batchPanel{}
+	var commFailed bool
+	err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, comm_failed FROM alarm_panels WHERE account = $1", r.Account).
+		Scan(&p.origin.PanelID, &p.origin.CommunityID, &p.origin.HomeID, &commFailed)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if commFailed {
+		// Any frame proves the panel's path works again.
+		if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = FALSE WHERE id = $1", p.origin.PanelID); err != nil {
+			return nil, err
+		}
+		back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
+		if _, err := s.process(ctx, tx, back, p.origin); err != nil {
+			return nil, err
+		}
+	}
+	b.panels[r.Account] = p
+	return p, nil
+}
+
+func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.Report) (alarm.Outcome, error) {
 	var origin alarm.Origin
 	now := s.now()
 	if r.ReceivedAt.IsZero() {
@@ -184,11 +231,22 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r alarm.Report) (alar
 	}
 	switch r.Source {
 	case alarm.SourceSIA:
-		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id FROM alarm_panels WHERE account = $1", r.Account).Scan(&origin.PanelID, &origin.CommunityID, &origin.HomeID)
-		if err == sql.ErrNoRows {
-			return alarm.Outcome{Unknown: true}, nil
-		} else if err != nil {
+		p, err := s.panel(ctx, tx, b, r)
+		if err != nil {
 			return alarm.Outcome{}, err
+		}
+		if p == nil {
+			return alarm.Outcome{Unknown: true}, nil
+		}
+		if r.ReceivedAt.After(p.lastSeen) {
+			p.lastSeen = r.ReceivedAt
+		}
+		origin = p.origin
+		if r.Kind == alarm.KindSupervision {
+			// Heartbeats are kept as the panel's last-seen time, not as
+			// events: thousands of panels every minute would bury the log.
+			// Not being stored, they need no retransmission check either.
+			return alarm.Outcome{}, nil
 		}
 		if r.Seq != "" {
 			n, err := count(ctx, tx, "SELECT COUNT(*) FROM alarm_events WHERE account = $1 AND seq = $2 AND fingerprint = $3 AND received_at > $4",
@@ -199,24 +257,6 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r alarm.Report) (alar
 			if n > 0 {
 				return alarm.Outcome{Duplicate: true}, nil
 			}
-		}
-		// Any frame proves the panel's path works again.
-		res, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1, comm_failed = FALSE WHERE id = $2 AND comm_failed = TRUE", r.ReceivedAt, origin.PanelID)
-		if err != nil {
-			return alarm.Outcome{}, err
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
-			if _, err := s.process(ctx, tx, back, origin); err != nil {
-				return alarm.Outcome{}, err
-			}
-		} else if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE id = $2", r.ReceivedAt, origin.PanelID); err != nil {
-			return alarm.Outcome{}, err
-		}
-		if r.Kind == alarm.KindSupervision {
-			// Heartbeats are kept as the panel's last-seen time, not as
-			// events: thousands of panels every minute would bury the log.
-			return alarm.Outcome{}, nil
 		}
 	case alarm.SourceMQTT:
 		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, kind, zone FROM alarm_sensors WHERE mqtt_name = $1", r.Account).
@@ -242,6 +282,12 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, r alarm.Report) (alar
 // decision with the event.
 func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
 	now := r.ReceivedAt
+	if r.Kind == alarm.KindTest {
+		// A periodic test changes no state and joins no incident (see
+		// alarm.Process): it is only recorded.
+		id, err := s.insertEvent(ctx, tx, r, origin, 0)
+		return alarm.Outcome{EventID: id}, err
+	}
 	arm, err := s.armState(ctx, tx, origin.HomeID, origin.CommunityID)
 	if err != nil {
 		return alarm.Outcome{}, err
@@ -283,10 +329,7 @@ func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin 
 	if d.Incident != nil {
 		incidentID = d.Incident.ID
 	}
-	o.EventID, err = insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
-		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), now)
+	o.EventID, err = s.insertEvent(ctx, tx, r, origin, incidentID)
 	if err != nil {
 		return o, err
 	}
@@ -1198,4 +1241,11 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
+	return insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
+		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt)
 }
