@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shequ/shequ/auth"
@@ -219,6 +221,25 @@ func TestBrowserResidentMatter(t *testing.T) {
 	// page with the number.
 	res.wait("the service worker controls the page", `!!navigator.serviceWorker && !!navigator.serviceWorker.controller`, 10*time.Second)
 	res.navigate("home again", chromedp.Navigate(e.http.URL+"/"))
+	// Installable: the manifest parses and the browser finds nothing that
+	// stops it from being installed.
+	res.run("the app manifest", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		m, err := chromedp.Call(ctx, cdppage.GetAppManifest, cdppage.GetAppManifestParams{})
+		if err != nil {
+			return err
+		}
+		if !strings.HasSuffix(m.URL, "/manifest.webmanifest") || len(m.Errors) > 0 {
+			t.Errorf("manifest %s: errors %+v", m.URL, m.Errors)
+		}
+		inst, err := chromedp.Call(ctx, cdppage.GetInstallabilityErrors, cdp.Empty{})
+		if err != nil {
+			return err
+		}
+		for _, ie := range inst.InstallabilityErrors {
+			t.Errorf("not installable: %s %+v", ie.ErrorID, ie.ErrorArguments)
+		}
+		return nil
+	}))
 	kept := false
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !kept; time.Sleep(100 * time.Millisecond) {
 		res.eval(`caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.match("/"))))).then(rs => { window.shequKept = rs.some(Boolean); }); ""`)
