@@ -211,6 +211,10 @@ func TestResidentSubmitsMatterThroughThePage(t *testing.T) {
 		t.Errorf("bad photo: %d", r.status)
 	}
 
+	// Too large for any photo: refused before it is read, in words.
+	if r := e.postMultipart("/my/matters", f, make([]byte, 7<<20), nil, res...); r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "5 MB") {
+		t.Errorf("7 MiB photo: %d", r.status)
+	}
 	// CSRF: missing, wrong, and from another site.
 	for name, tt := range map[string]struct {
 		token  string
