@@ -20,6 +20,7 @@ Usage:
   shequ migrate [flags]   apply database migrations and exit
   shequ demo    [flags]   load the demo community into the store and exit
   shequ user    add|passwd|list [flags]   manage accounts
+  shequ simulate [flags]  drive simulated panels and sensors at a running server
   shequ version           print the version
 
 Run "shequ <command> --help" for the flags of a command. Every flag can
