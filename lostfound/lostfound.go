@@ -20,7 +20,7 @@ type Post struct {
 	ID          int64     `json:"id"`
 	CommunityID int64     `json:"community_id"`
 	AuthorID    int64     `json:"author_id"`
-	Author      string    `json:"author"` // display name, as much as neighbours should see
+	Author      string    `json:"author"`  // display name, as much as neighbours should see
 	Kind        string    `json:"kind"`    // lost or found
 	Subject     string    `json:"subject"` // item or pet
 	Title       string    `json:"title"`

@@ -88,7 +88,7 @@ type Matter struct {
 	ResolvedAt            *time.Time `json:"resolved_at,omitempty"`
 	// StatusNote is the last reason or note given with a status change,
 	// shown to the resident (Open311 status_notes).
-	StatusNote string  `json:"status_note,omitempty"`
+	StatusNote string   `json:"status_note,omitempty"`
 	Timeline   []Change `json:"timeline,omitempty"`
 }
 
