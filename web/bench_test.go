@@ -75,16 +75,7 @@ func newHomesFixture(b *testing.B, dialect string) *homesFixture {
 	srv := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "bench", LoginBurst: 100})
 	f := &homesFixture{api: srv}
 
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/api/v1/auth/login",
-		bytes.NewReader([]byte(`{"username":"operator","password":"`+demoPassword+`"}`)))
-	req.Header.Set("Content-Type", "application/json")
-	srv.ServeHTTP(rec, req)
-	var login struct{ Token string }
-	if rec.Code != http.StatusOK || jsonUnmarshal(rec.Body.Bytes(), &login) != nil || login.Token == "" {
-		b.Fatalf("login: %d %s", rec.Code, rec.Body.Bytes())
-	}
-	f.token = login.Token
+	f.token = benchLogin(b, srv, "operator")
 
 	// Capture every page once; the total says how many there are.
 	byOffset := map[string]int{}
@@ -252,4 +243,19 @@ func (f *homesFixture) run(b *testing.B, do func(*benchPage, *bytes.Buffer) erro
 		size += len(p.body)
 	}
 	b.ReportMetric(float64(size)/float64(len(f.pages)), "B/resp")
+}
+
+// benchLogin signs user in on srv, in process, and returns the token.
+func benchLogin(b *testing.B, srv http.Handler, user string) string {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/auth/login",
+		bytes.NewReader([]byte(`{"username":"`+user+`","password":"`+demoPassword+`"}`)))
+	req.Header.Set("Content-Type", "application/json")
+	srv.ServeHTTP(rec, req)
+	var login struct{ Token string }
+	if rec.Code != http.StatusOK || jsonUnmarshal(rec.Body.Bytes(), &login) != nil || login.Token == "" {
+		b.Fatalf("login %s: %d %s", user, rec.Code, rec.Body.Bytes())
+	}
+	return login.Token
 }

@@ -88,16 +88,7 @@ func newFeedFixture(b *testing.B, dialect string) *homesFixture {
 	srv := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "bench", LoginBurst: 100})
 	f := &homesFixture{api: srv}
 
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/api/v1/auth/login",
-		bytes.NewReader([]byte(`{"username":"resident01","password":"`+demoPassword+`"}`)))
-	req.Header.Set("Content-Type", "application/json")
-	srv.ServeHTTP(rec, req)
-	var login struct{ Token string }
-	if rec.Code != http.StatusOK || jsonUnmarshal(rec.Body.Bytes(), &login) != nil || login.Token == "" {
-		b.Fatalf("login: %d %s", rec.Code, rec.Body.Bytes())
-	}
-	f.token = login.Token
+	f.token = benchLogin(b, srv, "resident01")
 
 	byOffset := map[string]int{}
 	for p := range feedPages {

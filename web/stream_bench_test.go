@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,27 +73,12 @@ func BenchmarkEventToConsole(b *testing.B) {
 			go func() { ing.Run(ictx); close(ingDone) }()
 			defer func() { stopIngest(); <-ingDone }()
 
-			f := &consoleFixture{b: b, url: hs.URL, token: benchLogin(b, hs.URL, "operator"), ing: ing, accounts: accounts}
+			f := &consoleFixture{b: b, url: hs.URL, token: benchLogin(b, hs.Config.Handler, "operator"), ing: ing, accounts: accounts}
 			for _, n := range []int{1, 500} {
 				b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) { f.run(b, n) })
 			}
 		})
 	}
-}
-
-func benchLogin(b *testing.B, base, user string) string {
-	b.Helper()
-	resp, err := http.Post(base+"/api/v1/auth/login", "application/json",
-		strings.NewReader(`{"username":"`+user+`","password":"`+demoPassword+`"}`))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct{ Token string }
-	if err := jsonDecode(resp.Body, &out); err != nil || out.Token == "" {
-		b.Fatalf("login %s: %d %v", user, resp.StatusCode, err)
-	}
-	return out.Token
 }
 
 type consoleFixture struct {
