@@ -197,7 +197,7 @@ func (s *Server) identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 200)})
 		token, viaCookie := sessionToken(r)
-		if token != "" {
+		if token != "" && !anonymousPath(r.URL.Path) {
 			a, err := s.store.Actor(ctx, token)
 			if err == nil {
 				a.ViaCookie = viaCookie
@@ -211,6 +211,13 @@ func (s *Server) identify(next http.Handler) http.Handler {
 }
 
 const sessionCookie = "shequ_session"
+
+// anonymousPath reports whether a path is served the same to everyone, so
+// the session a browser sends along need not be looked up: static files,
+// health and metrics are fetched often and need no actor.
+func anonymousPath(p string) bool {
+	return strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" || p == "/metrics"
+}
 
 // sessionToken takes the secret from an Authorization bearer header or,
 // failing that, from the session cookie.
