@@ -167,3 +167,12 @@ type IncidentContext struct {
 // DefaultEscalateAfter is how long a new incident may wait for an
 // operator before everyone is alerted and the supervisor gets an SMS.
 const DefaultEscalateAfter = 60 * time.Second
+
+// NoticeJob is the payload of "notice" and "escalate" jobs: tell a group
+// of people (householders, contacts, police, supervisors, user:<id>) about
+// an incident with a template.
+type NoticeJob struct {
+	IncidentID int64  `json:"incident_id"`
+	Template   string `json:"template"`
+	To         string `json:"to"`
+}

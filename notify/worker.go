@@ -104,22 +104,16 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	return len(jobs), nil
 }
 
-type noticePayload struct {
-	IncidentID int64  `json:"incident_id"`
-	Template   string `json:"template"`
-	To         string `json:"to"`
-}
-
 func (w *Worker) do(ctx context.Context, j alarm.Job) ([]alarm.NewJob, error) {
 	switch j.Kind {
 	case "notice":
-		var p noticePayload
+		var p alarm.NoticeJob
 		if err := json.Unmarshal(j.Payload, &p); err != nil {
 			return nil, Permanent{err}
 		}
 		return w.expand(ctx, j.Key, p)
 	case "escalate":
-		var p noticePayload
+		var p alarm.NoticeJob
 		if err := json.Unmarshal(j.Payload, &p); err != nil {
 			return nil, Permanent{err}
 		}
@@ -127,7 +121,7 @@ func (w *Worker) do(ctx context.Context, j alarm.Job) ([]alarm.NewJob, error) {
 		if err != nil || !escalated {
 			return nil, err
 		}
-		return w.expand(ctx, j.Key, noticePayload{IncidentID: p.IncidentID, Template: "escalation", To: "supervisors"})
+		return w.expand(ctx, j.Key, alarm.NoticeJob{IncidentID: p.IncidentID, Template: "escalation", To: "supervisors"})
 	case "dispatch":
 		var p struct {
 			IncidentID int64 `json:"incident_id"`
@@ -136,7 +130,7 @@ func (w *Worker) do(ctx context.Context, j alarm.Job) ([]alarm.NewJob, error) {
 		if err := json.Unmarshal(j.Payload, &p); err != nil {
 			return nil, Permanent{err}
 		}
-		return w.expand(ctx, j.Key, noticePayload{IncidentID: p.IncidentID, Template: "dispatch", To: fmt.Sprintf("user:%d", p.UserID)})
+		return w.expand(ctx, j.Key, alarm.NoticeJob{IncidentID: p.IncidentID, Template: "dispatch", To: fmt.Sprintf("user:%d", p.UserID)})
 	case "dispatch_timeout":
 		var p struct {
 			IncidentID int64 `json:"incident_id"`
@@ -210,7 +204,7 @@ func (w *Worker) do(ctx context.Context, j alarm.Job) ([]alarm.NewJob, error) {
 
 // expand renders a notice for each recipient as its own sms job; the keys
 // derive from the notice's, so expanding twice queues nothing new.
-func (w *Worker) expand(ctx context.Context, key string, p noticePayload) ([]alarm.NewJob, error) {
+func (w *Worker) expand(ctx context.Context, key string, p alarm.NoticeJob) ([]alarm.NewJob, error) {
 	ic, err := w.Store.NoticeTargets(ctx, p.IncidentID, p.To)
 	if err != nil {
 		return nil, err

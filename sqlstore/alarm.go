@@ -463,15 +463,6 @@ func (s *Store) logIncident(ctx context.Context, q querier, incident int64, at t
 	return nil
 }
 
-// Job is one piece of outbox work.
-type Job struct {
-	ID       int64
-	Key      string
-	Kind     string
-	Payload  json.RawMessage
-	Attempts int
-}
-
 // enqueue adds outbox work once: the idempotency key makes a repeat a no-op.
 func (s *Store) enqueue(ctx context.Context, q querier, key, kind string, payload any, runAt time.Time) error {
 	b, err := json.Marshal(payload)
@@ -486,18 +477,10 @@ func (s *Store) enqueue(ctx context.Context, q querier, key, kind string, payloa
 	return nil
 }
 
-// NoticeJob is the payload of a "notice" job: tell a group of people
-// about an incident.
-type NoticeJob struct {
-	IncidentID int64  `json:"incident_id"`
-	Template   string `json:"template"`
-	To         string `json:"to"`
-}
-
 func (s *Store) enqueueNotices(ctx context.Context, q querier, inc alarm.Incident, ns []alarm.Notice, now time.Time) error {
 	for _, n := range ns {
 		key := fmt.Sprintf("notice:%d:%s:%s", inc.ID, n.Template, n.To)
-		if err := s.enqueue(ctx, q, key, "notice", NoticeJob{IncidentID: inc.ID, Template: n.Template, To: n.To}, now); err != nil {
+		if err := s.enqueue(ctx, q, key, "notice", alarm.NoticeJob{IncidentID: inc.ID, Template: n.Template, To: n.To}, now); err != nil {
 			return err
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/shequ/shequ/alarm"
-	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -214,8 +213,6 @@ func TestSOSAndStreamResume(t *testing.T) {
 	}
 	// A user of another community does not see it.
 	env.secondCommunity()
-	u := &auth.User{Username: "operator-b", Grants: []auth.Grant{{Role: auth.RoleOperator, CommunityID: 999}}}
-	_ = u
 	var q page[alarm.Incident]
 	env.do("director-b", "GET", "/api/v1/incidents?status=open", nil, &q)
 	if q.Total != 0 {
