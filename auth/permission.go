@@ -62,6 +62,15 @@ const (
 	PermAssociationsWrite Permission = "associations.write"  // add and rename associations, set chairs and members
 	PermIntakeSubmit      Permission = "intake.submit"       // bring a problem to an association (residents; members for a resident)
 	PermIntakeHandle      Permission = "intake.handle"       // take up the problems brought to one's association
+	// Services the associations give, mediation, assistance and their
+	// statistics; narrowed like the ledgers: admins their community,
+	// association roles the association their grant names.
+	PermCaseRead        Permission = "case.read"            // individual and group services, mediations
+	PermCaseWrite       Permission = "case.write"           // open and record services and mediations
+	PermAssistanceRead  Permission = "assistance.read"      // the policy catalogue, who appears eligible, applications
+	PermAssistanceWrite Permission = "assistance.write"     // file applications and record their outcome
+	PermPolicyConfigure Permission = "assistance.configure" // the relief and subsidy policies and their eligibility rules
+	PermStatsRead       Permission = "stats.read"           // the associations' statistics and their export
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -78,6 +87,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBoardRead, PermBoardPost, PermBoardModerate,
 		PermLedgerRead, PermLedgerWrite, PermLedgerConfigure, PermGrantsManage, PermFollowUp, PermOpeningsWrite,
 		PermAssociationsWrite, PermIntakeSubmit, PermIntakeHandle,
+		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -109,6 +119,7 @@ var rolePermissions = map[Role][]Permission{
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
 		PermLedgerRead, PermLedgerWrite, PermFollowUp, PermIntakeSubmit, PermIntakeHandle,
+		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermStatsRead,
 	},
 	RoleAssociationChair: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermPeopleRead, PermAssociationsRead,
@@ -116,6 +127,7 @@ var rolePermissions = map[Role][]Permission{
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
 		PermLedgerRead, PermLedgerWrite, PermFollowUp, PermIntakeSubmit, PermIntakeHandle,
+		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermStatsRead,
 	},
 	// A partner organisation sees only what a live ledger sharing grant
 	// shares with it, records its follow-ups there and posts job openings.
