@@ -269,11 +269,31 @@ func (t LedgerType) WithoutSensitive() LedgerType {
 // normalised (numbers as float64, booleans as bool, dates as YYYY-MM-DD).
 // Errors name each field at fault as values.<key>.
 func (t LedgerType) CheckValues(values map[string]any) (map[string]any, error) {
+	out, found := t.Check(values)
+	if len(found) == 0 {
+		return out, nil
+	}
 	p := problems{}
+	for k, pr := range found {
+		f, ok := t.Field(k)
+		if !ok {
+			p.add("values."+k, "is not a field of the ledger %s", t.Key)
+			continue
+		}
+		p.add("values."+k, "%s", pr.English(f))
+	}
+	return nil, p.err()
+}
+
+// Check is CheckValues for a page that explains each problem in its
+// reader's language: the normalised values, or the problems by field key
+// (a key that is no field of the type gets ProblemUnknown).
+func (t LedgerType) Check(values map[string]any) (map[string]any, map[string]Problem) {
+	found := map[string]Problem{}
 	out := map[string]any{}
 	for k := range values {
 		if _, ok := t.Field(k); !ok {
-			p.add("values."+k, "is not a field of the ledger %s", t.Key)
+			found[k] = Problem{Code: ProblemUnknown}
 		}
 	}
 	for _, f := range t.Fields {
@@ -283,19 +303,19 @@ func (t LedgerType) CheckValues(values map[string]any) (map[string]any, error) {
 		}
 		if !given {
 			if f.Required {
-				p.add("values."+f.Key, "is required (%s)", f.Label)
+				found[f.Key] = Problem{Code: ProblemRequired}
 			}
 			continue
 		}
-		n, msg := f.normalise(v)
-		if msg != "" {
-			p.add("values."+f.Key, "%s", msg)
+		n, pr := f.Normalise(v)
+		if pr != nil {
+			found[f.Key] = *pr
 			continue
 		}
 		out[f.Key] = n
 	}
-	if err := p.err(); err != nil {
-		return nil, err
+	if len(found) > 0 {
+		return nil, found
 	}
 	return out, nil
 }
@@ -308,14 +328,80 @@ func isBlank(v any) bool {
 	return ok && strings.TrimSpace(s) == ""
 }
 
-// normalise checks one value and returns it in its stored form, or a
-// message for the person who typed it.
-func (f Field) normalise(v any) (any, string) {
+// Problem codes: why a value does not fit its field.
+const (
+	ProblemRequired = "required"
+	ProblemUnknown  = "unknown"
+	ProblemText     = "text"
+	ProblemTooLong  = "too_long"
+	ProblemTooShort = "too_short"
+	ProblemNumber   = "number"
+	ProblemTooSmall = "too_small"
+	ProblemTooBig   = "too_big"
+	ProblemDate     = "date"
+	ProblemNoDate   = "not_a_date"
+	ProblemChoice   = "choice"
+	ProblemBool     = "bool"
+	ProblemType     = "type"
+)
+
+// ProblemCodes lists the problem codes, for the pages' translations.
+var ProblemCodes = []string{ProblemRequired, ProblemUnknown, ProblemText, ProblemTooLong, ProblemTooShort, ProblemNumber, ProblemTooSmall,
+	ProblemTooBig, ProblemDate, ProblemNoDate, ProblemChoice, ProblemBool, ProblemType}
+
+// Problem is why a value does not fit its field, in a form a page can
+// put into its reader's language. Limit is the bound that was crossed.
+type Problem struct {
+	Code  string
+	Limit string
+}
+
+// English says the problem in the words of the API.
+func (p Problem) English(f Field) string {
+	switch p.Code {
+	case ProblemRequired:
+		return fmt.Sprintf("is required (%s)", f.Label)
+	case ProblemUnknown:
+		return "is not a field of the ledger"
+	case ProblemText:
+		return "must be text"
+	case ProblemTooLong:
+		return "must be at most " + p.Limit + " characters"
+	case ProblemTooShort:
+		return "must be at least " + p.Limit + " characters"
+	case ProblemNumber:
+		return "must be a number"
+	case ProblemTooSmall:
+		return "must be at least " + p.Limit
+	case ProblemTooBig:
+		return "must be at most " + p.Limit
+	case ProblemDate:
+		return "must be a date like 2026-03-21"
+	case ProblemNoDate:
+		return "is not a real date"
+	case ProblemChoice:
+		return "must be one of " + strings.Join(f.Choices, ", ")
+	case ProblemBool:
+		return "must be yes or no (true or false)"
+	}
+	return "has an unknown type"
+}
+
+// Normalise checks one value and returns it in its stored form, or what
+// is wrong with it.
+func (f Field) Normalise(v any) (any, *Problem) {
+	bad := func(code string, limit ...float64) (any, *Problem) {
+		p := &Problem{Code: code}
+		if len(limit) > 0 {
+			p.Limit = fmtNumber(limit[0])
+		}
+		return nil, p
+	}
 	switch f.Type {
 	case FieldText:
 		s, ok := v.(string)
 		if !ok {
-			return nil, "must be text"
+			return bad(ProblemText)
 		}
 		s = strings.TrimSpace(s)
 		n := float64(utf8.RuneCountInString(s))
@@ -324,12 +410,12 @@ func (f Field) normalise(v any) (any, string) {
 			max = *f.Max
 		}
 		if n > max {
-			return nil, fmt.Sprintf("must be at most %s characters", fmtNumber(max))
+			return bad(ProblemTooLong, max)
 		}
 		if f.Min != nil && n < *f.Min {
-			return nil, fmt.Sprintf("must be at least %s characters", fmtNumber(*f.Min))
+			return bad(ProblemTooShort, *f.Min)
 		}
-		return s, ""
+		return s, nil
 	case FieldNumber:
 		var x float64
 		switch n := v.(type) {
@@ -342,57 +428,66 @@ func (f Field) normalise(v any) (any, string) {
 		case json.Number:
 			var err error
 			if x, err = n.Float64(); err != nil {
-				return nil, "must be a number"
+				return bad(ProblemNumber)
 			}
 		case string:
 			var err error
 			if x, err = strconv.ParseFloat(strings.TrimSpace(n), 64); err != nil {
-				return nil, "must be a number"
+				return bad(ProblemNumber)
 			}
 		default:
-			return nil, "must be a number"
+			return bad(ProblemNumber)
 		}
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, "must be a number"
+			return bad(ProblemNumber)
 		}
 		if f.Min != nil && x < *f.Min {
-			return nil, "must be at least " + fmtNumber(*f.Min)
+			return bad(ProblemTooSmall, *f.Min)
 		}
 		if f.Max != nil && x > *f.Max {
-			return nil, "must be at most " + fmtNumber(*f.Max)
+			return bad(ProblemTooBig, *f.Max)
 		}
-		return x, ""
+		return x, nil
 	case FieldDate:
 		s, ok := v.(string)
 		if !ok || !datePattern.MatchString(strings.TrimSpace(s)) {
-			return nil, "must be a date like 2026-03-21"
+			return bad(ProblemDate)
 		}
 		s = strings.TrimSpace(s)
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return nil, "is not a real date"
+			return bad(ProblemNoDate)
 		}
-		return s, ""
+		return s, nil
 	case FieldChoice:
 		s, ok := v.(string)
 		if !ok || !slices.Contains(f.Choices, s) {
-			return nil, "must be one of " + strings.Join(f.Choices, ", ")
+			return bad(ProblemChoice)
 		}
-		return s, ""
+		return s, nil
 	case FieldBool:
 		switch b := v.(type) {
 		case bool:
-			return b, ""
+			return b, nil
 		case string:
 			switch strings.ToLower(strings.TrimSpace(b)) {
 			case "true", "yes":
-				return true, ""
+				return true, nil
 			case "false", "no":
-				return false, ""
+				return false, nil
 			}
 		}
-		return nil, "must be yes or no (true or false)"
+		return bad(ProblemBool)
 	}
-	return nil, "has an unknown type"
+	return bad(ProblemType)
+}
+
+// normalise is Normalise with the problem in the API's words.
+func (f Field) normalise(v any) (any, string) {
+	n, p := f.Normalise(v)
+	if p != nil {
+		return nil, p.English(f)
+	}
+	return n, ""
 }
 
 func fmtNumber(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }

@@ -574,11 +574,17 @@ func actorID(ctx context.Context) int64 {
 
 // CreateEntry adds a resident to a ledger. The entry belongs to the
 // ledger's owner association unless the writer names another of theirs.
-// Values are checked against the ledger's fields; on any error nothing is
-// stored.
+// Values are checked against the ledger's fields. The consents e brings
+// (the resident's word to partners, taken with the entry) are stored with
+// it; on any error nothing is stored.
 func (s *Store) CreateEntry(ctx context.Context, acc assoc.Access, community int64, key string, e *assoc.LedgerEntry) error {
 	if err := e.Validate(); err != nil {
 		return err
+	}
+	for i := range e.Consents {
+		if err := e.Consents[i].Validate(); err != nil {
+			return err
+		}
 	}
 	out := *e
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -634,7 +640,15 @@ func (s *Store) CreateEntry(ctx context.Context, acc assoc.Access, community int
 		if err := s.history(ctx, tx, id, "create", nil, values); err != nil {
 			return err
 		}
-		return s.change(ctx, tx, c, "create", "ledger_entry", id, nil, entrySummary(t.Key, *e, sortedKeys(values)))
+		if err := s.change(ctx, tx, c, "create", "ledger_entry", id, nil, entrySummary(t.Key, *e, sortedKeys(values))); err != nil {
+			return err
+		}
+		for i := range e.Consents {
+			if err := s.putConsent(ctx, tx, c, id, &e.Consents[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err == nil {
 		*e = out
@@ -815,20 +829,26 @@ func (s *Store) RecordConsent(ctx context.Context, acc assoc.Access, community i
 		if err != nil {
 			return err
 		}
-		if err := partnerIn(ctx, tx, c.PartnerID, t.CommunityID); err != nil {
-			return err
-		}
-		c.EntryID, c.UserID, c.At = id, actorID(ctx), s.now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_consents (entry_id, partner_id, given, method, recorded_by, user_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (entry_id, partner_id) DO UPDATE SET given = excluded.given, method = excluded.method, recorded_by = excluded.recorded_by, user_id = excluded.user_id, at = excluded.at`,
-			id, c.PartnerID, c.Given, c.Method, c.RecordedBy, nullID(c.UserID), c.At); err != nil {
-			return mapError(err)
-		}
-		if err := s.history(ctx, tx, id, "consent", nil, c); err != nil {
-			return err
-		}
-		return s.record(ctx, tx, audit.Entry{CommunityID: t.CommunityID, Action: "ledger_entry.consent", Entity: "ledger_entry", EntityID: e.ID, After: snapshot(c)})
+		return s.putConsent(ctx, tx, t.CommunityID, e.ID, c)
 	})
+}
+
+// putConsent stores a checked consent to entry id of community c, with
+// its line in the entry's history and in the audit log.
+func (s *Store) putConsent(ctx context.Context, tx *sql.Tx, c, id int64, cs *assoc.Consent) error {
+	if err := partnerIn(ctx, tx, cs.PartnerID, c); err != nil {
+		return err
+	}
+	cs.EntryID, cs.UserID, cs.At = id, actorID(ctx), s.now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_consents (entry_id, partner_id, given, method, recorded_by, user_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (entry_id, partner_id) DO UPDATE SET given = excluded.given, method = excluded.method, recorded_by = excluded.recorded_by, user_id = excluded.user_id, at = excluded.at`,
+		id, cs.PartnerID, cs.Given, cs.Method, cs.RecordedBy, nullID(cs.UserID), cs.At); err != nil {
+		return mapError(err)
+	}
+	if err := s.history(ctx, tx, id, "consent", nil, cs); err != nil {
+		return err
+	}
+	return s.record(ctx, tx, audit.Entry{CommunityID: c, Action: "ledger_entry.consent", Entity: "ledger_entry", EntityID: id, After: snapshot(cs)})
 }
 
 // --- sharing grants ---

@@ -174,6 +174,8 @@ var navItems = []struct {
 	{"nav.people", "/people", auth.PermPeopleRead},
 	{"nav.devices", "/devices", auth.PermDevicesRead},
 	{"nav.associations", "/associations", auth.PermAssociationsRead},
+	{"nav.ledgers", "/ledgers", auth.PermLedgerRead},
+	{"nav.stats", "/stats", auth.PermStatsRead},
 	{"nav.audit", "/audit", auth.PermAuditRead},
 	{"nav.users", "/users", auth.PermUsersManage},
 }
@@ -221,6 +223,7 @@ func (s *Server) registerPages() {
 	s.pageRoute("GET /users", "/users", auth.PermUsersManage, s.usersPage)
 	s.registerAlarmPages()
 	s.registerServicePages()
+	s.registerAssocPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {

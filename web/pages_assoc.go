@@ -1,0 +1,911 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/assoc"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// The associations' pages: the workspace of a member (the ledgers, the
+// entries of their association, an entry with its history and
+// follow-ups, the phone-sized form that enters a resident, generated from
+// the ledger's field definitions), the partner's view of the same pages
+// (what its grants share: masked names, granted fields, its own
+// follow-ups) and the statistics dashboard. The store decides who sees
+// what (assoc.View); the pages only show it.
+
+func (s *Server) registerAssocPages() {
+	s.pageRoute("GET /ledgers", "/ledgers", auth.PermLedgerRead, s.ledgersPage)
+	s.pageRoute("GET /ledgers/{type}", "/ledgers", auth.PermLedgerRead, s.entriesPage)
+	s.pageRoute("GET /ledgers/{type}/new", "/ledgers", auth.PermLedgerWrite, s.entryFormPage)
+	s.formRoute("POST /ledgers/{type}", "/ledgers", auth.PermLedgerWrite, 64<<10, s.entrySubmit)
+	s.formRoute("POST /ledgers/{type}/check", "/ledgers", auth.PermLedgerWrite, 64<<10, s.entryFieldCheck)
+	s.pageRoute("GET /ledgers/{type}/{id}", "/ledgers", auth.PermLedgerRead, s.entryPage)
+	s.formRoute("POST /ledgers/{type}/{id}/followups", "/ledgers", auth.PermFollowUp, 16<<10, s.followUpSubmit)
+	s.formRoute("POST /ledgers/{type}/{id}/consent", "/ledgers", auth.PermLedgerWrite, 16<<10, s.consentSubmit)
+	s.pageRoute("GET /stats", "/stats", auth.PermStatsRead, s.statsPage)
+}
+
+// --- words for ledger data ---
+
+func ledgerName(l *locale, t assoc.LedgerType) string {
+	if l.Tag == langEn && t.NameEn != "" {
+		return t.NameEn
+	}
+	return t.Name
+}
+
+func fieldLabel(l *locale, f assoc.Field) string {
+	if l.Tag == langEn && f.LabelEn != "" {
+		return f.LabelEn
+	}
+	return f.Label
+}
+
+// choiceWord names a choice in the page's language. Choices are data an
+// administrator adds; those without a translation show as stored.
+func choiceWord(l *locale, value string) string { return l.Or("choice."+value, value) }
+
+// valueText shows a stored value as the page's reader reads it.
+func valueText(l *locale, f assoc.Field, v any) string {
+	if v == nil {
+		return ""
+	}
+	switch f.Type {
+	case assoc.FieldBool:
+		if b, ok := v.(bool); ok {
+			return l.T("yesno." + strconv.FormatBool(b))
+		}
+	case assoc.FieldChoice:
+		return choiceWord(l, assoc.Canonical(v))
+	}
+	return assoc.Canonical(v)
+}
+
+// problemText explains a field's problem in the page's language.
+func problemText(l *locale, f assoc.Field, p assoc.Problem) string {
+	switch p.Code {
+	case assoc.ProblemTooLong, assoc.ProblemTooShort, assoc.ProblemTooSmall, assoc.ProblemTooBig:
+		return l.T("ledgerform.problem."+p.Code, p.Limit)
+	case assoc.ProblemChoice:
+		words := make([]string, len(f.Choices))
+		for i, c := range f.Choices {
+			words[i] = choiceWord(l, c)
+		}
+		return l.T("ledgerform.problem.choice", strings.Join(words, l.T("list.sep")))
+	}
+	return l.Or("ledgerform.problem."+p.Code, l.T("ledgerform.problem.type"))
+}
+
+// ledgerHead is what every ledger page shows of the ledger.
+type ledgerHead struct {
+	Key, Name string
+	Sensitive bool
+}
+
+func headOf(l *locale, t assoc.LedgerType) ledgerHead {
+	return ledgerHead{Key: t.Key, Name: ledgerName(l, t), Sensitive: t.Sensitive}
+}
+
+// canAdd reports whether acc may enter residents in t: for the ledger's
+// owner, or for one of acc's associations (the store picks which).
+func canAdd(acc assoc.Access, t assoc.LedgerType) bool {
+	if acc.CanWrite(t, t.AssociationID) {
+		return true
+	}
+	return slices.ContainsFunc(acc.AssociationsIn(t.CommunityID), func(a int64) bool { return acc.CanWrite(t, a) })
+}
+
+// invalidFields returns the fields an EINVALID error names.
+func invalidFields(err error) map[string]string {
+	var se *shequ.Error
+	if errors.As(err, &se) {
+		return se.Fields
+	}
+	return nil
+}
+
+func (s *Server) ledgerOf(r *http.Request, acc assoc.Access) (assoc.LedgerType, error) {
+	t, err := s.store.LedgerType(r.Context(), acc, 0, r.PathValue("type"))
+	if shequ.ErrorCode(err) == shequ.EFORBIDDEN {
+		// A ledger one may not open is as absent as one that is not.
+		return t, shequ.Errorf(shequ.ENOTFOUND, "no such ledger")
+	}
+	return t, err
+}
+
+// --- the workspace: the ledgers one works in ---
+
+type ledgerCard struct {
+	ledgerHead
+	Entries, Mine int
+	CanAdd        bool
+	Shared        []grantView
+}
+
+// grantView is what a grant shares, as its partner reads it.
+type grantView struct {
+	Fields  string
+	Purpose string
+	Until   string
+	Filter  string
+}
+
+type ledgersBody struct {
+	Partner bool
+	Ledgers []ledgerCard
+}
+
+func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
+	ctx := r.Context()
+	read, write := access(ctx, auth.PermLedgerRead), access(ctx, auth.PermLedgerWrite)
+	ts, err := s.store.ListLedgerTypes(ctx, read, 0)
+	if err != nil {
+		return "", err
+	}
+	b := ledgersBody{Partner: len(read.Admin) == 0 && len(read.Associations) == 0}
+	for _, t := range ts.Items {
+		c := ledgerCard{ledgerHead: headOf(p.L, t), CanAdd: canAdd(write, t)}
+		for _, g := range t.Shared {
+			c.Shared = append(c.Shared, grantViewOf(p, t, g))
+		}
+		if !b.Partner {
+			// Counting a partner's entries would read (and audit) them:
+			// the partner sees them on the ledger's page.
+			all, err := s.store.ListEntries(ctx, read, sqlstore.EntryFilter{CommunityID: t.CommunityID, Ledger: t.Key, Page: shequ.Page{Limit: 1}})
+			if err != nil {
+				return "", err
+			}
+			c.Entries = all.Total
+			for _, a := range read.AssociationsIn(t.CommunityID) {
+				mine, err := s.store.ListEntries(ctx, read, sqlstore.EntryFilter{CommunityID: t.CommunityID, Ledger: t.Key, AssociationID: a, Page: shequ.Page{Limit: 1}})
+				if err != nil {
+					return "", err
+				}
+				c.Mine += mine.Total
+			}
+		}
+		b.Ledgers = append(b.Ledgers, c)
+	}
+	p.Title = p.L.T("ledgers.title")
+	if b.Partner {
+		p.Title = p.L.T("shared.title")
+	}
+	p.Body = b
+	return "a_ledgers", nil
+}
+
+func grantViewOf(p *pageData, t assoc.LedgerType, g assoc.LedgerGrant) grantView {
+	var labels, filter []string
+	for _, k := range g.Fields {
+		if f, ok := t.Field(k); ok {
+			labels = append(labels, fieldLabel(p.L, f))
+		}
+	}
+	keys := make([]string, 0, len(g.Filter))
+	for k := range g.Filter {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if f, ok := t.Field(k); ok {
+			filter = append(filter, fieldLabel(p.L, f)+": "+valueText(p.L, f, g.Filter[k]))
+		}
+	}
+	return grantView{Fields: strings.Join(labels, p.L.T("list.sep")), Purpose: g.Purpose, Until: p.Date(g.ExpiresAt), Filter: strings.Join(filter, p.L.T("list.sep"))}
+}
+
+// --- a ledger's entries ---
+
+// choiceFilter filters a list on one choice (or yes/no) field.
+type choiceFilter struct {
+	Key, Label string
+	Options    []option
+}
+
+type entryRow struct {
+	ID         int64
+	Name       string
+	Cells      []string
+	Status     string
+	StatusWord string
+	Updated    string
+}
+
+type entriesBody struct {
+	Ledger     ledgerHead
+	Partner    bool
+	Q, Status  string
+	Mine       bool
+	CanMine    bool
+	Filters    []choiceFilter
+	Columns    []string
+	Rows       []entryRow
+	Pager      pager
+	CanAdd     bool
+	Error      string
+	FilterKeys []string
+}
+
+// listColumns is how many of a ledger's fields its table shows: the
+// entry's page has the rest.
+const listColumns = 4
+
+func (s *Server) entriesPage(r *http.Request, p *pageData) (string, error) {
+	ctx, q := r.Context(), r.URL.Query()
+	read := access(ctx, auth.PermLedgerRead)
+	t, err := s.ledgerOf(r, read)
+	if err != nil {
+		return "", err
+	}
+	c := t.CommunityID
+	mine := read.AssociationsIn(c)
+	b := entriesBody{Ledger: headOf(p.L, t), Partner: len(t.Shared) > 0 && !read.IsAdmin(c) && !read.MemberIn(c),
+		Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Mine: q.Get("mine") == "1", CanMine: len(mine) > 0,
+		CanAdd: canAdd(access(ctx, auth.PermLedgerWrite), t)}
+	if b.Status != assoc.EntryActive && b.Status != assoc.EntryClosed {
+		b.Status = ""
+	}
+	f := sqlstore.EntryFilter{CommunityID: c, Ledger: t.Key, Status: b.Status}
+	if !b.Partner {
+		f.Query = b.Q
+	}
+	if b.Mine && len(mine) == 1 {
+		f.AssociationID = mine[0]
+	}
+	keys := []string{"q", "status", "mine"}
+	for _, fd := range t.Fields {
+		if fd.Type != assoc.FieldChoice && fd.Type != assoc.FieldBool {
+			continue
+		}
+		name := "f." + fd.Key
+		keys = append(keys, name)
+		cf := choiceFilter{Key: name, Label: fieldLabel(p.L, fd)}
+		choices := fd.Choices
+		if fd.Type == assoc.FieldBool {
+			choices = []string{"true", "false"}
+		}
+		want := q.Get(name)
+		for _, ch := range choices {
+			word := choiceWord(p.L, ch)
+			if fd.Type == assoc.FieldBool {
+				word = p.L.T("yesno." + ch)
+			}
+			cf.Options = append(cf.Options, option{Value: ch, Label: word, Checked: ch == want})
+			if ch == want {
+				if f.Where == nil {
+					f.Where = map[string]string{}
+				}
+				f.Where[fd.Key] = want
+			}
+		}
+		b.Filters = append(b.Filters, cf)
+	}
+	shown := t.Fields[:min(listColumns, len(t.Fields))]
+	for _, fd := range shown {
+		b.Columns = append(b.Columns, fieldLabel(p.L, fd))
+	}
+	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[assoc.LedgerEntry], error) {
+		f.Page = pg
+		return s.store.ListEntries(ctx, read, f)
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, e := range l.Items {
+		row := entryRow{ID: e.ID, Name: e.PersonName, Status: e.Status, StatusWord: p.L.Or("entry.status."+e.Status, e.Status), Updated: p.Date(e.UpdatedAt)}
+		for _, fd := range shown {
+			row.Cells = append(row.Cells, valueText(p.L, fd, e.Values[fd.Key]))
+		}
+		b.Rows = append(b.Rows, row)
+	}
+	b.Pager = newPager("/ledgers/"+t.Key, q, keys, n, l.Total)
+	p.Title = b.Ledger.Name
+	p.Body = b
+	return "a_entries", nil
+}
+
+// --- entering a resident ---
+
+// formField is one question of the entry form, made from a field
+// definition.
+type formField struct {
+	Key, ID, Name, Label string
+	Type                 string
+	Required             bool
+	Value                string
+	Options              []option
+	Min, Max             string
+	MaxLength            int
+	Long                 bool
+	Error                string
+}
+
+// ErrorPart is the field's problem line, which htmx replaces.
+func (f formField) ErrorPart() fieldErrorPart { return fieldErrorPart{ID: f.ID + "-error", Error: f.Error} }
+
+type personOption struct {
+	ID           int64
+	Name, Detail string
+	Checked      bool
+}
+
+type entryForm struct {
+	Ledger   ledgerHead
+	Q        string
+	Searched bool
+	People   []personOption
+	PersonID int64
+	Fields   []formField
+	Partners []option
+	Method   string
+	Methods  []option
+	Errors   map[string]string
+	Error    string
+}
+
+// searchLimit is how many residents a name search offers.
+const searchLimit = 8
+
+func formFields(l *locale, t assoc.LedgerType, values url.Values, found map[string]assoc.Problem) []formField {
+	var out []formField
+	for _, f := range t.Fields {
+		ff := formField{Key: f.Key, ID: "v-" + f.Key, Name: "v." + f.Key, Label: fieldLabel(l, f), Type: f.Type, Required: f.Required, Value: strings.TrimSpace(values.Get("v." + f.Key))}
+		switch f.Type {
+		case assoc.FieldChoice:
+			for _, c := range f.Choices {
+				ff.Options = append(ff.Options, option{Value: c, Label: choiceWord(l, c), Checked: c == ff.Value})
+			}
+		case assoc.FieldBool:
+			for _, c := range []string{"true", "false"} {
+				ff.Options = append(ff.Options, option{Value: c, Label: l.T("yesno." + c), Checked: c == ff.Value})
+			}
+		case assoc.FieldNumber:
+			if f.Min != nil {
+				ff.Min = assoc.Canonical(*f.Min)
+			}
+			if f.Max != nil {
+				ff.Max = assoc.Canonical(*f.Max)
+			}
+		case assoc.FieldText:
+			ff.MaxLength = assoc.MaxTextLength
+			if f.Max != nil {
+				ff.MaxLength = int(*f.Max)
+			}
+			ff.Long = ff.MaxLength > 200
+		}
+		if pr, ok := found[f.Key]; ok {
+			ff.Error = problemText(l, f, pr)
+		}
+		out = append(out, ff)
+	}
+	return out
+}
+
+// formValues reads the answers of the form: blank ones are not given.
+func formValues(t assoc.LedgerType, form url.Values) map[string]any {
+	values := map[string]any{}
+	for _, f := range t.Fields {
+		if v := strings.TrimSpace(form.Get("v." + f.Key)); v != "" {
+			values[f.Key] = v
+		}
+	}
+	return values
+}
+
+// newEntryForm fills the form for ledger t: the residents found by name,
+// the partners one may record consent to, the fields.
+func (s *Server) newEntryForm(r *http.Request, p *pageData, t assoc.LedgerType, values url.Values, found map[string]assoc.Problem) (*entryForm, error) {
+	ctx := r.Context()
+	f := &entryForm{Ledger: headOf(p.L, t), Q: strings.TrimSpace(values.Get("q")), Errors: map[string]string{}, Method: values.Get("consent_method")}
+	f.PersonID, _ = strconv.ParseInt(values.Get("person_id"), 10, 64)
+	if !slices.Contains(assoc.ConsentMethods, f.Method) {
+		f.Method = assoc.ConsentMethods[0]
+	}
+	for _, m := range assoc.ConsentMethods {
+		f.Methods = append(f.Methods, option{Value: m, Label: p.L.T("consent.method." + m), Checked: m == f.Method})
+	}
+	sc := p.Actor.Scope(auth.PermPeopleRead)
+	if f.PersonID != 0 && len(sc) > 0 {
+		// The chosen resident stays offered when the form comes back.
+		if person, err := s.store.Person(ctx, sc, f.PersonID); err == nil {
+			f.People = append(f.People, personOptionOf(p, person, true, s.clock.Now()))
+		} else if shequ.ErrorCode(err) != shequ.ENOTFOUND {
+			return nil, err
+		}
+	}
+	if f.Q != "" && len(sc) > 0 {
+		f.Searched = true
+		l, err := s.store.ListPeople(ctx, sc, community.Filter{Query: f.Q, Page: shequ.Page{Limit: searchLimit}})
+		if err != nil {
+			return nil, err
+		}
+		for _, person := range l.Items {
+			if person.ID != f.PersonID {
+				f.People = append(f.People, personOptionOf(p, person, false, s.clock.Now()))
+			}
+		}
+	}
+	if !t.Sensitive && p.Actor.Can(auth.PermAssociationsRead) {
+		ps, err := s.store.ListPartners(ctx, p.Actor.Scope(auth.PermAssociationsRead), community.Filter{CommunityID: t.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range ps.Items {
+			id := strconv.FormatInt(x.ID, 10)
+			f.Partners = append(f.Partners, option{Value: id, Label: x.Name, Checked: slices.Contains(values["consent"], id)})
+		}
+	}
+	f.Fields = formFields(p.L, t, values, found)
+	return f, nil
+}
+
+func personOptionOf(p *pageData, person community.Person, checked bool, now time.Time) personOption {
+	m := sqlstore.MaskPerson(person)
+	var detail []string
+	if m.Gender != "" {
+		detail = append(detail, p.L.Or("gender."+m.Gender, m.Gender))
+	}
+	if age := m.Age(now); age >= 0 {
+		detail = append(detail, p.L.T("ledgerform.age", age))
+	}
+	if m.Phone != "" {
+		detail = append(detail, m.Phone)
+	}
+	return personOption{ID: person.ID, Name: m.Name, Detail: strings.Join(detail, " · "), Checked: checked}
+}
+
+func (s *Server) entryFormPage(r *http.Request, p *pageData) (string, error) {
+	write := access(r.Context(), auth.PermLedgerWrite)
+	t, err := s.ledgerOf(r, write)
+	if err != nil {
+		return "", err
+	}
+	if !canAdd(write, t) {
+		return "", shequ.Errorf(shequ.EFORBIDDEN, "you may not enter residents in this ledger")
+	}
+	f, err := s.newEntryForm(r, p, t, r.URL.Query(), nil)
+	if err != nil {
+		return "", err
+	}
+	p.Title = p.L.T("ledgerform.title", f.Ledger.Name)
+	p.Body = f
+	return "a_entry_new", nil
+}
+
+// entrySubmit enters the resident, with the consents given on the form,
+// and goes to the new entry; or shows the form again with what to fix,
+// each problem beside its field.
+func (s *Server) entrySubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	ctx := r.Context()
+	write := access(ctx, auth.PermLedgerWrite)
+	t, err := s.ledgerOf(r, write)
+	if err != nil {
+		return err
+	}
+	form := r.PostForm
+	values := formValues(t, form)
+	_, found := t.Check(values)
+	f, err := s.newEntryForm(r, p, t, form, found)
+	if err != nil {
+		return err
+	}
+	fail := func(status int) error {
+		p.Title, p.Self = p.L.T("ledgerform.title", f.Ledger.Name), "/ledgers/"+t.Key+"/new"
+		f.Error = p.L.T("ledgerform.fix")
+		p.Body = f
+		s.render(w, r, p, "a_entry_new", status)
+		return nil
+	}
+	if f.PersonID == 0 {
+		f.Errors["person"] = p.L.T("ledgerform.error.person")
+	}
+	for _, ff := range f.Fields {
+		if ff.Error != "" {
+			f.Errors[ff.Key] = ff.Error
+		}
+	}
+	if len(f.Errors) > 0 {
+		return fail(http.StatusUnprocessableEntity)
+	}
+	e := assoc.LedgerEntry{PersonID: f.PersonID, Values: values}
+	for _, o := range f.Partners {
+		if o.Checked {
+			id, _ := strconv.ParseInt(o.Value, 10, 64)
+			e.Consents = append(e.Consents, assoc.Consent{PartnerID: id, Given: true, Method: f.Method, RecordedBy: p.Actor.User.DisplayName})
+		}
+	}
+	if err := s.store.CreateEntry(ctx, write, t.CommunityID, t.Key, &e); err != nil {
+		switch shequ.ErrorCode(err) {
+		case shequ.ECONFLICT:
+			f.Errors["person"] = p.L.T("ledgerform.error.twice")
+		case shequ.EINVALID:
+			// What the page's own check did not catch: the resident is
+			// not of the community, or a partner is gone.
+			for field := range invalidFields(err) {
+				switch {
+				case field == "person_id":
+					f.Errors["person"] = p.L.T("ledgerform.error.person")
+				case strings.HasPrefix(field, "partner"):
+					f.Errors["consent"] = p.L.T("ledgerform.error.consent")
+				default:
+					f.Errors[""] = p.L.T("ledgerform.error.other")
+				}
+			}
+		default:
+			return err
+		}
+		return fail(errorStatus(err))
+	}
+	s.changed()
+	http.Redirect(w, r, fmt.Sprintf("/ledgers/%s/%d?done=created", t.Key, e.ID), http.StatusSeeOther)
+	return nil
+}
+
+// fieldErrorPart is one field's problem, swapped in by htmx while the
+// form is being filled.
+type fieldErrorPart struct {
+	ID, Error string
+}
+
+// entryFieldCheck checks the field htmx names (HX-Trigger-Name) as the
+// person leaves it, and answers with its problem in the page's language,
+// or with nothing to show.
+func (s *Server) entryFieldCheck(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	t, err := s.ledgerOf(r, access(r.Context(), auth.PermLedgerWrite))
+	if err != nil {
+		return err
+	}
+	key := strings.TrimPrefix(r.Header.Get("HX-Trigger-Name"), "v.")
+	fd, ok := t.Field(key)
+	if !ok {
+		return shequ.Errorf(shequ.ENOTFOUND, "no such field")
+	}
+	part := fieldErrorPart{ID: "v-" + key + "-error"}
+	v := strings.TrimSpace(r.PostForm.Get("v." + key))
+	switch {
+	case v == "" && fd.Required:
+		part.Error = problemText(p.L, fd, assoc.Problem{Code: assoc.ProblemRequired})
+	case v != "":
+		if _, pr := fd.Normalise(v); pr != nil {
+			part.Error = problemText(p.L, fd, *pr)
+		}
+	}
+	return s.renderPart(w, "a_entry_new", "field-error", part)
+}
+
+// renderPart answers with one named template of a view, for htmx.
+func (s *Server) renderPart(w http.ResponseWriter, view, name string, data any) error {
+	var buf strings.Builder
+	if err := views[view].ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", view, name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := w.Write([]byte(buf.String()))
+	return err
+}
+
+// --- one entry ---
+
+type valueRow struct {
+	Label, Value string
+}
+
+type consentRow struct {
+	Partner, Says, Method, At string
+	Given                     bool
+}
+
+type followUpRow struct {
+	Kind, KindWord, By, Opening, Note, At string
+}
+
+type historyRow struct {
+	At, Who, Action, Changes string
+}
+
+type followUpForm struct {
+	Kinds    []option
+	Openings []option
+	Date     string
+	Note     string
+	Errors   map[string]string
+}
+
+type entryPageBody struct {
+	Ledger     ledgerHead
+	ID         int64
+	Name       string
+	Masked     bool
+	Status     string
+	StatusWord string
+	Owner      string
+	Created    string
+	Updated    string
+	Values     []valueRow
+	Consents   []consentRow
+	FollowUps  []followUpRow
+	History    []historyRow
+	Placed     bool
+	CanFollow  bool
+	FollowUp   followUpForm
+	CanConsent bool
+	Partners   []option
+	Methods    []option
+	Done       string
+	Error      string
+}
+
+func (s *Server) entryPage(r *http.Request, p *pageData) (string, error) {
+	b, err := s.entryView(r, p, nil)
+	if err != nil {
+		return "", err
+	}
+	if done := r.URL.Query().Get("done"); done != "" && p.L.Has("entry.done."+done) {
+		b.Done = p.L.T("entry.done." + done)
+	}
+	p.Body = b
+	return "a_entry", nil
+}
+
+// entryView reads the entry of the request's path as the actor sees it,
+// with the follow-up form filled from form (nil: a fresh one).
+func (s *Server) entryView(r *http.Request, p *pageData, form url.Values) (*entryPageBody, error) {
+	ctx := r.Context()
+	read := access(ctx, auth.PermLedgerRead)
+	t, err := s.ledgerOf(r, read)
+	if err != nil {
+		return nil, err
+	}
+	id, err := idOf(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.store.Entry(ctx, read, t.CommunityID, t.Key, id)
+	if err != nil {
+		return nil, err
+	}
+	b := &entryPageBody{Ledger: headOf(p.L, t), ID: e.ID, Name: e.PersonName, Masked: e.Masked, Status: e.Status, StatusWord: p.L.Or("entry.status."+e.Status, e.Status),
+		Created: p.Date(e.CreatedAt), Updated: p.Date(e.UpdatedAt)}
+	for _, f := range t.Fields {
+		if v, ok := e.Values[f.Key]; ok {
+			b.Values = append(b.Values, valueRow{Label: fieldLabel(p.L, f), Value: valueText(p.L, f, v)})
+		}
+	}
+	partners, associations, err := s.assocNames(r, p, t)
+	if err != nil {
+		return nil, err
+	}
+	b.Owner = associations[e.AssociationID]
+	for _, c := range e.Consents {
+		word := p.L.T("consent.given")
+		if !c.Given {
+			word = p.L.T("consent.withdrawn")
+		}
+		b.Consents = append(b.Consents, consentRow{Partner: partners[c.PartnerID], Says: word, Given: c.Given, Method: p.L.Or("consent.method."+c.Method, c.Method), At: p.Date(c.At)})
+	}
+	openings := map[int64]string{}
+	ol, err := s.store.ListOpenings(ctx, read, sqlstore.OpeningFilter{CommunityID: t.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range ol.Items {
+		openings[o.ID] = o.Title
+	}
+	for _, f := range e.FollowUps {
+		by := partners[f.PartnerID]
+		if f.PartnerID == 0 {
+			by = associations[f.AssociationID]
+		}
+		b.FollowUps = append(b.FollowUps, followUpRow{Kind: f.Kind, KindWord: p.L.Or("followup."+f.Kind, f.Kind), By: by, Opening: openings[f.OpeningID], Note: f.Note, At: p.Date(f.At)})
+		b.Placed = b.Placed || f.Kind == assoc.Placed
+	}
+	if !e.Masked {
+		hs, err := s.store.EntryHistory(ctx, read, t.CommunityID, t.Key, id)
+		if err != nil {
+			return nil, err
+		}
+		for i := len(hs) - 1; i >= 0; i-- {
+			b.History = append(b.History, historyRowOf(p, t, hs[i]))
+		}
+	}
+	// Follow-ups are the owner association's and the partners'; the
+	// store refuses the others, the page does not offer them the form.
+	follow := access(ctx, auth.PermFollowUp)
+	b.CanFollow = e.FollowUps != nil && !follow.Empty() && t.Key == assoc.JobSeekers
+	if b.CanFollow {
+		b.FollowUp = followUpForm{Date: s.clock.Now().In(p.zone).Format(time.DateOnly), Errors: map[string]string{}}
+		kind := ""
+		if form != nil {
+			kind, b.FollowUp.Date, b.FollowUp.Note = form.Get("kind"), form.Get("at"), form.Get("note")
+		}
+		for _, k := range assoc.FollowUpKinds {
+			b.FollowUp.Kinds = append(b.FollowUp.Kinds, option{Value: k, Label: p.L.T("followup." + k), Checked: k == kind})
+		}
+		for _, o := range ol.Items {
+			if o.Status == assoc.OpeningOpen {
+				id := strconv.FormatInt(o.ID, 10)
+				b.FollowUp.Openings = append(b.FollowUp.Openings, option{Value: id, Label: o.Title, Checked: form != nil && form.Get("opening_id") == id})
+			}
+		}
+	}
+	write := access(ctx, auth.PermLedgerWrite)
+	b.CanConsent = !e.Masked && !t.Sensitive && write.CanWrite(t, e.AssociationID) && len(partners) > 0
+	if b.CanConsent {
+		for id, name := range partners {
+			b.Partners = append(b.Partners, option{Value: strconv.FormatInt(id, 10), Label: name})
+		}
+		sort.Slice(b.Partners, func(i, j int) bool { return b.Partners[i].Label < b.Partners[j].Label })
+		for _, m := range assoc.ConsentMethods {
+			b.Methods = append(b.Methods, option{Value: m, Label: p.L.T("consent.method." + m)})
+		}
+	}
+	p.Title = p.L.T("entry.title", b.Name)
+	return b, nil
+}
+
+// assocNames names the partners and associations of t's community that
+// the actor may know of; a partner knows itself through its grants.
+func (s *Server) assocNames(r *http.Request, p *pageData, t assoc.LedgerType) (map[int64]string, map[int64]string, error) {
+	ctx := r.Context()
+	partners, associations := map[int64]string{}, map[int64]string{}
+	for _, g := range t.Shared {
+		partners[g.PartnerID] = g.PartnerName
+	}
+	if !p.Actor.Can(auth.PermAssociationsRead) {
+		return partners, associations, nil
+	}
+	sc := p.Actor.Scope(auth.PermAssociationsRead)
+	all := shequ.Page{Limit: shequ.MaxLimit}
+	ps, err := s.store.ListPartners(ctx, sc, community.Filter{CommunityID: t.CommunityID, Page: all})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, x := range ps.Items {
+		partners[x.ID] = x.Name
+	}
+	as, err := s.store.ListAssociations(ctx, sc, community.Filter{CommunityID: t.CommunityID, Page: all})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range as.Items {
+		associations[a.ID] = a.Name
+		if p.L.Tag == langEn && a.NameEn != "" {
+			associations[a.ID] = a.NameEn
+		}
+	}
+	return partners, associations, nil
+}
+
+// historyRowOf says one line of an entry's history: who did what, and
+// which fields a change touched.
+func historyRowOf(p *pageData, t assoc.LedgerType, h assoc.HistoryLine) historyRow {
+	row := historyRow{At: p.Date(h.At), Who: h.Username, Action: p.L.Or("history."+h.Action, h.Action)}
+	var changes []string
+	switch h.Action {
+	case "create", "update":
+		after := h.After
+		if inner, ok := after["values"].(map[string]any); ok {
+			after = inner
+		}
+		for _, f := range t.Fields {
+			if v, ok := after[f.Key]; ok {
+				if before, had := h.Before[f.Key]; had && assoc.Canonical(before) == assoc.Canonical(v) {
+					continue
+				}
+				changes = append(changes, fieldLabel(p.L, f)+": "+valueText(p.L, f, v))
+			}
+		}
+	case "followup":
+		if k, ok := h.After["kind"].(string); ok {
+			changes = append(changes, p.L.Or("followup."+k, k))
+		}
+	}
+	row.Changes = strings.Join(changes, p.L.T("list.sep"))
+	return row
+}
+
+// followUpSubmit records what was done for the resident: a partner's job
+// offer, interview, placement or refusal, or the association's own.
+func (s *Server) followUpSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	ctx := r.Context()
+	acc := access(ctx, auth.PermFollowUp)
+	t, err := s.ledgerOf(r, access(ctx, auth.PermLedgerRead))
+	if err != nil {
+		return err
+	}
+	id, err := idOf(r, "id")
+	if err != nil {
+		return err
+	}
+	form := r.PostForm
+	errs := map[string]string{}
+	f := assoc.FollowUp{Kind: form.Get("kind"), Note: form.Get("note")}
+	if !slices.Contains(assoc.FollowUpKinds, f.Kind) {
+		errs["kind"] = p.L.T("followup.error.kind")
+	}
+	if d := strings.TrimSpace(form.Get("at")); d != "" {
+		day, err := time.ParseInLocation(time.DateOnly, d, p.zone)
+		if err != nil {
+			errs["at"] = p.L.T("followup.error.date")
+		} else {
+			// A day names no hour: the follow-up is at noon of it, or now
+			// when that is today.
+			now := s.clock.Now()
+			f.At = day.Add(12 * time.Hour)
+			if y, m, dd := now.In(p.zone).Date(); day.Equal(time.Date(y, m, dd, 0, 0, 0, 0, p.zone)) {
+				f.At = now
+			}
+		}
+	}
+	f.OpeningID, _ = strconv.ParseInt(form.Get("opening_id"), 10, 64)
+	if len(errs) == 0 {
+		err = s.store.AddFollowUp(ctx, acc, t.CommunityID, t.Key, id, &f)
+		switch shequ.ErrorCode(err) {
+		case "":
+			s.changed()
+			http.Redirect(w, r, fmt.Sprintf("/ledgers/%s/%d?done=followup", t.Key, id), http.StatusSeeOther)
+			return nil
+		case shequ.EINVALID:
+			for field := range invalidFields(err) {
+				errs[field] = p.L.Or("followup.error."+field, p.L.T("ledgerform.error.other"))
+			}
+		default:
+			return err
+		}
+	}
+	b, err := s.entryView(r, p, form)
+	if err != nil {
+		return err
+	}
+	b.FollowUp.Errors, b.Error = errs, p.L.T("ledgerform.fix")
+	p.Body, p.Self = b, fmt.Sprintf("/ledgers/%s/%d", t.Key, id)
+	s.render(w, r, p, "a_entry", http.StatusUnprocessableEntity)
+	return nil
+}
+
+// consentSubmit records the resident's consent to a partner, or its
+// withdrawal, which stops the sharing at once.
+func (s *Server) consentSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	ctx := r.Context()
+	acc := access(ctx, auth.PermLedgerWrite)
+	t, err := s.ledgerOf(r, access(ctx, auth.PermLedgerRead))
+	if err != nil {
+		return err
+	}
+	id, err := idOf(r, "id")
+	if err != nil {
+		return err
+	}
+	form := r.PostForm
+	c := assoc.Consent{Given: form.Get("given") != "false", Method: form.Get("method"), RecordedBy: p.Actor.User.DisplayName}
+	c.PartnerID, _ = strconv.ParseInt(form.Get("partner_id"), 10, 64)
+	if err := s.store.RecordConsent(ctx, acc, t.CommunityID, t.Key, id, &c); err != nil {
+		if shequ.ErrorCode(err) != shequ.EINVALID {
+			return err
+		}
+		b, err := s.entryView(r, p, nil)
+		if err != nil {
+			return err
+		}
+		b.Error = p.L.T("ledgerform.error.consent")
+		p.Body, p.Self = b, fmt.Sprintf("/ledgers/%s/%d", t.Key, id)
+		s.render(w, r, p, "a_entry", http.StatusUnprocessableEntity)
+		return nil
+	}
+	s.changed()
+	http.Redirect(w, r, fmt.Sprintf("/ledgers/%s/%d?done=consent", t.Key, id), http.StatusSeeOther)
+	return nil
+}

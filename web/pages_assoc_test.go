@@ -1,0 +1,338 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/assoc"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// everyoneScope reaches every community: the tests' own look at the store.
+var everyoneScope = auth.Scope{{}}
+
+// notSeeker returns a resident of the demo who is not in the job seekers'
+// ledger, to enter there.
+func (e *testEnv) notSeeker() community.Person {
+	e.t.Helper()
+	ctx := e.t.Context()
+	seekers, err := e.store.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	in := map[int64]bool{}
+	for _, s := range seekers.Items {
+		in[s.PersonID] = true
+	}
+	people, err := e.store.ListPeople(ctx, everyoneScope, community.Filter{CommunityID: e.demo.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range people.Items {
+		if !in[p.ID] && len([]rune(p.Name)) >= 2 {
+			return p
+		}
+	}
+	e.t.Fatal("every demo resident is a job seeker")
+	return community.Person{}
+}
+
+// hrPartnerID is the demo's HR company.
+func (e *testEnv) hrPartnerID() int64 {
+	e.t.Helper()
+	ps, err := e.store.ListPartners(e.t.Context(), everyoneScope, community.Filter{CommunityID: e.demo.CommunityID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range ps.Items {
+		if p.Kind == "hr_company" {
+			return p.ID
+		}
+	}
+	e.t.Fatal("no HR partner in the demo")
+	return 0
+}
+
+// placedCount reads the residents placed this year off the dashboard.
+func placedCount(t *testing.T, body string) int {
+	t.Helper()
+	m := regexp.MustCompile(`id="placed-count">([0-9,]+)<`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no placed count on the dashboard")
+	}
+	n, _ := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+	return n
+}
+
+func TestAssocPagesByRole(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	e.addRoleUsers()
+	seeker := e.anyEntry("director", assoc.JobSeekers)
+	helpEd := e.anyEntry("director", assoc.HelpEducation)
+	tests := []struct {
+		user, path string
+		status     int
+		has        []string
+		lacks      []string
+	}{
+		{"assoc-jiuye", "/ledgers", http.StatusOK, []string{"协会工作台", `href="/ledgers/job_seekers/new"`, "求职人员台账"}, []string{"帮教对象台账"}},
+		{"assoc-jiuye", "/ledgers/job_seekers", http.StatusOK, []string{`id="entries"`, "意向工作", `name="f.status"`}, nil},
+		{"assoc-jiuye", "/ledgers/job_seekers/new", http.StatusOK, []string{`name="v.desired_work"`, `name="consent"`, `novalidate`}, nil},
+		{"assoc-jiuye", fmt.Sprintf("/ledgers/job_seekers/%d", seeker), http.StatusOK, []string{`id="history"`, `id="followup-form"`, `id="consent-form"`}, nil},
+		{"assoc-jiuye", fmt.Sprintf("/ledgers/help_education/%d", helpEd), http.StatusNotFound, nil, nil},
+		{"assoc-jiuye", "/ledgers/help_education", http.StatusNotFound, nil, nil},
+		{"assoc-jiuye", "/ledgers/help_education/new", http.StatusNotFound, nil, nil},
+		{"member01", "/ledgers/job_seekers/new", http.StatusForbidden, nil, nil},
+		{"assoc-jiuye", "/stats", http.StatusOK, []string{`id="placed-count"`, `id="chart-months"`, "<svg"}, nil},
+		{"member01", "/ledgers", http.StatusOK, []string{"求职人员台账"}, []string{"帮教对象台账", `/new"`}},
+		{"director", "/ledgers", http.StatusOK, []string{"帮教对象台账", `href="/ledgers/help_education/new"`}, nil},
+		{"director", fmt.Sprintf("/ledgers/help_education/%d", helpEd), http.StatusOK, []string{"帮教措施"}, nil},
+		{"director", "/stats", http.StatusOK, []string{`id="chart-partners"`, "东路人力资源"}, nil},
+		{"hr-partner", "/ledgers", http.StatusOK, []string{"共享给我们的台账", "用途", "意向工作"}, []string{"登记居民", "备注"}},
+		{"hr-partner", "/ledgers/job_seekers", http.StatusOK, []string{"*</a>"}, []string{`name="q"`, "备注"}},
+		{"hr-partner", "/ledgers/job_seekers/new", http.StatusForbidden, nil, nil},
+		{"hr-partner", "/ledgers/elderly_alone", http.StatusNotFound, nil, nil},
+		{"hr-partner", "/stats", http.StatusForbidden, nil, nil},
+		{"resident01", "/ledgers", http.StatusForbidden, nil, nil},
+		{"operator", "/stats", http.StatusForbidden, nil, nil},
+		{"", "/ledgers", http.StatusSeeOther, nil, nil},
+	}
+	cookies := map[string]*http.Cookie{}
+	for _, tt := range tests {
+		var cs []*http.Cookie
+		if tt.user != "" {
+			if cookies[tt.user] == nil {
+				cookies[tt.user] = e.webLogin(tt.user)
+			}
+			cs = append(cs, cookies[tt.user])
+		}
+		r := e.page(tt.path, cs...)
+		if r.status != tt.status {
+			t.Errorf("%s %s: status %d, want %d", tt.user, tt.path, r.status, tt.status)
+			continue
+		}
+		for _, s := range tt.has {
+			if !strings.Contains(r.body, s) {
+				t.Errorf("%s %s lacks %q", tt.user, tt.path, s)
+			}
+		}
+		for _, s := range tt.lacks {
+			if strings.Contains(r.body, s) {
+				t.Errorf("%s %s shows %q", tt.user, tt.path, s)
+			}
+		}
+	}
+}
+
+func TestAssocNavigation(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	tests := []struct {
+		user          string
+		ledgers, stat bool
+	}{
+		{"director", true, true},
+		{"assoc-jiuye", true, true},
+		{"hr-partner", true, false},
+		{"operator", false, false},
+		{"resident01", false, false},
+	}
+	for _, tt := range tests {
+		r := e.page("/", e.webLogin(tt.user))
+		nav := r.body[strings.Index(r.body, `<nav class="menu"`):]
+		nav = nav[:strings.Index(nav, "</nav>")]
+		if got := strings.Contains(nav, `href="/ledgers"`); got != tt.ledgers {
+			t.Errorf("%s: ledgers in the menu %v, want %v", tt.user, got, tt.ledgers)
+		}
+		if got := strings.Contains(nav, `href="/stats"`); got != tt.stat {
+			t.Errorf("%s: statistics in the menu %v, want %v", tt.user, got, tt.stat)
+		}
+	}
+}
+
+// TestEntryForm: the form's problems come back beside their fields in
+// the reader's language, with nothing stored; a good form stores the
+// entry with the consent given on it, and the partner then sees it.
+func TestEntryForm(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	chair := e.webLogin("assoc-jiuye")
+	person := e.notSeeker()
+	hr := e.hrPartnerID()
+	form := e.page("/ledgers/job_seekers/new?q="+url.QueryEscape(person.Name), chair)
+	if form.status != http.StatusOK || !strings.Contains(form.body, fmt.Sprintf(`name="person_id" value="%d"`, person.ID)) {
+		t.Fatalf("searching %s: status %d, resident not offered", person.Name, form.status)
+	}
+	csrf := csrfOf(t, form.body)
+	count := func() int {
+		l, err := e.store.ListEntries(t.Context(), assoc.Everything, sqlstore.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Page: shequ.Page{Limit: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Total
+	}
+	before := count()
+
+	en := http.Header{"Accept-Language": {"en"}}
+	bad := []struct {
+		name   string
+		header http.Header
+		form   url.Values
+		want   []string
+	}{
+		{"nothing", nil, url.Values{}, []string{"请先查找并选择一位居民", "这一项必须填写"}},
+		{"bad values, in English", en, url.Values{"person_id": {strconv.FormatInt(person.ID, 10)}, "v.desired_work": {"保洁"}, "v.status": {"retired"}, "v.expected_salary": {"lots"}},
+			[]string{"Choose one of: Seeking work, Interviewing, Placed, Paused", "Write a number."}},
+		{"too much pay", nil, url.Values{"person_id": {strconv.FormatInt(person.ID, 10)}, "v.desired_work": {"保洁"}, "v.status": {"seeking"}, "v.expected_salary": {"200000"}},
+			[]string{"不能大于100000。"}},
+		{"in twice", nil, url.Values{"person_id": {strconv.FormatInt(e.anyEntryPerson(), 10)}, "v.desired_work": {"保洁"}, "v.status": {"seeking"}},
+			[]string{"这位居民已经在这本台账里了"}},
+	}
+	for _, tt := range bad {
+		f := url.Values{"csrf_token": {csrf}}
+		for k, v := range tt.form {
+			f[k] = v
+		}
+		r := e.pageRequest(http.MethodPost, "/ledgers/job_seekers", f, tt.header, chair)
+		if r.status != http.StatusUnprocessableEntity && r.status != http.StatusConflict {
+			t.Errorf("%s: status %d", tt.name, r.status)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("%s: the form does not say %q", tt.name, w)
+			}
+		}
+		if !strings.Contains(r.body, `class="field-error"`) {
+			t.Errorf("%s: no problem beside a field", tt.name)
+		}
+	}
+	if n := count(); n != before {
+		t.Fatalf("bad forms stored entries: %d → %d", before, n)
+	}
+
+	// The field check htmx asks as one leaves a field.
+	check := func(name, value string) string {
+		r := e.pageRequest(http.MethodPost, "/ledgers/job_seekers/check", url.Values{name: {value}},
+			http.Header{"HX-Request": {"true"}, "HX-Trigger-Name": {name}, "X-CSRF-Token": {csrf}}, chair)
+		if r.status != http.StatusOK {
+			t.Fatalf("check %s=%q: status %d", name, value, r.status)
+		}
+		return r.body
+	}
+	if b := check("v.expected_salary", "-5"); !strings.Contains(b, "不能小于0。") || strings.Contains(b, "hidden") {
+		t.Errorf("check of a negative pay: %s", b)
+	}
+	if b := check("v.desired_work", ""); !strings.Contains(b, "这一项必须填写") {
+		t.Errorf("check of a missing required field: %s", b)
+	}
+	if b := check("v.expected_salary", "3000"); !strings.Contains(b, "hidden") {
+		t.Errorf("check of a good pay: %s", b)
+	}
+
+	good := url.Values{"csrf_token": {csrf}, "person_id": {strconv.FormatInt(person.ID, 10)}, "v.desired_work": {"超市收银"}, "v.status": {"seeking"},
+		"v.skills": {"收银、电脑操作"}, "v.expected_salary": {"3500"}, "v.notes": {"只做白班"}, "consent": {strconv.FormatInt(hr, 10)}, "consent_method": {"paper"}}
+	r := e.pageRequest(http.MethodPost, "/ledgers/job_seekers", good, nil, chair)
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/ledgers/job_seekers/") {
+		t.Fatalf("good form: status %d, to %q: %.400s", r.status, loc, r.body)
+	}
+	id, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(loc, "/ledgers/job_seekers/"), "?done=created"), 10, 64)
+	entry, err := e.store.Entry(t.Context(), assoc.Everything, e.demo.CommunityID, assoc.JobSeekers, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entry.PersonID != person.ID || entry.Values["expected_salary"] != 3500.0 || len(entry.Consents) != 1 || entry.Consents[0].PartnerID != hr || !entry.Consents[0].Given {
+		t.Errorf("stored %+v", entry)
+	}
+	page := e.page(loc, chair)
+	for _, s := range []string{"已登记。", "超市收银", "东路人力资源", "书面签字", person.Name} {
+		if !strings.Contains(page.body, s) {
+			t.Errorf("the new entry's page lacks %q", s)
+		}
+	}
+
+	// The partner sees it masked, with the granted fields only.
+	partner := e.webLogin("hr-partner")
+	pp := e.page(loc, partner)
+	if pp.status != http.StatusOK || strings.Contains(pp.body, person.Name) || !strings.Contains(pp.body, assoc.MaskName(person.Name)) ||
+		!strings.Contains(pp.body, "超市收银") || strings.Contains(pp.body, "只做白班") || strings.Contains(pp.body, `id="history"`) {
+		t.Errorf("the partner's view of the entry: status %d %.600s", pp.status, pp.body)
+	}
+}
+
+// anyEntryPerson is a resident who is a job seeker already.
+func (e *testEnv) anyEntryPerson() int64 {
+	e.t.Helper()
+	en, err := e.store.Entry(e.t.Context(), assoc.Everything, e.demo.CommunityID, assoc.JobSeekers, e.anyEntry("director", assoc.JobSeekers))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return en.PersonID
+}
+
+// TestPartnerRecordsPlacement: the HR partner records a placement on a
+// job seeker shared with it and the dashboard counts one more resident.
+func TestPartnerRecordsPlacement(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	chair, partner := e.webLogin("assoc-jiuye"), e.webLogin("hr-partner")
+	before := placedCount(t, e.page("/stats", chair).body)
+
+	// A seeker the partner sees who has not been placed.
+	var target int64
+	for _, x := range e.partnerEntries().Items {
+		fs, err := e.store.ListFollowUps(t.Context(), assoc.Everything, e.demo.CommunityID, assoc.JobSeekers, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		placed := false
+		for _, f := range fs {
+			placed = placed || f.Kind == assoc.Placed
+		}
+		if !placed {
+			target = x.ID
+			break
+		}
+	}
+	if target == 0 {
+		t.Fatal("every shared seeker is placed")
+	}
+	path := fmt.Sprintf("/ledgers/job_seekers/%d", target)
+	pg := e.page(path, partner)
+	if pg.status != http.StatusOK || !strings.Contains(pg.body, `id="followup-form"`) {
+		t.Fatalf("partner's entry page: %d", pg.status)
+	}
+	csrf := csrfOf(t, pg.body)
+	if r := e.pageRequest(http.MethodPost, path+"/followups", url.Values{"csrf_token": {csrf}, "at": {"2020-01-01"}, "kind": {"placed"}}, nil, partner); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "日期须在一年之内") {
+		t.Errorf("a placement years ago: status %d", r.status)
+	}
+	if r := e.pageRequest(http.MethodPost, path+"/followups", url.Values{"csrf_token": {csrf}}, nil, partner); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "请选择跟进结果") {
+		t.Errorf("a follow-up saying nothing: status %d", r.status)
+	}
+	r := e.pageRequest(http.MethodPost, path+"/followups", url.Values{"csrf_token": {csrf}, "kind": {"placed"}, "note": {"超市收银，已签合同"}}, nil, partner)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != path+"?done=followup" {
+		t.Fatalf("placement: status %d to %q", r.status, r.header.Get("Location"))
+	}
+	if after := e.page(path+"?done=followup", partner).body; !strings.Contains(after, "跟进已记录") || !strings.Contains(after, `data-kind="placed"`) {
+		t.Errorf("the entry does not show the placement")
+	}
+	if got := placedCount(t, e.page("/stats", chair).body); got != before+1 {
+		t.Errorf("placed this year: %d → %d, want one more", before, got)
+	}
+	// Not a partner of this entry, not its association: no form, no post.
+	member := e.webLogin("assoc-bangfu")
+	other := e.page(path, member)
+	if other.status != http.StatusOK || strings.Contains(other.body, `id="followup-form"`) {
+		t.Errorf("another association's view of the entry: status %d", other.status)
+	}
+	if r := e.pageRequest(http.MethodPost, path+"/followups", url.Values{"csrf_token": {csrfOf(t, other.body)}, "kind": {"placed"}}, nil, member); r.status != http.StatusForbidden {
+		t.Errorf("another association records a follow-up: status %d", r.status)
+	}
+}
