@@ -325,3 +325,39 @@ func TestSmallRules(t *testing.T) {
 		t.Error("unknown consent method")
 	}
 }
+
+// TestCheckProblems: the problems a page translates name the rule and the
+// bound, field by field.
+func TestCheckProblems(t *testing.T) {
+	lt := jobSeekers()
+	for _, c := range []struct {
+		name   string
+		values map[string]any
+		want   map[string]Problem
+	}{
+		{"fine", map[string]any{"desired_work": "保洁", "status": "seeking"}, map[string]Problem{}},
+		{"required", map[string]any{"status": "seeking"}, map[string]Problem{"desired_work": {Code: ProblemRequired}}},
+		{"bounds", map[string]any{"desired_work": strings.Repeat("工", 51), "status": "seeking", "expected_salary": "-1"},
+			map[string]Problem{"desired_work": {Code: ProblemTooLong, Limit: "50"}, "expected_salary": {Code: ProblemTooSmall, Limit: "0"}}},
+		{"kinds", map[string]any{"desired_work": "x", "status": "retired", "registered_on": "2026-02-30", "has_certificate": "maybe", "shoe_size": 1.0},
+			map[string]Problem{"status": {Code: ProblemChoice}, "registered_on": {Code: ProblemNoDate}, "has_certificate": {Code: ProblemBool}, "shoe_size": {Code: ProblemUnknown}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, found := lt.Check(c.values)
+			if len(c.want) == 0 {
+				if len(found) != 0 || got == nil {
+					t.Errorf("problems %v", found)
+				}
+				return
+			}
+			if got != nil || !reflect.DeepEqual(found, c.want) {
+				t.Errorf("got %v %v, want %v", got, found, c.want)
+			}
+			for k, p := range found {
+				if f, ok := lt.Field(k); ok && p.English(f) == "" {
+					t.Errorf("%s: no words for %s", k, p.Code)
+				}
+			}
+		})
+	}
+}

@@ -530,3 +530,60 @@ func TestOpeningsAndIntakes(t *testing.T) {
 		}
 	})
 }
+
+// TestEntryWithConsent: the consents taken with an entry are stored with
+// it, in its history and the audit log, and the partner sees the entry at
+// once; a consent that cannot be stored keeps the entry out too.
+func TestEntryWithConsent(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		w := makeLedgers(t, st, "ec")
+		g := assoc.LedgerGrant{CommunityID: w.c, PartnerID: w.hr.ID, Ledger: assoc.JobSeekers, Fields: []string{"desired_work"}, Purpose: "就业服务",
+			ExpiresAt: clock.Now().AddDate(0, 6, 0), Consent: true}
+		mustOK(t, st.CreateLedgerGrant(ctx, w.admin, &g, nil))
+		consents := auditCount(t, st, "ledger_entry.consent")
+		values := map[string]any{"desired_work": "保洁", "status": "seeking"}
+
+		for _, c := range []struct {
+			name    string
+			consent assoc.Consent
+			code    string
+		}{
+			{"a partner of no community of ours", assoc.Consent{PartnerID: 999999, Given: true, Method: "paper"}, shequ.EINVALID},
+			{"no way of consenting", assoc.Consent{PartnerID: w.hr.ID, Given: true, Method: "telepathy"}, shequ.EINVALID},
+		} {
+			e := assoc.LedgerEntry{PersonID: w.carol.ID, Values: values, Consents: []assoc.Consent{c.consent}}
+			wantCode(t, c.name, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e), c.code)
+		}
+		list, err := st.ListEntries(ctx, w.admin, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+		mustOK(t, err)
+		if list.Total != 0 || auditCount(t, st, "ledger_entry.consent") != consents {
+			t.Fatalf("a refused consent left %d entries", list.Total)
+		}
+
+		e := assoc.LedgerEntry{PersonID: w.carol.ID, Values: values, Consents: []assoc.Consent{{PartnerID: w.hr.ID, Given: true, Method: "paper", RecordedBy: "会长"}}}
+		mustOK(t, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e))
+		got, err := st.Entry(ctx, w.jy, w.c, assoc.JobSeekers, e.ID)
+		mustOK(t, err)
+		if len(got.Consents) != 1 || got.Consents[0].PartnerID != w.hr.ID || !got.Consents[0].Given || got.Consents[0].RecordedBy != "会长" {
+			t.Errorf("consents %+v", got.Consents)
+		}
+		hist, err := st.EntryHistory(ctx, w.jy, w.c, assoc.JobSeekers, e.ID)
+		mustOK(t, err)
+		if len(hist) != 2 || hist[0].Action != "create" || hist[1].Action != "consent" {
+			t.Errorf("history %+v", hist)
+		}
+		if n := auditCount(t, st, "ledger_entry.consent"); n != consents+1 {
+			t.Errorf("consent audits %d → %d", consents, n)
+		}
+		seen, err := st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+		mustOK(t, err)
+		if seen.Total != 1 || seen.Items[0].ID != e.ID || !seen.Items[0].Masked {
+			t.Errorf("the partner sees %+v", seen.Items)
+		}
+		other, err := st.ListEntries(ctx, w.othA, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+		if shequ.ErrorCode(err) != shequ.EFORBIDDEN && (err != nil || other.Total != 0) {
+			t.Errorf("a partner without consent or grant sees %+v (%v)", other.Items, err)
+		}
+	})
+}

@@ -334,7 +334,9 @@ type formField struct {
 }
 
 // ErrorPart is the field's problem line, which htmx replaces.
-func (f formField) ErrorPart() fieldErrorPart { return fieldErrorPart{ID: f.ID + "-error", Error: f.Error} }
+func (f formField) ErrorPart() fieldErrorPart {
+	return fieldErrorPart{ID: f.ID + "-error", Error: f.Error}
+}
 
 type personOption struct {
 	ID           int64
