@@ -47,7 +47,9 @@ type chart struct {
 }
 
 type statsBody struct {
-	Year       int
+	Year int
+	// YearText is the year as written, without a thousands separator.
+	YearText   string
 	Years      []option
 	Placed     int
 	Placements int
@@ -68,6 +70,7 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 	for y := this; y > this-statsYears; y-- {
 		b.Years = append(b.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y), Checked: y == b.Year})
 	}
+	b.YearText = strconv.Itoa(b.Year)
 	ps, err := s.store.PlacementStats(ctx, read, 0, b.Year)
 	if err != nil {
 		return "", err
@@ -78,7 +81,7 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		months[i] = p.L.T("month." + strconv.Itoa(i+1))
 	}
 	month := p.L.T("stats.col.month")
-	b.Charts = append(b.Charts, chart{ID: "months", Title: p.L.T("stats.months", b.Year), LabelHead: month, NHead: p.L.T("stats.col.placed"), Rows: bars(months, ps.ByMonth[:])})
+	b.Charts = append(b.Charts, chart{ID: "months", Title: p.L.T("stats.months", b.YearText), LabelHead: month, NHead: p.L.T("stats.col.placed"), Rows: bars(months, ps.ByMonth[:])})
 	var names []string
 	var counts []int
 	for _, pc := range ps.ByPartner {
@@ -89,7 +92,7 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		names, counts = append(names, name), append(counts, pc.Residents)
 	}
 	if len(names) > 0 {
-		b.Charts = append(b.Charts, chart{ID: "partners", Title: p.L.T("stats.partners", b.Year), LabelHead: p.L.T("stats.col.partner"), NHead: p.L.T("stats.col.placed"), Rows: bars(names, counts)})
+		b.Charts = append(b.Charts, chart{ID: "partners", Title: p.L.T("stats.partners", b.YearText), LabelHead: p.L.T("stats.col.partner"), NHead: p.L.T("stats.col.placed"), Rows: bars(names, counts)})
 	}
 
 	ts, err := s.store.ListLedgerTypes(ctx, read, 0)
