@@ -15,31 +15,64 @@ func Write(w io.Writer, format Format, kind string, lang Lang, rows []Row) error
 	if err := CheckKind(kind); err != nil {
 		return err
 	}
+	cols := layouts[kind]
+	t := Table{Sheet: sheetNames[kind][0], Header: Headers(kind, lang), Numeric: make([]bool, len(cols))}
+	if lang == English {
+		t.Sheet = sheetNames[kind][1]
+	}
+	for i, c := range cols {
+		t.Numeric[i] = c.Numeric
+	}
+	for _, r := range rows {
+		record := make([]string, len(cols))
+		for i, c := range cols {
+			record[i] = r.Get(c.Key)
+		}
+		t.Rows = append(t.Rows, record)
+	}
+	return WriteTable(w, format, t)
+}
+
+// Table is a sheet of text cells under a header: what WriteTable writes.
+// Numeric marks the columns an XLSX file keeps as numbers.
+type Table struct {
+	Sheet   string
+	Header  []string
+	Numeric []bool
+	Rows    [][]string
+}
+
+// WriteTable writes t to w as a file of format: any table, such as a
+// ledger whose columns an administrator defined, written as Write writes
+// the import kinds.
+func WriteTable(w io.Writer, format Format, t Table) error {
 	switch format {
 	case CSV:
-		return writeCSV(w, kind, lang, rows)
+		return writeCSV(w, t)
 	case XLSX:
-		return writeXLSX(w, kind, lang, rows)
+		return writeXLSX(w, t)
 	}
 	return fileError("unknown file format %q: use csv or xlsx", format)
 }
 
 // writeCSV writes UTF-8 with a byte order mark: without it Excel reads
 // the file in the system code page and shows Chinese as mojibake.
-func writeCSV(w io.Writer, kind string, lang Lang, rows []Row) error {
+func writeCSV(w io.Writer, t Table) error {
 	if _, err := w.Write(utf8BOM); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true // what spreadsheets write, and what Notepad shows right
-	if err := cw.Write(Headers(kind, lang)); err != nil {
+	if err := cw.Write(t.Header); err != nil {
 		return fmt.Errorf("write csv header: %w", err)
 	}
-	cols := layouts[kind]
-	record := make([]string, len(cols))
-	for _, r := range rows {
-		for i, c := range cols {
-			record[i] = escapeCell(r.Get(c.Key))
+	record := make([]string, len(t.Header))
+	for _, r := range t.Rows {
+		for i := range record {
+			record[i] = ""
+			if i < len(r) {
+				record[i] = escapeCell(r[i])
+			}
 		}
 		if err := cw.Write(record); err != nil {
 			return fmt.Errorf("write csv: %w", err)
@@ -61,12 +94,12 @@ var sheetNames = map[string][2]string{
 
 // writeXLSX streams the rows into a one-sheet workbook. Text cells stay
 // text, so ID and phone numbers keep every digit when the file is opened.
-func writeXLSX(w io.Writer, kind string, lang Lang, rows []Row) error {
+func writeXLSX(w io.Writer, t Table) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	name := sheetNames[kind][0]
-	if lang == English {
-		name = sheetNames[kind][1]
+	name := t.Sheet
+	if name == "" {
+		name = "Sheet1"
 	}
 	if err := f.SetSheetName(f.GetSheetName(0), name); err != nil {
 		return fmt.Errorf("name sheet: %w", err)
@@ -75,31 +108,33 @@ func writeXLSX(w io.Writer, kind string, lang Lang, rows []Row) error {
 	if err != nil {
 		return fmt.Errorf("xlsx stream: %w", err)
 	}
-	cols := layouts[kind]
 	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
 	if err != nil {
 		return fmt.Errorf("xlsx style: %w", err)
 	}
 	// Widths and panes must come before the first row.
-	if err := sw.SetColWidth(1, len(cols), 16); err != nil {
+	if err := sw.SetColWidth(1, max(1, len(t.Header)), 16); err != nil {
 		return fmt.Errorf("xlsx widths: %w", err)
 	}
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return fmt.Errorf("xlsx panes: %w", err)
 	}
-	header := make([]any, len(cols))
-	for i, c := range cols {
-		header[i] = excelize.Cell{StyleID: bold, Value: c.Header(lang)}
+	header := make([]any, len(t.Header))
+	for i, h := range t.Header {
+		header[i] = excelize.Cell{StyleID: bold, Value: h}
 	}
 	if err := sw.SetRow("A1", header); err != nil {
 		return fmt.Errorf("xlsx header: %w", err)
 	}
-	for n, r := range rows {
-		values := make([]any, len(cols))
-		for i, c := range cols {
-			v := r.Get(c.Key)
+	for n, r := range t.Rows {
+		values := make([]any, len(t.Header))
+		for i := range values {
+			v := ""
+			if i < len(r) {
+				v = r[i]
+			}
 			values[i] = v
-			if c.Numeric && v != "" {
+			if i < len(t.Numeric) && t.Numeric[i] && v != "" {
 				if num, err := strconv.ParseFloat(v, 64); err == nil {
 					values[i] = num
 				}

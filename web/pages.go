@@ -278,26 +278,8 @@ func communityName(l *locale, c community.Community) string {
 // empty, a permission.
 func (s *Server) pageRoute(pattern, navHref string, perm auth.Permission, h pageFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		pageHeaders(w)
-		p := s.newPage(r)
-		if p.Actor == nil {
-			target := "/login"
-			if r.URL.Path != "/" {
-				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
-			}
-			if r.Header.Get("HX-Request") == "true" {
-				// htmx would swap the login page into a table.
-				w.Header().Set("HX-Redirect", target)
-				w.WriteHeader(http.StatusUnauthorized)
-				return
-			}
-			http.Redirect(w, r, target, http.StatusSeeOther)
-			return
-		}
-		s.withCommunity(r, p)
-		p.Nav = navFor(p.Actor, navHref)
-		if perm != "" && !p.Actor.Can(perm) {
-			s.renderError(w, r, p, http.StatusForbidden, "error.forbidden")
+		p, ok := s.signedInPage(w, r, navHref, perm)
+		if !ok {
 			return
 		}
 		view, err := h(r, p)
@@ -306,6 +288,53 @@ func (s *Server) pageRoute(pattern, navHref string, perm auth.Permission, h page
 			return
 		}
 		s.render(w, r, p, view, http.StatusOK)
+	})
+}
+
+// signedInPage starts a page that needs a session and, unless perm is
+// empty, a permission; without them it answers (the login page, or a 403)
+// and reports false.
+func (s *Server) signedInPage(w http.ResponseWriter, r *http.Request, navHref string, perm auth.Permission) (*pageData, bool) {
+	pageHeaders(w)
+	p := s.newPage(r)
+	if p.Actor == nil {
+		target := "/login"
+		if r.URL.Path != "/" {
+			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		if r.Header.Get("HX-Request") == "true" {
+			// htmx would swap the login page into a table.
+			w.Header().Set("HX-Redirect", target)
+			w.WriteHeader(http.StatusUnauthorized)
+			return nil, false
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return nil, false
+	}
+	s.withCommunity(r, p)
+	p.Nav = navFor(p.Actor, navHref)
+	if perm != "" && !p.Actor.Can(perm) {
+		s.renderError(w, r, p, http.StatusForbidden, "error.forbidden")
+		return nil, false
+	}
+	return p, true
+}
+
+// downloadFunc writes a file for a page's link; an error becomes the
+// error page.
+type downloadFunc func(w http.ResponseWriter, r *http.Request, p *pageData) error
+
+// downloadRoute registers a file download (an export) that needs what a
+// page needs.
+func (s *Server) downloadRoute(pattern, navHref string, perm auth.Permission, h downloadFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.signedInPage(w, r, navHref, perm)
+		if !ok {
+			return
+		}
+		if err := h(w, r, p); err != nil {
+			s.renderErr(w, r, p, err)
+		}
 	})
 }
 

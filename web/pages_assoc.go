@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/transfer"
 )
 
 // The associations' pages: the workspace of a member (the ledgers, the
@@ -29,6 +32,7 @@ import (
 func (s *Server) registerAssocPages() {
 	s.pageRoute("GET /ledgers", "/ledgers", auth.PermLedgerRead, s.ledgersPage)
 	s.pageRoute("GET /ledgers/{type}", "/ledgers", auth.PermLedgerRead, s.entriesPage)
+	s.downloadRoute("GET /ledgers/{type}/export", "/ledgers", auth.PermLedgerRead, s.entriesExport)
 	s.pageRoute("GET /ledgers/{type}/new", "/ledgers", auth.PermLedgerWrite, s.entryFormPage)
 	s.formRoute("POST /ledgers/{type}", "/ledgers", auth.PermLedgerWrite, 64<<10, s.entrySubmit)
 	s.formRoute("POST /ledgers/{type}/check", "/ledgers", auth.PermLedgerWrite, 64<<10, s.entryFieldCheck)
@@ -237,22 +241,26 @@ type entriesBody struct {
 	CanAdd     bool
 	Error      string
 	FilterKeys []string
+	// The list's downloads, with its filters.
+	ExportCSV, ExportXLSX string
 }
 
 // listColumns is how many of a ledger's fields its table shows: the
 // entry's page has the rest.
 const listColumns = 4
 
-func (s *Server) entriesPage(r *http.Request, p *pageData) (string, error) {
+// entryList reads the request's ledger and the filters of its list: the
+// page and its export show the same entries.
+func (s *Server) entryList(r *http.Request, p *pageData) (assoc.LedgerType, *entriesBody, sqlstore.EntryFilter, error) {
 	ctx, q := r.Context(), r.URL.Query()
 	read := access(ctx, auth.PermLedgerRead)
 	t, err := s.ledgerOf(r, read)
 	if err != nil {
-		return "", err
+		return t, nil, sqlstore.EntryFilter{}, err
 	}
 	c := t.CommunityID
 	mine := read.AssociationsIn(c)
-	b := entriesBody{Ledger: headOf(p.L, t), Partner: len(t.Shared) > 0 && !read.IsAdmin(c) && !read.MemberIn(c),
+	b := &entriesBody{Ledger: headOf(p.L, t), Partner: len(t.Shared) > 0 && !read.IsAdmin(c) && !read.MemberIn(c),
 		Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Mine: q.Get("mine") == "1", CanMine: len(mine) > 0,
 		CanAdd: canAdd(access(ctx, auth.PermLedgerWrite), t)}
 	if b.Status != assoc.EntryActive && b.Status != assoc.EntryClosed {
@@ -265,13 +273,13 @@ func (s *Server) entriesPage(r *http.Request, p *pageData) (string, error) {
 	if b.Mine && len(mine) == 1 {
 		f.AssociationID = mine[0]
 	}
-	keys := []string{"q", "status", "mine"}
+	b.FilterKeys = []string{"q", "status", "mine"}
 	for _, fd := range t.Fields {
 		if fd.Type != assoc.FieldChoice && fd.Type != assoc.FieldBool {
 			continue
 		}
 		name := "f." + fd.Key
-		keys = append(keys, name)
+		b.FilterKeys = append(b.FilterKeys, name)
 		cf := choiceFilter{Key: name, Label: fieldLabel(p.L, fd)}
 		choices := fd.Choices
 		if fd.Type == assoc.FieldBool {
@@ -293,10 +301,35 @@ func (s *Server) entriesPage(r *http.Request, p *pageData) (string, error) {
 		}
 		b.Filters = append(b.Filters, cf)
 	}
+	kept := url.Values{}
+	for _, k := range b.FilterKeys {
+		if v := q.Get(k); v != "" {
+			kept.Set(k, v)
+		}
+	}
+	for _, format := range []transfer.Format{transfer.CSV, transfer.XLSX} {
+		kept.Set("format", string(format))
+		link := "/ledgers/" + t.Key + "/export?" + kept.Encode()
+		if format == transfer.CSV {
+			b.ExportCSV = link
+		} else {
+			b.ExportXLSX = link
+		}
+	}
+	return t, b, f, nil
+}
+
+func (s *Server) entriesPage(r *http.Request, p *pageData) (string, error) {
+	ctx, q := r.Context(), r.URL.Query()
+	t, b, f, err := s.entryList(r, p)
+	if err != nil {
+		return "", err
+	}
 	shown := t.Fields[:min(listColumns, len(t.Fields))]
 	for _, fd := range shown {
 		b.Columns = append(b.Columns, fieldLabel(p.L, fd))
 	}
+	read := access(ctx, auth.PermLedgerRead)
 	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[assoc.LedgerEntry], error) {
 		f.Page = pg
 		return s.store.ListEntries(ctx, read, f)
@@ -311,10 +344,61 @@ func (s *Server) entriesPage(r *http.Request, p *pageData) (string, error) {
 		}
 		b.Rows = append(b.Rows, row)
 	}
-	b.Pager = newPager("/ledgers/"+t.Key, q, keys, n, l.Total)
+	b.Pager = newPager("/ledgers/"+t.Key, q, b.FilterKeys, n, l.Total)
 	p.Title = b.Ledger.Name
 	p.Body = b
 	return "a_entries", nil
+}
+
+// maxExport is the most entries one export holds.
+const maxExport = 50000
+
+// entriesExport writes the entries the list shows, with every field one
+// may see, as CSV or XLSX. A partner's export is a read like any other:
+// masked names, granted fields, each entry audited.
+func (s *Server) entriesExport(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	ctx := r.Context()
+	format := transfer.Format(r.URL.Query().Get("format"))
+	if format != transfer.XLSX {
+		format = transfer.CSV
+	}
+	t, _, f, err := s.entryList(r, p)
+	if err != nil {
+		return err
+	}
+	table := transfer.Table{Sheet: t.Key, Header: []string{p.L.T("entries.name")}, Numeric: []bool{false}}
+	for _, fd := range t.Fields {
+		table.Header = append(table.Header, fieldLabel(p.L, fd))
+		table.Numeric = append(table.Numeric, fd.Type == assoc.FieldNumber)
+	}
+	table.Header = append(table.Header, p.L.T("entries.status"), p.L.T("entries.updated"))
+	read := access(ctx, auth.PermLedgerRead)
+	for f.Offset = 0; f.Offset < maxExport; f.Offset += shequ.MaxLimit {
+		f.Limit = shequ.MaxLimit
+		l, err := s.store.ListEntries(ctx, read, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range l.Items {
+			row := []string{e.PersonName}
+			for _, fd := range t.Fields {
+				row = append(row, valueText(p.L, fd, e.Values[fd.Key]))
+			}
+			table.Rows = append(table.Rows, append(row, p.L.Or("entry.status."+e.Status, e.Status), p.Date(e.UpdatedAt)))
+		}
+		if f.Offset+len(l.Items) >= l.Total || len(l.Items) == 0 {
+			break
+		}
+	}
+	var buf bytes.Buffer
+	if err := transfer.WriteTable(&buf, format, table); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s-%s.%s", t.Key, s.clock.Now().In(p.zone).Format("20060102"), format)
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 // --- entering a resident ---

@@ -336,3 +336,62 @@ func TestPartnerRecordsPlacement(t *testing.T) {
 		t.Errorf("another association records a follow-up: status %d", r.status)
 	}
 }
+
+// TestEntriesExport: a list's download holds what the list shows, with
+// every field one may see; the partner's holds masked names and the
+// granted fields only, and each entry in it is an audited read.
+func TestEntriesExport(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	chair, partner := e.webLogin("assoc-jiuye"), e.webLogin("hr-partner")
+	list := e.page("/ledgers/job_seekers?f.status=seeking", chair)
+	m := regexp.MustCompile(`href="(/ledgers/job_seekers/export\?[^"]+)"`).FindAllStringSubmatch(list.body, -1)
+	if len(m) != 2 {
+		t.Fatalf("export links %v", m)
+	}
+	csvLink := strings.ReplaceAll(m[0][1], "&amp;", "&")
+	if !strings.Contains(csvLink, "f.status=seeking") || !strings.Contains(csvLink, "format=csv") {
+		t.Errorf("the CSV link forgets the filter: %s", csvLink)
+	}
+	r := e.page(csvLink, chair)
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || !strings.Contains(r.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("CSV: status %d, %v", r.status, r.header)
+	}
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(r.body, "\ufeff")), "\r\n")
+	if !strings.HasPrefix(lines[0], "居民,技能,意向工作,求职状态") || !strings.Contains(lines[0], "备注") {
+		t.Errorf("CSV header %q", lines[0])
+	}
+	seeking, err := e.store.ListEntries(t.Context(), assoc.Everything, sqlstore.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Where: map[string]string{"status": "seeking"}, Page: shequ.Page{Limit: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines)-1 != seeking.Total {
+		t.Errorf("CSV has %d entries, the list %d", len(lines)-1, seeking.Total)
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, "求职中") {
+			t.Errorf("a line not seeking: %q", l)
+		}
+	}
+	if x := e.page(strings.ReplaceAll(csvLink, "format=csv", "format=xlsx"), chair); x.status != http.StatusOK || !strings.Contains(x.header.Get("Content-Type"), "spreadsheetml") || !strings.HasPrefix(x.body, "PK") {
+		t.Errorf("XLSX: status %d, %s", x.status, x.header.Get("Content-Type"))
+	}
+
+	before := e.auditTotal("ledger.partner_read")
+	pr := e.page("/ledgers/job_seekers/export?format=csv", partner)
+	plines := strings.Split(strings.TrimSpace(strings.TrimPrefix(pr.body, "\ufeff")), "\r\n")
+	if pr.status != http.StatusOK || strings.Contains(plines[0], "备注") || strings.Contains(plines[0], "登记日期") {
+		t.Fatalf("partner's CSV: status %d, header %q", pr.status, plines[0])
+	}
+	for _, l := range plines[1:] {
+		name, _, _ := strings.Cut(l, ",")
+		if !strings.HasSuffix(name, "*") {
+			t.Errorf("the partner's CSV shows a name: %q", l)
+		}
+	}
+	if after := e.auditTotal("ledger.partner_read"); after != before+len(plines)-1 {
+		t.Errorf("partner's export audited %d → %d for %d entries", before, after, len(plines)-1)
+	}
+	if r := e.page("/ledgers/help_education/export", chair); r.status != http.StatusNotFound {
+		t.Errorf("another association's sensitive ledger: status %d", r.status)
+	}
+}
