@@ -31,6 +31,8 @@ type testEnv struct {
 	clock  *shequtest.Clock
 	demo   demo.Result
 	tokens map[string]string
+	// cookies are the web sessions of pageAs, by user.
+	cookies map[string]*http.Cookie
 }
 
 func newTestEnv(t *testing.T, dialect string) *testEnv {

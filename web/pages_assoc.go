@@ -908,11 +908,7 @@ func historyRowOf(p *pageData, t assoc.LedgerType, h assoc.HistoryLine) historyR
 func (s *Server) followUpSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	ctx := r.Context()
 	acc := access(ctx, auth.PermFollowUp)
-	t, err := s.ledgerOf(r, access(ctx, auth.PermLedgerRead))
-	if err != nil {
-		return err
-	}
-	id, err := idOf(r, "id")
+	t, id, err := s.entryOfPath(r)
 	if err != nil {
 		return err
 	}
@@ -952,11 +948,29 @@ func (s *Server) followUpSubmit(w http.ResponseWriter, r *http.Request, p *pageD
 			return err
 		}
 	}
+	return s.entryAgain(w, r, p, t, id, form, func(b *entryPageBody) {
+		b.FollowUp.Errors, b.Error = errs, p.L.T("ledgerform.fix")
+	})
+}
+
+// entryOfPath reads the ledger and the entry id of the request's path.
+func (s *Server) entryOfPath(r *http.Request) (assoc.LedgerType, int64, error) {
+	t, err := s.ledgerOf(r, access(r.Context(), auth.PermLedgerRead))
+	if err != nil {
+		return t, 0, err
+	}
+	id, err := idOf(r, "id")
+	return t, id, err
+}
+
+// entryAgain shows the entry's page again after a form on it failed,
+// with what went wrong (fill sets it).
+func (s *Server) entryAgain(w http.ResponseWriter, r *http.Request, p *pageData, t assoc.LedgerType, id int64, form url.Values, fill func(*entryPageBody)) error {
 	b, err := s.entryView(r, p, form)
 	if err != nil {
 		return err
 	}
-	b.FollowUp.Errors, b.Error = errs, p.L.T("ledgerform.fix")
+	fill(b)
 	p.Body, p.Self = b, fmt.Sprintf("/ledgers/%s/%d", t.Key, id)
 	s.render(w, r, p, "a_entry", http.StatusUnprocessableEntity)
 	return nil
@@ -967,11 +981,7 @@ func (s *Server) followUpSubmit(w http.ResponseWriter, r *http.Request, p *pageD
 func (s *Server) consentSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	ctx := r.Context()
 	acc := access(ctx, auth.PermLedgerWrite)
-	t, err := s.ledgerOf(r, access(ctx, auth.PermLedgerRead))
-	if err != nil {
-		return err
-	}
-	id, err := idOf(r, "id")
+	t, id, err := s.entryOfPath(r)
 	if err != nil {
 		return err
 	}
@@ -982,14 +992,7 @@ func (s *Server) consentSubmit(w http.ResponseWriter, r *http.Request, p *pageDa
 		if shequ.ErrorCode(err) != shequ.EINVALID {
 			return err
 		}
-		b, err := s.entryView(r, p, nil)
-		if err != nil {
-			return err
-		}
-		b.Error = p.L.T("ledgerform.error.consent")
-		p.Body, p.Self = b, fmt.Sprintf("/ledgers/%s/%d", t.Key, id)
-		s.render(w, r, p, "a_entry", http.StatusUnprocessableEntity)
-		return nil
+		return s.entryAgain(w, r, p, t, id, nil, func(b *entryPageBody) { b.Error = p.L.T("ledgerform.error.consent") })
 	}
 	s.changed()
 	http.Redirect(w, r, fmt.Sprintf("/ledgers/%s/%d?done=consent", t.Key, id), http.StatusSeeOther)

@@ -105,16 +105,8 @@ func TestAssocPagesByRole(t *testing.T) {
 		{"operator", "/stats", http.StatusForbidden, nil, nil},
 		{"", "/ledgers", http.StatusSeeOther, nil, nil},
 	}
-	cookies := map[string]*http.Cookie{}
 	for _, tt := range tests {
-		var cs []*http.Cookie
-		if tt.user != "" {
-			if cookies[tt.user] == nil {
-				cookies[tt.user] = e.webLogin(tt.user)
-			}
-			cs = append(cs, cookies[tt.user])
-		}
-		r := e.page(tt.path, cs...)
+		r := e.pageAs(tt.user, tt.path)
 		if r.status != tt.status {
 			t.Errorf("%s %s: status %d, want %d", tt.user, tt.path, r.status, tt.status)
 			continue

@@ -80,6 +80,22 @@ func (e *testEnv) webLogin(user string) *http.Cookie {
 	return c
 }
 
+// pageAs gets a page as user ("" for nobody), signing them in through
+// the form the first time.
+func (e *testEnv) pageAs(user, path string) pageResponse {
+	e.t.Helper()
+	if user == "" {
+		return e.page(path)
+	}
+	if e.cookies == nil {
+		e.cookies = map[string]*http.Cookie{}
+	}
+	if e.cookies[user] == nil {
+		e.cookies[user] = e.webLogin(user)
+	}
+	return e.page(path, e.cookies[user])
+}
+
 func (e *testEnv) page(path string, cookies ...*http.Cookie) pageResponse {
 	e.t.Helper()
 	return e.pageRequest(http.MethodGet, path, nil, nil, cookies...)
@@ -365,16 +381,8 @@ func TestPagePermissions(t *testing.T) {
 		{"", "/", http.StatusSeeOther},
 		{"", "/audit", http.StatusSeeOther},
 	}
-	cookies := map[string]*http.Cookie{}
 	for _, tt := range tests {
-		var cs []*http.Cookie
-		if tt.user != "" {
-			if cookies[tt.user] == nil {
-				cookies[tt.user] = e.webLogin(tt.user)
-			}
-			cs = append(cs, cookies[tt.user])
-		}
-		r := e.page(tt.path, cs...)
+		r := e.pageAs(tt.user, tt.path)
 		if r.status != tt.status {
 			t.Errorf("%s %s: status %d, want %d", tt.user, tt.path, r.status, tt.status)
 		}
