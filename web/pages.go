@@ -156,6 +156,15 @@ func (p *pageData) RoleNames() string {
 	return strings.Join(names, p.L.T("list.sep"))
 }
 
+// navEntry is an item of the menu and the permission it needs.
+type navEntry struct {
+	key, href string
+	perm      auth.Permission
+	// unless hides the item from those who have this permission too: they
+	// get another item to the same page.
+	unless auth.Permission
+}
+
 type navItem struct {
 	Key    string
 	Href   string
@@ -164,26 +173,23 @@ type navItem struct {
 
 // navItems are the menu in order, with the permission each needs. The
 // handlers check the same permissions: hiding a link is not protection.
-var navItems = []struct {
-	key  string
-	href string
-	perm auth.Permission
-}{
-	{"nav.home", "/", ""},
-	{"nav.homes", "/homes", auth.PermHomesRead},
-	{"nav.people", "/people", auth.PermPeopleRead},
-	{"nav.devices", "/devices", auth.PermDevicesRead},
-	{"nav.associations", "/associations", auth.PermAssociationsRead},
-	{"nav.ledgers", "/ledgers", auth.PermLedgerRead},
-	{"nav.stats", "/stats", auth.PermStatsRead},
-	{"nav.audit", "/audit", auth.PermAuditRead},
-	{"nav.users", "/users", auth.PermUsersManage},
+var navItems = []navEntry{
+	{"nav.home", "/", "", ""},
+	{"nav.homes", "/homes", auth.PermHomesRead, ""},
+	{"nav.people", "/people", auth.PermPeopleRead, ""},
+	{"nav.devices", "/devices", auth.PermDevicesRead, ""},
+	{"nav.associations", "/associations", auth.PermAssociationsRead, ""},
+	{"nav.workspace", "/ledgers", auth.PermLedgerWrite, ""},
+	{"nav.shared", "/ledgers", auth.PermLedgerRead, auth.PermLedgerWrite},
+	{"nav.stats", "/stats", auth.PermStatsRead, ""},
+	{"nav.audit", "/audit", auth.PermAuditRead, ""},
+	{"nav.users", "/users", auth.PermUsersManage, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {
 	var out []navItem
 	for _, n := range navItems {
-		if n.perm == "" || a.Can(n.perm) {
+		if (n.perm == "" || a.Can(n.perm)) && (n.unless == "" || !a.Can(n.unless)) {
 			out = append(out, navItem{Key: n.key, Href: n.href, Active: n.href == current})
 		}
 	}

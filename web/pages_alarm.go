@@ -28,16 +28,8 @@ import (
 func init() {
 	// The two alarm pages come right after the home page in the menu.
 	navItems = slices.Insert(navItems, 1,
-		struct {
-			key  string
-			href string
-			perm auth.Permission
-		}{"nav.console", "/console", auth.PermIncidentHandle},
-		struct {
-			key  string
-			href string
-			perm auth.Permission
-		}{"nav.myalarm", "/my/alarm", auth.PermSOS},
+		navEntry{key: "nav.console", href: "/console", perm: auth.PermIncidentHandle},
+		navEntry{key: "nav.myalarm", href: "/my/alarm", perm: auth.PermSOS},
 	)
 }
 

@@ -129,12 +129,13 @@ func TestAssocNavigation(t *testing.T) {
 	tests := []struct {
 		user          string
 		ledgers, stat bool
+		label         string
 	}{
-		{"director", true, true},
-		{"assoc-jiuye", true, true},
-		{"hr-partner", true, false},
-		{"operator", false, false},
-		{"resident01", false, false},
+		{"director", true, true, ">协会工作台<"},
+		{"assoc-jiuye", true, true, ">协会工作台<"},
+		{"hr-partner", true, false, ">共享台账<"},
+		{"operator", false, false, ""},
+		{"resident01", false, false, ""},
 	}
 	for _, tt := range tests {
 		r := e.page("/", e.webLogin(tt.user))
@@ -142,6 +143,9 @@ func TestAssocNavigation(t *testing.T) {
 		nav = nav[:strings.Index(nav, "</nav>")]
 		if got := strings.Contains(nav, `href="/ledgers"`); got != tt.ledgers {
 			t.Errorf("%s: ledgers in the menu %v, want %v", tt.user, got, tt.ledgers)
+		}
+		if tt.label != "" && strings.Count(nav, `href="/ledgers"`) != 1 || !strings.Contains(nav, tt.label) {
+			t.Errorf("%s: the menu's way to the ledgers: %s", tt.user, nav)
 		}
 		if got := strings.Contains(nav, `href="/stats"`); got != tt.stat {
 			t.Errorf("%s: statistics in the menu %v, want %v", tt.user, got, tt.stat)

@@ -46,19 +46,14 @@ func init() {
 			at = i + 1
 		}
 	}
-	type item = struct {
-		key  string
-		href string
-		perm auth.Permission
-	}
 	navItems = slices.Insert(navItems, at,
-		item{"nav.mymatters", "/my/matters", auth.PermMatterOwn},
-		item{"nav.matters", "/matters", auth.PermMatterHandle},
-		item{"nav.lostfound", "/lostfound", auth.PermBoardRead},
-		item{"nav.news", "/news", auth.PermContentRead},
-		item{"nav.guides", "/guides", auth.PermContentRead},
-		item{"nav.policies", "/policies", auth.PermContentRead},
-		item{"nav.notices", "/notices", auth.PermContentWrite},
+		navEntry{key: "nav.mymatters", href: "/my/matters", perm: auth.PermMatterOwn},
+		navEntry{key: "nav.matters", href: "/matters", perm: auth.PermMatterHandle},
+		navEntry{key: "nav.lostfound", href: "/lostfound", perm: auth.PermBoardRead},
+		navEntry{key: "nav.news", href: "/news", perm: auth.PermContentRead},
+		navEntry{key: "nav.guides", href: "/guides", perm: auth.PermContentRead},
+		navEntry{key: "nav.policies", href: "/policies", perm: auth.PermContentRead},
+		navEntry{key: "nav.notices", href: "/notices", perm: auth.PermContentWrite},
 	)
 }
 
