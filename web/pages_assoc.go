@@ -39,6 +39,7 @@ func (s *Server) registerAssocPages() {
 	s.pageRoute("GET /ledgers/{type}/{id}", "/ledgers", auth.PermLedgerRead, s.entryPage)
 	s.formRoute("POST /ledgers/{type}/{id}/followups", "/ledgers", auth.PermFollowUp, 16<<10, s.followUpSubmit)
 	s.formRoute("POST /ledgers/{type}/{id}/consent", "/ledgers", auth.PermLedgerWrite, 16<<10, s.consentSubmit)
+	s.formRoute("POST /intakes/{id}/{action}", "/ledgers", auth.PermIntakeHandle, 16<<10, s.intakeStep)
 	s.pageRoute("GET /stats", "/stats", auth.PermStatsRead, s.statsPage)
 }
 
@@ -150,7 +151,25 @@ type grantView struct {
 type ledgersBody struct {
 	Partner bool
 	Ledgers []ledgerCard
+	// Intakes are the problems residents brought to the actor's
+	// associations that wait for an answer.
+	Intakes      []intakeRow
+	IntakesTotal int
+	CanHandle    bool
+	Done         string
 }
+
+type intakeRow struct {
+	ID                   int64
+	Description, Person  string
+	Association, Channel string
+	Status, StatusWord   string
+	At                   string
+	Note                 string
+}
+
+// workspaceIntakes is how many waiting problems the workspace lists.
+const workspaceIntakes = 10
 
 func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
 	ctx := r.Context()
@@ -183,12 +202,86 @@ func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
 		}
 		b.Ledgers = append(b.Ledgers, c)
 	}
+	if !b.Partner {
+		if err := s.workspaceIntakes(r, p, &b); err != nil {
+			return "", err
+		}
+	}
+	if done := r.URL.Query().Get("done"); done != "" && p.L.Has("intake.done."+done) {
+		b.Done = p.L.T("intake.done." + done)
+	}
 	p.Title = p.L.T("ledgers.title")
 	if b.Partner {
 		p.Title = p.L.T("shared.title")
 	}
 	p.Body = b
 	return "a_ledgers", nil
+}
+
+// workspaceIntakes lists the open problems brought to the actor's
+// associations (an administrator: all of the community's), oldest first
+// in the page the store gives, with who brought them.
+func (s *Server) workspaceIntakes(r *http.Request, p *pageData, b *ledgersBody) error {
+	ctx := r.Context()
+	acc := access(ctx, auth.PermIntakeHandle)
+	if acc.Empty() {
+		return nil
+	}
+	b.CanHandle = true
+	l, err := s.store.ListIntakes(ctx, acc, sqlstore.IntakeFilter{Status: assoc.IntakeOpen, Page: shequ.Page{Limit: workspaceIntakes}})
+	if err != nil {
+		return err
+	}
+	b.IntakesTotal = l.Total
+	names := map[int64]string{}
+	if p.Actor.Can(auth.PermAssociationsRead) {
+		as, err := s.store.ListAssociations(ctx, p.Actor.Scope(auth.PermAssociationsRead), community.Filter{Page: shequ.Page{Limit: shequ.MaxLimit}})
+		if err != nil {
+			return err
+		}
+		for _, a := range as.Items {
+			names[a.ID] = a.Name
+			if p.L.Tag == langEn && a.NameEn != "" {
+				names[a.ID] = a.NameEn
+			}
+		}
+	}
+	people := p.Actor.Scope(auth.PermPeopleRead)
+	for _, in := range l.Items {
+		row := intakeRow{ID: in.ID, Description: in.Description, Association: names[in.AssociationID], Channel: p.L.Or("intake.channel."+in.Channel, in.Channel),
+			Status: in.Status, StatusWord: p.L.Or("intake.status."+in.Status, in.Status), At: p.Date(in.CreatedAt), Note: in.Note}
+		if in.PersonID != 0 && len(people) > 0 {
+			person, err := s.store.Person(ctx, people, in.PersonID)
+			switch {
+			case err == nil:
+				row.Person = sqlstore.MaskPerson(person).Name
+			case shequ.ErrorCode(err) != shequ.ENOTFOUND:
+				return err
+			}
+		}
+		b.Intakes = append(b.Intakes, row)
+	}
+	return nil
+}
+
+// intakeStep takes up, refers or closes a problem brought to one's
+// association, and goes back to the workspace.
+func (s *Server) intakeStep(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id, err := idOf(r, "id")
+	if err != nil {
+		return err
+	}
+	status := map[string]string{"accept": assoc.IntakeAccepted, "refer": assoc.IntakeReferred, "close": assoc.IntakeClosed}[r.PathValue("action")]
+	if status == "" {
+		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
+	}
+	note := strings.TrimSpace(r.PostFormValue("note"))
+	if _, err := s.store.MoveIntake(r.Context(), access(r.Context(), auth.PermIntakeHandle), id, status, note); err != nil {
+		return err
+	}
+	s.changed()
+	http.Redirect(w, r, "/ledgers?done="+status, http.StatusSeeOther)
+	return nil
 }
 
 func grantViewOf(p *pageData, t assoc.LedgerType, g assoc.LedgerGrant) grantView {

@@ -391,3 +391,45 @@ func TestEntriesExport(t *testing.T) {
 		t.Errorf("another association's sensitive ledger: status %d", r.status)
 	}
 }
+
+// TestWorkspaceIntakes: the problems residents brought to an association
+// wait in its workspace, and only in its own; taking one up answers it.
+func TestWorkspaceIntakes(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	ws := e.pageAs("assoc-jiuye", "/ledgers")
+	if !strings.Contains(ws.body, "中专毕业") || strings.Contains(ws.body, "电梯坏了") {
+		t.Fatalf("the employment chair's intakes: %.2000s", ws.body)
+	}
+	if other := e.pageAs("assoc-tiaojie", "/ledgers"); !strings.Contains(other.body, "电梯坏了") || strings.Contains(other.body, "中专毕业") {
+		t.Errorf("the mediation chair's intakes are not its own")
+	}
+	if p := e.pageAs("hr-partner", "/ledgers"); strings.Contains(p.body, `id="intakes"`) {
+		t.Errorf("the partner sees intakes")
+	}
+	m := regexp.MustCompile(`action="/intakes/(\d+)/accept"`).FindStringSubmatch(ws.body)
+	if m == nil {
+		t.Fatal("no intake to take up")
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	r := e.pageRequest(http.MethodPost, "/intakes/"+m[1]+"/accept", url.Values{"csrf_token": {csrfOf(t, ws.body)}, "note": {"已约居民面谈"}}, nil, e.cookies["assoc-jiuye"])
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/ledgers?done=accepted" {
+		t.Fatalf("take up: status %d to %q", r.status, r.header.Get("Location"))
+	}
+	l, err := e.store.ListIntakes(t.Context(), assoc.Everything, sqlstore.IntakeFilter{CommunityID: e.demo.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range l.Items {
+		if in.ID == id && (in.Status != assoc.IntakeAccepted || in.Note != "已约居民面谈") {
+			t.Errorf("intake after taking it up: %+v", in)
+		}
+	}
+	if after := e.pageAs("assoc-jiuye", "/ledgers?done=accepted"); !strings.Contains(after.body, "已受理。") || strings.Contains(after.body, "中专毕业") {
+		t.Errorf("the workspace after taking it up")
+	}
+	// Another association cannot answer it.
+	tj := e.pageAs("assoc-tiaojie", "/ledgers")
+	if r := e.pageRequest(http.MethodPost, "/intakes/"+m[1]+"/close", url.Values{"csrf_token": {csrfOf(t, tj.body)}}, nil, e.cookies["assoc-tiaojie"]); r.status != http.StatusNotFound {
+		t.Errorf("another association closes it: status %d", r.status)
+	}
+}
