@@ -524,6 +524,7 @@ func timelineRows(p *pageData, tl []sqlstore.TimelineEntry, staff map[int64]auth
 		case "dispatch":
 			var to int64
 			if _, err := fmt.Sscanf(e.Detail, "user %d", &to); err == nil {
+				row.Detail = "→ #" + strconv.FormatInt(to, 10)
 				if u, ok := staff[to]; ok {
 					row.Detail = "→ " + displayName(u)
 				}
