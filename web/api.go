@@ -118,6 +118,7 @@ func (s *Server) registerAPI() {
 	s.registerDeviceAPI()
 	s.registerAdminAPI()
 	s.registerAlarmAPI()
+	s.registerFieldAPI()
 	s.registerMatterAPI()
 	s.registerOpen311()
 	s.registerBoardAPI()

@@ -228,6 +228,7 @@ func (s *Server) registerPages() {
 	s.pageRoute("GET /audit", "/audit", auth.PermAuditRead, s.auditPage)
 	s.pageRoute("GET /users", "/users", auth.PermUsersManage, s.usersPage)
 	s.registerAlarmPages()
+	s.registerFieldPages()
 	s.registerServicePages()
 	s.registerAssocPages()
 }
@@ -508,9 +509,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderErr(w, r, p, err)
 		return
 	}
-	c := s.sessionCookie("", time.Unix(0, 0))
-	c.MaxAge = -1
-	http.SetCookie(w, c)
+	http.SetCookie(w, s.sessionCookie("", time.Unix(0, 0)))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
