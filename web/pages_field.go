@@ -33,11 +33,7 @@ type fieldStore interface {
 func init() {
 	// After the console and the resident's alarm page.
 	navItems = slices.Insert(navItems, 3,
-		struct {
-			key  string
-			href string
-			perm auth.Permission
-		}{"nav.dispatches", "/my/dispatches", auth.PermIncidentAttend},
+		navEntry{key: "nav.dispatches", href: "/my/dispatches", perm: auth.PermIncidentAttend},
 	)
 }
 
