@@ -37,6 +37,8 @@ func (s *Server) registerAssocPages() {
 	s.formRoute("POST /ledgers/{type}", "/ledgers", auth.PermLedgerWrite, 64<<10, s.entrySubmit)
 	s.formRoute("POST /ledgers/{type}/check", "/ledgers", auth.PermLedgerWrite, 64<<10, s.entryFieldCheck)
 	s.pageRoute("GET /ledgers/{type}/{id}", "/ledgers", auth.PermLedgerRead, s.entryPage)
+	s.pageRoute("GET /ledgers/{type}/{id}/edit", "/ledgers", auth.PermLedgerWrite, s.entryEditPage)
+	s.formRoute("POST /ledgers/{type}/{id}", "/ledgers", auth.PermLedgerWrite, 64<<10, s.entryEditSubmit)
 	s.formRoute("POST /ledgers/{type}/{id}/followups", "/ledgers", auth.PermFollowUp, 16<<10, s.followUpSubmit)
 	s.formRoute("POST /ledgers/{type}/{id}/consent", "/ledgers", auth.PermLedgerWrite, 16<<10, s.consentSubmit)
 	s.formRoute("POST /intakes/{id}/{action}", "/ledgers", auth.PermIntakeHandle, 16<<10, s.intakeStep)
@@ -733,6 +735,113 @@ func (s *Server) entrySubmit(w http.ResponseWriter, r *http.Request, p *pageData
 	return nil
 }
 
+// --- changing an entry ---
+
+// entryEditForm changes an entry: the entry form's questions, filled with
+// what is stored, and whether the entry is still active.
+type entryEditForm struct {
+	Ledger   ledgerHead
+	ID       int64
+	Name     string
+	Fields   []formField
+	Statuses []option
+	Errors   map[string]string
+	Error    string
+}
+
+// writableEntry reads the entry of the request's path for one who may
+// change it: the owner association or an administrator.
+func (s *Server) writableEntry(r *http.Request) (assoc.LedgerType, assoc.LedgerEntry, error) {
+	ctx := r.Context()
+	write := access(ctx, auth.PermLedgerWrite)
+	t, id, err := s.entryOfPath(r)
+	if err != nil {
+		return t, assoc.LedgerEntry{}, err
+	}
+	e, err := s.store.Entry(ctx, access(ctx, auth.PermLedgerRead), t.CommunityID, t.Key, id)
+	if err != nil {
+		return t, e, err
+	}
+	if e.Masked || !write.CanWrite(t, e.AssociationID) {
+		return t, e, shequ.Errorf(shequ.EFORBIDDEN, "the entry is its association's to change")
+	}
+	return t, e, nil
+}
+
+func (s *Server) newEditForm(p *pageData, t assoc.LedgerType, e assoc.LedgerEntry, values url.Values, found map[string]assoc.Problem) *entryEditForm {
+	status := values.Get("status")
+	if status != assoc.EntryActive && status != assoc.EntryClosed {
+		status = e.Status
+	}
+	f := &entryEditForm{Ledger: headOf(p.L, t), ID: e.ID, Name: e.PersonName, Errors: map[string]string{}, Fields: formFields(p.L, t, values, found)}
+	for _, st := range []string{assoc.EntryActive, assoc.EntryClosed} {
+		f.Statuses = append(f.Statuses, option{Value: st, Label: p.L.T("entry.status." + st), Checked: st == status})
+	}
+	for _, ff := range f.Fields {
+		if ff.Error != "" {
+			f.Errors[ff.Key] = ff.Error
+		}
+	}
+	return f
+}
+
+func (s *Server) entryEditPage(r *http.Request, p *pageData) (string, error) {
+	t, e, err := s.writableEntry(r)
+	if err != nil {
+		return "", err
+	}
+	stored := url.Values{}
+	for k, v := range e.Values {
+		stored.Set("v."+k, assoc.Canonical(v))
+	}
+	p.Title = p.L.T("entryedit.title", e.PersonName)
+	p.Body = s.newEditForm(p, t, e, stored, nil)
+	return "a_entry_edit", nil
+}
+
+// entryEditSubmit changes the entry: a field left blank is cleared, the
+// rest are set, and the store keeps the before and after in its history.
+func (s *Server) entryEditSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	t, e, err := s.writableEntry(r)
+	if err != nil {
+		return err
+	}
+	values := formValues(t, r.PostForm)
+	_, found := t.Check(values)
+	f := s.newEditForm(p, t, e, r.PostForm, found)
+	ch := sqlstore.EntryChange{Values: map[string]any{}}
+	for _, o := range f.Statuses {
+		if o.Checked {
+			ch.Status = o.Value
+		}
+	}
+	for _, fd := range t.Fields {
+		if v, ok := values[fd.Key]; ok {
+			ch.Values[fd.Key] = v
+		} else if _, had := e.Values[fd.Key]; had {
+			ch.Values[fd.Key] = nil
+		}
+	}
+	if len(f.Errors) == 0 {
+		_, err = s.store.UpdateEntry(r.Context(), access(r.Context(), auth.PermLedgerWrite), t.CommunityID, t.Key, e.ID, ch)
+		switch shequ.ErrorCode(err) {
+		case "":
+			s.changed()
+			http.Redirect(w, r, fmt.Sprintf("/ledgers/%s/%d?done=changed", t.Key, e.ID), http.StatusSeeOther)
+			return nil
+		case shequ.EINVALID:
+			f.Errors[""] = p.L.T("ledgerform.error.other")
+		default:
+			return err
+		}
+	}
+	p.Title, p.Self = p.L.T("entryedit.title", e.PersonName), fmt.Sprintf("/ledgers/%s/%d/edit", t.Key, e.ID)
+	f.Error = p.L.T("ledgerform.fix")
+	p.Body = f
+	s.render(w, r, p, "a_entry_edit", http.StatusUnprocessableEntity)
+	return nil
+}
+
 // fieldErrorPart is one field's problem, swapped in by htmx while the
 // form is being filled.
 type fieldErrorPart struct {
@@ -821,6 +930,7 @@ type entryPageBody struct {
 	CanFollow  bool
 	FollowUp   followUpForm
 	CanConsent bool
+	CanEdit    bool
 	Partners   []option
 	Methods    []option
 	Done       string
@@ -921,7 +1031,8 @@ func (s *Server) entryView(r *http.Request, p *pageData, form url.Values) (*entr
 		}
 	}
 	write := access(ctx, auth.PermLedgerWrite)
-	b.CanConsent = !e.Masked && !t.Sensitive && write.CanWrite(t, e.AssociationID) && len(partners) > 0
+	b.CanEdit = !e.Masked && write.CanWrite(t, e.AssociationID)
+	b.CanConsent = b.CanEdit && !t.Sensitive && len(partners) > 0
 	if b.CanConsent {
 		for id, name := range partners {
 			b.Partners = append(b.Partners, option{Value: strconv.FormatInt(id, 10), Label: name})

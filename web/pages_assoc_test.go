@@ -433,3 +433,56 @@ func TestWorkspaceIntakes(t *testing.T) {
 		t.Errorf("another association closes it: status %d", r.status)
 	}
 }
+
+// TestEntryEdit: the owner association changes an entry through the same
+// questions, a blank field clears it, a bad one changes nothing, and the
+// history says what changed; no one else may.
+func TestEntryEdit(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	id := e.anyEntry("director", assoc.JobSeekers)
+	path := fmt.Sprintf("/ledgers/job_seekers/%d", id)
+	form := e.pageAs("assoc-jiuye", path+"/edit")
+	if form.status != http.StatusOK || !strings.Contains(form.body, `name="v.desired_work"`) || !strings.Contains(form.body, `name="status" value="active" checked`) {
+		t.Fatalf("edit form: status %d", form.status)
+	}
+	old, err := e.store.Entry(t.Context(), assoc.Everything, e.demo.CommunityID, assoc.JobSeekers, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(form.body, fmt.Sprintf(`value="%s"`, old.Values["desired_work"])) {
+		t.Errorf("the form is not filled with the stored desired work %v", old.Values["desired_work"])
+	}
+	csrf := csrfOf(t, form.body)
+	post := func(f url.Values) pageResponse {
+		f.Set("csrf_token", csrf)
+		return e.pageRequest(http.MethodPost, path, f, nil, e.cookies["assoc-jiuye"])
+	}
+	if r := post(url.Values{"v.desired_work": {""}, "v.status": {"seeking"}, "status": {"active"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "这一项必须填写") {
+		t.Errorf("clearing a required field: status %d", r.status)
+	}
+	if now, _ := e.store.Entry(t.Context(), assoc.Everything, e.demo.CommunityID, assoc.JobSeekers, id); now.Values["desired_work"] != old.Values["desired_work"] {
+		t.Errorf("a refused change changed the entry: %v", now.Values)
+	}
+	r := post(url.Values{"v.desired_work": {"养老护理"}, "v.status": {"placed"}, "v.education": {"college"}, "status": {"closed"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != path+"?done=changed" {
+		t.Fatalf("change: status %d to %q", r.status, r.header.Get("Location"))
+	}
+	now, err := e.store.Entry(t.Context(), assoc.Everything, e.demo.CommunityID, assoc.JobSeekers, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Status != assoc.EntryClosed || now.Values["desired_work"] != "养老护理" || now.Values["skills"] != nil || now.Values["education"] != "college" {
+		t.Errorf("after the change: %s %v", now.Status, now.Values)
+	}
+	if page := e.pageAs("assoc-jiuye", path+"?done=changed"); !strings.Contains(page.body, "已保存修改") || !strings.Contains(page.body, "意向工作: 养老护理") {
+		t.Errorf("the entry's page after the change lacks the word or the history line")
+	}
+	for _, user := range []string{"assoc-bangfu", "hr-partner", "member01"} {
+		if user == "member01" {
+			e.addRoleUsers()
+		}
+		if r := e.pageAs(user, path+"/edit"); r.status != http.StatusForbidden && r.status != http.StatusNotFound {
+			t.Errorf("%s opens the edit form: status %d", user, r.status)
+		}
+	}
+}

@@ -1259,10 +1259,10 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func init() {
-	// The parts the service pages, the console and the field staff's
-	// pages share go into each of them.
+	// The parts the service pages, the console, the field staff's and the
+	// associations' pages share go into each of them.
 	for name, t := range views {
-		if strings.HasPrefix(name, "r_") || strings.HasPrefix(name, "s_") || strings.HasPrefix(name, "f_") || name == "console" {
+		if strings.HasPrefix(name, "r_") || strings.HasPrefix(name, "s_") || strings.HasPrefix(name, "f_") || strings.HasPrefix(name, "a_") || name == "console" {
 			template.Must(t.ParseFS(pageFS, "templates/parts/*.html"))
 		}
 	}
