@@ -323,6 +323,9 @@ type entryRow struct {
 	Updated    string
 }
 
+// Number is the entry's number as written, without digit grouping.
+func (r entryRow) Number() string { return strconv.FormatInt(r.ID, 10) }
+
 type entriesBody struct {
 	Ledger     ledgerHead
 	Partner    bool
@@ -457,16 +460,23 @@ func (s *Server) entriesExport(w http.ResponseWriter, r *http.Request, p *pageDa
 	if format != transfer.XLSX {
 		format = transfer.CSV
 	}
-	t, _, f, err := s.entryList(r, p)
+	t, b, f, err := s.entryList(r, p)
 	if err != nil {
 		return err
 	}
+	// A partner's entries carry no status or dates: its file names them
+	// by their numbers instead.
 	table := transfer.Table{Sheet: t.Key, Header: []string{p.L.T("entries.name")}, Numeric: []bool{false}}
+	if b.Partner {
+		table.Header, table.Numeric = append(table.Header, p.L.T("entries.id")), append(table.Numeric, true)
+	}
 	for _, fd := range t.Fields {
 		table.Header = append(table.Header, fieldLabel(p.L, fd))
 		table.Numeric = append(table.Numeric, fd.Type == assoc.FieldNumber)
 	}
-	table.Header = append(table.Header, p.L.T("entries.status"), p.L.T("entries.updated"))
+	if !b.Partner {
+		table.Header = append(table.Header, p.L.T("entries.status"), p.L.T("entries.updated"))
+	}
 	read := access(ctx, auth.PermLedgerRead)
 	for f.Offset = 0; f.Offset < maxExport; f.Offset += shequ.MaxLimit {
 		f.Limit = shequ.MaxLimit
@@ -476,10 +486,16 @@ func (s *Server) entriesExport(w http.ResponseWriter, r *http.Request, p *pageDa
 		}
 		for _, e := range l.Items {
 			row := []string{e.PersonName}
+			if b.Partner {
+				row = append(row, strconv.FormatInt(e.ID, 10))
+			}
 			for _, fd := range t.Fields {
 				row = append(row, valueText(p.L, fd, e.Values[fd.Key]))
 			}
-			table.Rows = append(table.Rows, append(row, p.L.Or("entry.status."+e.Status, e.Status), p.Date(e.UpdatedAt)))
+			if !b.Partner {
+				row = append(row, p.L.Or("entry.status."+e.Status, e.Status), p.Date(e.UpdatedAt))
+			}
+			table.Rows = append(table.Rows, row)
 		}
 		if f.Offset+len(l.Items) >= l.Total || len(l.Items) == 0 {
 			break
