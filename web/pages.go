@@ -107,6 +107,9 @@ type pageData struct {
 	Body  any
 
 	zone *time.Location
+	// communityID is the community the header names: the one whose
+	// ledgers and figures a page shows to a user of several.
+	communityID int64
 }
 
 // Langs lists the switcher's choices.
@@ -272,6 +275,7 @@ func (s *Server) withCommunity(r *http.Request, p *pageData) {
 	c := l.Items[0]
 	p.Community = communityName(p.L, c)
 	p.zone = zoneOf(c.Timezone)
+	p.communityID = c.ID
 }
 
 func communityName(l *locale, c community.Community) string {

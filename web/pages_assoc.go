@@ -124,8 +124,8 @@ func invalidFields(err error) map[string]string {
 	return nil
 }
 
-func (s *Server) ledgerOf(r *http.Request, acc assoc.Access) (assoc.LedgerType, error) {
-	t, err := s.store.LedgerType(r.Context(), acc, 0, r.PathValue("type"))
+func (s *Server) ledgerOf(r *http.Request, p *pageData, acc assoc.Access) (assoc.LedgerType, error) {
+	t, err := s.store.LedgerType(r.Context(), acc, p.communityID, r.PathValue("type"))
 	if shequ.ErrorCode(err) == shequ.EFORBIDDEN {
 		// A ledger one may not open is as absent as one that is not.
 		return t, shequ.Errorf(shequ.ENOTFOUND, "no such ledger")
@@ -176,7 +176,7 @@ const workspaceIntakes = 10
 func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
 	ctx := r.Context()
 	read, write := access(ctx, auth.PermLedgerRead), access(ctx, auth.PermLedgerWrite)
-	ts, err := s.store.ListLedgerTypes(ctx, read, 0)
+	ts, err := s.store.ListLedgerTypes(ctx, read, p.communityID)
 	if err != nil {
 		return "", err
 	}
@@ -230,14 +230,14 @@ func (s *Server) workspaceIntakes(r *http.Request, p *pageData, b *ledgersBody) 
 		return nil
 	}
 	b.CanHandle = true
-	l, err := s.store.ListIntakes(ctx, acc, sqlstore.IntakeFilter{Status: assoc.IntakeOpen, Page: shequ.Page{Limit: workspaceIntakes}})
+	l, err := s.store.ListIntakes(ctx, acc, sqlstore.IntakeFilter{CommunityID: p.communityID, Status: assoc.IntakeOpen, Page: shequ.Page{Limit: workspaceIntakes}})
 	if err != nil {
 		return err
 	}
 	b.IntakesTotal = l.Total
 	names := map[int64]string{}
 	if p.Actor.Can(auth.PermAssociationsRead) {
-		as, err := s.store.ListAssociations(ctx, p.Actor.Scope(auth.PermAssociationsRead), community.Filter{Page: shequ.Page{Limit: shequ.MaxLimit}})
+		as, err := s.store.ListAssociations(ctx, p.Actor.Scope(auth.PermAssociationsRead), community.Filter{CommunityID: p.communityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
 		if err != nil {
 			return err
 		}
@@ -352,7 +352,7 @@ const listColumns = 4
 func (s *Server) entryList(r *http.Request, p *pageData) (assoc.LedgerType, *entriesBody, sqlstore.EntryFilter, error) {
 	ctx, q := r.Context(), r.URL.Query()
 	read := access(ctx, auth.PermLedgerRead)
-	t, err := s.ledgerOf(r, read)
+	t, err := s.ledgerOf(r, p, read)
 	if err != nil {
 		return t, nil, sqlstore.EntryFilter{}, err
 	}
@@ -666,7 +666,7 @@ func personOptionOf(p *pageData, person community.Person, checked bool, now time
 
 func (s *Server) entryFormPage(r *http.Request, p *pageData) (string, error) {
 	write := access(r.Context(), auth.PermLedgerWrite)
-	t, err := s.ledgerOf(r, write)
+	t, err := s.ledgerOf(r, p, write)
 	if err != nil {
 		return "", err
 	}
@@ -688,7 +688,7 @@ func (s *Server) entryFormPage(r *http.Request, p *pageData) (string, error) {
 func (s *Server) entrySubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	ctx := r.Context()
 	write := access(ctx, auth.PermLedgerWrite)
-	t, err := s.ledgerOf(r, write)
+	t, err := s.ledgerOf(r, p, write)
 	if err != nil {
 		return err
 	}
@@ -767,10 +767,10 @@ type entryEditForm struct {
 
 // writableEntry reads the entry of the request's path for one who may
 // change it: the owner association or an administrator.
-func (s *Server) writableEntry(r *http.Request) (assoc.LedgerType, assoc.LedgerEntry, error) {
+func (s *Server) writableEntry(r *http.Request, p *pageData) (assoc.LedgerType, assoc.LedgerEntry, error) {
 	ctx := r.Context()
 	write := access(ctx, auth.PermLedgerWrite)
-	t, id, err := s.entryOfPath(r)
+	t, id, err := s.entryOfPath(r, p)
 	if err != nil {
 		return t, assoc.LedgerEntry{}, err
 	}
@@ -802,7 +802,7 @@ func (s *Server) newEditForm(p *pageData, t assoc.LedgerType, e assoc.LedgerEntr
 }
 
 func (s *Server) entryEditPage(r *http.Request, p *pageData) (string, error) {
-	t, e, err := s.writableEntry(r)
+	t, e, err := s.writableEntry(r, p)
 	if err != nil {
 		return "", err
 	}
@@ -818,7 +818,7 @@ func (s *Server) entryEditPage(r *http.Request, p *pageData) (string, error) {
 // entryEditSubmit changes the entry: a field left blank is cleared, the
 // rest are set, and the store keeps the before and after in its history.
 func (s *Server) entryEditSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
-	t, e, err := s.writableEntry(r)
+	t, e, err := s.writableEntry(r, p)
 	if err != nil {
 		return err
 	}
@@ -868,7 +868,7 @@ type fieldErrorPart struct {
 // person leaves it, and answers with its problem in the page's language,
 // or with nothing to show.
 func (s *Server) entryFieldCheck(w http.ResponseWriter, r *http.Request, p *pageData) error {
-	t, err := s.ledgerOf(r, access(r.Context(), auth.PermLedgerWrite))
+	t, err := s.ledgerOf(r, p, access(r.Context(), auth.PermLedgerWrite))
 	if err != nil {
 		return err
 	}
@@ -970,7 +970,7 @@ func (s *Server) entryPage(r *http.Request, p *pageData) (string, error) {
 func (s *Server) entryView(r *http.Request, p *pageData, form url.Values) (*entryPageBody, error) {
 	ctx := r.Context()
 	read := access(ctx, auth.PermLedgerRead)
-	t, err := s.ledgerOf(r, read)
+	t, err := s.ledgerOf(r, p, read)
 	if err != nil {
 		return nil, err
 	}
@@ -1128,7 +1128,7 @@ func historyRowOf(p *pageData, t assoc.LedgerType, h assoc.HistoryLine) historyR
 func (s *Server) followUpSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	ctx := r.Context()
 	acc := access(ctx, auth.PermFollowUp)
-	t, id, err := s.entryOfPath(r)
+	t, id, err := s.entryOfPath(r, p)
 	if err != nil {
 		return err
 	}
@@ -1174,8 +1174,8 @@ func (s *Server) followUpSubmit(w http.ResponseWriter, r *http.Request, p *pageD
 }
 
 // entryOfPath reads the ledger and the entry id of the request's path.
-func (s *Server) entryOfPath(r *http.Request) (assoc.LedgerType, int64, error) {
-	t, err := s.ledgerOf(r, access(r.Context(), auth.PermLedgerRead))
+func (s *Server) entryOfPath(r *http.Request, p *pageData) (assoc.LedgerType, int64, error) {
+	t, err := s.ledgerOf(r, p, access(r.Context(), auth.PermLedgerRead))
 	if err != nil {
 		return t, 0, err
 	}
@@ -1201,7 +1201,7 @@ func (s *Server) entryAgain(w http.ResponseWriter, r *http.Request, p *pageData,
 func (s *Server) consentSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
 	ctx := r.Context()
 	acc := access(ctx, auth.PermLedgerWrite)
-	t, id, err := s.entryOfPath(r)
+	t, id, err := s.entryOfPath(r, p)
 	if err != nil {
 		return err
 	}

@@ -486,3 +486,18 @@ func TestEntryEdit(t *testing.T) {
 		}
 	}
 }
+
+// TestAssocPagesForAdminOfAll: an administrator of every community works
+// in the one the header names.
+func TestAssocPagesForAdminOfAll(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	root := &auth.User{Username: "root", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
+	if err := e.store.CreateUser(t.Context(), everyoneScope, root, demoPassword); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/ledgers", "/ledgers/job_seekers", "/ledgers/job_seekers/new", "/stats", fmt.Sprintf("/ledgers/job_seekers/%d", e.anyEntry("director", assoc.JobSeekers))} {
+		if r := e.pageAs("root", path); r.status != http.StatusOK {
+			t.Errorf("%s: status %d", path, r.status)
+		}
+	}
+}

@@ -71,7 +71,7 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		b.Years = append(b.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y), Checked: y == b.Year})
 	}
 	b.YearText = strconv.Itoa(b.Year)
-	ps, err := s.store.PlacementStats(ctx, read, 0, b.Year)
+	ps, err := s.store.PlacementStats(ctx, read, p.communityID, b.Year)
 	if err != nil {
 		return "", err
 	}
@@ -95,7 +95,7 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		b.Charts = append(b.Charts, chart{ID: "partners", Title: p.L.T("stats.partners", b.YearText), LabelHead: p.L.T("stats.col.partner"), NHead: p.L.T("stats.col.placed"), Rows: bars(names, counts)})
 	}
 
-	ts, err := s.store.ListLedgerTypes(ctx, read, 0)
+	ts, err := s.store.ListLedgerTypes(ctx, read, p.communityID)
 	if err != nil {
 		return "", err
 	}
