@@ -146,7 +146,7 @@ func (s *Store) CreateAssistancePolicy(ctx context.Context, acc assoc.Access, x 
 			return err
 		}
 		x.ID, x.CreatedBy, x.CreatedAt, x.UpdatedAt = id, by, now, now
-		return s.change(ctx, tx, x.CommunityID, "create", "policy", id, nil, x)
+		return s.change(ctx, tx, x.CommunityID, "create", "assistance_policy", id, nil, x)
 	})
 }
 
@@ -168,7 +168,7 @@ func (s *Store) UpdateAssistancePolicy(ctx context.Context, acc assoc.Access, x 
 			x.AssociationID, x.Name, x.Description, x.Benefit, x.ValidFrom, x.ValidTo, string(rules), x.UpdatedAt, x.ID); err != nil {
 			return mapError(err)
 		}
-		return s.change(ctx, tx, x.CommunityID, "update", "policy", x.ID, old, x)
+		return s.change(ctx, tx, x.CommunityID, "update", "assistance_policy", x.ID, old, x)
 	})
 }
 
@@ -215,8 +215,8 @@ func (s *Store) eligibleWhere(ctx context.Context, q querier, acc assoc.Access, 
 			conds = append(conds, residentCond(c, day, a))
 			continue
 		}
-		v := views[c.Ledger]
-		if !slices.Contains(v.Fields(), c.Field) {
+		seen := fieldSeenWhere(views[c.Ledger], f, a)
+		if seen == "" {
 			return el, nil, shequ.Errorf(shequ.EFORBIDDEN, "the rules of this policy look at %s.%s, which is not open to you", c.Ledger, c.Field)
 		}
 		expr := "lv.value"
@@ -233,11 +233,30 @@ func (s *Store) eligibleWhere(ctx context.Context, q querier, acc assoc.Access, 
 			// The CASE keeps PostgreSQL from casting another field's text.
 			expr = "CASE WHEN lv.field = " + field + " THEN CAST(lv.value AS DOUBLE PRECISION) END"
 		}
-		conds = append(conds, "EXISTS (SELECT 1 FROM ledger_entries e JOIN ledger_values lv ON lv.entry_id = e.id WHERE e.person_id = p.id AND e.type_id = "+a.add(v.Type.ID)+
-			" AND e.status = 'active' AND "+visibleWhere(v, a)+" AND lv.field = "+field+" AND "+compare(expr, c.Op, vals, a)+")")
+		conds = append(conds, "EXISTS (SELECT 1 FROM ledger_entries e JOIN ledger_values lv ON lv.entry_id = e.id WHERE e.person_id = p.id AND e.type_id = "+a.add(views[c.Ledger].Type.ID)+
+			" AND e.status = 'active' AND "+seen+" AND lv.field = "+field+" AND "+compare(expr, c.Op, vals, a)+")")
 	}
 	conds = append(conds, "NOT EXISTS (SELECT 1 FROM assistance_applications aa WHERE aa.policy_id = "+a.add(x.ID)+" AND aa.person_id = p.id AND aa.status = 'granted')")
 	return el, conds, nil
+}
+
+// fieldSeenWhere keeps the entries on which view v shows field f, as
+// View.See does: all of them to an administrator, the owner associations'
+// entries in full, other associations' entries without their sensitive
+// fields. It returns "" when v shows f on no entry; partners' views do not
+// evaluate policies.
+func fieldSeenWhere(v assoc.View, f assoc.Field, a *args) string {
+	switch {
+	case v.Full:
+		return "TRUE"
+	case v.Partner():
+		return ""
+	case v.Others && !f.Sensitive:
+		return "TRUE"
+	case len(v.Own) > 0:
+		return "e.association_id IN " + inList(a, v.Own)
+	}
+	return ""
 }
 
 // compare returns expr compared with vals by op: the one value, or any
@@ -546,7 +565,7 @@ func (s *Store) CreateApplication(ctx context.Context, acc assoc.Access, x *asso
 			return err
 		}
 		x.ID = id
-		return s.change(ctx, tx, x.CommunityID, "create", "application", id, nil, map[string]any{"policy_id": x.PolicyID, "person_id": x.PersonID, "status": x.Status})
+		return s.change(ctx, tx, x.CommunityID, "create", "assistance_application", id, nil, map[string]any{"policy_id": x.PolicyID, "person_id": x.PersonID, "status": x.Status})
 	})
 }
 
@@ -580,7 +599,7 @@ func (s *Store) DecideApplication(ctx context.Context, acc assoc.Access, id int6
 			return mapError(err)
 		}
 		out = next
-		return s.change(ctx, tx, x.CommunityID, "decide", "application", id, map[string]any{"status": x.Status}, map[string]any{"status": next.Status, "decided_on": next.DecidedOn})
+		return s.change(ctx, tx, x.CommunityID, "decide", "assistance_application", id, map[string]any{"status": x.Status}, map[string]any{"status": next.Status, "decided_on": next.DecidedOn})
 	})
 	return out, err
 }

@@ -67,7 +67,6 @@ func actsFor(acc assoc.Access, c, association int64) bool {
 	return acc.IsAdmin(c) || slices.Contains(acc.AssociationsIn(c), association)
 }
 
-
 // MediationFilter narrows the mediation list.
 type MediationFilter struct {
 	CommunityID   int64
