@@ -179,8 +179,8 @@ func (c Condition) Values() []any {
 	return []any{c.Value}
 }
 
-// Policy is a relief or subsidy policy with its eligibility rules.
-type Policy struct {
+// AssistancePolicy is a relief or subsidy policy with its eligibility rules.
+type AssistancePolicy struct {
 	ID            int64  `json:"id"`
 	CommunityID   int64  `json:"community_id"`
 	AssociationID int64  `json:"association_id" doc:"The association that owns the policy"`
@@ -202,7 +202,7 @@ const MaxConditions = 20
 // Check validates a policy against the community's ledgers (by key) and
 // normalises its conditions' values. Errors name each field at fault, a
 // condition's as rules[i].field.
-func (x *Policy) Check(types map[string]LedgerType) error {
+func (x *AssistancePolicy) Check(types map[string]LedgerType) error {
 	p := problems{}
 	if x.CommunityID == 0 {
 		p.add("community_id", "is required")
@@ -240,12 +240,12 @@ func (x *Policy) Check(types map[string]LedgerType) error {
 }
 
 // ValidOn reports whether the policy runs on day (YYYY-MM-DD).
-func (x Policy) ValidOn(day string) bool {
+func (x AssistancePolicy) ValidOn(day string) bool {
 	return x.ValidFrom <= day && (x.ValidTo == "" || day <= x.ValidTo)
 }
 
 // Ledgers returns the keys of the ledgers the rules look at.
-func (x Policy) Ledgers() []string {
+func (x AssistancePolicy) Ledgers() []string {
 	var out []string
 	for _, c := range x.Rules {
 		if c.Ledger != "" && !slices.Contains(out, c.Ledger) {

@@ -30,8 +30,8 @@ var assistancePolicies = table{
 	columns: "ap.id, ap.community_id, ap.association_id, ap.name, ap.description, ap.benefit, ap.valid_from, ap.valid_to, ap.rules, ap.created_by, ap.created_at, ap.updated_at",
 }
 
-func scanAssistancePolicy(r scanner) (assoc.Policy, error) {
-	var x assoc.Policy
+func scanAssistancePolicy(r scanner) (assoc.AssistancePolicy, error) {
+	var x assoc.AssistancePolicy
 	var rules string
 	var by sql.NullInt64
 	if err := r.Scan(&x.ID, &x.CommunityID, &x.AssociationID, &x.Name, &x.Description, &x.Benefit, &x.ValidFrom, &x.ValidTo, &rules, &by, &x.CreatedAt, &x.UpdatedAt); err != nil {
@@ -86,7 +86,7 @@ type AssistancePolicyFilter struct {
 }
 
 // ListAssistancePolicies returns the policy catalogue acc reaches.
-func (s *Store) ListAssistancePolicies(ctx context.Context, acc assoc.Access, f AssistancePolicyFilter) (shequ.List[assoc.Policy], error) {
+func (s *Store) ListAssistancePolicies(ctx context.Context, acc assoc.Access, f AssistancePolicyFilter) (shequ.List[assoc.AssistancePolicy], error) {
 	var a args
 	conds := []string{assistancePolicyWhere(acc, &a)}
 	if f.CommunityID != 0 {
@@ -98,7 +98,7 @@ func (s *Store) ListAssistancePolicies(ctx context.Context, acc assoc.Access, f 
 	return listOf(ctx, s.reader(), assistancePolicies, everything, conds, a, f.Page, scanAssistancePolicy)
 }
 
-func (s *Store) assistancePolicy(ctx context.Context, q querier, acc assoc.Access, id int64) (assoc.Policy, error) {
+func (s *Store) assistancePolicy(ctx context.Context, q querier, acc assoc.Access, id int64) (assoc.AssistancePolicy, error) {
 	var a args
 	x, err := scanAssistancePolicy(q.QueryRowContext(ctx, "SELECT "+assistancePolicies.columns+" FROM assistance_policies ap WHERE ap.id = "+a.add(id)+" AND "+assistancePolicyWhere(acc, &a), a...))
 	if err == sql.ErrNoRows {
@@ -110,13 +110,13 @@ func (s *Store) assistancePolicy(ctx context.Context, q querier, acc assoc.Acces
 }
 
 // AssistancePolicy returns one policy of the catalogue.
-func (s *Store) AssistancePolicy(ctx context.Context, acc assoc.Access, id int64) (assoc.Policy, error) {
+func (s *Store) AssistancePolicy(ctx context.Context, acc assoc.Access, id int64) (assoc.AssistancePolicy, error) {
 	return s.assistancePolicy(ctx, s.reader(), acc, id)
 }
 
 // checkAssistancePolicy validates x against its community's ledgers for an
 // administrator of the community.
-func (s *Store) checkAssistancePolicy(ctx context.Context, tx *sql.Tx, acc assoc.Access, x *assoc.Policy) error {
+func (s *Store) checkAssistancePolicy(ctx context.Context, tx *sql.Tx, acc assoc.Access, x *assoc.AssistancePolicy) error {
 	if x.CommunityID != 0 && !acc.IsAdmin(x.CommunityID) {
 		return shequ.Errorf(shequ.EFORBIDDEN, "only an administrator of community %d changes its policies", x.CommunityID)
 	}
@@ -133,7 +133,7 @@ func (s *Store) checkAssistancePolicy(ctx context.Context, tx *sql.Tx, acc assoc
 // CreateAssistancePolicy adds a policy with its rules (administrators); the rules are
 // checked against the community's ledgers, and on any error nothing is
 // stored.
-func (s *Store) CreateAssistancePolicy(ctx context.Context, acc assoc.Access, x *assoc.Policy) error {
+func (s *Store) CreateAssistancePolicy(ctx context.Context, acc assoc.Access, x *assoc.AssistancePolicy) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.checkAssistancePolicy(ctx, tx, acc, x); err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Store) CreateAssistancePolicy(ctx context.Context, acc assoc.Access, x 
 
 // UpdateAssistancePolicy replaces a policy's text, dates, owner and rules
 // (administrators).
-func (s *Store) UpdateAssistancePolicy(ctx context.Context, acc assoc.Access, x *assoc.Policy) error {
+func (s *Store) UpdateAssistancePolicy(ctx context.Context, acc assoc.Access, x *assoc.AssistancePolicy) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		old, err := s.assistancePolicy(ctx, tx, acc, x.ID)
 		if err != nil {
@@ -178,7 +178,7 @@ var residents = table{what: "resident", from: "people p", id: "p.id", order: "p.
 
 // eligibility holds what working out a policy's eligible residents needs.
 type eligibility struct {
-	policy assoc.Policy
+	policy assoc.AssistancePolicy
 	types  map[string]assoc.LedgerType
 	day    time.Time
 }
@@ -187,7 +187,7 @@ type eligibility struct {
 // policy's community who pass every rule on day, through acc's view of the
 // ledgers, and have no granted application under it. It is EFORBIDDEN when
 // a rule looks at a ledger or field acc may not see.
-func (s *Store) eligibleWhere(ctx context.Context, q querier, acc assoc.Access, x assoc.Policy, day time.Time, a *args) (eligibility, []string, error) {
+func (s *Store) eligibleWhere(ctx context.Context, q querier, acc assoc.Access, x assoc.AssistancePolicy, day time.Time, a *args) (eligibility, []string, error) {
 	el := eligibility{policy: x, day: day}
 	var err error
 	if el.types, err = s.ledgersByKey(ctx, q, x.CommunityID); err != nil {

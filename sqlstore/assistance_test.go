@@ -101,8 +101,8 @@ func makeRelief(t *testing.T, st *sqlstore.Store, code string) reliefWorld {
 }
 
 // targeted is the relief policy the fixture is built around.
-func (w reliefWorld) targeted() assoc.Policy {
-	return assoc.Policy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "定点救助政策", Benefit: "入住养老院费用减免", ValidFrom: "2026-01-01", ValidTo: "2026-12-31",
+func (w reliefWorld) targeted() assoc.AssistancePolicy {
+	return assoc.AssistancePolicy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "定点救助政策", Benefit: "入住养老院费用减免", ValidFrom: "2026-01-01", ValidTo: "2026-12-31",
 		Rules: []assoc.Condition{
 			{Field: assoc.ResidentAge, Op: assoc.OpGe, Value: 60.0},
 			{Field: assoc.ResidentTag, Op: assoc.OpEq, Value: "living_alone"},
@@ -172,7 +172,7 @@ func TestEligibilityFindsExactlyTheExpectedResidents(t *testing.T) {
 
 		// Other operators: women (sex in), not unemployed (!=), under 80
 		// (<), pension of exactly 1500 (=).
-		second := assoc.Policy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "女性困难补贴", Benefit: "每月200元", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
+		second := assoc.AssistancePolicy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "女性困难补贴", Benefit: "每月200元", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
 			{Field: assoc.ResidentSex, Op: assoc.OpIn, Value: []any{"female"}},
 			{Field: assoc.ResidentAge, Op: assoc.OpLt, Value: 80.0},
 			{Ledger: assoc.HouseholdsInDifficulty, Field: "pension", Op: assoc.OpEq, Value: "1500"},
@@ -181,7 +181,7 @@ func TestEligibilityFindsExactlyTheExpectedResidents(t *testing.T) {
 		if got := eligibleNames(t, st, w.admin, second.ID, time.Time{}); !slices.Equal(got, []string{"at_threshold"}) {
 			t.Errorf("second policy: %v", got)
 		}
-		third := assoc.Policy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "非独居老人关爱", Benefit: "探访", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
+		third := assoc.AssistancePolicy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "非独居老人关爱", Benefit: "探访", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
 			{Field: assoc.ResidentTag, Op: assoc.OpNe, Value: "living_alone"},
 			{Field: assoc.ResidentAge, Op: assoc.OpIn, Value: []any{76.0, 60.0}},
 		}}
@@ -265,11 +265,11 @@ func TestEligibilityKeepsSensitiveLedgersToThoseWhoSeeThem(t *testing.T) {
 		w := makeRelief(t, st, "es1")
 		subject := w.people["no_entry"]
 		mustOK(t, st.CreateEntry(ctx, assoc.Everything, w.c, assoc.HelpEducation, &assoc.LedgerEntry{PersonID: subject.ID, Values: map[string]any{"category": "released"}}))
-		help := assoc.Policy{CommunityID: w.c, AssociationID: w.bangjiao.ID, Name: "刑释人员过渡救助", Benefit: "临时救助金", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
+		help := assoc.AssistancePolicy{CommunityID: w.c, AssociationID: w.bangjiao.ID, Name: "刑释人员过渡救助", Benefit: "临时救助金", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
 			{Ledger: assoc.HelpEducation, Field: "category", Op: assoc.OpEq, Value: "released"},
 		}}
 		mustOK(t, st.CreateAssistancePolicy(ctx, w.admin, &help))
-		health := assoc.Policy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "大病救助", Benefit: "医疗救助", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
+		health := assoc.AssistancePolicy{CommunityID: w.c, AssociationID: w.bangfu.ID, Name: "大病救助", Benefit: "医疗救助", ValidFrom: "2026-01-01", Rules: []assoc.Condition{
 			{Ledger: assoc.HouseholdsInDifficulty, Field: "health", Op: assoc.OpEq, Value: "重病"},
 		}}
 		mustOK(t, st.CreateAssistancePolicy(ctx, w.admin, &health))

@@ -124,6 +124,8 @@ func (s *Server) registerAPI() {
 	s.registerContentAPI()
 	s.registerTransferAPI()
 	s.registerAssocAPI()
+	s.registerMediationAPI()
+	s.registerAssistanceAPI()
 }
 
 // --- sign-in ---

@@ -89,4 +89,6 @@ type Store interface {
 	contentStore
 	transferStore
 	assocStore
+	mediationStore
+	assistanceStore
 }
