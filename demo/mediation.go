@@ -28,14 +28,9 @@ const (
 // is matched to it and granted, so he is covered, and the others who
 // qualify still appear eligible and uncovered.
 func (b *builder) mediationAndRelief(ctx context.Context) error {
-	c := b.community.ID
-	as, err := b.st.ListAssociations(ctx, b.everyone, community.Filter{CommunityID: c})
+	owner, err := b.associationIDs(ctx)
 	if err != nil {
 		return err
-	}
-	owner := map[string]int64{}
-	for _, a := range as.Items {
-		owner[a.Key] = a.ID
 	}
 	if err := b.liftMediation(ctx, owner["tiaojie"]); err != nil {
 		return fmt.Errorf("lift mediation: %w", err)
@@ -44,6 +39,19 @@ func (b *builder) mediationAndRelief(ctx context.Context) error {
 		return fmt.Errorf("relief policy: %w", err)
 	}
 	return nil
+}
+
+// associationIDs returns the demo's associations' ids by key.
+func (b *builder) associationIDs(ctx context.Context) (map[string]int64, error) {
+	as, err := b.st.ListAssociations(ctx, b.everyone, community.Filter{CommunityID: b.community.ID})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, a := range as.Items {
+		out[a.Key] = a.ID
+	}
+	return out, nil
 }
 
 // owners returns one adult of each household in the first grid's

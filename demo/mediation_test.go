@@ -7,7 +7,6 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/demo"
-	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
@@ -18,11 +17,7 @@ func TestDemoMediationAndRelief(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
-			st := sqlstoretest.Open(t, d, shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
-			res, err := demo.Load(ctx, st, "demo-password-for-tests")
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, res := loadDemo(t, d)
 			cases, err := st.ListMediations(ctx, assoc.Everything, sqlstore.MediationFilter{CommunityID: res.CommunityID, Query: "电梯"})
 			if err != nil || cases.Total != 1 {
 				t.Fatalf("lift mediations %+v %v", cases, err)
