@@ -89,11 +89,6 @@ func Next(state, step string) (string, error) {
 	return state, shequ.Invalid(map[string]string{"step": "is not a step of a mediation"})
 }
 
-// Concluded reports whether a mediation in state has its outcome.
-func Concluded(state string) bool {
-	return state != MediationOpen && state != MediationInSession
-}
-
 // Mediation is one dispute an association mediates.
 type Mediation struct {
 	ID            int64  `json:"id"`

@@ -75,6 +75,7 @@ func TestDemoMediationAndRelief(t *testing.T) {
 					t.Errorf("not eligible by the rules: %+v", r)
 				}
 			}
+			t.Logf("%s: %d residents appear eligible for %s and are not covered", d, eligible.Total, pol.Name)
 			counts, err := st.EligibleUncovered(ctx, assoc.Everything, res.CommunityID)
 			if err != nil || len(counts) != 1 || counts[0].Uncovered != eligible.Total {
 				t.Errorf("eligible uncovered %+v (list has %d) %v", counts, eligible.Total, err)
