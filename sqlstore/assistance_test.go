@@ -54,7 +54,7 @@ var reliefResidents = map[string]resident{
 	"refused":        {birth: "1945-02-02", sex: "male", tags: []string{"living_alone"}, values: map[string]any{"pension": 1000.0}},
 }
 
-func makeRelief(t *testing.T, st *sqlstore.Store, code string) reliefWorld {
+func makeRelief(t testing.TB, st *sqlstore.Store, code string) reliefWorld {
 	t.Helper()
 	ctx := t.Context()
 	w := reliefWorld{tr: makeTree(t, st, code), people: map[string]community.Person{}}
