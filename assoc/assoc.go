@@ -4,9 +4,11 @@
 // hold and how it is checked; the grants that share part of a ledger with a
 // partner organisation (which ledger, which entries, which fields, for what
 // purpose, until when, with each resident's consent); the follow-ups a
-// partner records; job openings and placements; and the problems residents
-// bring to an association (intake). It holds types and rules, no SQL and no
-// HTTP.
+// partner records; job openings and placements; the problems residents
+// bring to an association (intake); mediation cases and their state
+// machine (mediation.go); and the relief and subsidy policies whose
+// eligibility rules are data over resident and ledger fields
+// (assistance.go). It holds types and rules, no SQL and no HTTP.
 //
 // Who sees what (the store narrows every query to this; View.See checks it
 // once more on each entry):

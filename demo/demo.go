@@ -231,7 +231,10 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.matterCategories(ctx); err != nil {
 		return err
 	}
-	return b.ledgers(ctx)
+	if err := b.ledgers(ctx); err != nil {
+		return err
+	}
+	return b.mediationAndRelief(ctx)
 }
 
 func (b *builder) homesOf(ctx context.Context, bd community.Building, first bool) error {

@@ -1287,15 +1287,9 @@ func (s *Store) PlacementStats(ctx context.Context, acc assoc.Access, community 
 	default:
 		return out, shequ.Errorf(shequ.EFORBIDDEN, "you do not work in community %d", community)
 	}
-	var tz string
-	if err := s.reader().QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", community).Scan(&tz); err == sql.ErrNoRows {
-		return out, notFound("community", community)
-	} else if err != nil {
-		return out, err
-	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := s.location(ctx, s.reader(), community)
 	if err != nil {
-		loc = time.UTC
+		return out, err
 	}
 	if year == 0 {
 		year = s.now().In(loc).Year()

@@ -125,6 +125,8 @@ func (s *Server) registerAPI() {
 	s.registerContentAPI()
 	s.registerTransferAPI()
 	s.registerAssocAPI()
+	s.registerMediationAPI()
+	s.registerAssistanceAPI()
 }
 
 // --- sign-in ---

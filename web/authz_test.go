@@ -192,6 +192,22 @@ var rules = map[string]string{
 	"PUT /api/v1/openings/{id}":                          "admin partner",
 	"GET /api/v1/openings/{id}/candidates":               "admin association_member association_chair partner",
 	"GET /api/v1/stats/placements":                       "admin association_member association_chair partner",
+
+	"GET /api/v1/mediations":                            "admin association_member association_chair",
+	"POST /api/v1/mediations":                           "admin association_member association_chair",
+	"GET /api/v1/mediations/{id}":                       "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/parties":              "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/sessions":             "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/outcome":              "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/followups":            "admin association_member association_chair",
+	"GET /api/v1/assistance/policies":                   "admin association_member association_chair",
+	"POST /api/v1/assistance/policies":                  "admin",
+	"GET /api/v1/assistance/policies/{id}":              "admin association_member association_chair",
+	"PUT /api/v1/assistance/policies/{id}":              "admin",
+	"GET /api/v1/assistance/policies/{id}/eligible":     "admin association_member association_chair",
+	"GET /api/v1/assistance/applications":               "admin association_member association_chair",
+	"POST /api/v1/assistance/applications":              "admin association_member association_chair",
+	"POST /api/v1/assistance/applications/{id}/outcome": "admin association_member association_chair",
 }
 
 // roleUsers names an account holding each role in the demo community.

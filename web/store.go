@@ -90,4 +90,6 @@ type Store interface {
 	contentStore
 	transferStore
 	assocStore
+	mediationStore
+	assistanceStore
 }
