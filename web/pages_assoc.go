@@ -42,6 +42,7 @@ func (s *Server) registerAssocPages() {
 	s.formRoute("POST /ledgers/{type}/{id}/followups", "/ledgers", auth.PermFollowUp, 16<<10, s.followUpSubmit)
 	s.formRoute("POST /ledgers/{type}/{id}/consent", "/ledgers", auth.PermLedgerWrite, 16<<10, s.consentSubmit)
 	s.formRoute("POST /intakes/{id}/{action}", "/ledgers", auth.PermIntakeHandle, 16<<10, s.intakeStep)
+	s.registerMediationPages()
 	s.pageRoute("GET /stats", "/stats", auth.PermStatsRead, s.statsPage)
 }
 

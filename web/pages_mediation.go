@@ -1,0 +1,287 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/assoc"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// The mediation pages of an association's workspace: its cases, and one
+// case with its parties, sessions, outcome and follow-up checks, with the
+// form for the next step its state allows (assoc.Next decides which).
+
+func (s *Server) registerMediationPages() {
+	s.pageRoute("GET /mediations", "/mediations", auth.PermCaseRead, s.mediationsPage)
+	s.pageRoute("GET /mediations/{id}", "/mediations", auth.PermCaseRead, s.mediationPage)
+	s.formRoute("POST /mediations/{id}/{step}", "/mediations", auth.PermCaseWrite, 64<<10, s.mediationStep)
+}
+
+type mediationRow struct {
+	ID                 int64
+	Subject            string
+	Association        string
+	Status, StatusWord string
+	Parties, Sessions  int
+	Updated            string
+}
+
+type mediationsBody struct {
+	Q, Status string
+	Statuses  []option
+	Rows      []mediationRow
+	Pager     pager
+}
+
+// associationNames names the associations of the page's community.
+func (s *Server) associationNames(r *http.Request, p *pageData) (map[int64]string, error) {
+	names := map[int64]string{}
+	if !p.Actor.Can(auth.PermAssociationsRead) {
+		return names, nil
+	}
+	as, err := s.store.ListAssociations(r.Context(), p.Actor.Scope(auth.PermAssociationsRead), community.Filter{CommunityID: p.communityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as.Items {
+		names[a.ID] = a.Name
+		if p.L.Tag == langEn && a.NameEn != "" {
+			names[a.ID] = a.NameEn
+		}
+	}
+	return names, nil
+}
+
+func (s *Server) mediationsPage(r *http.Request, p *pageData) (string, error) {
+	ctx, q := r.Context(), r.URL.Query()
+	b := mediationsBody{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status")}
+	if !slices.Contains(assoc.MediationStatuses, b.Status) {
+		b.Status = ""
+	}
+	for _, st := range assoc.MediationStatuses {
+		b.Statuses = append(b.Statuses, option{Value: st, Label: p.L.T("mediation.status." + st), Checked: st == b.Status})
+	}
+	names, err := s.associationNames(r, p)
+	if err != nil {
+		return "", err
+	}
+	acc := access(ctx, auth.PermCaseRead)
+	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[assoc.Mediation], error) {
+		return s.store.ListMediations(ctx, acc, sqlstore.MediationFilter{CommunityID: p.communityID, Status: b.Status, Query: b.Q, Page: pg})
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, m := range l.Items {
+		b.Rows = append(b.Rows, mediationRow{ID: m.ID, Subject: m.Subject, Association: names[m.AssociationID], Status: m.Status,
+			StatusWord: p.L.T("mediation.status." + m.Status), Parties: m.PartyCount, Sessions: m.SessionCount, Updated: p.Date(m.UpdatedAt)})
+	}
+	b.Pager = newPager("/mediations", q, []string{"q", "status"}, n, l.Total)
+	p.Title = p.L.T("mediations.title")
+	p.Body = b
+	return "a_mediations", nil
+}
+
+// --- one case ---
+
+type partyRow struct {
+	ID         int64
+	Name, Side string
+	Represents int
+	Org        bool
+}
+
+type sessionRow struct {
+	At, Place, Attendees, Notes string
+}
+
+type checkRow struct {
+	On, Question, Answer, Note string
+	Resolved, Closed           bool
+}
+
+// mediationForms are the steps a case's state allows, each with what was
+// typed when it comes back with problems.
+type mediationForms struct {
+	Session, Outcome, FollowUp bool
+	Form                       url.Values
+	Errors                     map[string]string
+	Parties                    []option
+	Outcomes                   []option
+	Now, Today                 string
+}
+
+// Value is what the form held for name, when it comes back.
+func (f mediationForms) Value(name string) string { return f.Form.Get(name) }
+
+type mediationBodyView struct {
+	ID                 int64
+	Subject            string
+	Description        string
+	Association        string
+	Status, StatusWord string
+	Outcome            string
+	Agreement          string
+	Signed             bool
+	OutcomeNote        string
+	Opened, Concluded  string
+	Parties            []partyRow
+	Sessions           []sessionRow
+	Checks             []checkRow
+	Done, Error        string
+	Forms              mediationForms
+}
+
+func (s *Server) mediationPage(r *http.Request, p *pageData) (string, error) {
+	b, err := s.mediationView(r, p, nil)
+	if err != nil {
+		return "", err
+	}
+	if done := r.URL.Query().Get("done"); done != "" && p.L.Has("mediation.done."+done) {
+		b.Done = p.L.T("mediation.done." + done)
+	}
+	p.Body = b
+	return "a_mediation", nil
+}
+
+func (s *Server) mediationView(r *http.Request, p *pageData, form url.Values) (*mediationBodyView, error) {
+	ctx := r.Context()
+	id, err := idOf(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.Mediation(ctx, access(ctx, auth.PermCaseRead), id)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.associationNames(r, p)
+	if err != nil {
+		return nil, err
+	}
+	b := &mediationBodyView{ID: m.ID, Subject: m.Subject, Description: m.Description, Association: names[m.AssociationID], Status: m.Status,
+		StatusWord: p.L.T("mediation.status." + m.Status), Agreement: m.Agreement, Signed: m.Signed, OutcomeNote: m.OutcomeNote,
+		Opened: p.Date(m.CreatedAt), Concluded: p.DatePtr(m.ConcludedAt)}
+	if m.Outcome != "" {
+		b.Outcome = p.L.T("mediation.status." + m.Outcome)
+	}
+	party := map[int64]string{}
+	for _, x := range m.Parties {
+		row := partyRow{ID: x.ID, Name: x.PersonName, Side: p.L.Or("mediation.side."+x.Side, x.Side), Org: x.Organisation != ""}
+		if row.Org {
+			row.Name = x.Organisation
+		}
+		if x.Representative {
+			row.Represents = x.Represents
+		}
+		party[x.ID] = row.Name
+		b.Parties = append(b.Parties, row)
+	}
+	for _, x := range m.Sessions {
+		var who []string
+		for _, a := range x.Attendees {
+			who = append(who, party[a])
+		}
+		if x.OtherAttendees != "" {
+			who = append(who, x.OtherAttendees)
+		}
+		b.Sessions = append(b.Sessions, sessionRow{At: p.Date(x.HeldAt), Place: x.Place, Attendees: strings.Join(who, p.L.T("list.sep")), Notes: x.Notes})
+	}
+	for _, x := range m.FollowUps {
+		b.Checks = append(b.Checks, checkRow{On: x.CheckedOn, Question: x.Question, Answer: p.L.T("yesno." + strconv.FormatBool(x.Resolved)), Note: x.Note, Resolved: x.Resolved, Closed: x.Close})
+	}
+	if p.Actor.Can(auth.PermCaseWrite) && !access(ctx, auth.PermCaseWrite).Empty() {
+		can := func(step string) bool { _, err := assoc.Next(m.Status, step); return err == nil }
+		now := s.clock.Now().In(p.zone)
+		f := mediationForms{Session: can(assoc.StepAddSession), Outcome: can(assoc.MediationWithdrawn), FollowUp: can(assoc.StepFollowUp),
+			Form: form, Errors: map[string]string{}, Now: now.Format(localFormat), Today: now.Format(time.DateOnly)}
+		for _, x := range b.Parties {
+			id := strconv.FormatInt(x.ID, 10)
+			f.Parties = append(f.Parties, option{Value: id, Label: x.Name, Checked: form != nil && slices.Contains(form["attendee"], id)})
+		}
+		for _, o := range assoc.MediationOutcomes {
+			if can(o) {
+				f.Outcomes = append(f.Outcomes, option{Value: o, Label: p.L.T("mediation.status." + o), Checked: form != nil && form.Get("outcome") == o})
+			}
+		}
+		b.Forms = f
+	}
+	p.Title = m.Subject
+	return b, nil
+}
+
+// mediationStep records the next step of a case — a session, its
+// outcome, a follow-up check — and comes back to the case.
+func (s *Server) mediationStep(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	ctx := r.Context()
+	id, err := idOf(r, "id")
+	if err != nil {
+		return err
+	}
+	acc := access(ctx, auth.PermCaseWrite)
+	form := r.PostForm
+	errs := map[string]string{}
+	step := r.PathValue("step")
+	switch step {
+	case "sessions":
+		x := assoc.MediationSession{Place: form.Get("place"), OtherAttendees: form.Get("other_attendees"), Notes: form.Get("notes")}
+		if at, err := time.ParseInLocation(localFormat, form.Get("held_at"), p.zone); err == nil {
+			x.HeldAt = at
+		} else {
+			errs["held_at"] = p.L.T("mediation.error.held_at")
+		}
+		for _, v := range form["attendee"] {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				x.Attendees = append(x.Attendees, n)
+			}
+		}
+		if len(errs) == 0 {
+			err = s.store.AddMediationSession(ctx, acc, id, &x)
+		}
+	case "outcome":
+		res := assoc.MediationResult{Outcome: form.Get("outcome"), Agreement: form.Get("agreement"), Signed: form.Get("signed") == "1", Note: form.Get("note")}
+		_, err = s.store.RecordMediationOutcome(ctx, acc, id, res)
+	case "followups":
+		x := assoc.MediationCheck{Question: form.Get("question"), Resolved: form.Get("resolved") == "true", CheckedOn: form.Get("checked_on"), Note: form.Get("note"), Close: form.Get("close") == "1"}
+		if r := form.Get("resolved"); r != "true" && r != "false" {
+			errs["resolved"] = p.L.T("mediation.error.resolved")
+		}
+		if len(errs) == 0 {
+			err = s.store.AddMediationFollowUp(ctx, acc, id, &x)
+		}
+	default:
+		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
+	}
+	if len(errs) == 0 {
+		switch shequ.ErrorCode(err) {
+		case "":
+			s.changed()
+			http.Redirect(w, r, fmt.Sprintf("/mediations/%d?done=%s", id, step), http.StatusSeeOther)
+			return nil
+		case shequ.EINVALID:
+			for field := range invalidFields(err) {
+				errs[field] = p.L.Or("mediation.error."+field, p.L.T("ledgerform.error.other"))
+			}
+		case shequ.ECONFLICT:
+			errs[""] = p.L.T("mediation.error.state")
+		default:
+			return err
+		}
+	}
+	b, err := s.mediationView(r, p, form)
+	if err != nil {
+		return err
+	}
+	b.Forms.Errors, b.Error = errs, p.L.T("ledgerform.fix")
+	p.Body, p.Self = b, fmt.Sprintf("/mediations/%d", id)
+	s.render(w, r, p, "a_mediation", http.StatusUnprocessableEntity)
+	return nil
+}
