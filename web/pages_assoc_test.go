@@ -95,7 +95,7 @@ func TestAssocPagesByRole(t *testing.T) {
 		{"member01", "/ledgers", http.StatusOK, []string{"求职人员台账"}, []string{"帮教对象台账", `/new"`}},
 		{"director", "/ledgers", http.StatusOK, []string{"帮教对象台账", `href="/ledgers/help_education/new"`}, nil},
 		{"director", fmt.Sprintf("/ledgers/help_education/%d", helpEd), http.StatusOK, []string{"帮教措施"}, nil},
-		{"director", "/stats", http.StatusOK, []string{`id="chart-partners"`, "东路人力资源"}, nil},
+		{"director", "/stats", http.StatusOK, []string{`id="chart-partners"`, "东路人力资源", `id="mediations-rate">100%<`, `id="chart-mediations"`, "调解协会（达成协议1件，共1件）"}, nil},
 		{"hr-partner", "/ledgers", http.StatusOK, []string{"共享给我们的台账", "用途", "意向工作"}, []string{"登记居民", "备注"}},
 		{"hr-partner", "/ledgers/job_seekers", http.StatusOK, []string{"*</a>"}, []string{`name="q"`, "备注"}},
 		{"hr-partner", "/ledgers/job_seekers/new", http.StatusForbidden, nil, nil},

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
@@ -46,8 +47,14 @@ type chart struct {
 	Rows             []barRow
 }
 
+// card is one figure at the top of the dashboard.
+type card struct {
+	ID, Label, Value string
+}
+
 type statsBody struct {
-	Year int
+	Cards []card
+	Year  int
 	// YearText is the year as written, without a thousands separator.
 	YearText   string
 	Years      []option
@@ -76,6 +83,8 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		return "", err
 	}
 	b.Placed, b.Placements = ps.ResidentsPlaced, ps.Placements
+	b.Cards = append(b.Cards, card{ID: "placed-count", Label: p.L.T("stats.placed", b.YearText), Value: p.L.Num(ps.ResidentsPlaced)},
+		card{ID: "placements-count", Label: p.L.T("stats.placements"), Value: p.L.Num(ps.Placements)})
 	months := make([]string, 12)
 	for i := range months {
 		months[i] = p.L.T("month." + strconv.Itoa(i+1))
@@ -95,6 +104,10 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		b.Charts = append(b.Charts, chart{ID: "partners", Title: p.L.T("stats.partners", b.YearText), LabelHead: p.L.T("stats.col.partner"), NHead: p.L.T("stats.col.placed"), Rows: bars(names, counts)})
 	}
 
+	if err := s.mediationFigures(r, p, &b); err != nil {
+		return "", err
+	}
+
 	ts, err := s.store.ListLedgerTypes(ctx, read, p.communityID)
 	if err != nil {
 		return "", err
@@ -111,4 +124,37 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 	p.Title = p.L.T("stats.title")
 	p.Body = b
 	return "a_stats", nil
+}
+
+// mediationFigures adds the year's mediations: cases opened and
+// concluded, the share that ended in agreement, and each association's.
+func (s *Server) mediationFigures(r *http.Request, p *pageData, b *statsBody) error {
+	from := time.Date(b.Year, 1, 1, 0, 0, 0, 0, p.zone)
+	ms, err := s.store.MediationStats(r.Context(), access(r.Context(), auth.PermStatsRead), p.communityID, from, from.AddDate(1, 0, 0))
+	if err != nil {
+		return err
+	}
+	rate := "–"
+	if ms.Total.Concluded > 0 {
+		rate = p.L.T("stats.percent", strconv.Itoa(int(ms.Total.SuccessRate*100+0.5)))
+	}
+	b.Cards = append(b.Cards, card{ID: "mediations-opened", Label: p.L.T("stats.mediations.opened"), Value: p.L.Num(ms.Total.Opened)},
+		card{ID: "mediations-concluded", Label: p.L.T("stats.mediations.concluded"), Value: p.L.Num(ms.Total.Concluded)},
+		card{ID: "mediations-rate", Label: p.L.T("stats.mediations.rate"), Value: rate})
+	var names []string
+	var counts []int
+	for _, c := range ms.Associations {
+		if c.Concluded == 0 && c.Opened == 0 {
+			continue
+		}
+		name := c.Name
+		if c.Concluded > 0 {
+			name = p.L.T("stats.mediations.row", c.Name, p.L.Num(c.Agreed), p.L.Num(c.Concluded))
+		}
+		names, counts = append(names, name), append(counts, c.Concluded)
+	}
+	if len(names) > 0 {
+		b.Charts = append(b.Charts, chart{ID: "mediations", Title: p.L.T("stats.mediations", b.YearText), LabelHead: p.L.T("stats.col.association"), NHead: p.L.T("stats.col.concluded"), Rows: bars(names, counts)})
+	}
+	return nil
 }
