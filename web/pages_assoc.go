@@ -160,6 +160,15 @@ type ledgersBody struct {
 	IntakesTotal int
 	CanHandle    bool
 	Done         string
+	// Work links the association's other work: its mediations (and the
+	// like), with how many are under way.
+	Work []workLink
+}
+
+// workLink is a way from the workspace to a list of the association's
+// work, with a count.
+type workLink struct {
+	ID, Href, Label string
 }
 
 type intakeRow struct {
@@ -207,6 +216,9 @@ func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
 	}
 	if !b.Partner {
 		if err := s.workspaceIntakes(r, p, &b); err != nil {
+			return "", err
+		}
+		if err := s.workspaceWork(r, p, &b); err != nil {
 			return "", err
 		}
 	}
@@ -264,6 +276,31 @@ func (s *Server) workspaceIntakes(r *http.Request, p *pageData, b *ledgersBody) 
 		}
 		b.Intakes = append(b.Intakes, row)
 	}
+	return nil
+}
+
+// workspaceWork links the association's mediations, saying how many are
+// under way, when it has any.
+func (s *Server) workspaceWork(r *http.Request, p *pageData, b *ledgersBody) error {
+	ctx := r.Context()
+	acc := access(ctx, auth.PermCaseRead)
+	if acc.Empty() {
+		return nil
+	}
+	one := shequ.Page{Limit: 1}
+	all, err := s.store.ListMediations(ctx, acc, sqlstore.MediationFilter{CommunityID: p.communityID, Page: one})
+	if err != nil || all.Total == 0 {
+		return err
+	}
+	going := 0
+	for _, st := range []string{assoc.MediationOpen, assoc.MediationInSession} {
+		l, err := s.store.ListMediations(ctx, acc, sqlstore.MediationFilter{CommunityID: p.communityID, Status: st, Page: one})
+		if err != nil {
+			return err
+		}
+		going += l.Total
+	}
+	b.Work = append(b.Work, workLink{ID: "work-mediations", Href: "/mediations", Label: p.L.T("ledgers.work.mediations", p.L.Num(all.Total), p.L.Num(going))})
 	return nil
 }
 

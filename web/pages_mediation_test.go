@@ -30,6 +30,7 @@ func TestMediationPages(t *testing.T) {
 		has        []string
 	}{
 		{"assoc-tiaojie", "/mediations", http.StatusOK, []string{demo.LiftMediationSubject, "已回访"}},
+		{"assoc-tiaojie", "/ledgers", http.StatusOK, []string{`id="work-mediations"`, "调解案件：共1件，进行中0件"}},
 		{"assoc-tiaojie", lift, http.StatusOK, []string{"当事方", "(21)", "代表6人", demo.PropertyCompany, "社区议事厅", "双方已签字", "电梯修好了吗？", `id="check-form"`}},
 		{"director", lift, http.StatusOK, []string{demo.LiftMediationSubject}},
 		{"assoc-jiuye", "/mediations", http.StatusOK, []string{"没有符合条件的调解案件"}},
