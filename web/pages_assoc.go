@@ -116,6 +116,15 @@ func canAdd(acc assoc.Access, t assoc.LedgerType) bool {
 	return slices.ContainsFunc(acc.AssociationsIn(t.CommunityID), func(a int64) bool { return acc.CanWrite(t, a) })
 }
 
+// doneWord says once, after a redirect, what a form did: the message
+// prefix+done of the address's done=, if the catalogs have one.
+func doneWord(r *http.Request, p *pageData, prefix string) string {
+	if done := r.URL.Query().Get("done"); done != "" && p.L.Has(prefix+done) {
+		return p.L.T(prefix + done)
+	}
+	return ""
+}
+
 // invalidFields returns the fields an EINVALID error names.
 func invalidFields(err error) map[string]string {
 	var se *shequ.Error
@@ -222,9 +231,7 @@ func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
 			return "", err
 		}
 	}
-	if done := r.URL.Query().Get("done"); done != "" && p.L.Has("intake.done."+done) {
-		b.Done = p.L.T("intake.done." + done)
-	}
+	b.Done = doneWord(r, p, "intake.done.")
 	p.Title = p.L.T("ledgers.title")
 	if b.Partner {
 		p.Title = p.L.T("shared.title")

@@ -468,9 +468,7 @@ func (s *Server) entryPage(r *http.Request, p *pageData) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if done := r.URL.Query().Get("done"); done != "" && p.L.Has("entry.done."+done) {
-		b.Done = p.L.T("entry.done." + done)
-	}
+	b.Done = doneWord(r, p, "entry.done.")
 	p.Body = b
 	return "a_entry", nil
 }

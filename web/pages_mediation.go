@@ -146,9 +146,7 @@ func (s *Server) mediationPage(r *http.Request, p *pageData) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if done := r.URL.Query().Get("done"); done != "" && p.L.Has("mediation.done."+done) {
-		b.Done = p.L.T("mediation.done." + done)
-	}
+	b.Done = doneWord(r, p, "mediation.done.")
 	p.Body = b
 	return "a_mediation", nil
 }
