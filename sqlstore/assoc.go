@@ -1267,60 +1267,37 @@ func (s *Store) PlacementStats(ctx context.Context, acc assoc.Access, community 
 	default:
 		return out, shequ.Errorf(shequ.EFORBIDDEN, "you do not work in community %d", community)
 	}
-	var tz string
-	if err := s.reader().QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", community).Scan(&tz); err == sql.ErrNoRows {
-		return out, notFound("community", community)
-	} else if err != nil {
-		return out, err
-	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := communityZone(ctx, s.reader(), community)
 	if err != nil {
-		loc = time.UTC
+		return out, err
 	}
 	if year == 0 {
 		year = s.now().In(loc).Year()
 		out.Year = year
 	}
 	from, to := time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
-	var a args
-	query := `SELECT f.at, e.person_id, f.partner_id, COALESCE(pa.name, '') FROM ledger_followups f JOIN ledger_entries e ON e.id = f.entry_id LEFT JOIN partners pa ON pa.id = f.partner_id
-		WHERE e.community_id = ` + a.add(community) + ` AND f.kind = 'placed' AND f.at >= ` + a.add(from.UTC()) + ` AND f.at < ` + a.add(to.UTC())
-	if partners != nil {
-		query += " AND f.partner_id IN " + inList(&a, partners)
-	}
-	rows, err := s.reader().QueryContext(ctx, query+" ORDER BY f.at, f.id", a...)
+	placements, err := placedRows(ctx, s.reader(), community, from, to, partners)
 	if err != nil {
-		return out, fmt.Errorf("placements: %w", err)
+		return out, err
 	}
-	defer rows.Close()
 	seen := map[int64]bool{}
 	byPartner := map[int64]map[int64]bool{}
 	names := map[int64]string{}
 	var order []int64
-	for rows.Next() {
-		var at time.Time
-		var person int64
-		var partner sql.NullInt64
-		var name string
-		if err := rows.Scan(&at, &person, &partner, &name); err != nil {
-			return out, err
-		}
+	for _, x := range placements {
 		out.Placements++
-		if !seen[person] {
-			seen[person] = true
+		if !seen[x.personID] {
+			seen[x.personID] = true
 			out.ResidentsPlaced++
-			out.ByMonth[at.In(loc).Month()-1]++
+			out.ByMonth[x.at.In(loc).Month()-1]++
 		}
-		p := partner.Int64
+		p := x.partnerID
 		if byPartner[p] == nil {
 			byPartner[p] = map[int64]bool{}
-			names[p] = name
+			names[p] = x.partnerName
 			order = append(order, p)
 		}
-		byPartner[p][person] = true
-	}
-	if err := rows.Err(); err != nil {
-		return out, err
+		byPartner[p][x.personID] = true
 	}
 	for _, p := range order {
 		out.ByPartner = append(out.ByPartner, assoc.PartnerCount{PartnerID: p, Name: names[p], Residents: len(byPartner[p])})
