@@ -164,8 +164,18 @@ func (s *Server) login(ctx context.Context, username, password, kind string) (st
 	return auth.Login(ctx, s.store, s.clock, username, password, kind)
 }
 
+// sessionCookie carries token until expires. It says how long the cookie
+// lives (Max-Age) rather than until when (Expires): the browser counts
+// Max-Age on its own clock, so a phone or office PC whose clock is off by
+// days still keeps the cookie for the session's life. An expires in the
+// past ends the cookie at once.
 func (s *Server) sessionCookie(token string, expires time.Time) *http.Cookie {
-	return &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+	c := &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+	c.MaxAge = int(expires.Sub(s.clock.Now()) / time.Second)
+	if c.MaxAge <= 0 {
+		c.MaxAge = -1
+	}
+	return c
 }
 
 func (s *Server) registerAuthAPI() {
@@ -195,7 +205,6 @@ func (s *Server) registerAuthAPI() {
 				return nil, err
 			}
 			c := s.sessionCookie("", time.Unix(0, 0))
-			c.MaxAge = -1
 			return &struct {
 				SetCookie string `header:"Set-Cookie"`
 			}{SetCookie: c.String()}, nil

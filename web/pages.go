@@ -470,9 +470,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderErr(w, r, p, err)
 		return
 	}
-	c := s.sessionCookie("", time.Unix(0, 0))
-	c.MaxAge = -1
-	http.SetCookie(w, c)
+	http.SetCookie(w, s.sessionCookie("", time.Unix(0, 0)))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -199,8 +199,8 @@ func TestLoginSuccess(t *testing.T) {
 	if c == nil {
 		t.Fatal("no session cookie")
 	}
-	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Expires.IsZero() {
-		t.Errorf("cookie %+v: want HttpOnly, SameSite=Lax, Path=/, an expiry", c)
+	if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != int(auth.WebSessionTTL/time.Second) {
+		t.Errorf("cookie %+v: want HttpOnly, SameSite=Lax, Path=/, Max-Age of the session's life", c)
 	}
 	home := e.page("/", c)
 	if home.status != http.StatusOK {
