@@ -167,7 +167,7 @@ func Tally(p Period, rows []AssociationStats, counts []ServiceCount, served, pla
 	for i, m := range months {
 		index[m] = i
 	}
-	out := ServiceStats{Period: p, Associations: make([]AssociationStats, len(rows)), Total: AssociationStats{Name: "合计 (total)"}}
+	out := ServiceStats{Period: p, Associations: make([]AssociationStats, len(rows)), Total: AssociationStats{Name: "合计", NameEn: "Total"}}
 	line := map[int64]*AssociationStats{}
 	newMonths := func() []MonthStats {
 		ms := make([]MonthStats, len(months))
