@@ -137,6 +137,7 @@ type builder struct {
 	residentPerson int64
 	elderly        []community.Person
 	unemployed     []community.Person
+	residents      []community.Person
 }
 
 func (b *builder) name() string {
@@ -231,7 +232,10 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.matterCategories(ctx); err != nil {
 		return err
 	}
-	return b.ledgers(ctx)
+	if err := b.ledgers(ctx); err != nil {
+		return err
+	}
+	return b.services(ctx)
 }
 
 func (b *builder) homesOf(ctx context.Context, bd community.Building, first bool) error {
@@ -309,6 +313,7 @@ func (b *builder) household(ctx context.Context, h community.Home, resident01 bo
 			return fmt.Errorf("person: %w", err)
 		}
 		b.people++
+		b.residents = append(b.residents, p)
 		if alone {
 			b.elderly = append(b.elderly, p)
 		}

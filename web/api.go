@@ -124,6 +124,7 @@ func (s *Server) registerAPI() {
 	s.registerContentAPI()
 	s.registerTransferAPI()
 	s.registerAssocAPI()
+	s.registerCaseAPI()
 }
 
 // --- sign-in ---

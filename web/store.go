@@ -89,4 +89,5 @@ type Store interface {
 	contentStore
 	transferStore
 	assocStore
+	caseStore
 }
