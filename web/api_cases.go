@@ -27,9 +27,9 @@ type caseStore interface {
 	AssociationStats(ctx context.Context, acc assoc.Access, f sqlstore.StatsFilter) (assoc.ServiceStats, error)
 }
 
-// caseFields are what a new or changed case says besides its kind and
+// CaseFields are what a new or changed case says besides its kind and
 // association.
-type caseFields struct {
+type CaseFields struct {
 	PersonID   int64     `json:"person_id,omitempty" doc:"Individual: the resident served"`
 	Summary    string    `json:"summary" maxLength:"4000" doc:"Individual: the need; group: what the event did"`
 	OpenedAt   time.Time `json:"opened_at,omitempty" doc:"Individual: when the case was opened, if not now (within the last year); its day counts in the statistics"`
@@ -43,10 +43,10 @@ type caseFields struct {
 type caseBody struct {
 	AssociationID int64  `json:"association_id" doc:"The association giving the service"`
 	Kind          string `json:"kind" enum:"individual,group" doc:"individual (个别服务: one resident) or group (集中服务: an event)"`
-	caseFields
+	CaseFields
 }
 
-func (b caseFields) change() sqlstore.CaseChange {
+func (b CaseFields) change() sqlstore.CaseChange {
 	return sqlstore.CaseChange{PersonID: b.PersonID, Summary: b.Summary, OpenedAt: b.OpenedAt, Day: b.Date, Place: b.Place, Topic: b.Topic, Attendance: b.Attendance, Attendees: b.Attendees}
 }
 
@@ -97,7 +97,7 @@ func (s *Server) registerCaseAPI() {
 	handle(s, put("/api/v1/cases/{id}", auth.PermCaseWrite), "update-case", "Change what a service says (not its kind or association); the statistics follow", "cases",
 		func(ctx context.Context, in *struct {
 			IDParam
-			Body caseFields
+			Body CaseFields
 		}) (*itemBody[assoc.Case], error) {
 			return item(s.store.UpdateCase(ctx, access(ctx, auth.PermCaseWrite), in.ID, in.Body.change()))
 		})
