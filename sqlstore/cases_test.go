@@ -98,7 +98,9 @@ func TestServiceStatsEqualHandCount(t *testing.T) {
 			fn   func(f sqlstore.StatsFilter) (assoc.ServiceStats, error)
 		}{
 			{"rollup", func(f sqlstore.StatsFilter) (assoc.ServiceStats, error) { return st.AssociationStats(ctx, w.admin, f) }},
-			{"raw", func(f sqlstore.StatsFilter) (assoc.ServiceStats, error) { return st.AssociationStatsRaw(ctx, w.admin, f) }},
+			{"raw", func(f sqlstore.StatsFilter) (assoc.ServiceStats, error) {
+				return st.AssociationStatsRaw(ctx, w.admin, f)
+			}},
 		} {
 			t.Run(compute.name, func(t *testing.T) {
 				// This calendar year, by default: services 1–7, not 8.
