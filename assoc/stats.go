@@ -123,6 +123,43 @@ type Served struct {
 	PersonID      int64
 }
 
+// PeopleCount is a number of distinct residents: served (or placed) by an
+// association, or in the community when AssociationID is 0, in a month
+// (YYYY-MM), or over the whole period when Month is "".
+type PeopleCount struct {
+	AssociationID int64
+	Month         string
+	People        int
+}
+
+// DistinctPeople counts residents as the statistics do: each once per
+// association and month, once per association over the period, and the
+// same for the community, across associations.
+func DistinctPeople(people []Served) []PeopleCount {
+	n := map[PeopleCount]int{}
+	seen := map[Served]bool{}
+	var order []PeopleCount
+	for _, x := range people {
+		for _, k := range []Served{x, {x.AssociationID, "", x.PersonID}, {0, x.Month, x.PersonID}, {0, "", x.PersonID}} {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			key := PeopleCount{AssociationID: k.AssociationID, Month: k.Month}
+			if _, ok := n[key]; !ok {
+				order = append(order, key)
+			}
+			n[key]++
+		}
+	}
+	out := make([]PeopleCount, len(order))
+	for i, k := range order {
+		k.People = n[k]
+		out[i] = k
+	}
+	return out
+}
+
 // MonthStats is one month of an association's figures, for charts.
 type MonthStats struct {
 	Month        string `json:"month" doc:"YYYY-MM"`
@@ -157,18 +194,18 @@ type ServiceStats struct {
 }
 
 // Tally puts the statistics together from services counted per
-// association, month and kind, the residents served and the residents
-// placed (each per association and month, repeats allowed). rows names
-// the associations to report, in order; figures of other associations are
-// left out of the lines and the total alike.
-func Tally(p Period, rows []AssociationStats, counts []ServiceCount, served, placed []Served) ServiceStats {
+// association, month and kind, and the distinct residents served and
+// placed (see DistinctPeople). rows names the associations to report, in
+// order; figures of other associations are left out. The total's people
+// are the community's counts (association 0), not sums.
+func Tally(p Period, rows []AssociationStats, counts []ServiceCount, served, placed []PeopleCount) ServiceStats {
 	months := p.Months()
 	index := map[string]int{}
 	for i, m := range months {
 		index[m] = i
 	}
 	out := ServiceStats{Period: p, Associations: make([]AssociationStats, len(rows)), Total: AssociationStats{Name: "合计", NameEn: "Total"}}
-	line := map[int64]*AssociationStats{}
+	line := map[int64]*AssociationStats{0: &out.Total}
 	newMonths := func() []MonthStats {
 		ms := make([]MonthStats, len(months))
 		for i, m := range months {
@@ -186,7 +223,7 @@ func Tally(p Period, rows []AssociationStats, counts []ServiceCount, served, pla
 	for _, c := range counts {
 		a, ok := line[c.AssociationID]
 		m, inPeriod := index[c.Month]
-		if !ok || !inPeriod {
+		if !ok || c.AssociationID == 0 || !inPeriod {
 			continue
 		}
 		for _, s := range []*AssociationStats{a, &out.Total} {
@@ -200,44 +237,20 @@ func Tally(p Period, rows []AssociationStats, counts []ServiceCount, served, pla
 			}
 		}
 	}
-	// Distinct residents per association and month, per association over
-	// the period, and the same for the community (association 0); a month
-	// of -1 stands for the whole period.
-	type key struct {
-		assoc  int64
-		month  int
-		person int64
-	}
-	countDistinct := func(people []Served, field func(*AssociationStats) *int, monthField func(*MonthStats) *int) {
-		seen := map[key]bool{}
-		mark := func(k key) bool {
-			if seen[k] {
-				return false
-			}
-			seen[k] = true
-			return true
-		}
-		for _, x := range people {
-			a, ok := line[x.AssociationID]
-			m, inPeriod := index[x.Month]
-			if !ok || !inPeriod {
+	people := func(counts []PeopleCount, field func(*AssociationStats) *int, monthField func(*MonthStats) *int) {
+		for _, c := range counts {
+			a, ok := line[c.AssociationID]
+			if !ok {
 				continue
 			}
-			if mark(key{x.AssociationID, m, x.PersonID}) {
-				*monthField(&a.Months[m])++
-			}
-			if mark(key{x.AssociationID, -1, x.PersonID}) {
-				*field(a)++
-			}
-			if mark(key{0, m, x.PersonID}) {
-				*monthField(&out.Total.Months[m])++
-			}
-			if mark(key{0, -1, x.PersonID}) {
-				*field(&out.Total)++
+			if c.Month == "" {
+				*field(a) = c.People
+			} else if m, inPeriod := index[c.Month]; inPeriod {
+				*monthField(&a.Months[m]) = c.People
 			}
 		}
 	}
-	countDistinct(served, func(s *AssociationStats) *int { return &s.PeopleServed }, func(m *MonthStats) *int { return &m.PeopleServed })
-	countDistinct(placed, func(s *AssociationStats) *int { return &s.Placements }, func(m *MonthStats) *int { return &m.Placements })
+	people(served, func(s *AssociationStats) *int { return &s.PeopleServed }, func(m *MonthStats) *int { return &m.PeopleServed })
+	people(placed, func(s *AssociationStats) *int { return &s.Placements }, func(m *MonthStats) *int { return &m.Placements })
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -68,8 +69,13 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 		ids[i] = r.AssociationID
 	}
 	var counts []assoc.ServiceCount
-	var served []assoc.Served
+	var served []assoc.PeopleCount
 	if len(ids) > 0 {
+		// The residents served come from one source, the rollup's whole
+		// months and the cases' edge days (or the cases alone), so that
+		// each is counted once across both.
+		var src args
+		var sources []string
 		parts := []assoc.Period{p}
 		if fromRollup {
 			var first, last string
@@ -78,9 +84,8 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 				if counts, err = rollupCounts(ctx, q, c, ids, first, last); err != nil {
 					return assoc.ServiceStats{}, err
 				}
-				if served, err = rollupServed(ctx, q, c, ids, first, last); err != nil {
-					return assoc.ServiceStats{}, err
-				}
+				sources = append(sources, "SELECT association_id, month, person_id FROM case_people WHERE community_id = "+src.add(c)+
+					" AND month >= "+src.add(first)+" AND month <= "+src.add(last)+" AND association_id IN "+inList(&src, ids))
 			}
 		}
 		for _, part := range parts {
@@ -89,11 +94,12 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 				return assoc.ServiceStats{}, err
 			}
 			counts = append(counts, more...)
-			people, err := rawServed(ctx, q, c, ids, part)
-			if err != nil {
-				return assoc.ServiceStats{}, err
-			}
-			served = append(served, people...)
+			sources = append(sources,
+				"SELECT cs.association_id AS association_id, SUBSTR(cs.day, 1, 7) AS month, cs.person_id AS person_id FROM assoc_cases cs WHERE cs.person_id IS NOT NULL AND "+casesIn(&src, c, ids, part),
+				"SELECT cs.association_id, SUBSTR(cs.day, 1, 7), ca.person_id FROM case_attendees ca JOIN assoc_cases cs ON cs.id = ca.case_id WHERE "+casesIn(&src, c, ids, part))
+		}
+		if served, err = peopleCounts(ctx, q, strings.Join(sources, " UNION "), src); err != nil {
+			return assoc.ServiceStats{}, err
 		}
 	}
 	from, to := p.Bounds(loc)
@@ -101,10 +107,13 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 	if err != nil {
 		return assoc.ServiceStats{}, err
 	}
-	placed := make([]assoc.Served, len(placements))
-	for i, x := range placements {
-		placed[i] = assoc.Served{AssociationID: x.associationID, Month: x.at.In(loc).Format("2006-01"), PersonID: x.personID}
+	var placedIn []assoc.Served
+	for _, x := range placements {
+		if slices.Contains(ids, x.associationID) {
+			placedIn = append(placedIn, assoc.Served{AssociationID: x.associationID, Month: x.at.In(loc).Format("2006-01"), PersonID: x.personID})
+		}
 	}
+	placed := assoc.DistinctPeople(placedIn)
 	out := assoc.Tally(p, rows, counts, served, placed)
 	out.CommunityID = c
 	return out, nil
@@ -170,23 +179,6 @@ func scanCounts(ctx context.Context, q querier, query string, a args) ([]assoc.S
 	return out, rows.Err()
 }
 
-// scanServed reads association, month, person rows.
-func scanServed(ctx context.Context, q querier, query string, a args) ([]assoc.Served, error) {
-	rows, err := q.QueryContext(ctx, query, a...)
-	if err != nil {
-		return nil, fmt.Errorf("people served: %w", err)
-	}
-	defer rows.Close()
-	var out []assoc.Served
-	for rows.Next() {
-		var x assoc.Served
-		if err := rows.Scan(&x.AssociationID, &x.Month, &x.PersonID); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
-}
 
 func rollupCounts(ctx context.Context, q querier, c int64, ids []int64, first, last string) ([]assoc.ServiceCount, error) {
 	var a args
@@ -195,11 +187,42 @@ func rollupCounts(ctx context.Context, q querier, c int64, ids []int64, first, l
 	return scanCounts(ctx, q, query, a)
 }
 
-func rollupServed(ctx context.Context, q querier, c int64, ids []int64, first, last string) ([]assoc.Served, error) {
-	var a args
-	query := "SELECT association_id, month, person_id FROM case_people WHERE community_id = " + a.add(c) +
-		" AND month >= " + a.add(first) + " AND month <= " + a.add(last) + " AND association_id IN " + inList(&a, ids)
-	return scanServed(ctx, q, query, a)
+
+// peopleCounts counts the distinct residents of source (association,
+// month, person rows) as assoc.DistinctPeople does, in four small answers:
+// per association and month, per association, per month across the
+// associations, and in all.
+func peopleCounts(ctx context.Context, q querier, source string, a args) ([]assoc.PeopleCount, error) {
+	var out []assoc.PeopleCount
+	for _, groups := range [][2]string{{"association_id", "month"}, {"association_id", "''"}, {"0", "month"}, {"0", "''"}} {
+		query := "SELECT " + groups[0] + ", " + groups[1] + ", COUNT(DISTINCT person_id) FROM (" + source + ") x"
+		var by []string
+		for _, g := range groups {
+			if g == "association_id" || g == "month" {
+				by = append(by, g)
+			}
+		}
+		if len(by) > 0 {
+			query += " GROUP BY " + strings.Join(by, ", ")
+		}
+		rows, err := q.QueryContext(ctx, query, a...)
+		if err != nil {
+			return nil, fmt.Errorf("people served: %w", err)
+		}
+		for rows.Next() {
+			var x assoc.PeopleCount
+			if err := rows.Scan(&x.AssociationID, &x.Month, &x.People); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // casesIn is the condition on cs that keeps community c's cases of
@@ -215,12 +238,6 @@ func rawCounts(ctx context.Context, q querier, c int64, ids []int64, p assoc.Per
 	return scanCounts(ctx, q, query, a)
 }
 
-func rawServed(ctx context.Context, q querier, c int64, ids []int64, p assoc.Period) ([]assoc.Served, error) {
-	var a args
-	query := "SELECT cs.association_id, SUBSTR(cs.day, 1, 7), cs.person_id FROM assoc_cases cs WHERE cs.person_id IS NOT NULL AND " + casesIn(&a, c, ids, p) +
-		" UNION SELECT cs.association_id, SUBSTR(cs.day, 1, 7), ca.person_id FROM case_attendees ca JOIN assoc_cases cs ON cs.id = ca.case_id WHERE " + casesIn(&a, c, ids, p)
-	return scanServed(ctx, q, query, a)
-}
 
 // placedRow is one placement follow-up: when, which resident, by which
 // partner, on an entry of which association.
