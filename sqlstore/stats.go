@@ -179,14 +179,12 @@ func scanCounts(ctx context.Context, q querier, query string, a args) ([]assoc.S
 	return out, rows.Err()
 }
 
-
 func rollupCounts(ctx context.Context, q querier, c int64, ids []int64, first, last string) ([]assoc.ServiceCount, error) {
 	var a args
 	query := "SELECT association_id, month, kind, services FROM case_rollup WHERE community_id = " + a.add(c) +
 		" AND month >= " + a.add(first) + " AND month <= " + a.add(last) + " AND association_id IN " + inList(&a, ids)
 	return scanCounts(ctx, q, query, a)
 }
-
 
 // peopleCounts counts the distinct residents of source (association,
 // month, person rows) as assoc.DistinctPeople does, in four small answers:
@@ -237,7 +235,6 @@ func rawCounts(ctx context.Context, q querier, c int64, ids []int64, p assoc.Per
 		" GROUP BY cs.association_id, SUBSTR(cs.day, 1, 7), cs.kind"
 	return scanCounts(ctx, q, query, a)
 }
-
 
 // placedRow is one placement follow-up: when, which resident, by which
 // partner, on an entry of which association.
