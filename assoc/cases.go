@@ -109,16 +109,7 @@ func (c *Case) Validate(now time.Time, loc *time.Location) error {
 		if c.Attendance != 0 || len(c.Attendees) > 0 {
 			p.add("attendance", "only a group service has an attendance")
 		}
-		if c.OpenedAt.IsZero() {
-			c.OpenedAt = now
-		}
-		switch {
-		case c.OpenedAt.After(now.Add(time.Hour)):
-			p.add("opened_at", "must not be in the future")
-		case c.OpenedAt.Before(now.AddDate(-1, 0, 0)):
-			p.add("opened_at", "must be within the last year")
-		}
-		c.OpenedAt = c.OpenedAt.UTC()
+		c.OpenedAt = recent(p, "opened_at", c.OpenedAt, now)
 		c.Day = c.OpenedAt.In(loc).Format(time.DateOnly)
 		if c.Status == "" {
 			c.Status = CaseOpen
@@ -236,16 +227,7 @@ func (a *CaseAction) Validate(now time.Time) error {
 	p := problems{}
 	a.Note = strings.TrimSpace(a.Note)
 	requireText(p, "note", a.Note, 2000)
-	if a.At.IsZero() {
-		a.At = now
-	}
-	switch {
-	case a.At.After(now.Add(time.Hour)):
-		p.add("at", "must not be in the future")
-	case a.At.Before(now.AddDate(-1, 0, 0)):
-		p.add("at", "must be within the last year")
-	}
-	a.At = a.At.UTC()
+	a.At = recent(p, "at", a.At, now)
 	return p.err()
 }
 

@@ -12,6 +12,18 @@ import (
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
+// loadDemo loads the demo into a fresh store of dialect d, its clock at
+// 2026-11-28 09:00 UTC.
+func loadDemo(t *testing.T, d string) (*sqlstore.Store, demo.Result) {
+	t.Helper()
+	st := sqlstoretest.Open(t, d, shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
+	res, err := demo.Load(t.Context(), st, "demo-password-for-tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, res
+}
+
 // The demo's ledgers: entries in each, the job seekers grant to the HR
 // partner, and the partner seeing consenting seekers through it; on both
 // dialects.
@@ -19,11 +31,7 @@ func TestDemoLedgers(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
-			st := sqlstoretest.Open(t, d, shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
-			res, err := demo.Load(ctx, st, "demo-password-for-tests")
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, res := loadDemo(t, d)
 			for _, key := range []string{assoc.JobSeekers, assoc.ElderlyAlone, assoc.HouseholdsInDifficulty, assoc.Disabilities, assoc.HelpEducation} {
 				l, err := st.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: res.CommunityID, Ledger: key})
 				if err != nil || l.Total == 0 {
@@ -54,11 +62,7 @@ func TestDemoServices(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
-			st := sqlstoretest.Open(t, d, shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
-			res, err := demo.Load(ctx, st, "demo-password-for-tests")
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, res := loadDemo(t, d)
 			admin := assoc.Access{Admin: []int64{res.CommunityID}}
 			for name, compute := range map[string]func(context.Context, assoc.Access, sqlstore.StatsFilter) (assoc.ServiceStats, error){
 				"rollup": st.AssociationStats, "raw": st.AssociationStatsRaw,

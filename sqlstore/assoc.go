@@ -1100,17 +1100,7 @@ func openingWhere(acc assoc.Access, a *args) string {
 	if len(whole) > 0 {
 		ors = append(ors, "o.community_id IN "+inList(a, whole))
 	}
-	var partners []int64
-	for _, p := range acc.Partners {
-		partners = append(partners, p.ID)
-	}
-	if len(partners) > 0 {
-		ors = append(ors, "o.partner_id IN "+inList(a, partners))
-	}
-	if len(ors) == 0 {
-		return "FALSE"
-	}
-	return "(" + strings.Join(ors, " OR ") + ")"
+	return anyOf(appendSeats(ors, a, "o.partner_id", acc.Partners))
 }
 
 // OpeningFilter narrows the openings.
@@ -1378,20 +1368,28 @@ func intakeWhere(acc assoc.Access, a *args) string {
 	if len(acc.Admin) > 0 {
 		ors = append(ors, "i.community_id IN "+inList(a, acc.Admin))
 	}
-	for _, group := range []struct {
-		col   string
-		seats []assoc.Seat
-	}{{"i.association_id", acc.Associations}, {"i.household_id", acc.Households}} {
-		var ids []int64
-		for _, st := range group.seats {
-			if st.ID != 0 {
-				ids = append(ids, st.ID)
-			}
-		}
-		if len(ids) > 0 {
-			ors = append(ors, group.col+" IN "+inList(a, ids))
+	ors = appendSeats(ors, a, "i.association_id", acc.Associations)
+	ors = appendSeats(ors, a, "i.household_id", acc.Households)
+	return anyOf(ors)
+}
+
+// appendSeats adds to ors the condition that col names one of the seats
+// (those that name one), when there are any.
+func appendSeats(ors []string, a *args, col string, seats []assoc.Seat) []string {
+	var ids []int64
+	for _, st := range seats {
+		if st.ID != 0 {
+			ids = append(ids, st.ID)
 		}
 	}
+	if len(ids) == 0 {
+		return ors
+	}
+	return append(ors, col+" IN "+inList(a, ids))
+}
+
+// anyOf joins conditions with OR; none keeps nothing.
+func anyOf(ors []string) string {
 	if len(ors) == 0 {
 		return "FALSE"
 	}

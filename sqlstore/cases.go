@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -56,19 +55,7 @@ func caseWhere(acc assoc.Access, a *args) string {
 	if len(acc.Admin) > 0 {
 		ors = append(ors, "cs.community_id IN "+inList(a, acc.Admin))
 	}
-	var mine []int64
-	for _, st := range acc.Associations {
-		if st.ID != 0 {
-			mine = append(mine, st.ID)
-		}
-	}
-	if len(mine) > 0 {
-		ors = append(ors, "cs.association_id IN "+inList(a, mine))
-	}
-	if len(ors) == 0 {
-		return "FALSE"
-	}
-	return "(" + strings.Join(ors, " OR ") + ")"
+	return anyOf(appendSeats(ors, a, "cs.association_id", acc.Associations))
 }
 
 // mayServe reports whether acc records services for association as of
