@@ -1,8 +1,11 @@
 package alarm
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shequ/shequ"
 )
@@ -21,6 +24,9 @@ var Resolutions = []string{
 	"real_intrusion", "false_alarm", "user_error", "medical_help_given", "fire_prevented",
 	"resident_safe", "technical_fault", "test", "other",
 }
+
+// MaxNotes is how long a report or a resolution's notes may be.
+const MaxNotes = 2000
 
 // CorrelationWindow is how long after its last event an open incident of a
 // home takes in new events instead of a new incident being opened.
@@ -62,7 +68,7 @@ func (i *Incident) Open() bool { return i.Status != StatusResolved }
 
 // Step is one thing done to an incident.
 type Step struct {
-	Action     string // ack, dispatch, accept, arrive, resolve
+	Action     string // ack, dispatch, accept, arrive, report, resolve
 	By         int64
 	To         int64 // dispatch: the staff member sent
 	Resolution string
@@ -114,6 +120,18 @@ func (i Incident) Apply(s Step) (Incident, error) {
 			i.AcceptedAt = &at
 		}
 		i.Status, i.ArrivedAt = StatusOnSite, &at
+	case "report":
+		// What the staff member found on site, for the operator who
+		// closes the incident; it moves nothing.
+		if i.Status != StatusOnSite {
+			return i, shequ.Errorf(shequ.ECONFLICT, "incident %d has nobody on site yet (it is %s)", i.ID, i.Status)
+		}
+		if strings.TrimSpace(s.Notes) == "" {
+			return i, shequ.Invalid(map[string]string{"notes": "say what you found"})
+		}
+		if utf8.RuneCountInString(s.Notes) > MaxNotes {
+			return i, shequ.Invalid(map[string]string{"notes": fmt.Sprintf("must be at most %d characters", MaxNotes)})
+		}
 	case "resolve":
 		if !slices.Contains(Resolutions, s.Resolution) {
 			return i, shequ.Invalid(map[string]string{"resolution": "must be one of the resolution codes"})

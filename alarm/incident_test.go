@@ -24,6 +24,9 @@ func TestIncidentLifecycle(t *testing.T) {
 		{"resolve needs a code", []Step{{Action: "resolve", By: 1, Resolution: "meh"}}, StatusNew, shequ.EINVALID},
 		{"nothing after resolve", []Step{{Action: "resolve", By: 1, Resolution: "test"}, {Action: "ack", By: 1}}, StatusResolved, shequ.ECONFLICT},
 		{"dispatch needs a person", []Step{{Action: "dispatch", By: 1}}, StatusNew, shequ.EINVALID},
+		{"report on site", []Step{{Action: "dispatch", By: 1, To: 7}, {Action: "arrive", By: 7}, {Action: "report", By: 7, Notes: "smoke from a kettle; stove off, resident woken"}}, StatusOnSite, ""},
+		{"report before arriving", []Step{{Action: "dispatch", By: 1, To: 7}, {Action: "report", By: 7, Notes: "on my way"}}, StatusDispatched, shequ.ECONFLICT},
+		{"report says something", []Step{{Action: "dispatch", By: 1, To: 7}, {Action: "arrive", By: 7}, {Action: "report", By: 7, Notes: "  "}}, StatusOnSite, shequ.EINVALID},
 	}
 	for _, tt := range tests {
 		inc := Incident{ID: 1, Status: StatusNew, Priority: PriorityIntrusion, OpenedAt: t0}

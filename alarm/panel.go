@@ -125,6 +125,8 @@ type EventFilter struct {
 type IncidentFilter struct {
 	Status string // "open" for all but resolved, or one status
 	HomeID int64
+	// DispatchedTo keeps the incidents a staff member is sent to.
+	DispatchedTo int64
 	// Since and Until bound the opening time; zero does not bound.
 	Since, Until time.Time
 	shequ.Page

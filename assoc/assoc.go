@@ -7,7 +7,10 @@
 // partner records; job openings and placements; the problems residents
 // bring to an association (intake); the services associations give
 // (individual cases and group events, cases.go) and how the statistics
-// count them (stats.go). It holds types and rules, no SQL and no HTTP.
+// count them (stats.go); mediation cases and their state machine
+// (mediation.go); and the relief and subsidy policies whose eligibility
+// rules are data over resident and ledger fields (assistance.go). It
+// holds types and rules, no SQL and no HTTP.
 //
 // Who sees what (the store narrows every query to this; View.See checks it
 // once more on each entry):

@@ -72,13 +72,9 @@ func (b *builder) ledgers(ctx context.Context) error {
 	c := b.community.ID
 	rng := rand.New(rand.NewPCG(2026, 514))
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
-	as, err := b.st.ListAssociations(ctx, b.everyone, community.Filter{CommunityID: c})
+	owner, err := b.associationIDs(ctx)
 	if err != nil {
 		return err
-	}
-	owner := map[string]int64{}
-	for _, a := range as.Items {
-		owner[a.Key] = a.ID
 	}
 	ps, err := b.st.ListPartners(ctx, b.everyone, community.Filter{CommunityID: c})
 	if err != nil {

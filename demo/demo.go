@@ -235,7 +235,10 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.ledgers(ctx); err != nil {
 		return err
 	}
-	return b.services(ctx)
+	if err := b.services(ctx); err != nil {
+		return err
+	}
+	return b.mediationAndRelief(ctx)
 }
 
 func (b *builder) homesOf(ctx context.Context, bd community.Building, first bool) error {

@@ -518,6 +518,9 @@ func (s *Store) ListIncidents(ctx context.Context, scope auth.Scope, f alarm.Inc
 	if f.HomeID != 0 {
 		conds = append(conds, "i.home_id = "+a.add(f.HomeID))
 	}
+	if f.DispatchedTo != 0 {
+		conds = append(conds, "i.dispatched_to = "+a.add(f.DispatchedTo))
+	}
 	if !f.Since.IsZero() {
 		conds = append(conds, "i.opened_at >= "+a.add(f.Since.UTC()))
 	}
@@ -567,48 +570,54 @@ func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64
 func (s *Store) StepIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step) (alarm.Incident, error) {
 	var out alarm.Incident
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		inc, err := oneOf(ctx, tx, incidents, scope, id, scanIncidentRow)
-		if err != nil {
-			return err
-		}
-		if step.Action == "dispatch" {
-			if n, err := count(ctx, tx, "SELECT COUNT(*) FROM grants WHERE user_id = $1 AND community_id = $2 AND role <> 'resident'", step.To, inc.CommunityID); err != nil {
-				return err
-			} else if n == 0 {
-				return shequ.Invalid(map[string]string{"user_id": fmt.Sprintf("user %d is not staff of this community", step.To)})
-			}
-		}
-		step.At = s.now()
-		next, err := inc.Apply(step)
-		if err != nil {
-			return err
-		}
-		if err := s.saveIncident(ctx, tx, &next, false); err != nil {
-			return err
-		}
-		detail := step.Notes
-		switch step.Action {
-		case "dispatch":
-			detail = fmt.Sprintf("user %d", step.To)
-		case "resolve":
-			detail = step.Resolution + " " + step.Notes
-		}
-		if err := s.logIncident(ctx, tx, id, step.At, step.Action, step.By, detail); err != nil {
-			return err
-		}
-		if step.Action == "dispatch" {
-			if err := s.offer(ctx, tx, id, step.To, step.At); err != nil {
-				return err
-			}
-		}
-		if err := s.publishLive(ctx, tx, next.CommunityID, next.HomeID, "incident", next); err != nil {
-			return err
-		}
-		out = next
-		return s.record(ctx, tx, audit.Entry{CommunityID: inc.CommunityID, Action: "incident." + step.Action, Entity: "incident", EntityID: id,
-			Before: snapshot(inc), After: snapshot(next)})
+		var err error
+		out, err = s.stepIncident(ctx, tx, scope, id, step)
+		return err
 	})
 	return out, err
+}
+
+// stepIncident is StepIncident inside tx.
+func (s *Store) stepIncident(ctx context.Context, tx *sql.Tx, scope auth.Scope, id int64, step alarm.Step) (alarm.Incident, error) {
+	inc, err := oneOf(ctx, tx, incidents, scope, id, scanIncidentRow)
+	if err != nil {
+		return alarm.Incident{}, err
+	}
+	if step.Action == "dispatch" {
+		if n, err := count(ctx, tx, "SELECT COUNT(*) FROM grants WHERE user_id = $1 AND community_id = $2 AND role <> 'resident'", step.To, inc.CommunityID); err != nil {
+			return alarm.Incident{}, err
+		} else if n == 0 {
+			return alarm.Incident{}, shequ.Invalid(map[string]string{"user_id": fmt.Sprintf("user %d is not staff of this community", step.To)})
+		}
+	}
+	step.At = s.now()
+	next, err := inc.Apply(step)
+	if err != nil {
+		return alarm.Incident{}, err
+	}
+	if err := s.saveIncident(ctx, tx, &next, false); err != nil {
+		return alarm.Incident{}, err
+	}
+	detail := step.Notes
+	switch step.Action {
+	case "dispatch":
+		detail = fmt.Sprintf("user %d", step.To)
+	case "resolve":
+		detail = step.Resolution + " " + step.Notes
+	}
+	if err := s.logIncident(ctx, tx, id, step.At, step.Action, step.By, detail); err != nil {
+		return alarm.Incident{}, err
+	}
+	if step.Action == "dispatch" {
+		if err := s.offer(ctx, tx, id, step.To, step.At); err != nil {
+			return alarm.Incident{}, err
+		}
+	}
+	if err := s.publishLive(ctx, tx, next.CommunityID, next.HomeID, "incident", next); err != nil {
+		return alarm.Incident{}, err
+	}
+	return next, s.record(ctx, tx, audit.Entry{CommunityID: inc.CommunityID, Action: "incident." + step.Action, Entity: "incident", EntityID: id,
+		Before: snapshot(inc), After: snapshot(next)})
 }
 
 // ArmState returns a home's alarm state.

@@ -1257,7 +1257,7 @@ func (s *Store) PlacementStats(ctx context.Context, acc assoc.Access, community 
 	default:
 		return out, shequ.Errorf(shequ.EFORBIDDEN, "you do not work in community %d", community)
 	}
-	loc, err := communityZone(ctx, s.reader(), community)
+	loc, err := s.location(ctx, s.reader(), community)
 	if err != nil {
 		return out, err
 	}

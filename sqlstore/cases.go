@@ -64,22 +64,6 @@ func mayServe(acc assoc.Access, c, association int64) bool {
 	return acc.IsAdmin(c) || slices.Contains(acc.AssociationsIn(c), association)
 }
 
-// communityZone returns community c's time zone, in which its days and
-// months are counted.
-func communityZone(ctx context.Context, q querier, c int64) (*time.Location, error) {
-	var tz string
-	if err := q.QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", c).Scan(&tz); err == sql.ErrNoRows {
-		return nil, notFound("community", c)
-	} else if err != nil {
-		return nil, err
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return time.UTC, nil
-	}
-	return loc, nil
-}
-
 // caseSummary is what the audit log keeps of a case: who and when, not
 // the need or the outcome, which stay with the case under its rules.
 func caseSummary(c assoc.Case) map[string]any {
@@ -167,7 +151,7 @@ func (s *Store) CreateCase(ctx context.Context, acc assoc.Access, c *assoc.Case)
 		if !mayServe(acc, community, c.AssociationID) {
 			return shequ.Errorf(shequ.EFORBIDDEN, "you do not record services for association %d", c.AssociationID)
 		}
-		loc, err := communityZone(ctx, tx, community)
+		loc, err := s.location(ctx, tx, community)
 		if err != nil {
 			return err
 		}
@@ -412,7 +396,7 @@ func (s *Store) UpdateCase(ctx context.Context, acc assoc.Access, id int64, ch C
 		if !ch.OpenedAt.IsZero() {
 			next.OpenedAt = ch.OpenedAt
 		}
-		loc, err := communityZone(ctx, tx, old.CommunityID)
+		loc, err := s.location(ctx, tx, old.CommunityID)
 		if err != nil {
 			return next, err
 		}

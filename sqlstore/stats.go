@@ -52,7 +52,7 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 	if !acc.IsAdmin(c) && !acc.MemberIn(c) {
 		return assoc.ServiceStats{}, shequ.Errorf(shequ.EFORBIDDEN, "you do not work for the associations of community %d", c)
 	}
-	loc, err := communityZone(ctx, q, c)
+	loc, err := s.location(ctx, q, c)
 	if err != nil {
 		return assoc.ServiceStats{}, err
 	}

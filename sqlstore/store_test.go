@@ -40,14 +40,14 @@ type tree struct {
 	alice, bob   community.Person
 }
 
-func mustOK(t *testing.T, err error) {
+func mustOK(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func makeTree(t *testing.T, st *sqlstore.Store, code string) tree {
+func makeTree(t testing.TB, st *sqlstore.Store, code string) tree {
 	t.Helper()
 	ctx := t.Context()
 	var tr tree

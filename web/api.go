@@ -118,6 +118,7 @@ func (s *Server) registerAPI() {
 	s.registerDeviceAPI()
 	s.registerAdminAPI()
 	s.registerAlarmAPI()
+	s.registerFieldAPI()
 	s.registerMatterAPI()
 	s.registerOpen311()
 	s.registerBoardAPI()
@@ -125,6 +126,8 @@ func (s *Server) registerAPI() {
 	s.registerTransferAPI()
 	s.registerAssocAPI()
 	s.registerCaseAPI()
+	s.registerMediationAPI()
+	s.registerAssistanceAPI()
 }
 
 // --- sign-in ---

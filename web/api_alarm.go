@@ -73,7 +73,7 @@ type presenceAnswer struct {
 type stepBody struct {
 	UserID     int64  `json:"user_id,omitempty" doc:"dispatch: whom to send"`
 	Resolution string `json:"resolution,omitempty" doc:"resolve: real_intrusion, false_alarm, user_error, medical_help_given, fire_prevented, resident_safe, technical_fault, test, other"`
-	Notes      string `json:"notes,omitempty" maxLength:"2000"`
+	Notes      string `json:"notes,omitempty" maxLength:"2000" doc:"resolve: what was done; report: what was found on site"`
 }
 
 func (s *Server) registerAlarmAPI() {
@@ -144,6 +144,7 @@ func (s *Server) registerAlarmAPI() {
 		{"resolve", "Close an incident with a resolution code", auth.PermIncidentHandle},
 		{"accept", "The dispatched staff member accepts", auth.PermIncidentAttend},
 		{"arrive", "The dispatched staff member is on site", auth.PermIncidentAttend},
+		{"report", "The staff member on site says what they found (notes)", auth.PermIncidentAttend},
 	} {
 		handle(s, Route{Method: http.MethodPost, Path: "/api/v1/incidents/{id}/" + action.name, Permission: action.perm, OK: true}, action.name+"-incident", action.summary, "alarm",
 			func(ctx context.Context, in *struct {

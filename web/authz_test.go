@@ -79,6 +79,9 @@ var rules = map[string]string{
 	"POST /api/v1/incidents/{id}/resolve":       "admin operator",
 	"POST /api/v1/incidents/{id}/accept":        "admin operator grid_worker building_head",
 	"POST /api/v1/incidents/{id}/arrive":        "admin operator grid_worker building_head",
+	"POST /api/v1/incidents/{id}/report":        "admin operator grid_worker building_head",
+	"GET /api/v1/incidents/{id}/photos/{photo}": "admin operator grid_worker building_head",
+	"GET /api/v1/staff/me/dispatches":           "admin operator grid_worker building_head",
 	"GET /api/v1/homes/{id}/alarm":              "admin operator grid_worker police resident",
 	"POST /api/v1/homes/{id}/alarm/arm":         "admin resident",
 	"POST /api/v1/homes/{id}/alarm/disarm":      "admin resident",
@@ -200,6 +203,22 @@ var rules = map[string]string{
 	"POST /api/v1/cases/{id}/close":   "admin association_member association_chair",
 	"POST /api/v1/cases/{id}/reopen":  "admin association_member association_chair",
 	"GET /api/v1/stats/associations":  "admin association_member association_chair",
+
+	"GET /api/v1/mediations":                            "admin association_member association_chair",
+	"POST /api/v1/mediations":                           "admin association_member association_chair",
+	"GET /api/v1/mediations/{id}":                       "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/parties":              "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/sessions":             "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/outcome":              "admin association_member association_chair",
+	"POST /api/v1/mediations/{id}/followups":            "admin association_member association_chair",
+	"GET /api/v1/assistance/policies":                   "admin association_member association_chair",
+	"POST /api/v1/assistance/policies":                  "admin",
+	"GET /api/v1/assistance/policies/{id}":              "admin association_member association_chair",
+	"PUT /api/v1/assistance/policies/{id}":              "admin",
+	"GET /api/v1/assistance/policies/{id}/eligible":     "admin association_member association_chair",
+	"GET /api/v1/assistance/applications":               "admin association_member association_chair",
+	"POST /api/v1/assistance/applications":              "admin association_member association_chair",
+	"POST /api/v1/assistance/applications/{id}/outcome": "admin association_member association_chair",
 }
 
 // roleUsers names an account holding each role in the demo community.

@@ -124,6 +124,12 @@ func TestBrowserAlarmConsole(t *testing.T) {
 		t.Fatalf("second browser context: %v", err)
 	}
 	res := &browserTab{t: t, name: "resident", ctx: resCtx, log: watchConsole(resCtx)}
+	workerCtx, cancelWorker := chromedp.NewContext(opCtx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancelWorker)
+	if err := chromedp.Do(workerCtx); err != nil {
+		t.Fatalf("third browser context: %v", err)
+	}
+	worker := &browserTab{t: t, name: "grid01", ctx: workerCtx, log: watchConsole(workerCtx)}
 
 	dir := os.Getenv("SHEQU_SCREENSHOT_DIR")
 	if dir == "" {
@@ -135,8 +141,12 @@ func TestBrowserAlarmConsole(t *testing.T) {
 	res.run("emulate a phone",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
 		acceptLanguage("zh-CN,zh;q=0.9"))
+	worker.run("emulate a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
+		acceptLanguage("zh-CN,zh;q=0.9"))
 	op.signIn(e.http.URL, "operator", "/console")
 	res.signIn(e.http.URL, "resident01", "/my/alarm")
+	worker.signIn(e.http.URL, "grid01", "/my/dispatches")
 
 	// The resident arms at home: at once, no exit delay.
 	res.wait("resident live", `document.querySelector("#live").dataset.state === "open"`, 5*time.Second)
@@ -175,8 +185,12 @@ func TestBrowserAlarmConsole(t *testing.T) {
 		if (document.querySelector('#queue .inc[data-kind="perimeter"]')) { window.shequSeen = performance.timeOrigin + performance.now(); obs.disconnect(); }
 	}).observe(document.querySelector("#console"), {subtree: true, childList: true}); ""`)
 	start := time.Now()
-	e.openWindow(ctx)
+	opened := e.openWindow(ctx)
 	committed := time.Since(start)
+	if len(opened) != 1 || opened[0].Incident == nil {
+		t.Fatalf("the window opened no incident: %+v", opened)
+	}
+	incID := opened[0].Incident.ID
 	op.wait("the alarm reaches the console", `!!document.querySelector('#queue .inc.p-intrusion[data-kind="perimeter"][data-status="new"]')`, 2*time.Second-time.Since(start))
 	latency := time.Since(start)
 	seen, err := chromedp.Run(op.ctx, chromedp.Evaluate[float64](`window.shequSeen || 0`))
@@ -213,6 +227,30 @@ func TestBrowserAlarmConsole(t *testing.T) {
 	res.wait("the resident is told who comes", `document.querySelector("#alarm-state .help-card") !== null &&
 		document.querySelector("#alarm-state .help-card").textContent.includes(`+jsString(grid01.DisplayName+" 正在赶来")+`)`, 3*time.Second)
 	res.shoot(dir, "alarm-4-resident-help-coming")
+
+	// grid01, on the stairs, opens the dispatch (the SMS says where; the
+	// page's poll would say it too, within 15 s), accepts, arrives and
+	// reports; the report reaches the console's timeline live.
+	worker.navigate("open the dispatches", chromedp.Navigate(e.http.URL+"/my/dispatches"))
+	if w := worker.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("dispatch page is %s px wide on a 390 px phone", w)
+	}
+	for _, step := range []string{"accept", "arrive"} {
+		sel := fmt.Sprintf(`#%s-%d`, step, incID)
+		if h, err := chromedp.Run(worker.ctx, chromedp.Evaluate[float64](`document.querySelector('`+sel+`').getBoundingClientRect().height`)); err != nil || h < 48 {
+			t.Errorf("%s is %.0f px tall (%v), want at least 48", sel, h, err)
+		}
+		worker.navigate(step, chromedp.Click(chromedp.CSS(sel)))
+	}
+	worker.shoot(dir, "alarm-4b-grid-worker-on-site")
+	report := "窗户没关好，家里无人，已关窗"
+	worker.run("write the report", chromedp.SendKeys(chromedp.ID(fmt.Sprintf("notes-%d", incID)), report))
+	worker.navigate("send the report", chromedp.Click(chromedp.ID(fmt.Sprintf("report-%d", incID))))
+	if !strings.Contains(worker.eval(`document.body.textContent`), "报告已发送给监控中心") {
+		t.Error("the grid worker's page does not confirm the report")
+	}
+	op.wait("the report reaches the console", `document.querySelector("#incident-state").dataset.status === "on_site" &&
+		document.querySelector("#incident-state .timeline").textContent.includes(`+jsString(report)+`) && window.shequMark === "kept"`, 3*time.Second)
 
 	op.run("choose false alarm and resolve",
 		chromedp.SetValue(chromedp.ID("resolution"), "false_alarm"),

@@ -220,6 +220,7 @@ func (s *Server) registerPages() {
 	s.pageRoute("GET /audit", "/audit", auth.PermAuditRead, s.auditPage)
 	s.pageRoute("GET /users", "/users", auth.PermUsersManage, s.usersPage)
 	s.registerAlarmPages()
+	s.registerFieldPages()
 	s.registerServicePages()
 }
 

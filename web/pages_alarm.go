@@ -299,6 +299,8 @@ type incidentView struct {
 	Error       string
 	// DispatchedName names whom the incident was sent to.
 	DispatchedName string
+	// Photos are the addresses of the photos reported from the home.
+	Photos []string
 }
 
 // CanAck and friends say which buttons are live.
@@ -460,27 +462,9 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range tl {
-		row := timelineRow{At: e.At, Clock: e.At.In(p.zone).Format("15:04:05"), Action: p.L.Or("alarm.action."+e.Action, e.Action), Detail: e.Detail}
-		if e.UserID != 0 {
-			row.Who = "#" + strconv.FormatInt(e.UserID, 10)
-			if u, ok := staff[e.UserID]; ok {
-				row.Who = displayName(u)
-			}
-		}
-		switch e.Action {
-		case "dispatch":
-			var to int64
-			if _, err := fmt.Sscanf(e.Detail, "user %d", &to); err == nil {
-				if u, ok := staff[to]; ok {
-					row.Detail = "→ " + displayName(u)
-				}
-			}
-		case "resolve":
-			code, notes, _ := strings.Cut(e.Detail, " ")
-			row.Detail = strings.TrimSpace(p.L.Or("alarm.res."+code, code) + " " + notes)
-		}
-		v.Timeline = append(v.Timeline, row)
+	v.Timeline = timelineRows(p, tl, staff)
+	if v.Photos, err = s.incidentPhotos(ctx, sc, 0, id); err != nil {
+		return nil, err
 	}
 
 	var workerID, headID int64
@@ -522,6 +506,50 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 		}
 	}
 	return v, nil
+}
+
+// timelineRows puts an incident's timeline in words: whom it was sent
+// to by name, resolution codes in the reader's language.
+func timelineRows(p *pageData, tl []sqlstore.TimelineEntry, staff map[int64]auth.User) []timelineRow {
+	var out []timelineRow
+	for _, e := range tl {
+		row := timelineRow{At: e.At, Clock: e.At.In(p.zone).Format("15:04:05"), Action: p.L.Or("alarm.action."+e.Action, e.Action), Detail: e.Detail}
+		if e.UserID != 0 {
+			row.Who = "#" + strconv.FormatInt(e.UserID, 10)
+			if u, ok := staff[e.UserID]; ok {
+				row.Who = displayName(u)
+			}
+		}
+		switch e.Action {
+		case "dispatch":
+			var to int64
+			if _, err := fmt.Sscanf(e.Detail, "user %d", &to); err == nil {
+				row.Detail = "→ #" + strconv.FormatInt(to, 10)
+				if u, ok := staff[to]; ok {
+					row.Detail = "→ " + displayName(u)
+				}
+			}
+		case "resolve":
+			code, notes, _ := strings.Cut(e.Detail, " ")
+			row.Detail = strings.TrimSpace(p.L.Or("alarm.res."+code, code) + " " + notes)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// incidentPhotos lists the addresses of the photos reported on an
+// incident that sc reaches or that is dispatched to user.
+func (s *Server) incidentPhotos(ctx context.Context, sc auth.Scope, user, id int64) ([]string, error) {
+	ids, err := s.store.IncidentPhotoIDs(ctx, sc, user, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ph := range ids {
+		out = append(out, fmt.Sprintf("/api/v1/incidents/%d/photos/%d", id, ph))
+	}
+	return out, nil
 }
 
 // staffChoices lists whom the operator may send: the dispatch candidates
@@ -613,15 +641,16 @@ func recommend(l *locale, staff map[int64]auth.User, self, worker, head int64) [
 // call them and their emergency contacts, and the read is audited;
 // others get them masked.
 func (s *Server) residentsOf(ctx context.Context, a *auth.Actor, home int64, now time.Time) ([]personView, error) {
-	f := community.Filter{HomeID: home, Page: shequ.Page{Limit: shequ.MaxLimit}}
-	whole := a.Can(auth.PermPeoplePII)
-	var l shequ.List[community.Person]
-	var err error
-	if whole {
-		l, err = s.store.ListPeople(ctx, a.Scope(auth.PermPeoplePII), f)
-	} else {
-		l, err = s.store.ListPeople(ctx, a.Scope(auth.PermPeopleRead), f)
+	if a.Can(auth.PermPeoplePII) {
+		return s.peopleOfHome(ctx, a.Scope(auth.PermPeoplePII), true, home, now)
 	}
+	return s.peopleOfHome(ctx, a.Scope(auth.PermPeopleRead), false, home, now)
+}
+
+// peopleOfHome lists the people of a home within sc, with whole numbers
+// (an audited read) or masked ones.
+func (s *Server) peopleOfHome(ctx context.Context, sc auth.Scope, whole bool, home int64, now time.Time) ([]personView, error) {
+	l, err := s.store.ListPeople(ctx, sc, community.Filter{HomeID: home, Page: shequ.Page{Limit: shequ.MaxLimit}})
 	if err != nil {
 		return nil, err
 	}
@@ -1005,4 +1034,26 @@ func (s *Server) myAlarmSOS(w http.ResponseWriter, r *http.Request, p *pageData)
 	s.changed()
 	http.Redirect(w, r, "/my/alarm", http.StatusSeeOther)
 	return nil
+}
+
+// peopleBlock is what the "people" part shows.
+type peopleBlock struct {
+	L      *locale
+	People []personView
+}
+
+// PeopleOf hands the people of a home to the "people" part.
+func (p *pageData) PeopleOf(people []personView) peopleBlock {
+	return peopleBlock{L: p.L, People: people}
+}
+
+// photoBlock is what the "report-photos" part shows.
+type photoBlock struct {
+	L      *locale
+	Photos []string
+}
+
+// PhotosOf hands the photos reported on an incident to their part.
+func (p *pageData) PhotosOf(photos []string) photoBlock {
+	return photoBlock{L: p.L, Photos: photos}
 }

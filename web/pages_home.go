@@ -67,6 +67,14 @@ func (s *Server) dashboardPage(r *http.Request, p *pageData) (string, error) {
 			return l.Total, err
 		}},
 	}
+	// Field staff see first where they are sent.
+	if a.Can(auth.PermIncidentAttend) && !a.Can(auth.PermIncidentHandle) {
+		l, err := s.myDispatches(ctx, a, one)
+		if err != nil {
+			return "", err
+		}
+		b.Stats = append(b.Stats, stat{Key: "home.dispatches", Count: l.Total, Href: "/my/dispatches"})
+	}
 	for _, c := range counts {
 		if !a.Can(c.perm) {
 			continue

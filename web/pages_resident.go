@@ -1264,9 +1264,10 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func init() {
-	// The parts the service pages share go into each of them.
+	// The parts the service pages, the console and the field staff's
+	// pages share go into each of them.
 	for name, t := range views {
-		if strings.HasPrefix(name, "r_") || strings.HasPrefix(name, "s_") {
+		if strings.HasPrefix(name, "r_") || strings.HasPrefix(name, "s_") || strings.HasPrefix(name, "f_") || name == "console" {
 			template.Must(t.ParseFS(pageFS, "templates/parts/*.html"))
 		}
 	}

@@ -83,6 +83,7 @@ type Store interface {
 	accountStore
 	auditStore
 	alarmStore
+	fieldStore
 	matterStore
 	open311Store
 	boardStore
@@ -90,4 +91,6 @@ type Store interface {
 	transferStore
 	assocStore
 	caseStore
+	mediationStore
+	assistanceStore
 }

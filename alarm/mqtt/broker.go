@@ -11,7 +11,6 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -23,9 +22,9 @@ import (
 // stored stays with the publisher, which sends it again when it
 // reconnects. Messages are also routed to any other subscriber as usual.
 //
-// Authentication: every client is allowed to connect, publish and
-// subscribe (mochi's allow-all hook). Listen on a trusted network only
-// until a credentials hook is added.
+// Authentication: with a password configured, a client must present the
+// username and password (see brokerauth.go); without one the broker
+// listens on a loopback address only.
 type Broker struct {
 	cfg     Config
 	p       *pipeline
@@ -78,13 +77,17 @@ func (b *Broker) start() error {
 	if b.cfg.Listen == "" {
 		return errors.New("mqtt: no listen address for the embedded broker")
 	}
+	admit, err := b.cfg.brokerAuth()
+	if err != nil {
+		return err
+	}
 	srv := mochi.New(&mochi.Options{
 		Logger: b.cfg.Logger.With("component", "mqtt-broker"),
 		// The embedded broker keeps sessions in memory only; publishers
 		// keep what was not acknowledged.
 		InlineClient: false,
 	})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	if err := srv.AddHook(admit, nil); err != nil {
 		return fmt.Errorf("mqtt: broker auth hook: %w", err)
 	}
 	if err := srv.AddHook(&ingestHook{b: b}, nil); err != nil {

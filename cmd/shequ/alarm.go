@@ -22,6 +22,8 @@ type alarmConfig struct {
 	sia        string
 	mqttURL    string
 	mqttListen string
+	mqttUser   string
+	mqttPass   string
 	sms        string
 	smsToken   string
 }
@@ -29,7 +31,9 @@ type alarmConfig struct {
 func (c *alarmConfig) register(f envFlags) {
 	f.string(&c.sia, "sia", "SHEQU_SIA", "127.0.0.1:6000", "SIA DC-09 receiver address (TCP and UDP); empty disables")
 	f.string(&c.mqttURL, "mqtt", "SHEQU_MQTT", "", "external MQTT broker with zigbee2mqtt sensors, e.g. tcp://127.0.0.1:1883")
-	f.string(&c.mqttListen, "mqtt-listen", "SHEQU_MQTT_LISTEN", "", "address of the embedded MQTT broker for sensors, e.g. 127.0.0.1:1883")
+	f.string(&c.mqttListen, "mqtt-listen", "SHEQU_MQTT_LISTEN", "", "address of the embedded MQTT broker for sensors, e.g. 127.0.0.1:1883; beyond loopback it needs --mqtt-password")
+	f.string(&c.mqttUser, "mqtt-user", "SHEQU_MQTT_USER", "", "MQTT username: shequ's at the external broker, and the one sensor bridges present to the embedded broker")
+	f.string(&c.mqttPass, "mqtt-password", "SHEQU_MQTT_PASSWORD", "", "MQTT password that goes with --mqtt-user (better set in the environment than on the command line)")
 	f.string(&c.sms, "sms", "SHEQU_SMS", "log", "how SMS go out: log (write them to the log), an https:// URL of an SMS gateway webhook, or smpp://systemid:password@host:port?source=NUMBER")
 	f.string(&c.smsToken, "sms-token", "SHEQU_SMS_TOKEN", "", "bearer token for the SMS gateway webhook")
 }
@@ -71,8 +75,17 @@ func newAlarmCentre(cfg alarmConfig, st *sqlstore.Store, log *slog.Logger, hub *
 	return a
 }
 
-// listen binds the receiver's address so that a taken port fails the start.
+// mqttConfig is the sensors' MQTT configuration.
+func (a *alarmCentre) mqttConfig() mqtt.Config {
+	return mqtt.Config{URL: a.cfg.mqttURL, Listen: a.cfg.mqttListen, Username: a.cfg.mqttUser, Password: a.cfg.mqttPass, Logger: a.log}
+}
+
+// listen binds the receiver's address so that a taken port fails the
+// start, as does an MQTT configuration that is unsafe.
 func (a *alarmCentre) listen(ctx context.Context) error {
+	if err := a.mqttConfig().Check(); err != nil {
+		return err
+	}
 	if err := a.accounts.reload(ctx); err != nil {
 		return err
 	}
@@ -127,7 +140,7 @@ func (a *alarmCentre) run(ctx context.Context) error {
 	if a.cfg.mqttURL != "" || a.cfg.mqttListen != "" {
 		sensors := &sensorDirectory{store: a.store, log: a.log}
 		start("mqtt", func() {
-			if err := mqtt.Run(ctx, mqtt.Config{URL: a.cfg.mqttURL, Listen: a.cfg.mqttListen, Logger: a.log}, sensors, a.ingestor); err != nil && ctx.Err() == nil {
+			if err := mqtt.Run(ctx, a.mqttConfig(), sensors, a.ingestor); err != nil && ctx.Err() == nil {
 				a.log.Error("MQTT", "err", err)
 			}
 		})
