@@ -396,17 +396,24 @@ func (f *FollowUp) Validate(now time.Time) error {
 	}
 	f.Note = strings.TrimSpace(f.Note)
 	optionalText(p, "note", f.Note, 2000)
-	if f.At.IsZero() {
-		f.At = now
-	}
-	if f.At.After(now.Add(time.Hour)) {
-		p.add("at", "must not be in the future")
-	}
-	if f.At.Before(now.AddDate(-1, 0, 0)) {
-		p.add("at", "must be within the last year")
-	}
-	f.At = f.At.UTC()
+	f.At = recent(p, "at", f.At, now)
 	return p.err()
+}
+
+// recent checks a time something was done: now when not given, not in
+// the future (an hour's grace for clocks), not more than a year back. It
+// returns the time in UTC.
+func recent(p problems, field string, at, now time.Time) time.Time {
+	if at.IsZero() {
+		at = now
+	}
+	switch {
+	case at.After(now.Add(time.Hour)):
+		p.add(field, "must not be in the future")
+	case at.Before(now.AddDate(-1, 0, 0)):
+		p.add(field, "must be within the last year")
+	}
+	return at.UTC()
 }
 
 // Opening statuses.

@@ -5,10 +5,12 @@
 // partner organisation (which ledger, which entries, which fields, for what
 // purpose, until when, with each resident's consent); the follow-ups a
 // partner records; job openings and placements; the problems residents
-// bring to an association (intake); mediation cases and their state
-// machine (mediation.go); and the relief and subsidy policies whose
-// eligibility rules are data over resident and ledger fields
-// (assistance.go). It holds types and rules, no SQL and no HTTP.
+// bring to an association (intake); the services associations give
+// (individual cases and group events, cases.go) and how the statistics
+// count them (stats.go); mediation cases and their state machine
+// (mediation.go); and the relief and subsidy policies whose eligibility
+// rules are data over resident and ledger fields (assistance.go). It
+// holds types and rules, no SQL and no HTTP.
 //
 // Who sees what (the store narrows every query to this; View.See checks it
 // once more on each entry):
@@ -29,6 +31,10 @@
 //     and then only the granted fields, the entry id and a masked name.
 //     Sensitive ledgers and sensitive fields cannot be granted. Every entry
 //     a partner reads is written to the audit log.
+//   - Services (cases) are reached like owned entries: administrators
+//     every case of their community, members and chairs their
+//     associations' cases, nobody else; their statistics likewise, with
+//     the total over the associations shown.
 package assoc
 
 import (

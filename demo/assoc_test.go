@@ -1,6 +1,7 @@
 package demo_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
-// loadDemo loads the demo into a fresh store of dialect d.
+// loadDemo loads the demo into a fresh store of dialect d, its clock at
+// 2026-11-28 09:00 UTC.
 func loadDemo(t *testing.T, d string) (*sqlstore.Store, demo.Result) {
 	t.Helper()
 	st := sqlstoretest.Open(t, d, shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
@@ -49,6 +51,50 @@ func TestDemoLedgers(t *testing.T) {
 			stats, err := st.PlacementStats(ctx, assoc.Everything, res.CommunityID, 2026)
 			if err != nil || stats.ResidentsPlaced == 0 {
 				t.Errorf("placements %+v %v", stats, err)
+			}
+		})
+	}
+}
+
+// The demo's services this year come out at the report's figures, from
+// the rollup and from the cases alike, spread over the associations.
+func TestDemoServices(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := t.Context()
+			st, res := loadDemo(t, d)
+			admin := assoc.Access{Admin: []int64{res.CommunityID}}
+			for name, compute := range map[string]func(context.Context, assoc.Access, sqlstore.StatsFilter) (assoc.ServiceStats, error){
+				"rollup": st.AssociationStats, "raw": st.AssociationStatsRaw,
+			} {
+				s, err := compute(ctx, admin, sqlstore.StatsFilter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Total.Individual != 514 || s.Total.Group != 127 {
+					t.Errorf("%s: %d individual and %d group services this year, want 514 and 127", name, s.Total.Individual, s.Total.Group)
+				}
+				if len(s.Associations) != 8 || s.Total.PeopleServed == 0 || s.Total.Placements == 0 {
+					t.Errorf("%s: %d associations, %d people served, %d placed", name, len(s.Associations), s.Total.PeopleServed, s.Total.Placements)
+				}
+				for _, a := range s.Associations {
+					if a.Individual == 0 || a.Group == 0 {
+						t.Errorf("%s: %s gave %d individual and %d group services", name, a.Key, a.Individual, a.Group)
+					}
+				}
+				months := 0
+				for _, m := range s.Total.Months {
+					if m.Individual > 0 {
+						months++
+					}
+				}
+				if months < 10 {
+					t.Errorf("%s: services in %d months only", name, months)
+				}
+			}
+			closed, err := st.ListCases(ctx, admin, sqlstore.CaseFilter{Status: assoc.CaseClosed})
+			if err != nil || closed.Total == 0 || closed.Total >= 514 {
+				t.Errorf("%d closed cases: %v", closed.Total, err)
 			}
 		})
 	}

@@ -137,6 +137,7 @@ type builder struct {
 	residentPerson int64
 	elderly        []community.Person
 	unemployed     []community.Person
+	residents      []community.Person
 }
 
 func (b *builder) name() string {
@@ -234,6 +235,9 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.ledgers(ctx); err != nil {
 		return err
 	}
+	if err := b.services(ctx); err != nil {
+		return err
+	}
 	return b.mediationAndRelief(ctx)
 }
 
@@ -312,6 +316,7 @@ func (b *builder) household(ctx context.Context, h community.Home, resident01 bo
 			return fmt.Errorf("person: %w", err)
 		}
 		b.people++
+		b.residents = append(b.residents, p)
 		if alone {
 			b.elderly = append(b.elderly, p)
 		}

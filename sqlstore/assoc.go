@@ -1120,17 +1120,7 @@ func openingWhere(acc assoc.Access, a *args) string {
 	if len(whole) > 0 {
 		ors = append(ors, "o.community_id IN "+inList(a, whole))
 	}
-	var partners []int64
-	for _, p := range acc.Partners {
-		partners = append(partners, p.ID)
-	}
-	if len(partners) > 0 {
-		ors = append(ors, "o.partner_id IN "+inList(a, partners))
-	}
-	if len(ors) == 0 {
-		return "FALSE"
-	}
-	return "(" + strings.Join(ors, " OR ") + ")"
+	return anyOf(appendSeats(ors, a, "o.partner_id", acc.Partners))
 }
 
 // OpeningFilter narrows the openings.
@@ -1296,45 +1286,28 @@ func (s *Store) PlacementStats(ctx context.Context, acc assoc.Access, community 
 		out.Year = year
 	}
 	from, to := time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
-	var a args
-	query := `SELECT f.at, e.person_id, f.partner_id, COALESCE(pa.name, '') FROM ledger_followups f JOIN ledger_entries e ON e.id = f.entry_id LEFT JOIN partners pa ON pa.id = f.partner_id
-		WHERE e.community_id = ` + a.add(community) + ` AND f.kind = 'placed' AND f.at >= ` + a.add(from.UTC()) + ` AND f.at < ` + a.add(to.UTC())
-	if partners != nil {
-		query += " AND f.partner_id IN " + inList(&a, partners)
-	}
-	rows, err := s.reader().QueryContext(ctx, query+" ORDER BY f.at, f.id", a...)
+	placements, err := placedRows(ctx, s.reader(), community, from, to, partners)
 	if err != nil {
-		return out, fmt.Errorf("placements: %w", err)
+		return out, err
 	}
-	defer rows.Close()
 	seen := map[int64]bool{}
 	byPartner := map[int64]map[int64]bool{}
 	names := map[int64]string{}
 	var order []int64
-	for rows.Next() {
-		var at time.Time
-		var person int64
-		var partner sql.NullInt64
-		var name string
-		if err := rows.Scan(&at, &person, &partner, &name); err != nil {
-			return out, err
-		}
+	for _, x := range placements {
 		out.Placements++
-		if !seen[person] {
-			seen[person] = true
+		if !seen[x.personID] {
+			seen[x.personID] = true
 			out.ResidentsPlaced++
-			out.ByMonth[at.In(loc).Month()-1]++
+			out.ByMonth[x.at.In(loc).Month()-1]++
 		}
-		p := partner.Int64
+		p := x.partnerID
 		if byPartner[p] == nil {
 			byPartner[p] = map[int64]bool{}
-			names[p] = name
+			names[p] = x.partnerName
 			order = append(order, p)
 		}
-		byPartner[p][person] = true
-	}
-	if err := rows.Err(); err != nil {
-		return out, err
+		byPartner[p][x.personID] = true
 	}
 	for _, p := range order {
 		out.ByPartner = append(out.ByPartner, assoc.PartnerCount{PartnerID: p, Name: names[p], Residents: len(byPartner[p])})
@@ -1415,20 +1388,28 @@ func intakeWhere(acc assoc.Access, a *args) string {
 	if len(acc.Admin) > 0 {
 		ors = append(ors, "i.community_id IN "+inList(a, acc.Admin))
 	}
-	for _, group := range []struct {
-		col   string
-		seats []assoc.Seat
-	}{{"i.association_id", acc.Associations}, {"i.household_id", acc.Households}} {
-		var ids []int64
-		for _, st := range group.seats {
-			if st.ID != 0 {
-				ids = append(ids, st.ID)
-			}
-		}
-		if len(ids) > 0 {
-			ors = append(ors, group.col+" IN "+inList(a, ids))
+	ors = appendSeats(ors, a, "i.association_id", acc.Associations)
+	ors = appendSeats(ors, a, "i.household_id", acc.Households)
+	return anyOf(ors)
+}
+
+// appendSeats adds to ors the condition that col names one of the seats
+// (those that name one), when there are any.
+func appendSeats(ors []string, a *args, col string, seats []assoc.Seat) []string {
+	var ids []int64
+	for _, st := range seats {
+		if st.ID != 0 {
+			ids = append(ids, st.ID)
 		}
 	}
+	if len(ids) == 0 {
+		return ors
+	}
+	return append(ors, col+" IN "+inList(a, ids))
+}
+
+// anyOf joins conditions with OR; none keeps nothing.
+func anyOf(ors []string) string {
 	if len(ors) == 0 {
 		return "FALSE"
 	}

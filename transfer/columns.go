@@ -93,8 +93,9 @@ func init() {
 func Columns(kind string) []Column { return layouts[kind] }
 
 // Headers returns the headers of kind in lang, in column order.
-func Headers(kind string, lang Lang) []string {
-	cols := layouts[kind]
+func Headers(kind string, lang Lang) []string { return headersOf(layouts[kind], lang) }
+
+func headersOf(cols []Column, lang Lang) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
 		out[i] = c.Header(lang)

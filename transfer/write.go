@@ -9,42 +9,31 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
+// Table is one sheet to write: its name, its columns and its rows, with
+// the headers in Lang.
+type Table struct {
+	Sheet   string
+	Columns []Column
+	Rows    []Row
+	Lang    Lang
+}
+
 // Write writes rows of kind to w as a file of format, with the headers and
 // labels of lang. What Write writes, Read reads back to the same rows.
 func Write(w io.Writer, format Format, kind string, lang Lang, rows []Row) error {
 	if err := CheckKind(kind); err != nil {
 		return err
 	}
-	cols := layouts[kind]
-	t := Table{Sheet: sheetNames[kind][0], Header: Headers(kind, lang), Numeric: make([]bool, len(cols))}
+	name := sheetNames[kind][0]
 	if lang == English {
-		t.Sheet = sheetNames[kind][1]
+		name = sheetNames[kind][1]
 	}
-	for i, c := range cols {
-		t.Numeric[i] = c.Numeric
-	}
-	for _, r := range rows {
-		record := make([]string, len(cols))
-		for i, c := range cols {
-			record[i] = r.Get(c.Key)
-		}
-		t.Rows = append(t.Rows, record)
-	}
-	return WriteTable(w, format, t)
+	return WriteTable(w, format, Table{Sheet: name, Columns: layouts[kind], Rows: rows, Lang: lang})
 }
 
-// Table is a sheet of text cells under a header: what WriteTable writes.
-// Numeric marks the columns an XLSX file keeps as numbers.
-type Table struct {
-	Sheet   string
-	Header  []string
-	Numeric []bool
-	Rows    [][]string
-}
-
-// WriteTable writes t to w as a file of format: any table, such as a
-// ledger whose columns an administrator defined, written as Write writes
-// the import kinds.
+// WriteTable writes t to w as a file of format: CSV with a byte order
+// mark and formula-escaped cells, or a one-sheet XLSX workbook with
+// numeric columns as numbers.
 func WriteTable(w io.Writer, format Format, t Table) error {
 	switch format {
 	case CSV:
@@ -63,16 +52,14 @@ func writeCSV(w io.Writer, t Table) error {
 	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true // what spreadsheets write, and what Notepad shows right
-	if err := cw.Write(t.Header); err != nil {
+	if err := cw.Write(headersOf(t.Columns, t.Lang)); err != nil {
 		return fmt.Errorf("write csv header: %w", err)
 	}
-	record := make([]string, len(t.Header))
+	cols := t.Columns
+	record := make([]string, len(cols))
 	for _, r := range t.Rows {
-		for i := range record {
-			record[i] = ""
-			if i < len(r) {
-				record[i] = escapeCell(r[i])
-			}
+		for i, c := range cols {
+			record[i] = escapeCell(r.Get(c.Key))
 		}
 		if err := cw.Write(record); err != nil {
 			return fmt.Errorf("write csv: %w", err)
@@ -98,9 +85,6 @@ func writeXLSX(w io.Writer, t Table) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	name := t.Sheet
-	if name == "" {
-		name = "Sheet1"
-	}
 	if err := f.SetSheetName(f.GetSheetName(0), name); err != nil {
 		return fmt.Errorf("name sheet: %w", err)
 	}
@@ -108,33 +92,31 @@ func writeXLSX(w io.Writer, t Table) error {
 	if err != nil {
 		return fmt.Errorf("xlsx stream: %w", err)
 	}
+	cols := t.Columns
 	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
 	if err != nil {
 		return fmt.Errorf("xlsx style: %w", err)
 	}
 	// Widths and panes must come before the first row.
-	if err := sw.SetColWidth(1, max(1, len(t.Header)), 16); err != nil {
+	if err := sw.SetColWidth(1, len(cols), 16); err != nil {
 		return fmt.Errorf("xlsx widths: %w", err)
 	}
 	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return fmt.Errorf("xlsx panes: %w", err)
 	}
-	header := make([]any, len(t.Header))
-	for i, h := range t.Header {
-		header[i] = excelize.Cell{StyleID: bold, Value: h}
+	header := make([]any, len(cols))
+	for i, c := range cols {
+		header[i] = excelize.Cell{StyleID: bold, Value: c.Header(t.Lang)}
 	}
 	if err := sw.SetRow("A1", header); err != nil {
 		return fmt.Errorf("xlsx header: %w", err)
 	}
 	for n, r := range t.Rows {
-		values := make([]any, len(t.Header))
-		for i := range values {
-			v := ""
-			if i < len(r) {
-				v = r[i]
-			}
+		values := make([]any, len(cols))
+		for i, c := range cols {
+			v := r.Get(c.Key)
 			values[i] = v
-			if i < len(t.Numeric) && t.Numeric[i] && v != "" {
+			if c.Numeric && v != "" {
 				if num, err := strconv.ParseFloat(v, 64); err == nil {
 					values[i] = num
 				}

@@ -125,6 +125,7 @@ func (s *Server) registerAPI() {
 	s.registerContentAPI()
 	s.registerTransferAPI()
 	s.registerAssocAPI()
+	s.registerCaseAPI()
 	s.registerMediationAPI()
 	s.registerAssistanceAPI()
 }

@@ -193,6 +193,17 @@ var rules = map[string]string{
 	"GET /api/v1/openings/{id}/candidates":               "admin association_member association_chair partner",
 	"GET /api/v1/stats/placements":                       "admin association_member association_chair partner",
 
+	// Services and their statistics (web/cases_test.go): association roles
+	// reach their association's, administrators their community's.
+	"POST /api/v1/cases":              "admin association_member association_chair",
+	"GET /api/v1/cases":               "admin association_member association_chair",
+	"GET /api/v1/cases/{id}":          "admin association_member association_chair",
+	"PUT /api/v1/cases/{id}":          "admin association_member association_chair",
+	"POST /api/v1/cases/{id}/actions": "admin association_member association_chair",
+	"POST /api/v1/cases/{id}/close":   "admin association_member association_chair",
+	"POST /api/v1/cases/{id}/reopen":  "admin association_member association_chair",
+	"GET /api/v1/stats/associations":  "admin association_member association_chair",
+
 	"GET /api/v1/mediations":                            "admin association_member association_chair",
 	"POST /api/v1/mediations":                           "admin association_member association_chair",
 	"GET /api/v1/mediations/{id}":                       "admin association_member association_chair",

@@ -509,18 +509,24 @@ func (s *Server) entriesExport(w http.ResponseWriter, r *http.Request, p *pageDa
 	if err != nil {
 		return err
 	}
-	// A partner's entries carry no status or dates: its file names them
-	// by their numbers instead.
-	table := transfer.Table{Sheet: t.Key, Header: []string{p.L.T("entries.name")}, Numeric: []bool{false}}
+	// The columns are keyed by the ledger's field keys; their headers are
+	// in the page's language, which Table writes where it writes Chinese.
+	// A partner's entries carry no status or dates: its file names them by
+	// their numbers instead.
+	table := transfer.Table{Sheet: t.Key, Lang: transfer.Chinese}
+	column := func(key, header string, numeric bool) {
+		table.Columns = append(table.Columns, transfer.Column{Key: key, Zh: header, Numeric: numeric})
+	}
+	column("name", p.L.T("entries.name"), false)
 	if b.Partner {
-		table.Header, table.Numeric = append(table.Header, p.L.T("entries.id")), append(table.Numeric, true)
+		column("id", p.L.T("entries.id"), true)
 	}
 	for _, fd := range t.Fields {
-		table.Header = append(table.Header, fieldLabel(p.L, fd))
-		table.Numeric = append(table.Numeric, fd.Type == assoc.FieldNumber)
+		column("v."+fd.Key, fieldLabel(p.L, fd), fd.Type == assoc.FieldNumber)
 	}
 	if !b.Partner {
-		table.Header = append(table.Header, p.L.T("entries.status"), p.L.T("entries.updated"))
+		column("status", p.L.T("entries.status"), false)
+		column("updated", p.L.T("entries.updated"), false)
 	}
 	read := access(ctx, auth.PermLedgerRead)
 	for f.Offset = 0; f.Offset < maxExport; f.Offset += shequ.MaxLimit {
@@ -530,17 +536,12 @@ func (s *Server) entriesExport(w http.ResponseWriter, r *http.Request, p *pageDa
 			return err
 		}
 		for _, e := range l.Items {
-			row := []string{e.PersonName}
-			if b.Partner {
-				row = append(row, strconv.FormatInt(e.ID, 10))
-			}
+			row := map[string]string{"name": e.PersonName, "id": strconv.FormatInt(e.ID, 10),
+				"status": p.L.Or("entry.status."+e.Status, e.Status), "updated": p.Date(e.UpdatedAt)}
 			for _, fd := range t.Fields {
-				row = append(row, valueText(p.L, fd, e.Values[fd.Key]))
+				row["v."+fd.Key] = valueText(p.L, fd, e.Values[fd.Key])
 			}
-			if !b.Partner {
-				row = append(row, p.L.Or("entry.status."+e.Status, e.Status), p.Date(e.UpdatedAt))
-			}
-			table.Rows = append(table.Rows, row)
+			table.Rows = append(table.Rows, transfer.Row{Values: row})
 		}
 		if f.Offset+len(l.Items) >= l.Total || len(l.Items) == 0 {
 			break

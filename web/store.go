@@ -90,6 +90,7 @@ type Store interface {
 	contentStore
 	transferStore
 	assocStore
+	caseStore
 	mediationStore
 	assistanceStore
 }

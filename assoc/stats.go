@@ -1,0 +1,256 @@
+package assoc
+
+import (
+	"strings"
+	"time"
+)
+
+// The associations' statistics count as the community's report does:
+//
+//   - individual services: the individual cases opened in the period;
+//   - group services: the group services held in the period;
+//   - people served: distinct residents, the persons of those individual
+//     services and the named attendees of those group services, each
+//     counted once per association and once in the community total
+//     (not the sum of the associations');
+//   - placements: residents placed in work in the period, each once, as
+//     PlacementStats counts them, credited to the association that owns
+//     the job seeker's entry.
+//
+// A period is a span of whole days of the community's calendar.
+
+// Period is a span of days, both ends included, as YYYY-MM-DD.
+type Period struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// MaxPeriodYears bounds a period: the dashboard shows at most ten years.
+const MaxPeriodYears = 10
+
+// ParsePeriod reads a period from its ends as typed; a missing end is the
+// start or end of the calendar year of today (in the community's zone).
+func ParsePeriod(from, to string, today time.Time) (Period, error) {
+	p := problems{}
+	year := today.Year()
+	out := Period{From: strings.TrimSpace(from), To: strings.TrimSpace(to)}
+	if out.From == "" {
+		out.From = time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+	}
+	if out.To == "" {
+		out.To = time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+	}
+	for field, v := range map[string]string{"from": out.From, "to": out.To} {
+		if !datePattern.MatchString(v) || !realDate(v) {
+			p.add(field, "must be a date like 2026-01-01")
+		}
+	}
+	if err := p.err(); err != nil {
+		return out, err
+	}
+	f, _ := time.Parse(time.DateOnly, out.From)
+	t, _ := time.Parse(time.DateOnly, out.To)
+	switch {
+	case t.Before(f):
+		p.add("to", "must not be before from")
+	case t.After(f.AddDate(MaxPeriodYears, 0, 0)):
+		p.add("to", "a period spans at most %d years", MaxPeriodYears)
+	}
+	return out, p.err()
+}
+
+// Bounds returns the period as instants in loc: its first moment and the
+// first moment after it.
+func (p Period) Bounds(loc *time.Location) (time.Time, time.Time) {
+	f, _ := time.ParseInLocation(time.DateOnly, p.From, loc)
+	t, _ := time.ParseInLocation(time.DateOnly, p.To, loc)
+	return f, t.AddDate(0, 0, 1)
+}
+
+// Months returns the months the period touches, as YYYY-MM, in order.
+func (p Period) Months() []string {
+	f, _ := time.Parse(time.DateOnly, p.From)
+	t, _ := time.Parse(time.DateOnly, p.To)
+	var out []string
+	for m := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(t); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format("2006-01"))
+	}
+	return out
+}
+
+// Split divides the period into the whole months it covers (first and
+// last as YYYY-MM; empty when it covers none) and the days at either end
+// that fall outside them. Figures kept per month answer the first part;
+// the ends need the day-by-day records.
+func (p Period) Split() (first, last string, ends []Period) {
+	f, _ := time.Parse(time.DateOnly, p.From)
+	t, _ := time.Parse(time.DateOnly, p.To)
+	start := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if !start.Equal(f) {
+		start = start.AddDate(0, 1, 0)
+	}
+	// end is the first day of the month after the last whole month.
+	end := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if t.AddDate(0, 0, 1).Month() != t.Month() {
+		end = end.AddDate(0, 1, 0)
+	}
+	day := func(x time.Time) string { return x.Format(time.DateOnly) }
+	if !start.Before(end) {
+		return "", "", []Period{p}
+	}
+	if f.Before(start) {
+		ends = append(ends, Period{From: p.From, To: day(start.AddDate(0, 0, -1))})
+	}
+	if end.Before(t) || end.Equal(t) {
+		ends = append(ends, Period{From: day(end), To: p.To})
+	}
+	return start.Format("2006-01"), end.AddDate(0, -1, 0).Format("2006-01"), ends
+}
+
+// ServiceCount is a number of services of one kind an association gave
+// in one month (YYYY-MM).
+type ServiceCount struct {
+	AssociationID int64
+	Month         string
+	Kind          string
+	Services      int
+}
+
+// Served is one resident an association served, or placed, in one month.
+type Served struct {
+	AssociationID int64
+	Month         string
+	PersonID      int64
+}
+
+// PeopleCount is a number of distinct residents: served (or placed) by an
+// association, or in the community when AssociationID is 0, in a month
+// (YYYY-MM), or over the whole period when Month is "".
+type PeopleCount struct {
+	AssociationID int64
+	Month         string
+	People        int
+}
+
+// DistinctPeople counts residents as the statistics do: each once per
+// association and month, once per association over the period, and the
+// same for the community, across associations.
+func DistinctPeople(people []Served) []PeopleCount {
+	n := map[PeopleCount]int{}
+	seen := map[Served]bool{}
+	var order []PeopleCount
+	for _, x := range people {
+		for _, k := range []Served{x, {x.AssociationID, "", x.PersonID}, {0, x.Month, x.PersonID}, {0, "", x.PersonID}} {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			key := PeopleCount{AssociationID: k.AssociationID, Month: k.Month}
+			if _, ok := n[key]; !ok {
+				order = append(order, key)
+			}
+			n[key]++
+		}
+	}
+	out := make([]PeopleCount, len(order))
+	for i, k := range order {
+		k.People = n[k]
+		out[i] = k
+	}
+	return out
+}
+
+// MonthStats is one month of an association's figures, for charts.
+type MonthStats struct {
+	Month        string `json:"month" doc:"YYYY-MM"`
+	Individual   int    `json:"individual"`
+	Group        int    `json:"group"`
+	PeopleServed int    `json:"people_served"`
+	Placements   int    `json:"placements"`
+}
+
+// AssociationStats is one association's figures over a period, or the
+// community's (AssociationID 0).
+type AssociationStats struct {
+	AssociationID int64  `json:"association_id,omitempty"`
+	Key           string `json:"key,omitempty"`
+	Name          string `json:"name"`
+	NameEn        string `json:"name_en,omitempty"`
+	Individual    int    `json:"individual" doc:"Individual services (个别服务): cases opened in the period"`
+	Group         int    `json:"group" doc:"Group services (集中服务): events held in the period"`
+	PeopleServed  int    `json:"people_served" doc:"Distinct residents: persons of the individual services and named attendees of the group services"`
+	Placements    int    `json:"placements" doc:"Residents placed in work in the period, each once"`
+	// Months has one line per month the period touches, in order.
+	Months []MonthStats `json:"months"`
+}
+
+// ServiceStats is the associations' statistics of a community over a
+// period: one line per association and the community's total.
+type ServiceStats struct {
+	CommunityID  int64              `json:"community_id"`
+	Period       Period             `json:"period"`
+	Associations []AssociationStats `json:"associations"`
+	Total        AssociationStats   `json:"total"`
+}
+
+// Tally puts the statistics together from services counted per
+// association, month and kind, and the distinct residents served and
+// placed (see DistinctPeople). rows names the associations to report, in
+// order; figures of other associations are left out. The total's people
+// are the community's counts (association 0), not sums.
+func Tally(p Period, rows []AssociationStats, counts []ServiceCount, served, placed []PeopleCount) ServiceStats {
+	months := p.Months()
+	index := map[string]int{}
+	for i, m := range months {
+		index[m] = i
+	}
+	out := ServiceStats{Period: p, Associations: make([]AssociationStats, len(rows)), Total: AssociationStats{Name: "合计", NameEn: "Total"}}
+	line := map[int64]*AssociationStats{0: &out.Total}
+	newMonths := func() []MonthStats {
+		ms := make([]MonthStats, len(months))
+		for i, m := range months {
+			ms[i].Month = m
+		}
+		return ms
+	}
+	for i, r := range rows {
+		r.Individual, r.Group, r.PeopleServed, r.Placements = 0, 0, 0, 0
+		r.Months = newMonths()
+		out.Associations[i] = r
+		line[r.AssociationID] = &out.Associations[i]
+	}
+	out.Total.Months = newMonths()
+	for _, c := range counts {
+		a, ok := line[c.AssociationID]
+		m, inPeriod := index[c.Month]
+		if !ok || c.AssociationID == 0 || !inPeriod {
+			continue
+		}
+		for _, s := range []*AssociationStats{a, &out.Total} {
+			switch c.Kind {
+			case KindIndividual:
+				s.Individual += c.Services
+				s.Months[m].Individual += c.Services
+			case KindGroup:
+				s.Group += c.Services
+				s.Months[m].Group += c.Services
+			}
+		}
+	}
+	people := func(counts []PeopleCount, field func(*AssociationStats) *int, monthField func(*MonthStats) *int) {
+		for _, c := range counts {
+			a, ok := line[c.AssociationID]
+			if !ok {
+				continue
+			}
+			if c.Month == "" {
+				*field(a) = c.People
+			} else if m, inPeriod := index[c.Month]; inPeriod {
+				*monthField(&a.Months[m]) = c.People
+			}
+		}
+	}
+	people(served, func(s *AssociationStats) *int { return &s.PeopleServed }, func(m *MonthStats) *int { return &m.PeopleServed })
+	people(placed, func(s *AssociationStats) *int { return &s.Placements }, func(m *MonthStats) *int { return &m.Placements })
+	return out
+}

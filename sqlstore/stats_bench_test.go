@@ -1,0 +1,138 @@
+package sqlstore_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/assoc"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+)
+
+// Five years of synthetic services in the demo community.
+const (
+	benchIndividual = 100000
+	benchGroup      = 10000
+)
+
+// benchServices makes the services: individual ones for residents picked
+// at random, group ones with up to eight named attendees, on days spread
+// evenly from 1 January 2022 to the clock's day.
+func benchServices(associations, people []int64, until time.Time) []assoc.Case {
+	rng := rand.New(rand.NewPCG(5, 100000))
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	start := time.Date(2022, 1, 1, 9, 0, 0, 0, loc)
+	days := int(until.Sub(start).Hours() / 24)
+	out := make([]assoc.Case, 0, benchIndividual+benchGroup)
+	for i := 0; i < benchIndividual+benchGroup; i++ {
+		at := start.AddDate(0, 0, rng.IntN(days+1)).Add(time.Duration(rng.IntN(8*60)) * time.Minute)
+		c := assoc.Case{AssociationID: associations[rng.IntN(len(associations))], Summary: "合成服务记录", Day: at.Format(time.DateOnly), OpenedAt: at}
+		if i < benchIndividual {
+			c.Kind, c.PersonID, c.Status, c.Outcome = assoc.KindIndividual, people[rng.IntN(len(people))], assoc.CaseClosed, "已办结"
+		} else {
+			c.Kind, c.Status, c.Place, c.Topic = assoc.KindGroup, assoc.CaseHeld, "社区活动室", "合成活动"
+			seen := map[int64]bool{}
+			for k, n := 0, rng.IntN(9); k < n; k++ {
+				if p := people[rng.IntN(len(people))]; !seen[p] {
+					seen[p] = true
+					c.Attendees = append(c.Attendees, p)
+				}
+			}
+			c.Attendance = len(c.Attendees) + 5 + rng.IntN(40)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// BenchmarkAssociationStats times the dashboard's figures for the demo
+// community with five years of services, from the rollup and from the
+// raw tables side by side, on both dialects, for this year, the five
+// years, and a period that starts and ends inside months.
+func BenchmarkAssociationStats(b *testing.B) {
+	for _, d := range sqlstoretest.Dialects() {
+		b.Run(d, func(b *testing.B) {
+			ctx := b.Context()
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			st := sqlstoretest.Open(b, d, clock)
+			res, err := demo.Load(ctx, st, "demo-password-for-tests")
+			if err != nil {
+				b.Fatal(err)
+			}
+			admin := assoc.Access{Admin: []int64{res.CommunityID}}
+			as, err := st.ListAssociations(ctx, everywhere, community.Filter{CommunityID: res.CommunityID})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var associations, people []int64
+			for _, a := range as.Items {
+				associations = append(associations, a.ID)
+			}
+			for off := 0; ; off += shequ.MaxLimit {
+				ps, err := st.ListPeople(ctx, everywhere, community.Filter{CommunityID: res.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit, Offset: off}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, p := range ps.Items {
+					people = append(people, p.ID)
+				}
+				if off+shequ.MaxLimit >= ps.Total {
+					break
+				}
+			}
+			services := benchServices(associations, people, clock.Now())
+			began := time.Now()
+			if err := st.BulkCases(ctx, res.CommunityID, services); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("%s: %d services for %d residents stored with their rollup in %v", d, len(services), len(people), time.Since(began).Round(time.Millisecond))
+			periods := []struct {
+				name string
+				f    sqlstore.StatsFilter
+			}{
+				{"year", sqlstore.StatsFilter{}},
+				{"five-years", sqlstore.StatsFilter{From: "2022-01-01", To: "2026-12-31"}},
+				{"part-months", sqlstore.StatsFilter{From: "2025-03-15", To: "2026-06-10"}},
+			}
+			for _, p := range periods {
+				roll, err := st.AssociationStats(ctx, admin, p.f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				raw, err := st.AssociationStatsRaw(ctx, admin, p.f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !reflect.DeepEqual(roll, raw) {
+					b.Fatalf("%s: the rollup and the raw tables disagree: %+v against %+v", p.name, roll.Total, raw.Total)
+				}
+				b.Logf("%s %s: %d individual, %d group, %d people served", d, p.name, roll.Total.Individual, roll.Total.Group, roll.Total.PeopleServed)
+			}
+			for _, p := range periods {
+				for _, source := range []struct {
+					name string
+					fn   func() (assoc.ServiceStats, error)
+				}{
+					{"rollup", func() (assoc.ServiceStats, error) { return st.AssociationStats(ctx, admin, p.f) }},
+					{"raw", func() (assoc.ServiceStats, error) { return st.AssociationStatsRaw(ctx, admin, p.f) }},
+				} {
+					b.Run(fmt.Sprintf("%s/%s", p.name, source.name), func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							if _, err := source.fn(); err != nil {
+								b.Fatal(err)
+							}
+						}
+					})
+				}
+			}
+		})
+	}
+}
