@@ -501,3 +501,58 @@ func TestAssocPagesForAdminOfAll(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsDashboard: the dashboard shows the statistics the store counts
+// for the period asked, per association and in all, links their files,
+// and says so when the period is typed wrong.
+func TestStatsDashboard(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	admin := assoc.Access{Admin: []int64{e.demo.CommunityID}}
+	want, err := e.store.AssociationStats(t.Context(), admin, sqlstore.StatsFilter{CommunityID: e.demo.CommunityID, From: "2026-01-01", To: "2026-12-31"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Total.Individual == 0 || want.Total.Group == 0 || want.Total.PeopleServed == 0 {
+		t.Fatalf("the demo has no services to show: %+v", want.Total)
+	}
+	r := e.pageAs("director", "/stats?from=2026-01-01&to=2026-12-31")
+	for id, n := range map[string]int{"individual-count": want.Total.Individual, "group-count": want.Total.Group, "people-count": want.Total.PeopleServed, "placed-count": want.Total.Placements} {
+		if !strings.Contains(r.body, fmt.Sprintf(`id="%s">%s<`, id, locales[langHans].Num(n))) {
+			t.Errorf("%s is not %d", id, n)
+		}
+	}
+	for _, a := range want.Associations {
+		if !strings.Contains(r.body, `data-label="协会">`+a.Name+`</th>`) {
+			t.Errorf("no line for %s", a.Name)
+		}
+	}
+	m := regexp.MustCompile(`href="(/api/v1/stats/associations\?[^"]*format=csv[^"]*)"`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatal("no CSV link")
+	}
+	link := strings.ReplaceAll(m[1], "&amp;", "&")
+	if !strings.Contains(link, "from=2026-01-01") || !strings.Contains(link, "to=2026-12-31") {
+		t.Errorf("the CSV link forgets the period: %s", link)
+	}
+	if f := e.pageAs("director", link); f.status != http.StatusOK || !strings.HasPrefix(f.header.Get("Content-Type"), "text/csv") || !strings.Contains(f.body, "就业协会") {
+		t.Errorf("the CSV: status %d %s", f.status, f.header.Get("Content-Type"))
+	}
+
+	// A shorter period counts less, or as much.
+	spring := e.pageAs("director", "/stats?from=2026-03-01&to=2026-05-31")
+	if !strings.Contains(spring.body, "统计期间：2026-03-01 至 2026-05-31") || strings.Count(spring.body, `<th scope="row">`) < 3 {
+		t.Errorf("the spring's dashboard")
+	}
+	if bad := e.pageAs("director", "/stats?from=2026-05-01&to=2026-01-01"); bad.status != http.StatusOK || !strings.Contains(bad.body, "日期有误") || !strings.Contains(bad.body, "统计期间：2026-01-01 至 2026-12-31") {
+		t.Errorf("a period backwards: status %d", bad.status)
+	}
+
+	// The chair sees their own association's line and the total of it.
+	chair := e.pageAs("assoc-jiuye", "/stats")
+	if !strings.Contains(chair.body, `data-label="协会">就业协会</th>`) || strings.Contains(chair.body, `data-label="协会">调解协会</th>`) {
+		t.Errorf("the chair's table is not their own")
+	}
+	if en := e.pageRequest(http.MethodGet, "/stats", nil, http.Header{"Accept-Language": {"en"}}, e.cookies["director"]); !strings.Contains(en.body, "Individual services") || !strings.Contains(en.body, "lang=en") {
+		t.Errorf("the English dashboard")
+	}
+}

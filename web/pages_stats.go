@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -11,10 +13,13 @@ import (
 	"github.com/shequ/shequ/sqlstore"
 )
 
-// The statistics dashboard: the few figures an association reports, each
+// The statistics dashboard: the figures the associations report over a
+// period — individual and group services, people served, residents placed
+// in work, mediations — per association and for the community, each set
 // with a bar chart drawn on the server (an SVG rectangle per bar, sized by
 // its attributes: the page's policy allows no inline style) and the same
-// numbers as a table, which is what a screen reader reads.
+// numbers as a table, which is what a screen reader reads. The table
+// downloads as CSV or XLSX from the statistics API.
 
 // barRow is one bar of a chart: its label, its number and its length in
 // per cent of the longest.
@@ -52,45 +57,119 @@ type card struct {
 	ID, Label, Value string
 }
 
-type statsBody struct {
-	Cards []card
-	Year  int
-	// YearText is the year as written, without a thousands separator.
-	YearText   string
-	Years      []option
-	Placed     int
-	Placements int
-	Charts     []chart
+// statsLine is one association's figures (or the total) in the table.
+type statsLine struct {
+	Name                                       string
+	Individual, Group, PeopleServed, Placement string
+	Total                                      bool
 }
 
-// statsYears is how many years back the period filter offers.
-const statsYears = 5
+type statsBody struct {
+	From, To    string
+	Error       string
+	Cards       []card
+	Lines       []statsLine
+	Charts      []chart
+	CSV, XLSX   string
+	PeriodWords string
+}
 
 func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
-	ctx := r.Context()
-	read := access(ctx, auth.PermLedgerRead)
-	this := s.clock.Now().In(p.zone).Year()
-	b := statsBody{Year: this}
-	if y, err := strconv.Atoi(r.URL.Query().Get("year")); err == nil && y > this-statsYears && y <= this {
-		b.Year = y
+	ctx, q := r.Context(), r.URL.Query()
+	b := statsBody{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to"))}
+	f := sqlstore.StatsFilter{CommunityID: p.communityID, From: b.From, To: b.To}
+	acc := access(ctx, auth.PermStatsRead)
+	st, err := s.store.AssociationStats(ctx, acc, f)
+	if shequ.ErrorCode(err) == shequ.EINVALID {
+		// A period typed wrong: say so and show this year's.
+		b.Error = p.L.T("stats.error.period")
+		f.From, f.To = "", ""
+		st, err = s.store.AssociationStats(ctx, acc, f)
 	}
-	for y := this; y > this-statsYears; y-- {
-		b.Years = append(b.Years, option{Value: strconv.Itoa(y), Label: strconv.Itoa(y), Checked: y == b.Year})
-	}
-	b.YearText = strconv.Itoa(b.Year)
-	ps, err := s.store.PlacementStats(ctx, read, p.communityID, b.Year)
 	if err != nil {
 		return "", err
 	}
-	b.Placed, b.Placements = ps.ResidentsPlaced, ps.Placements
-	b.Cards = append(b.Cards, card{ID: "placed-count", Label: p.L.T("stats.placed", b.YearText), Value: p.L.Num(ps.ResidentsPlaced)},
-		card{ID: "placements-count", Label: p.L.T("stats.placements"), Value: p.L.Num(ps.Placements)})
-	months := make([]string, 12)
-	for i := range months {
-		months[i] = p.L.T("month." + strconv.Itoa(i+1))
+	b.From, b.To = st.Period.From, st.Period.To
+	b.PeriodWords = p.L.T("stats.period", st.Period.From, st.Period.To)
+	lang := "zh"
+	if p.L.Tag == langEn {
+		lang = "en"
 	}
-	month := p.L.T("stats.col.month")
-	b.Charts = append(b.Charts, chart{ID: "months", Title: p.L.T("stats.months", b.YearText), LabelHead: month, NHead: p.L.T("stats.col.placed"), Rows: bars(months, ps.ByMonth[:])})
+	for _, format := range []string{"csv", "xlsx"} {
+		link := "/api/v1/stats/associations?" + url.Values{"from": {b.From}, "to": {b.To}, "format": {format}, "lang": {lang}}.Encode()
+		if format == "csv" {
+			b.CSV = link
+		} else {
+			b.XLSX = link
+		}
+	}
+	t := st.Total
+	b.Cards = append(b.Cards,
+		card{ID: "individual-count", Label: p.L.T("stats.individual"), Value: p.L.Num(t.Individual)},
+		card{ID: "group-count", Label: p.L.T("stats.group"), Value: p.L.Num(t.Group)},
+		card{ID: "people-count", Label: p.L.T("stats.people"), Value: p.L.Num(t.PeopleServed)},
+		card{ID: "placed-count", Label: p.L.T("stats.placed"), Value: p.L.Num(t.Placements)})
+
+	var names []string
+	var services []int
+	line := func(a assoc.AssociationStats, total bool) statsLine {
+		name := a.Name
+		if p.L.Tag == langEn && a.NameEn != "" {
+			name = a.NameEn
+		}
+		if total {
+			name = p.L.T("stats.total")
+		}
+		return statsLine{Name: name, Individual: p.L.Num(a.Individual), Group: p.L.Num(a.Group), PeopleServed: p.L.Num(a.PeopleServed), Placement: p.L.Num(a.Placements), Total: total}
+	}
+	for _, a := range st.Associations {
+		l := line(a, false)
+		b.Lines = append(b.Lines, l)
+		names, services = append(names, l.Name), append(services, a.Individual+a.Group)
+	}
+	b.Lines = append(b.Lines, line(t, true))
+	b.Charts = append(b.Charts, chart{ID: "associations", Title: p.L.T("stats.byassociation.title"), LabelHead: p.L.T("stats.col.association"), NHead: p.L.T("stats.col.services"), Rows: bars(names, services)})
+
+	months := make([]string, len(t.Months))
+	served, placed := make([]int, len(t.Months)), make([]int, len(t.Months))
+	for i, m := range t.Months {
+		months[i] = monthWords(p, m.Month)
+		served[i], placed[i] = m.Individual+m.Group, m.Placements
+	}
+	b.Charts = append(b.Charts,
+		chart{ID: "months", Title: p.L.T("stats.months.services"), LabelHead: p.L.T("stats.col.month"), NHead: p.L.T("stats.col.services"), Rows: bars(months, served)},
+		chart{ID: "placements", Title: p.L.T("stats.months.placed"), LabelHead: p.L.T("stats.col.month"), NHead: p.L.T("stats.col.placed"), Rows: bars(months, placed)})
+
+	from, _ := time.ParseInLocation(time.DateOnly, st.Period.From, p.zone)
+	to, _ := time.ParseInLocation(time.DateOnly, st.Period.To, p.zone)
+	if err := s.partnerFigures(r, p, &b, to.Year()); err != nil {
+		return "", err
+	}
+	if err := s.mediationFigures(r, p, &b, from, to.AddDate(0, 0, 1)); err != nil {
+		return "", err
+	}
+	p.Title = p.L.T("stats.title")
+	p.Body = b
+	return "a_stats", nil
+}
+
+// monthWords writes a YYYY-MM month in the page's language.
+func monthWords(p *pageData, month string) string {
+	y, m, ok := strings.Cut(month, "-")
+	n, err := strconv.Atoi(m)
+	if !ok || err != nil || n < 1 || n > 12 {
+		return month
+	}
+	return p.L.T("stats.yearmonth", y, p.L.T("month."+strconv.Itoa(n)))
+}
+
+// partnerFigures adds who placed the residents placed in year: each
+// partner, and the associations themselves.
+func (s *Server) partnerFigures(r *http.Request, p *pageData, b *statsBody, year int) error {
+	ps, err := s.store.PlacementStats(r.Context(), access(r.Context(), auth.PermLedgerRead), p.communityID, year)
+	if err != nil {
+		return err
+	}
 	var names []string
 	var counts []int
 	for _, pc := range ps.ByPartner {
@@ -101,36 +180,16 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		names, counts = append(names, name), append(counts, pc.Residents)
 	}
 	if len(names) > 0 {
-		b.Charts = append(b.Charts, chart{ID: "partners", Title: p.L.T("stats.partners", b.YearText), LabelHead: p.L.T("stats.col.partner"), NHead: p.L.T("stats.col.placed"), Rows: bars(names, counts)})
+		yt := strconv.Itoa(year)
+		b.Charts = append(b.Charts, chart{ID: "partners", Title: p.L.T("stats.partners", yt), LabelHead: p.L.T("stats.col.partner"), NHead: p.L.T("stats.col.placed"), Rows: bars(names, counts)})
 	}
-
-	if err := s.mediationFigures(r, p, &b); err != nil {
-		return "", err
-	}
-
-	ts, err := s.store.ListLedgerTypes(ctx, read, p.communityID)
-	if err != nil {
-		return "", err
-	}
-	names, counts = nil, nil
-	for _, t := range ts.Items {
-		l, err := s.store.ListEntries(ctx, read, sqlstore.EntryFilter{CommunityID: t.CommunityID, Ledger: t.Key, Status: assoc.EntryActive, Page: shequ.Page{Limit: 1}})
-		if err != nil {
-			return "", err
-		}
-		names, counts = append(names, ledgerName(p.L, t)), append(counts, l.Total)
-	}
-	b.Charts = append(b.Charts, chart{ID: "ledgers", Title: p.L.T("stats.ledgers"), LabelHead: p.L.T("stats.col.ledger"), NHead: p.L.T("stats.col.entries"), Rows: bars(names, counts)})
-	p.Title = p.L.T("stats.title")
-	p.Body = b
-	return "a_stats", nil
+	return nil
 }
 
-// mediationFigures adds the year's mediations: cases opened and
+// mediationFigures adds the period's mediations: cases opened and
 // concluded, the share that ended in agreement, and each association's.
-func (s *Server) mediationFigures(r *http.Request, p *pageData, b *statsBody) error {
-	from := time.Date(b.Year, 1, 1, 0, 0, 0, 0, p.zone)
-	ms, err := s.store.MediationStats(r.Context(), access(r.Context(), auth.PermStatsRead), p.communityID, from, from.AddDate(1, 0, 0))
+func (s *Server) mediationFigures(r *http.Request, p *pageData, b *statsBody, from, to time.Time) error {
+	ms, err := s.store.MediationStats(r.Context(), access(r.Context(), auth.PermStatsRead), p.communityID, from, to)
 	if err != nil {
 		return err
 	}
@@ -154,7 +213,7 @@ func (s *Server) mediationFigures(r *http.Request, p *pageData, b *statsBody) er
 		names, counts = append(names, name), append(counts, c.Concluded)
 	}
 	if len(names) > 0 {
-		b.Charts = append(b.Charts, chart{ID: "mediations", Title: p.L.T("stats.mediations", b.YearText), LabelHead: p.L.T("stats.col.association"), NHead: p.L.T("stats.col.concluded"), Rows: bars(names, counts)})
+		b.Charts = append(b.Charts, chart{ID: "mediations", Title: p.L.T("stats.mediations"), LabelHead: p.L.T("stats.col.association"), NHead: p.L.T("stats.col.concluded"), Rows: bars(names, counts)})
 	}
 	return nil
 }
