@@ -184,6 +184,7 @@ var navItems = []navEntry{
 	{"nav.associations", "/associations", auth.PermAssociationsRead, ""},
 	{"nav.workspace", "/ledgers", auth.PermLedgerWrite, ""},
 	{"nav.shared", "/ledgers", auth.PermLedgerRead, auth.PermLedgerWrite},
+	{"nav.cases", "/cases", auth.PermCaseRead, ""},
 	{"nav.mediations", "/mediations", auth.PermCaseRead, ""},
 	{"nav.stats", "/stats", auth.PermStatsRead, ""},
 	{"nav.audit", "/audit", auth.PermAuditRead, ""},

@@ -43,6 +43,7 @@ func (s *Server) registerAssocPages() {
 	s.formRoute("POST /ledgers/{type}/{id}/consent", "/ledgers", auth.PermLedgerWrite, 16<<10, s.consentSubmit)
 	s.formRoute("POST /intakes/{id}/{action}", "/ledgers", auth.PermIntakeHandle, 16<<10, s.intakeStep)
 	s.registerMediationPages()
+	s.registerCasePages()
 	s.pageRoute("GET /stats", "/stats", auth.PermStatsRead, s.statsPage)
 }
 
@@ -286,8 +287,9 @@ func (s *Server) workspaceIntakes(r *http.Request, p *pageData, b *ledgersBody) 
 	return nil
 }
 
-// workspaceWork links the association's mediations, saying how many are
-// under way, when it has any.
+// workspaceWork links the association's services, saying how many are
+// open, and its mediations, when it has any, saying how many are under
+// way.
 func (s *Server) workspaceWork(r *http.Request, p *pageData, b *ledgersBody) error {
 	ctx := r.Context()
 	acc := access(ctx, auth.PermCaseRead)
@@ -295,6 +297,11 @@ func (s *Server) workspaceWork(r *http.Request, p *pageData, b *ledgersBody) err
 		return nil
 	}
 	one := shequ.Page{Limit: 1}
+	open, err := s.store.ListCases(ctx, acc, sqlstore.CaseFilter{CommunityID: p.communityID, Kind: assoc.KindIndividual, Status: assoc.CaseOpen, Page: one})
+	if err != nil {
+		return err
+	}
+	b.Work = append(b.Work, workLink{ID: "work-cases", Href: "/cases", Label: p.L.T("ledgers.work.cases", p.L.Num(open.Total))})
 	all, err := s.store.ListMediations(ctx, acc, sqlstore.MediationFilter{CommunityID: p.communityID, Page: one})
 	if err != nil || all.Total == 0 {
 		return err

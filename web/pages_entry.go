@@ -50,17 +50,58 @@ type personOption struct {
 }
 
 type entryForm struct {
-	Ledger   ledgerHead
-	Q        string
-	Searched bool
-	People   []personOption
-	PersonID int64
+	Ledger ledgerHead
+	personPick
 	Fields   []formField
 	Partners []option
 	Method   string
 	Methods  []option
 	Errors   map[string]string
 	Error    string
+}
+
+// personPick is the part of a form that finds a resident by name and
+// chooses one (templates/parts/ledger.html: person-search, person-choice).
+type personPick struct {
+	// Search is the page the search asks, with q.
+	Search   string
+	Q        string
+	Searched bool
+	People   []personOption
+	PersonID int64
+}
+
+// pickPerson finds the residents whose names hold the form's q, keeping
+// the one chosen (person_id) offered when a form comes back.
+func (s *Server) pickPerson(r *http.Request, p *pageData, values url.Values, search string) (personPick, error) {
+	ctx := r.Context()
+	f := personPick{Search: search, Q: strings.TrimSpace(values.Get("q"))}
+	f.PersonID, _ = strconv.ParseInt(values.Get("person_id"), 10, 64)
+	sc := p.Actor.Scope(auth.PermPeopleRead)
+	if len(sc) == 0 {
+		return f, nil
+	}
+	now := s.clock.Now()
+	if f.PersonID != 0 {
+		if person, err := s.store.Person(ctx, sc, f.PersonID); err == nil {
+			f.People = append(f.People, personOptionOf(p, person, true, now))
+		} else if shequ.ErrorCode(err) != shequ.ENOTFOUND {
+			return f, err
+		}
+	}
+	if f.Q != "" {
+		f.Searched = true
+		l, err := s.store.ListPeople(ctx, sc, community.Filter{CommunityID: p.communityID, Query: f.Q, Page: shequ.Page{Limit: searchLimit}})
+		if err != nil {
+			return f, err
+		}
+		for _, person := range l.Items {
+			if person.ID != f.PersonID {
+				f.People = append(f.People, personOptionOf(p, person, false, now))
+			}
+		}
+	}
+	return f, nil
 }
 
 // searchLimit is how many residents a name search offers.
@@ -116,35 +157,18 @@ func formValues(t assoc.LedgerType, form url.Values) map[string]any {
 // the partners one may record consent to, the fields.
 func (s *Server) newEntryForm(r *http.Request, p *pageData, t assoc.LedgerType, values url.Values, found map[string]assoc.Problem) (*entryForm, error) {
 	ctx := r.Context()
-	f := &entryForm{Ledger: headOf(p.L, t), Q: strings.TrimSpace(values.Get("q")), Errors: map[string]string{}, Method: values.Get("consent_method")}
-	f.PersonID, _ = strconv.ParseInt(values.Get("person_id"), 10, 64)
+	f := &entryForm{Ledger: headOf(p.L, t), Errors: map[string]string{}, Method: values.Get("consent_method")}
 	if !slices.Contains(assoc.ConsentMethods, f.Method) {
 		f.Method = assoc.ConsentMethods[0]
 	}
 	for _, m := range assoc.ConsentMethods {
 		f.Methods = append(f.Methods, option{Value: m, Label: p.L.T("consent.method." + m), Checked: m == f.Method})
 	}
-	sc := p.Actor.Scope(auth.PermPeopleRead)
-	if f.PersonID != 0 && len(sc) > 0 {
-		// The chosen resident stays offered when the form comes back.
-		if person, err := s.store.Person(ctx, sc, f.PersonID); err == nil {
-			f.People = append(f.People, personOptionOf(p, person, true, s.clock.Now()))
-		} else if shequ.ErrorCode(err) != shequ.ENOTFOUND {
-			return nil, err
-		}
+	pick, err := s.pickPerson(r, p, values, "/ledgers/"+t.Key+"/new")
+	if err != nil {
+		return nil, err
 	}
-	if f.Q != "" && len(sc) > 0 {
-		f.Searched = true
-		l, err := s.store.ListPeople(ctx, sc, community.Filter{Query: f.Q, Page: shequ.Page{Limit: searchLimit}})
-		if err != nil {
-			return nil, err
-		}
-		for _, person := range l.Items {
-			if person.ID != f.PersonID {
-				f.People = append(f.People, personOptionOf(p, person, false, s.clock.Now()))
-			}
-		}
-	}
+	f.personPick = pick
 	if !t.Sensitive && p.Actor.Can(auth.PermAssociationsRead) {
 		ps, err := s.store.ListPartners(ctx, p.Actor.Scope(auth.PermAssociationsRead), community.Filter{CommunityID: t.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
 		if err != nil {
