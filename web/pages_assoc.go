@@ -126,6 +126,29 @@ func doneWord(r *http.Request, p *pageData, prefix string) string {
 	return ""
 }
 
+// afterStep answers a form's step once the store has taken it: done, it
+// redirects to next and reports true; a refusal the form can explain goes
+// into errs in the page's language (prefix+field; prefix+"state" for a
+// step the record's state no longer allows); anything else is returned
+// for the error page.
+func (s *Server) afterStep(w http.ResponseWriter, r *http.Request, p *pageData, err error, next, prefix string, errs map[string]string) (bool, error) {
+	switch shequ.ErrorCode(err) {
+	case "":
+		s.changed()
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return true, nil
+	case shequ.EINVALID:
+		for field := range invalidFields(err) {
+			errs[field] = p.L.Or(prefix+field, p.L.T("ledgerform.error.other"))
+		}
+	case shequ.ECONFLICT:
+		errs[""] = p.L.Or(prefix+"state", p.L.T("ledgerform.error.other"))
+	default:
+		return false, err
+	}
+	return false, nil
+}
+
 // invalidFields returns the fields an EINVALID error names.
 func invalidFields(err error) map[string]string {
 	var se *shequ.Error

@@ -193,20 +193,11 @@ func (s *Server) caseSubmit(w http.ResponseWriter, r *http.Request, p *pageData)
 	}
 	if len(f.Errors) == 0 {
 		err = s.store.CreateCase(r.Context(), access(r.Context(), auth.PermCaseWrite), &c)
-		switch shequ.ErrorCode(err) {
-		case "":
-			s.changed()
-			http.Redirect(w, r, fmt.Sprintf("/cases/%d?done=created", c.ID), http.StatusSeeOther)
-			return nil
-		case shequ.EINVALID:
-			for field := range invalidFields(err) {
-				if field == "person_id" {
-					field = "person"
-				}
-				f.Errors[field] = p.L.Or("case.error."+field, p.L.T("ledgerform.error.other"))
-			}
-		default:
+		if done, err := s.afterStep(w, r, p, err, fmt.Sprintf("/cases/%d?done=created", c.ID), "case.error.", f.Errors); done || err != nil {
 			return err
+		}
+		if _, ok := f.Errors["person_id"]; ok {
+			f.Errors["person"] = p.L.T("case.error.person")
 		}
 	}
 	f.Error = p.L.T("ledgerform.fix")
@@ -300,18 +291,7 @@ func (s *Server) caseStep(w http.ResponseWriter, r *http.Request, p *pageData) e
 		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
 	}
 	errs := map[string]string{}
-	switch shequ.ErrorCode(err) {
-	case "":
-		s.changed()
-		http.Redirect(w, r, fmt.Sprintf("/cases/%d?done=%s", id, step), http.StatusSeeOther)
-		return nil
-	case shequ.EINVALID:
-		for field := range invalidFields(err) {
-			errs[field] = p.L.Or("case.error."+field, p.L.T("ledgerform.error.other"))
-		}
-	case shequ.ECONFLICT:
-		errs[""] = p.L.T("case.error.state")
-	default:
+	if done, err := s.afterStep(w, r, p, err, fmt.Sprintf("/cases/%d?done=%s", id, step), "case.error.", errs); done || err != nil {
 		return err
 	}
 	b, err := s.caseOf(r, p, form)

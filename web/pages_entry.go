@@ -374,15 +374,13 @@ func (s *Server) entryEditSubmit(w http.ResponseWriter, r *http.Request, p *page
 	}
 	if len(f.Errors) == 0 {
 		_, err = s.store.UpdateEntry(r.Context(), access(r.Context(), auth.PermLedgerWrite), t.CommunityID, t.Key, e.ID, ch)
-		switch shequ.ErrorCode(err) {
-		case "":
-			s.changed()
-			http.Redirect(w, r, fmt.Sprintf("/ledgers/%s/%d?done=changed", t.Key, e.ID), http.StatusSeeOther)
-			return nil
-		case shequ.EINVALID:
-			f.Errors[""] = p.L.T("ledgerform.error.other")
-		default:
+		problems := map[string]string{}
+		if done, err := s.afterStep(w, r, p, err, fmt.Sprintf("/ledgers/%s/%d?done=changed", t.Key, e.ID), "entryedit.error.", problems); done || err != nil {
 			return err
+		}
+		if len(problems) > 0 {
+			// The page's own check found nothing: say it plainly.
+			f.Errors[""] = p.L.T("ledgerform.error.other")
 		}
 	}
 	p.Title, p.Self = p.L.T("entryedit.title", e.PersonName), fmt.Sprintf("/ledgers/%s/%d/edit", t.Key, e.ID)
@@ -687,16 +685,7 @@ func (s *Server) followUpSubmit(w http.ResponseWriter, r *http.Request, p *pageD
 	f.OpeningID, _ = strconv.ParseInt(form.Get("opening_id"), 10, 64)
 	if len(errs) == 0 {
 		err = s.store.AddFollowUp(ctx, acc, t.CommunityID, t.Key, id, &f)
-		switch shequ.ErrorCode(err) {
-		case "":
-			s.changed()
-			http.Redirect(w, r, fmt.Sprintf("/ledgers/%s/%d?done=followup", t.Key, id), http.StatusSeeOther)
-			return nil
-		case shequ.EINVALID:
-			for field := range invalidFields(err) {
-				errs[field] = p.L.Or("followup.error."+field, p.L.T("ledgerform.error.other"))
-			}
-		default:
+		if done, err := s.afterStep(w, r, p, err, fmt.Sprintf("/ledgers/%s/%d?done=followup", t.Key, id), "followup.error.", errs); done || err != nil {
 			return err
 		}
 	}

@@ -259,18 +259,7 @@ func (s *Server) mediationStep(w http.ResponseWriter, r *http.Request, p *pageDa
 		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
 	}
 	if len(errs) == 0 {
-		switch shequ.ErrorCode(err) {
-		case "":
-			s.changed()
-			http.Redirect(w, r, fmt.Sprintf("/mediations/%d?done=%s", id, step), http.StatusSeeOther)
-			return nil
-		case shequ.EINVALID:
-			for field := range invalidFields(err) {
-				errs[field] = p.L.Or("mediation.error."+field, p.L.T("ledgerform.error.other"))
-			}
-		case shequ.ECONFLICT:
-			errs[""] = p.L.T("mediation.error.state")
-		default:
+		if done, err := s.afterStep(w, r, p, err, fmt.Sprintf("/mediations/%d?done=%s", id, step), "mediation.error.", errs); done || err != nil {
 			return err
 		}
 	}
