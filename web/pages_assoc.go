@@ -117,6 +117,25 @@ func canAdd(acc assoc.Access, t assoc.LedgerType) bool {
 	return slices.ContainsFunc(acc.AssociationsIn(t.CommunityID), func(a int64) bool { return acc.CanWrite(t, a) })
 }
 
+// formMessages is what a page says once after a form (the "messages"
+// part): what was done, what to fix, and a problem no field explains.
+type formMessages struct {
+	Done, Error, Other string
+}
+
+func (f *entryForm) Messages() formMessages { return formMessages{Error: f.Error, Other: f.Errors[""]} }
+func (f *entryEditForm) Messages() formMessages {
+	return formMessages{Error: f.Error, Other: f.Errors[""]}
+}
+func (b *entryPageBody) Messages() formMessages { return formMessages{Done: b.Done, Error: b.Error} }
+func (f *caseForm) Messages() formMessages      { return formMessages{Error: f.Error, Other: f.Errors[""]} }
+func (b *caseView) Messages() formMessages {
+	return formMessages{Done: b.Done, Error: b.Error, Other: b.Errors[""]}
+}
+func (b *mediationBodyView) Messages() formMessages {
+	return formMessages{Done: b.Done, Error: b.Error, Other: b.Forms.Errors[""]}
+}
+
 // doneWord says once, after a redirect, what a form did: the message
 // prefix+done of the address's done=, if the catalogs have one.
 func doneWord(r *http.Request, p *pageData, prefix string) string {
