@@ -99,7 +99,7 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 				"SELECT cs.association_id AS association_id, SUBSTR(cs.day, 1, 7) AS month, cs.person_id AS person_id FROM assoc_cases cs WHERE cs.person_id IS NOT NULL AND "+casesIn(&src, c, ids, part),
 				"SELECT cs.association_id, SUBSTR(cs.day, 1, 7), ca.person_id FROM case_attendees ca JOIN assoc_cases cs ON cs.id = ca.case_id WHERE "+casesIn(&src, c, ids, part))
 		}
-		people, err := servedRows(ctx, q, strings.Join(sources, " UNION "), src)
+		people, err := servedRows(ctx, q, strings.Join(sources, " UNION ALL "), src)
 		if err != nil {
 			return assoc.ServiceStats{}, err
 		}
