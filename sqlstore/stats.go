@@ -119,6 +119,18 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 	placed := assoc.DistinctPeople(placedIn)
 	out := assoc.Tally(p, rows, counts, served, placed)
 	out.CommunityID = c
+	// Mediations and eligibility are few rows read straight, the same way
+	// for both sources.
+	med, err := s.MediationStats(ctx, acc, c, from, to)
+	if err != nil {
+		return assoc.ServiceStats{}, err
+	}
+	out.AddMediations(med)
+	policies, err := s.EligibleUncovered(ctx, acc, c)
+	if err != nil {
+		return assoc.ServiceStats{}, err
+	}
+	out.AddEligible(policies)
 	return out, nil
 }
 
