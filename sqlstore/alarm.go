@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -163,24 +164,33 @@ func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, er
 // one fsync. A report is durable once Ingest returns nil.
 func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
 	out := make([]alarm.Outcome, len(reports))
+	b := &ingestBatch{panels: map[string]*batchPanel{}}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		b := &ingestBatch{panels: map[string]*batchPanel{}}
+		q := s.stmts.in(tx)
 		for i, r := range reports {
-			o, err := s.ingestOne(ctx, tx, b, r)
+			o, err := s.ingestOne(ctx, q, b, r)
 			if err != nil {
 				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)
 			}
 			out[i] = o
 		}
-		// A panel heard from several times in a batch is marked seen once.
-		for _, p := range b.panels {
-			if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE id = $2", p.lastSeen, p.origin.PanelID); err != nil {
-				return fmt.Errorf("panel %d last seen: %w", p.origin.PanelID, err)
-			}
-		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	// Only what was committed is remembered.
+	for account, p := range b.panels {
+		if p.read {
+			s.panelDir.remember(account, p.known)
+		}
+	}
+	if s.txn == nil {
+		if err := s.stmts.prepareMissed(ctx); err != nil {
+			s.log.Warn("ingest statements not prepared; they run from text", "err", err)
+		}
+	}
+	return out, nil
 }
 
 // ingestBatch is what one Ingest call learns once and reuses for every
@@ -190,32 +200,98 @@ type ingestBatch struct {
 }
 
 type batchPanel struct {
-	origin   alarm.Origin
-	lastSeen time.Time
+	known knownPanel
+	read  bool // read (and marked seen) in this batch
 }
 
-// panel returns the panel with account, reading it once per batch; when it
-// had been marked silent, its return is recorded first.
-func (s *Store) panel(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.Report) (*batchPanel, error) {
+// panelRefresh is the longest the ingest path goes without marking a
+// panel seen and reading it again (see panelDirectory).
+const panelRefresh = time.Second
+
+// panelDirectory remembers, per account, the panels this node has read,
+// so that most frames cost no statement for their panel: a panel's
+// account, id, community and home never change after CreatePanel. What
+// can change is last_seen_at and comm_failed. The ingest path marks a
+// panel seen (UPDATE … RETURNING, which reads the row again) on its first
+// frame after refresh has passed, not on every frame: last_seen_at lags
+// by at most refresh, which is a tenth of the panel's supervision interval
+// or a second. comm_failed is verified by that same statement: another
+// node (PostgreSQL) can set it only for a panel silent past its interval
+// (the condition is in CheckSupervision's UPDATE, ordered with ours by the
+// row lock), and a panel this node wrote within refresh is not silent;
+// a panel that was silent comes back with its entry due, so its first
+// frame reads comm_failed and records the return. CheckSupervision on
+// this node forgets the panel at once. Entries are remembered only after
+// their batch commits.
+type panelDirectory struct {
+	mu sync.Mutex
+	m  map[string]knownPanel
+}
+
+type knownPanel struct {
+	origin  alarm.Origin
+	refresh time.Duration
+	written time.Time // the last_seen_at this node stored
+}
+
+func newPanelDirectory() *panelDirectory { return &panelDirectory{m: map[string]knownPanel{}} }
+
+// fresh returns the remembered panel when it need not be read again at t.
+func (d *panelDirectory) fresh(account string, t time.Time) (knownPanel, bool) {
+	d.mu.Lock()
+	k, ok := d.m[account]
+	d.mu.Unlock()
+	if !ok || t.Before(k.written) || t.Sub(k.written) >= k.refresh {
+		return knownPanel{}, false
+	}
+	return k, true
+}
+
+func (d *panelDirectory) remember(account string, k knownPanel) {
+	d.mu.Lock()
+	d.m[account] = k
+	d.mu.Unlock()
+}
+
+func (d *panelDirectory) forget(account string) {
+	d.mu.Lock()
+	delete(d.m, account)
+	d.mu.Unlock()
+}
+
+// panel returns the panel with account: from the batch, from the
+// directory while fresh, or else marked seen and read from the database;
+// when it had been marked silent, its return is recorded first.
+func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Report) (*batchPanel, error) {
 	if p, ok := b.panels[r.Account]; ok {
 		return p, nil
 	}
-	p := &batchPanel{}
+	if k, ok := s.panelDir.fresh(r.Account, r.ReceivedAt); ok {
+		p := &batchPanel{known: k}
+		b.panels[r.Account] = p
+		return p, nil
+	}
+	p := &batchPanel{read: true, known: knownPanel{written: r.ReceivedAt}}
 	var commFailed bool
-	err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, comm_failed FROM alarm_panels WHERE account = $1", r.Account).
-		Scan(&p.origin.PanelID, &p.origin.CommunityID, &p.origin.HomeID, &commFailed)
+	var supervision int
+	err := q.QueryRowContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE account = $2 RETURNING id, community_id, home_id, supervision_seconds, comm_failed", r.ReceivedAt.UTC(), r.Account).
+		Scan(&p.known.origin.PanelID, &p.known.origin.CommunityID, &p.known.origin.HomeID, &supervision, &commFailed)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
+	p.known.refresh = panelRefresh
+	if supervision > 0 {
+		p.known.refresh = min(panelRefresh, time.Duration(supervision)*time.Second/10)
+	}
 	if commFailed {
 		// Any frame proves the panel's path works again.
-		if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = FALSE WHERE id = $1", p.origin.PanelID); err != nil {
+		if _, err := q.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = FALSE WHERE id = $1", p.known.origin.PanelID); err != nil {
 			return nil, err
 		}
 		back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
-		if _, err := s.process(ctx, tx, back, p.origin); err != nil {
+		if _, err := s.process(ctx, q, back, p.known.origin); err != nil {
 			return nil, err
 		}
 	}
@@ -223,7 +299,7 @@ func (s *Store) panel(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.R
 	return p, nil
 }
 
-func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.Report) (alarm.Outcome, error) {
+func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, r alarm.Report) (alarm.Outcome, error) {
 	var origin alarm.Origin
 	now := s.now()
 	if r.ReceivedAt.IsZero() {
@@ -238,10 +314,7 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r ala
 		if p == nil {
 			return alarm.Outcome{Unknown: true}, nil
 		}
-		if r.ReceivedAt.After(p.lastSeen) {
-			p.lastSeen = r.ReceivedAt
-		}
-		origin = p.origin
+		origin = p.known.origin
 		if r.Kind == alarm.KindSupervision {
 			// Heartbeats are kept as the panel's last-seen time, not as
 			// events: thousands of panels every minute would bury the log.
@@ -280,7 +353,7 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r ala
 // process applies a report whose origin is known: it loads the home's arm
 // state and open incident, lets the alarm package decide, and writes the
 // decision with the event.
-func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
+func (s *Store) process(ctx context.Context, tx querier, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
 	now := r.ReceivedAt
 	if r.Kind == alarm.KindTest {
 		// A periodic test changes no state and joins no incident (see
@@ -796,6 +869,7 @@ func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 	type silent struct {
 		origin  alarm.Origin
 		account string
+		before  time.Time // silent since before this
 	}
 	var due []silent
 	for rows.Next() {
@@ -813,20 +887,24 @@ func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 			last = seen.Time
 		}
 		if now.Sub(last) > time.Duration(secs)*time.Second {
-			due = append(due, silent{o, account})
+			due = append(due, silent{o, account, now.Add(-time.Duration(secs) * time.Second)})
 		}
 	}
 	rows.Close()
 	var out []alarm.Outcome
 	for _, d := range due {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = TRUE WHERE id = $1 AND comm_failed = FALSE", d.origin.PanelID)
+			// Only if still silent: a frame ingested since the read (here or
+			// on another node) has moved last_seen_at, and the panel's
+			// directory entry relies on that (see panelDirectory).
+			res, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = TRUE WHERE id = $1 AND comm_failed = FALSE AND COALESCE(last_seen_at, created_at) < $2", d.origin.PanelID, d.before)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				return nil
 			}
+			s.panelDir.forget(d.account)
 			r := alarm.Report{Source: alarm.SourceSystem, Account: d.account, Code: "YC", Kind: alarm.KindCommFailure, Text: "panel silent past its supervision interval", ReceivedAt: now}
 			o, err := s.process(ctx, tx, r, d.origin)
 			out = append(out, o)
@@ -1226,7 +1304,7 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 	return out, nil
 }
 
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
+func (s *Store) insertEvent(ctx context.Context, tx querier, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
 	return insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),

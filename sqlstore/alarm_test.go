@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
 func TestAlarmIngest(t *testing.T) {
@@ -90,6 +92,73 @@ func TestAlarmIngest(t *testing.T) {
 			t.Errorf("comm failure events %+v", cf.Items)
 		}
 	})
+}
+
+// TestAlarmPanelDirectory: the ingest path remembers panels between
+// batches; last_seen_at lags by at most a second, and a panel another node
+// marks silent is seen back on this node.
+func TestAlarmPanelDirectory(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := t.Context()
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			dsn := sqlstoretest.DSN(t, d)
+			here := sqlstoretest.OpenDSN(t, dsn, clock)
+			other := sqlstoretest.OpenDSN(t, dsn, clock)
+			tr := makeTree(t, here, "pd")
+			mustOK(t, here.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "5678", SupervisionSeconds: 60}))
+			seq := 0
+			ingest := func(kind alarm.Kind) alarm.Outcome {
+				t.Helper()
+				seq++
+				out, err := here.Ingest(ctx, []alarm.Report{{Source: alarm.SourceSIA, Account: "5678", Seq: fmt.Sprintf("%04d", seq), Fingerprint: fmt.Sprint(seq), Kind: kind, Code: "RP", ReceivedAt: clock.Now()}})
+				mustOK(t, err)
+				return out[0]
+			}
+			lastSeen := func() time.Time {
+				t.Helper()
+				ps, err := other.ListPanels(ctx, everywhere, shequ.Page{})
+				mustOK(t, err)
+				if len(ps.Items) != 1 || ps.Items[0].LastSeenAt == nil {
+					t.Fatalf("panels %+v", ps.Items)
+				}
+				return ps.Items[0].LastSeenAt.UTC()
+			}
+			start := clock.Now()
+			ingest(alarm.KindSupervision)
+			clock.Advance(500 * time.Millisecond)
+			if o := ingest(alarm.KindTest); o.EventID == 0 {
+				t.Errorf("test report from a remembered panel not stored: %+v", o)
+			}
+			if got := lastSeen(); !got.Equal(start) {
+				t.Errorf("last seen %v, want %v (written at most once a second)", got, start)
+			}
+			clock.Advance(time.Second)
+			ingest(alarm.KindSupervision)
+			if got := lastSeen(); !got.Equal(clock.Now()) {
+				t.Errorf("last seen %v after a second, want %v", got, clock.Now())
+			}
+
+			// Silent past its interval: the other node raises the failure;
+			// the panel's next frame here records its return.
+			clock.Advance(2 * time.Minute)
+			failed, err := other.CheckSupervision(ctx)
+			mustOK(t, err)
+			if len(failed) != 1 || !failed[0].NewIncident {
+				t.Fatalf("supervision on the other node: %+v", failed)
+			}
+			ingest(alarm.KindSupervision)
+			evs, err := here.ListEvents(ctx, everywhere, alarm.EventFilter{IncidentID: failed[0].Incident.ID})
+			mustOK(t, err)
+			if evs.Total != 2 || !evs.Items[0].Restore {
+				t.Errorf("comm failure events %+v", evs.Items)
+			}
+			// Heard from just now: no node takes it for silent.
+			if again, err := other.CheckSupervision(ctx); err != nil || len(again) != 0 {
+				t.Errorf("supervision right after a frame: %+v, %v", again, err)
+			}
+		})
+	}
 }
 
 func TestSensorsArmingAndSOS(t *testing.T) {
