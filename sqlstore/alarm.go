@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -164,15 +166,24 @@ func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, er
 // one fsync. A report is durable once Ingest returns nil.
 func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
 	out := make([]alarm.Outcome, len(reports))
-	b := &ingestBatch{panels: map[string]*batchPanel{}}
+	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := s.stmts.in(tx)
 		for i, r := range reports {
-			o, err := s.ingestOne(ctx, q, b, r)
+			o, err := s.ingestOne(ctx, q, b, i, r)
 			if err != nil {
 				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)
 			}
 			out[i] = o
+		}
+		ids, err := s.insertEvents(ctx, q, b.events)
+		if err != nil {
+			return err
+		}
+		for k, e := range b.events {
+			if e.outcome >= 0 {
+				out[e.outcome].EventID = ids[k]
+			}
 		}
 		return nil
 	})
@@ -197,6 +208,21 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 // report of the batch.
 type ingestBatch struct {
 	panels map[string]*batchPanel
+	// events are inserted together at the end of the batch; stored holds
+	// the retransmission keys among them, which the database does not
+	// know yet.
+	events []pendingEvent
+	stored map[retransmission]bool
+}
+
+type retransmission struct{ account, seq, fingerprint string }
+
+// pendingEvent is an event of the batch not inserted yet.
+type pendingEvent struct {
+	report   alarm.Report
+	origin   alarm.Origin
+	incident int64
+	outcome  int // the report's place in the batch; -1 for an event of the store's own
 }
 
 type batchPanel struct {
@@ -291,7 +317,7 @@ func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Re
 			return nil, err
 		}
 		back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
-		if _, err := s.process(ctx, q, back, p.known.origin); err != nil {
+		if _, err := s.process(ctx, q, b, -1, back, p.known.origin); err != nil {
 			return nil, err
 		}
 	}
@@ -299,7 +325,7 @@ func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Re
 	return p, nil
 }
 
-func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, r alarm.Report) (alarm.Outcome, error) {
+func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report) (alarm.Outcome, error) {
 	var origin alarm.Origin
 	now := s.now()
 	if r.ReceivedAt.IsZero() {
@@ -322,6 +348,10 @@ func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, r ala
 			return alarm.Outcome{}, nil
 		}
 		if r.Seq != "" {
+			key := retransmission{r.Account, r.Seq, r.Fingerprint}
+			if b.stored[key] {
+				return alarm.Outcome{Duplicate: true}, nil
+			}
 			n, err := count(ctx, tx, "SELECT COUNT(*) FROM alarm_events WHERE account = $1 AND seq = $2 AND fingerprint = $3 AND received_at > $4",
 				r.Account, r.Seq, r.Fingerprint, r.ReceivedAt.Add(-RetransmissionWindow))
 			if err != nil {
@@ -330,6 +360,7 @@ func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, r ala
 			if n > 0 {
 				return alarm.Outcome{Duplicate: true}, nil
 			}
+			b.stored[key] = true
 		}
 	case alarm.SourceMQTT:
 		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, kind, zone FROM alarm_sensors WHERE mqtt_name = $1", r.Account).
@@ -347,18 +378,22 @@ func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, r ala
 	default:
 		return alarm.Outcome{}, fmt.Errorf("ingest does not take %q reports", r.Source)
 	}
-	return s.process(ctx, tx, r, origin)
+	return s.process(ctx, tx, b, at, r, origin)
 }
 
 // process applies a report whose origin is known: it loads the home's arm
 // state and open incident, lets the alarm package decide, and writes the
 // decision with the event.
-func (s *Store) process(ctx context.Context, tx querier, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
+//
+// Within an ingest batch (b not nil) the event is inserted with the others
+// at the batch's end and EventID is set then; at is the report's place in
+// the batch.
+func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
 	now := r.ReceivedAt
 	if r.Kind == alarm.KindTest {
 		// A periodic test changes no state and joins no incident (see
 		// alarm.Process): it is only recorded.
-		id, err := s.insertEvent(ctx, tx, r, origin, 0)
+		id, err := s.recordEvent(ctx, tx, b, at, r, origin, 0)
 		return alarm.Outcome{EventID: id}, err
 	}
 	arm, err := s.armState(ctx, tx, origin.HomeID, origin.CommunityID)
@@ -402,7 +437,7 @@ func (s *Store) process(ctx context.Context, tx querier, r alarm.Report, origin 
 	if d.Incident != nil {
 		incidentID = d.Incident.ID
 	}
-	o.EventID, err = s.insertEvent(ctx, tx, r, origin, incidentID)
+	o.EventID, err = s.recordEvent(ctx, tx, b, at, r, origin, incidentID)
 	if err != nil {
 		return o, err
 	}
@@ -755,7 +790,7 @@ func (s *Store) RaiseSOS(ctx context.Context, scope auth.Scope, home int64, note
 			text = fmt.Sprintf("%s (GPS %.6f,%.6f)", note, lat, lng)
 		}
 		r := alarm.Report{Source: alarm.SourceApp, Account: who, Code: "PA", Kind: alarm.KindPanic, Text: text, ReceivedAt: s.now()}
-		out, err = s.process(ctx, tx, r, alarm.Origin{CommunityID: h.CommunityID, HomeID: h.ID})
+		out, err = s.process(ctx, tx, nil, 0, r, alarm.Origin{CommunityID: h.CommunityID, HomeID: h.ID})
 		if err != nil {
 			return err
 		}
@@ -842,7 +877,7 @@ func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
 			o := alarm.Outcome{Arm: &next}
 			if raised != nil {
 				r := alarm.Report{Source: alarm.SourceSystem, Account: "entry-delay", Code: "BA", Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, ReceivedAt: now}
-				if o, err = s.process(ctx, tx, r, alarm.Origin{CommunityID: community, HomeID: home}); err != nil {
+				if o, err = s.process(ctx, tx, nil, 0, r, alarm.Origin{CommunityID: community, HomeID: home}); err != nil {
 					return err
 				}
 				o.Arm = &next
@@ -906,7 +941,7 @@ func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 			}
 			s.panelDir.forget(d.account)
 			r := alarm.Report{Source: alarm.SourceSystem, Account: d.account, Code: "YC", Kind: alarm.KindCommFailure, Text: "panel silent past its supervision interval", ReceivedAt: now}
-			o, err := s.process(ctx, tx, r, d.origin)
+			o, err := s.process(ctx, tx, nil, 0, r, d.origin)
 			out = append(out, o)
 			return err
 		})
@@ -1304,9 +1339,112 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 	return out, nil
 }
 
+const eventColumns = "community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at"
+
+func eventArgs(r alarm.Report, origin alarm.Origin, incidentID int64) []any {
+	return []any{origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
+		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt}
+}
+
 func (s *Store) insertEvent(ctx context.Context, tx querier, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
-	return insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
-		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt)
+	return insert(ctx, tx, "INSERT INTO alarm_events ("+eventColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+		eventArgs(r, origin, incidentID)...)
+}
+
+// recordEvent inserts the event now, or, within an ingest batch, queues it
+// for insertEvents and returns 0.
+func (s *Store) recordEvent(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
+	if b == nil {
+		return s.insertEvent(ctx, tx, r, origin, incidentID)
+	}
+	b.events = append(b.events, pendingEvent{report: r, origin: origin, incident: incidentID, outcome: at})
+	return 0, nil
+}
+
+// eventChunks are the row counts of the multi-row INSERTs a batch's events
+// go in: a few fixed sizes, so that few statements are prepared.
+var eventChunks = []int{16, 4, 1}
+
+// insertEventsSQL holds, per dialect, the INSERT (without RETURNING) of n
+// events for each n of eventChunks. On SQLite its placeholders are plain
+// "?": modernc's driver binds a "$n" by looking its name up in the
+// statement's list of names, which makes binding a statement of a thousand
+// parameters quadratic.
+var insertEventsSQL = func() map[string]map[int]string {
+	m := map[string]map[int]string{SQLite: {}, Postgres: {}}
+	cols := strings.Count(eventColumns, ",") + 1
+	for dialect, byN := range m {
+		for _, n := range eventChunks {
+			var b strings.Builder
+			b.WriteString("INSERT INTO alarm_events (" + eventColumns + ") VALUES ")
+			for row := range n {
+				if row > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteByte('(')
+				for c := range cols {
+					if c > 0 {
+						b.WriteString(", ")
+					}
+					if dialect == SQLite {
+						b.WriteByte('?')
+					} else {
+						fmt.Fprintf(&b, "$%d", row*cols+c+1)
+					}
+				}
+				b.WriteByte(')')
+			}
+			b.WriteString(" RETURNING id")
+			byN[n] = b.String()
+		}
+	}
+	return m
+}()
+
+// insertEvents inserts events in as few statements as eventChunks allow
+// and returns their ids in order. A multi-row INSERT inserts its rows in
+// the order of VALUES and the ids it assigns (SQLite's next rowid under
+// its one writer, PostgreSQL's identity sequence) grow in that order; the
+// order RETURNING lists them in is not promised, so they are sorted.
+func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+	ids := make([]int64, 0, len(events))
+	for rest := events; len(rest) > 0; {
+		n := 1
+		for _, c := range eventChunks {
+			if c <= len(rest) {
+				n = c
+				break
+			}
+		}
+		a := make([]any, 0, n*17)
+		for _, e := range rest[:n] {
+			a = append(a, eventArgs(e.report, e.origin, e.incident)...)
+		}
+		rows, err := q.QueryContext(ctx, insertEventsSQL[s.dialect][n], a...)
+		if err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
+		}
+		chunk := make([]int64, 0, n)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			chunk = append(chunk, id)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
+		}
+		if len(chunk) != n {
+			return nil, fmt.Errorf("insert %d events: %d ids returned", n, len(chunk))
+		}
+		slices.Sort(chunk)
+		ids = append(ids, chunk...)
+		rest = rest[n:]
+	}
+	return ids, nil
 }

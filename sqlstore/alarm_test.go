@@ -94,6 +94,42 @@ func TestAlarmIngest(t *testing.T) {
 	})
 }
 
+// TestAlarmIngestLargeBatch: a batch's events go in multi-row INSERTs of
+// several sizes; every outcome carries the id of its own event, and a
+// retransmission inside the batch is stored once.
+func TestAlarmIngestLargeBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "lb")
+		mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "4321"}))
+		var reports []alarm.Report
+		for i := range 87 { // 5 × 16 + 4 + 3 × 1
+			seq := fmt.Sprintf("%04d", i)
+			reports = append(reports, alarm.Report{Source: alarm.SourceSIA, Account: "4321", Seq: seq, Fingerprint: seq, Kind: alarm.KindTest, Code: "RP", Zone: seq, ReceivedAt: clock.Now()})
+		}
+		reports = append(reports, reports[40]) // the panel repeats itself
+		out, err := st.Ingest(ctx, reports)
+		mustOK(t, err)
+		if !out[87].Duplicate || out[87].EventID != 0 {
+			t.Errorf("retransmission in the batch: %+v", out[87])
+		}
+		evs, err := st.ListEvents(ctx, everywhere, alarm.EventFilter{Account: "4321", Page: shequ.Page{Limit: 100}})
+		mustOK(t, err)
+		if evs.Total != 87 {
+			t.Fatalf("%d events stored, want 87", evs.Total)
+		}
+		zoneOf := map[int64]string{}
+		for _, e := range evs.Items {
+			zoneOf[e.ID] = e.Zone
+		}
+		for i, o := range out[:87] {
+			if got := zoneOf[o.EventID]; o.EventID == 0 || got != reports[i].Zone {
+				t.Errorf("report %d: event %d has zone %q, want %q", i, o.EventID, got, reports[i].Zone)
+			}
+		}
+	})
+}
+
 // TestAlarmPanelDirectory: the ingest path remembers panels between
 // batches; last_seen_at lags by at most a second, and a panel another node
 // marks silent is seen back on this node.
