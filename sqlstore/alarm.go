@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -169,6 +170,10 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := s.stmts.in(tx)
+		var err error
+		if b.before, err = s.retransmissions(ctx, q, reports); err != nil {
+			return err
+		}
 		for i, r := range reports {
 			o, err := s.ingestOne(ctx, q, b, i, r)
 			if err != nil {
@@ -210,9 +215,10 @@ type ingestBatch struct {
 	panels map[string]*batchPanel
 	// events are inserted together at the end of the batch; stored holds
 	// the retransmission keys among them, which the database does not
-	// know yet.
+	// know yet, before those the database had within the window.
 	events []pendingEvent
 	stored map[retransmission]bool
+	before map[retransmission]bool
 }
 
 type retransmission struct{ account, seq, fingerprint string }
@@ -228,6 +234,64 @@ type pendingEvent struct {
 type batchPanel struct {
 	known knownPanel
 	read  bool // read (and marked seen) in this batch
+}
+
+// checksRetransmission tells whether r could be a retransmission to look
+// for: an SIA report with a sequence number that is stored as an event.
+func checksRetransmission(r alarm.Report) bool {
+	return r.Source == alarm.SourceSIA && r.Kind != alarm.KindSupervision && r.Seq != ""
+}
+
+var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint FROM alarm_events WHERE ",
+	"(account = ? AND seq = ? AND fingerprint = ? AND received_at > ?)", " OR ", "")
+
+// retransmissions returns the keys of the reports that the database holds
+// an event of within RetransmissionWindow: a few statements for the whole
+// batch rather than one per report.
+func (s *Store) retransmissions(ctx context.Context, q querier, reports []alarm.Report) (map[retransmission]bool, error) {
+	found := map[retransmission]bool{}
+	var a []any
+	n := 0
+	flush := func() error {
+		rows, err := q.QueryContext(ctx, retransmissionsSQL[s.dialect][n], a...)
+		if err != nil {
+			return fmt.Errorf("retransmissions: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k retransmission
+			if err := rows.Scan(&k.account, &k.seq, &k.fingerprint); err != nil {
+				return err
+			}
+			found[k] = true
+		}
+		a, n = a[:0], 0
+		return rows.Err()
+	}
+	todo := 0
+	for _, r := range reports {
+		if checksRetransmission(r) {
+			todo++
+		}
+	}
+	for _, r := range reports {
+		if !checksRetransmission(r) {
+			continue
+		}
+		at := r.ReceivedAt
+		if at.IsZero() {
+			at = s.now()
+		}
+		a = append(a, r.Account, r.Seq, r.Fingerprint, at.Add(-RetransmissionWindow))
+		n++
+		todo--
+		if n == chunk(n+todo) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return found, nil
 }
 
 // panelRefresh is the longest the ingest path goes without marking a
@@ -349,15 +413,7 @@ func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, at in
 		}
 		if r.Seq != "" {
 			key := retransmission{r.Account, r.Seq, r.Fingerprint}
-			if b.stored[key] {
-				return alarm.Outcome{Duplicate: true}, nil
-			}
-			n, err := count(ctx, tx, "SELECT COUNT(*) FROM alarm_events WHERE account = $1 AND seq = $2 AND fingerprint = $3 AND received_at > $4",
-				r.Account, r.Seq, r.Fingerprint, r.ReceivedAt.Add(-RetransmissionWindow))
-			if err != nil {
-				return alarm.Outcome{}, err
-			}
-			if n > 0 {
+			if b.stored[key] || b.before[key] {
 				return alarm.Outcome{Duplicate: true}, nil
 			}
 			b.stored[key] = true
@@ -1365,41 +1421,64 @@ func (s *Store) recordEvent(ctx context.Context, tx querier, b *ingestBatch, at 
 // go in: a few fixed sizes, so that few statements are prepared.
 var eventChunks = []int{16, 4, 1}
 
-// insertEventsSQL holds, per dialect, the INSERT (without RETURNING) of n
-// events for each n of eventChunks. On SQLite its placeholders are plain
-// "?": modernc's driver binds a "$n" by looking its name up in the
-// statement's list of names, which makes binding a statement of a thousand
-// parameters quadratic.
-var insertEventsSQL = func() map[string]map[int]string {
-	m := map[string]map[int]string{SQLite: {}, Postgres: {}}
-	cols := strings.Count(eventColumns, ",") + 1
-	for dialect, byN := range m {
-		for _, n := range eventChunks {
-			var b strings.Builder
-			b.WriteString("INSERT INTO alarm_events (" + eventColumns + ") VALUES ")
-			for row := range n {
-				if row > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteByte('(')
-				for c := range cols {
-					if c > 0 {
-						b.WriteString(", ")
-					}
-					if dialect == SQLite {
-						b.WriteByte('?')
-					} else {
-						fmt.Fprintf(&b, "$%d", row*cols+c+1)
-					}
-				}
-				b.WriteByte(')')
+// chunkSQL is head, then n copies of group joined by sep, then tail, for
+// statements covering several rows at once. Parameters in group are "?":
+// on PostgreSQL they are numbered $1, $2 … in order; on SQLite they stay
+// "?", because modernc's driver binds a "$n" by looking its name up in the
+// statement's list of names, which makes binding hundreds of parameters
+// quadratic.
+func chunkSQL(dialect, head, group, sep, tail string, n int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	k := 0
+	for i := range n {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if dialect == SQLite {
+			b.WriteString(group)
+			continue
+		}
+		for _, c := range []byte(group) {
+			if c == '?' {
+				k++
+				b.WriteString("$" + strconv.Itoa(k))
+			} else {
+				b.WriteByte(c)
 			}
-			b.WriteString(" RETURNING id")
-			byN[n] = b.String()
 		}
 	}
-	return m
-}()
+	b.WriteString(tail)
+	return b.String()
+}
+
+// chunked holds a statement of chunkSQL for each dialect and each n of
+// eventChunks.
+type chunked map[string]map[int]string
+
+func newChunked(head, group, sep, tail string) chunked {
+	c := chunked{}
+	for _, d := range []string{SQLite, Postgres} {
+		c[d] = map[int]string{}
+		for _, n := range eventChunks {
+			c[d][n] = chunkSQL(d, head, group, sep, tail, n)
+		}
+	}
+	return c
+}
+
+// chunk returns the largest of eventChunks not above n.
+func chunk(n int) int {
+	for _, c := range eventChunks {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
+}
+
+var insertEventsSQL = newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ",
+	"("+strings.Repeat("?, ", strings.Count(eventColumns, ","))+"?)", ", ", " RETURNING id")
 
 // insertEvents inserts events in as few statements as eventChunks allow
 // and returns their ids in order. A multi-row INSERT inserts its rows in
@@ -1409,13 +1488,7 @@ var insertEventsSQL = func() map[string]map[int]string {
 func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
 	ids := make([]int64, 0, len(events))
 	for rest := events; len(rest) > 0; {
-		n := 1
-		for _, c := range eventChunks {
-			if c <= len(rest) {
-				n = c
-				break
-			}
-		}
+		n := chunk(len(rest))
 		a := make([]any, 0, n*17)
 		for _, e := range rest[:n] {
 			a = append(a, eventArgs(e.report, e.origin, e.incident)...)

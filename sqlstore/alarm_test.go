@@ -127,6 +127,24 @@ func TestAlarmIngestLargeBatch(t *testing.T) {
 				t.Errorf("report %d: event %d has zone %q, want %q", i, o.EventID, got, reports[i].Zone)
 			}
 		}
+		// Retransmissions in a later batch, among new reports; after the
+		// window the same seq and content is a new event.
+		clock.Advance(time.Minute)
+		fresh := reports[0]
+		fresh.Seq, fresh.Fingerprint, fresh.ReceivedAt = "9000", "9000", clock.Now()
+		out, err = st.Ingest(ctx, []alarm.Report{reports[3], fresh, reports[50]})
+		mustOK(t, err)
+		if !out[0].Duplicate || out[1].Duplicate || out[1].EventID == 0 || !out[2].Duplicate {
+			t.Errorf("later batch %+v", out)
+		}
+		clock.Advance(sqlstore.RetransmissionWindow)
+		late := reports[3]
+		late.ReceivedAt = clock.Now()
+		out, err = st.Ingest(ctx, []alarm.Report{late})
+		mustOK(t, err)
+		if out[0].Duplicate || out[0].EventID == 0 {
+			t.Errorf("after the window %+v", out)
+		}
 	})
 }
 
