@@ -111,7 +111,9 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			}
 		}
 		pragmas := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
-		s.write, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas)
+		// temp_store: the statement journal of a multi-row write (alarm
+		// ingest) stays in memory instead of spilling to a temporary file.
+		s.write, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=temp_store(MEMORY)")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
