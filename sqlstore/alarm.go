@@ -167,6 +167,9 @@ func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, er
 // one fsync. A report is durable once Ingest returns nil.
 func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
 	out := make([]alarm.Outcome, len(reports))
+	if s.txn == nil && s.onlyFreshHeartbeats(reports) {
+		return out, nil
+	}
 	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := s.stmts.in(tx)
@@ -192,21 +195,39 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || s.txn != nil {
+		// Inside Atomic nothing is committed yet: remember nothing.
 		return out, err
 	}
-	// Only what was committed is remembered.
 	for account, p := range b.panels {
 		if p.read {
 			s.panelDir.remember(account, p.known)
 		}
 	}
-	if s.txn == nil {
-		if err := s.stmts.prepareMissed(ctx); err != nil {
-			s.log.Warn("ingest statements not prepared; they run from text", "err", err)
-		}
+	if err := s.stmts.prepareMissed(ctx); err != nil {
+		s.log.Warn("ingest statements not prepared; they run from text", "err", err)
 	}
 	return out, nil
+}
+
+// onlyFreshHeartbeats tells whether every report is a heartbeat of a panel
+// marked seen within its refresh: such a batch has nothing to write (a
+// heartbeat is stored as last_seen_at alone, see panelDirectory), so it
+// needs no transaction.
+func (s *Store) onlyFreshHeartbeats(reports []alarm.Report) bool {
+	for _, r := range reports {
+		at := r.ReceivedAt
+		if at.IsZero() {
+			at = s.now()
+		}
+		if r.Source != alarm.SourceSIA || r.Kind != alarm.KindSupervision {
+			return false
+		}
+		if _, ok := s.panelDir.fresh(r.Account, at); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // ingestBatch is what one Ingest call learns once and reuses for every
@@ -296,7 +317,7 @@ func (s *Store) retransmissions(ctx context.Context, q querier, reports []alarm.
 
 // panelRefresh is the longest the ingest path goes without marking a
 // panel seen and reading it again (see panelDirectory).
-const panelRefresh = time.Second
+const panelRefresh = 10 * time.Second
 
 // panelDirectory remembers, per account, the panels this node has read,
 // so that most frames cost no statement for their panel: a panel's
@@ -304,8 +325,8 @@ const panelRefresh = time.Second
 // can change is last_seen_at and comm_failed. The ingest path marks a
 // panel seen (UPDATE … RETURNING, which reads the row again) on its first
 // frame after refresh has passed, not on every frame: last_seen_at lags
-// by at most refresh, which is a tenth of the panel's supervision interval
-// or a second. comm_failed is verified by that same statement: another
+// by at most refresh, a tenth of the panel's supervision interval and at
+// most panelRefresh. comm_failed is verified by that same statement: another
 // node (PostgreSQL) can set it only for a panel silent past its interval
 // (the condition is in CheckSupervision's UPDATE, ordered with ours by the
 // row lock), and a panel this node wrote within refresh is not silent;
