@@ -920,15 +920,9 @@ func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("due arm states: %w", err)
 	}
-	for rows.Next() {
-		var h int64
-		if err := rows.Scan(&h); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		homesDue = append(homesDue, h)
+	if homesDue, err = int64s(rows); err != nil {
+		return nil, fmt.Errorf("due arm states: %w", err)
 	}
-	rows.Close()
 	var out []alarm.Outcome
 	for _, home := range homesDue {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -1518,19 +1512,8 @@ func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEve
 		if err != nil {
 			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 		}
-		chunk := make([]int64, 0, n)
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			chunk = append(chunk, id)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
+		chunk, err := int64s(rows)
+		if err != nil {
 			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 		}
 		if len(chunk) != n {
@@ -1541,4 +1524,18 @@ func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEve
 		rest = rest[n:]
 	}
 	return ids, nil
+}
+
+// int64s reads a column of integers and closes rows.
+func int64s(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

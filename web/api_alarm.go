@@ -347,6 +347,11 @@ func (s *Server) handleStream(rt Route) {
 		if !ok {
 			return fmt.Errorf("streaming unsupported by %T", w)
 		}
+		feed, err := s.feeds.join(ctx, sc)
+		if err != nil {
+			return err
+		}
+		defer s.feeds.leave(feed)
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Accel-Buffering", "no")
@@ -355,11 +360,6 @@ func (s *Server) handleStream(rt Route) {
 		flusher.Flush()
 		heartbeat := time.NewTicker(15 * time.Second)
 		defer heartbeat.Stop()
-		feed, err := s.feeds.join(ctx, sc)
-		if err != nil {
-			return err
-		}
-		defer s.feeds.leave(feed)
 		for {
 			evs, held, changed, from := feed.since(after)
 			if !held {
