@@ -180,6 +180,10 @@ type AssociationStats struct {
 	Group         int    `json:"group" doc:"Group services (集中服务): events held in the period"`
 	PeopleServed  int    `json:"people_served" doc:"Distinct residents: persons of the individual services and named attendees of the group services"`
 	Placements    int    `json:"placements" doc:"Residents placed in work in the period, each once"`
+	// Mediations are the association's mediation cases over the period.
+	Mediations MediationCount `json:"mediations" doc:"Mediations opened in the period, and those concluded in it by outcome, with the share agreed"`
+	// EligibleUncovered is as of today, whatever the period.
+	EligibleUncovered int `json:"eligible_uncovered" doc:"Residents who appear eligible for one of the association's assistance policies today and are not covered by it, counted once per policy"`
 	// Months has one line per month the period touches, in order.
 	Months []MonthStats `json:"months"`
 }
@@ -191,6 +195,45 @@ type ServiceStats struct {
 	Period       Period             `json:"period"`
 	Associations []AssociationStats `json:"associations"`
 	Total        AssociationStats   `json:"total"`
+	// Policies are the assistance policies in force today with how many
+	// residents appear eligible and are not covered.
+	Policies []PolicyCount `json:"policies"`
+}
+
+// AddMediations puts the mediation figures of the same period beside the
+// services: each association's on its line, the community's on the
+// total. Associations the statistics do not show are left out.
+func (s *ServiceStats) AddMediations(m MediationStats) {
+	for _, c := range m.Associations {
+		for i := range s.Associations {
+			if s.Associations[i].AssociationID == c.AssociationID {
+				s.Associations[i].Mediations = c
+			}
+		}
+	}
+	total := m.Total
+	total.Name = s.Total.Name
+	s.Total.Mediations = total
+}
+
+// AddEligible puts the eligible-but-uncovered counts of today's policies
+// on the lines of the associations that own them, and their sum on the
+// total. A resident eligible under two policies counts under each.
+func (s *ServiceStats) AddEligible(policies []PolicyCount) {
+	s.Policies = []PolicyCount{}
+	for _, p := range policies {
+		shown := false
+		for i := range s.Associations {
+			if s.Associations[i].AssociationID == p.AssociationID {
+				s.Associations[i].EligibleUncovered += p.Uncovered
+				shown = true
+			}
+		}
+		if shown {
+			s.Policies = append(s.Policies, p)
+			s.Total.EligibleUncovered += p.Uncovered
+		}
+	}
 }
 
 // Tally puts the statistics together from services counted per

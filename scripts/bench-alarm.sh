@@ -6,7 +6,8 @@
 #       commit in the real store, against the bare receiver (same frames,
 #       a handler that stores nothing): go test -bench IngestTCP, SQLite,
 #       PostgreSQL and SQLite with synchronous=FULL, 1/8/64 connections and
-#       64 connections paced to 5,000 frames/s;
+#       64 connections paced to 5,000 frames/s; and the writer alone,
+#       Store.Ingest at fixed batch sizes (go test -bench IngestStore);
 #   (2) the same with processes: `shequ simulate` against `shequ serve`
 #       (SQLite, then PostgreSQL on a fresh database) and against
 #       `shequ simulate --bare-receiver`, same panels, same loads;
@@ -51,10 +52,10 @@ echo "- $(go version)"
 echo
 
 if has ingest; then
-	echo "## (1) SIA ingest, go test -bench IngestTCP -benchtime ${INGEST_N}x"
+	echo "## (1) SIA ingest, go test -bench 'Ingest(TCP|Store)' -benchtime ${INGEST_N}x"
 	echo
 	load
-	timeout 1500 go test -run '^$' -bench IngestTCP -benchtime "${INGEST_N}x" ./alarm/sia/ 2>&1 | grep -v ' INFO ' | tee "$OUT/ingest.txt"
+	timeout 1500 go test -run '^$' -bench 'Ingest(TCP|Store)' -benchtime "${INGEST_N}x" ./alarm/sia/ 2>&1 | grep -v ' INFO ' | tee "$OUT/ingest.txt"
 	load
 	echo
 fi

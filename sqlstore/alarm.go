@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -163,59 +167,242 @@ func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, er
 // one fsync. A report is durable once Ingest returns nil.
 func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
 	out := make([]alarm.Outcome, len(reports))
+	if s.txn == nil && s.onlyFreshHeartbeats(reports) {
+		return out, nil
+	}
+	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		b := &ingestBatch{panels: map[string]*batchPanel{}}
+		q := s.stmts.in(tx)
+		var err error
+		if b.before, err = s.retransmissions(ctx, q, reports); err != nil {
+			return err
+		}
 		for i, r := range reports {
-			o, err := s.ingestOne(ctx, tx, b, r)
+			o, err := s.ingestOne(ctx, q, b, i, r)
 			if err != nil {
 				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)
 			}
 			out[i] = o
 		}
-		// A panel heard from several times in a batch is marked seen once.
-		for _, p := range b.panels {
-			if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE id = $2", p.lastSeen, p.origin.PanelID); err != nil {
-				return fmt.Errorf("panel %d last seen: %w", p.origin.PanelID, err)
+		ids, err := s.insertEvents(ctx, q, b.events)
+		if err != nil {
+			return err
+		}
+		for k, e := range b.events {
+			if e.outcome >= 0 {
+				out[e.outcome].EventID = ids[k]
 			}
 		}
 		return nil
 	})
-	return out, err
+	if err != nil || s.txn != nil {
+		// Inside Atomic nothing is committed yet: remember nothing.
+		return out, err
+	}
+	for account, p := range b.panels {
+		if p.read {
+			s.panelDir.remember(account, p.known)
+		}
+	}
+	if err := s.stmts.prepareMissed(ctx); err != nil {
+		s.log.Warn("ingest statements not prepared; they run from text", "err", err)
+	}
+	return out, nil
+}
+
+// onlyFreshHeartbeats tells whether every report is a heartbeat of a panel
+// marked seen within its refresh: such a batch has nothing to write (a
+// heartbeat is stored as last_seen_at alone, see panelDirectory), so it
+// needs no transaction.
+func (s *Store) onlyFreshHeartbeats(reports []alarm.Report) bool {
+	for _, r := range reports {
+		at := r.ReceivedAt
+		if at.IsZero() {
+			at = s.now()
+		}
+		if r.Source != alarm.SourceSIA || r.Kind != alarm.KindSupervision {
+			return false
+		}
+		if _, ok := s.panelDir.fresh(r.Account, at); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // ingestBatch is what one Ingest call learns once and reuses for every
 // report of the batch.
 type ingestBatch struct {
 	panels map[string]*batchPanel
+	// events are inserted together at the end of the batch; stored holds
+	// the retransmission keys among them, which the database does not
+	// know yet, before those the database had within the window.
+	events []pendingEvent
+	stored map[retransmission]bool
+	before map[retransmission]bool
+}
+
+type retransmission struct{ account, seq, fingerprint string }
+
+// pendingEvent is an event of the batch not inserted yet.
+type pendingEvent struct {
+	report   alarm.Report
+	origin   alarm.Origin
+	incident int64
+	outcome  int // the report's place in the batch; -1 for an event of the store's own
 }
 
 type batchPanel struct {
-	origin   alarm.Origin
-	lastSeen time.Time
+	known knownPanel
+	read  bool // read (and marked seen) in this batch
 }
 
-// panel returns the panel with account, reading it once per batch; when it
-// had been marked silent, its return is recorded first.
-func (s *Store) panel(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.Report) (*batchPanel, error) {
+// checksRetransmission tells whether r could be a retransmission to look
+// for: an SIA report with a sequence number that is stored as an event.
+func checksRetransmission(r alarm.Report) bool {
+	return r.Source == alarm.SourceSIA && r.Kind != alarm.KindSupervision && r.Seq != ""
+}
+
+var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint FROM alarm_events WHERE ",
+	"(account = ? AND seq = ? AND fingerprint = ? AND received_at > ?)", " OR ", "")
+
+// retransmissions returns the keys of the reports that the database holds
+// an event of within RetransmissionWindow: a few statements for the whole
+// batch rather than one per report.
+func (s *Store) retransmissions(ctx context.Context, q querier, reports []alarm.Report) (map[retransmission]bool, error) {
+	found := map[retransmission]bool{}
+	var a []any
+	n := 0
+	flush := func() error {
+		rows, err := q.QueryContext(ctx, retransmissionsSQL[s.dialect][n], a...)
+		if err != nil {
+			return fmt.Errorf("retransmissions: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k retransmission
+			if err := rows.Scan(&k.account, &k.seq, &k.fingerprint); err != nil {
+				return err
+			}
+			found[k] = true
+		}
+		a, n = a[:0], 0
+		return rows.Err()
+	}
+	todo := 0
+	for _, r := range reports {
+		if checksRetransmission(r) {
+			todo++
+		}
+	}
+	for _, r := range reports {
+		if !checksRetransmission(r) {
+			continue
+		}
+		at := r.ReceivedAt
+		if at.IsZero() {
+			at = s.now()
+		}
+		a = append(a, r.Account, r.Seq, r.Fingerprint, at.Add(-RetransmissionWindow))
+		n++
+		todo--
+		if n == chunk(n+todo) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return found, nil
+}
+
+// panelRefresh is the longest the ingest path goes without marking a
+// panel seen and reading it again (see panelDirectory).
+const panelRefresh = 10 * time.Second
+
+// panelDirectory remembers, per account, the panels this node has read,
+// so that most frames cost no statement for their panel: a panel's
+// account, id, community and home never change after CreatePanel. What
+// can change is last_seen_at and comm_failed. The ingest path marks a
+// panel seen (UPDATE … RETURNING, which reads the row again) on its first
+// frame after refresh has passed, not on every frame: last_seen_at lags
+// by at most refresh, a tenth of the panel's supervision interval and at
+// most panelRefresh. comm_failed is verified by that same statement: another
+// node (PostgreSQL) can set it only for a panel silent past its interval
+// (the condition is in CheckSupervision's UPDATE, ordered with ours by the
+// row lock), and a panel this node wrote within refresh is not silent;
+// a panel that was silent comes back with its entry due, so its first
+// frame reads comm_failed and records the return. CheckSupervision on
+// this node forgets the panel at once. Entries are remembered only after
+// their batch commits.
+type panelDirectory struct {
+	mu sync.Mutex
+	m  map[string]knownPanel
+}
+
+type knownPanel struct {
+	origin  alarm.Origin
+	refresh time.Duration
+	written time.Time // the last_seen_at this node stored
+}
+
+func newPanelDirectory() *panelDirectory { return &panelDirectory{m: map[string]knownPanel{}} }
+
+// fresh returns the remembered panel when it need not be read again at t.
+func (d *panelDirectory) fresh(account string, t time.Time) (knownPanel, bool) {
+	d.mu.Lock()
+	k, ok := d.m[account]
+	d.mu.Unlock()
+	if !ok || t.Before(k.written) || t.Sub(k.written) >= k.refresh {
+		return knownPanel{}, false
+	}
+	return k, true
+}
+
+func (d *panelDirectory) remember(account string, k knownPanel) {
+	d.mu.Lock()
+	d.m[account] = k
+	d.mu.Unlock()
+}
+
+func (d *panelDirectory) forget(account string) {
+	d.mu.Lock()
+	delete(d.m, account)
+	d.mu.Unlock()
+}
+
+// panel returns the panel with account: from the batch, from the
+// directory while fresh, or else marked seen and read from the database;
+// when it had been marked silent, its return is recorded first.
+func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Report) (*batchPanel, error) {
 	if p, ok := b.panels[r.Account]; ok {
 		return p, nil
 	}
-	p := &batchPanel{}
+	if k, ok := s.panelDir.fresh(r.Account, r.ReceivedAt); ok {
+		p := &batchPanel{known: k}
+		b.panels[r.Account] = p
+		return p, nil
+	}
+	p := &batchPanel{read: true, known: knownPanel{written: r.ReceivedAt}}
 	var commFailed bool
-	err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, comm_failed FROM alarm_panels WHERE account = $1", r.Account).
-		Scan(&p.origin.PanelID, &p.origin.CommunityID, &p.origin.HomeID, &commFailed)
+	var supervision int
+	err := q.QueryRowContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE account = $2 RETURNING id, community_id, home_id, supervision_seconds, comm_failed", r.ReceivedAt.UTC(), r.Account).
+		Scan(&p.known.origin.PanelID, &p.known.origin.CommunityID, &p.known.origin.HomeID, &supervision, &commFailed)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
+	p.known.refresh = panelRefresh
+	if supervision > 0 {
+		p.known.refresh = min(panelRefresh, time.Duration(supervision)*time.Second/10)
+	}
 	if commFailed {
 		// Any frame proves the panel's path works again.
-		if _, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = FALSE WHERE id = $1", p.origin.PanelID); err != nil {
+		if _, err := q.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = FALSE WHERE id = $1", p.known.origin.PanelID); err != nil {
 			return nil, err
 		}
 		back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
-		if _, err := s.process(ctx, tx, back, p.origin); err != nil {
+		if _, err := s.process(ctx, q, b, -1, back, p.known.origin); err != nil {
 			return nil, err
 		}
 	}
@@ -223,7 +410,7 @@ func (s *Store) panel(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.R
 	return p, nil
 }
 
-func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r alarm.Report) (alarm.Outcome, error) {
+func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report) (alarm.Outcome, error) {
 	var origin alarm.Origin
 	now := s.now()
 	if r.ReceivedAt.IsZero() {
@@ -238,10 +425,7 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r ala
 		if p == nil {
 			return alarm.Outcome{Unknown: true}, nil
 		}
-		if r.ReceivedAt.After(p.lastSeen) {
-			p.lastSeen = r.ReceivedAt
-		}
-		origin = p.origin
+		origin = p.known.origin
 		if r.Kind == alarm.KindSupervision {
 			// Heartbeats are kept as the panel's last-seen time, not as
 			// events: thousands of panels every minute would bury the log.
@@ -249,14 +433,11 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r ala
 			return alarm.Outcome{}, nil
 		}
 		if r.Seq != "" {
-			n, err := count(ctx, tx, "SELECT COUNT(*) FROM alarm_events WHERE account = $1 AND seq = $2 AND fingerprint = $3 AND received_at > $4",
-				r.Account, r.Seq, r.Fingerprint, r.ReceivedAt.Add(-RetransmissionWindow))
-			if err != nil {
-				return alarm.Outcome{}, err
-			}
-			if n > 0 {
+			key := retransmission{r.Account, r.Seq, r.Fingerprint}
+			if b.stored[key] || b.before[key] {
 				return alarm.Outcome{Duplicate: true}, nil
 			}
+			b.stored[key] = true
 		}
 	case alarm.SourceMQTT:
 		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, kind, zone FROM alarm_sensors WHERE mqtt_name = $1", r.Account).
@@ -274,18 +455,22 @@ func (s *Store) ingestOne(ctx context.Context, tx *sql.Tx, b *ingestBatch, r ala
 	default:
 		return alarm.Outcome{}, fmt.Errorf("ingest does not take %q reports", r.Source)
 	}
-	return s.process(ctx, tx, r, origin)
+	return s.process(ctx, tx, b, at, r, origin)
 }
 
 // process applies a report whose origin is known: it loads the home's arm
 // state and open incident, lets the alarm package decide, and writes the
 // decision with the event.
-func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
+//
+// Within an ingest batch (b not nil) the event is inserted with the others
+// at the batch's end and EventID is set then; at is the report's place in
+// the batch.
+func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
 	now := r.ReceivedAt
 	if r.Kind == alarm.KindTest {
 		// A periodic test changes no state and joins no incident (see
 		// alarm.Process): it is only recorded.
-		id, err := s.insertEvent(ctx, tx, r, origin, 0)
+		id, err := s.recordEvent(ctx, tx, b, at, r, origin, 0)
 		return alarm.Outcome{EventID: id}, err
 	}
 	arm, err := s.armState(ctx, tx, origin.HomeID, origin.CommunityID)
@@ -329,7 +514,7 @@ func (s *Store) process(ctx context.Context, tx *sql.Tx, r alarm.Report, origin 
 	if d.Incident != nil {
 		incidentID = d.Incident.ID
 	}
-	o.EventID, err = s.insertEvent(ctx, tx, r, origin, incidentID)
+	o.EventID, err = s.recordEvent(ctx, tx, b, at, r, origin, incidentID)
 	if err != nil {
 		return o, err
 	}
@@ -691,7 +876,7 @@ func (s *Store) RaiseSOS(ctx context.Context, scope auth.Scope, home int64, note
 			text = fmt.Sprintf("%s (GPS %.6f,%.6f)", note, lat, lng)
 		}
 		r := alarm.Report{Source: alarm.SourceApp, Account: who, Code: "PA", Kind: alarm.KindPanic, Text: text, ReceivedAt: s.now()}
-		out, err = s.process(ctx, tx, r, alarm.Origin{CommunityID: h.CommunityID, HomeID: h.ID})
+		out, err = s.process(ctx, tx, nil, 0, r, alarm.Origin{CommunityID: h.CommunityID, HomeID: h.ID})
 		if err != nil {
 			return err
 		}
@@ -744,15 +929,9 @@ func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("due arm states: %w", err)
 	}
-	for rows.Next() {
-		var h int64
-		if err := rows.Scan(&h); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		homesDue = append(homesDue, h)
+	if homesDue, err = int64s(rows); err != nil {
+		return nil, fmt.Errorf("due arm states: %w", err)
 	}
-	rows.Close()
 	var out []alarm.Outcome
 	for _, home := range homesDue {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -778,7 +957,7 @@ func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
 			o := alarm.Outcome{Arm: &next}
 			if raised != nil {
 				r := alarm.Report{Source: alarm.SourceSystem, Account: "entry-delay", Code: "BA", Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, ReceivedAt: now}
-				if o, err = s.process(ctx, tx, r, alarm.Origin{CommunityID: community, HomeID: home}); err != nil {
+				if o, err = s.process(ctx, tx, nil, 0, r, alarm.Origin{CommunityID: community, HomeID: home}); err != nil {
 					return err
 				}
 				o.Arm = &next
@@ -805,6 +984,7 @@ func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 	type silent struct {
 		origin  alarm.Origin
 		account string
+		before  time.Time // silent since before this
 	}
 	var due []silent
 	for rows.Next() {
@@ -822,22 +1002,26 @@ func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 			last = seen.Time
 		}
 		if now.Sub(last) > time.Duration(secs)*time.Second {
-			due = append(due, silent{o, account})
+			due = append(due, silent{o, account, now.Add(-time.Duration(secs) * time.Second)})
 		}
 	}
 	rows.Close()
 	var out []alarm.Outcome
 	for _, d := range due {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = TRUE WHERE id = $1 AND comm_failed = FALSE", d.origin.PanelID)
+			// Only if still silent: a frame ingested since the read (here or
+			// on another node) has moved last_seen_at, and the panel's
+			// directory entry relies on that (see panelDirectory).
+			res, err := tx.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = TRUE WHERE id = $1 AND comm_failed = FALSE AND COALESCE(last_seen_at, created_at) < $2", d.origin.PanelID, d.before)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				return nil
 			}
+			s.panelDir.forget(d.account)
 			r := alarm.Report{Source: alarm.SourceSystem, Account: d.account, Code: "YC", Kind: alarm.KindCommFailure, Text: "panel silent past its supervision interval", ReceivedAt: now}
-			o, err := s.process(ctx, tx, r, d.origin)
+			o, err := s.process(ctx, tx, nil, 0, r, d.origin)
 			out = append(out, o)
 			return err
 		})
@@ -1235,9 +1419,132 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 	return out, nil
 }
 
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
-	return insert(ctx, tx, `INSERT INTO alarm_events (community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
-		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt)
+const eventColumns = "community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at"
+
+func eventArgs(r alarm.Report, origin alarm.Origin, incidentID int64) []any {
+	return []any{origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
+		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt}
+}
+
+func (s *Store) insertEvent(ctx context.Context, tx querier, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
+	return insert(ctx, tx, "INSERT INTO alarm_events ("+eventColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+		eventArgs(r, origin, incidentID)...)
+}
+
+// recordEvent inserts the event now, or, within an ingest batch, queues it
+// for insertEvents and returns 0.
+func (s *Store) recordEvent(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
+	if b == nil {
+		return s.insertEvent(ctx, tx, r, origin, incidentID)
+	}
+	b.events = append(b.events, pendingEvent{report: r, origin: origin, incident: incidentID, outcome: at})
+	return 0, nil
+}
+
+// eventChunks are the row counts of the multi-row INSERTs a batch's events
+// go in: a few fixed sizes, so that few statements are prepared.
+var eventChunks = []int{16, 4, 1}
+
+// chunkSQL is head, then n copies of group joined by sep, then tail, for
+// statements covering several rows at once. Parameters in group are "?":
+// on PostgreSQL they are numbered $1, $2 … in order; on SQLite they stay
+// "?", because modernc's driver binds a "$n" by looking its name up in the
+// statement's list of names, which makes binding hundreds of parameters
+// quadratic.
+func chunkSQL(dialect, head, group, sep, tail string, n int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	k := 0
+	for i := range n {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if dialect == SQLite {
+			b.WriteString(group)
+			continue
+		}
+		for _, c := range []byte(group) {
+			if c == '?' {
+				k++
+				b.WriteString("$" + strconv.Itoa(k))
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// chunked holds a statement of chunkSQL for each dialect and each n of
+// eventChunks.
+type chunked map[string]map[int]string
+
+func newChunked(head, group, sep, tail string) chunked {
+	c := chunked{}
+	for _, d := range []string{SQLite, Postgres} {
+		c[d] = map[int]string{}
+		for _, n := range eventChunks {
+			c[d][n] = chunkSQL(d, head, group, sep, tail, n)
+		}
+	}
+	return c
+}
+
+// chunk returns the largest of eventChunks not above n.
+func chunk(n int) int {
+	for _, c := range eventChunks {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
+}
+
+var insertEventsSQL = newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ",
+	"("+strings.Repeat("?, ", strings.Count(eventColumns, ","))+"?)", ", ", " RETURNING id")
+
+// insertEvents inserts events in as few statements as eventChunks allow
+// and returns their ids in order. A multi-row INSERT inserts its rows in
+// the order of VALUES and the ids it assigns (SQLite's next rowid under
+// its one writer, PostgreSQL's identity sequence) grow in that order; the
+// order RETURNING lists them in is not promised, so they are sorted.
+func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+	ids := make([]int64, 0, len(events))
+	for rest := events; len(rest) > 0; {
+		n := chunk(len(rest))
+		a := make([]any, 0, n*17)
+		for _, e := range rest[:n] {
+			a = append(a, eventArgs(e.report, e.origin, e.incident)...)
+		}
+		rows, err := q.QueryContext(ctx, insertEventsSQL[s.dialect][n], a...)
+		if err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
+		}
+		chunk, err := int64s(rows)
+		if err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
+		}
+		if len(chunk) != n {
+			return nil, fmt.Errorf("insert %d events: %d ids returned", n, len(chunk))
+		}
+		slices.Sort(chunk)
+		ids = append(ids, chunk...)
+		rest = rest[n:]
+	}
+	return ids, nil
+}
+
+// int64s reads a column of integers and closes rows.
+func int64s(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

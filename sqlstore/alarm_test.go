@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
 func TestAlarmIngest(t *testing.T) {
@@ -90,6 +92,130 @@ func TestAlarmIngest(t *testing.T) {
 			t.Errorf("comm failure events %+v", cf.Items)
 		}
 	})
+}
+
+// TestAlarmIngestLargeBatch: a batch's events go in multi-row INSERTs of
+// several sizes; every outcome carries the id of its own event, and a
+// retransmission inside the batch is stored once.
+func TestAlarmIngestLargeBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "lb")
+		mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "4321"}))
+		var reports []alarm.Report
+		for i := range 87 { // 5 × 16 + 4 + 3 × 1
+			seq := fmt.Sprintf("%04d", i)
+			reports = append(reports, alarm.Report{Source: alarm.SourceSIA, Account: "4321", Seq: seq, Fingerprint: seq, Kind: alarm.KindTest, Code: "RP", Zone: seq, ReceivedAt: clock.Now()})
+		}
+		reports = append(reports, reports[40]) // the panel repeats itself
+		out, err := st.Ingest(ctx, reports)
+		mustOK(t, err)
+		if !out[87].Duplicate || out[87].EventID != 0 {
+			t.Errorf("retransmission in the batch: %+v", out[87])
+		}
+		evs, err := st.ListEvents(ctx, everywhere, alarm.EventFilter{Account: "4321", Page: shequ.Page{Limit: 100}})
+		mustOK(t, err)
+		if evs.Total != 87 {
+			t.Fatalf("%d events stored, want 87", evs.Total)
+		}
+		zoneOf := map[int64]string{}
+		for _, e := range evs.Items {
+			zoneOf[e.ID] = e.Zone
+		}
+		for i, o := range out[:87] {
+			if got := zoneOf[o.EventID]; o.EventID == 0 || got != reports[i].Zone {
+				t.Errorf("report %d: event %d has zone %q, want %q", i, o.EventID, got, reports[i].Zone)
+			}
+		}
+		// Retransmissions in a later batch, among new reports; after the
+		// window the same seq and content is a new event.
+		clock.Advance(time.Minute)
+		fresh := reports[0]
+		fresh.Seq, fresh.Fingerprint, fresh.ReceivedAt = "9000", "9000", clock.Now()
+		out, err = st.Ingest(ctx, []alarm.Report{reports[3], fresh, reports[50]})
+		mustOK(t, err)
+		if !out[0].Duplicate || out[1].Duplicate || out[1].EventID == 0 || !out[2].Duplicate {
+			t.Errorf("later batch %+v", out)
+		}
+		clock.Advance(sqlstore.RetransmissionWindow)
+		late := reports[3]
+		late.ReceivedAt = clock.Now()
+		out, err = st.Ingest(ctx, []alarm.Report{late})
+		mustOK(t, err)
+		if out[0].Duplicate || out[0].EventID == 0 {
+			t.Errorf("after the window %+v", out)
+		}
+	})
+}
+
+// TestAlarmPanelDirectory: the ingest path remembers panels between
+// batches; last_seen_at lags by at most a tenth of the supervision
+// interval, and a panel another node marks silent is seen back on this
+// node.
+func TestAlarmPanelDirectory(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := t.Context()
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			dsn := sqlstoretest.DSN(t, d)
+			here := sqlstoretest.OpenDSN(t, dsn, clock)
+			other := sqlstoretest.OpenDSN(t, dsn, clock)
+			tr := makeTree(t, here, "pd")
+			mustOK(t, here.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "5678", SupervisionSeconds: 60}))
+			seq := 0
+			ingest := func(kind alarm.Kind) alarm.Outcome {
+				t.Helper()
+				seq++
+				out, err := here.Ingest(ctx, []alarm.Report{{Source: alarm.SourceSIA, Account: "5678", Seq: fmt.Sprintf("%04d", seq), Fingerprint: fmt.Sprint(seq), Kind: kind, Code: "RP", ReceivedAt: clock.Now()}})
+				mustOK(t, err)
+				return out[0]
+			}
+			lastSeen := func() time.Time {
+				t.Helper()
+				ps, err := other.ListPanels(ctx, everywhere, shequ.Page{})
+				mustOK(t, err)
+				if len(ps.Items) != 1 || ps.Items[0].LastSeenAt == nil {
+					t.Fatalf("panels %+v", ps.Items)
+				}
+				return ps.Items[0].LastSeenAt.UTC()
+			}
+			start := clock.Now()
+			ingest(alarm.KindSupervision)
+			clock.Advance(500 * time.Millisecond)
+			if o := ingest(alarm.KindTest); o.EventID == 0 {
+				t.Errorf("test report from a remembered panel not stored: %+v", o)
+			}
+			clock.Advance(time.Second)
+			ingest(alarm.KindSupervision) // heartbeats only: no transaction
+			if got := lastSeen(); !got.Equal(start) {
+				t.Errorf("last seen %v, want %v (written once a tenth of the supervision interval)", got, start)
+			}
+			clock.Advance(5 * time.Second)
+			ingest(alarm.KindSupervision)
+			if got := lastSeen(); !got.Equal(clock.Now()) {
+				t.Errorf("last seen %v after 6.5 s, want %v", got, clock.Now())
+			}
+
+			// Silent past its interval: the other node raises the failure;
+			// the panel's next frame here records its return.
+			clock.Advance(2 * time.Minute)
+			failed, err := other.CheckSupervision(ctx)
+			mustOK(t, err)
+			if len(failed) != 1 || !failed[0].NewIncident {
+				t.Fatalf("supervision on the other node: %+v", failed)
+			}
+			ingest(alarm.KindSupervision)
+			evs, err := here.ListEvents(ctx, everywhere, alarm.EventFilter{IncidentID: failed[0].Incident.ID})
+			mustOK(t, err)
+			if evs.Total != 2 || !evs.Items[0].Restore {
+				t.Errorf("comm failure events %+v", evs.Items)
+			}
+			// Heard from just now: no node takes it for silent.
+			if again, err := other.CheckSupervision(ctx); err != nil || len(again) != 0 {
+				t.Errorf("supervision right after a frame: %+v, %v", again, err)
+			}
+		})
+	}
 }
 
 func TestSensorsArmingAndSOS(t *testing.T) {

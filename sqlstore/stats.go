@@ -99,7 +99,7 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 				"SELECT cs.association_id AS association_id, SUBSTR(cs.day, 1, 7) AS month, cs.person_id AS person_id FROM assoc_cases cs WHERE cs.person_id IS NOT NULL AND "+casesIn(&src, c, ids, part),
 				"SELECT cs.association_id, SUBSTR(cs.day, 1, 7), ca.person_id FROM case_attendees ca JOIN assoc_cases cs ON cs.id = ca.case_id WHERE "+casesIn(&src, c, ids, part))
 		}
-		people, err := servedRows(ctx, q, strings.Join(sources, " UNION "), src)
+		people, err := servedRows(ctx, q, strings.Join(sources, " UNION ALL "), src)
 		if err != nil {
 			return assoc.ServiceStats{}, err
 		}
@@ -119,6 +119,18 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilte
 	placed := assoc.DistinctPeople(placedIn)
 	out := assoc.Tally(p, rows, counts, served, placed)
 	out.CommunityID = c
+	// Mediations and eligibility are few rows read straight, the same way
+	// for both sources.
+	med, err := s.MediationStats(ctx, acc, c, from, to)
+	if err != nil {
+		return assoc.ServiceStats{}, err
+	}
+	out.AddMediations(med)
+	policies, err := s.EligibleUncovered(ctx, acc, c)
+	if err != nil {
+		return assoc.ServiceStats{}, err
+	}
+	out.AddEligible(policies)
 	return out, nil
 }
 

@@ -50,6 +50,10 @@ type Store struct {
 
 	escalateAfter time.Duration
 	acceptTimeout time.Duration
+	// stmts holds the prepared statements of hot write paths (SQLite).
+	stmts *stmtCache
+	// panelDir remembers alarm panels between ingest batches.
+	panelDir *panelDirectory
 	// txn is set on the copy of the store that Atomic hands out: every
 	// read and write of that copy goes through the one transaction.
 	txn *sql.Tx
@@ -86,7 +90,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if o.AcceptTimeout <= 0 {
 		o.AcceptTimeout = alarm.DefaultAcceptTimeout
 	}
-	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout}
+	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout,
+		stmts: newStmtCache(nil), panelDir: newPanelDirectory()}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres
@@ -106,12 +111,15 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			}
 		}
 		pragmas := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
-		s.write, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas)
+		// temp_store: the statement journal of a multi-row write (alarm
+		// ingest) stays in memory instead of spilling to a temporary file.
+		s.write, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=temp_store(MEMORY)")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		s.write.SetMaxOpenConns(1)
 		s.write.SetConnMaxIdleTime(0)
+		s.stmts = newStmtCache(s.write)
 		s.read, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=query_only(1)")
 		if err != nil {
 			s.write.Close()
@@ -158,6 +166,7 @@ func (s *Store) Close() error {
 			s.log.Warn("checkpoint on close", "err", err)
 		}
 	}
+	s.stmts.close()
 	var errs []error
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())

@@ -348,6 +348,11 @@ func (s *Server) handleStream(rt Route) {
 		if !ok {
 			return fmt.Errorf("streaming unsupported by %T", w)
 		}
+		feed, err := s.feeds.join(ctx, sc)
+		if err != nil {
+			return err
+		}
+		defer s.feeds.leave(feed)
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Accel-Buffering", "no")
@@ -357,16 +362,16 @@ func (s *Server) handleStream(rt Route) {
 		heartbeat := time.NewTicker(15 * time.Second)
 		defer heartbeat.Stop()
 		for {
-			var wake <-chan struct{}
-			if s.hub != nil {
-				wake = s.hub.Wait()
-			}
-			evs, err := s.store.LiveSince(ctx, sc, after, 500)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Error("live stream", "err", err)
+			evs, held, changed, from := feed.since(after)
+			if !held {
+				// Behind what the feed keeps: catch up from the store.
+				evs, err = s.store.LiveSince(ctx, sc, after, 500)
+				if err != nil {
+					if ctx.Err() == nil {
+						s.log.Error("live stream", "err", err)
+					}
+					return nil
 				}
-				return nil
 			}
 			for _, e := range evs {
 				fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, e.Payload)
@@ -374,21 +379,24 @@ func (s *Server) handleStream(rt Route) {
 			}
 			if len(evs) > 0 {
 				flusher.Flush()
-				if len(evs) == 500 {
-					continue
+			}
+			if !held {
+				if len(evs) < 500 {
+					// Everything up to from that the scope reaches is
+					// written: from here on the feed has it.
+					after = max(after, from)
 				}
+				continue
 			}
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-s.stopStreams:
 				return nil
-			case <-wake:
+			case <-changed:
 			case <-heartbeat.C:
 				fmt.Fprint(w, ": ping\n\n")
 				flusher.Flush()
-			case <-time.After(time.Second):
-				// Another node may have committed: look again.
 			}
 		}
 	})

@@ -132,7 +132,7 @@ func (s *Server) registerCaseAPI() {
 			return item(s.store.ReopenCase(ctx, access(ctx, auth.PermCaseWrite), in.ID, in.Body.Reason))
 		})
 	handle(s, get("/api/v1/stats/associations", auth.PermStatsRead), "association-stats",
-		"Individual and group services, people served and placements per association and for the community over a period, with monthly series; as JSON, CSV or XLSX", "cases",
+		"Individual and group services, people served, placements and mediations per association and for the community over a period, with monthly series, and the residents who appear eligible for an assistance policy and are not covered; as JSON, CSV or XLSX", "cases",
 		func(ctx context.Context, in *statsInput) (*statsOutput, error) {
 			st, err := s.store.AssociationStats(ctx, access(ctx, auth.PermStatsRead), sqlstore.StatsFilter{CommunityID: in.Community, AssociationID: in.Association, From: in.From, To: in.To})
 			if err != nil {

@@ -150,6 +150,28 @@ func TestAssociationStatsRoute(t *testing.T) {
 	if st != 200 || s.Total.Individual != 514 || s.Total.Group != 127 || len(s.Associations) != 8 || len(s.Total.Months) != 12 || s.Period.From != "2026-01-01" {
 		t.Fatalf("director's statistics: %d %+v", st, s.Total)
 	}
+	// Beside the services: the broken-lift mediation, agreed, on the
+	// mediation association's line, and the residents still eligible for
+	// the relief policy on the assistance association's.
+	for _, a := range s.Associations {
+		switch a.AssociationID {
+		case ids["tiaojie"]:
+			if m := a.Mediations; m.Opened != 1 || m.Agreed != 1 || m.Concluded != 1 || m.SuccessRate != 1 {
+				t.Errorf("mediation association's mediations: %+v", m)
+			}
+		case ids["bangfu"]:
+			if a.EligibleUncovered != 8 {
+				t.Errorf("assistance association: %d eligible and uncovered, want 8", a.EligibleUncovered)
+			}
+		default:
+			if a.Mediations.Opened != 0 || a.EligibleUncovered != 0 {
+				t.Errorf("%s: %+v, %d eligible", a.Key, a.Mediations, a.EligibleUncovered)
+			}
+		}
+	}
+	if s.Total.Mediations.Agreed != 1 || s.Total.EligibleUncovered != 8 || len(s.Policies) != 1 || s.Policies[0].Uncovered != 8 {
+		t.Errorf("community's mediations %+v, eligible %d, policies %+v", s.Total.Mediations, s.Total.EligibleUncovered, s.Policies)
+	}
 	env.do("assoc-jiuye", "POST", "/api/v1/cases", map[string]any{"association_id": ids["jiuye"], "kind": "individual", "person_id": env.aResident(), "summary": "求职登记"}, nil)
 	after, _ := env.stats("director", "")
 	if after.Total.Individual != 515 || after.Total.Months[10].Individual != s.Total.Months[10].Individual+1 {
@@ -160,6 +182,9 @@ func TestAssociationStatsRoute(t *testing.T) {
 	mine, st := env.stats("assoc-jiuye", "")
 	if st != 200 || len(mine.Associations) != 1 || mine.Associations[0].AssociationID != ids["jiuye"] || mine.Total.Individual != mine.Associations[0].Individual {
 		t.Errorf("the employment chair's statistics: %d %+v", st, mine)
+	}
+	if mine.Total.Mediations.Opened != 0 || mine.Total.EligibleUncovered != 0 || len(mine.Policies) != 0 {
+		t.Errorf("the employment chair sees other associations' mediations or policies: %+v %d %+v", mine.Total.Mediations, mine.Total.EligibleUncovered, mine.Policies)
 	}
 	if st, _ := env.problemCode("assoc-jiuye", "GET", fmt.Sprintf("/api/v1/stats/associations?association=%d", ids["tiaojie"]), nil); st != http.StatusNotFound {
 		t.Errorf("the employment chair asks for mediation's figures: %d, want 404", st)
@@ -184,7 +209,7 @@ func TestAssociationStatsRoute(t *testing.T) {
 	if err != nil || len(rows) != 10 {
 		t.Fatalf("csv rows %d: %v", len(rows), err)
 	}
-	if strings.Join(rows[0], ",") != "协会,个别服务,集中服务,服务人数,就业安置人数" || rows[9][0] != "合计" || rows[9][1] != "515" || rows[9][2] != "127" {
+	if strings.Join(rows[0], ",") != "协会,个别服务,集中服务,服务人数,就业安置人数,调解案件,调解成功,调解结案,符合条件未覆盖人数" || rows[9][0] != "合计" || rows[9][1] != "515" || rows[9][2] != "127" {
 		t.Errorf("csv header %v, total %v", rows[0], rows[9])
 	}
 	if env.auditTotal("export.association_stats") != before+1 {

@@ -68,6 +68,8 @@ type Server struct {
 	// so the HTTP server would otherwise wait for them until its timeout.
 	stopStreams     chan struct{}
 	stopStreamsOnce sync.Once
+	// feeds share the live-event reads among the streams of one scope.
+	feeds *liveFeeds
 
 	panelsChanged func()
 	handler       http.Handler
@@ -102,6 +104,7 @@ func New(c Config) *Server {
 		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged,
 		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
+	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10
 	}

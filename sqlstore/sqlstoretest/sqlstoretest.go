@@ -44,15 +44,31 @@ func TestCipher(t testing.TB) *pii.Cipher {
 // when the test ends. PostgreSQL runs get a schema of their own.
 func Open(t testing.TB, dialect string, clock shequ.Clock) *sqlstore.Store {
 	t.Helper()
-	ctx := context.Background()
-	var dsn string
+	return OpenDSN(t, DSN(t, dialect), clock)
+}
+
+// DSN returns a new, empty database of the dialect for one test: an SQLite
+// file or a PostgreSQL schema, removed when the test ends.
+func DSN(t testing.TB, dialect string) string {
+	t.Helper()
 	switch dialect {
 	case sqlstore.SQLite:
-		dsn = filepath.Join(t.TempDir(), "shequ.db")
+		return filepath.Join(t.TempDir(), "shequ.db")
 	case sqlstore.Postgres:
-		dsn = postgresSchema(t)
-	default:
-		t.Fatalf("unknown dialect %q", dialect)
+		return postgresSchema(t)
+	}
+	t.Fatalf("unknown dialect %q", dialect)
+	return ""
+}
+
+// OpenDSN returns a migrated store on dsn, closed when the test ends; a
+// second store on the same dsn is a second node of one deployment.
+func OpenDSN(t testing.TB, dsn string, clock shequ.Clock) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	dialect := sqlstore.SQLite
+	if sqlstore.IsPostgres(dsn) {
+		dialect = sqlstore.Postgres
 	}
 	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Cipher: TestCipher(t), Clock: clock})
 	if err != nil {
