@@ -516,7 +516,11 @@ func TestStatsDashboard(t *testing.T) {
 		t.Fatalf("the demo has no services to show: %+v", want.Total)
 	}
 	r := e.pageAs("director", "/stats?from=2026-01-01&to=2026-12-31")
-	for id, n := range map[string]int{"individual-count": want.Total.Individual, "group-count": want.Total.Group, "people-count": want.Total.PeopleServed, "placed-count": want.Total.Placements} {
+	if len(want.Policies) == 0 || !strings.Contains(r.body, want.Policies[0].Name) {
+		t.Errorf("the dashboard does not list the policies with residents eligible and not covered")
+	}
+	for id, n := range map[string]int{"individual-count": want.Total.Individual, "group-count": want.Total.Group, "people-count": want.Total.PeopleServed,
+		"placed-count": want.Total.Placements, "eligible-count": want.Total.EligibleUncovered, "mediations-concluded": want.Total.Mediations.Concluded} {
 		if !strings.Contains(r.body, fmt.Sprintf(`id="%s">%s<`, id, locales[langHans].Num(n))) {
 			t.Errorf("%s is not %d", id, n)
 		}

@@ -61,6 +61,7 @@ type card struct {
 type statsLine struct {
 	Name                                       string
 	Individual, Group, PeopleServed, Placement string
+	Mediations, Eligible                       string
 	Total                                      bool
 }
 
@@ -113,14 +114,12 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 	var names []string
 	var services []int
 	line := func(a assoc.AssociationStats, total bool) statsLine {
-		name := a.Name
-		if p.L.Tag == langEn && a.NameEn != "" {
-			name = a.NameEn
-		}
+		name := associationName(p, a)
 		if total {
 			name = p.L.T("stats.total")
 		}
-		return statsLine{Name: name, Individual: p.L.Num(a.Individual), Group: p.L.Num(a.Group), PeopleServed: p.L.Num(a.PeopleServed), Placement: p.L.Num(a.Placements), Total: total}
+		return statsLine{Name: name, Individual: p.L.Num(a.Individual), Group: p.L.Num(a.Group), PeopleServed: p.L.Num(a.PeopleServed), Placement: p.L.Num(a.Placements),
+			Mediations: p.L.T("stats.mediations.cell", p.L.Num(a.Mediations.Agreed), p.L.Num(a.Mediations.Concluded)), Eligible: p.L.Num(a.EligibleUncovered), Total: total}
 	}
 	for _, a := range st.Associations {
 		l := line(a, false)
@@ -140,14 +139,12 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 		chart{ID: "months", Title: p.L.T("stats.months.services"), LabelHead: p.L.T("stats.col.month"), NHead: p.L.T("stats.col.services"), Rows: bars(months, served)},
 		chart{ID: "placements", Title: p.L.T("stats.months.placed"), LabelHead: p.L.T("stats.col.month"), NHead: p.L.T("stats.col.placed"), Rows: bars(months, placed)})
 
-	from, _ := time.ParseInLocation(time.DateOnly, st.Period.From, p.zone)
 	to, _ := time.ParseInLocation(time.DateOnly, st.Period.To, p.zone)
 	if err := s.partnerFigures(r, p, &b, to.Year()); err != nil {
 		return "", err
 	}
-	if err := s.mediationFigures(r, p, &b, from, to.AddDate(0, 0, 1)); err != nil {
-		return "", err
-	}
+	mediationFigures(p, &b, st)
+	eligibleFigures(p, &b, st)
 	p.Title = p.L.T("stats.title")
 	p.Body = b
 	return "a_stats", nil
@@ -188,32 +185,51 @@ func (s *Server) partnerFigures(r *http.Request, p *pageData, b *statsBody, year
 
 // mediationFigures adds the period's mediations: cases opened and
 // concluded, the share that ended in agreement, and each association's.
-func (s *Server) mediationFigures(r *http.Request, p *pageData, b *statsBody, from, to time.Time) error {
-	ms, err := s.store.MediationStats(r.Context(), access(r.Context(), auth.PermStatsRead), p.communityID, from, to)
-	if err != nil {
-		return err
-	}
+func mediationFigures(p *pageData, b *statsBody, st assoc.ServiceStats) {
+	m := st.Total.Mediations
 	rate := "–"
-	if ms.Total.Concluded > 0 {
-		rate = p.L.T("stats.percent", strconv.Itoa(int(ms.Total.SuccessRate*100+0.5)))
+	if m.Concluded > 0 {
+		rate = p.L.T("stats.percent", strconv.Itoa(int(m.SuccessRate*100+0.5)))
 	}
-	b.Cards = append(b.Cards, card{ID: "mediations-opened", Label: p.L.T("stats.mediations.opened"), Value: p.L.Num(ms.Total.Opened)},
-		card{ID: "mediations-concluded", Label: p.L.T("stats.mediations.concluded"), Value: p.L.Num(ms.Total.Concluded)},
+	b.Cards = append(b.Cards, card{ID: "mediations-opened", Label: p.L.T("stats.mediations.opened"), Value: p.L.Num(m.Opened)},
+		card{ID: "mediations-concluded", Label: p.L.T("stats.mediations.concluded"), Value: p.L.Num(m.Concluded)},
 		card{ID: "mediations-rate", Label: p.L.T("stats.mediations.rate"), Value: rate})
 	var names []string
 	var counts []int
-	for _, c := range ms.Associations {
+	for _, a := range st.Associations {
+		c := a.Mediations
 		if c.Concluded == 0 && c.Opened == 0 {
 			continue
 		}
-		name := c.Name
+		name := associationName(p, a)
 		if c.Concluded > 0 {
-			name = p.L.T("stats.mediations.row", c.Name, p.L.Num(c.Agreed), p.L.Num(c.Concluded))
+			name = p.L.T("stats.mediations.row", name, p.L.Num(c.Agreed), p.L.Num(c.Concluded))
 		}
 		names, counts = append(names, name), append(counts, c.Concluded)
 	}
 	if len(names) > 0 {
 		b.Charts = append(b.Charts, chart{ID: "mediations", Title: p.L.T("stats.mediations"), LabelHead: p.L.T("stats.col.association"), NHead: p.L.T("stats.col.concluded"), Rows: bars(names, counts)})
 	}
-	return nil
+}
+
+// eligibleFigures adds, as of today, the residents who appear eligible
+// for an assistance policy and are not covered, policy by policy.
+func eligibleFigures(p *pageData, b *statsBody, st assoc.ServiceStats) {
+	b.Cards = append(b.Cards, card{ID: "eligible-count", Label: p.L.T("stats.eligible"), Value: p.L.Num(st.Total.EligibleUncovered)})
+	var names []string
+	var counts []int
+	for _, pc := range st.Policies {
+		names, counts = append(names, pc.Name), append(counts, pc.Uncovered)
+	}
+	if len(names) > 0 {
+		b.Charts = append(b.Charts, chart{ID: "eligible", Title: p.L.T("stats.eligible.title"), LabelHead: p.L.T("stats.col.policy"), NHead: p.L.T("stats.col.uncovered"), Rows: bars(names, counts)})
+	}
+}
+
+// associationName names an association's line in the page's language.
+func associationName(p *pageData, a assoc.AssociationStats) string {
+	if p.L.Tag == langEn && a.NameEn != "" {
+		return a.NameEn
+	}
+	return a.Name
 }
