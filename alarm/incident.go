@@ -82,11 +82,13 @@ type Step struct {
 // Apply moves the incident by one step, or says why it cannot: an
 // incident only moves forward, and a resolved one is closed for good.
 func (i Incident) Apply(s Step) (Incident, error) {
-	if i.Status == StatusResolved {
-		return i, shequ.Errorf(shequ.ECONFLICT, "incident %d is already resolved", i.ID)
-	}
+	// Field staff reach only what they are sent to: anything else is not
+	// found, resolved or not, so that they cannot probe other incidents.
 	if s.OnlyAssignee && (i.DispatchedTo == 0 || i.DispatchedTo != s.By) {
 		return i, shequ.Errorf(shequ.ENOTFOUND, "incident %d not found", i.ID)
+	}
+	if i.Status == StatusResolved {
+		return i, shequ.Errorf(shequ.ECONFLICT, "incident %d is already resolved", i.ID)
 	}
 	at := s.At
 	switch s.Action {
@@ -123,6 +125,9 @@ func (i Incident) Apply(s Step) (Incident, error) {
 	case "report":
 		// What the staff member found on site, for the operator who
 		// closes the incident; it moves nothing.
+		if s.By != i.DispatchedTo {
+			return i, shequ.Errorf(shequ.ECONFLICT, "incident %d: the report is for the staff member sent there", i.ID)
+		}
 		if i.Status != StatusOnSite {
 			return i, shequ.Errorf(shequ.ECONFLICT, "incident %d has nobody on site yet (it is %s)", i.ID, i.Status)
 		}

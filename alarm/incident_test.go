@@ -26,6 +26,7 @@ func TestIncidentLifecycle(t *testing.T) {
 		{"dispatch needs a person", []Step{{Action: "dispatch", By: 1}}, StatusNew, shequ.EINVALID},
 		{"report on site", []Step{{Action: "dispatch", By: 1, To: 7}, {Action: "arrive", By: 7}, {Action: "report", By: 7, Notes: "smoke from a kettle; stove off, resident woken"}}, StatusOnSite, ""},
 		{"report before arriving", []Step{{Action: "dispatch", By: 1, To: 7}, {Action: "report", By: 7, Notes: "on my way"}}, StatusDispatched, shequ.ECONFLICT},
+		{"report by someone not sent", []Step{{Action: "dispatch", By: 1, To: 7}, {Action: "arrive", By: 7}, {Action: "report", By: 1, Notes: "heard on the phone"}}, StatusOnSite, shequ.ECONFLICT},
 		{"report says something", []Step{{Action: "dispatch", By: 1, To: 7}, {Action: "arrive", By: 7}, {Action: "report", By: 7, Notes: "  "}}, StatusOnSite, shequ.EINVALID},
 	}
 	for _, tt := range tests {

@@ -59,6 +59,32 @@ func ParsePeriod(from, to string, today time.Time) (Period, error) {
 	return out, p.err()
 }
 
+// ParseDays checks the days that bound a list (of cases, say): either may
+// be left out, which leaves that end open, and neither caps the span the
+// way a statistics period is capped.
+func ParseDays(from, to string) (Period, error) {
+	p := problems{}
+	out := Period{From: strings.TrimSpace(from), To: strings.TrimSpace(to)}
+	for field, v := range map[string]string{"from": out.From, "to": out.To} {
+		if v != "" && (!datePattern.MatchString(v) || !realDate(v)) {
+			p.add(field, "must be a date like 2026-01-01")
+		}
+	}
+	if err := p.err(); err != nil {
+		return out, err
+	}
+	if out.From == "" {
+		out.From = "0000-01-01"
+	}
+	if out.To == "" {
+		out.To = "9999-12-31"
+	}
+	if out.To < out.From {
+		p.add("to", "must not be before from")
+	}
+	return out, p.err()
+}
+
 // Bounds returns the period as instants in loc: its first moment and the
 // first moment after it.
 func (p Period) Bounds(loc *time.Location) (time.Time, time.Time) {
@@ -201,18 +227,20 @@ type ServiceStats struct {
 }
 
 // AddMediations puts the mediation figures of the same period beside the
-// services: each association's on its line, the community's on the
-// total. Associations the statistics do not show are left out.
+// services: each association's on its line, and on the total the sum of
+// the lines shown (a case belongs to one association, so the sum counts
+// each once). Associations the statistics do not show are left out.
 func (s *ServiceStats) AddMediations(m MediationStats) {
+	total := MediationCount{Name: s.Total.Name}
 	for _, c := range m.Associations {
 		for i := range s.Associations {
 			if s.Associations[i].AssociationID == c.AssociationID {
 				s.Associations[i].Mediations = c
+				total.Opened += c.Opened
+				total.AddOutcomes(c.Agreed, c.Failed, c.Withdrawn)
 			}
 		}
 	}
-	total := m.Total
-	total.Name = s.Total.Name
 	s.Total.Mediations = total
 }
 

@@ -288,7 +288,9 @@ func residentCond(c assoc.Condition, day time.Time, a *args) string {
 	case assoc.ResidentTag:
 		var ors []string
 		for _, v := range c.Values() {
-			ors = append(ors, "p.tags LIKE "+a.add("%,"+likeEscape(assoc.Canonical(v))+",%")+` ESCAPE '\'`)
+			// LOWER on both sides: LIKE ignores case on SQLite but not on
+			// PostgreSQL, and tags are kept as typed.
+			ors = append(ors, "LOWER(p.tags) LIKE LOWER("+a.add("%,"+likeEscape(assoc.Canonical(v))+",%")+`) ESCAPE '\'`)
 		}
 		has := "(" + strings.Join(ors, " OR ") + ")"
 		if c.Op == assoc.OpNe {
@@ -355,6 +357,11 @@ func (s *Store) Eligible(ctx context.Context, acc assoc.Access, id int64, day ti
 	x, err := s.assistancePolicy(ctx, s.reader(), acc, id)
 	if err != nil {
 		return out, err
+	}
+	// Who is missing from the list has a granted application: only those
+	// who may see the policy's applications may see the list.
+	if !actsFor(acc, x.CommunityID, x.AssociationID) {
+		return out, shequ.Errorf(shequ.EFORBIDDEN, "who appears eligible for %q is the work of the association that owns it", x.Name)
 	}
 	if day, err = s.assistanceDay(ctx, x.CommunityID, day); err != nil {
 		return out, err
@@ -575,6 +582,9 @@ func (s *Store) CreateApplication(ctx context.Context, acc assoc.Access, x *asso
 func (s *Store) DecideApplication(ctx context.Context, acc assoc.Access, id int64, status, reason, day string) (assoc.Application, error) {
 	var out assoc.Application
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "assistance_applications", id); err != nil {
+			return err
+		}
 		var a args
 		x, err := scanApplication(tx.QueryRowContext(ctx, "SELECT "+applications.columns+" FROM "+applications.from+" WHERE aa.id = "+a.add(id)+" AND "+applicationWhere(acc, &a), a...))
 		if err == sql.ErrNoRows {

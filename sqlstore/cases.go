@@ -303,15 +303,9 @@ func (s *Store) ListCases(ctx context.Context, acc assoc.Access, f CaseFilter) (
 		conds = append(conds, "(cs.person_id = "+p+" OR EXISTS (SELECT 1 FROM case_attendees ca WHERE ca.case_id = cs.id AND ca.person_id = "+p+"))")
 	}
 	if f.From != "" || f.To != "" {
-		p, err := assoc.ParsePeriod(f.From, f.To, s.now())
+		p, err := assoc.ParseDays(f.From, f.To)
 		if err != nil {
 			return shequ.List[assoc.Case]{}, err
-		}
-		if f.From == "" {
-			p.From = "0000-01-01"
-		}
-		if f.To == "" {
-			p.To = "9999-12-31"
 		}
 		conds = append(conds, "cs.day >= "+a.add(p.From), "cs.day <= "+a.add(p.To))
 	}
@@ -328,6 +322,9 @@ func (s *Store) ListCases(ctx context.Context, acc assoc.Access, f CaseFilter) (
 func (s *Store) changeCase(ctx context.Context, acc assoc.Access, id int64, action string, fn func(tx *sql.Tx, old assoc.Case) (assoc.Case, error)) (assoc.Case, error) {
 	var out assoc.Case
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "assoc_cases", id); err != nil {
+			return err
+		}
 		old, err := reachableCase(ctx, tx, acc, id)
 		if err != nil {
 			return err

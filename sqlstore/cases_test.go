@@ -1,7 +1,9 @@
 package sqlstore_test
 
 import (
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -357,5 +359,32 @@ func TestCaseValidationStoresNothing(t *testing.T) {
 		if g.Day != "2026-03-05" || len(g.Attendees) != 2 {
 			t.Errorf("a failed change changed the case: %+v", g)
 		}
+	})
+}
+
+// Two changes of one case at once run one after the other: the rollup
+// still equals the raw cases (on PostgreSQL both used to start from the
+// same old case and count it out twice).
+func TestConcurrentCaseChangesKeepTheRollup(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		w := makeServices(t, st, "cc")
+		days := []time.Time{time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC), time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC)}
+		for round := range 10 {
+			var wg sync.WaitGroup
+			errs := make([]error, len(days))
+			for i, at := range days {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = st.UpdateCase(ctx, w.jy, w.ids[3], sqlstore.CaseChange{PersonID: w.carol.ID, Summary: fmt.Sprintf("第%d轮", round), OpenedAt: at})
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				mustOK(t, err)
+			}
+		}
+		sameStats(t, st, w.admin, "after changes at once")
 	})
 }

@@ -91,7 +91,7 @@ func (s *Store) ListMediations(ctx context.Context, acc assoc.Access, f Mediatio
 		conds = append(conds, "m.status = "+a.add(f.Status))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		conds = append(conds, "m.subject LIKE "+a.add("%"+q+"%"))
+		conds = append(conds, "LOWER(m.subject) LIKE LOWER("+a.add("%"+likeEscape(q)+"%")+`) ESCAPE '\'`)
 	}
 	return listOf(ctx, s.reader(), mediations, everything, conds, a, f.Page, scanMediation)
 }
@@ -221,6 +221,9 @@ func (s *Store) CreateMediation(ctx context.Context, acc assoc.Access, m *assoc.
 func (s *Store) stepMediation(ctx context.Context, acc assoc.Access, id int64, step string, write func(tx *sql.Tx, m *assoc.Mediation) (record any, err error)) (assoc.Mediation, error) {
 	var out assoc.Mediation
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "mediations", id); err != nil {
+			return err
+		}
 		m, err := s.mediation(ctx, tx, acc, id)
 		if err != nil {
 			return err

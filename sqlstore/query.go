@@ -147,3 +147,20 @@ func requireAffected(res sql.Result, what string, id int64) error {
 	}
 	return nil
 }
+
+// lockRow takes the row lock of one row of table before a transaction
+// reads it to change it, so that two changes of the same row at once run
+// one after the other instead of both starting from the same old row (a
+// rollup would count the old row out twice). SQLite's transactions take
+// the one write lock when they begin, so there is nothing more to take.
+func (s *Store) lockRow(ctx context.Context, tx *sql.Tx, table string, id int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var got int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM "+table+" WHERE id = $1 FOR UPDATE", id).Scan(&got)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("lock %s %d: %w", table, id, err)
+	}
+	return nil
+}

@@ -138,7 +138,10 @@ func (s *Server) dispatches(ctx context.Context, p *pageData, about int64, refus
 		v := dispatchView{incidentRow: s.incidentRow(p, inc, now)}
 		if inc.HomeID != 0 {
 			reach, err := s.store.DispatchReach(ctx, a.User.ID, inc.ID)
-			if err != nil {
+			if shequ.ErrorCode(err) == shequ.ENOTFOUND {
+				// Resolved or given to someone else since the list was read.
+				continue
+			} else if err != nil {
 				return nil, err
 			}
 			if v.People, err = s.peopleOfHome(ctx, reach, a.Can(auth.PermPeoplePII), inc.HomeID, now); err != nil {
@@ -150,7 +153,9 @@ func (s *Server) dispatches(ctx context.Context, p *pageData, about int64, refus
 			return nil, err
 		}
 		v.Timeline = timelineRows(p, tl, staff)
-		if v.Photos, err = s.incidentPhotos(ctx, nil, a.User.ID, inc.ID); err != nil {
+		if v.Photos, err = s.incidentPhotos(ctx, nil, a.User.ID, inc.ID); shequ.ErrorCode(err) == shequ.ENOTFOUND {
+			continue
+		} else if err != nil {
 			return nil, err
 		}
 		if refused != nil && inc.ID == about {
