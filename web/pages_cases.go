@@ -226,6 +226,7 @@ type caseView struct {
 	Closed             string
 	Actions            []actionRow
 	CanAct, CanClose   bool
+	CanReopen          bool
 	Form               url.Values
 	Errors             map[string]string
 	Done, Error        string
@@ -267,6 +268,7 @@ func (s *Server) caseOf(r *http.Request, p *pageData, form url.Values) (*caseVie
 	write := access(ctx, auth.PermCaseWrite)
 	b.CanAct = p.Actor.Can(auth.PermCaseWrite) && (write.IsAdmin(c.CommunityID) || slices.Contains(write.AssociationsIn(c.CommunityID), c.AssociationID))
 	b.CanClose = b.CanAct && c.Kind == assoc.KindIndividual && c.Status == assoc.CaseOpen
+	b.CanReopen = b.CanAct && c.Kind == assoc.KindIndividual && c.Status == assoc.CaseClosed
 	p.Title = p.L.T("case.title", b.KindWord, c.Day)
 	return b, nil
 }
@@ -287,6 +289,8 @@ func (s *Server) caseStep(w http.ResponseWriter, r *http.Request, p *pageData) e
 		err = s.store.AddCaseAction(ctx, acc, id, &assoc.CaseAction{Note: form.Get("note")})
 	case "close":
 		_, err = s.store.CloseCase(ctx, acc, id, form.Get("outcome"))
+	case "reopen":
+		_, err = s.store.ReopenCase(ctx, acc, id, form.Get("reason"))
 	default:
 		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
 	}

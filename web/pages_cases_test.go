@@ -69,6 +69,19 @@ func TestCasePages(t *testing.T) {
 	if r := post(path+"/close", url.Values{"outcome": {"again"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "这一步现在不能做") {
 		t.Errorf("closing twice: status %d", r.status)
 	}
+	// Reopened with a reason, it can be closed again; without one, nothing moves.
+	if after := e.pageAs("assoc-jiuye", path); !strings.Contains(after.body, `id="reopen-form"`) {
+		t.Errorf("the closed service's page has no way to reopen it")
+	}
+	if r := post(path+"/reopen", url.Values{}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请写明重新打开的原因") {
+		t.Errorf("reopen without a reason: status %d", r.status)
+	}
+	if r := post(path+"/reopen", url.Values{"reason": {"居民反映还没上岗"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reopen: status %d %s", r.status, r.body)
+	}
+	if after := e.pageAs("assoc-jiuye", path+"?done=reopen"); !strings.Contains(after.body, "已重新打开。") || !strings.Contains(after.body, "居民反映还没上岗") || !strings.Contains(after.body, `id="close-form"`) || strings.Contains(after.body, `id="reopen-form"`) {
+		t.Errorf("the reopened service's page")
+	}
 
 	if r := post("/cases/new/group", url.Values{"topic": {"求职技能讲座"}, "place": {"社区活动室"}, "date": {"2026-11-27"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请填写参加人数") || !strings.Contains(r.body, "请填写内容") {
 		t.Errorf("a group service without attendance or summary: status %d", r.status)
