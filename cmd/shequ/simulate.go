@@ -681,7 +681,10 @@ func (m *mqttWorker) run(ctx context.Context) {
 		_ = cm.Disconnect(dctx)
 		dcancel()
 	}()
-	actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+	// The connection is awaited even when the panels are done meanwhile
+	// (--frames can take less time than connecting): a connection that
+	// never came is a failure, one that came late is not.
+	actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	err = cm.AwaitConnection(actx)
 	acancel()
 	if err != nil {
@@ -694,7 +697,9 @@ func (m *mqttWorker) run(ctx context.Context) {
 	}
 	start := time.Now()
 	next := start
-	for i := 0; ctx.Err() == nil; i++ {
+	// At least one message goes out once connected, so that a short run
+	// still shows whether the broker acknowledges.
+	for i := 0; i == 0 || ctx.Err() == nil; i++ {
 		if interval > 0 {
 			if d := time.Until(next); d > 0 {
 				t := time.NewTimer(d)
