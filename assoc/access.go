@@ -78,6 +78,12 @@ func (a Access) IsAdmin(c int64) bool {
 	return slices.Contains(a.Admin, 0) || (c != 0 && slices.Contains(a.Admin, c))
 }
 
+// ActsFor reports whether the actor works for association of community c:
+// as its member or chair, or as an administrator of c.
+func (a Access) ActsFor(c, association int64) bool {
+	return a.IsAdmin(c) || slices.Contains(a.AssociationsIn(c), association)
+}
+
 // All reports whether the actor administers every community.
 func (a Access) All() bool { return slices.Contains(a.Admin, 0) }
 

@@ -124,10 +124,8 @@ func (c *Case) Validate(now time.Time, loc *time.Location) error {
 		switch {
 		case c.Day == "":
 			p.add("date", "say the day the service was held")
-		case !datePattern.MatchString(c.Day):
-			p.add("date", "must be a date like 2026-03-21")
-		case !realDate(c.Day):
-			p.add("date", "is not a real date")
+		case checkDate(c.Day) != "":
+			p.add("date", "%s", checkDate(c.Day))
 		case c.Day > today:
 			p.add("date", "must not be in the future: record a group service once it has been held")
 		case c.Day < yearAgo:
@@ -164,11 +162,6 @@ func (c *Case) Validate(now time.Time, loc *time.Location) error {
 		p.add("kind", "must be one of %s", strings.Join(CaseKinds, ", "))
 	}
 	return p.err()
-}
-
-func realDate(s string) bool {
-	_, err := time.Parse(time.DateOnly, s)
-	return err == nil
 }
 
 // People returns the residents the service served: the person of an

@@ -41,7 +41,7 @@ func ParsePeriod(from, to string, today time.Time) (Period, error) {
 		out.To = time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 	}
 	for field, v := range map[string]string{"from": out.From, "to": out.To} {
-		if !datePattern.MatchString(v) || !realDate(v) {
+		if checkDate(v) != "" {
 			p.add(field, "must be a date like 2026-01-01")
 		}
 	}
@@ -66,7 +66,7 @@ func ParseDays(from, to string) (Period, error) {
 	p := problems{}
 	out := Period{From: strings.TrimSpace(from), To: strings.TrimSpace(to)}
 	for field, v := range map[string]string{"from": out.From, "to": out.To} {
-		if v != "" && (!datePattern.MatchString(v) || !realDate(v)) {
+		if v != "" && checkDate(v) != "" {
 			p.add(field, "must be a date like 2026-01-01")
 		}
 	}

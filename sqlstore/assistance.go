@@ -360,7 +360,7 @@ func (s *Store) Eligible(ctx context.Context, acc assoc.Access, id int64, day ti
 	}
 	// Who is missing from the list has a granted application: only those
 	// who may see the policy's applications may see the list.
-	if !actsFor(acc, x.CommunityID, x.AssociationID) {
+	if !acc.ActsFor(x.CommunityID, x.AssociationID) {
 		return out, shequ.Errorf(shequ.EFORBIDDEN, "who appears eligible for %q is the work of the association that owns it", x.Name)
 	}
 	if day, err = s.assistanceDay(ctx, x.CommunityID, day); err != nil {
@@ -552,11 +552,7 @@ func (s *Store) CreateApplication(ctx context.Context, acc assoc.Access, x *asso
 		} else if err != nil {
 			return err
 		}
-		var pc int64
-		err = tx.QueryRowContext(ctx, "SELECT community_id, name FROM people WHERE id = $1", x.PersonID).Scan(&pc, &x.PersonName)
-		if err == sql.ErrNoRows || (err == nil && pc != pol.CommunityID) {
-			return shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("resident %d is not one of this community", x.PersonID)})
-		} else if err != nil {
+		if x.PersonName, err = residentIn(ctx, tx, x.PersonID, pol.CommunityID); err != nil {
 			return err
 		}
 		if n, err := count(ctx, tx, "SELECT COUNT(*) FROM assistance_applications WHERE policy_id = $1 AND person_id = $2 AND status <> 'refused'", x.PolicyID, x.PersonID); err != nil {
@@ -592,7 +588,7 @@ func (s *Store) DecideApplication(ctx context.Context, acc assoc.Access, id int6
 		} else if err != nil {
 			return err
 		}
-		if !actsFor(acc, x.CommunityID, x.AssociationID) {
+		if !acc.ActsFor(x.CommunityID, x.AssociationID) {
 			return shequ.Errorf(shequ.EFORBIDDEN, "the association that owns the policy decides its applications")
 		}
 		today, err := s.today(ctx, tx, x.CommunityID)

@@ -216,6 +216,17 @@ func associationIn(ctx context.Context, q querier, id, community int64) error {
 	return nil
 }
 
+// residentIn checks that person lives in community and returns their name.
+func residentIn(ctx context.Context, q querier, person, community int64) (string, error) {
+	var c int64
+	var name string
+	err := q.QueryRowContext(ctx, "SELECT community_id, name FROM people WHERE id = $1", person).Scan(&c, &name)
+	if err == sql.ErrNoRows || (err == nil && c != community) {
+		return "", shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("resident %d is not one of this community", person)})
+	}
+	return name, err
+}
+
 func partnerIn(ctx context.Context, q querier, id, community int64) error {
 	n, err := count(ctx, q, "SELECT COUNT(*) FROM partners WHERE id = $1 AND community_id = $2", id, community)
 	if err != nil {
@@ -612,10 +623,7 @@ func (s *Store) CreateEntry(ctx context.Context, acc assoc.Access, community int
 		if err := associationIn(ctx, tx, e.AssociationID, c); err != nil {
 			return err
 		}
-		var pc int64
-		if err := tx.QueryRowContext(ctx, "SELECT community_id FROM people WHERE id = $1", e.PersonID).Scan(&pc); err == sql.ErrNoRows || (err == nil && pc != c) {
-			return shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("resident %d is not one of this community", e.PersonID)})
-		} else if err != nil {
+		if _, err := residentIn(ctx, tx, e.PersonID, c); err != nil {
 			return err
 		}
 		values, err := t.CheckValues(e.Values)
@@ -1406,6 +1414,20 @@ func appendSeats(ors []string, a *args, col string, seats []assoc.Seat) []string
 		return ors
 	}
 	return append(ors, col+" IN "+inList(a, ids))
+}
+
+// associationWhere keeps the rows of the communities acc administers
+// (communityCol) and of the associations it works for (associationCol):
+// the reach of services, mediations and applications.
+func associationWhere(acc assoc.Access, communityCol, associationCol string, a *args) string {
+	if acc.All() {
+		return "TRUE"
+	}
+	var ors []string
+	if len(acc.Admin) > 0 {
+		ors = append(ors, communityCol+" IN "+inList(a, acc.Admin))
+	}
+	return anyOf(appendSeats(ors, a, associationCol, acc.Associations))
 }
 
 // anyOf joins conditions with OR; none keeps nothing.

@@ -45,25 +45,6 @@ func scanCase(r scanner) (assoc.Case, error) {
 	return c, err
 }
 
-// caseWhere keeps the cases acc reaches: its communities' for an
-// administrator, its associations' for a member or chair.
-func caseWhere(acc assoc.Access, a *args) string {
-	if acc.All() {
-		return "TRUE"
-	}
-	var ors []string
-	if len(acc.Admin) > 0 {
-		ors = append(ors, "cs.community_id IN "+inList(a, acc.Admin))
-	}
-	return anyOf(appendSeats(ors, a, "cs.association_id", acc.Associations))
-}
-
-// mayServe reports whether acc records services for association as of
-// community c.
-func mayServe(acc assoc.Access, c, association int64) bool {
-	return acc.IsAdmin(c) || slices.Contains(acc.AssociationsIn(c), association)
-}
-
 // caseSummary is what the audit log keeps of a case: who and when, not
 // the need or the outcome, which stay with the case under its rules.
 func caseSummary(c assoc.Case) map[string]any {
@@ -74,11 +55,7 @@ func caseSummary(c assoc.Case) map[string]any {
 // checkCasePeople checks that the people a case names live in community c.
 func checkCasePeople(ctx context.Context, q querier, c int64, cs assoc.Case) error {
 	if cs.Kind == assoc.KindIndividual {
-		var pc int64
-		err := q.QueryRowContext(ctx, "SELECT community_id FROM people WHERE id = $1", cs.PersonID).Scan(&pc)
-		if err == sql.ErrNoRows || (err == nil && pc != c) {
-			return shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("resident %d is not one of this community", cs.PersonID)})
-		}
+		_, err := residentIn(ctx, q, cs.PersonID, c)
 		return err
 	}
 	if len(cs.Attendees) == 0 {
@@ -148,7 +125,7 @@ func (s *Store) CreateCase(ctx context.Context, acc assoc.Access, c *assoc.Case)
 		} else if err != nil {
 			return err
 		}
-		if !mayServe(acc, community, c.AssociationID) {
+		if !acc.ActsFor(community, c.AssociationID) {
 			return shequ.Errorf(shequ.EFORBIDDEN, "you do not record services for association %d", c.AssociationID)
 		}
 		loc, err := s.location(ctx, tx, community)
@@ -222,7 +199,7 @@ func attendeesOf(ctx context.Context, q querier, cs []assoc.Case) error {
 // otherwise.
 func reachableCase(ctx context.Context, q querier, acc assoc.Access, id int64) (assoc.Case, error) {
 	var a args
-	query := "SELECT " + cases.columns + " FROM " + cases.from + " WHERE cs.id = " + a.add(id) + " AND " + caseWhere(acc, &a)
+	query := "SELECT " + cases.columns + " FROM " + cases.from + " WHERE cs.id = " + a.add(id) + " AND " + associationWhere(acc, "cs.community_id", "cs.association_id", &a)
 	c, err := scanCase(q.QueryRowContext(ctx, query, a...))
 	if err == sql.ErrNoRows {
 		return c, notFound("case", id)
@@ -285,7 +262,7 @@ func (s *Store) ListCases(ctx context.Context, acc assoc.Access, f CaseFilter) (
 		return shequ.List[assoc.Case]{}, err
 	}
 	var a args
-	conds := []string{caseWhere(acc, &a)}
+	conds := []string{associationWhere(acc, "cs.community_id", "cs.association_id", &a)}
 	if f.CommunityID != 0 {
 		conds = append(conds, "cs.community_id = "+a.add(f.CommunityID))
 	}

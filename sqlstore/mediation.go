@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -34,37 +33,6 @@ func scanMediation(r scanner) (assoc.Mediation, error) {
 		&m.CreatedAt, &m.UpdatedAt, &m.PartyCount, &m.SessionCount)
 	m.ConcludedAt, m.CreatedBy, m.CreatedAt, m.UpdatedAt = timePtr(concluded), by.Int64, m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	return m, err
-}
-
-// associationWhere keeps the rows of col's associations (and community's
-// communities) that acc reaches as an administrator or a member of the
-// association.
-func associationWhere(acc assoc.Access, communityCol, associationCol string, a *args) string {
-	if acc.All() {
-		return "TRUE"
-	}
-	var ors []string
-	if len(acc.Admin) > 0 {
-		ors = append(ors, communityCol+" IN "+inList(a, acc.Admin))
-	}
-	var mine []int64
-	for _, s := range acc.Associations {
-		if s.ID != 0 {
-			mine = append(mine, s.ID)
-		}
-	}
-	if len(mine) > 0 {
-		ors = append(ors, associationCol+" IN "+inList(a, mine))
-	}
-	if len(ors) == 0 {
-		return "FALSE"
-	}
-	return "(" + strings.Join(ors, " OR ") + ")"
-}
-
-// actsFor reports whether acc works for association as of community c.
-func actsFor(acc assoc.Access, c, association int64) bool {
-	return acc.IsAdmin(c) || slices.Contains(acc.AssociationsIn(c), association)
 }
 
 // MediationFilter narrows the mediation list.
@@ -197,7 +165,7 @@ func (s *Store) CreateMediation(ctx context.Context, acc assoc.Access, m *assoc.
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var c int64
 		err := tx.QueryRowContext(ctx, "SELECT community_id FROM associations WHERE id = $1", m.AssociationID).Scan(&c)
-		if err == sql.ErrNoRows || (err == nil && !actsFor(acc, c, m.AssociationID)) {
+		if err == sql.ErrNoRows || (err == nil && !acc.ActsFor(c, m.AssociationID)) {
 			return shequ.Invalid(map[string]string{"association_id": "is not an association you work for"})
 		} else if err != nil {
 			return err
@@ -256,11 +224,8 @@ func (s *Store) AddMediationParty(ctx context.Context, acc assoc.Access, id int6
 	}
 	_, err := s.stepMediation(ctx, acc, id, assoc.StepAddParty, func(tx *sql.Tx, m *assoc.Mediation) (any, error) {
 		if x.PersonID != 0 {
-			var pc int64
-			err := tx.QueryRowContext(ctx, "SELECT community_id, name FROM people WHERE id = $1", x.PersonID).Scan(&pc, &x.PersonName)
-			if err == sql.ErrNoRows || (err == nil && pc != m.CommunityID) {
-				return nil, shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("resident %d is not one of this community", x.PersonID)})
-			} else if err != nil {
+			var err error
+			if x.PersonName, err = residentIn(ctx, tx, x.PersonID, m.CommunityID); err != nil {
 				return nil, err
 			}
 			n, err := count(ctx, tx, "SELECT COUNT(*) FROM mediation_parties WHERE mediation_id = $1 AND person_id = $2", id, x.PersonID)

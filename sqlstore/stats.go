@@ -163,7 +163,7 @@ func statsRows(ctx context.Context, q querier, acc assoc.Access, c, asked int64)
 		if err := rows.Scan(&r.AssociationID, &r.Key, &r.Name, &r.NameEn); err != nil {
 			return nil, err
 		}
-		if (asked == 0 || asked == r.AssociationID) && mayServe(acc, c, r.AssociationID) {
+		if (asked == 0 || asked == r.AssociationID) && acc.ActsFor(c, r.AssociationID) {
 			out = append(out, r)
 		}
 	}

@@ -26,10 +26,12 @@ import (
 // button is a form that also works without JavaScript.
 
 func init() {
-	// The two alarm pages come right after the home page in the menu.
+	// The alarm pages (the console, the resident's alarm, the field
+	// staff's dispatches) come right after the home page in the menu.
 	navItems = slices.Insert(navItems, 1,
 		navEntry{key: "nav.console", href: "/console", perm: auth.PermIncidentHandle},
 		navEntry{key: "nav.myalarm", href: "/my/alarm", perm: auth.PermSOS},
+		navEntry{key: "nav.dispatches", href: "/my/dispatches", perm: auth.PermIncidentAttend},
 	)
 }
 

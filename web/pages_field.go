@@ -30,13 +30,6 @@ type fieldStore interface {
 	DispatchReach(ctx context.Context, user, id int64) (auth.Scope, error)
 }
 
-func init() {
-	// After the console and the resident's alarm page.
-	navItems = slices.Insert(navItems, 3,
-		navEntry{key: "nav.dispatches", href: "/my/dispatches", perm: auth.PermIncidentAttend},
-	)
-}
-
 // registerFieldAPI is called from registerAPI.
 func (s *Server) registerFieldAPI() {
 	handle(s, get("/api/v1/staff/me/dispatches", auth.PermIncidentAttend), "my-dispatches", "The open incidents I am sent to, the most urgent first", "alarm",
