@@ -1380,11 +1380,7 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 			rows.Close()
 			return nil, err
 		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			loc = time.UTC
-		}
-		if ok, day := r.ScheduleDue(now, loc); ok {
+		if ok, day := r.ScheduleDue(now, zone(tz)); ok {
 			todo = append(todo, due{r.HomeID, alarm.Mode(mode), day})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
@@ -416,4 +417,26 @@ func deleteRow[T any](s *Store, ctx context.Context, scope auth.Scope, t table, 
 		}
 		return s.change(ctx, tx, c, "delete", entity, id, before, nil)
 	})
+}
+
+// location returns community c's time zone: the calendar its days,
+// schedules and messages are read in.
+func (s *Store) location(ctx context.Context, q querier, c int64) (*time.Location, error) {
+	var tz string
+	if err := q.QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", c).Scan(&tz); err == sql.ErrNoRows {
+		return nil, notFound("community", c)
+	} else if err != nil {
+		return nil, err
+	}
+	return zone(tz), nil
+}
+
+// zone is the named time zone, UTC when the name is not known on this
+// machine: a wrong zone shifts local times, it does not stop the work.
+func zone(tz string) *time.Location {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }

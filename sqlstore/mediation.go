@@ -303,21 +303,6 @@ func (s *Store) AddMediationFollowUp(ctx context.Context, acc assoc.Access, id i
 	return err
 }
 
-// location returns the time zone of community c.
-func (s *Store) location(ctx context.Context, q querier, c int64) (*time.Location, error) {
-	var tz string
-	if err := q.QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", c).Scan(&tz); err == sql.ErrNoRows {
-		return nil, notFound("community", c)
-	} else if err != nil {
-		return nil, err
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return time.UTC, nil
-	}
-	return loc, nil
-}
-
 // today returns the current day in community c's own calendar, at midnight.
 func (s *Store) today(ctx context.Context, q querier, c int64) (time.Time, error) {
 	loc, err := s.location(ctx, q, c)

@@ -124,13 +124,9 @@ func (s *Store) NoticeTargets(ctx context.Context, incidentID int64, to string) 
 	if err != nil {
 		return out, err
 	}
-	var tz string
-	if err := q.QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", inc.CommunityID).Scan(&tz); err != nil {
-		return out, err
-	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := s.location(ctx, q, inc.CommunityID)
 	if err != nil {
-		loc = time.UTC
+		return out, err
 	}
 	out.Incident = inc
 	out.Vars = map[string]string{
