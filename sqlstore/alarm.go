@@ -167,14 +167,28 @@ func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, er
 // one fsync. A report is durable once Ingest returns nil.
 func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
 	out := make([]alarm.Outcome, len(reports))
+	reports = slices.Clone(reports)
+	for i := range reports {
+		if reports[i].ReceivedAt.IsZero() {
+			reports[i].ReceivedAt = s.now()
+		}
+	}
 	if s.txn == nil && s.onlyFreshHeartbeats(reports) {
 		return out, nil
 	}
 	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := s.stmts.in(tx)
+		// The panels first: the retransmission look-up goes by their homes.
+		for i, r := range reports {
+			if r.Source == alarm.SourceSIA {
+				if _, err := s.panel(ctx, q, b, r); err != nil {
+					return fmt.Errorf("report %d (%s %s): panel: %w", i, r.Account, r.Seq, err)
+				}
+			}
+		}
 		var err error
-		if b.before, err = s.retransmissions(ctx, q, reports); err != nil {
+		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
 			return err
 		}
 		for i, r := range reports {
@@ -216,14 +230,10 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 // needs no transaction.
 func (s *Store) onlyFreshHeartbeats(reports []alarm.Report) bool {
 	for _, r := range reports {
-		at := r.ReceivedAt
-		if at.IsZero() {
-			at = s.now()
-		}
 		if r.Source != alarm.SourceSIA || r.Kind != alarm.KindSupervision {
 			return false
 		}
-		if _, ok := s.panelDir.fresh(r.Account, at); !ok {
+		if _, ok := s.panelDir.fresh(r.Account, r.ReceivedAt); !ok {
 			return false
 		}
 	}
@@ -264,12 +274,13 @@ func checksRetransmission(r alarm.Report) bool {
 }
 
 var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint FROM alarm_events WHERE ",
-	"(account = ? AND seq = ? AND fingerprint = ? AND received_at > ?)", " OR ", "")
+	"(home_id = ? AND account = ? AND seq = ? AND fingerprint = ? AND received_at > ?)", " OR ", "")
 
 // retransmissions returns the keys of the reports that the database holds
 // an event of within RetransmissionWindow: a few statements for the whole
-// batch rather than one per report.
-func (s *Store) retransmissions(ctx context.Context, q querier, reports []alarm.Report) (map[retransmission]bool, error) {
+// batch rather than one per report. The batch's panels are known by then
+// (b.panels); a report of an unknown panel is not looked for.
+func (s *Store) retransmissions(ctx context.Context, q querier, b *ingestBatch, reports []alarm.Report) (map[retransmission]bool, error) {
 	found := map[retransmission]bool{}
 	var a []any
 	n := 0
@@ -289,21 +300,24 @@ func (s *Store) retransmissions(ctx context.Context, q querier, reports []alarm.
 		a, n = a[:0], 0
 		return rows.Err()
 	}
+	home := func(r alarm.Report) int64 {
+		if !checksRetransmission(r) || b.panels[r.Account] == nil {
+			return 0
+		}
+		return b.panels[r.Account].known.origin.HomeID
+	}
 	todo := 0
 	for _, r := range reports {
-		if checksRetransmission(r) {
+		if home(r) != 0 {
 			todo++
 		}
 	}
 	for _, r := range reports {
-		if !checksRetransmission(r) {
+		h := home(r)
+		if h == 0 {
 			continue
 		}
-		at := r.ReceivedAt
-		if at.IsZero() {
-			at = s.now()
-		}
-		a = append(a, r.Account, r.Seq, r.Fingerprint, at.Add(-RetransmissionWindow))
+		a = append(a, h, r.Account, r.Seq, r.Fingerprint, r.ReceivedAt.Add(-RetransmissionWindow))
 		n++
 		todo--
 		if n == chunk(n+todo) {
@@ -412,10 +426,6 @@ func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Re
 
 func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report) (alarm.Outcome, error) {
 	var origin alarm.Origin
-	now := s.now()
-	if r.ReceivedAt.IsZero() {
-		r.ReceivedAt = now
-	}
 	switch r.Source {
 	case alarm.SourceSIA:
 		p, err := s.panel(ctx, tx, b, r)
@@ -909,7 +919,10 @@ func (s *Store) ListEvents(ctx context.Context, scope auth.Scope, f alarm.EventF
 	var a args
 	var conds []string
 	if f.Account != "" {
-		conds = append(conds, "e.account = "+a.add(f.Account))
+		// By the home of the panel or sensor, which the index leads with.
+		p := a.add(f.Account)
+		conds = append(conds, "e.home_id IN (SELECT home_id FROM alarm_panels WHERE account = "+p+
+			" UNION ALL SELECT home_id FROM alarm_sensors WHERE mqtt_name = "+p+") AND e.account = "+p)
 	}
 	if f.HomeID != 0 {
 		conds = append(conds, "e.home_id = "+a.add(f.HomeID))
@@ -1108,7 +1121,9 @@ func (s *Store) SetPosition(ctx context.Context, user int64, lat, lng float64, o
 // sensor, oldest first, so the MQTT side can rebuild what it last knew.
 func (s *Store) LastSensorReports(ctx context.Context, name string) ([]alarm.Report, error) {
 	rows, err := s.reader().QueryContext(ctx, `SELECT kind, restore, received_at FROM alarm_events
-		WHERE id IN (SELECT MAX(id) FROM alarm_events WHERE source = 'mqtt' AND account = $1 GROUP BY kind) ORDER BY id`, name)
+		WHERE id IN (SELECT MAX(id) FROM alarm_events
+			WHERE home_id = (SELECT home_id FROM alarm_sensors WHERE mqtt_name = $1) AND account = $1 AND source = 'mqtt' GROUP BY kind)
+		ORDER BY id`, name)
 	if err != nil {
 		return nil, fmt.Errorf("last sensor reports: %w", err)
 	}
@@ -1497,8 +1512,16 @@ func chunk(n int) int {
 	return 1
 }
 
-var insertEventsSQL = newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ",
-	"("+strings.Repeat("?, ", strings.Count(eventColumns, ","))+"?)", ", ", " RETURNING id")
+// insertEventsSQL: on SQLite "OR FAIL", since a failing row fails the
+// whole ingest transaction anyway; the default (ABORT) would keep a
+// statement journal to undo the statement's earlier rows, a tenth of the
+// writer's time (docs/benchmarks.md, "Alarm centre").
+var insertEventsSQL = chunked{
+	SQLite:   newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", " RETURNING id")[SQLite],
+	Postgres: newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", " RETURNING id")[Postgres],
+}
+
+var eventGroup = "(" + strings.Repeat("?, ", strings.Count(eventColumns, ",")) + "?)"
 
 // insertEvents inserts events in as few statements as eventChunks allow
 // and returns their ids in order. A multi-row INSERT inserts its rows in

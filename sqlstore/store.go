@@ -50,6 +50,9 @@ type Store struct {
 
 	escalateAfter time.Duration
 	acceptTimeout time.Duration
+	// ckpt copies SQLite's write-ahead log into the database beside the
+	// writer (see checkpoint.go); nil on PostgreSQL.
+	ckpt *checkpointer
 	// stmts holds the prepared statements of hot write paths (SQLite).
 	stmts *stmtCache
 	// panelDir remembers alarm panels between ingest batches.
@@ -113,7 +116,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pragmas := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
 		// temp_store: the statement journal of a multi-row write (alarm
 		// ingest) stays in memory instead of spilling to a temporary file.
-		s.write, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=temp_store(MEMORY)")
+		s.write, err = sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=temp_store(MEMORY)"+
+			"&_pragma=wal_autocheckpoint("+strconv.Itoa(writerAutoCheckpoint)+")")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -128,6 +132,15 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		n := max(4, runtime.GOMAXPROCS(0)*2)
 		s.read.SetMaxOpenConns(n)
 		s.read.SetMaxIdleConns(n)
+		ckpt, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas)
+		if err != nil {
+			s.write.Close()
+			s.read.Close()
+			return nil, fmt.Errorf("open sqlite checkpointer: %w", err)
+		}
+		ckpt.SetMaxOpenConns(1)
+		ckpt.SetConnMaxIdleTime(0)
+		s.ckpt = startCheckpointer(ckpt, s.log, checkpointEvery)
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -161,13 +174,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the connections; on SQLite it checkpoints the WAL first so
 // the database file is whole on its own.
 func (s *Store) Close() error {
+	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
 	if s.dialect == SQLite {
 		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("checkpoint on close", "err", err)
 		}
 	}
 	s.stmts.close()
-	var errs []error
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())
 	}

@@ -1,0 +1,22 @@
+-- +goose Up
+-- One index keyed by home for what the alarm events were found by through
+-- two: (account, seq) for retransmissions and a panel's events, and
+-- (home_id, received_at) for a home's. Each home's entries sit on a page of
+-- their own, so every index keyed by home costs every event a page
+-- written at its commit; the ingest writer spent a third of its time on
+-- the second one (docs/benchmarks.md, "Alarm centre"). A panel or sensor
+-- belongs to one home, so (home_id, account, seq) serves all three.
+DROP INDEX alarm_events_account;
+DROP INDEX alarm_events_home;
+CREATE INDEX alarm_events_origin ON alarm_events (home_id, account, seq);
+-- An SQLite store serves one community, so (community_id, id) is the
+-- table's own order and saves no reading. Without statistics the planner
+-- preferred it to the home index for every filtered list (a home's, a
+-- panel's events) and read the community's whole log to find them.
+DROP INDEX alarm_events_community;
+
+-- +goose Down
+DROP INDEX alarm_events_origin;
+CREATE INDEX alarm_events_community ON alarm_events (community_id, id);
+CREATE INDEX alarm_events_account ON alarm_events (account, seq);
+CREATE INDEX alarm_events_home ON alarm_events (home_id, received_at);
