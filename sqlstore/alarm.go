@@ -1515,9 +1515,10 @@ func chunk(n int) int {
 // insertEventsSQL: on SQLite "OR FAIL", since a failing row fails the
 // whole ingest transaction anyway; the default (ABORT) would keep a
 // statement journal to undo the statement's earlier rows, a tenth of the
-// writer's time (docs/benchmarks.md, "Alarm centre").
+// writer's time. SQLite's statement has no RETURNING either (see
+// insertEvents). docs/benchmarks.md, "Alarm centre", has the figures.
 var insertEventsSQL = chunked{
-	SQLite:   newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", " RETURNING id")[SQLite],
+	SQLite:   newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", "")[SQLite],
 	Postgres: newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", " RETURNING id")[Postgres],
 }
 
@@ -1525,9 +1526,12 @@ var eventGroup = "(" + strings.Repeat("?, ", strings.Count(eventColumns, ",")) +
 
 // insertEvents inserts events in as few statements as eventChunks allow
 // and returns their ids in order. A multi-row INSERT inserts its rows in
-// the order of VALUES and the ids it assigns (SQLite's next rowid under
-// its one writer, PostgreSQL's identity sequence) grow in that order; the
-// order RETURNING lists them in is not promised, so they are sorted.
+// the order of VALUES. On SQLite, under its one writer, a row without an
+// id gets the table's largest rowid plus one, so the statement's rows
+// hold the n ids that end with the last one inserted; RETURNING would
+// cost a temporary table and a read per row. On PostgreSQL the identity
+// sequence grows in that order, but the order RETURNING lists the ids in
+// is not promised, so they are sorted.
 func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
 	ids := make([]int64, 0, len(events))
 	for rest := events; len(rest) > 0; {
@@ -1536,21 +1540,47 @@ func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEve
 		for _, e := range rest[:n] {
 			a = append(a, eventArgs(e.report, e.origin, e.incident)...)
 		}
-		rows, err := q.QueryContext(ctx, insertEventsSQL[s.dialect][n], a...)
+		chunk, err := s.insertEventRows(ctx, q, n, a)
 		if err != nil {
 			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 		}
-		chunk, err := int64s(rows)
-		if err != nil {
-			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
-		}
-		if len(chunk) != n {
-			return nil, fmt.Errorf("insert %d events: %d ids returned", n, len(chunk))
-		}
-		slices.Sort(chunk)
 		ids = append(ids, chunk...)
 		rest = rest[n:]
 	}
+	return ids, nil
+}
+
+func (s *Store) insertEventRows(ctx context.Context, q querier, n int, a []any) ([]int64, error) {
+	if s.dialect == SQLite {
+		res, err := q.ExecContext(ctx, insertEventsSQL[SQLite][n], a...)
+		if err != nil {
+			return nil, err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		if k, err := res.RowsAffected(); err != nil || k != int64(n) {
+			return nil, fmt.Errorf("%d rows inserted (%v)", k, err)
+		}
+		ids := make([]int64, n)
+		for i := range ids {
+			ids[i] = last - int64(n-1-i)
+		}
+		return ids, nil
+	}
+	rows, err := q.QueryContext(ctx, insertEventsSQL[Postgres][n], a...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := int64s(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("%d ids returned", len(ids))
+	}
+	slices.Sort(ids)
 	return ids, nil
 }
 
