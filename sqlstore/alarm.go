@@ -176,7 +176,7 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 	if s.txn == nil && s.onlyFreshHeartbeats(reports) {
 		return out, nil
 	}
-	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}}
+	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}, events: make([]pendingEvent, 0, len(reports))}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := s.stmts.in(tx)
 		// The panels first: the retransmission look-up goes by their homes.
@@ -273,60 +273,71 @@ func checksRetransmission(r alarm.Report) bool {
 	return r.Source == alarm.SourceSIA && r.Kind != alarm.KindSupervision && r.Seq != ""
 }
 
-var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint FROM alarm_events WHERE ",
-	"(home_id = ? AND account = ? AND seq = ? AND fingerprint = ? AND received_at > ?)", " OR ", "")
+var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint, received_at FROM alarm_events WHERE (",
+	"(home_id = ? AND account = ? AND seq = ?)", " OR ", ") AND received_at > ?")
 
 // retransmissions returns the keys of the reports that the database holds
 // an event of within RetransmissionWindow: a few statements for the whole
-// batch rather than one per report. The batch's panels are known by then
-// (b.panels); a report of an unknown panel is not looked for.
+// batch rather than one per report, each bounded by the window of the
+// batch's earliest report; the content and each report's own window are
+// compared here, which binds fewer values than asking the database to.
+// The batch's panels are known by then (b.panels); a report of an unknown
+// panel is not looked for.
 func (s *Store) retransmissions(ctx context.Context, q querier, b *ingestBatch, reports []alarm.Report) (map[retransmission]bool, error) {
+	var todo []alarm.Report
+	var since time.Time
+	for _, r := range reports {
+		if checksRetransmission(r) && b.panels[r.Account] != nil {
+			todo = append(todo, r)
+			if since.IsZero() || r.ReceivedAt.Before(since) {
+				since = r.ReceivedAt
+			}
+		}
+	}
+	since = since.Add(-RetransmissionWindow)
+	latest := map[retransmission]time.Time{}
+	a := make([]any, 0, 3*chunk(len(todo))+1)
+	for rest := todo; len(rest) > 0; {
+		n := chunk(len(rest))
+		a = a[:0]
+		for _, r := range rest[:n] {
+			a = append(a, b.panels[r.Account].known.origin.HomeID, r.Account, r.Seq)
+		}
+		a = append(a, since)
+		if err := s.readRetransmissions(ctx, q, retransmissionsSQL[s.dialect][n], a, latest); err != nil {
+			return nil, fmt.Errorf("retransmissions: %w", err)
+		}
+		rest = rest[n:]
+	}
 	found := map[retransmission]bool{}
-	var a []any
-	n := 0
-	flush := func() error {
-		rows, err := q.QueryContext(ctx, retransmissionsSQL[s.dialect][n], a...)
-		if err != nil {
-			return fmt.Errorf("retransmissions: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k retransmission
-			if err := rows.Scan(&k.account, &k.seq, &k.fingerprint); err != nil {
-				return err
-			}
+	for _, r := range todo {
+		k := retransmission{r.Account, r.Seq, r.Fingerprint}
+		if t, ok := latest[k]; ok && t.After(r.ReceivedAt.Add(-RetransmissionWindow)) {
 			found[k] = true
-		}
-		a, n = a[:0], 0
-		return rows.Err()
-	}
-	home := func(r alarm.Report) int64 {
-		if !checksRetransmission(r) || b.panels[r.Account] == nil {
-			return 0
-		}
-		return b.panels[r.Account].known.origin.HomeID
-	}
-	todo := 0
-	for _, r := range reports {
-		if home(r) != 0 {
-			todo++
-		}
-	}
-	for _, r := range reports {
-		h := home(r)
-		if h == 0 {
-			continue
-		}
-		a = append(a, h, r.Account, r.Seq, r.Fingerprint, r.ReceivedAt.Add(-RetransmissionWindow))
-		n++
-		todo--
-		if n == chunk(n+todo) {
-			if err := flush(); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return found, nil
+}
+
+// readRetransmissions keeps, per key, the latest time an event of it was
+// received.
+func (s *Store) readRetransmissions(ctx context.Context, q querier, query string, a []any, latest map[retransmission]time.Time) error {
+	rows, err := q.QueryContext(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k retransmission
+		var at time.Time
+		if err := rows.Scan(&k.account, &k.seq, &k.fingerprint, &at); err != nil {
+			return err
+		}
+		if at.After(latest[k]) {
+			latest[k] = at
+		}
+	}
+	return rows.Err()
 }
 
 // panelRefresh is the longest the ingest path goes without marking a
@@ -1432,14 +1443,15 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 
 const eventColumns = "community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at"
 
-func eventArgs(r alarm.Report, origin alarm.Origin, incidentID int64) []any {
-	return []any{origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
-		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt}
+// appendEventArgs appends an event's values in the order of eventColumns.
+func appendEventArgs(a []any, r alarm.Report, origin alarm.Origin, incidentID int64) []any {
+	return append(a, origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
+		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt)
 }
 
 func (s *Store) insertEvent(ctx context.Context, tx querier, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
 	return insert(ctx, tx, "INSERT INTO alarm_events ("+eventColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-		eventArgs(r, origin, incidentID)...)
+		appendEventArgs(make([]any, 0, 17), r, origin, incidentID)...)
 }
 
 // recordEvent inserts the event now, or, within an ingest batch, queues it
@@ -1457,34 +1469,35 @@ func (s *Store) recordEvent(ctx context.Context, tx querier, b *ingestBatch, at 
 var eventChunks = []int{16, 4, 1}
 
 // chunkSQL is head, then n copies of group joined by sep, then tail, for
-// statements covering several rows at once. Parameters in group are "?":
-// on PostgreSQL they are numbered $1, $2 … in order; on SQLite they stay
+// statements covering several rows at once. Parameters are "?" (in head,
+// group and tail): on PostgreSQL they are numbered $1, $2 … in order; on SQLite they stay
 // "?", because modernc's driver binds a "$n" by looking its name up in the
 // statement's list of names, which makes binding hundreds of parameters
 // quadratic.
 func chunkSQL(dialect, head, group, sep, tail string, n int) string {
 	var b strings.Builder
 	b.WriteString(head)
-	k := 0
 	for i := range n {
 		if i > 0 {
 			b.WriteString(sep)
 		}
-		if dialect == SQLite {
-			b.WriteString(group)
-			continue
-		}
-		for _, c := range []byte(group) {
-			if c == '?' {
-				k++
-				b.WriteString("$" + strconv.Itoa(k))
-			} else {
-				b.WriteByte(c)
-			}
-		}
+		b.WriteString(group)
 	}
 	b.WriteString(tail)
-	return b.String()
+	if dialect == SQLite {
+		return b.String()
+	}
+	var numbered strings.Builder
+	k := 0
+	for _, c := range []byte(b.String()) {
+		if c == '?' {
+			k++
+			numbered.WriteString("$" + strconv.Itoa(k))
+		} else {
+			numbered.WriteByte(c)
+		}
+	}
+	return numbered.String()
 }
 
 // chunked holds a statement of chunkSQL for each dialect and each n of
@@ -1538,7 +1551,7 @@ func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEve
 		n := chunk(len(rest))
 		a := make([]any, 0, n*17)
 		for _, e := range rest[:n] {
-			a = append(a, eventArgs(e.report, e.origin, e.incident)...)
+			a = appendEventArgs(a, e.report, e.origin, e.incident)
 		}
 		chunk, err := s.insertEventRows(ctx, q, n, a)
 		if err != nil {

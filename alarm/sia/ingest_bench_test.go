@@ -46,7 +46,7 @@ import (
 )
 
 const (
-	ingestPanels = 64
+	ingestPanels = 256
 	ingestKeyHex = "00112233445566778899AABBCCDDEEFF"
 )
 
@@ -297,7 +297,7 @@ func BenchmarkIngestTCP(b *testing.B) {
 				conns int
 				rate  float64
 			}
-			for _, l := range []load{{"conns=1", 1, 0}, {"conns=8", 8, 0}, {"conns=64", 64, 0}, {"rate=5000", 64, 5000}} {
+			for _, l := range []load{{"conns=1", 1, 0}, {"conns=8", 8, 0}, {"conns=64", 64, 0}, {"conns=256", 256, 0}, {"rate=5000", 64, 5000}} {
 				// The two sides one after the other, so that they see
 				// the same machine.
 				b.Run(l.name+"/store", func(b *testing.B) {
