@@ -1473,8 +1473,9 @@ func (s *Store) recordEvent(ctx context.Context, tx querier, b *ingestBatch, at 
 }
 
 // eventChunks are the row counts of the multi-row INSERTs a batch's events
-// go in: a few fixed sizes, so that few statements are prepared.
-var eventChunks = []int{16, 4, 1}
+// go in: powers of two, so that few statements are prepared and a batch
+// takes few of them.
+var eventChunks = []int{64, 32, 16, 8, 4, 2, 1}
 
 // chunkSQL is head, then n copies of group joined by sep, then tail, for
 // statements covering several rows at once. Parameters are "?" (in head,
