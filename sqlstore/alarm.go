@@ -275,16 +275,28 @@ func checksRetransmission(r alarm.Report) bool {
 	return r.Source == alarm.SourceSIA && r.Kind != alarm.KindSupervision && r.Seq != ""
 }
 
+// retransmissionsSQL are SQLite's look-ups, a few reports at a time;
+// retransmissionsPostgres takes the whole batch as arrays, which plans and
+// runs in a third of the time of the OR form there. Being LATERAL with
+// OFFSET 0 (which keeps the planner from turning it into a join), it
+// probes the index once per report whatever the table's statistics say:
+// without them, a batch of a hundred reports was merged against the
+// whole table.
 var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint, received_at FROM alarm_events WHERE (",
 	"(home_id = ? AND account = ? AND seq = ?)", " OR ", ") AND received_at > ?")
 
+const retransmissionsPostgres = `SELECT e.account, e.seq, e.fingerprint, e.received_at
+	FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(home_id, account, seq)
+	CROSS JOIN LATERAL (SELECT account, seq, fingerprint, received_at FROM alarm_events
+		WHERE home_id = k.home_id AND account = k.account AND seq = k.seq AND received_at > $4 OFFSET 0) e`
+
 // retransmissions returns the keys of the reports that the database holds
 // an event of within RetransmissionWindow: a few statements for the whole
-// batch rather than one per report, each bounded by the window of the
-// batch's earliest report; the content and each report's own window are
-// compared here, which binds fewer values than asking the database to.
-// The batch's panels are known by then (b.panels); a report of an unknown
-// panel is not looked for.
+// batch rather than one per report, bounded by the window of the batch's
+// earliest report; the content and each report's own window are compared
+// here, which binds fewer values than asking the database to. The batch's
+// panels are known by then (b.panels); a report of an unknown panel is not
+// looked for.
 func (s *Store) retransmissions(ctx context.Context, q querier, b *ingestBatch, reports []alarm.Report) (map[retransmission]bool, error) {
 	var todo []alarm.Report
 	var since time.Time
@@ -297,25 +309,34 @@ func (s *Store) retransmissions(ctx context.Context, q querier, b *ingestBatch, 
 		}
 	}
 	since = since.Add(-RetransmissionWindow)
+	home := func(r alarm.Report) int64 { return b.panels[r.Account].known.origin.HomeID }
 	latest := map[retransmission]time.Time{}
-	a := make([]any, 0, 3*chunk(len(todo))+1)
-	for rest := todo; len(rest) > 0; {
-		n := chunk(len(rest))
-		a = a[:0]
-		if s.dialect == Postgres {
-			// Planned for its values each time rather than once: a plan
-			// cached while alarm_events was nearly empty scans the table
-			// (seen at 1,300 frames/s on a new database under load).
-			a = append(a, pgx.QueryExecModeExec)
+	if s.dialect == Postgres && len(todo) > 0 {
+		homes, accounts, seqs := make([]int64, len(todo)), make([]string, len(todo)), make([]string, len(todo))
+		for i, r := range todo {
+			homes[i], accounts[i], seqs[i] = home(r), r.Account, r.Seq
 		}
-		for _, r := range rest[:n] {
-			a = append(a, b.panels[r.Account].known.origin.HomeID, r.Account, r.Seq)
-		}
-		a = append(a, since)
-		if err := s.readRetransmissions(ctx, q, retransmissionsSQL[s.dialect][n], a, latest); err != nil {
+		// Planned for its values each time rather than once: a plan
+		// cached while alarm_events was nearly empty scans the table
+		// (seen at 1,300 frames/s on a new database under load).
+		if err := s.readRetransmissions(ctx, q, retransmissionsPostgres, []any{pgx.QueryExecModeExec, homes, accounts, seqs, since}, latest); err != nil {
 			return nil, fmt.Errorf("retransmissions: %w", err)
 		}
-		rest = rest[n:]
+	}
+	if s.dialect == SQLite {
+		a := make([]any, 0, 3*chunk(len(todo))+1)
+		for rest := todo; len(rest) > 0; {
+			n := chunk(len(rest))
+			a = a[:0]
+			for _, r := range rest[:n] {
+				a = append(a, home(r), r.Account, r.Seq)
+			}
+			a = append(a, since)
+			if err := s.readRetransmissions(ctx, q, retransmissionsSQL[SQLite][n], a, latest); err != nil {
+				return nil, fmt.Errorf("retransmissions: %w", err)
+			}
+			rest = rest[n:]
+		}
 	}
 	found := map[retransmission]bool{}
 	for _, r := range todo {
