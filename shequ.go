@@ -3,6 +3,7 @@
 package shequ
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -78,6 +79,21 @@ type SystemClock struct{}
 
 // Now returns the current UTC time.
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// Every calls fn every d until ctx ends, the first time after d: the loop
+// of the background chores (a checkpoint, reloading a directory).
+func Every(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
 
 // Page asks for one page of a list.
 type Page struct {

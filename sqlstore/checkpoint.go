@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/shequ/shequ"
 )
 
 // SQLite in WAL mode appends every commit to the write-ahead log and copies
@@ -55,18 +57,11 @@ func startCheckpointer(db *sql.DB, log *slog.Logger, every time.Duration) *check
 	c.done.Add(1)
 	go func() {
 		defer c.done.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := c.run(ctx, "PASSIVE"); err != nil && ctx.Err() == nil {
-					c.log.Warn("wal checkpoint", "err", err)
-				}
+		shequ.Every(ctx, every, func(ctx context.Context) {
+			if _, err := c.run(ctx, "PASSIVE"); err != nil && ctx.Err() == nil {
+				c.log.Warn("wal checkpoint", "err", err)
 			}
-		}
+		})
 	}()
 	return c
 }

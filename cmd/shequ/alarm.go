@@ -209,18 +209,11 @@ func (p *panelAccounts) Key(account string) ([]byte, bool) {
 }
 
 func (p *panelAccounts) refreshEvery(ctx context.Context, d time.Duration) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := p.reload(ctx); err != nil && ctx.Err() == nil {
-				p.log.Error("reload panel accounts", "err", err)
-			}
+	shequ.Every(ctx, d, func(ctx context.Context) {
+		if err := p.reload(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("reload panel accounts", "err", err)
 		}
-	}
+	})
 }
 
 // sensorDirectory implements mqtt.Sensors over the store.
