@@ -189,7 +189,7 @@ func TestBrowserAssociationPlacement(t *testing.T) {
 	fits(chair, "the dashboard after")
 	chair.shoot(dir, "assoc-7-chair-dashboard-after")
 	// The workspace's other pages fit the phone too.
-	for i, path := range []string{"/ledgers/job_seekers", "/cases", "/cases/new/group", "/mediations", fmt.Sprintf("/ledgers/job_seekers/%d", id)} {
+	for i, path := range []string{"/ledgers/job_seekers", "/cases", "/cases/new/group", "/mediations", "/mediations/new", fmt.Sprintf("/ledgers/job_seekers/%d", id)} {
 		chair.navigate("open "+path, chromedp.Navigate(e.http.URL+path))
 		fits(chair, path)
 		chair.shoot(dir, fmt.Sprintf("assoc-%d-chair%s", 8+i, strings.ReplaceAll(path, "/", "-")))

@@ -132,6 +132,9 @@ func (f *caseForm) Messages() formMessages      { return formMessages{Error: f.E
 func (b *caseView) Messages() formMessages {
 	return formMessages{Done: b.Done, Error: b.Error, Other: b.Errors[""]}
 }
+func (f *mediationForm) Messages() formMessages {
+	return formMessages{Error: f.Error, Other: f.Errors[""]}
+}
 func (b *mediationBodyView) Messages() formMessages {
 	return formMessages{Done: b.Done, Error: b.Error, Other: b.Forms.Errors[""]}
 }

@@ -22,6 +22,8 @@ import (
 
 func (s *Server) registerMediationPages() {
 	s.pageRoute("GET /mediations", "/mediations", auth.PermCaseRead, s.mediationsPage)
+	s.pageRoute("GET /mediations/new", "/mediations", auth.PermCaseWrite, s.mediationFormPage)
+	s.formRoute("POST /mediations/new", "/mediations", auth.PermCaseWrite, 64<<10, s.mediationSubmit)
 	s.pageRoute("GET /mediations/{id}", "/mediations", auth.PermCaseRead, s.mediationPage)
 	s.formRoute("POST /mediations/{id}/{step}", "/mediations", auth.PermCaseWrite, 64<<10, s.mediationStep)
 }
@@ -36,6 +38,7 @@ type mediationRow struct {
 }
 
 type mediationsBody struct {
+	CanOpen   bool
 	Q, Status string
 	Statuses  []option
 	Rows      []mediationRow
@@ -86,9 +89,75 @@ func (s *Server) mediationsPage(r *http.Request, p *pageData) (string, error) {
 			StatusWord: p.L.T("mediation.status." + m.Status), Parties: m.PartyCount, Sessions: m.SessionCount, Updated: p.Date(m.UpdatedAt)})
 	}
 	b.Pager = newPager("/mediations", q, []string{"q", "status"}, n, l.Total)
+	if p.Actor.Can(auth.PermCaseWrite) {
+		opens, err := s.serving(r, p, access(ctx, auth.PermCaseWrite), "")
+		if err != nil {
+			return "", err
+		}
+		b.CanOpen = len(opens) > 0
+	}
 	p.Title = p.L.T("mediations.title")
 	p.Body = b
 	return "a_mediations", nil
+}
+
+// --- opening a case ---
+
+type mediationForm struct {
+	Associations []option
+	Form         url.Values
+	Errors       map[string]string
+	Error        string
+}
+
+// Value is what the form held for name, when it comes back.
+func (f mediationForm) Value(name string) string { return f.Form.Get(name) }
+
+func (s *Server) newMediationForm(r *http.Request, p *pageData, values url.Values) (*mediationForm, error) {
+	f := &mediationForm{Form: values, Errors: map[string]string{}}
+	var err error
+	if f.Associations, err = s.serving(r, p, access(r.Context(), auth.PermCaseWrite), values.Get("association_id")); err != nil {
+		return nil, err
+	}
+	if len(f.Associations) == 0 {
+		return nil, shequ.Errorf(shequ.EFORBIDDEN, "you mediate for no association")
+	}
+	p.Title = p.L.T("mediation.new")
+	return f, nil
+}
+
+func (s *Server) mediationFormPage(r *http.Request, p *pageData) (string, error) {
+	f, err := s.newMediationForm(r, p, r.URL.Query())
+	if err != nil {
+		return "", err
+	}
+	p.Body = f
+	return "a_mediation_new", nil
+}
+
+// mediationSubmit opens the case and goes to its page, where its parties
+// are added, or shows the form again with what to fix.
+func (s *Server) mediationSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	form := r.PostForm
+	f, err := s.newMediationForm(r, p, form)
+	if err != nil {
+		return err
+	}
+	m := assoc.Mediation{Subject: form.Get("subject"), Description: form.Get("description")}
+	m.AssociationID, _ = strconv.ParseInt(form.Get("association_id"), 10, 64)
+	for _, o := range f.Associations {
+		if o.Checked && m.AssociationID == 0 {
+			m.AssociationID, _ = strconv.ParseInt(o.Value, 10, 64)
+		}
+	}
+	err = s.store.CreateMediation(r.Context(), access(r.Context(), auth.PermCaseWrite), &m)
+	if done, err := s.afterStep(w, r, p, err, fmt.Sprintf("/mediations/%d?done=created", m.ID), "mediation.error.", f.Errors); done || err != nil {
+		return err
+	}
+	f.Error = p.L.T("ledgerform.fix")
+	p.Body, p.Self = f, "/mediations/new"
+	s.render(w, r, p, "a_mediation_new", http.StatusUnprocessableEntity)
+	return nil
 }
 
 // --- one case ---
@@ -112,12 +181,14 @@ type checkRow struct {
 // mediationForms are the steps a case's state allows, each with what was
 // typed when it comes back with problems.
 type mediationForms struct {
-	Session, Outcome, FollowUp bool
-	Form                       url.Values
-	Errors                     map[string]string
-	Parties                    []option
-	Outcomes                   []option
-	Now, Today                 string
+	Party, Session, Outcome bool
+	FollowUp                bool
+	Sides                   []option
+	Form                    url.Values
+	Errors                  map[string]string
+	Parties                 []option
+	Outcomes                []option
+	Now, Today              string
 }
 
 // Value is what the form held for name, when it comes back.
@@ -139,7 +210,14 @@ type mediationBodyView struct {
 	Checks             []checkRow
 	Done, Error        string
 	Forms              mediationForms
+	// The resident search of the party form (the "person-search" and
+	// "person-choice" templates read these and Errors).
+	personPick
+	Errors map[string]string
 }
+
+// mediationSides are the sides the party form offers; the API takes any.
+var mediationSides = []string{"owners", "tenants", "neighbours", "property_company", "other"}
 
 func (s *Server) mediationPage(r *http.Request, p *pageData) (string, error) {
 	b, err := s.mediationView(r, p, nil)
@@ -199,8 +277,20 @@ func (s *Server) mediationView(r *http.Request, p *pageData, form url.Values) (*
 	if p.Actor.Can(auth.PermCaseWrite) && !access(ctx, auth.PermCaseWrite).Empty() {
 		can := func(step string) bool { _, err := assoc.Next(m.Status, step); return err == nil }
 		now := s.clock.Now().In(p.zone)
-		f := mediationForms{Session: can(assoc.StepAddSession), Outcome: can(assoc.MediationWithdrawn), FollowUp: can(assoc.StepFollowUp),
+		f := mediationForms{Party: can(assoc.StepAddParty), Session: can(assoc.StepAddSession), Outcome: can(assoc.MediationWithdrawn), FollowUp: can(assoc.StepFollowUp),
 			Form: form, Errors: map[string]string{}, Now: now.Format(localFormat), Today: now.Format(time.DateOnly)}
+		if f.Party {
+			values := form
+			if values == nil {
+				values = r.URL.Query()
+			}
+			if b.personPick, err = s.pickPerson(r, p, values, fmt.Sprintf("/mediations/%d", m.ID)); err != nil {
+				return nil, err
+			}
+			for _, side := range mediationSides {
+				f.Sides = append(f.Sides, option{Value: side, Label: p.L.T("mediation.side." + side), Checked: form != nil && form.Get("side") == side})
+			}
+		}
 		for _, x := range b.Parties {
 			id := strconv.FormatInt(x.ID, 10)
 			f.Parties = append(f.Parties, option{Value: id, Label: x.Name, Checked: form != nil && slices.Contains(form["attendee"], id)})
@@ -212,6 +302,7 @@ func (s *Server) mediationView(r *http.Request, p *pageData, form url.Values) (*
 		}
 		b.Forms = f
 	}
+	b.Errors = b.Forms.Errors
 	p.Title = m.Subject
 	return b, nil
 }
@@ -229,6 +320,25 @@ func (s *Server) mediationStep(w http.ResponseWriter, r *http.Request, p *pageDa
 	errs := map[string]string{}
 	step := r.PathValue("step")
 	switch step {
+	case "parties":
+		x := assoc.MediationParty{Organisation: form.Get("organisation"), Side: form.Get("side"), Representative: form.Get("representative") == "1"}
+		if form.Get("kind") == "resident" {
+			x.Organisation = ""
+			if x.PersonID, _ = strconv.ParseInt(form.Get("person_id"), 10, 64); x.PersonID == 0 {
+				errs["person"] = p.L.T("ledgerform.error.person")
+			}
+		} else if strings.TrimSpace(x.Organisation) == "" {
+			errs["organisation"] = p.L.T("mediation.error.organisation")
+		}
+		if v := strings.TrimSpace(form.Get("represents")); v != "" {
+			var err error
+			if x.Represents, err = strconv.Atoi(v); err != nil {
+				errs["represents"] = p.L.T("mediation.error.represents")
+			}
+		}
+		if len(errs) == 0 {
+			err = s.store.AddMediationParty(ctx, acc, id, &x)
+		}
 	case "sessions":
 		x := assoc.MediationSession{Place: form.Get("place"), OtherAttendees: form.Get("other_attendees"), Notes: form.Get("notes")}
 		if at, err := time.ParseInLocation(localFormat, form.Get("held_at"), p.zone); err == nil {
@@ -262,12 +372,15 @@ func (s *Server) mediationStep(w http.ResponseWriter, r *http.Request, p *pageDa
 		if done, err := s.afterStep(w, r, p, err, fmt.Sprintf("/mediations/%d?done=%s", id, step), "mediation.error.", errs); done || err != nil {
 			return err
 		}
+		if msg, ok := errs["person_id"]; ok {
+			errs["person"] = msg
+		}
 	}
 	b, err := s.mediationView(r, p, form)
 	if err != nil {
 		return err
 	}
-	b.Forms.Errors, b.Error = errs, p.L.T("ledgerform.fix")
+	b.Forms.Errors, b.Errors, b.Error = errs, errs, p.L.T("ledgerform.fix")
 	p.Body, p.Self = b, fmt.Sprintf("/mediations/%d", id)
 	s.render(w, r, p, "a_mediation", http.StatusUnprocessableEntity)
 	return nil

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/demo"
@@ -120,5 +122,91 @@ func TestMediationPages(t *testing.T) {
 	jy := e.pageAs("assoc-jiuye", "/ledgers")
 	if r := e.pageRequest(http.MethodPost, path+"/followups", url.Values{"csrf_token": {csrfOf(t, jy.body)}, "question": {"x"}, "resolved": {"true"}}, nil, e.cookies["assoc-jiuye"]); r.status != http.StatusNotFound {
 		t.Errorf("another association's step: status %d", r.status)
+	}
+}
+
+// TestOpenMediationOnPages: the mediation association opens a case and
+// adds its parties — an organisation and a resident found by name, with
+// the residents they speak for — on the pages alone; what is missing comes
+// back beside its field and changes nothing.
+func TestOpenMediationOnPages(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	ctx := t.Context()
+	user := "assoc-tiaojie"
+	list := e.pageAs(user, "/mediations")
+	if !strings.Contains(list.body, `id="new-mediation"`) {
+		t.Fatalf("the mediation list offers no way to open a case")
+	}
+	if r := e.pageAs("hr-partner", "/mediations/new"); r.status != http.StatusForbidden {
+		t.Errorf("a partner opens the form: status %d", r.status)
+	}
+	form := e.pageAs(user, "/mediations/new")
+	if form.status != http.StatusOK || !strings.Contains(form.body, `id="mediation-form"`) {
+		t.Fatalf("the form: status %d", form.status)
+	}
+	csrf := csrfOf(t, form.body)
+	post := func(path string, f url.Values) pageResponse {
+		f.Set("csrf_token", csrf)
+		return e.pageRequest(http.MethodPost, path, f, nil, e.cookies[user])
+	}
+	before, err := e.store.ListMediations(ctx, assoc.Everything, sqlstore.MediationFilter{CommunityID: e.demo.CommunityID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := post("/mediations/new", url.Values{"subject": {"  "}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请填写案由") {
+		t.Errorf("a case without a subject: status %d", r.status)
+	}
+	if after, _ := e.store.ListMediations(ctx, assoc.Everything, sqlstore.MediationFilter{CommunityID: e.demo.CommunityID}); after.Total != before.Total {
+		t.Errorf("a refused case was stored")
+	}
+	r := post("/mediations/new", url.Values{"subject": {"车位占用纠纷"}, "description": {"3号楼业主与物业就地下车位发生争议"}})
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasSuffix(loc, "?done=created") {
+		t.Fatalf("opening the case: status %d %q %.300s", r.status, loc, r.body)
+	}
+	path := strings.TrimSuffix(loc, "?done=created")
+	page := e.pageAs(user, loc)
+	if !strings.Contains(page.body, "已立案") || !strings.Contains(page.body, `id="party-resident-form"`) || !strings.Contains(page.body, `id="party-org-form"`) {
+		t.Fatalf("the new case's page offers no party forms")
+	}
+
+	if r := post(path+"/parties", url.Values{"kind": {"organisation"}, "side": {"property_company"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请填写单位名称") {
+		t.Errorf("an organisation without a name: status %d", r.status)
+	}
+	if r := post(path+"/parties", url.Values{"kind": {"organisation"}, "organisation": {"某某物业服务有限公司"}, "side": {"property_company"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("adding the organisation: status %d %.300s", r.status, r.body)
+	}
+	people, err := e.store.ListPeople(ctx, everyoneScope, community.Filter{CommunityID: e.demo.CommunityID, Page: shequ.Page{Limit: 1}})
+	if err != nil || len(people.Items) == 0 {
+		t.Fatalf("a resident: %v", err)
+	}
+	someone := people.Items[0]
+	found := e.pageAs(user, path+"?q="+url.QueryEscape(someone.Name))
+	if !strings.Contains(found.body, fmt.Sprintf(`name="person_id" value="%d"`, someone.ID)) {
+		t.Fatalf("the name search does not offer %s", someone.Name)
+	}
+	if r := post(path+"/parties", url.Values{"kind": {"resident"}, "side": {"owners"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("a resident party without a resident: status %d", r.status)
+	}
+	if r := post(path+"/parties", url.Values{"kind": {"resident"}, "person_id": {fmt.Sprint(someone.ID)}, "side": {"owners"}, "representative": {"1"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "代表人数") {
+		t.Errorf("a representative speaking for nobody: status %d", r.status)
+	}
+	if r := post(path+"/parties", url.Values{"kind": {"resident"}, "person_id": {fmt.Sprint(someone.ID)}, "side": {"owners"}, "representative": {"1"}, "represents": {"12"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("adding the resident: status %d %.300s", r.status, r.body)
+	}
+	if r := post(path+"/parties", url.Values{"kind": {"resident"}, "person_id": {fmt.Sprint(someone.ID)}, "side": {"owners"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("the same resident twice: status %d", r.status)
+	}
+	id, _ := strconv.ParseInt(strings.TrimPrefix(path, "/mediations/"), 10, 64)
+	m, err := e.store.Mediation(ctx, assoc.Everything, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "车位占用纠纷" || len(m.Parties) != 2 || m.Parties[0].Organisation != "某某物业服务有限公司" ||
+		m.Parties[1].PersonID != someone.ID || !m.Parties[1].Representative || m.Parties[1].Represents != 12 {
+		t.Errorf("the case after the pages: %+v", m)
+	}
+	if r := e.pageAs(user, path); !strings.Contains(r.body, "代表12人") || !strings.Contains(r.body, "物业公司") {
+		t.Errorf("the case's page does not list its parties")
 	}
 }
