@@ -221,6 +221,34 @@ func (s *Store) Case(ctx context.Context, acc assoc.Access, id int64) (assoc.Cas
 	return c, err
 }
 
+// CaseAttendee is a resident named as having come to a group service.
+type CaseAttendee struct {
+	PersonID int64
+	Name     string
+}
+
+// CaseAttendees returns the named attendees of a case acc reaches, by name.
+func (s *Store) CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]CaseAttendee, error) {
+	if _, err := reachableCase(ctx, s.reader(), acc, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.reader().QueryContext(ctx, `SELECT ca.person_id, p.name FROM case_attendees ca JOIN people p ON p.id = ca.person_id
+		WHERE ca.case_id = $1 ORDER BY p.name, ca.person_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("case attendees: %w", err)
+	}
+	defer rows.Close()
+	out := []CaseAttendee{}
+	for rows.Next() {
+		var x CaseAttendee
+		if err := rows.Scan(&x.PersonID, &x.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
 func caseActions(ctx context.Context, q querier, id int64) ([]assoc.CaseAction, error) {
 	rows, err := q.QueryContext(ctx, "SELECT id, case_id, at, note, user_id, username FROM case_actions WHERE case_id = $1 ORDER BY at, id", id)
 	if err != nil {

@@ -24,6 +24,7 @@ type caseStore interface {
 	AddCaseAction(ctx context.Context, acc assoc.Access, id int64, x *assoc.CaseAction) error
 	CloseCase(ctx context.Context, acc assoc.Access, id int64, outcome string) (assoc.Case, error)
 	ReopenCase(ctx context.Context, acc assoc.Access, id int64, reason string) (assoc.Case, error)
+	CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]sqlstore.CaseAttendee, error)
 	AssociationStats(ctx context.Context, acc assoc.Access, f sqlstore.StatsFilter) (assoc.ServiceStats, error)
 }
 

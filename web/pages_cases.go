@@ -208,8 +208,44 @@ func (s *Server) caseSubmit(w http.ResponseWriter, r *http.Request, p *pageData)
 
 // --- one service ---
 
+// changeAttendees adds the resident chosen (person_id) to a group
+// service's named attendees, or takes one off (remove), keeping the head
+// count at least the names.
+func (s *Server) changeAttendees(r *http.Request, acc assoc.Access, id int64, form url.Values) error {
+	ctx := r.Context()
+	c, err := s.store.Case(ctx, acc, id)
+	if err != nil {
+		return err
+	}
+	if c.Kind != assoc.KindGroup {
+		return shequ.Errorf(shequ.ENOTFOUND, "only a group service has attendees")
+	}
+	people := slices.Clone(c.Attendees)
+	if v := form.Get("remove"); v != "" {
+		gone, _ := strconv.ParseInt(v, 10, 64)
+		people = slices.DeleteFunc(people, func(x int64) bool { return x == gone })
+	} else {
+		person, _ := strconv.ParseInt(form.Get("person_id"), 10, 64)
+		if person == 0 {
+			return shequ.Invalid(map[string]string{"person": "choose the resident who came"})
+		}
+		if slices.Contains(people, person) {
+			return shequ.Invalid(map[string]string{"person": "is named already"})
+		}
+		people = append(people, person)
+	}
+	_, err = s.store.UpdateCase(ctx, acc, id, sqlstore.CaseChange{Summary: c.Summary, OpenedAt: c.OpenedAt, Day: c.Day, Place: c.Place, Topic: c.Topic,
+		Attendance: max(c.Attendance, len(people)), Attendees: people})
+	return err
+}
+
 type actionRow struct {
 	At, Who, Note string
+}
+
+type attendeeRow struct {
+	ID   int64
+	Name string
 }
 
 type caseView struct {
@@ -227,9 +263,13 @@ type caseView struct {
 	Actions            []actionRow
 	CanAct, CanClose   bool
 	CanReopen          bool
-	Form               url.Values
-	Errors             map[string]string
-	Done, Error        string
+	// A group service's named attendees, and the resident search of the
+	// form that adds one ("person-search" and "person-choice" read it).
+	Attendees []attendeeRow
+	personPick
+	Form        url.Values
+	Errors      map[string]string
+	Done, Error string
 }
 
 // Value is what a form on the page held for name, when it comes back.
@@ -269,6 +309,24 @@ func (s *Server) caseOf(r *http.Request, p *pageData, form url.Values) (*caseVie
 	b.CanAct = p.Actor.Can(auth.PermCaseWrite) && (write.IsAdmin(c.CommunityID) || slices.Contains(write.AssociationsIn(c.CommunityID), c.AssociationID))
 	b.CanClose = b.CanAct && c.Kind == assoc.KindIndividual && c.Status == assoc.CaseOpen
 	b.CanReopen = b.CanAct && c.Kind == assoc.KindIndividual && c.Status == assoc.CaseClosed
+	if b.Group {
+		named, err := s.store.CaseAttendees(ctx, access(ctx, auth.PermCaseRead), id)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range named {
+			b.Attendees = append(b.Attendees, attendeeRow{ID: x.PersonID, Name: x.Name})
+		}
+		if b.CanAct {
+			values := form
+			if values == nil {
+				values = r.URL.Query()
+			}
+			if b.personPick, err = s.pickPerson(r, p, values, fmt.Sprintf("/cases/%d", id)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	p.Title = p.L.T("case.title", b.KindWord, c.Day)
 	return b, nil
 }
@@ -291,6 +349,8 @@ func (s *Server) caseStep(w http.ResponseWriter, r *http.Request, p *pageData) e
 		_, err = s.store.CloseCase(ctx, acc, id, form.Get("outcome"))
 	case "reopen":
 		_, err = s.store.ReopenCase(ctx, acc, id, form.Get("reason"))
+	case "attendees":
+		err = s.changeAttendees(r, acc, id, form)
 	default:
 		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/sqlstore"
 )
 
@@ -89,6 +90,35 @@ func TestCasePages(t *testing.T) {
 	r = post("/cases/new/group", url.Values{"topic": {"求职技能讲座"}, "place": {"社区活动室"}, "date": {"2026-11-27"}, "attendance": {"23"}, "summary": {"简历写作与面试技巧"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("a group service: status %d %.300s", r.status, r.body)
+	}
+	// Residents who came are named on its page, found by name; the head
+	// count stays 23 until more are named than that.
+	groupPath := strings.SplitN(r.header.Get("Location"), "?", 2)[0]
+	found := e.pageAs("assoc-jiuye", groupPath+"?q="+url.QueryEscape(person.Name))
+	if !strings.Contains(found.body, `id="attendee-form"`) || !strings.Contains(found.body, fmt.Sprintf(`name="person_id" value="%d"`, person.ID)) {
+		t.Fatalf("the group service's page does not offer %s", person.Name)
+	}
+	if r := post(groupPath+"/attendees", url.Values{}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请先查找并选择一位居民") {
+		t.Errorf("an attendee without a resident: status %d", r.status)
+	}
+	if r := post(groupPath+"/attendees", url.Values{"person_id": {fmt.Sprint(person.ID)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("naming an attendee: status %d %.300s", r.status, r.body)
+	}
+	if r := post(groupPath+"/attendees", url.Values{"person_id": {fmt.Sprint(person.ID)}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("naming an attendee twice: status %d", r.status)
+	}
+	gid, _ := strconv.ParseInt(strings.TrimPrefix(groupPath, "/cases/"), 10, 64)
+	if c, err := e.store.Case(t.Context(), assoc.Everything, gid); err != nil || len(c.Attendees) != 1 || c.Attendees[0] != person.ID || c.Attendance != 23 {
+		t.Errorf("the group service after naming: %+v %v", c, err)
+	}
+	if page := e.pageAs("assoc-jiuye", groupPath+"?done=attendees"); !strings.Contains(page.body, "到场名单已保存") || !strings.Contains(page.body, person.Name) {
+		t.Errorf("the group service's page does not name who came")
+	}
+	if r := post(groupPath+"/attendees", url.Values{"remove": {fmt.Sprint(person.ID)}}); r.status != http.StatusSeeOther {
+		t.Errorf("taking an attendee off: status %d", r.status)
+	}
+	if c, _ := e.store.Case(t.Context(), assoc.Everything, gid); len(c.Attendees) != 0 || c.Attendance != 23 {
+		t.Errorf("the group service after taking off: %+v", c)
 	}
 	if list := e.pageAs("assoc-jiuye", "/cases?kind=group"); !strings.Contains(list.body, "求职技能讲座") || strings.Contains(list.body, "想找离家近的工作") {
 		t.Errorf("the group services' list")
