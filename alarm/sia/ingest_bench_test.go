@@ -313,7 +313,7 @@ func BenchmarkIngestTCP(b *testing.B) {
 
 // BenchmarkIngestStore is the serial part of BenchmarkIngestTCP alone:
 // Store.Ingest, on the one writer, called with batches of a fixed size of
-// the same periodic test reports from the 64 panels (each its own seq, so
+// the same periodic test reports from the panels in turn (each its own seq, so
 // none is a retransmission). cpu-µs/frame here is what one frame costs the
 // writer; 20,000 frames/s on one writer needs it under 50 µs.
 //
