@@ -195,6 +195,29 @@ func (c Case) Close(outcome string, now time.Time) (Case, error) {
 	return c, nil
 }
 
+// Attend names person among a group service's attendees (present) or takes
+// them off, keeping the head count at least the names. The caller
+// validates the result (Validate) and that the person lives in the
+// community.
+func (c Case) Attend(person int64, present bool) (Case, error) {
+	if c.Kind != KindGroup {
+		return c, shequ.Errorf(shequ.ECONFLICT, "only a group service has attendees")
+	}
+	named := slices.Contains(c.Attendees, person)
+	switch {
+	case person == 0:
+		return c, shequ.Invalid(map[string]string{"person": "choose the resident who came"})
+	case present && named:
+		return c, shequ.Invalid(map[string]string{"person": "is named already"})
+	case present:
+		c.Attendees = append(slices.Clone(c.Attendees), person)
+		c.Attendance = max(c.Attendance, len(c.Attendees))
+	default:
+		c.Attendees = slices.DeleteFunc(slices.Clone(c.Attendees), func(x int64) bool { return x == person })
+	}
+	return c, nil
+}
+
 // Reopen opens a closed individual service again; the reason and the old
 // outcome go into the returned action line.
 func (c Case) Reopen(reason string, now time.Time) (Case, CaseAction, error) {

@@ -2,6 +2,7 @@ package assoc
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,5 +188,40 @@ func TestTally(t *testing.T) {
 	}
 	if m := s.Associations[0].Months; m[1] != (MonthStats{"2026-04", 1, 0, 1, 1}) {
 		t.Errorf("association 1 in April %+v", m[1])
+	}
+}
+
+func TestCaseAttend(t *testing.T) {
+	group := Case{Kind: KindGroup, Attendance: 2, Attendees: []int64{7}}
+	tests := []struct {
+		name       string
+		c          Case
+		person     int64
+		present    bool
+		attendees  []int64
+		attendance int
+		err        string
+	}{
+		{"named", group, 9, true, []int64{7, 9}, 2, ""},
+		{"more names than the head count", Case{Kind: KindGroup, Attendance: 1, Attendees: []int64{7}}, 9, true, []int64{7, 9}, 2, ""},
+		{"taken off, the count stays", group, 7, false, []int64{}, 2, ""},
+		{"named twice", group, 7, true, nil, 0, shequ.EINVALID},
+		{"nobody", group, 0, true, nil, 0, shequ.EINVALID},
+		{"an individual service", Case{Kind: KindIndividual, PersonID: 3}, 9, true, nil, 0, shequ.ECONFLICT},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := slices.Clone(tt.c.Attendees)
+			got, err := tt.c.Attend(tt.person, tt.present)
+			if code := shequ.ErrorCode(err); code != tt.err {
+				t.Fatalf("error %v, want code %q", err, tt.err)
+			}
+			if !slices.Equal(tt.c.Attendees, before) {
+				t.Errorf("the case it was called on changed: %v", tt.c.Attendees)
+			}
+			if tt.err == "" && (!slices.Equal(got.Attendees, tt.attendees) || got.Attendance != tt.attendance) {
+				t.Errorf("got %v (%d), want %v (%d)", got.Attendees, got.Attendance, tt.attendees, tt.attendance)
+			}
+		})
 	}
 }

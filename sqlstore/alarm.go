@@ -283,7 +283,7 @@ func checksRetransmission(r alarm.Report) bool {
 // without them, a batch of a hundred reports was merged against the
 // whole table.
 var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint, received_at FROM alarm_events WHERE (",
-	"(home_id = ? AND account = ? AND seq = ?)", " OR ", ") AND received_at > ?")
+	"(home_id = ? AND account = ? AND seq = ?)", " OR ", ") AND received_at > ?")[SQLite]
 
 const retransmissionsPostgres = `SELECT e.account, e.seq, e.fingerprint, e.received_at
 	FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(home_id, account, seq)
@@ -332,7 +332,7 @@ func (s *Store) retransmissions(ctx context.Context, q querier, b *ingestBatch, 
 				a = append(a, home(r), r.Account, r.Seq)
 			}
 			a = append(a, since)
-			if err := s.readRetransmissions(ctx, q, retransmissionsSQL[SQLite][n], a, latest); err != nil {
+			if err := s.readRetransmissions(ctx, q, retransmissionsSQL[n], a, latest); err != nil {
 				return nil, fmt.Errorf("retransmissions: %w", err)
 			}
 			rest = rest[n:]

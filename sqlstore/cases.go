@@ -227,13 +227,14 @@ type CaseAttendee struct {
 	Name     string
 }
 
-// CaseAttendees returns the named attendees of a case acc reaches, by name.
+// CaseAttendees returns the named attendees of a case acc reaches, by name;
+// none for a case it does not reach.
 func (s *Store) CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]CaseAttendee, error) {
-	if _, err := reachableCase(ctx, s.reader(), acc, id); err != nil {
-		return nil, err
-	}
-	rows, err := s.reader().QueryContext(ctx, `SELECT ca.person_id, p.name FROM case_attendees ca JOIN people p ON p.id = ca.person_id
-		WHERE ca.case_id = $1 ORDER BY p.name, ca.person_id`, id)
+	var a args
+	rows, err := s.reader().QueryContext(ctx, `SELECT ca.person_id, p.name FROM case_attendees ca
+		JOIN assoc_cases cs ON cs.id = ca.case_id JOIN people p ON p.id = ca.person_id
+		WHERE ca.case_id = `+a.add(id)+` AND `+associationWhere(acc, "cs.community_id", "cs.association_id", &a)+`
+		ORDER BY p.name, ca.person_id`, a...)
 	if err != nil {
 		return nil, fmt.Errorf("case attendees: %w", err)
 	}
@@ -247,6 +248,25 @@ func (s *Store) CaseAttendees(ctx context.Context, acc assoc.Access, id int64) (
 		out = append(out, x)
 	}
 	return out, rows.Err()
+}
+
+// SetCaseAttendee names a resident among a group service's attendees, or
+// takes them off (present false).
+func (s *Store) SetCaseAttendee(ctx context.Context, acc assoc.Access, id, person int64, present bool) (assoc.Case, error) {
+	return s.changeCase(ctx, acc, id, "attendee", func(tx *sql.Tx, old assoc.Case) (assoc.Case, error) {
+		next, err := old.Attend(person, present)
+		if err != nil {
+			return next, err
+		}
+		loc, err := s.location(ctx, tx, old.CommunityID)
+		if err != nil {
+			return next, err
+		}
+		if err := next.Validate(s.now(), loc); err != nil {
+			return next, err
+		}
+		return next, checkCasePeople(ctx, tx, old.CommunityID, next)
+	})
 }
 
 func caseActions(ctx context.Context, q querier, id int64) ([]assoc.CaseAction, error) {

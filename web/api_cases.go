@@ -25,6 +25,7 @@ type caseStore interface {
 	CloseCase(ctx context.Context, acc assoc.Access, id int64, outcome string) (assoc.Case, error)
 	ReopenCase(ctx context.Context, acc assoc.Access, id int64, reason string) (assoc.Case, error)
 	CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]sqlstore.CaseAttendee, error)
+	SetCaseAttendee(ctx context.Context, acc assoc.Access, id, person int64, present bool) (assoc.Case, error)
 	AssociationStats(ctx context.Context, acc assoc.Access, f sqlstore.StatsFilter) (assoc.ServiceStats, error)
 }
 

@@ -208,37 +208,6 @@ func (s *Server) caseSubmit(w http.ResponseWriter, r *http.Request, p *pageData)
 
 // --- one service ---
 
-// changeAttendees adds the resident chosen (person_id) to a group
-// service's named attendees, or takes one off (remove), keeping the head
-// count at least the names.
-func (s *Server) changeAttendees(r *http.Request, acc assoc.Access, id int64, form url.Values) error {
-	ctx := r.Context()
-	c, err := s.store.Case(ctx, acc, id)
-	if err != nil {
-		return err
-	}
-	if c.Kind != assoc.KindGroup {
-		return shequ.Errorf(shequ.ENOTFOUND, "only a group service has attendees")
-	}
-	people := slices.Clone(c.Attendees)
-	if v := form.Get("remove"); v != "" {
-		gone, _ := strconv.ParseInt(v, 10, 64)
-		people = slices.DeleteFunc(people, func(x int64) bool { return x == gone })
-	} else {
-		person, _ := strconv.ParseInt(form.Get("person_id"), 10, 64)
-		if person == 0 {
-			return shequ.Invalid(map[string]string{"person": "choose the resident who came"})
-		}
-		if slices.Contains(people, person) {
-			return shequ.Invalid(map[string]string{"person": "is named already"})
-		}
-		people = append(people, person)
-	}
-	_, err = s.store.UpdateCase(ctx, acc, id, sqlstore.CaseChange{Summary: c.Summary, OpenedAt: c.OpenedAt, Day: c.Day, Place: c.Place, Topic: c.Topic,
-		Attendance: max(c.Attendance, len(people)), Attendees: people})
-	return err
-}
-
 type actionRow struct {
 	At, Who, Note string
 }
@@ -350,7 +319,13 @@ func (s *Server) caseStep(w http.ResponseWriter, r *http.Request, p *pageData) e
 	case "reopen":
 		_, err = s.store.ReopenCase(ctx, acc, id, form.Get("reason"))
 	case "attendees":
-		err = s.changeAttendees(r, acc, id, form)
+		if v := form.Get("remove"); v != "" {
+			gone, _ := strconv.ParseInt(v, 10, 64)
+			_, err = s.store.SetCaseAttendee(ctx, acc, id, gone, false)
+		} else {
+			person, _ := strconv.ParseInt(form.Get("person_id"), 10, 64)
+			_, err = s.store.SetCaseAttendee(ctx, acc, id, person, true)
+		}
 	default:
 		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
 	}
