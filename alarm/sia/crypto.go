@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ParseKey reads an account's AES key as it is written in panel manuals and
@@ -76,20 +77,23 @@ func (f *Frame) Decrypt(block cipher.Block) error {
 	// The padding ends at the first '|' (DC-09 excludes '|', '[' and ']'
 	// from padding). Some transmitters leave the '|' out, notably in NULL
 	// frames ("ppp…p]_time"): then everything up to the first ']' is
-	// padding and the data is empty.
+	// padding and the data is empty. That form is taken only as such a
+	// frame, text padding and then the timestamp encrypted frames must
+	// carry: random bytes from a wrong key often end in "]" and would
+	// otherwise pass for a frame without a timestamp (answered NAK, not
+	// DUH; see TestDecryptRefusesWrongKeys).
 	var plain []byte
 	if bar := bytes.IndexByte(buf, '|'); bar >= 0 {
 		plain = buf[bar+1:]
-	} else if br := bytes.IndexByte(buf, ']'); br >= 0 {
+	} else if br := bytes.IndexByte(buf, ']'); br >= 0 && isText(buf[:br]) && bytes.HasPrefix(buf[br:], []byte("]_")) {
 		plain = buf[br:]
 	} else {
 		return unprocessable("cannot decrypt: no padding separator (wrong key?)")
 	}
-	// A wrong key yields random bytes; the real content is text.
-	for _, ch := range plain {
-		if ch < 0x20 || ch == 0x7F {
-			return unprocessable("cannot decrypt: plaintext is not text (wrong key?)")
-		}
+	// A wrong key yields random bytes; the real content is text (UTF-8:
+	// random high bytes seldom are).
+	if !isText(plain) {
+		return unprocessable("cannot decrypt: plaintext is not text (wrong key?)")
 	}
 	if bytes.IndexByte(plain, ']') < 0 {
 		return unprocessable("cannot decrypt: no end of data (wrong key?)")
@@ -97,6 +101,16 @@ func (f *Frame) Decrypt(block cipher.Block) error {
 	f.Data, f.ExtendedData, f.Timestamp, f.HasTimestamp = "", nil, time.Time{}, false
 	parseContent(f, string(plain))
 	return nil
+}
+
+// isText tells whether b is UTF-8 without control characters.
+func isText(b []byte) bool {
+	for _, ch := range b {
+		if ch < 0x20 || ch == 0x7F {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // decryptCBC decrypts b in place with an all-zero IV. It is written out
