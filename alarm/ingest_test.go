@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type fakeBatchStore struct {
@@ -15,11 +17,26 @@ type fakeBatchStore struct {
 	batches []int
 	stored  int
 	gate    chan struct{} // when set, the first commit waits on it
+	held    atomic.Int64  // the reports of the commit waiting on gate
 	failOn  string        // a report with this account makes the batch fail
+}
+
+// waitQueued returns once n reports are either queued at g or held by the
+// commit at the gate: which of them the first batch took is up to Run.
+func (f *fakeBatchStore) waitQueued(t *testing.T, g *Ingestor, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for int(f.held.Load())+len(g.requests) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d held and %d queued, want %d", f.held.Load(), len(g.requests), n)
+		}
+		runtime.Gosched()
+	}
 }
 
 func (f *fakeBatchStore) Ingest(ctx context.Context, rs []Report) ([]Outcome, error) {
 	if f.gate != nil {
+		f.held.Store(int64(len(rs)))
 		<-f.gate
 		f.gate = nil
 	}
@@ -58,13 +75,7 @@ func TestIngestorGroupsConcurrentFrames(t *testing.T) {
 		}()
 	}
 	// Hold the first commit until the others queue up behind it.
-	for len(g.requests) < 40 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("cancelled")
-		default:
-		}
-	}
+	store.waitQueued(t, g, 50)
 	close(store.gate)
 	wg.Wait()
 	close(errs)
@@ -91,8 +102,7 @@ func TestIngestorIsolatesABadFrame(t *testing.T) {
 	for _, acct := range []string{"A", "BAD", "B"} {
 		go func() { results <- g.Handle(ctx, []Report{{Account: acct}}) }()
 	}
-	for len(g.requests) < 2 {
-	}
+	store.waitQueued(t, g, 3)
 	close(store.gate)
 	var failed int
 	for i := 0; i < 3; i++ {
