@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/pii"
 )
 
 // Community is one neighbourhood committee's area. Every other row belongs
@@ -371,6 +372,20 @@ func (x *Person) Validate() error {
 		x.Contacts = []Contact{}
 	}
 	return p.err()
+}
+
+// Mask returns a copy of the person whose ID and phone numbers (their own
+// and their contacts') show only their ends: what a reader without the
+// right to the whole numbers sees.
+func (x Person) Mask() Person {
+	x.Phone, x.IDNumber = pii.Mask(x.Phone), pii.Mask(x.IDNumber)
+	cs := make([]Contact, len(x.Contacts))
+	for i, c := range x.Contacts {
+		c.Phone = pii.Mask(c.Phone)
+		cs[i] = c
+	}
+	x.Contacts, x.Masked = cs, true
+	return x
 }
 
 // Age returns the person's age in whole years at now, -1 when the birth

@@ -33,18 +33,18 @@ func TestDemoLedgers(t *testing.T) {
 			ctx := t.Context()
 			st, res := loadDemo(t, d)
 			for _, key := range []string{assoc.JobSeekers, assoc.ElderlyAlone, assoc.HouseholdsInDifficulty, assoc.Disabilities, assoc.HelpEducation} {
-				l, err := st.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: res.CommunityID, Ledger: key})
+				l, err := st.ListEntries(ctx, assoc.Everything, assoc.EntryFilter{CommunityID: res.CommunityID, Ledger: key})
 				if err != nil || l.Total == 0 {
 					t.Errorf("ledger %s: %d entries, %v", key, l.Total, err)
 				}
 			}
-			grants, err := st.ListLedgerGrants(ctx, assoc.Everything, sqlstore.GrantFilter{LiveOnly: true})
+			grants, err := st.ListLedgerGrants(ctx, assoc.Everything, assoc.GrantFilter{LiveOnly: true})
 			if err != nil || grants.Total != 1 || grants.Items[0].Ledger != assoc.JobSeekers || grants.Items[0].PartnerID == 0 {
 				t.Fatalf("grants %+v %v", grants, err)
 			}
 			hr := assoc.Access{Partners: []assoc.Seat{{CommunityID: res.CommunityID, ID: grants.Items[0].PartnerID}}}
-			seen, err := st.ListEntries(ctx, hr, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
-			all, _ := st.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: res.CommunityID, Ledger: assoc.JobSeekers})
+			seen, err := st.ListEntries(ctx, hr, assoc.EntryFilter{Ledger: assoc.JobSeekers})
+			all, _ := st.ListEntries(ctx, assoc.Everything, assoc.EntryFilter{CommunityID: res.CommunityID, Ledger: assoc.JobSeekers})
 			if err != nil || seen.Total == 0 || seen.Total >= all.Total {
 				t.Errorf("the HR partner sees %d of %d job seekers: %v", seen.Total, all.Total, err)
 			}
@@ -64,10 +64,10 @@ func TestDemoServices(t *testing.T) {
 			ctx := t.Context()
 			st, res := loadDemo(t, d)
 			admin := assoc.Access{Admin: []int64{res.CommunityID}}
-			for name, compute := range map[string]func(context.Context, assoc.Access, sqlstore.StatsFilter) (assoc.ServiceStats, error){
+			for name, compute := range map[string]func(context.Context, assoc.Access, assoc.StatsFilter) (assoc.ServiceStats, error){
 				"rollup": st.AssociationStats, "raw": st.AssociationStatsRaw,
 			} {
-				s, err := compute(ctx, admin, sqlstore.StatsFilter{})
+				s, err := compute(ctx, admin, assoc.StatsFilter{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -92,7 +92,7 @@ func TestDemoServices(t *testing.T) {
 					t.Errorf("%s: services in %d months only", name, months)
 				}
 			}
-			closed, err := st.ListCases(ctx, admin, sqlstore.CaseFilter{Status: assoc.CaseClosed})
+			closed, err := st.ListCases(ctx, admin, assoc.CaseFilter{Status: assoc.CaseClosed})
 			if err != nil || closed.Total == 0 || closed.Total >= 514 {
 				t.Errorf("%d closed cases: %v", closed.Total, err)
 			}

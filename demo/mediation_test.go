@@ -7,7 +7,6 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/demo"
-	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -18,7 +17,7 @@ func TestDemoMediationAndRelief(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
 			st, res := loadDemo(t, d)
-			cases, err := st.ListMediations(ctx, assoc.Everything, sqlstore.MediationFilter{CommunityID: res.CommunityID, Query: "电梯"})
+			cases, err := st.ListMediations(ctx, assoc.Everything, assoc.MediationFilter{CommunityID: res.CommunityID, Query: "电梯"})
 			if err != nil || cases.Total != 1 {
 				t.Fatalf("lift mediations %+v %v", cases, err)
 			}
@@ -49,17 +48,17 @@ func TestDemoMediationAndRelief(t *testing.T) {
 				t.Errorf("follow-ups %+v", m.FollowUps)
 			}
 
-			policies, err := st.ListAssistancePolicies(ctx, assoc.Everything, sqlstore.AssistancePolicyFilter{CommunityID: res.CommunityID})
+			policies, err := st.ListAssistancePolicies(ctx, assoc.Everything, assoc.AssistancePolicyFilter{CommunityID: res.CommunityID})
 			if err != nil || policies.Total != 1 || policies.Items[0].Name != demo.ReliefPolicyName {
 				t.Fatalf("policies %+v %v", policies, err)
 			}
 			pol := policies.Items[0]
-			granted, err := st.ListApplications(ctx, assoc.Everything, sqlstore.ApplicationFilter{PolicyID: pol.ID, Status: assoc.ApplicationGranted})
+			granted, err := st.ListApplications(ctx, assoc.Everything, assoc.ApplicationFilter{PolicyID: pol.ID, Status: assoc.ApplicationGranted})
 			if err != nil || granted.Total != 1 {
 				t.Fatalf("granted applications %+v %v", granted, err)
 			}
 			man := granted.Items[0].PersonID
-			entries, err := st.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: res.CommunityID, Ledger: assoc.HouseholdsInDifficulty, PersonID: man})
+			entries, err := st.ListEntries(ctx, assoc.Everything, assoc.EntryFilter{CommunityID: res.CommunityID, Ledger: assoc.HouseholdsInDifficulty, PersonID: man})
 			if err != nil || entries.Total != 1 || entries.Items[0].Values["pension"] != demo.ReliefPension {
 				t.Errorf("the granted man's entry %+v %v", entries, err)
 			}

@@ -78,15 +78,8 @@ func (s *Store) ledgersByKey(ctx context.Context, q querier, c int64) (map[strin
 	return out, rows.Err()
 }
 
-// AssistancePolicyFilter narrows the policy list.
-type AssistancePolicyFilter struct {
-	CommunityID   int64
-	AssociationID int64
-	shequ.Page
-}
-
 // ListAssistancePolicies returns the policy catalogue acc reaches.
-func (s *Store) ListAssistancePolicies(ctx context.Context, acc assoc.Access, f AssistancePolicyFilter) (shequ.List[assoc.AssistancePolicy], error) {
+func (s *Store) ListAssistancePolicies(ctx context.Context, acc assoc.Access, f assoc.AssistancePolicyFilter) (shequ.List[assoc.AssistancePolicy], error) {
 	var a args
 	conds := []string{assistancePolicyWhere(acc, &a)}
 	if f.CommunityID != 0 {
@@ -450,7 +443,7 @@ func typedValue(t assoc.LedgerType, field, value string) any {
 // the residents who appear eligible and are not covered. Policies whose
 // rules look at what acc may not see are left out.
 func (s *Store) EligibleUncovered(ctx context.Context, acc assoc.Access, community int64) ([]assoc.PolicyCount, error) {
-	list, err := s.ListAssistancePolicies(ctx, acc, AssistancePolicyFilter{CommunityID: community, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	list, err := s.ListAssistancePolicies(ctx, acc, assoc.AssistancePolicyFilter{CommunityID: community, Page: shequ.Page{Limit: shequ.MaxLimit}})
 	if err != nil {
 		return nil, err
 	}
@@ -511,17 +504,8 @@ func applicationWhere(acc assoc.Access, a *args) string {
 	return "(" + w + " OR aa.created_by = " + a.add(acc.UserID) + ")"
 }
 
-// ApplicationFilter narrows the applications.
-type ApplicationFilter struct {
-	CommunityID int64
-	PolicyID    int64
-	PersonID    int64
-	Status      string
-	shequ.Page
-}
-
 // ListApplications returns the applications acc reaches, newest first.
-func (s *Store) ListApplications(ctx context.Context, acc assoc.Access, f ApplicationFilter) (shequ.List[assoc.Application], error) {
+func (s *Store) ListApplications(ctx context.Context, acc assoc.Access, f assoc.ApplicationFilter) (shequ.List[assoc.Application], error) {
 	var a args
 	conds := []string{applicationWhere(acc, &a)}
 	if f.CommunityID != 0 {

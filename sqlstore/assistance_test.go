@@ -201,7 +201,7 @@ func TestEligibilityFindsExactlyTheExpectedResidents(t *testing.T) {
 		}
 
 		// Granting the pending application covers its resident.
-		apps, err := st.ListApplications(ctx, w.bf, sqlstore.ApplicationFilter{PolicyID: pol.ID, Status: assoc.ApplicationPending})
+		apps, err := st.ListApplications(ctx, w.bf, assoc.ApplicationFilter{PolicyID: pol.ID, Status: assoc.ApplicationPending})
 		mustOK(t, err)
 		if apps.Total != 1 {
 			t.Fatalf("pending applications %+v", apps)
@@ -235,7 +235,7 @@ func TestPolicyRulesAreValidated(t *testing.T) {
 				t.Errorf("no message for %s in %v", k, e.Fields)
 			}
 		}
-		list, err := st.ListAssistancePolicies(ctx, w.admin, sqlstore.AssistancePolicyFilter{})
+		list, err := st.ListAssistancePolicies(ctx, w.admin, assoc.AssistancePolicyFilter{})
 		mustOK(t, err)
 		if list.Total != 0 {
 			t.Errorf("a policy was stored despite errors: %+v", list)
@@ -282,9 +282,9 @@ func TestEligibilityKeepsSensitiveLedgersToThoseWhoSeeThem(t *testing.T) {
 		// A rule over a sensitive field looks only at the entries on which
 		// the reader sees that field: the owner association's.
 		ill := w.people["no_pension"]
-		entries, err := st.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: w.c, Ledger: assoc.HouseholdsInDifficulty, PersonID: ill.ID})
+		entries, err := st.ListEntries(ctx, assoc.Everything, assoc.EntryFilter{CommunityID: w.c, Ledger: assoc.HouseholdsInDifficulty, PersonID: ill.ID})
 		mustOK(t, err)
-		_, err = st.UpdateEntry(ctx, assoc.Everything, w.c, assoc.HouseholdsInDifficulty, entries.Items[0].ID, sqlstore.EntryChange{Values: map[string]any{"health": "重病"}})
+		_, err = st.UpdateEntry(ctx, assoc.Everything, w.c, assoc.HouseholdsInDifficulty, entries.Items[0].ID, assoc.EntryChange{Values: map[string]any{"health": "重病"}})
 		mustOK(t, err)
 		if got := eligibleNames(t, st, w.bf, health.ID, time.Time{}); !slices.Equal(got, []string{"no_pension"}) {
 			t.Errorf("the owner association lists its own sensitive field: %v", got)
@@ -339,7 +339,7 @@ func TestApplications(t *testing.T) {
 		_, err = st.DecideApplication(ctx, w.bf, app.ID, assoc.ApplicationRefused, "改判", "")
 		wantCode(t, "deciding twice", err, shequ.ECONFLICT)
 
-		perPerson, err := st.ListApplications(ctx, w.bf, sqlstore.ApplicationFilter{PersonID: man.ID})
+		perPerson, err := st.ListApplications(ctx, w.bf, assoc.ApplicationFilter{PersonID: man.ID})
 		mustOK(t, err)
 		if perPerson.Total != 1 || perPerson.Items[0].PolicyName != pol.Name || perPerson.Items[0].PersonName != man.Name {
 			t.Errorf("per person %+v", perPerson)
@@ -347,7 +347,7 @@ func TestApplications(t *testing.T) {
 		// The employment association files one and sees only that one.
 		mine := assoc.Application{PolicyID: pol.ID, PersonID: w.people["just_under"].ID}
 		mustOK(t, st.CreateApplication(memberCtx, jyUser, &mine))
-		seen, err := st.ListApplications(ctx, jyUser, sqlstore.ApplicationFilter{PolicyID: pol.ID})
+		seen, err := st.ListApplications(ctx, jyUser, assoc.ApplicationFilter{PolicyID: pol.ID})
 		mustOK(t, err)
 		if seen.Total != 1 || seen.Items[0].ID != mine.ID {
 			t.Errorf("the employment member sees %+v", seen)

@@ -103,7 +103,7 @@ func TestLedgerValidationStoresNothing(t *testing.T) {
 		}
 		e := assoc.LedgerEntry{PersonID: 999999, Values: map[string]any{"desired_work": "保洁", "status": "seeking"}}
 		wantCode(t, "unknown resident", st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e), shequ.EINVALID)
-		list, err := st.ListEntries(ctx, w.admin, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+		list, err := st.ListEntries(ctx, w.admin, assoc.EntryFilter{Ledger: assoc.JobSeekers})
 		mustOK(t, err)
 		if list.Total != 0 || auditCount(t, st, "ledger_entry.create") != before {
 			t.Errorf("a rejected entry left traces: %d entries", list.Total)
@@ -111,7 +111,7 @@ func TestLedgerValidationStoresNothing(t *testing.T) {
 		// A change that fails its checks leaves the entry as it was.
 		good := assoc.LedgerEntry{PersonID: w.tr.alice.ID, Values: map[string]any{"desired_work": "保洁", "status": "seeking"}}
 		mustOK(t, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &good))
-		_, err = st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, good.ID, sqlstore.EntryChange{Values: map[string]any{"desired_work": nil, "skills": "电工"}})
+		_, err = st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, good.ID, assoc.EntryChange{Values: map[string]any{"desired_work": nil, "skills": "电工"}})
 		wantCode(t, "clearing a required field", err, shequ.EINVALID)
 		got, err := st.Entry(ctx, w.jy, w.c, assoc.JobSeekers, good.ID)
 		mustOK(t, err)
@@ -157,7 +157,7 @@ func TestLedgerSchemaAndHistory(t *testing.T) {
 		wantCode(t, "a value the new field does not allow", st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e2), shequ.EINVALID)
 
 		clock.Advance(time.Hour)
-		up, err := st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, e.ID, sqlstore.EntryChange{Values: map[string]any{"status": "placed", "expected_salary": "4200"}})
+		up, err := st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, e.ID, assoc.EntryChange{Values: map[string]any{"status": "placed", "expected_salary": "4200"}})
 		mustOK(t, err)
 		if up.Values["status"] != "placed" || up.Values["expected_salary"] != 4200.0 || up.Values["desired_work"] != "家政" {
 			t.Errorf("merged values %v", up.Values)
@@ -174,7 +174,7 @@ func TestLedgerSchemaAndHistory(t *testing.T) {
 			t.Errorf("update line %+v", hist[1])
 		}
 		// An update that changes nothing writes no history.
-		_, err = st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, e.ID, sqlstore.EntryChange{Values: map[string]any{"status": "placed"}})
+		_, err = st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, e.ID, assoc.EntryChange{Values: map[string]any{"status": "placed"}})
 		mustOK(t, err)
 		if h, _ := st.EntryHistory(ctx, w.jy, w.c, assoc.JobSeekers, e.ID); len(h) != 3 {
 			t.Errorf("a no-op wrote history: %d lines", len(h))
@@ -183,7 +183,7 @@ func TestLedgerSchemaAndHistory(t *testing.T) {
 		// sensitive fields.
 		_, err = st.EntryHistory(ctx, w.hrA, w.c, assoc.JobSeekers, e.ID)
 		wantCode(t, "a partner reads history", err, shequ.ENOTFOUND)
-		_, err = st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, e.ID, sqlstore.EntryChange{Values: map[string]any{"health": "高血压"}})
+		_, err = st.UpdateEntry(ctx, w.jy, w.c, assoc.JobSeekers, e.ID, assoc.EntryChange{Values: map[string]any{"health": "高血压"}})
 		mustOK(t, err)
 		h, err := st.EntryHistory(ctx, w.bj, w.c, assoc.JobSeekers, e.ID)
 		mustOK(t, err)
@@ -213,7 +213,7 @@ func TestPartnerVisibility(t *testing.T) {
 		mustOK(t, st.CreateEntry(ctx, w.bj, w.c, assoc.HelpEducation, &help))
 
 		// Before any grant the partner reaches nothing.
-		_, err := st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
+		_, err := st.ListEntries(ctx, w.hrA, assoc.EntryFilter{Ledger: js})
 		wantCode(t, "no grant yet", err, shequ.EFORBIDDEN)
 
 		g := assoc.LedgerGrant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"skills", "desired_work"}, Purpose: "一对一就业服务", ExpiresAt: clock.Now().Add(30 * 24 * time.Hour), Consent: true}
@@ -223,7 +223,7 @@ func TestPartnerVisibility(t *testing.T) {
 		mustOK(t, st.CreateLedgerGrant(ctx, w.admin, &g, map[string]any{"status": "seeking"}))
 
 		reads := auditCount(t, st, "ledger.partner_read")
-		list, err := st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
+		list, err := st.ListEntries(ctx, w.hrA, assoc.EntryFilter{Ledger: js})
 		mustOK(t, err)
 		if list.Total != 1 || len(list.Items) != 1 {
 			t.Fatalf("partner sees %d entries: %+v", list.Total, list.Items)
@@ -260,30 +260,30 @@ func TestPartnerVisibility(t *testing.T) {
 			{"entry outside the filter", w.hrA, func(a assoc.Access) error { _, err := st.Entry(ctx, a, w.c, js, carol.ID); return err }, shequ.ENOTFOUND},
 			{"entry of another ledger by id", w.hrA, func(a assoc.Access) error { _, err := st.Entry(ctx, a, w.c, js, help.ID); return err }, shequ.ENOTFOUND},
 			{"help-education ledger", w.hrA, func(a assoc.Access) error {
-				_, err := st.ListEntries(ctx, a, sqlstore.EntryFilter{Ledger: assoc.HelpEducation})
+				_, err := st.ListEntries(ctx, a, assoc.EntryFilter{Ledger: assoc.HelpEducation})
 				return err
 			}, shequ.EFORBIDDEN},
 			{"help-education entry", w.hrA, func(a assoc.Access) error { _, err := st.Entry(ctx, a, w.c, assoc.HelpEducation, help.ID); return err }, shequ.ENOTFOUND},
 			{"filter on a field not granted", w.hrA, func(a assoc.Access) error {
-				_, err := st.ListEntries(ctx, a, sqlstore.EntryFilter{Ledger: js, Where: map[string]string{"expected_salary": "5000"}})
+				_, err := st.ListEntries(ctx, a, assoc.EntryFilter{Ledger: js, Where: map[string]string{"expected_salary": "5000"}})
 				return err
 			}, shequ.EINVALID},
 			{"search by name", w.hrA, func(a assoc.Access) error {
-				_, err := st.ListEntries(ctx, a, sqlstore.EntryFilter{Ledger: js, Query: "王"})
+				_, err := st.ListEntries(ctx, a, assoc.EntryFilter{Ledger: js, Query: "王"})
 				return err
 			}, shequ.EINVALID},
 			{"history", w.hrA, func(a assoc.Access) error { _, err := st.EntryHistory(ctx, a, w.c, js, alice.ID); return err }, shequ.ENOTFOUND},
 			{"changing an entry", w.hrA, func(a assoc.Access) error {
-				_, err := st.UpdateEntry(ctx, a, w.c, js, alice.ID, sqlstore.EntryChange{Values: map[string]any{"status": "placed"}})
+				_, err := st.UpdateEntry(ctx, a, w.c, js, alice.ID, assoc.EntryChange{Values: map[string]any{"status": "placed"}})
 				return err
 			}, shequ.ENOTFOUND},
 			{"another partner's list", w.othA, func(a assoc.Access) error {
-				_, err := st.ListEntries(ctx, a, sqlstore.EntryFilter{Ledger: js})
+				_, err := st.ListEntries(ctx, a, assoc.EntryFilter{Ledger: js})
 				return err
 			}, shequ.EFORBIDDEN},
 			{"another partner's entry", w.othA, func(a assoc.Access) error { _, err := st.Entry(ctx, a, w.c, js, alice.ID); return err }, shequ.ENOTFOUND},
 			{"grants list", w.hrA, func(a assoc.Access) error {
-				l, err := st.ListLedgerGrants(ctx, a, sqlstore.GrantFilter{})
+				l, err := st.ListLedgerGrants(ctx, a, assoc.GrantFilter{})
 				if err == nil && l.Total != 0 {
 					return shequ.Errorf(shequ.EINTERNAL, "partner lists %d grants", l.Total)
 				}
@@ -295,7 +295,7 @@ func TestPartnerVisibility(t *testing.T) {
 
 		// Withdrawn consent ends the sharing of that entry at once.
 		mustOK(t, st.RecordConsent(ctx, w.jy, w.c, js, alice.ID, &assoc.Consent{PartnerID: w.hr.ID, Given: false, Method: "verbal"}))
-		list, err = st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
+		list, err = st.ListEntries(ctx, w.hrA, assoc.EntryFilter{Ledger: js})
 		mustOK(t, err)
 		if list.Total != 0 {
 			t.Errorf("entries after consent withdrawn: %d", list.Total)
@@ -329,7 +329,7 @@ func TestPartnerVisibility(t *testing.T) {
 		// Revoking cuts access at once.
 		mustOK(t, st.RevokeLedgerGrant(ctx, w.admin, g.ID))
 		wantCode(t, "revoked twice", st.RevokeLedgerGrant(ctx, w.admin, g.ID), shequ.ECONFLICT)
-		_, err = st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
+		_, err = st.ListEntries(ctx, w.hrA, assoc.EntryFilter{Ledger: js})
 		wantCode(t, "list after revocation", err, shequ.EFORBIDDEN)
 		_, err = st.Entry(ctx, w.hrA, w.c, js, alice.ID)
 		wantCode(t, "entry after revocation", err, shequ.ENOTFOUND)
@@ -341,19 +341,19 @@ func TestPartnerVisibility(t *testing.T) {
 		// A grant that runs out ends by itself.
 		short := assoc.LedgerGrant{Ledger: js, PartnerID: w.hr.ID, Fields: []string{"desired_work"}, Purpose: "短期招聘会", ExpiresAt: clock.Now().Add(time.Hour), Consent: true}
 		mustOK(t, st.CreateLedgerGrant(ctx, w.admin, &short, nil))
-		list, err = st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
+		list, err = st.ListEntries(ctx, w.hrA, assoc.EntryFilter{Ledger: js})
 		mustOK(t, err)
 		if list.Total != 2 || len(list.Items[0].Values) != 1 { // alice and carol consented; no filter
 			t.Errorf("short grant %+v", list)
 		}
 		clock.Advance(time.Hour)
-		_, err = st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: js})
+		_, err = st.ListEntries(ctx, w.hrA, assoc.EntryFilter{Ledger: js})
 		wantCode(t, "list after expiry", err, shequ.EFORBIDDEN)
 		_, err = st.Entry(ctx, w.hrA, w.c, js, carol.ID)
 		wantCode(t, "entry after expiry", err, shequ.ENOTFOUND)
-		live, err := st.ListLedgerGrants(ctx, w.admin, sqlstore.GrantFilter{LiveOnly: true})
+		live, err := st.ListLedgerGrants(ctx, w.admin, assoc.GrantFilter{LiveOnly: true})
 		mustOK(t, err)
-		all, err := st.ListLedgerGrants(ctx, w.admin, sqlstore.GrantFilter{})
+		all, err := st.ListLedgerGrants(ctx, w.admin, assoc.GrantFilter{})
 		mustOK(t, err)
 		if live.Total != 0 || all.Total != 2 || all.Items[0].Live || all.Items[1].RevokedAt == nil {
 			t.Errorf("grants: live %d, all %+v", live.Total, all.Items)
@@ -408,7 +408,7 @@ func TestSensitiveLedgers(t *testing.T) {
 				if !slices.Equal(keys, c.ledgers) {
 					t.Errorf("ledgers %v, want %v", keys, c.ledgers)
 				}
-				list, err := st.ListEntries(ctx, c.acc, sqlstore.EntryFilter{Ledger: assoc.HelpEducation})
+				list, err := st.ListEntries(ctx, c.acc, assoc.EntryFilter{Ledger: assoc.HelpEducation})
 				_, oneErr := st.Entry(ctx, c.acc, w.c, assoc.HelpEducation, help.ID)
 				if c.helpSeen {
 					if err != nil || list.Total != 1 || oneErr != nil {
@@ -437,7 +437,7 @@ func TestSensitiveLedgers(t *testing.T) {
 				}
 			})
 		}
-		_, err := st.UpdateEntry(ctx, w.bj, w.c, assoc.JobSeekers, js.ID, sqlstore.EntryChange{Values: map[string]any{"status": "placed"}})
+		_, err := st.UpdateEntry(ctx, w.bj, w.c, assoc.JobSeekers, js.ID, assoc.EntryChange{Values: map[string]any{"status": "placed"}})
 		wantCode(t, "another association changes an entry it reads", err, shequ.EFORBIDDEN)
 		wantCode(t, "another association records consent", st.RecordConsent(ctx, w.bj, w.c, assoc.JobSeekers, js.ID, &assoc.Consent{PartnerID: w.hr.ID, Given: true, Method: "paper"}), shequ.EFORBIDDEN)
 	})
@@ -475,7 +475,7 @@ func TestOpeningsAndIntakes(t *testing.T) {
 		if got.Offered != 1 || got.Interviews != 1 || got.Placed != 1 {
 			t.Errorf("opening counts %+v", got)
 		}
-		if l, _ := st.ListOpenings(ctx, w.othA, sqlstore.OpeningFilter{}); l.Total != 0 {
+		if l, _ := st.ListOpenings(ctx, w.othA, assoc.OpeningFilter{}); l.Total != 0 {
 			t.Errorf("another partner lists hr's openings")
 		}
 		// Placed twice in the year, counted once.
@@ -501,7 +501,7 @@ func TestOpeningsAndIntakes(t *testing.T) {
 			acc  assoc.Access
 			want int
 		}{{"the association", w.jy, 1}, {"another association", w.bj, 0}, {"the resident", resident, 1}, {"the admin", w.admin, 1}, {"a partner", w.hrA, 0}} {
-			l, err := st.ListIntakes(ctx, c.acc, sqlstore.IntakeFilter{})
+			l, err := st.ListIntakes(ctx, c.acc, assoc.IntakeFilter{})
 			mustOK(t, err)
 			if l.Total != c.want {
 				t.Errorf("%s sees %d intakes, want %d", c.name, l.Total, c.want)
@@ -555,7 +555,7 @@ func TestEntryWithConsent(t *testing.T) {
 			e := assoc.LedgerEntry{PersonID: w.carol.ID, Values: values, Consents: []assoc.Consent{c.consent}}
 			wantCode(t, c.name, st.CreateEntry(ctx, w.jy, w.c, assoc.JobSeekers, &e), c.code)
 		}
-		list, err := st.ListEntries(ctx, w.admin, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+		list, err := st.ListEntries(ctx, w.admin, assoc.EntryFilter{Ledger: assoc.JobSeekers})
 		mustOK(t, err)
 		if list.Total != 0 || auditCount(t, st, "ledger_entry.consent") != consents {
 			t.Fatalf("a refused consent left %d entries", list.Total)
@@ -576,12 +576,12 @@ func TestEntryWithConsent(t *testing.T) {
 		if n := auditCount(t, st, "ledger_entry.consent"); n != consents+1 {
 			t.Errorf("consent audits %d → %d", consents, n)
 		}
-		seen, err := st.ListEntries(ctx, w.hrA, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+		seen, err := st.ListEntries(ctx, w.hrA, assoc.EntryFilter{Ledger: assoc.JobSeekers})
 		mustOK(t, err)
 		if seen.Total != 1 || seen.Items[0].ID != e.ID || !seen.Items[0].Masked {
 			t.Errorf("the partner sees %+v", seen.Items)
 		}
-		other, err := st.ListEntries(ctx, w.othA, sqlstore.EntryFilter{Ledger: assoc.JobSeekers})
+		other, err := st.ListEntries(ctx, w.othA, assoc.EntryFilter{Ledger: assoc.JobSeekers})
 		if shequ.ErrorCode(err) != shequ.EFORBIDDEN && (err != nil || other.Total != 0) {
 			t.Errorf("a partner without consent or grant sees %+v (%v)", other.Items, err)
 		}

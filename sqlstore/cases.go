@@ -221,15 +221,9 @@ func (s *Store) Case(ctx context.Context, acc assoc.Access, id int64) (assoc.Cas
 	return c, err
 }
 
-// CaseAttendee is a resident named as having come to a group service.
-type CaseAttendee struct {
-	PersonID int64
-	Name     string
-}
-
 // CaseAttendees returns the named attendees of a case acc reaches, by name;
 // none for a case it does not reach.
-func (s *Store) CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]CaseAttendee, error) {
+func (s *Store) CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]assoc.CaseAttendee, error) {
 	var a args
 	rows, err := s.reader().QueryContext(ctx, `SELECT ca.person_id, p.name FROM case_attendees ca
 		JOIN assoc_cases cs ON cs.id = ca.case_id JOIN people p ON p.id = ca.person_id
@@ -239,9 +233,9 @@ func (s *Store) CaseAttendees(ctx context.Context, acc assoc.Access, id int64) (
 		return nil, fmt.Errorf("case attendees: %w", err)
 	}
 	defer rows.Close()
-	out := []CaseAttendee{}
+	out := []assoc.CaseAttendee{}
 	for rows.Next() {
-		var x CaseAttendee
+		var x assoc.CaseAttendee
 		if err := rows.Scan(&x.PersonID, &x.Name); err != nil {
 			return nil, err
 		}
@@ -288,21 +282,8 @@ func caseActions(ctx context.Context, q querier, id int64) ([]assoc.CaseAction, 
 	return out, rows.Err()
 }
 
-// CaseFilter narrows the cases.
-type CaseFilter struct {
-	CommunityID   int64
-	AssociationID int64
-	Kind          string
-	Status        string
-	// PersonID keeps the services of the resident: theirs, or attended.
-	PersonID int64
-	// From and To keep the services whose day is within them (YYYY-MM-DD).
-	From, To string
-	shequ.Page
-}
-
 // ListCases returns the cases acc reaches, latest day first.
-func (s *Store) ListCases(ctx context.Context, acc assoc.Access, f CaseFilter) (shequ.List[assoc.Case], error) {
+func (s *Store) ListCases(ctx context.Context, acc assoc.Access, f assoc.CaseFilter) (shequ.List[assoc.Case], error) {
 	if err := assoc.CheckCaseKind(f.Kind); err != nil {
 		return shequ.List[assoc.Case]{}, err
 	}
@@ -394,22 +375,8 @@ func closedAt(t *time.Time) any {
 	return t.UTC()
 }
 
-// CaseChange is a new version of what a case says: the need and, for an
-// individual service, its resident and opening; for a group service, its
-// day, place, topic and attendance. Kind, association and status stay.
-type CaseChange struct {
-	PersonID   int64
-	Summary    string
-	OpenedAt   time.Time
-	Day        string
-	Place      string
-	Topic      string
-	Attendance int
-	Attendees  []int64
-}
-
 // UpdateCase changes what a case says; its checks are those of a new case.
-func (s *Store) UpdateCase(ctx context.Context, acc assoc.Access, id int64, ch CaseChange) (assoc.Case, error) {
+func (s *Store) UpdateCase(ctx context.Context, acc assoc.Access, id int64, ch assoc.CaseChange) (assoc.Case, error) {
 	return s.changeCase(ctx, acc, id, "update", func(tx *sql.Tx, old assoc.Case) (assoc.Case, error) {
 		next := old
 		next.PersonID, next.Summary, next.Day, next.Place, next.Topic, next.Attendance, next.Attendees =

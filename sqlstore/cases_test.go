@@ -97,16 +97,16 @@ func TestServiceStatsEqualHandCount(t *testing.T) {
 		w := makeServices(t, st, "sh")
 		for _, compute := range []struct {
 			name string
-			fn   func(f sqlstore.StatsFilter) (assoc.ServiceStats, error)
+			fn   func(f assoc.StatsFilter) (assoc.ServiceStats, error)
 		}{
-			{"rollup", func(f sqlstore.StatsFilter) (assoc.ServiceStats, error) { return st.AssociationStats(ctx, w.admin, f) }},
-			{"raw", func(f sqlstore.StatsFilter) (assoc.ServiceStats, error) {
+			{"rollup", func(f assoc.StatsFilter) (assoc.ServiceStats, error) { return st.AssociationStats(ctx, w.admin, f) }},
+			{"raw", func(f assoc.StatsFilter) (assoc.ServiceStats, error) {
 				return st.AssociationStatsRaw(ctx, w.admin, f)
 			}},
 		} {
 			t.Run(compute.name, func(t *testing.T) {
 				// This calendar year, by default: services 1–7, not 8.
-				year, err := compute.fn(sqlstore.StatsFilter{})
+				year, err := compute.fn(assoc.StatsFilter{})
 				mustOK(t, err)
 				if year.Period != (assoc.Period{From: "2026-01-01", To: "2026-12-31"}) || len(year.Associations) != 2 {
 					t.Fatalf("period %+v, %d lines", year.Period, len(year.Associations))
@@ -139,19 +139,19 @@ func TestServiceStatsEqualHandCount(t *testing.T) {
 					t.Errorf("jiuye has %d months", len(jy.Months))
 				}
 				// 15 March to 10 May, in parts of months: 2 and 3 only.
-				part, err := compute.fn(sqlstore.StatsFilter{From: "2026-03-15", To: "2026-05-10"})
+				part, err := compute.fn(assoc.StatsFilter{From: "2026-03-15", To: "2026-05-10"})
 				mustOK(t, err)
 				if got := figures(part.Total); got != (line{2, 0, 2, 1}) {
 					t.Errorf("15 March to 10 May: got %v, want [2 0 2 1]", got)
 				}
 				// The last day of 2025: service 8 only.
-				eve, err := compute.fn(sqlstore.StatsFilter{From: "2025-12-31", To: "2025-12-31"})
+				eve, err := compute.fn(assoc.StatsFilter{From: "2025-12-31", To: "2025-12-31"})
 				mustOK(t, err)
 				if got := figures(eve.Total); got != (line{1, 0, 1, 0}) {
 					t.Errorf("31 December 2025: got %v, want [1 0 1 0]", got)
 				}
 				// One association asked for: that line, and the total over it.
-				one, err := compute.fn(sqlstore.StatsFilter{AssociationID: w.bangjiao.ID})
+				one, err := compute.fn(assoc.StatsFilter{AssociationID: w.bangjiao.ID})
 				mustOK(t, err)
 				if len(one.Associations) != 1 || figures(one.Total) != (line{1, 1, 1, 0}) {
 					t.Errorf("bangjiao alone: %+v", one)
@@ -165,7 +165,7 @@ func TestServiceStatsEqualHandCount(t *testing.T) {
 // periods that fall on whole months and some that do not.
 func sameStats(t *testing.T, st *sqlstore.Store, acc assoc.Access, when string) {
 	t.Helper()
-	for _, f := range []sqlstore.StatsFilter{{}, {From: "2025-12-01", To: "2026-12-31"}, {From: "2026-03-15", To: "2026-05-10"}, {From: "2026-04-01", To: "2026-04-30"}, {From: "2025-12-31", To: "2026-01-01"}} {
+	for _, f := range []assoc.StatsFilter{{}, {From: "2025-12-01", To: "2026-12-31"}, {From: "2026-03-15", To: "2026-05-10"}, {From: "2026-04-01", To: "2026-04-30"}, {From: "2025-12-31", To: "2026-01-01"}} {
 		roll, err := st.AssociationStats(t.Context(), acc, f)
 		mustOK(t, err)
 		raw, err := st.AssociationStatsRaw(t.Context(), acc, f)
@@ -200,18 +200,18 @@ func TestRollupEqualsRawAfterChanges(t *testing.T) {
 		// Service 3 moves to carol and to April; service 5 loses carol and
 		// moves to April; service 2 moves out of March.
 		at := time.Date(2026, 4, 1, 2, 0, 0, 0, time.UTC)
-		_, err = st.UpdateCase(ctx, w.jy, w.ids[3], sqlstore.CaseChange{PersonID: w.carol.ID, Summary: "失业登记", OpenedAt: at})
+		_, err = st.UpdateCase(ctx, w.jy, w.ids[3], assoc.CaseChange{PersonID: w.carol.ID, Summary: "失业登记", OpenedAt: at})
 		mustOK(t, err)
-		_, err = st.UpdateCase(ctx, w.admin, w.ids[5], sqlstore.CaseChange{Summary: "六家企业到场", Day: "2026-04-02", Place: "社区活动室", Topic: "招聘会", Attendance: 30, Attendees: []int64{w.tr.bob.ID}})
+		_, err = st.UpdateCase(ctx, w.admin, w.ids[5], assoc.CaseChange{Summary: "六家企业到场", Day: "2026-04-02", Place: "社区活动室", Topic: "招聘会", Attendance: 30, Attendees: []int64{w.tr.bob.ID}})
 		mustOK(t, err)
-		_, err = st.UpdateCase(ctx, w.jy, w.ids[2], sqlstore.CaseChange{PersonID: w.tr.alice.ID, Summary: "咨询培训补贴", OpenedAt: time.Date(2026, 7, 1, 2, 0, 0, 0, time.UTC)})
+		_, err = st.UpdateCase(ctx, w.jy, w.ids[2], assoc.CaseChange{PersonID: w.tr.alice.ID, Summary: "咨询培训补贴", OpenedAt: time.Date(2026, 7, 1, 2, 0, 0, 0, time.UTC)})
 		mustOK(t, err)
 		sameStats(t, st, w.admin, "after changes")
 
 		// Counted by hand after the changes: jiuye's March has only
 		// service 1 (alice); April has 3 (carol) and 5 (bob), and carol's
 		// placement.
-		year, err := st.AssociationStats(ctx, w.admin, sqlstore.StatsFilter{})
+		year, err := st.AssociationStats(ctx, w.admin, assoc.StatsFilter{})
 		mustOK(t, err)
 		jy := statsLine(t, year, w.jiuye.ID)
 		for month, want := range map[string]line{"2026-03": {1, 0, 1, 0}, "2026-04": {1, 1, 2, 1}, "2026-05": {0, 0, 0, 0}, "2026-07": {1, 0, 1, 0}} {
@@ -230,7 +230,7 @@ func TestCasesScopedToTheAssociation(t *testing.T) {
 		ctx := t.Context()
 		w := makeServices(t, st, "cs")
 		// jiuye's member: services 1, 2, 3, 5, 7 and 8.
-		mine, err := st.ListCases(ctx, w.jy, sqlstore.CaseFilter{})
+		mine, err := st.ListCases(ctx, w.jy, assoc.CaseFilter{})
 		mustOK(t, err)
 		if mine.Total != 6 {
 			t.Errorf("jiuye sees %d cases, want 6", mine.Total)
@@ -240,23 +240,23 @@ func TestCasesScopedToTheAssociation(t *testing.T) {
 				t.Errorf("jiuye sees bangjiao's case %d", c.ID)
 			}
 		}
-		all, err := st.ListCases(ctx, w.admin, sqlstore.CaseFilter{})
+		all, err := st.ListCases(ctx, w.admin, assoc.CaseFilter{})
 		mustOK(t, err)
 		if all.Total != 8 {
 			t.Errorf("the administrator sees %d cases, want 8", all.Total)
 		}
 		for _, c := range []struct {
 			what string
-			f    sqlstore.CaseFilter
+			f    assoc.CaseFilter
 			want int
 		}{
-			{"group", sqlstore.CaseFilter{Kind: assoc.KindGroup}, 2},
-			{"open", sqlstore.CaseFilter{Status: assoc.CaseOpen}, 6},
-			{"alice's", sqlstore.CaseFilter{PersonID: w.tr.alice.ID}, 3},
-			{"bob's, attended too", sqlstore.CaseFilter{PersonID: w.tr.bob.ID}, 2},
-			{"March 2026", sqlstore.CaseFilter{From: "2026-03-01", To: "2026-03-31"}, 3},
-			{"bangjiao's", sqlstore.CaseFilter{AssociationID: w.bangjiao.ID}, 2},
-			{"one a page", sqlstore.CaseFilter{Page: shequ.Page{Limit: 1}}, 8},
+			{"group", assoc.CaseFilter{Kind: assoc.KindGroup}, 2},
+			{"open", assoc.CaseFilter{Status: assoc.CaseOpen}, 6},
+			{"alice's", assoc.CaseFilter{PersonID: w.tr.alice.ID}, 3},
+			{"bob's, attended too", assoc.CaseFilter{PersonID: w.tr.bob.ID}, 2},
+			{"March 2026", assoc.CaseFilter{From: "2026-03-01", To: "2026-03-31"}, 3},
+			{"bangjiao's", assoc.CaseFilter{AssociationID: w.bangjiao.ID}, 2},
+			{"one a page", assoc.CaseFilter{Page: shequ.Page{Limit: 1}}, 8},
 		} {
 			l, err := st.ListCases(ctx, w.admin, c.f)
 			mustOK(t, err)
@@ -275,13 +275,13 @@ func TestCasesScopedToTheAssociation(t *testing.T) {
 		wantCode(t, "bangjiao reads jiuye's case", err, shequ.ENOTFOUND)
 		_, err = st.CloseCase(ctx, w.bj, w.ids[1], "结案")
 		wantCode(t, "bangjiao closes jiuye's case", err, shequ.ENOTFOUND)
-		_, err = st.UpdateCase(ctx, w.bj, w.ids[1], sqlstore.CaseChange{PersonID: w.tr.alice.ID, Summary: "x"})
+		_, err = st.UpdateCase(ctx, w.bj, w.ids[1], assoc.CaseChange{PersonID: w.tr.alice.ID, Summary: "x"})
 		wantCode(t, "bangjiao changes jiuye's case", err, shequ.ENOTFOUND)
 		wantCode(t, "bangjiao adds to jiuye's case", st.AddCaseAction(ctx, w.bj, w.ids[1], &assoc.CaseAction{Note: "x"}), shequ.ENOTFOUND)
 		c := assoc.Case{AssociationID: w.jiuye.ID, Kind: assoc.KindIndividual, PersonID: w.tr.alice.ID, Summary: "x"}
 		wantCode(t, "bangjiao records for jiuye", st.CreateCase(ctx, w.bj, &c), shequ.EFORBIDDEN)
 		// A partner reaches no case.
-		l, err := st.ListCases(ctx, w.hrA, sqlstore.CaseFilter{})
+		l, err := st.ListCases(ctx, w.hrA, assoc.CaseFilter{})
 		mustOK(t, err)
 		if l.Total != 0 {
 			t.Errorf("a partner sees %d cases", l.Total)
@@ -290,14 +290,14 @@ func TestCasesScopedToTheAssociation(t *testing.T) {
 		wantCode(t, "a partner reads a case", err, shequ.ENOTFOUND)
 
 		// Statistics: jiuye's member sees jiuye alone.
-		s, err := st.AssociationStats(ctx, w.jy, sqlstore.StatsFilter{})
+		s, err := st.AssociationStats(ctx, w.jy, assoc.StatsFilter{})
 		mustOK(t, err)
 		if len(s.Associations) != 1 || s.Associations[0].AssociationID != w.jiuye.ID || figures(s.Total) != (line{4, 1, 4, 1}) {
 			t.Errorf("jiuye's statistics %+v", s)
 		}
-		_, err = st.AssociationStats(ctx, w.jy, sqlstore.StatsFilter{AssociationID: w.bangjiao.ID})
+		_, err = st.AssociationStats(ctx, w.jy, assoc.StatsFilter{AssociationID: w.bangjiao.ID})
 		wantCode(t, "jiuye asks for bangjiao's figures", err, shequ.ENOTFOUND)
-		_, err = st.AssociationStats(ctx, w.hrA, sqlstore.StatsFilter{})
+		_, err = st.AssociationStats(ctx, w.hrA, assoc.StatsFilter{})
 		wantCode(t, "a partner asks for figures", err, shequ.EFORBIDDEN)
 
 		// Actions: a dated log with who wrote it.
@@ -318,7 +318,7 @@ func TestCaseValidationStoresNothing(t *testing.T) {
 		ctx := t.Context()
 		w := makeServices(t, st, "cv")
 		other := makeTree(t, st, "cv2")
-		before, err := st.AssociationStats(ctx, w.admin, sqlstore.StatsFilter{})
+		before, err := st.AssociationStats(ctx, w.admin, assoc.StatsFilter{})
 		mustOK(t, err)
 		audits := auditCount(t, st, "case.create")
 		j := w.jiuye.ID
@@ -345,11 +345,11 @@ func TestCaseValidationStoresNothing(t *testing.T) {
 			}
 		}
 		// A change that fails its checks leaves the case and the figures.
-		_, err = st.UpdateCase(ctx, w.admin, w.ids[5], sqlstore.CaseChange{Summary: "x", Day: "2026-04-02", Place: "活动室", Topic: "招聘会", Attendance: 1, Attendees: []int64{w.tr.alice.ID, w.tr.bob.ID}})
+		_, err = st.UpdateCase(ctx, w.admin, w.ids[5], assoc.CaseChange{Summary: "x", Day: "2026-04-02", Place: "活动室", Topic: "招聘会", Attendance: 1, Attendees: []int64{w.tr.alice.ID, w.tr.bob.ID}})
 		wantCode(t, "a failed change", err, shequ.EINVALID)
-		after, err := st.AssociationStats(ctx, w.admin, sqlstore.StatsFilter{})
+		after, err := st.AssociationStats(ctx, w.admin, assoc.StatsFilter{})
 		mustOK(t, err)
-		all, err := st.ListCases(ctx, w.admin, sqlstore.CaseFilter{})
+		all, err := st.ListCases(ctx, w.admin, assoc.CaseFilter{})
 		mustOK(t, err)
 		if all.Total != 8 || auditCount(t, st, "case.create") != audits || !reflect.DeepEqual(before, after) {
 			t.Errorf("rejected cases left traces: %d cases, figures %+v", all.Total, after.Total)
@@ -377,7 +377,7 @@ func TestConcurrentCaseChangesKeepTheRollup(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[i] = st.UpdateCase(ctx, w.jy, w.ids[3], sqlstore.CaseChange{PersonID: w.carol.ID, Summary: fmt.Sprintf("第%d轮", round), OpenedAt: at})
+					_, errs[i] = st.UpdateCase(ctx, w.jy, w.ids[3], assoc.CaseChange{PersonID: w.carol.ID, Summary: fmt.Sprintf("第%d轮", round), OpenedAt: at})
 				}()
 			}
 			wg.Wait()

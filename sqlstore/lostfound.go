@@ -27,18 +27,8 @@ func (s *Store) scanPost(r scanner) (lostfound.Post, error) {
 	return p, err
 }
 
-// PostFilter narrows the board.
-type PostFilter struct {
-	CommunityID int64
-	Kind        string
-	Subject     string
-	// All shows resolved and expired posts too; by default only open ones.
-	All bool
-	shequ.Page
-}
-
 // ListPosts returns the board of the communities scope touches.
-func (s *Store) ListPosts(ctx context.Context, scope auth.Scope, f PostFilter) (shequ.List[lostfound.Post], error) {
+func (s *Store) ListPosts(ctx context.Context, scope auth.Scope, f lostfound.Filter) (shequ.List[lostfound.Post], error) {
 	var a args
 	conds := []string{"lp.removed = FALSE"}
 	if f.CommunityID != 0 {

@@ -39,12 +39,12 @@ func TestLostAndFound(t *testing.T) {
 			t.Errorf("bad kind: %v", err)
 		}
 		// The whole community reads the board; another community does not.
-		board, err := st.ListPosts(ctx, bobScope, sqlstore.PostFilter{})
+		board, err := st.ListPosts(ctx, bobScope, lostfound.Filter{})
 		mustOK(t, err)
 		if board.Total != 1 {
 			t.Errorf("bob sees %d posts", board.Total)
 		}
-		other, err := st.ListPosts(ctx, carolScope, sqlstore.PostFilter{})
+		other, err := st.ListPosts(ctx, carolScope, lostfound.Filter{})
 		mustOK(t, err)
 		if other.Total != 0 {
 			t.Errorf("carol sees %d posts of another community", other.Total)
@@ -61,8 +61,8 @@ func TestLostAndFound(t *testing.T) {
 		}
 		// Posts expire: off the board, still readable with all=true.
 		clock.Advance(lostfound.DefaultLifetime + time.Minute)
-		board, _ = st.ListPosts(ctx, bobScope, sqlstore.PostFilter{})
-		all, _ := st.ListPosts(ctx, bobScope, sqlstore.PostFilter{All: true})
+		board, _ = st.ListPosts(ctx, bobScope, lostfound.Filter{})
+		all, _ := st.ListPosts(ctx, bobScope, lostfound.Filter{All: true})
 		if board.Total != 0 || all.Total != 1 || all.Items[0].Status != "expired" {
 			t.Errorf("after expiry: board %d, all %+v", board.Total, all.Items)
 		}

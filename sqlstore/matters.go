@@ -101,22 +101,8 @@ func (s *Store) scanMatter(r scanner) (matter.Matter, error) {
 	return m, nil
 }
 
-// MatterFilter narrows the matter list.
-type MatterFilter struct {
-	CommunityID int64
-	Status      string // a status, or "open" for all not resolved or final
-	Category    string
-	Overdue     bool
-	AssigneeID  int64
-	Tracking    string
-	Since       time.Time
-	Until       time.Time
-	IDs         []int64
-	shequ.Page
-}
-
 // ListMatters returns matters scope reaches, newest first.
-func (s *Store) ListMatters(ctx context.Context, scope auth.Scope, f MatterFilter) (shequ.List[matter.Matter], error) {
+func (s *Store) ListMatters(ctx context.Context, scope auth.Scope, f matter.Filter) (shequ.List[matter.Matter], error) {
 	var a args
 	var conds []string
 	if f.CommunityID != 0 {

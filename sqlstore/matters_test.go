@@ -68,7 +68,7 @@ func TestMatterWorkflowStore(t *testing.T) {
 		}
 		// Past its service level, it shows as overdue.
 		clock.Advance(25 * time.Hour)
-		od, err := st.ListMatters(ctx, staff, sqlstore.MatterFilter{Overdue: true})
+		od, err := st.ListMatters(ctx, staff, matter.Filter{Overdue: true})
 		mustOK(t, err)
 		if od.Total != 2 || !od.Items[0].Overdue {
 			t.Errorf("overdue %+v", od)
@@ -83,7 +83,7 @@ func TestMatterWorkflowStore(t *testing.T) {
 		if done.Status != matter.Closed || done.Rating != 4 || len(done.Timeline) != 7 || done.Overdue {
 			t.Errorf("after rating %+v", done)
 		}
-		mine, err := st.ListMatters(ctx, alice, sqlstore.MatterFilter{Tracking: m.Tracking})
+		mine, err := st.ListMatters(ctx, alice, matter.Filter{Tracking: m.Tracking})
 		mustOK(t, err)
 		if mine.Total != 1 {
 			t.Errorf("by tracking number: %+v", mine)

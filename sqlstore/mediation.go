@@ -35,18 +35,8 @@ func scanMediation(r scanner) (assoc.Mediation, error) {
 	return m, err
 }
 
-// MediationFilter narrows the mediation list.
-type MediationFilter struct {
-	CommunityID   int64
-	AssociationID int64
-	Status        string
-	// Query finds cases by words of their subject.
-	Query string
-	shequ.Page
-}
-
 // ListMediations returns the cases acc reaches, newest first.
-func (s *Store) ListMediations(ctx context.Context, acc assoc.Access, f MediationFilter) (shequ.List[assoc.Mediation], error) {
+func (s *Store) ListMediations(ctx context.Context, acc assoc.Access, f assoc.MediationFilter) (shequ.List[assoc.Mediation], error) {
 	var a args
 	conds := []string{associationWhere(acc, "m.community_id", "m.association_id", &a)}
 	if f.CommunityID != 0 {

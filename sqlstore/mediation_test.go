@@ -126,14 +126,14 @@ func TestMediationScope(t *testing.T) {
 			_, err := st.Mediation(ctx, acc, m.ID)
 			wantCode(t, name+" reads", err, shequ.ENOTFOUND)
 			wantCode(t, name+" adds a session", st.AddMediationSession(ctx, acc, m.ID, &assoc.MediationSession{HeldAt: clock.Now(), Place: "x", OtherAttendees: "y"}), shequ.ENOTFOUND)
-			l, err := st.ListMediations(ctx, acc, sqlstore.MediationFilter{})
+			l, err := st.ListMediations(ctx, acc, assoc.MediationFilter{})
 			mustOK(t, err)
 			if l.Total != 0 {
 				t.Errorf("%s lists %+v", name, l)
 			}
 		}
 		mustState(t, st, w.admin, m.ID, assoc.MediationOpen, 0, 0, 0)
-		l, err := st.ListMediations(ctx, w.tj, sqlstore.MediationFilter{Status: assoc.MediationOpen, Query: "漏水"})
+		l, err := st.ListMediations(ctx, w.tj, assoc.MediationFilter{Status: assoc.MediationOpen, Query: "漏水"})
 		mustOK(t, err)
 		if l.Total != 1 || l.Items[0].ID != m.ID {
 			t.Errorf("filtered list %+v", l)

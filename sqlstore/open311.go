@@ -10,22 +10,9 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
-	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/matter"
+	"github.com/shequ/shequ/open311"
 )
-
-// Open311Key is an API key an Open311 client files requests with. It
-// belongs to one community, whose matters the requests become. The store
-// keeps a hash of the secret only; the secret is shown once, on creation.
-type Open311Key struct {
-	ID          int64      `json:"id"`
-	CommunityID int64      `json:"community_id"`
-	Name        string     `json:"name" doc:"Who the key is for, e.g. the city's 12345 hotline"`
-	CreatedBy   int64      `json:"created_by,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
-	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
-}
 
 // open311KeyPrefix starts every secret, so a leaked one is recognisable.
 const open311KeyPrefix = "o311_"
@@ -36,8 +23,8 @@ var open311Keys = table{
 	columns: "k.id, k.community_id, k.name, k.created_by, k.created_at, k.revoked_at, k.last_used_at",
 }
 
-func scanOpen311Key(r scanner) (Open311Key, error) {
-	var k Open311Key
+func scanOpen311Key(r scanner) (open311.Open311Key, error) {
+	var k open311.Open311Key
 	var by sql.NullInt64
 	var revoked, used sql.NullTime
 	err := r.Scan(&k.ID, &k.CommunityID, &k.Name, &by, &k.CreatedAt, &revoked, &used)
@@ -47,7 +34,7 @@ func scanOpen311Key(r scanner) (Open311Key, error) {
 
 // CreateOpen311Key adds an API key to a community and returns its secret,
 // which is not kept and cannot be shown again.
-func (s *Store) CreateOpen311Key(ctx context.Context, scope auth.Scope, k *Open311Key) (string, error) {
+func (s *Store) CreateOpen311Key(ctx context.Context, scope auth.Scope, k *open311.Open311Key) (string, error) {
 	k.Name = strings.TrimSpace(k.Name)
 	if n := utf8.RuneCountInString(k.Name); n == 0 || n > 100 {
 		return "", shequ.Invalid(map[string]string{"name": "say who the key is for, in at most 100 characters"})
@@ -82,7 +69,7 @@ func (s *Store) CreateOpen311Key(ctx context.Context, scope auth.Scope, k *Open3
 
 // ListOpen311Keys returns the keys of the communities scope reaches,
 // revoked ones included, without their secrets.
-func (s *Store) ListOpen311Keys(ctx context.Context, scope auth.Scope, community int64, page shequ.Page) (shequ.List[Open311Key], error) {
+func (s *Store) ListOpen311Keys(ctx context.Context, scope auth.Scope, community int64, page shequ.Page) (shequ.List[open311.Open311Key], error) {
 	var a args
 	var conds []string
 	if community != 0 {
@@ -115,39 +102,13 @@ func (s *Store) RevokeOpen311Key(ctx context.Context, scope auth.Scope, id int64
 	})
 }
 
-// Open311Key returns the live key whose secret this is. An unknown
-// secret and a revoked key are both EFORBIDDEN, with different messages.
-func (s *Store) Open311Key(ctx context.Context, secret string) (Open311Key, error) {
-	var k Open311Key
-	if !strings.HasPrefix(secret, open311KeyPrefix) {
-		return k, shequ.Errorf(shequ.EFORBIDDEN, "invalid api_key")
-	}
-	k, err := scanOpen311Key(s.reader().QueryRowContext(ctx, "SELECT "+open311Keys.columns+" FROM open311_keys k WHERE k.key_hash = $1", auth.HashToken(secret)))
-	switch {
-	case err == sql.ErrNoRows:
-		return k, shequ.Errorf(shequ.EFORBIDDEN, "invalid api_key")
-	case err != nil:
-		return k, err
-	case k.RevokedAt != nil:
-		return k, shequ.Errorf(shequ.EFORBIDDEN, "this api_key was revoked")
-	}
-	return k, nil
-}
-
-// Open311Extra is what an Open311 request brings beyond its matter.
-type Open311Extra struct {
-	BuildingID int64  // the building address_id named, 0 for none
-	MediaURL   string // a URL to a photo or other media
-	Contact    any    // who filed it, as the client said; kept sealed
-}
-
 // SubmitOpen311 files a matter that came with key: in the key's
 // community, on the open311 channel, with no resident behind it. The
 // audit log names the key. The extras are written right after the matter;
 // should that fail, the matter stands without them and the failure is
 // logged rather than returned, since the client would otherwise file the
 // matter again.
-func (s *Store) SubmitOpen311(ctx context.Context, key Open311Key, m *matter.Matter, x Open311Extra) error {
+func (s *Store) SubmitOpen311(ctx context.Context, key open311.Open311Key, m *matter.Matter, x open311.Extra) error {
 	ctx = auth.WithActor(ctx, &auth.Actor{User: auth.User{Username: "open311:" + key.Name}})
 	m.CommunityID, m.PersonID, m.HouseholdID, m.HomeID, m.SubmittedBy, m.FiledBy, m.Channel = key.CommunityID, 0, 0, 0, 0, 0, "open311"
 	if x.BuildingID != 0 {
@@ -200,33 +161,6 @@ func (s *Store) Open311Contact(ctx context.Context, scope auth.Scope, matterID i
 	return s.cipher.Open(sealed)
 }
 
-// Open311Filter selects the matters GET requests shows, all of one
-// community.
-type Open311Filter struct {
-	CommunityID int64
-	// Tracking numbers (service_request_id); when set, the other
-	// conditions but the community are ignored.
-	Tracking []string
-	// Categories are category codes (service_code); none means all.
-	Categories []string
-	// Status is "open" (not resolved, closed or rejected), "closed" (one
-	// of those) or "" for both.
-	Status string
-	// Since and Until bound the submission time, both included.
-	Since, Until time.Time
-	// Limit is at most this many, newest first; 0 means 1000.
-	Limit int
-}
-
-// Open311Request is a matter with what its Open311 face needs: the
-// building it is at (of its home, or the one address_id named) and the
-// media URL it came with.
-type Open311Request struct {
-	Matter   matter.Matter
-	Building community.Building // zero when the matter names no building
-	MediaURL string
-}
-
 // extraScanner scans a row whose first columns scanMatter reads and whose
 // last ones are extra.
 type extraScanner struct {
@@ -238,7 +172,7 @@ func (e extraScanner) Scan(dest ...any) error { return e.r.Scan(append(dest, e.e
 
 // ListOpen311Requests returns the matters of one community that f keeps,
 // newest first, without a count: the feed wants no total.
-func (s *Store) ListOpen311Requests(ctx context.Context, f Open311Filter) ([]Open311Request, error) {
+func (s *Store) ListOpen311Requests(ctx context.Context, f open311.Filter) ([]open311.StoredRequest, error) {
 	var a args
 	conds := []string{"m.community_id = " + a.add(f.CommunityID)}
 	if len(f.Tracking) > 0 {
@@ -275,9 +209,9 @@ func (s *Store) ListOpen311Requests(ctx context.Context, f Open311Filter) ([]Ope
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Open311Request{}
+	out := []open311.StoredRequest{}
 	for rows.Next() {
-		var r Open311Request
+		var r open311.StoredRequest
 		r.Matter, err = s.scanMatter(extraScanner{rows, []any{&r.Building.ID, &r.Building.Name, &r.Building.Address, &r.Building.Lat, &r.Building.Lng, &r.MediaURL}})
 		if err != nil {
 			return nil, err
@@ -306,4 +240,23 @@ func (s *Store) Open311Changeset(ctx context.Context) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return t.UTC(), err
+}
+
+// Open311Key returns the live key whose secret this is. An unknown
+// secret and a revoked key are both EFORBIDDEN, with different messages.
+func (s *Store) Open311Key(ctx context.Context, secret string) (open311.Open311Key, error) {
+	var k open311.Open311Key
+	if !strings.HasPrefix(secret, open311KeyPrefix) {
+		return k, shequ.Errorf(shequ.EFORBIDDEN, "invalid api_key")
+	}
+	k, err := scanOpen311Key(s.reader().QueryRowContext(ctx, "SELECT "+open311Keys.columns+" FROM open311_keys k WHERE k.key_hash = $1", auth.HashToken(secret)))
+	switch {
+	case err == sql.ErrNoRows:
+		return k, shequ.Errorf(shequ.EFORBIDDEN, "invalid api_key")
+	case err != nil:
+		return k, err
+	case k.RevokedAt != nil:
+		return k, shequ.Errorf(shequ.EFORBIDDEN, "this api_key was revoked")
+	}
+	return k, nil
 }

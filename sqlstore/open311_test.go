@@ -9,6 +9,7 @@ import (
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/matter"
+	"github.com/shequ/shequ/open311"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -28,13 +29,13 @@ func TestOpen311KeysAndRequests(t *testing.T) {
 		admin := auth.Scope{{CommunityID: tr.community.ID}}
 
 		// Keys: the secret is returned once and kept only as a hash.
-		if _, err := st.CreateOpen311Key(ctx, admin, &sqlstore.Open311Key{CommunityID: tr.community.ID, Name: " "}); shequ.ErrorCode(err) != shequ.EINVALID {
+		if _, err := st.CreateOpen311Key(ctx, admin, &open311.Open311Key{CommunityID: tr.community.ID, Name: " "}); shequ.ErrorCode(err) != shequ.EINVALID {
 			t.Errorf("nameless key: %v", err)
 		}
-		if _, err := st.CreateOpen311Key(ctx, admin, &sqlstore.Open311Key{CommunityID: other.community.ID, Name: "x"}); shequ.ErrorCode(err) != shequ.EFORBIDDEN {
+		if _, err := st.CreateOpen311Key(ctx, admin, &open311.Open311Key{CommunityID: other.community.ID, Name: "x"}); shequ.ErrorCode(err) != shequ.EFORBIDDEN {
 			t.Errorf("key for a community out of scope: %v", err)
 		}
-		k := sqlstore.Open311Key{CommunityID: tr.community.ID, Name: "12345 hotline"}
+		k := open311.Open311Key{CommunityID: tr.community.ID, Name: "12345 hotline"}
 		secret, err := st.CreateOpen311Key(ctx, admin, &k)
 		mustOK(t, err)
 		if !strings.HasPrefix(secret, "o311_") || len(secret) < 40 || k.ID == 0 {
@@ -62,7 +63,7 @@ func TestOpen311KeysAndRequests(t *testing.T) {
 		// A request filed with the key: a matter of the key's community on
 		// the open311 channel with no resident, audited under the key.
 		m := matter.Matter{Category: "lift", Description: "电梯停了，请联系 13912345678", Address: "东门", Attributes: map[string]string{"trapped": "no"}}
-		mustOK(t, st.SubmitOpen311(ctx, got, &m, sqlstore.Open311Extra{BuildingID: tr.building2.ID, MediaURL: "https://example.org/p.jpg",
+		mustOK(t, st.SubmitOpen311(ctx, got, &m, open311.Extra{BuildingID: tr.building2.ID, MediaURL: "https://example.org/p.jpg",
 			Contact: map[string]string{"email": "a@example.org", "phone": "13912345678"}}))
 		if m.ID == 0 || m.CommunityID != tr.community.ID || m.Channel != "open311" || m.PersonID != 0 || m.GridID != tr.grid2.ID || m.Tracking == "" {
 			t.Errorf("filed %+v", m)
@@ -77,10 +78,10 @@ func TestOpen311KeysAndRequests(t *testing.T) {
 		if !strings.Contains(contact, "a@example.org") {
 			t.Errorf("contact %q", contact)
 		}
-		if bad := (matter.Matter{Category: "repair", Description: "x"}); shequ.ErrorCode(st.SubmitOpen311(ctx, got, &bad, sqlstore.Open311Extra{BuildingID: other.building1.ID})) != shequ.EINVALID {
+		if bad := (matter.Matter{Category: "repair", Description: "x"}); shequ.ErrorCode(st.SubmitOpen311(ctx, got, &bad, open311.Extra{BuildingID: other.building1.ID})) != shequ.EINVALID {
 			t.Errorf("a building of another community was taken")
 		}
-		if bad := (matter.Matter{Category: "lift", Description: "x"}); shequ.ErrorCode(st.SubmitOpen311(ctx, got, &bad, sqlstore.Open311Extra{})) != shequ.EINVALID {
+		if bad := (matter.Matter{Category: "lift", Description: "x"}); shequ.ErrorCode(st.SubmitOpen311(ctx, got, &bad, open311.Extra{})) != shequ.EINVALID {
 			t.Errorf("a required answer was left out")
 		}
 
@@ -93,7 +94,7 @@ func TestOpen311KeysAndRequests(t *testing.T) {
 		_, err = st.StepMatter(ctx, admin, home.ID, matter.Step{Action: "resolve", By: 1, Note: "换了灯泡"})
 		mustOK(t, err)
 
-		list := func(f sqlstore.Open311Filter) []string {
+		list := func(f open311.Filter) []string {
 			t.Helper()
 			f.CommunityID = tr.community.ID
 			rows, err := st.ListOpen311Requests(ctx, f)
@@ -106,28 +107,28 @@ func TestOpen311KeysAndRequests(t *testing.T) {
 		}
 		both := []string{home.Tracking, m.Tracking}
 		for name, c := range map[string]struct {
-			f    sqlstore.Open311Filter
+			f    open311.Filter
 			want []string
 		}{
-			"all, newest first":  {sqlstore.Open311Filter{}, both},
-			"by tracking":        {sqlstore.Open311Filter{Tracking: []string{m.Tracking, "SQ-nope"}}, []string{m.Tracking}},
-			"tracking wins":      {sqlstore.Open311Filter{Tracking: []string{m.Tracking}, Status: "closed"}, []string{m.Tracking}},
-			"by code":            {sqlstore.Open311Filter{Categories: []string{"repair"}}, []string{home.Tracking}},
-			"by codes":           {sqlstore.Open311Filter{Categories: []string{"repair", "lift"}}, both},
-			"open":               {sqlstore.Open311Filter{Status: "open"}, []string{m.Tracking}},
-			"closed":             {sqlstore.Open311Filter{Status: "closed"}, []string{home.Tracking}},
-			"since, inclusive":   {sqlstore.Open311Filter{Since: home.CreatedAt}, []string{home.Tracking}},
-			"until, inclusive":   {sqlstore.Open311Filter{Until: m.CreatedAt}, []string{m.Tracking}},
-			"window without any": {sqlstore.Open311Filter{Since: m.CreatedAt.Add(time.Second), Until: home.CreatedAt.Add(-time.Second)}, nil},
-			"limit":              {sqlstore.Open311Filter{Limit: 1}, []string{home.Tracking}},
-			"unknown code":       {sqlstore.Open311Filter{Categories: []string{"nope"}}, nil},
-			"unknown tracking":   {sqlstore.Open311Filter{Tracking: []string{"SQ-x"}}, nil},
+			"all, newest first":  {open311.Filter{}, both},
+			"by tracking":        {open311.Filter{Tracking: []string{m.Tracking, "SQ-nope"}}, []string{m.Tracking}},
+			"tracking wins":      {open311.Filter{Tracking: []string{m.Tracking}, Status: "closed"}, []string{m.Tracking}},
+			"by code":            {open311.Filter{Categories: []string{"repair"}}, []string{home.Tracking}},
+			"by codes":           {open311.Filter{Categories: []string{"repair", "lift"}}, both},
+			"open":               {open311.Filter{Status: "open"}, []string{m.Tracking}},
+			"closed":             {open311.Filter{Status: "closed"}, []string{home.Tracking}},
+			"since, inclusive":   {open311.Filter{Since: home.CreatedAt}, []string{home.Tracking}},
+			"until, inclusive":   {open311.Filter{Until: m.CreatedAt}, []string{m.Tracking}},
+			"window without any": {open311.Filter{Since: m.CreatedAt.Add(time.Second), Until: home.CreatedAt.Add(-time.Second)}, nil},
+			"limit":              {open311.Filter{Limit: 1}, []string{home.Tracking}},
+			"unknown code":       {open311.Filter{Categories: []string{"nope"}}, nil},
+			"unknown tracking":   {open311.Filter{Tracking: []string{"SQ-x"}}, nil},
 		} {
 			if got := list(c.f); strings.Join(got, " ") != strings.Join(c.want, " ") {
 				t.Errorf("%s: got %v, want %v", name, got, c.want)
 			}
 		}
-		rows, err := st.ListOpen311Requests(ctx, sqlstore.Open311Filter{CommunityID: tr.community.ID})
+		rows, err := st.ListOpen311Requests(ctx, open311.Filter{CommunityID: tr.community.ID})
 		mustOK(t, err)
 		if r := rows[0]; r.Building.ID != tr.building1.ID || r.Building.Name != "A栋" || r.MediaURL != "" || r.Matter.Status != matter.Resolved {
 			t.Errorf("the resident's matter: %+v", r)
@@ -135,10 +136,10 @@ func TestOpen311KeysAndRequests(t *testing.T) {
 		if r := rows[1]; r.Building.ID != tr.building2.ID || r.MediaURL != "https://example.org/p.jpg" || r.Matter.Attributes["trapped"] != "no" {
 			t.Errorf("the Open311 matter: %+v", r)
 		}
-		if rows, _ := st.ListOpen311Requests(ctx, sqlstore.Open311Filter{CommunityID: other.community.ID}); len(rows) != 0 {
+		if rows, _ := st.ListOpen311Requests(ctx, open311.Filter{CommunityID: other.community.ID}); len(rows) != 0 {
 			t.Errorf("another community lists %d requests", len(rows))
 		}
-		if _, err := st.ListOpen311Requests(ctx, sqlstore.Open311Filter{CommunityID: tr.community.ID, Status: "pending"}); shequ.ErrorCode(err) != shequ.EINVALID {
+		if _, err := st.ListOpen311Requests(ctx, open311.Filter{CommunityID: tr.community.ID, Status: "pending"}); shequ.ErrorCode(err) != shequ.EINVALID {
 			t.Errorf("unknown status: %v", err)
 		}
 		if cs, err := st.Open311Changeset(ctx); err != nil || cs.IsZero() {

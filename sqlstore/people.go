@@ -10,7 +10,6 @@ import (
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/pii"
 )
 
 var people = table{
@@ -199,20 +198,7 @@ func (s *Store) saveContacts(ctx context.Context, tx *sql.Tx, p *community.Perso
 
 // maskedCopy is what the audit log keeps of a person: no whole numbers.
 func maskedCopy(p community.Person) community.Person {
-	p = MaskPerson(p)
-	return p
-}
-
-// MaskPerson hides the personal numbers of p.
-func MaskPerson(p community.Person) community.Person {
-	p.Phone, p.IDNumber = pii.Mask(p.Phone), pii.Mask(p.IDNumber)
-	cs := make([]community.Contact, len(p.Contacts))
-	for i, c := range p.Contacts {
-		c.Phone = pii.Mask(c.Phone)
-		cs[i] = c
-	}
-	p.Contacts, p.Masked = cs, true
-	return p
+	return p.Mask()
 }
 
 // UpdatePerson replaces a resident's details.

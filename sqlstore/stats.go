@@ -20,30 +20,21 @@ import (
 // same figures from the cases alone; the tests hold the two equal and the
 // benchmark compares their cost.
 
-// StatsFilter says which statistics to compute.
-type StatsFilter struct {
-	CommunityID   int64
-	AssociationID int64
-	// From and To are days of the community's calendar; this calendar
-	// year when not given.
-	From, To string
-}
-
 // AssociationStats returns the associations' figures over a period from
 // the rollup: administrators get every association of their community,
 // members and chairs their own associations; the total is over the
 // associations shown.
-func (s *Store) AssociationStats(ctx context.Context, acc assoc.Access, f StatsFilter) (assoc.ServiceStats, error) {
+func (s *Store) AssociationStats(ctx context.Context, acc assoc.Access, f assoc.StatsFilter) (assoc.ServiceStats, error) {
 	return s.serviceStats(ctx, acc, f, true)
 }
 
 // AssociationStatsRaw returns the same figures as AssociationStats,
 // computed from the cases and attendees without the rollup.
-func (s *Store) AssociationStatsRaw(ctx context.Context, acc assoc.Access, f StatsFilter) (assoc.ServiceStats, error) {
+func (s *Store) AssociationStatsRaw(ctx context.Context, acc assoc.Access, f assoc.StatsFilter) (assoc.ServiceStats, error) {
 	return s.serviceStats(ctx, acc, f, false)
 }
 
-func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f StatsFilter, fromRollup bool) (assoc.ServiceStats, error) {
+func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f assoc.StatsFilter, fromRollup bool) (assoc.ServiceStats, error) {
 	q := s.reader()
 	c, err := oneCommunity(acc, f.CommunityID)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/shequtest"
-	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -95,11 +94,11 @@ func BenchmarkAssociationStats(b *testing.B) {
 			b.Logf("%s: %d services for %d residents stored with their rollup in %v", d, len(services), len(people), time.Since(began).Round(time.Millisecond))
 			periods := []struct {
 				name string
-				f    sqlstore.StatsFilter
+				f    assoc.StatsFilter
 			}{
-				{"year", sqlstore.StatsFilter{}},
-				{"five-years", sqlstore.StatsFilter{From: "2022-01-01", To: "2026-12-31"}},
-				{"part-months", sqlstore.StatsFilter{From: "2025-03-15", To: "2026-06-10"}},
+				{"year", assoc.StatsFilter{}},
+				{"five-years", assoc.StatsFilter{From: "2022-01-01", To: "2026-12-31"}},
+				{"part-months", assoc.StatsFilter{From: "2025-03-15", To: "2026-06-10"}},
 			}
 			for _, p := range periods {
 				roll, err := st.AssociationStats(ctx, admin, p.f)

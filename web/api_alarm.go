@@ -10,7 +10,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
-	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/live"
 )
 
 // alarmStore is what the alarm centre's API needs.
@@ -22,7 +22,7 @@ type alarmStore interface {
 	ListEvents(ctx context.Context, scope auth.Scope, f alarm.EventFilter) (shequ.List[alarm.Event], error)
 	ListIncidents(ctx context.Context, scope auth.Scope, f alarm.IncidentFilter) (shequ.List[alarm.Incident], error)
 	Incident(ctx context.Context, scope auth.Scope, id int64) (alarm.Incident, error)
-	IncidentTimeline(ctx context.Context, scope auth.Scope, id int64) ([]sqlstore.TimelineEntry, error)
+	IncidentTimeline(ctx context.Context, scope auth.Scope, id int64) ([]alarm.TimelineEntry, error)
 	StepIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step) (alarm.Incident, error)
 	ArmState(ctx context.Context, scope auth.Scope, home int64) (alarm.ArmState, error)
 	ChangeArmState(ctx context.Context, scope auth.Scope, home int64, action string, fn func(alarm.ArmState, time.Time) (alarm.ArmState, error)) (alarm.ArmState, error)
@@ -32,7 +32,7 @@ type alarmStore interface {
 	ArmRules(ctx context.Context, scope auth.Scope, home int64) (alarm.ArmRules, error)
 	SetArmRules(ctx context.Context, scope auth.Scope, r *alarm.ArmRules) error
 	ReportPresence(ctx context.Context, scope auth.Scope, home, user int64, present bool) (alarm.ArmState, bool, error)
-	LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]sqlstore.LiveEvent, error)
+	LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]live.Event, error)
 	LastLiveID(ctx context.Context) (int64, error)
 }
 
@@ -54,8 +54,8 @@ type sensorBody struct {
 
 type incidentDetail struct {
 	alarm.Incident
-	Timeline []sqlstore.TimelineEntry `json:"timeline"`
-	Events   []alarm.Event            `json:"events"`
+	Timeline []alarm.TimelineEntry `json:"timeline"`
+	Events   []alarm.Event         `json:"events"`
 }
 
 type handlingStats struct {

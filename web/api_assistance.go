@@ -8,19 +8,18 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // assistanceStore is what the assistance API needs: the policy catalogue,
 // who appears eligible, applications and their outcomes.
 type assistanceStore interface {
-	ListAssistancePolicies(ctx context.Context, acc assoc.Access, f sqlstore.AssistancePolicyFilter) (shequ.List[assoc.AssistancePolicy], error)
+	ListAssistancePolicies(ctx context.Context, acc assoc.Access, f assoc.AssistancePolicyFilter) (shequ.List[assoc.AssistancePolicy], error)
 	AssistancePolicy(ctx context.Context, acc assoc.Access, id int64) (assoc.AssistancePolicy, error)
 	CreateAssistancePolicy(ctx context.Context, acc assoc.Access, x *assoc.AssistancePolicy) error
 	UpdateAssistancePolicy(ctx context.Context, acc assoc.Access, x *assoc.AssistancePolicy) error
 	Eligible(ctx context.Context, acc assoc.Access, id int64, day time.Time, page shequ.Page) (shequ.List[assoc.EligibleResident], error)
 	EligibleUncovered(ctx context.Context, acc assoc.Access, community int64) ([]assoc.PolicyCount, error)
-	ListApplications(ctx context.Context, acc assoc.Access, f sqlstore.ApplicationFilter) (shequ.List[assoc.Application], error)
+	ListApplications(ctx context.Context, acc assoc.Access, f assoc.ApplicationFilter) (shequ.List[assoc.Application], error)
 	CreateApplication(ctx context.Context, acc assoc.Access, x *assoc.Application) error
 	DecideApplication(ctx context.Context, acc assoc.Access, id int64, status, reason, day string) (assoc.Application, error)
 }
@@ -59,7 +58,7 @@ func (s *Server) registerAssistanceAPI() {
 			PageParams
 			Association int64 `query:"association"`
 		}) (*listBody[assoc.AssistancePolicy], error) {
-			return list(s.store.ListAssistancePolicies(ctx, access(ctx, auth.PermAssistanceRead), sqlstore.AssistancePolicyFilter{CommunityID: in.Community, AssociationID: in.Association, Page: in.page()}))
+			return list(s.store.ListAssistancePolicies(ctx, access(ctx, auth.PermAssistanceRead), assoc.AssistancePolicyFilter{CommunityID: in.Community, AssociationID: in.Association, Page: in.page()}))
 		})
 	handle(s, post("/api/v1/assistance/policies", auth.PermPolicyConfigure), "create-assistance-policy", "Add a policy; its rules are checked against the community's ledgers", "assistance",
 		func(ctx context.Context, in *struct{ Body assistancePolicyBody }) (*itemBody[assoc.AssistancePolicy], error) {
@@ -110,7 +109,7 @@ func (s *Server) registerAssistanceAPI() {
 			Person int64  `query:"person"`
 			Status string `query:"status" enum:"pending,granted,refused,"`
 		}) (*listBody[assoc.Application], error) {
-			return list(s.store.ListApplications(ctx, access(ctx, auth.PermAssistanceRead), sqlstore.ApplicationFilter{CommunityID: in.Community, PolicyID: in.Policy, PersonID: in.Person, Status: in.Status, Page: in.page()}))
+			return list(s.store.ListApplications(ctx, access(ctx, auth.PermAssistanceRead), assoc.ApplicationFilter{CommunityID: in.Community, PolicyID: in.Policy, PersonID: in.Person, Status: in.Status, Page: in.page()}))
 		})
 	handle(s, post("/api/v1/assistance/applications", auth.PermAssistanceWrite), "create-assistance-application", "File a resident's application under a policy", "assistance",
 		func(ctx context.Context, in *struct{ Body applicationBody }) (*itemBody[assoc.Application], error) {

@@ -10,7 +10,6 @@ import (
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // assocStore is what the associations' API needs: ledgers, sharing grants,
@@ -20,28 +19,28 @@ type assocStore interface {
 	LedgerType(ctx context.Context, acc assoc.Access, community int64, key string) (assoc.LedgerType, error)
 	CreateLedgerType(ctx context.Context, acc assoc.Access, t *assoc.LedgerType) error
 	AddLedgerField(ctx context.Context, acc assoc.Access, community int64, key string, f assoc.Field) (assoc.LedgerType, error)
-	ListEntries(ctx context.Context, acc assoc.Access, f sqlstore.EntryFilter) (shequ.List[assoc.LedgerEntry], error)
+	ListEntries(ctx context.Context, acc assoc.Access, f assoc.EntryFilter) (shequ.List[assoc.LedgerEntry], error)
 	Entry(ctx context.Context, acc assoc.Access, community int64, key string, id int64) (assoc.LedgerEntry, error)
 	CreateEntry(ctx context.Context, acc assoc.Access, community int64, key string, e *assoc.LedgerEntry) error
-	UpdateEntry(ctx context.Context, acc assoc.Access, community int64, key string, id int64, ch sqlstore.EntryChange) (assoc.LedgerEntry, error)
+	UpdateEntry(ctx context.Context, acc assoc.Access, community int64, key string, id int64, ch assoc.EntryChange) (assoc.LedgerEntry, error)
 	EntryHistory(ctx context.Context, acc assoc.Access, community int64, key string, id int64) ([]assoc.HistoryLine, error)
 	RecordConsent(ctx context.Context, acc assoc.Access, community int64, key string, id int64, c *assoc.Consent) error
 	AddFollowUp(ctx context.Context, acc assoc.Access, community int64, key string, id int64, f *assoc.FollowUp) error
 	ListFollowUps(ctx context.Context, acc assoc.Access, community int64, key string, id int64) ([]assoc.FollowUp, error)
 
 	CreateLedgerGrant(ctx context.Context, acc assoc.Access, g *assoc.LedgerGrant, filter map[string]any) error
-	ListLedgerGrants(ctx context.Context, acc assoc.Access, f sqlstore.GrantFilter) (shequ.List[assoc.LedgerGrant], error)
+	ListLedgerGrants(ctx context.Context, acc assoc.Access, f assoc.GrantFilter) (shequ.List[assoc.LedgerGrant], error)
 	RevokeLedgerGrant(ctx context.Context, acc assoc.Access, id int64) error
 
-	ListOpenings(ctx context.Context, acc assoc.Access, f sqlstore.OpeningFilter) (shequ.List[assoc.Opening], error)
+	ListOpenings(ctx context.Context, acc assoc.Access, f assoc.OpeningFilter) (shequ.List[assoc.Opening], error)
 	Opening(ctx context.Context, acc assoc.Access, id int64) (assoc.Opening, error)
 	CreateOpening(ctx context.Context, acc assoc.Access, o *assoc.Opening) error
 	UpdateOpening(ctx context.Context, acc assoc.Access, o *assoc.Opening) error
-	OpeningCandidates(ctx context.Context, acc assoc.Access, id int64, limit int) ([]sqlstore.OpeningCandidate, error)
+	OpeningCandidates(ctx context.Context, acc assoc.Access, id int64, limit int) ([]assoc.OpeningCandidate, error)
 	PlacementStats(ctx context.Context, acc assoc.Access, community int64, year int) (assoc.PlacementStats, error)
 
 	SubmitIntake(ctx context.Context, acc assoc.Access, in *assoc.Intake) error
-	ListIntakes(ctx context.Context, acc assoc.Access, f sqlstore.IntakeFilter) (shequ.List[assoc.Intake], error)
+	ListIntakes(ctx context.Context, acc assoc.Access, f assoc.IntakeFilter) (shequ.List[assoc.Intake], error)
 	MoveIntake(ctx context.Context, acc assoc.Access, id int64, status, note string) (assoc.Intake, error)
 
 	CreateAssociation(ctx context.Context, scope auth.Scope, as *community.Association) error
@@ -236,7 +235,7 @@ func (s *Server) registerAssocAPI() {
 			Association int64  `query:"association"`
 			Status      string `query:"status" enum:"open,accepted,referred,closed,"`
 		}) (*listBody[assoc.Intake], error) {
-			return list(s.store.ListIntakes(ctx, access(ctx, auth.PermIntakeSubmit), sqlstore.IntakeFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Page: in.page()}))
+			return list(s.store.ListIntakes(ctx, access(ctx, auth.PermIntakeSubmit), assoc.IntakeFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Page: in.page()}))
 		})
 	handle(s, put("/api/v1/intakes/{id}", auth.PermIntakeHandle), "move-intake", "Take up, refer or close a problem brought to one's association", "associations",
 		func(ctx context.Context, in *struct {
@@ -288,7 +287,7 @@ func (s *Server) registerAssocAPI() {
 			Q           string   `query:"q" maxLength:"50" doc:"Part of a resident's name (not for partners)"`
 			Where       []string `query:"where,explode" doc:"field:value, e.g. status:seeking; repeat for more"`
 		}) (*listBody[assoc.LedgerEntry], error) {
-			f := sqlstore.EntryFilter{CommunityID: in.Community, Ledger: in.Type, Status: in.Status, PersonID: in.Person, AssociationID: in.Association, Query: in.Q,
+			f := assoc.EntryFilter{CommunityID: in.Community, Ledger: in.Type, Status: in.Status, PersonID: in.Person, AssociationID: in.Association, Query: in.Q,
 				Page: shequ.Page{Limit: in.Limit, Offset: in.Offset}}
 			for _, w := range in.Where {
 				k, v, ok := strings.Cut(w, ":")
@@ -322,7 +321,7 @@ func (s *Server) registerAssocAPI() {
 			Body entryChangeBody
 		}) (*itemBody[assoc.LedgerEntry], error) {
 			b := in.Body
-			return item(s.store.UpdateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, sqlstore.EntryChange{Values: b.Values, Status: b.Status, AssociationID: b.AssociationID}))
+			return item(s.store.UpdateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, assoc.EntryChange{Values: b.Values, Status: b.Status, AssociationID: b.AssociationID}))
 		})
 	handle(s, get("/api/v1/ledgers/{type}/entries/{id}/history", auth.PermLedgerRead), "ledger-entry-history", "Every change of an entry: before, after, who, when", "ledgers",
 		func(ctx context.Context, in *EntryParam) (*itemBody[[]assoc.HistoryLine], error) {
@@ -362,7 +361,7 @@ func (s *Server) registerAssocAPI() {
 			Ledger  string `query:"ledger_type"`
 			Live    bool   `query:"live" doc:"Only grants neither revoked nor expired"`
 		}) (*listBody[assoc.LedgerGrant], error) {
-			return list(s.store.ListLedgerGrants(ctx, access(ctx, auth.PermGrantsManage), sqlstore.GrantFilter{CommunityID: in.Community, PartnerID: in.Partner, Ledger: in.Ledger, LiveOnly: in.Live, Page: in.page()}))
+			return list(s.store.ListLedgerGrants(ctx, access(ctx, auth.PermGrantsManage), assoc.GrantFilter{CommunityID: in.Community, PartnerID: in.Partner, Ledger: in.Ledger, LiveOnly: in.Live, Page: in.page()}))
 		})
 	handle(s, post("/api/v1/grants", auth.PermGrantsManage), "create-ledger-grant", "Share part of a ledger with a partner: fields, entries (filter), purpose, until when", "ledgers",
 		func(ctx context.Context, in *struct{ Body sharingGrantBody }) (*itemBody[assoc.LedgerGrant], error) {
@@ -383,7 +382,7 @@ func (s *Server) registerAssocAPI() {
 			Partner int64  `query:"partner"`
 			Status  string `query:"status" enum:"open,closed,"`
 		}) (*listBody[assoc.Opening], error) {
-			return list(s.store.ListOpenings(ctx, access(ctx, auth.PermLedgerRead), sqlstore.OpeningFilter{CommunityID: in.Community, PartnerID: in.Partner, Status: in.Status, Page: in.page()}))
+			return list(s.store.ListOpenings(ctx, access(ctx, auth.PermLedgerRead), assoc.OpeningFilter{CommunityID: in.Community, PartnerID: in.Partner, Status: in.Status, Page: in.page()}))
 		})
 	handle(s, get("/api/v1/openings/{id}", auth.PermLedgerRead), "get-opening", "A job opening", "employment",
 		func(ctx context.Context, in *IDParam) (*itemBody[assoc.Opening], error) {
@@ -408,7 +407,7 @@ func (s *Server) registerAssocAPI() {
 		func(ctx context.Context, in *struct {
 			IDParam
 			Limit int `query:"limit" minimum:"0" maximum:"100"`
-		}) (*itemBody[[]sqlstore.OpeningCandidate], error) {
+		}) (*itemBody[[]assoc.OpeningCandidate], error) {
 			limit := in.Limit
 			if limit == 0 {
 				limit = 20

@@ -11,22 +11,21 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
-	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/transfer"
 )
 
 // caseStore is what the associations' services and their statistics need.
 type caseStore interface {
 	CreateCase(ctx context.Context, acc assoc.Access, c *assoc.Case) error
-	ListCases(ctx context.Context, acc assoc.Access, f sqlstore.CaseFilter) (shequ.List[assoc.Case], error)
+	ListCases(ctx context.Context, acc assoc.Access, f assoc.CaseFilter) (shequ.List[assoc.Case], error)
 	Case(ctx context.Context, acc assoc.Access, id int64) (assoc.Case, error)
-	UpdateCase(ctx context.Context, acc assoc.Access, id int64, ch sqlstore.CaseChange) (assoc.Case, error)
+	UpdateCase(ctx context.Context, acc assoc.Access, id int64, ch assoc.CaseChange) (assoc.Case, error)
 	AddCaseAction(ctx context.Context, acc assoc.Access, id int64, x *assoc.CaseAction) error
 	CloseCase(ctx context.Context, acc assoc.Access, id int64, outcome string) (assoc.Case, error)
 	ReopenCase(ctx context.Context, acc assoc.Access, id int64, reason string) (assoc.Case, error)
-	CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]sqlstore.CaseAttendee, error)
+	CaseAttendees(ctx context.Context, acc assoc.Access, id int64) ([]assoc.CaseAttendee, error)
 	SetCaseAttendee(ctx context.Context, acc assoc.Access, id, person int64, present bool) (assoc.Case, error)
-	AssociationStats(ctx context.Context, acc assoc.Access, f sqlstore.StatsFilter) (assoc.ServiceStats, error)
+	AssociationStats(ctx context.Context, acc assoc.Access, f assoc.StatsFilter) (assoc.ServiceStats, error)
 }
 
 // CaseFields are what a new or changed case says besides its kind and
@@ -48,8 +47,8 @@ type caseBody struct {
 	CaseFields
 }
 
-func (b CaseFields) change() sqlstore.CaseChange {
-	return sqlstore.CaseChange{PersonID: b.PersonID, Summary: b.Summary, OpenedAt: b.OpenedAt, Day: b.Date, Place: b.Place, Topic: b.Topic, Attendance: b.Attendance, Attendees: b.Attendees}
+func (b CaseFields) change() assoc.CaseChange {
+	return assoc.CaseChange{PersonID: b.PersonID, Summary: b.Summary, OpenedAt: b.OpenedAt, Day: b.Date, Place: b.Place, Topic: b.Topic, Attendance: b.Attendance, Attendees: b.Attendees}
 }
 
 type statsInput struct {
@@ -89,7 +88,7 @@ func (s *Server) registerCaseAPI() {
 			From        string `query:"from" doc:"First day, YYYY-MM-DD"`
 			To          string `query:"to" doc:"Last day, included"`
 		}) (*listBody[assoc.Case], error) {
-			return list(s.store.ListCases(ctx, access(ctx, auth.PermCaseRead), sqlstore.CaseFilter{CommunityID: in.Community, AssociationID: in.Association,
+			return list(s.store.ListCases(ctx, access(ctx, auth.PermCaseRead), assoc.CaseFilter{CommunityID: in.Community, AssociationID: in.Association,
 				Kind: in.Kind, Status: in.Status, PersonID: in.Person, From: in.From, To: in.To, Page: in.page()}))
 		})
 	handle(s, get("/api/v1/cases/{id}", auth.PermCaseRead), "get-case", "One service with its actions and attendees", "cases",
@@ -136,7 +135,7 @@ func (s *Server) registerCaseAPI() {
 	handle(s, get("/api/v1/stats/associations", auth.PermStatsRead), "association-stats",
 		"Individual and group services, people served, placements and mediations per association and for the community over a period, with monthly series, and the residents who appear eligible for an assistance policy and are not covered; as JSON, CSV or XLSX", "cases",
 		func(ctx context.Context, in *statsInput) (*statsOutput, error) {
-			st, err := s.store.AssociationStats(ctx, access(ctx, auth.PermStatsRead), sqlstore.StatsFilter{CommunityID: in.Community, AssociationID: in.Association, From: in.From, To: in.To})
+			st, err := s.store.AssociationStats(ctx, access(ctx, auth.PermStatsRead), assoc.StatsFilter{CommunityID: in.Community, AssociationID: in.Association, From: in.From, To: in.To})
 			if err != nil {
 				return nil, err
 			}

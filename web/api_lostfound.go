@@ -9,12 +9,11 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/lostfound"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // boardStore is what the lost-and-found board needs.
 type boardStore interface {
-	ListPosts(ctx context.Context, scope auth.Scope, f sqlstore.PostFilter) (shequ.List[lostfound.Post], error)
+	ListPosts(ctx context.Context, scope auth.Scope, f lostfound.Filter) (shequ.List[lostfound.Post], error)
 	Post(ctx context.Context, scope auth.Scope, id int64) (lostfound.Post, error)
 	CreatePost(ctx context.Context, scope auth.Scope, p *lostfound.Post) error
 	ReplyToPost(ctx context.Context, scope auth.Scope, id, author int64, body string) (lostfound.Reply, error)
@@ -43,7 +42,7 @@ func (s *Server) registerBoardAPI() {
 			Subject string `query:"subject" enum:"item,pet,"`
 			All     bool   `query:"all" doc:"Include resolved and expired posts"`
 		}) (*listBody[lostfound.Post], error) {
-			return list(s.store.ListPosts(ctx, scope(ctx, auth.PermBoardRead), sqlstore.PostFilter{CommunityID: in.Community, Kind: in.Kind, Subject: in.Subject, All: in.All, Page: in.page()}))
+			return list(s.store.ListPosts(ctx, scope(ctx, auth.PermBoardRead), lostfound.Filter{CommunityID: in.Community, Kind: in.Kind, Subject: in.Subject, All: in.All, Page: in.page()}))
 		})
 	handle(s, get("/api/v1/lostfound/{id}", auth.PermBoardRead), "get-lostfound", "A post with its replies", "lostfound",
 		func(ctx context.Context, in *IDParam) (*itemBody[lostfound.Post], error) {

@@ -8,14 +8,13 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/matter"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // matterStore is what the matters API needs.
 type matterStore interface {
 	ListCategories(ctx context.Context, scope auth.Scope, community int64, page shequ.Page) (shequ.List[matter.Category], error)
 	CreateCategory(ctx context.Context, scope auth.Scope, c *matter.Category) error
-	ListMatters(ctx context.Context, scope auth.Scope, f sqlstore.MatterFilter) (shequ.List[matter.Matter], error)
+	ListMatters(ctx context.Context, scope auth.Scope, f matter.Filter) (shequ.List[matter.Matter], error)
 	Matter(ctx context.Context, scope auth.Scope, id int64) (matter.Matter, error)
 	SubmitMatter(ctx context.Context, scope auth.Scope, m *matter.Matter) error
 	StepMatter(ctx context.Context, scope auth.Scope, id int64, step matter.Step) (matter.Matter, error)
@@ -104,7 +103,7 @@ func (s *Server) registerMatterAPI() {
 			Mine     bool   `query:"mine" doc:"Only matters assigned to me"`
 			Tracking string `query:"tracking" doc:"A tracking number, e.g. SQ-20261128-0042"`
 		}) (*listBody[matter.Matter], error) {
-			f := sqlstore.MatterFilter{CommunityID: in.Community, Status: in.Status, Category: in.Category, Overdue: in.Overdue, Tracking: in.Tracking, Page: in.page()}
+			f := matter.Filter{CommunityID: in.Community, Status: in.Status, Category: in.Category, Overdue: in.Overdue, Tracking: in.Tracking, Page: in.page()}
 			if in.Mine {
 				f.AssigneeID = auth.ActorFrom(ctx).User.ID
 			}

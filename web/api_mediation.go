@@ -8,12 +8,11 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // mediationStore is what the mediation API needs.
 type mediationStore interface {
-	ListMediations(ctx context.Context, acc assoc.Access, f sqlstore.MediationFilter) (shequ.List[assoc.Mediation], error)
+	ListMediations(ctx context.Context, acc assoc.Access, f assoc.MediationFilter) (shequ.List[assoc.Mediation], error)
 	Mediation(ctx context.Context, acc assoc.Access, id int64) (assoc.Mediation, error)
 	CreateMediation(ctx context.Context, acc assoc.Access, m *assoc.Mediation) error
 	AddMediationParty(ctx context.Context, acc assoc.Access, id int64, x *assoc.MediationParty) error
@@ -68,7 +67,7 @@ func (s *Server) registerMediationAPI() {
 			Status      string `query:"status" enum:"open,in_session,agreed,failed,withdrawn,followed_up,closed,"`
 			Q           string `query:"q" maxLength:"50" doc:"Words of the subject"`
 		}) (*listBody[assoc.Mediation], error) {
-			return list(s.store.ListMediations(ctx, access(ctx, auth.PermCaseRead), sqlstore.MediationFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Query: in.Q, Page: in.page()}))
+			return list(s.store.ListMediations(ctx, access(ctx, auth.PermCaseRead), assoc.MediationFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Query: in.Q, Page: in.page()}))
 		})
 	handle(s, post("/api/v1/mediations", auth.PermCaseWrite), "create-mediation", "Open a mediation case", "mediation",
 		func(ctx context.Context, in *struct{ Body mediationBody }) (*itemBody[assoc.Mediation], error) {

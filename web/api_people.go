@@ -6,7 +6,6 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 type personBody struct {
@@ -43,7 +42,7 @@ type peopleFilter struct {
 func (s *Server) revealOrMask(ctx context.Context, ps []community.Person, reveal bool) ([]community.Person, error) {
 	if !reveal {
 		for i := range ps {
-			ps[i] = sqlstore.MaskPerson(ps[i])
+			ps[i] = ps[i].Mask()
 		}
 		return ps, nil
 	}
@@ -92,7 +91,7 @@ func (s *Server) registerPeopleAPI() {
 			if err := s.store.CreatePerson(ctx, scope(ctx, auth.PermPeopleWrite), &p); err != nil {
 				return nil, err
 			}
-			return item(sqlstore.MaskPerson(p), nil)
+			return item(p.Mask(), nil)
 		})
 	handle(s, put("/api/v1/people/{id}", auth.PermPeopleWrite), "update-person", "Update a resident", "people",
 		func(ctx context.Context, in *struct {
@@ -103,7 +102,7 @@ func (s *Server) registerPeopleAPI() {
 			if err := s.store.UpdatePerson(ctx, scope(ctx, auth.PermPeopleWrite), &p); err != nil {
 				return nil, err
 			}
-			return item(sqlstore.MaskPerson(p), nil)
+			return item(p.Mask(), nil)
 		})
 	handle(s, remove("/api/v1/people/{id}", auth.PermPeopleWrite), "delete-person", "Remove a resident", "people",
 		func(ctx context.Context, in *IDParam) (*noContent, error) {

@@ -338,7 +338,7 @@ func TestLedgersAsAssociationsAndResidents(t *testing.T) {
 	if st := env.do("director", "GET", "/api/v1/stats/placements", nil, &stats); st != 200 || stats.Year != 2026 || stats.ResidentsPlaced == 0 || len(stats.ByPartner) == 0 {
 		t.Errorf("placements: %d %+v", st, stats)
 	}
-	var cands []sqlstore.OpeningCandidate
+	var cands []assoc.OpeningCandidate
 	if st := env.do("hr-partner", "GET", fmt.Sprintf("/api/v1/openings/%d/candidates", openings.Items[0].ID), nil, &cands); st != 200 {
 		t.Errorf("candidates: %d", st)
 	}

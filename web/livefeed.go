@@ -11,12 +11,11 @@ import (
 
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/live"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // liveReader is what the feeds read.
 type liveReader interface {
-	LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]sqlstore.LiveEvent, error)
+	LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]live.Event, error)
 	LastLiveID(ctx context.Context) (int64, error)
 }
 
@@ -51,7 +50,7 @@ type liveFeed struct {
 	// from: the feed holds every event after from that scope reaches,
 	// in recent, oldest first.
 	from    int64
-	recent  []sqlstore.LiveEvent
+	recent  []live.Event
 	changed chan struct{} // closed when recent grows
 }
 
@@ -125,7 +124,7 @@ func (fs *liveFeeds) run(f *liveFeed, after int64) {
 	}
 }
 
-func (f *liveFeed) add(evs []sqlstore.LiveEvent) {
+func (f *liveFeed) add(evs []live.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.recent = append(f.recent, evs...)
@@ -140,7 +139,7 @@ func (f *liveFeed) add(evs []sqlstore.LiveEvent) {
 // since returns the feed's events after after and whether the feed holds
 // all of them (false: after is older than what it keeps), with a channel
 // closed when it has more, and the id the feed holds everything after.
-func (f *liveFeed) since(after int64) (evs []sqlstore.LiveEvent, held bool, changed <-chan struct{}, from int64) {
+func (f *liveFeed) since(after int64) (evs []live.Event, held bool, changed <-chan struct{}, from int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if after < f.from {

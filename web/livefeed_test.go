@@ -11,13 +11,12 @@ import (
 
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/live"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // fakeLive is a live log: events 1…n, each of a community.
 type fakeLive struct {
 	mu      sync.Mutex
-	events  []sqlstore.LiveEvent
+	events  []live.Event
 	queries int
 }
 
@@ -25,14 +24,14 @@ func (f *fakeLive) append(community int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := int64(len(f.events) + 1)
-	f.events = append(f.events, sqlstore.LiveEvent{ID: id, CommunityID: community, Type: "incident", Payload: []byte(fmt.Sprint(id))})
+	f.events = append(f.events, live.Event{ID: id, CommunityID: community, Type: "incident", Payload: []byte(fmt.Sprint(id))})
 }
 
-func (f *fakeLive) LiveSince(_ context.Context, scope auth.Scope, after int64, limit int) ([]sqlstore.LiveEvent, error) {
+func (f *fakeLive) LiveSince(_ context.Context, scope auth.Scope, after int64, limit int) ([]live.Event, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queries++
-	var out []sqlstore.LiveEvent
+	var out []live.Event
 	for _, e := range f.events {
 		if e.ID > after && len(out) < limit && (scope.All() || e.CommunityID == scope[0].CommunityID) {
 			out = append(out, e)

@@ -56,19 +56,18 @@ import (
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/open311"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // open311Store is what the Open311 endpoint and its keys need.
 type open311Store interface {
 	CommunityByCode(ctx context.Context, code string) (community.Community, error)
 	CategoryByCode(ctx context.Context, community int64, code string) (matter.Category, error)
-	CreateOpen311Key(ctx context.Context, scope auth.Scope, k *sqlstore.Open311Key) (string, error)
-	ListOpen311Keys(ctx context.Context, scope auth.Scope, community int64, page shequ.Page) (shequ.List[sqlstore.Open311Key], error)
+	CreateOpen311Key(ctx context.Context, scope auth.Scope, k *open311.Open311Key) (string, error)
+	ListOpen311Keys(ctx context.Context, scope auth.Scope, community int64, page shequ.Page) (shequ.List[open311.Open311Key], error)
 	RevokeOpen311Key(ctx context.Context, scope auth.Scope, id int64) error
-	Open311Key(ctx context.Context, secret string) (sqlstore.Open311Key, error)
-	SubmitOpen311(ctx context.Context, key sqlstore.Open311Key, m *matter.Matter, x sqlstore.Open311Extra) error
-	ListOpen311Requests(ctx context.Context, f sqlstore.Open311Filter) ([]sqlstore.Open311Request, error)
+	Open311Key(ctx context.Context, secret string) (open311.Open311Key, error)
+	SubmitOpen311(ctx context.Context, key open311.Open311Key, m *matter.Matter, x open311.Extra) error
+	ListOpen311Requests(ctx context.Context, f open311.Filter) ([]open311.StoredRequest, error)
 	Open311Changeset(ctx context.Context) (time.Time, error)
 }
 
@@ -212,7 +211,7 @@ func open311Zone(name string) *time.Location {
 // key it came with, if any.
 type open311Where struct {
 	community community.Community
-	key       *sqlstore.Open311Key
+	key       *open311.Open311Key
 	zone      *time.Location
 }
 
@@ -394,7 +393,7 @@ func (s *Server) open311Submit(w http.ResponseWriter, r *http.Request, f open311
 	if !sub.Contact.Empty() {
 		contact = sub.Contact
 	}
-	if err := s.store.SubmitOpen311(ctx, *j.key, &m, sqlstore.Open311Extra{BuildingID: sub.AddressID, MediaURL: sub.MediaURL, Contact: contact}); err != nil {
+	if err := s.store.SubmitOpen311(ctx, *j.key, &m, open311.Extra{BuildingID: sub.AddressID, MediaURL: sub.MediaURL, Contact: contact}); err != nil {
 		return err
 	}
 	s.changed()
@@ -402,7 +401,7 @@ func (s *Server) open311Submit(w http.ResponseWriter, r *http.Request, f open311
 }
 
 // open311Find returns the requests f keeps, in their public form.
-func (s *Server) open311Find(ctx context.Context, j open311Where, filter sqlstore.Open311Filter) (open311.Requests, error) {
+func (s *Server) open311Find(ctx context.Context, j open311Where, filter open311.Filter) (open311.Requests, error) {
 	filter.CommunityID = j.community.ID
 	rows, err := s.store.ListOpen311Requests(ctx, filter)
 	if err != nil {
@@ -443,7 +442,7 @@ func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open3
 	if err != nil {
 		return err
 	}
-	out, err := s.open311Find(ctx, j, sqlstore.Open311Filter{Tracking: q.IDs, Categories: q.Codes, Status: q.Status, Since: q.Start, Until: q.End, Limit: q.Limit})
+	out, err := s.open311Find(ctx, j, open311.Filter{Tracking: q.IDs, Categories: q.Codes, Status: q.Status, Since: q.Start, Until: q.End, Limit: q.Limit})
 	if err != nil {
 		return err
 	}
@@ -457,7 +456,7 @@ func (s *Server) open311One(r *http.Request, id, what string) (open311.Request, 
 	if err != nil {
 		return open311.Request{}, err
 	}
-	out, err := s.open311Find(r.Context(), j, sqlstore.Open311Filter{Tracking: []string{id}, Limit: 1})
+	out, err := s.open311Find(r.Context(), j, open311.Filter{Tracking: []string{id}, Limit: 1})
 	if err != nil {
 		return open311.Request{}, err
 	}
@@ -494,19 +493,19 @@ type open311KeyBody struct {
 }
 
 type open311KeyCreated struct {
-	sqlstore.Open311Key
+	open311.Open311Key
 	APIKey string `json:"api_key" doc:"The secret, shown this once: the client sends it as api_key"`
 }
 
 func (s *Server) registerOpen311Keys() {
 	handle(s, post("/api/v1/open311/keys", auth.PermOpen311Manage), "create-open311-key", "Create an Open311 API key for a community; the secret is shown once", "open311",
 		func(ctx context.Context, in *struct{ Body open311KeyBody }) (*itemBody[open311KeyCreated], error) {
-			k := sqlstore.Open311Key{CommunityID: in.Body.CommunityID, Name: in.Body.Name}
+			k := open311.Open311Key{CommunityID: in.Body.CommunityID, Name: in.Body.Name}
 			secret, err := s.store.CreateOpen311Key(ctx, scope(ctx, auth.PermOpen311Manage), &k)
 			return item(open311KeyCreated{Open311Key: k, APIKey: secret}, err)
 		})
 	handle(s, get("/api/v1/open311/keys", auth.PermOpen311Manage), "list-open311-keys", "Open311 API keys, revoked ones included, without their secrets", "open311",
-		func(ctx context.Context, in *PageParams) (*listBody[sqlstore.Open311Key], error) {
+		func(ctx context.Context, in *PageParams) (*listBody[open311.Open311Key], error) {
 			return list(s.store.ListOpen311Keys(ctx, scope(ctx, auth.PermOpen311Manage), in.Community, in.page()))
 		})
 	handle(s, remove("/api/v1/open311/keys/{id}", auth.PermOpen311Manage), "revoke-open311-key", "Revoke an Open311 API key: requests with it are refused at once", "open311",

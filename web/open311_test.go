@@ -24,6 +24,7 @@ import (
 	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/internal/open311client"
 	"github.com/shequ/shequ/matter"
+	"github.com/shequ/shequ/open311"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
@@ -193,7 +194,7 @@ func TestOpen311Keys(t *testing.T) {
 	if !strings.HasPrefix(secret, "o311_") {
 		t.Errorf("secret %q", secret)
 	}
-	var keys page[sqlstore.Open311Key]
+	var keys page[open311.Open311Key]
 	resp := env.request("director", http.MethodGet, "/api/v1/open311/keys", nil)
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -441,7 +442,7 @@ func TestOpen311Filters(t *testing.T) {
 		a: {{Action: "accept", By: 1}, {Action: "resolve", By: 1, Note: "修好了"}},
 		c: {{Action: "reject", By: 1, Note: "不属于社区"}},
 	} {
-		l, err := env.store.ListMatters(ctx, auth.Scope{{}}, sqlstore.MatterFilter{Tracking: tracking})
+		l, err := env.store.ListMatters(ctx, auth.Scope{{}}, matter.Filter{Tracking: tracking})
 		if err != nil || l.Total != 1 {
 			t.Fatalf("find %s: %v", tracking, err)
 		}
@@ -526,7 +527,7 @@ func TestOpen311Errors(t *testing.T) {
 	env := newTestEnv(t, sqlstore.SQLite)
 	keyID, key := env.open311Key("errors")
 	_, revoked := env.open311Key("revoked")
-	var k page[sqlstore.Open311Key]
+	var k page[open311.Open311Key]
 	env.do("director", http.MethodGet, "/api/v1/open311/keys", nil, &k)
 	for _, it := range k.Items {
 		if it.ID != keyID {
@@ -600,7 +601,7 @@ func TestOpen311Errors(t *testing.T) {
 	}
 	env.o311(http.MethodPut, "/open311/v2/requests.xml", nil).failed(t, "xml", 405, "use POST or GET")
 	// Nothing was filed by all that.
-	if l, _ := env.store.ListMatters(t.Context(), auth.Scope{{}}, sqlstore.MatterFilter{}); l.Total != 0 {
+	if l, _ := env.store.ListMatters(t.Context(), auth.Scope{{}}, matter.Filter{}); l.Total != 0 {
 		t.Errorf("%d matters filed by failed requests", l.Total)
 	}
 
@@ -761,7 +762,7 @@ func TestOpen311IndependentClient(t *testing.T) {
 			}
 			// The matters are the same ones staff see, on the open311 channel.
 			for _, id := range ids {
-				l, err := env.store.ListMatters(ctx, auth.Scope{{}}, sqlstore.MatterFilter{Tracking: id})
+				l, err := env.store.ListMatters(ctx, auth.Scope{{}}, matter.Filter{Tracking: id})
 				if err != nil || l.Total != 1 || l.Items[0].Channel != "open311" || l.Items[0].PersonID != 0 || l.Items[0].CommunityID != env.demo.CommunityID {
 					t.Errorf("matter %s: %+v %v", id, l, err)
 				}

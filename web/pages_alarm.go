@@ -16,7 +16,6 @@ import (
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // The alarm pages: the monitoring centre's console (/console) and the
@@ -504,7 +503,7 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 
 // timelineRows puts an incident's timeline in words: whom it was sent
 // to by name, resolution codes in the reader's language.
-func timelineRows(p *pageData, tl []sqlstore.TimelineEntry, staff map[int64]auth.User) []timelineRow {
+func timelineRows(p *pageData, tl []alarm.TimelineEntry, staff map[int64]auth.User) []timelineRow {
 	var out []timelineRow
 	for _, e := range tl {
 		row := timelineRow{At: e.At, Clock: e.At.In(p.zone).Format("15:04:05"), Action: p.L.Or("alarm.action."+e.Action, e.Action), Detail: e.Detail}
@@ -656,7 +655,7 @@ func (s *Server) peopleOfHome(ctx context.Context, sc auth.Scope, whole bool, ho
 	var out []personView
 	for _, person := range l.Items {
 		if !whole {
-			person = sqlstore.MaskPerson(person)
+			person = person.Mask()
 		}
 		v := personView{ID: person.ID, Name: person.Name, Relation: person.Relation, Phone: person.Phone, Age: person.Age(now), Masked: !whole}
 		if whole {

@@ -16,7 +16,6 @@ import (
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/transfer"
 )
 
@@ -254,13 +253,13 @@ func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
 		if !b.Partner {
 			// Counting a partner's entries would read (and audit) them:
 			// the partner sees them on the ledger's page.
-			all, err := s.store.ListEntries(ctx, read, sqlstore.EntryFilter{CommunityID: t.CommunityID, Ledger: t.Key, Page: shequ.Page{Limit: 1}})
+			all, err := s.store.ListEntries(ctx, read, assoc.EntryFilter{CommunityID: t.CommunityID, Ledger: t.Key, Page: shequ.Page{Limit: 1}})
 			if err != nil {
 				return "", err
 			}
 			c.Entries = all.Total
 			for _, a := range read.AssociationsIn(t.CommunityID) {
-				mine, err := s.store.ListEntries(ctx, read, sqlstore.EntryFilter{CommunityID: t.CommunityID, Ledger: t.Key, AssociationID: a, Page: shequ.Page{Limit: 1}})
+				mine, err := s.store.ListEntries(ctx, read, assoc.EntryFilter{CommunityID: t.CommunityID, Ledger: t.Key, AssociationID: a, Page: shequ.Page{Limit: 1}})
 				if err != nil {
 					return "", err
 				}
@@ -296,7 +295,7 @@ func (s *Server) workspaceIntakes(r *http.Request, p *pageData, b *ledgersBody) 
 		return nil
 	}
 	b.CanHandle = true
-	l, err := s.store.ListIntakes(ctx, acc, sqlstore.IntakeFilter{CommunityID: p.communityID, Status: assoc.IntakeOpen, Page: shequ.Page{Limit: workspaceIntakes}})
+	l, err := s.store.ListIntakes(ctx, acc, assoc.IntakeFilter{CommunityID: p.communityID, Status: assoc.IntakeOpen, Page: shequ.Page{Limit: workspaceIntakes}})
 	if err != nil {
 		return err
 	}
@@ -322,7 +321,7 @@ func (s *Server) workspaceIntakes(r *http.Request, p *pageData, b *ledgersBody) 
 			person, err := s.store.Person(ctx, people, in.PersonID)
 			switch {
 			case err == nil:
-				row.Person = sqlstore.MaskPerson(person).Name
+				row.Person = person.Mask().Name
 			case shequ.ErrorCode(err) != shequ.ENOTFOUND:
 				return err
 			}
@@ -342,18 +341,18 @@ func (s *Server) workspaceWork(r *http.Request, p *pageData, b *ledgersBody) err
 		return nil
 	}
 	one := shequ.Page{Limit: 1}
-	open, err := s.store.ListCases(ctx, acc, sqlstore.CaseFilter{CommunityID: p.communityID, Kind: assoc.KindIndividual, Status: assoc.CaseOpen, Page: one})
+	open, err := s.store.ListCases(ctx, acc, assoc.CaseFilter{CommunityID: p.communityID, Kind: assoc.KindIndividual, Status: assoc.CaseOpen, Page: one})
 	if err != nil {
 		return err
 	}
 	b.Work = append(b.Work, workLink{ID: "work-cases", Href: "/cases", Label: p.L.T("ledgers.work.cases", p.L.Num(open.Total))})
-	all, err := s.store.ListMediations(ctx, acc, sqlstore.MediationFilter{CommunityID: p.communityID, Page: one})
+	all, err := s.store.ListMediations(ctx, acc, assoc.MediationFilter{CommunityID: p.communityID, Page: one})
 	if err != nil || all.Total == 0 {
 		return err
 	}
 	going := 0
 	for _, st := range []string{assoc.MediationOpen, assoc.MediationInSession} {
-		l, err := s.store.ListMediations(ctx, acc, sqlstore.MediationFilter{CommunityID: p.communityID, Status: st, Page: one})
+		l, err := s.store.ListMediations(ctx, acc, assoc.MediationFilter{CommunityID: p.communityID, Status: st, Page: one})
 		if err != nil {
 			return err
 		}
@@ -446,12 +445,12 @@ const listColumns = 4
 
 // entryList reads the request's ledger and the filters of its list: the
 // page and its export show the same entries.
-func (s *Server) entryList(r *http.Request, p *pageData) (assoc.LedgerType, *entriesBody, sqlstore.EntryFilter, error) {
+func (s *Server) entryList(r *http.Request, p *pageData) (assoc.LedgerType, *entriesBody, assoc.EntryFilter, error) {
 	ctx, q := r.Context(), r.URL.Query()
 	read := access(ctx, auth.PermLedgerRead)
 	t, err := s.ledgerOf(r, p, read)
 	if err != nil {
-		return t, nil, sqlstore.EntryFilter{}, err
+		return t, nil, assoc.EntryFilter{}, err
 	}
 	c := t.CommunityID
 	mine := read.AssociationsIn(c)
@@ -461,7 +460,7 @@ func (s *Server) entryList(r *http.Request, p *pageData) (assoc.LedgerType, *ent
 	if b.Status != assoc.EntryActive && b.Status != assoc.EntryClosed {
 		b.Status = ""
 	}
-	f := sqlstore.EntryFilter{CommunityID: c, Ledger: t.Key, Status: b.Status}
+	f := assoc.EntryFilter{CommunityID: c, Ledger: t.Key, Status: b.Status}
 	if !b.Partner {
 		f.Query = b.Q
 	}

@@ -24,7 +24,7 @@ var everyoneScope = auth.Scope{{}}
 func (e *testEnv) notSeeker() community.Person {
 	e.t.Helper()
 	ctx := e.t.Context()
-	seekers, err := e.store.ListEntries(ctx, assoc.Everything, sqlstore.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	seekers, err := e.store.ListEntries(ctx, assoc.Everything, assoc.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Page: shequ.Page{Limit: shequ.MaxLimit}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestEntryForm(t *testing.T) {
 	}
 	csrf := csrfOf(t, form.body)
 	count := func() int {
-		l, err := e.store.ListEntries(t.Context(), assoc.Everything, sqlstore.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Page: shequ.Page{Limit: 1}})
+		l, err := e.store.ListEntries(t.Context(), assoc.Everything, assoc.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Page: shequ.Page{Limit: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,7 +356,7 @@ func TestEntriesExport(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "居民,技能,意向工作,求职状态") || !strings.Contains(lines[0], "备注") {
 		t.Errorf("CSV header %q", lines[0])
 	}
-	seeking, err := e.store.ListEntries(t.Context(), assoc.Everything, sqlstore.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Where: map[string]string{"status": "seeking"}, Page: shequ.Page{Limit: 1}})
+	seeking, err := e.store.ListEntries(t.Context(), assoc.Everything, assoc.EntryFilter{CommunityID: e.demo.CommunityID, Ledger: assoc.JobSeekers, Where: map[string]string{"status": "seeking"}, Page: shequ.Page{Limit: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestWorkspaceIntakes(t *testing.T) {
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/ledgers?done=accepted" {
 		t.Fatalf("take up: status %d to %q", r.status, r.header.Get("Location"))
 	}
-	l, err := e.store.ListIntakes(t.Context(), assoc.Everything, sqlstore.IntakeFilter{CommunityID: e.demo.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	l, err := e.store.ListIntakes(t.Context(), assoc.Everything, assoc.IntakeFilter{CommunityID: e.demo.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +508,7 @@ func TestAssocPagesForAdminOfAll(t *testing.T) {
 func TestStatsDashboard(t *testing.T) {
 	e := newTestEnv(t, sqlstore.SQLite)
 	admin := assoc.Access{Admin: []int64{e.demo.CommunityID}}
-	want, err := e.store.AssociationStats(t.Context(), admin, sqlstore.StatsFilter{CommunityID: e.demo.CommunityID, From: "2026-01-01", To: "2026-12-31"})
+	want, err := e.store.AssociationStats(t.Context(), admin, assoc.StatsFilter{CommunityID: e.demo.CommunityID, From: "2026-01-01", To: "2026-12-31"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // The services of an association's workspace: its individual services
@@ -72,7 +71,7 @@ func (s *Server) casesPage(r *http.Request, p *pageData) (string, error) {
 	}
 	acc := access(ctx, auth.PermCaseRead)
 	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[assoc.Case], error) {
-		return s.store.ListCases(ctx, acc, sqlstore.CaseFilter{CommunityID: p.communityID, Kind: b.Kind, Status: b.Status, Page: pg})
+		return s.store.ListCases(ctx, acc, assoc.CaseFilter{CommunityID: p.communityID, Kind: b.Kind, Status: b.Status, Page: pg})
 	})
 	if err != nil {
 		return "", err

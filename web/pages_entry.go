@@ -14,7 +14,6 @@ import (
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // The pages of one ledger entry: the phone-sized form that enters a
@@ -184,7 +183,7 @@ func (s *Server) newEntryForm(r *http.Request, p *pageData, t assoc.LedgerType, 
 }
 
 func personOptionOf(p *pageData, person community.Person, checked bool, now time.Time) personOption {
-	m := sqlstore.MaskPerson(person)
+	m := person.Mask()
 	var detail []string
 	if m.Gender != "" {
 		detail = append(detail, p.L.Or("gender."+m.Gender, m.Gender))
@@ -359,7 +358,7 @@ func (s *Server) entryEditSubmit(w http.ResponseWriter, r *http.Request, p *page
 	values := formValues(t, r.PostForm)
 	_, found := t.Check(values)
 	f := s.newEditForm(p, t, e, r.PostForm, found)
-	ch := sqlstore.EntryChange{Values: map[string]any{}}
+	ch := assoc.EntryChange{Values: map[string]any{}}
 	for _, o := range f.Statuses {
 		if o.Checked {
 			ch.Status = o.Value
@@ -532,7 +531,7 @@ func (s *Server) entryView(r *http.Request, p *pageData, form url.Values) (*entr
 		b.Consents = append(b.Consents, consentRow{Partner: partners[c.PartnerID], Says: word, Given: c.Given, Method: p.L.Or("consent.method."+c.Method, c.Method), At: p.Date(c.At)})
 	}
 	openings := map[int64]string{}
-	ol, err := s.store.ListOpenings(ctx, read, sqlstore.OpeningFilter{CommunityID: t.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
+	ol, err := s.store.ListOpenings(ctx, read, assoc.OpeningFilter{CommunityID: t.CommunityID, Page: shequ.Page{Limit: shequ.MaxLimit}})
 	if err != nil {
 		return nil, err
 	}

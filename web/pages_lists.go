@@ -11,7 +11,6 @@ import (
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // pageSize is the rows of one list page: what a phone scrolls through
@@ -162,7 +161,7 @@ func (s *Server) peoplePage(r *http.Request, p *pageData) (string, error) {
 	for _, person := range l.Items {
 		// Lists never show whole numbers: revealing one is a separate,
 		// audited act.
-		m := sqlstore.MaskPerson(person)
+		m := person.Mask()
 		b.Rows = append(b.Rows, personRow{Name: m.Name, Gender: m.Gender, Phone: m.Phone, IDNumber: m.IDNumber, Age: m.Age(now), Tags: m.Tags})
 	}
 	b.Pager = newPager("/people", q, []string{"q", "tag"}, n, l.Total)

@@ -13,7 +13,6 @@ import (
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // The mediation pages of an association's workspace: its cases, and one
@@ -79,7 +78,7 @@ func (s *Server) mediationsPage(r *http.Request, p *pageData) (string, error) {
 	}
 	acc := access(ctx, auth.PermCaseRead)
 	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[assoc.Mediation], error) {
-		return s.store.ListMediations(ctx, acc, sqlstore.MediationFilter{CommunityID: p.communityID, Status: b.Status, Query: b.Q, Page: pg})
+		return s.store.ListMediations(ctx, acc, assoc.MediationFilter{CommunityID: p.communityID, Status: b.Status, Query: b.Q, Page: pg})
 	})
 	if err != nil {
 		return "", err

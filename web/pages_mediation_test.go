@@ -21,7 +21,7 @@ import (
 func TestMediationPages(t *testing.T) {
 	e := newTestEnv(t, sqlstore.SQLite)
 	ctx := t.Context()
-	l, err := e.store.ListMediations(ctx, assoc.Everything, sqlstore.MediationFilter{CommunityID: e.demo.CommunityID, Query: "电梯"})
+	l, err := e.store.ListMediations(ctx, assoc.Everything, assoc.MediationFilter{CommunityID: e.demo.CommunityID, Query: "电梯"})
 	if err != nil || l.Total != 1 {
 		t.Fatalf("the demo's lift case: %v %+v", err, l)
 	}
@@ -149,14 +149,14 @@ func TestOpenMediationOnPages(t *testing.T) {
 		f.Set("csrf_token", csrf)
 		return e.pageRequest(http.MethodPost, path, f, nil, e.cookies[user])
 	}
-	before, err := e.store.ListMediations(ctx, assoc.Everything, sqlstore.MediationFilter{CommunityID: e.demo.CommunityID})
+	before, err := e.store.ListMediations(ctx, assoc.Everything, assoc.MediationFilter{CommunityID: e.demo.CommunityID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := post("/mediations/new", url.Values{"subject": {"  "}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请填写案由") {
 		t.Errorf("a case without a subject: status %d", r.status)
 	}
-	if after, _ := e.store.ListMediations(ctx, assoc.Everything, sqlstore.MediationFilter{CommunityID: e.demo.CommunityID}); after.Total != before.Total {
+	if after, _ := e.store.ListMediations(ctx, assoc.Everything, assoc.MediationFilter{CommunityID: e.demo.CommunityID}); after.Total != before.Total {
 		t.Errorf("a refused case was stored")
 	}
 	r := post("/mediations/new", url.Values{"subject": {"车位占用纠纷"}, "description": {"3号楼业主与物业就地下车位发生争议"}})

@@ -16,6 +16,7 @@ import (
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/content"
+	"github.com/shequ/shequ/lostfound"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -232,7 +233,7 @@ func TestResidentSubmitsMatterThroughThePage(t *testing.T) {
 			t.Errorf("%s: status %d", name, r.status)
 		}
 	}
-	if l, _ := e.store.ListMatters(t.Context(), auth.Scope{{}}, sqlstore.MatterFilter{}); l.Total != 0 {
+	if l, _ := e.store.ListMatters(t.Context(), auth.Scope{{}}, matter.Filter{}); l.Total != 0 {
 		t.Fatalf("%d matters filed by refused forms", l.Total)
 	}
 
@@ -248,7 +249,7 @@ func TestResidentSubmitsMatterThroughThePage(t *testing.T) {
 	if again.header.Get("Location") != loc {
 		t.Errorf("the same draft sent again went to %q, want %q", again.header.Get("Location"), loc)
 	}
-	l, _ := e.store.ListMatters(t.Context(), auth.Scope{{}}, sqlstore.MatterFilter{})
+	l, _ := e.store.ListMatters(t.Context(), auth.Scope{{}}, matter.Filter{})
 	if l.Total != 1 {
 		t.Fatalf("%d matters, want 1", l.Total)
 	}
@@ -559,7 +560,7 @@ func TestLostAndFoundPages(t *testing.T) {
 	if board = e.page("/lostfound?all=1", res...); !strings.Contains(board.body, "白色小狗") {
 		t.Error("a resolved post is not among all")
 	}
-	posts, _ := e.store.ListPosts(t.Context(), auth.Scope{{}}, sqlstore.PostFilter{All: true})
+	posts, _ := e.store.ListPosts(t.Context(), auth.Scope{{}}, lostfound.Filter{All: true})
 	if posts.Total != 1 || posts.Items[0].Status != "resolved" {
 		t.Errorf("posts %+v", posts.Items)
 	}

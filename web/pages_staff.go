@@ -13,7 +13,6 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/matter"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // The staff's pages for matters: the queue, with each matter's time left
@@ -90,7 +89,7 @@ func (s *Server) queuePage(r *http.Request, p *pageData) (string, error) {
 	if _, ok := cats[b.Category]; !ok {
 		b.Category = ""
 	}
-	f := sqlstore.MatterFilter{Status: b.Status, Category: b.Category, Overdue: b.Overdue}
+	f := matter.Filter{Status: b.Status, Category: b.Category, Overdue: b.Overdue}
 	if f.Status == "all" {
 		f.Status = ""
 	}
@@ -105,7 +104,7 @@ func (s *Server) queuePage(r *http.Request, p *pageData) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	od, err := s.store.ListMatters(ctx, sc, sqlstore.MatterFilter{Overdue: true, Page: shequ.Page{Limit: 1}})
+	od, err := s.store.ListMatters(ctx, sc, matter.Filter{Overdue: true, Page: shequ.Page{Limit: 1}})
 	if err != nil {
 		return "", err
 	}
@@ -206,7 +205,7 @@ func (s *Server) staffMatter(r *http.Request, p *pageData, msg string) (*staffMa
 	}
 	if m.PersonID != 0 && a.Can(auth.PermPeopleRead) {
 		if person, err := s.store.Person(ctx, a.Scope(auth.PermPeopleRead), m.PersonID); err == nil {
-			person = sqlstore.MaskPerson(person)
+			person = person.Mask()
 			b.Person, b.Phone = person.Name, person.Phone
 		} else if shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			return nil, err

@@ -10,7 +10,6 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/auth"
-	"github.com/shequ/shequ/sqlstore"
 )
 
 // The statistics dashboard: the figures the associations report over a
@@ -78,7 +77,7 @@ type statsBody struct {
 func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 	ctx, q := r.Context(), r.URL.Query()
 	b := statsBody{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to"))}
-	f := sqlstore.StatsFilter{CommunityID: p.communityID, From: b.From, To: b.To}
+	f := assoc.StatsFilter{CommunityID: p.communityID, From: b.From, To: b.To}
 	acc := access(ctx, auth.PermStatsRead)
 	st, err := s.store.AssociationStats(ctx, acc, f)
 	if shequ.ErrorCode(err) == shequ.EINVALID {

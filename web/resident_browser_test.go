@@ -131,13 +131,13 @@ func TestBrowserResidentMatter(t *testing.T) {
 		t.Errorf("the description is now %q", v)
 	}
 	res.shoot(dir, "matter-3-resident-offline")
-	if l, _ := e.store.ListMatters(t.Context(), auth.Scope{{}}, sqlstore.MatterFilter{}); l.Total != 0 {
+	if l, _ := e.store.ListMatters(t.Context(), auth.Scope{{}}, matter.Filter{}); l.Total != 0 {
 		t.Fatal("a matter was filed while offline")
 	}
 	res.run("the network is back", setOffline(false))
 	waitThrough(res, "sent by itself: the tracking number", `location.pathname.startsWith("/my/matters/") && !!document.querySelector("#tracking")`, 15*time.Second)
 	tracking := strings.TrimSpace(res.eval(`document.querySelector("#tracking").textContent`))
-	l, err := e.store.ListMatters(t.Context(), auth.Scope{{}}, sqlstore.MatterFilter{})
+	l, err := e.store.ListMatters(t.Context(), auth.Scope{{}}, matter.Filter{})
 	if err != nil || l.Total != 1 {
 		t.Fatalf("matters after sending: %v %+v", err, l.Items)
 	}

@@ -1,0 +1,608 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shequ/shequ/alarm"
+)
+
+// RetransmissionWindow is how far back a frame with the same account,
+// sequence number and content counts as a panel repeating itself rather
+// than a new event that happens to reuse a wrapped sequence number.
+const RetransmissionWindow = time.Hour
+
+// Ingest stores a batch of reports in one transaction and returns what each
+// did, in order. It is the group commit behind the receivers: many frames,
+// one fsync. A report is durable once Ingest returns nil.
+func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Outcome, error) {
+	out := make([]alarm.Outcome, len(reports))
+	reports = slices.Clone(reports)
+	for i := range reports {
+		if reports[i].ReceivedAt.IsZero() {
+			reports[i].ReceivedAt = s.now()
+		}
+	}
+	if s.txn == nil && s.onlyFreshHeartbeats(reports) {
+		return out, nil
+	}
+	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}, events: make([]pendingEvent, 0, len(reports))}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		q := s.stmts.in(tx)
+		// The panels first: the retransmission look-up goes by their homes.
+		for i, r := range reports {
+			if r.Source == alarm.SourceSIA {
+				if _, err := s.panel(ctx, q, b, r); err != nil {
+					return fmt.Errorf("report %d (%s %s): panel: %w", i, r.Account, r.Seq, err)
+				}
+			}
+		}
+		var err error
+		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
+			return err
+		}
+		for i, r := range reports {
+			o, err := s.ingestOne(ctx, q, b, i, r)
+			if err != nil {
+				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)
+			}
+			out[i] = o
+		}
+		ids, err := s.insertEvents(ctx, q, b.events)
+		if err != nil {
+			return err
+		}
+		for k, e := range b.events {
+			if e.outcome >= 0 {
+				out[e.outcome].EventID = ids[k]
+			}
+		}
+		return nil
+	})
+	if err != nil || s.txn != nil {
+		// Inside Atomic nothing is committed yet: remember nothing.
+		return out, err
+	}
+	for account, p := range b.panels {
+		if p.read {
+			s.panelDir.remember(account, p.known)
+		}
+	}
+	if err := s.stmts.prepareMissed(ctx); err != nil {
+		s.log.Warn("ingest statements not prepared; they run from text", "err", err)
+	}
+	return out, nil
+}
+
+// onlyFreshHeartbeats tells whether every report is a heartbeat of a panel
+// marked seen within its refresh: such a batch has nothing to write (a
+// heartbeat is stored as last_seen_at alone, see panelDirectory), so it
+// needs no transaction.
+func (s *Store) onlyFreshHeartbeats(reports []alarm.Report) bool {
+	for _, r := range reports {
+		if r.Source != alarm.SourceSIA || r.Kind != alarm.KindSupervision {
+			return false
+		}
+		if _, ok := s.panelDir.fresh(r.Account, r.ReceivedAt); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ingestBatch is what one Ingest call learns once and reuses for every
+// report of the batch.
+type ingestBatch struct {
+	panels map[string]*batchPanel
+	// events are inserted together at the end of the batch; stored holds
+	// the retransmission keys among them, which the database does not
+	// know yet, before those the database had within the window.
+	events []pendingEvent
+	stored map[retransmission]bool
+	before map[retransmission]bool
+}
+
+type retransmission struct{ account, seq, fingerprint string }
+
+// pendingEvent is an event of the batch not inserted yet.
+type pendingEvent struct {
+	report   alarm.Report
+	origin   alarm.Origin
+	incident int64
+	outcome  int // the report's place in the batch; -1 for an event of the store's own
+}
+
+type batchPanel struct {
+	known knownPanel
+	read  bool // read (and marked seen) in this batch
+}
+
+// checksRetransmission tells whether r could be a retransmission to look
+// for: an SIA report with a sequence number that is stored as an event.
+func checksRetransmission(r alarm.Report) bool {
+	return r.Source == alarm.SourceSIA && r.Kind != alarm.KindSupervision && r.Seq != ""
+}
+
+// retransmissionsSQL are SQLite's look-ups, a few reports at a time;
+// retransmissionsPostgres takes the whole batch as arrays, which plans and
+// runs in a third of the time of the OR form there. Being LATERAL with
+// OFFSET 0 (which keeps the planner from turning it into a join), it
+// probes the index once per report whatever the table's statistics say:
+// without them, a batch of a hundred reports was merged against the
+// whole table.
+var retransmissionsSQL = newChunked("SELECT account, seq, fingerprint, received_at FROM alarm_events WHERE (",
+	"(home_id = ? AND account = ? AND seq = ?)", " OR ", ") AND received_at > ?")[SQLite]
+
+const retransmissionsPostgres = `SELECT e.account, e.seq, e.fingerprint, e.received_at
+	FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(home_id, account, seq)
+	CROSS JOIN LATERAL (SELECT account, seq, fingerprint, received_at FROM alarm_events
+		WHERE home_id = k.home_id AND account = k.account AND seq = k.seq AND received_at > $4 OFFSET 0) e`
+
+// retransmissions returns the keys of the reports that the database holds
+// an event of within RetransmissionWindow: a few statements for the whole
+// batch rather than one per report, bounded by the window of the batch's
+// earliest report; the content and each report's own window are compared
+// here, which binds fewer values than asking the database to. The batch's
+// panels are known by then (b.panels); a report of an unknown panel is not
+// looked for.
+func (s *Store) retransmissions(ctx context.Context, q querier, b *ingestBatch, reports []alarm.Report) (map[retransmission]bool, error) {
+	var todo []alarm.Report
+	var since time.Time
+	for _, r := range reports {
+		if checksRetransmission(r) && b.panels[r.Account] != nil {
+			todo = append(todo, r)
+			if since.IsZero() || r.ReceivedAt.Before(since) {
+				since = r.ReceivedAt
+			}
+		}
+	}
+	since = since.Add(-RetransmissionWindow)
+	home := func(r alarm.Report) int64 { return b.panels[r.Account].known.origin.HomeID }
+	latest := map[retransmission]time.Time{}
+	if s.dialect == Postgres && len(todo) > 0 {
+		homes, accounts, seqs := make([]int64, len(todo)), make([]string, len(todo)), make([]string, len(todo))
+		for i, r := range todo {
+			homes[i], accounts[i], seqs[i] = home(r), r.Account, r.Seq
+		}
+		// Planned for its values each time rather than once: a plan
+		// cached while alarm_events was nearly empty scans the table
+		// (seen at 1,300 frames/s on a new database under load).
+		if err := s.readRetransmissions(ctx, q, retransmissionsPostgres, []any{pgx.QueryExecModeExec, homes, accounts, seqs, since}, latest); err != nil {
+			return nil, fmt.Errorf("retransmissions: %w", err)
+		}
+	}
+	if s.dialect == SQLite {
+		a := make([]any, 0, 3*chunk(len(todo))+1)
+		for rest := todo; len(rest) > 0; {
+			n := chunk(len(rest))
+			a = a[:0]
+			for _, r := range rest[:n] {
+				a = append(a, home(r), r.Account, r.Seq)
+			}
+			a = append(a, since)
+			if err := s.readRetransmissions(ctx, q, retransmissionsSQL[n], a, latest); err != nil {
+				return nil, fmt.Errorf("retransmissions: %w", err)
+			}
+			rest = rest[n:]
+		}
+	}
+	found := map[retransmission]bool{}
+	for _, r := range todo {
+		k := retransmission{r.Account, r.Seq, r.Fingerprint}
+		if t, ok := latest[k]; ok && t.After(r.ReceivedAt.Add(-RetransmissionWindow)) {
+			found[k] = true
+		}
+	}
+	return found, nil
+}
+
+// readRetransmissions keeps, per key, the latest time an event of it was
+// received.
+func (s *Store) readRetransmissions(ctx context.Context, q querier, query string, a []any, latest map[retransmission]time.Time) error {
+	rows, err := q.QueryContext(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k retransmission
+		var at time.Time
+		if err := rows.Scan(&k.account, &k.seq, &k.fingerprint, &at); err != nil {
+			return err
+		}
+		if at.After(latest[k]) {
+			latest[k] = at
+		}
+	}
+	return rows.Err()
+}
+
+// panelRefresh is the longest the ingest path goes without marking a
+// panel seen and reading it again (see panelDirectory).
+const panelRefresh = 10 * time.Second
+
+// panelDirectory remembers, per account, the panels this node has read,
+// so that most frames cost no statement for their panel: a panel's
+// account, id, community and home never change after CreatePanel. What
+// can change is last_seen_at and comm_failed. The ingest path marks a
+// panel seen (UPDATE … RETURNING, which reads the row again) on its first
+// frame after refresh has passed, not on every frame: last_seen_at lags
+// by at most refresh, a tenth of the panel's supervision interval and at
+// most panelRefresh. comm_failed is verified by that same statement: another
+// node (PostgreSQL) can set it only for a panel silent past its interval
+// (the condition is in CheckSupervision's UPDATE, ordered with ours by the
+// row lock), and a panel this node wrote within refresh is not silent;
+// a panel that was silent comes back with its entry due, so its first
+// frame reads comm_failed and records the return. CheckSupervision on
+// this node forgets the panel at once. Entries are remembered only after
+// their batch commits.
+type panelDirectory struct {
+	mu sync.Mutex
+	m  map[string]knownPanel
+}
+
+type knownPanel struct {
+	origin  alarm.Origin
+	refresh time.Duration
+	written time.Time // the last_seen_at this node stored
+}
+
+func newPanelDirectory() *panelDirectory { return &panelDirectory{m: map[string]knownPanel{}} }
+
+// fresh returns the remembered panel when it need not be read again at t.
+func (d *panelDirectory) fresh(account string, t time.Time) (knownPanel, bool) {
+	d.mu.Lock()
+	k, ok := d.m[account]
+	d.mu.Unlock()
+	if !ok || t.Before(k.written) || t.Sub(k.written) >= k.refresh {
+		return knownPanel{}, false
+	}
+	return k, true
+}
+
+func (d *panelDirectory) remember(account string, k knownPanel) {
+	d.mu.Lock()
+	d.m[account] = k
+	d.mu.Unlock()
+}
+
+func (d *panelDirectory) forget(account string) {
+	d.mu.Lock()
+	delete(d.m, account)
+	d.mu.Unlock()
+}
+
+// panel returns the panel with account: from the batch, from the
+// directory while fresh, or else marked seen and read from the database;
+// when it had been marked silent, its return is recorded first.
+func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Report) (*batchPanel, error) {
+	if p, ok := b.panels[r.Account]; ok {
+		return p, nil
+	}
+	if k, ok := s.panelDir.fresh(r.Account, r.ReceivedAt); ok {
+		p := &batchPanel{known: k}
+		b.panels[r.Account] = p
+		return p, nil
+	}
+	p := &batchPanel{read: true, known: knownPanel{written: r.ReceivedAt}}
+	var commFailed bool
+	var supervision int
+	err := q.QueryRowContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE account = $2 RETURNING id, community_id, home_id, supervision_seconds, comm_failed", r.ReceivedAt.UTC(), r.Account).
+		Scan(&p.known.origin.PanelID, &p.known.origin.CommunityID, &p.known.origin.HomeID, &supervision, &commFailed)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	p.known.refresh = panelRefresh
+	if supervision > 0 {
+		p.known.refresh = min(panelRefresh, time.Duration(supervision)*time.Second/10)
+	}
+	if commFailed {
+		// Any frame proves the panel's path works again.
+		if _, err := q.ExecContext(ctx, "UPDATE alarm_panels SET comm_failed = FALSE WHERE id = $1", p.known.origin.PanelID); err != nil {
+			return nil, err
+		}
+		back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
+		if _, err := s.process(ctx, q, b, -1, back, p.known.origin); err != nil {
+			return nil, err
+		}
+	}
+	b.panels[r.Account] = p
+	return p, nil
+}
+
+func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report) (alarm.Outcome, error) {
+	var origin alarm.Origin
+	switch r.Source {
+	case alarm.SourceSIA:
+		p, err := s.panel(ctx, tx, b, r)
+		if err != nil {
+			return alarm.Outcome{}, err
+		}
+		if p == nil {
+			return alarm.Outcome{Unknown: true}, nil
+		}
+		origin = p.known.origin
+		if r.Kind == alarm.KindSupervision {
+			// Heartbeats are kept as the panel's last-seen time, not as
+			// events: thousands of panels every minute would bury the log.
+			// Not being stored, they need no retransmission check either.
+			return alarm.Outcome{}, nil
+		}
+		if r.Seq != "" {
+			key := retransmission{r.Account, r.Seq, r.Fingerprint}
+			if b.stored[key] || b.before[key] {
+				return alarm.Outcome{Duplicate: true}, nil
+			}
+			b.stored[key] = true
+		}
+	case alarm.SourceMQTT:
+		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, kind, zone FROM alarm_sensors WHERE mqtt_name = $1", r.Account).
+			Scan(&origin.SensorID, &origin.CommunityID, &origin.HomeID, &origin.SensorKind, &origin.SensorZone)
+		if err == sql.ErrNoRows {
+			return alarm.Outcome{Unknown: true}, nil
+		} else if err != nil {
+			return alarm.Outcome{}, err
+		}
+		if r.Kind == alarm.KindSensorOffline {
+			if _, err := tx.ExecContext(ctx, "UPDATE alarm_sensors SET online = $1 WHERE id = $2", r.Restore, origin.SensorID); err != nil {
+				return alarm.Outcome{}, err
+			}
+		}
+	default:
+		return alarm.Outcome{}, fmt.Errorf("ingest does not take %q reports", r.Source)
+	}
+	return s.process(ctx, tx, b, at, r, origin)
+}
+
+// process applies a report whose origin is known: it loads the home's arm
+// state and open incident, lets the alarm package decide, and writes the
+// decision with the event.
+//
+// Within an ingest batch (b not nil) the event is inserted with the others
+// at the batch's end and EventID is set then; at is the report's place in
+// the batch.
+func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report, origin alarm.Origin) (alarm.Outcome, error) {
+	now := r.ReceivedAt
+	if r.Kind == alarm.KindTest {
+		// A periodic test changes no state and joins no incident (see
+		// alarm.Process): it is only recorded.
+		id, err := s.recordEvent(ctx, tx, b, at, r, origin, 0)
+		return alarm.Outcome{EventID: id}, err
+	}
+	arm, err := s.armState(ctx, tx, origin.HomeID, origin.CommunityID)
+	if err != nil {
+		return alarm.Outcome{}, err
+	}
+	open, err := s.openIncident(ctx, tx, origin.HomeID)
+	if err != nil {
+		return alarm.Outcome{}, err
+	}
+	d := alarm.Process(alarm.Input{Report: r, Origin: origin, Arm: arm, Incident: open, Now: now})
+	var o alarm.Outcome
+	if d.Arm != nil && *d.Arm != arm {
+		if err := s.saveArmState(ctx, tx, *d.Arm); err != nil {
+			return o, err
+		}
+		if err := s.publishLive(ctx, tx, d.Arm.CommunityID, d.Arm.HomeID, "arm_state", d.Arm); err != nil {
+			return o, err
+		}
+		o.Arm = d.Arm
+	}
+	if d.Incident != nil {
+		if err := s.saveIncident(ctx, tx, d.Incident, d.New); err != nil {
+			return o, err
+		}
+		o.Incident, o.NewIncident = d.Incident, d.New
+		if err := s.enqueueNotices(ctx, tx, *d.Incident, d.Notify, now); err != nil {
+			return o, err
+		}
+		if d.New {
+			key := fmt.Sprintf("escalate:%d", d.Incident.ID)
+			if err := s.enqueue(ctx, tx, key, "escalate", map[string]int64{"incident_id": d.Incident.ID}, now.Add(s.escalateAfter)); err != nil {
+				return o, err
+			}
+		}
+		if err := s.publishLive(ctx, tx, d.Incident.CommunityID, d.Incident.HomeID, "incident", d.Incident); err != nil {
+			return o, err
+		}
+	}
+	var incidentID int64
+	if d.Incident != nil {
+		incidentID = d.Incident.ID
+	}
+	o.EventID, err = s.recordEvent(ctx, tx, b, at, r, origin, incidentID)
+	if err != nil {
+		return o, err
+	}
+	if incidentID != 0 {
+		action := "event"
+		if d.New {
+			action = "opened"
+		}
+		if err := s.logIncident(ctx, tx, incidentID, now, action, 0, d.Title); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+const eventColumns = "community_id, home_id, panel_id, sensor_id, incident_id, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panel_time, received_at"
+
+// appendEventArgs appends an event's values in the order of eventColumns.
+func appendEventArgs(a []any, r alarm.Report, origin alarm.Origin, incidentID int64) []any {
+	return append(a, origin.CommunityID, nullID(origin.HomeID), nullID(origin.PanelID), nullID(origin.SensorID), nullID(incidentID),
+		string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind), r.Restore, r.Area, r.Zone, r.Text, nullTime(r.PanelTime), r.ReceivedAt)
+}
+
+func (s *Store) insertEvent(ctx context.Context, tx querier, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
+	return insert(ctx, tx, "INSERT INTO alarm_events ("+eventColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+		appendEventArgs(make([]any, 0, 17), r, origin, incidentID)...)
+}
+
+// recordEvent inserts the event now, or, within an ingest batch, queues it
+// for insertEvents and returns 0.
+func (s *Store) recordEvent(ctx context.Context, tx querier, b *ingestBatch, at int, r alarm.Report, origin alarm.Origin, incidentID int64) (int64, error) {
+	if b == nil {
+		return s.insertEvent(ctx, tx, r, origin, incidentID)
+	}
+	b.events = append(b.events, pendingEvent{report: r, origin: origin, incident: incidentID, outcome: at})
+	return 0, nil
+}
+
+// eventChunks are the row counts of the multi-row INSERTs a batch's events
+// go in: powers of two, so that few statements are prepared and a batch
+// takes few of them.
+var eventChunks = []int{64, 32, 16, 8, 4, 2, 1}
+
+// chunkSQL is head, then n copies of group joined by sep, then tail, for
+// statements covering several rows at once. Parameters are "?" (in head,
+// group and tail): on PostgreSQL they are numbered $1, $2 … in order; on SQLite they stay
+// "?", because modernc's driver binds a "$n" by looking its name up in the
+// statement's list of names, which makes binding hundreds of parameters
+// quadratic.
+func chunkSQL(dialect, head, group, sep, tail string, n int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(group)
+	}
+	b.WriteString(tail)
+	if dialect == SQLite {
+		return b.String()
+	}
+	var numbered strings.Builder
+	k := 0
+	for _, c := range []byte(b.String()) {
+		if c == '?' {
+			k++
+			numbered.WriteString("$" + strconv.Itoa(k))
+		} else {
+			numbered.WriteByte(c)
+		}
+	}
+	return numbered.String()
+}
+
+// chunked holds a statement of chunkSQL for each dialect and each n of
+// eventChunks.
+type chunked map[string]map[int]string
+
+func newChunked(head, group, sep, tail string) chunked {
+	c := chunked{}
+	for _, d := range []string{SQLite, Postgres} {
+		c[d] = map[int]string{}
+		for _, n := range eventChunks {
+			c[d][n] = chunkSQL(d, head, group, sep, tail, n)
+		}
+	}
+	return c
+}
+
+// chunk returns the largest of eventChunks not above n.
+func chunk(n int) int {
+	for _, c := range eventChunks {
+		if c <= n {
+			return c
+		}
+	}
+	return 1
+}
+
+// insertEventsSQL: on SQLite "OR FAIL", since a failing row fails the
+// whole ingest transaction anyway; the default (ABORT) would keep a
+// statement journal to undo the statement's earlier rows, a tenth of the
+// writer's time. SQLite's statement has no RETURNING either (see
+// insertEvents). docs/benchmarks.md, "Alarm centre", has the figures.
+var insertEventsSQL = chunked{
+	SQLite:   newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", "")[SQLite],
+	Postgres: newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", " RETURNING id")[Postgres],
+}
+
+var eventGroup = "(" + strings.Repeat("?, ", strings.Count(eventColumns, ",")) + "?)"
+
+// insertEvents inserts events in as few statements as eventChunks allow
+// and returns their ids in order. A multi-row INSERT inserts its rows in
+// the order of VALUES. On SQLite, under its one writer, a row without an
+// id gets the table's largest rowid plus one, so the statement's rows
+// hold the n ids that end with the last one inserted; RETURNING would
+// cost a temporary table and a read per row. On PostgreSQL the identity
+// sequence grows in that order, but the order RETURNING lists the ids in
+// is not promised, so they are sorted.
+func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+	ids := make([]int64, 0, len(events))
+	for rest := events; len(rest) > 0; {
+		n := chunk(len(rest))
+		a := make([]any, 0, n*17)
+		for _, e := range rest[:n] {
+			a = appendEventArgs(a, e.report, e.origin, e.incident)
+		}
+		chunk, err := s.insertEventRows(ctx, q, n, a)
+		if err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
+		}
+		ids = append(ids, chunk...)
+		rest = rest[n:]
+	}
+	return ids, nil
+}
+
+func (s *Store) insertEventRows(ctx context.Context, q querier, n int, a []any) ([]int64, error) {
+	if s.dialect == SQLite {
+		res, err := q.ExecContext(ctx, insertEventsSQL[SQLite][n], a...)
+		if err != nil {
+			return nil, err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		if k, err := res.RowsAffected(); err != nil || k != int64(n) {
+			return nil, fmt.Errorf("%d rows inserted (%v)", k, err)
+		}
+		ids := make([]int64, n)
+		for i := range ids {
+			ids[i] = last - int64(n-1-i)
+		}
+		return ids, nil
+	}
+	rows, err := q.QueryContext(ctx, insertEventsSQL[Postgres][n], a...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := int64s(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("%d ids returned", len(ids))
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// int64s reads a column of integers and closes rows.
+func int64s(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

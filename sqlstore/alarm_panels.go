@@ -1,0 +1,193 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/auth"
+)
+
+var panels = table{
+	what: "alarm panel", id: "p.id", order: "p.id",
+	from:    "alarm_panels p JOIN homes h ON h.id = p.home_id JOIN buildings b ON b.id = h.building_id",
+	scope:   scopeCols{community: "p.community_id", grid: "b.grid_id", household: "p.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
+	columns: "p.id, p.community_id, p.home_id, p.device_id, p.account, p.key_enc, p.supervision_seconds, p.last_seen_at, p.comm_failed, p.created_at",
+}
+
+func (s *Store) scanPanel(r scanner) (alarm.Panel, error) {
+	var p alarm.Panel
+	var device sql.NullInt64
+	var seen sql.NullTime
+	var key string
+	err := r.Scan(&p.ID, &p.CommunityID, &p.HomeID, &device, &p.Account, &key, &p.SupervisionSeconds, &seen, &p.CommFailed, &p.CreatedAt)
+	if err != nil {
+		return p, err
+	}
+	p.DeviceID = device.Int64
+	if seen.Valid {
+		t := seen.Time.UTC()
+		p.LastSeenAt = &t
+	}
+	if p.Key, err = s.cipher.Open(key); err != nil {
+		return p, fmt.Errorf("panel %s key: %w", p.Account, err)
+	}
+	p.Encrypted = p.Key != ""
+	return p, nil
+}
+
+// CreatePanel registers a panel for a home. Its key is sealed like
+// personal data: a leaked database must not let anyone forge alarms.
+func (s *Store) CreatePanel(ctx context.Context, scope auth.Scope, p *alarm.Panel) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, p.HomeID, scanHome)
+		if err != nil {
+			return shequ.Invalid(map[string]string{"home_id": fmt.Sprintf("home %d not found", p.HomeID)})
+		}
+		if err := mustReachCommunity(scope, h.CommunityID); err != nil {
+			return err
+		}
+		p.CommunityID, p.CreatedAt = h.CommunityID, s.now()
+		id, err := insert(ctx, tx, `INSERT INTO alarm_panels (community_id, home_id, device_id, account, key_enc, supervision_seconds, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			p.CommunityID, p.HomeID, nullID(p.DeviceID), p.Account, s.cipher.Seal(p.Key), p.SupervisionSeconds, p.CreatedAt)
+		if err != nil {
+			if shequ.ErrorCode(err) == shequ.ECONFLICT {
+				return shequ.Errorf(shequ.ECONFLICT, "a panel with account %s is already registered", p.Account)
+			}
+			return err
+		}
+		p.ID = id
+		return s.change(ctx, tx, p.CommunityID, "create", "alarm_panel", id, nil, p)
+	})
+}
+
+// ListPanels returns the panels scope reaches.
+func (s *Store) ListPanels(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[alarm.Panel], error) {
+	return listOf(ctx, s.reader(), panels, scope, nil, nil, page, s.scanPanel)
+}
+
+// PanelKeys returns every panel's account and key, for the receiver.
+func (s *Store) PanelKeys(ctx context.Context) (map[string]string, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT account, key_enc FROM alarm_panels")
+	if err != nil {
+		return nil, fmt.Errorf("panel keys: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var account, sealed string
+		if err := rows.Scan(&account, &sealed); err != nil {
+			return nil, err
+		}
+		key, err := s.cipher.Open(sealed)
+		if err != nil {
+			return nil, fmt.Errorf("panel %s key: %w", account, err)
+		}
+		out[account] = key
+	}
+	return out, rows.Err()
+}
+
+var sensors = table{
+	what: "sensor", id: "x.id", order: "x.id",
+	from:    "alarm_sensors x JOIN homes h ON h.id = x.home_id JOIN buildings b ON b.id = h.building_id",
+	scope:   scopeCols{community: "x.community_id", grid: "b.grid_id", household: "x.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
+	columns: "x.id, x.community_id, x.home_id, x.device_id, x.kind, x.zone, x.mqtt_name, x.online, x.created_at",
+}
+
+func scanSensor(r scanner) (alarm.Sensor, error) {
+	var x alarm.Sensor
+	var device sql.NullInt64
+	err := r.Scan(&x.ID, &x.CommunityID, &x.HomeID, &device, &x.Kind, &x.Zone, &x.MQTTName, &x.Online, &x.CreatedAt)
+	x.DeviceID = device.Int64
+	return x, err
+}
+
+// CreateSensor registers a zigbee2mqtt sensor to a home and zone.
+func (s *Store) CreateSensor(ctx context.Context, scope auth.Scope, x *alarm.Sensor) error {
+	if err := x.Validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := oneOf(ctx, tx, homes, scope, x.HomeID, scanHome)
+		if err != nil {
+			return shequ.Invalid(map[string]string{"home_id": fmt.Sprintf("home %d not found", x.HomeID)})
+		}
+		if err := mustReachCommunity(scope, h.CommunityID); err != nil {
+			return err
+		}
+		x.CommunityID, x.CreatedAt, x.Online = h.CommunityID, s.now(), true
+		id, err := insert(ctx, tx, `INSERT INTO alarm_sensors (community_id, home_id, device_id, kind, zone, mqtt_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			x.CommunityID, x.HomeID, nullID(x.DeviceID), x.Kind, x.Zone, x.MQTTName, x.CreatedAt)
+		if err != nil {
+			if shequ.ErrorCode(err) == shequ.ECONFLICT {
+				return shequ.Errorf(shequ.ECONFLICT, "a sensor named %q is already registered", x.MQTTName)
+			}
+			return err
+		}
+		x.ID = id
+		return s.change(ctx, tx, x.CommunityID, "create", "alarm_sensor", id, nil, x)
+	})
+}
+
+// ListSensors returns the sensors scope reaches.
+func (s *Store) ListSensors(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[alarm.Sensor], error) {
+	return listOf(ctx, s.reader(), sensors, scope, nil, nil, page, scanSensor)
+}
+
+// SensorByName returns the sensor with a zigbee2mqtt name, whatever the
+// scope: the MQTT ingestion acts for the deployment.
+func (s *Store) SensorByName(ctx context.Context, name string) (alarm.Sensor, error) {
+	v, err := scanSensor(s.reader().QueryRowContext(ctx, "SELECT "+sensors.columns+" FROM "+sensors.from+" WHERE x.mqtt_name = $1", name))
+	if err == sql.ErrNoRows {
+		return v, shequ.Errorf(shequ.ENOTFOUND, "sensor %q not found", name)
+	}
+	return v, err
+}
+
+// LastSensorReports returns the latest stored report of each kind from a
+// sensor, oldest first, so the MQTT side can rebuild what it last knew.
+func (s *Store) LastSensorReports(ctx context.Context, name string) ([]alarm.Report, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT kind, restore, received_at FROM alarm_events
+		WHERE id IN (SELECT MAX(id) FROM alarm_events
+			WHERE home_id = (SELECT home_id FROM alarm_sensors WHERE mqtt_name = $1) AND account = $1 AND source = 'mqtt' GROUP BY kind)
+		ORDER BY id`, name)
+	if err != nil {
+		return nil, fmt.Errorf("last sensor reports: %w", err)
+	}
+	defer rows.Close()
+	var out []alarm.Report
+	for rows.Next() {
+		var kind string
+		r := alarm.Report{Source: alarm.SourceMQTT, Account: name}
+		if err := rows.Scan(&kind, &r.Restore, &r.ReceivedAt); err != nil {
+			return nil, err
+		}
+		r.Kind = alarm.Kind(kind)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SensorDirectory returns every sensor's name with its kind and zone.
+func (s *Store) SensorDirectory(ctx context.Context) (map[string][2]string, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT mqtt_name, kind, zone FROM alarm_sensors")
+	if err != nil {
+		return nil, fmt.Errorf("sensor directory: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][2]string{}
+	for rows.Next() {
+		var name, kind, zone string
+		if err := rows.Scan(&name, &kind, &zone); err != nil {
+			return nil, err
+		}
+		out[name] = [2]string{kind, zone}
+	}
+	return out, rows.Err()
+}
