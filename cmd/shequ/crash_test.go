@@ -249,7 +249,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		}
 		want[fmt.Sprintf("notice:%d:intrusion:police:sms:0", inc.ID)] = true
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	var sent map[string]string
 	var posts int
 	for time.Now().Before(deadline) {

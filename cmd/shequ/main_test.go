@@ -65,7 +65,9 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { p.cmd.Process.Kill() })
-	for i := 0; i < 200; i++ {
+	// A deadline, not a count of polls: on a loaded machine (CI runs
+	// packages side by side) a start with the demo takes several seconds.
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); {
 		if s := p.out.String(); strings.Contains(s, "shequ is serving") {
 			line := s[strings.Index(s, "url=http://")+len("url=http://"):]
 			p.addr = strings.TrimSuffix(strings.Fields(line)[0], "/")
