@@ -262,6 +262,10 @@ func (s *Server) registerPages() {
 		} else {
 			w.Header().Set("Cache-Control", "public, max-age=3600")
 		}
+		if r.URL.Path == "app.css" {
+			serveAppCSS(w, r) // joined from static/css (assets.go)
+			return
+		}
 		static.ServeHTTP(w, r)
 	})))
 

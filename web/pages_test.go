@@ -545,6 +545,9 @@ func TestStatic(t *testing.T) {
 			t.Errorf("%s: no nosniff", tt.path)
 		}
 	}
+	if r := e.page("/static/app.css?v=" + assetVersion); r.body != string(appCSS) {
+		t.Errorf("/static/app.css: %d bytes, want the %d of the joined style sheet", len(r.body), len(appCSS))
+	}
 	if r := e.page("/static/app.css"); strings.Contains(r.header.Get("Cache-Control"), "immutable") {
 		t.Error("an unversioned URL is cached for good")
 	}
