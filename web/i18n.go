@@ -1,11 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
+	"slices"
 	"time"
 
 	"golang.org/x/text/language"
@@ -26,7 +32,15 @@ var langOrder = []string{langHans, langHant, langEn}
 // asks for.
 const langCookie = "lang"
 
-//go:embed locales/*.json
+// The catalogs are split by capability, one file per capability and
+// language: locales/<lang>/<capability>.json, e.g. locales/en/alarm.json
+// and locales/zh-Hans/alarm.json. A language's files are merged when the
+// program starts; a key in two files of one language, a file in locales/
+// outside a language's folder, or a language folder with no files stops
+// it. Put a new key in the file of the capability its prefix names, in all
+// three languages (TestCatalogs checks that they agree).
+//
+//go:embed locales
 var localeFS embed.FS
 
 // locale is one language's message catalog and number formatting.
@@ -35,6 +49,9 @@ type locale struct {
 	Name string // the language's name in itself, for the switcher
 	msgs map[string]string
 	num  *message.Printer
+	// file is the capability file each key comes from ("alarm.json"),
+	// for the test that a key sits in the same file in every language.
+	file map[string]string
 }
 
 var (
@@ -45,20 +62,100 @@ var (
 )
 
 func mustLoadLocales() map[string]*locale {
+	sub, err := fs.Sub(localeFS, "locales")
+	if err != nil {
+		panic(err)
+	}
+	out, err := loadLocales(sub)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// loadLocales reads the catalogs of langOrder from f, laid out as
+// <lang>/<capability>.json.
+func loadLocales(f fs.FS) (map[string]*locale, error) {
+	top, err := fs.ReadDir(f, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range top {
+		if !e.IsDir() || !slices.Contains(langOrder, e.Name()) {
+			return nil, fmt.Errorf("locales/%s: catalogs go in locales/<lang>/<capability>.json, <lang> one of %v", e.Name(), langOrder)
+		}
+	}
 	out := map[string]*locale{}
 	for _, tag := range langOrder {
-		b, err := localeFS.ReadFile("locales/" + tag + ".json")
+		files, err := fs.Glob(f, tag+"/*")
 		if err != nil {
-			panic(fmt.Sprintf("locale %s: %v", tag, err))
+			return nil, err
 		}
-		l := &locale{Tag: tag, msgs: map[string]string{}, num: message.NewPrinter(language.MustParse(tag))}
-		if err := json.Unmarshal(b, &l.msgs); err != nil {
-			panic(fmt.Sprintf("locale %s: %v", tag, err))
+		if len(files) == 0 {
+			return nil, fmt.Errorf("locales/%s: no catalog", tag)
+		}
+		l := &locale{Tag: tag, msgs: map[string]string{}, file: map[string]string{}, num: message.NewPrinter(language.MustParse(tag))}
+		for _, name := range files {
+			if path.Ext(name) != ".json" {
+				return nil, fmt.Errorf("locales/%s: not a .json catalog", name)
+			}
+			b, err := fs.ReadFile(f, name)
+			if err != nil {
+				return nil, err
+			}
+			msgs, err := parseCatalog(b)
+			if err != nil {
+				return nil, fmt.Errorf("locales/%s: %w", name, err)
+			}
+			for _, m := range msgs {
+				if other, ok := l.file[m.key]; ok {
+					return nil, fmt.Errorf("locales/%s: key %q is also in locales/%s/%s", name, m.key, tag, other)
+				}
+				l.file[m.key] = path.Base(name)
+				l.msgs[m.key] = m.text
+			}
 		}
 		l.Name = l.msgs["lang.self"]
 		out[tag] = l
 	}
-	return out
+	return out, nil
+}
+
+type catalogEntry struct{ key, text string }
+
+// parseCatalog reads one flat JSON object of strings. Unlike
+// json.Unmarshal into a map it refuses a key given twice, where the later
+// one would silently win.
+func parseCatalog(b []byte) ([]catalogEntry, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("want one JSON object of strings")
+	}
+	var out []catalogEntry
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key := t.(string) // object keys are always strings
+		var text string
+		if err := dec.Decode(&text); err != nil {
+			return nil, fmt.Errorf("key %q: %w", key, err)
+		}
+		if seen[key] {
+			return nil, fmt.Errorf("key %q given twice", key)
+		}
+		seen[key] = true
+		out = append(out, catalogEntry{key, text})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more after the JSON object")
+	}
+	return out, nil
 }
 
 // pickLocale chooses the language of a page: the one the person chose, else

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,23 +70,67 @@ func hashFS(f fs.FS) string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-// mustParseViews parses each page template together with the layout, so
-// that every page can define its own "content" and "results".
+// Templates live in folders by audience: common/ (layout, login, error, the
+// dashboard), staff/, resident/, field/ and assoc/; parts/ holds the named
+// pieces several pages share. A view is named by its path without
+// ".html", e.g. "resident/matter" or "common/login".
+const (
+	layoutTemplate = "templates/common/layout.html"
+	partsPattern   = "templates/parts/*.html"
+)
+
+var viewFolders = []string{"common", "staff", "resident", "field", "assoc"}
+
+// mustParseViews parses each page template together with the layout and
+// the shared parts, so that every page can define its own "content" and
+// "results". A page is parsed last, so it could override a part; none
+// does today.
 func mustParseViews() map[string]*template.Template {
-	base := template.Must(template.ParseFS(pageFS, "templates/layout.html"))
-	names, err := fs.Glob(pageFS, "templates/*.html")
+	base := template.New("base")
+	mustParseFile(base, layoutTemplate)
+	parts, err := fs.Glob(pageFS, partsPattern)
 	if err != nil {
 		panic(err)
 	}
+	for _, p := range parts {
+		mustParseFile(base, p)
+	}
 	out := map[string]*template.Template{}
-	for _, n := range names {
-		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" {
-			continue
+	for _, dir := range viewFolders {
+		pages, err := fs.Glob(pageFS, "templates/"+dir+"/*.html")
+		if err != nil {
+			panic(err)
 		}
-		out[name] = template.Must(template.Must(base.Clone()).ParseFS(pageFS, n))
+		for _, p := range pages {
+			if p == layoutTemplate {
+				continue
+			}
+			t := template.Must(base.Clone())
+			mustParseFile(t, p)
+			out[strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")] = t
+		}
+	}
+	// A template outside the folders above would silently not be a view.
+	all, err := fs.Glob(pageFS, "templates/*")
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range all {
+		if d := path.Base(p); d != "parts" && !slices.Contains(viewFolders, d) {
+			panic(fmt.Sprintf("%s: templates belong in parts/ or one of %v", p, viewFolders))
+		}
 	}
 	return out
+}
+
+// mustParseFile adds the file at p to t under its path, so that files of
+// the same base name in different folders do not replace each other.
+func mustParseFile(t *template.Template, p string) {
+	b, err := fs.ReadFile(pageFS, p)
+	if err != nil {
+		panic(err)
+	}
+	template.Must(t.New(p).Parse(string(b)))
 }
 
 // pageData is what every template gets; Body is the page's own data.
@@ -216,6 +261,10 @@ func (s *Server) registerPages() {
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
 			w.Header().Set("Cache-Control", "public, max-age=3600")
+		}
+		if r.URL.Path == "app.css" {
+			serveAppCSS(w, r) // joined from static/css (assets.go)
+			return
 		}
 		static.ServeHTTP(w, r)
 	})))
@@ -396,7 +445,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, p *pageData
 		w.Header().Set("HX-Reswap", "innerHTML")
 		r.Header.Del("HX-Target")
 	}
-	s.render(w, r, p, "error", status)
+	s.render(w, r, p, "common/error", status)
 }
 
 // renderErr turns a store error into an error page.
@@ -445,7 +494,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Title = p.L.T("login.title")
 	p.Body = loginBody{Next: next}
-	s.render(w, r, p, "login", http.StatusOK)
+	s.render(w, r, p, "common/login", http.StatusOK)
 }
 
 // crossOrigin rejects form posts sent from other sites. The login form
@@ -494,7 +543,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Body = body
-	s.render(w, r, p, "login", status)
+	s.render(w, r, p, "common/login", status)
 }
 
 func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {

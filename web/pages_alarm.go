@@ -364,7 +364,7 @@ func (s *Server) consolePage(r *http.Request, p *pageData) (string, error) {
 		return "", err
 	}
 	p.Body = b
-	return "console", nil
+	return "staff/console", nil
 }
 
 // consoleTitle is "(2) Alarm console" while two alarms wait.
@@ -707,7 +707,7 @@ func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request, p *pageDat
 		return err
 	}
 	p.Body = b
-	s.renderFragment(w, p, "console", "queue", http.StatusOK)
+	s.renderFragment(w, p, "staff/console", "queue", http.StatusOK)
 	return nil
 }
 
@@ -725,7 +725,7 @@ func (s *Server) consoleDetail(w http.ResponseWriter, r *http.Request, p *pageDa
 		return err
 	}
 	p.Body = &consoleBody{Selected: v, CanHandle: v.CanHandle}
-	s.renderFragment(w, p, "console", "detail", http.StatusOK)
+	s.renderFragment(w, p, "staff/console", "detail", http.StatusOK)
 	return nil
 }
 
@@ -744,7 +744,7 @@ func (s *Server) consoleState(w http.ResponseWriter, r *http.Request, p *pageDat
 		return err
 	}
 	p.Body = &consoleBody{Selected: v, CanHandle: v.CanHandle}
-	s.renderFragment(w, p, "console", "state", http.StatusOK)
+	s.renderFragment(w, p, "staff/console", "state", http.StatusOK)
 	return nil
 }
 
@@ -808,7 +808,7 @@ func (s *Server) stepRefused(w http.ResponseWriter, r *http.Request, p *pageData
 	}
 	b.Selected.Error = msg
 	p.Body, p.Self = b, fmt.Sprintf("/console?id=%d", id)
-	s.render(w, r, p, "console", errorStatus(cause))
+	s.render(w, r, p, "staff/console", errorStatus(cause))
 	return nil
 }
 
@@ -826,7 +826,7 @@ func (s *Server) stepAnswer(ctx context.Context, w http.ResponseWriter, p *pageD
 	v.Error = msg
 	b.Selected = v
 	p.Body, p.OOB = b, true
-	s.renderFragment(w, p, "console", "step", status)
+	s.renderFragment(w, p, "staff/console", "step", status)
 	return nil
 }
 
@@ -934,7 +934,7 @@ func (s *Server) myAlarmPage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = p.L.T("myalarm.title")
 	p.Body = b
-	return "home_alarm", nil
+	return "resident/alarm", nil
 }
 
 // myAlarmState answers the state part alone, for resident.js to swap in.
@@ -944,7 +944,7 @@ func (s *Server) myAlarmState(w http.ResponseWriter, r *http.Request, p *pageDat
 		return err
 	}
 	p.Body = b
-	s.renderFragment(w, p, "home_alarm", "alarm-state", http.StatusOK)
+	s.renderFragment(w, p, "resident/alarm", "alarm-state", http.StatusOK)
 	return nil
 }
 
@@ -977,11 +977,11 @@ func (s *Server) changeArm(w http.ResponseWriter, r *http.Request, p *pageData, 
 	}
 	p.Body = b
 	if isHTMX(r) {
-		s.renderFragment(w, p, "home_alarm", "alarm-state", status)
+		s.renderFragment(w, p, "resident/alarm", "alarm-state", status)
 		return nil
 	}
 	p.Title, p.Self = p.L.T("myalarm.title"), "/my/alarm"
-	s.render(w, r, p, "home_alarm", status)
+	s.render(w, r, p, "resident/alarm", status)
 	return nil
 }
 
@@ -1018,7 +1018,7 @@ func (s *Server) myAlarmSOS(w http.ResponseWriter, r *http.Request, p *pageData)
 	if r.PostForm.Get("confirm") != "yes" {
 		p.Title, p.Self = p.L.T("sos.confirm.title"), "/my/alarm"
 		p.Body = nil
-		s.render(w, r, p, "home_alarm_sos", http.StatusOK)
+		s.render(w, r, p, "resident/alarm_sos", http.StatusOK)
 		return nil
 	}
 	if _, err := s.store.RaiseSOS(ctx, p.Actor.Scope(auth.PermSOS), home, "", 0, 0); err != nil {

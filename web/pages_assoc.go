@@ -282,7 +282,7 @@ func (s *Server) ledgersPage(r *http.Request, p *pageData) (string, error) {
 		p.Title = p.L.T("shared.title")
 	}
 	p.Body = b
-	return "a_ledgers", nil
+	return "assoc/ledgers", nil
 }
 
 // workspaceIntakes lists the open problems brought to the actor's
@@ -541,7 +541,7 @@ func (s *Server) entriesPage(r *http.Request, p *pageData) (string, error) {
 	b.Pager = newPager("/ledgers/"+t.Key, q, b.FilterKeys, n, l.Total)
 	p.Title = b.Ledger.Name
 	p.Body = b
-	return "a_entries", nil
+	return "assoc/entries", nil
 }
 
 // maxExport is the most entries one export holds.

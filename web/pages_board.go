@@ -64,7 +64,7 @@ func (s *Server) boardPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Pager = newPager("/lostfound", q, []string{"kind", "all"}, n, l.Total)
 	p.Body = b
-	return "r_lostfound", nil
+	return "resident/lostfound", nil
 }
 
 type boardForm struct {
@@ -81,7 +81,7 @@ func (s *Server) boardFormPage(r *http.Request, p *pageData) (string, error) {
 		kind = "lost"
 	}
 	p.Body = &boardForm{Kind: kind, Subject: "item", DraftKey: newDraftKey(), Errors: map[string]string{}}
-	return "r_lostfound_new", nil
+	return "resident/lostfound_new", nil
 }
 
 func (s *Server) boardSubmit(w http.ResponseWriter, r *http.Request, p *pageData) error {
@@ -92,7 +92,7 @@ func (s *Server) boardSubmit(w http.ResponseWriter, r *http.Request, p *pageData
 		p.Title, p.Self = p.L.T("lostfound.new.title"), "/lostfound/new"
 		f.Error = p.L.T("matterform.fix")
 		p.Body = f
-		s.render(w, r, p, "r_lostfound_new", http.StatusUnprocessableEntity)
+		s.render(w, r, p, "resident/lostfound_new", http.StatusUnprocessableEntity)
 		return nil
 	}
 	ct, photo, err := formPhoto(r)
@@ -198,7 +198,7 @@ func (s *Server) boardPostPage(r *http.Request, p *pageData) (string, error) {
 		return "", err
 	}
 	p.Body = b
-	return "r_lostfound_post", nil
+	return "resident/lostfound_post", nil
 }
 
 // boardStep replies to a post or marks one's own post resolved.
@@ -231,7 +231,7 @@ func (s *Server) boardStep(w http.ResponseWriter, r *http.Request, p *pageData) 
 			return berr
 		}
 		p.Body, p.Self = b, fmt.Sprintf("/lostfound/%d", id)
-		s.render(w, r, p, "r_lostfound_post", errorStatus(err))
+		s.render(w, r, p, "resident/lostfound_post", errorStatus(err))
 		return nil
 	}
 	s.changed()

@@ -87,7 +87,7 @@ func (s *Server) casesPage(r *http.Request, p *pageData) (string, error) {
 	b.Pager = newPager("/cases", q, []string{"kind", "status"}, n, l.Total)
 	p.Title = p.L.T("cases.title")
 	p.Body = b
-	return "a_cases", nil
+	return "assoc/cases", nil
 }
 
 // --- recording a service ---
@@ -159,7 +159,7 @@ func (s *Server) caseFormPage(r *http.Request, p *pageData) (string, error) {
 		return "", err
 	}
 	p.Body = f
-	return "a_case_new", nil
+	return "assoc/case_new", nil
 }
 
 // caseSubmit records the service and goes to its page, or shows the form
@@ -201,7 +201,7 @@ func (s *Server) caseSubmit(w http.ResponseWriter, r *http.Request, p *pageData)
 	}
 	f.Error = p.L.T("ledgerform.fix")
 	p.Body, p.Self = f, "/cases/new/"+f.Kind
-	s.render(w, r, p, "a_case_new", http.StatusUnprocessableEntity)
+	s.render(w, r, p, "assoc/case_new", http.StatusUnprocessableEntity)
 	return nil
 }
 
@@ -250,7 +250,7 @@ func (s *Server) casePage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Done = doneWord(r, p, "case.done.")
 	p.Body = b
-	return "a_case", nil
+	return "assoc/case", nil
 }
 
 func (s *Server) caseOf(r *http.Request, p *pageData, form url.Values) (*caseView, error) {
@@ -338,6 +338,6 @@ func (s *Server) caseStep(w http.ResponseWriter, r *http.Request, p *pageData) e
 	}
 	b.Errors, b.Error = errs, p.L.T("ledgerform.fix")
 	p.Body, p.Self = b, fmt.Sprintf("/cases/%d", id)
-	s.render(w, r, p, "a_case", http.StatusUnprocessableEntity)
+	s.render(w, r, p, "assoc/case", http.StatusUnprocessableEntity)
 	return nil
 }

@@ -153,7 +153,7 @@ func (s *Server) newsPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Pager = newPager("/news", q, []string{"category"}, n, l.Total)
 	p.Body = b
-	return "r_news", nil
+	return "resident/news", nil
 }
 
 type noticeBodyView struct {
@@ -188,7 +188,7 @@ func (s *Server) noticePage(r *http.Request, p *pageData) (string, error) {
 	b.CanTrack = n.Important && a.Can(auth.PermContentTrack) && len(staffScope(a, auth.PermContentTrack)) > 0
 	p.Title = n.Title
 	p.Body = b
-	return "r_notice", nil
+	return "resident/notice", nil
 }
 
 // noticeConfirm records that the resident's household has read an
@@ -236,7 +236,7 @@ func (s *Server) guidesPage(r *http.Request, p *pageData) (string, error) {
 	b.Rows = l.Items
 	b.Pager = newPager("/guides", q, []string{"category"}, n, l.Total)
 	p.Body = b
-	return "r_guides", nil
+	return "resident/guides", nil
 }
 
 type contactView2 struct {
@@ -269,7 +269,7 @@ func (s *Server) guidePage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = g.Name
 	p.Body = guideView{G: g, Body: template.HTML(g.BodyHTML), Contacts: contactsOf(g.Contacts)}
-	return "r_guide", nil
+	return "resident/guide", nil
 }
 
 type policyRow struct {
@@ -299,7 +299,7 @@ func (s *Server) policiesPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Pager = newPager("/policies", q, nil, n, l.Total)
 	p.Body = b
-	return "r_policies", nil
+	return "resident/policies", nil
 }
 
 type policyView struct {
@@ -327,7 +327,7 @@ func (s *Server) policyPage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = x.Title
 	p.Body = v
-	return "r_policy", nil
+	return "resident/policy", nil
 }
 
 // --- staff: notices, composing, confirmations ---
@@ -362,7 +362,7 @@ func (s *Server) noticesPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Pager = newPager("/notices", q, []string{"status"}, n, l.Total)
 	p.Body = b
-	return "s_notices", nil
+	return "staff/notices", nil
 }
 
 // composeForm is the notice being written, as the form shows it.
@@ -433,7 +433,7 @@ func (s *Server) composePage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = p.L.T("compose.title")
 	p.Body = f
-	return "s_notice_new", nil
+	return "staff/notice_new", nil
 }
 
 // composeSubmit writes the notice, now or for later, and goes to the list
@@ -512,7 +512,7 @@ func (s *Server) composeSubmit(w http.ResponseWriter, r *http.Request, p *pageDa
 		p.Title, p.Self = p.L.T("compose.title"), "/notices/new"
 		f.Error = p.L.T("matterform.fix")
 		p.Body = f
-		s.render(w, r, p, "s_notice_new", status)
+		s.render(w, r, p, "staff/notice_new", status)
 		return nil
 	}
 	if len(f.Errors) > 0 {
@@ -591,5 +591,5 @@ func (s *Server) trackPage(r *http.Request, p *pageData) (string, error) {
 	b.Pager = newPager(fmt.Sprintf("/notices/%d/confirmations", id), q, nil, pn, l.Total)
 	p.Title = p.L.T("track.title", n.Title)
 	p.Body = b
-	return "s_notice_track", nil
+	return "staff/notice_track", nil
 }

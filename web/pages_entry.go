@@ -212,7 +212,7 @@ func (s *Server) entryFormPage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = p.L.T("ledgerform.title", f.Ledger.Name)
 	p.Body = f
-	return "a_entry_new", nil
+	return "assoc/entry_new", nil
 }
 
 // entrySubmit enters the resident, with the consents given on the form,
@@ -236,7 +236,7 @@ func (s *Server) entrySubmit(w http.ResponseWriter, r *http.Request, p *pageData
 		p.Title, p.Self = p.L.T("ledgerform.title", f.Ledger.Name), "/ledgers/"+t.Key+"/new"
 		f.Error = p.L.T("ledgerform.fix")
 		p.Body = f
-		s.render(w, r, p, "a_entry_new", status)
+		s.render(w, r, p, "assoc/entry_new", status)
 		return nil
 	}
 	if f.PersonID == 0 {
@@ -345,7 +345,7 @@ func (s *Server) entryEditPage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = p.L.T("entryedit.title", e.PersonName)
 	p.Body = s.newEditForm(p, t, e, stored, nil)
-	return "a_entry_edit", nil
+	return "assoc/entry_edit", nil
 }
 
 // entryEditSubmit changes the entry: a field left blank is cleared, the
@@ -385,7 +385,7 @@ func (s *Server) entryEditSubmit(w http.ResponseWriter, r *http.Request, p *page
 	p.Title, p.Self = p.L.T("entryedit.title", e.PersonName), fmt.Sprintf("/ledgers/%s/%d/edit", t.Key, e.ID)
 	f.Error = p.L.T("ledgerform.fix")
 	p.Body = f
-	s.render(w, r, p, "a_entry_edit", http.StatusUnprocessableEntity)
+	s.render(w, r, p, "assoc/entry_edit", http.StatusUnprocessableEntity)
 	return nil
 }
 
@@ -418,7 +418,7 @@ func (s *Server) entryFieldCheck(w http.ResponseWriter, r *http.Request, p *page
 			part.Error = problemText(p.L, fd, *pr)
 		}
 	}
-	return s.renderPart(w, "a_entry_new", "field-error", part)
+	return s.renderPart(w, "assoc/entry_new", "field-error", part)
 }
 
 // renderPart answers with one named template of a view, for htmx.
@@ -491,7 +491,7 @@ func (s *Server) entryPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Done = doneWord(r, p, "entry.done.")
 	p.Body = b
-	return "a_entry", nil
+	return "assoc/entry", nil
 }
 
 // entryView reads the entry of the request's path as the actor sees it,
@@ -712,7 +712,7 @@ func (s *Server) entryAgain(w http.ResponseWriter, r *http.Request, p *pageData,
 	}
 	fill(b)
 	p.Body, p.Self = b, fmt.Sprintf("/ledgers/%s/%d", t.Key, id)
-	s.render(w, r, p, "a_entry", http.StatusUnprocessableEntity)
+	s.render(w, r, p, "assoc/entry", http.StatusUnprocessableEntity)
 	return nil
 }
 

@@ -108,7 +108,7 @@ func (s *Server) dispatchesPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Reported, _ = strconv.ParseInt(r.URL.Query().Get("reported"), 10, 64)
 	p.Body = b
-	return "f_dispatches", nil
+	return "field/dispatches", nil
 }
 
 // dispatches gathers the page; refused, when not nil, is shown on the
@@ -177,7 +177,7 @@ func (s *Server) dispatchNews(w http.ResponseWriter, r *http.Request, p *pageDat
 		return err
 	}
 	p.Body = &dispatchesBody{Changed: shownIDs(l.Items) != r.URL.Query().Get("shown")}
-	s.renderFragment(w, p, "f_dispatches", "news", http.StatusOK)
+	s.renderFragment(w, p, "field/dispatches", "news", http.StatusOK)
 	return nil
 }
 
@@ -252,6 +252,6 @@ func (s *Server) dispatchRefused(w http.ResponseWriter, r *http.Request, p *page
 		b.Gone = msg
 	}
 	p.Body, p.Self = b, "/my/dispatches"
-	s.render(w, r, p, "f_dispatches", status)
+	s.render(w, r, p, "field/dispatches", status)
 	return nil
 }

@@ -107,5 +107,5 @@ func (s *Server) dashboardPage(r *http.Request, p *pageData) (string, error) {
 		}
 	}
 	p.Body = b
-	return "home", nil
+	return "common/home", nil
 }

@@ -111,7 +111,7 @@ func (s *Server) homesPage(r *http.Request, p *pageData) (string, error) {
 		if err != nil {
 			b.FloorError = p.L.T("homes.floor.invalid")
 			p.Body = b
-			return "homes", nil
+			return "staff/homes", nil
 		}
 		f.Floor = &n
 	}
@@ -126,7 +126,7 @@ func (s *Server) homesPage(r *http.Request, p *pageData) (string, error) {
 	b.Rows = l.Items
 	b.Pager = newPager("/homes", q, []string{"building", "floor"}, n, l.Total)
 	p.Body = b
-	return "homes", nil
+	return "staff/homes", nil
 }
 
 // --- people ---
@@ -166,7 +166,7 @@ func (s *Server) peoplePage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Pager = newPager("/people", q, []string{"q", "tag"}, n, l.Total)
 	p.Body = b
-	return "people", nil
+	return "staff/people", nil
 }
 
 // --- devices ---
@@ -194,7 +194,7 @@ func (s *Server) devicesPage(r *http.Request, p *pageData) (string, error) {
 	b.Rows = l.Items
 	b.Pager = newPager("/devices", q, []string{"kind", "status"}, n, l.Total)
 	p.Body = b
-	return "devices", nil
+	return "staff/devices", nil
 }
 
 // --- associations ---
@@ -235,7 +235,7 @@ func (s *Server) associationsPage(r *http.Request, p *pageData) (string, error) 
 	}
 	b.Pager = newPager("/associations", q, nil, n, l.Total)
 	p.Body = b
-	return "associations", nil
+	return "staff/associations", nil
 }
 
 // --- audit ---
@@ -260,7 +260,7 @@ func (s *Server) auditPage(r *http.Request, p *pageData) (string, error) {
 	b.Rows = l.Items
 	b.Pager = newPager("/audit", q, []string{"username", "action"}, n, l.Total)
 	p.Body = b
-	return "audit", nil
+	return "staff/audit", nil
 }
 
 // --- users ---
@@ -299,5 +299,5 @@ func (s *Server) usersPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Pager = newPager("/users", q, nil, n, l.Total)
 	p.Body = b
-	return "users", nil
+	return "staff/users", nil
 }

@@ -95,7 +95,7 @@ func (s *Server) mediationsPage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = p.L.T("mediations.title")
 	p.Body = b
-	return "a_mediations", nil
+	return "assoc/mediations", nil
 }
 
 // --- opening a case ---
@@ -129,7 +129,7 @@ func (s *Server) mediationFormPage(r *http.Request, p *pageData) (string, error)
 		return "", err
 	}
 	p.Body = f
-	return "a_mediation_new", nil
+	return "assoc/mediation_new", nil
 }
 
 // mediationSubmit opens the case and goes to its page, where its parties
@@ -153,7 +153,7 @@ func (s *Server) mediationSubmit(w http.ResponseWriter, r *http.Request, p *page
 	}
 	f.Error = p.L.T("ledgerform.fix")
 	p.Body, p.Self = f, "/mediations/new"
-	s.render(w, r, p, "a_mediation_new", http.StatusUnprocessableEntity)
+	s.render(w, r, p, "assoc/mediation_new", http.StatusUnprocessableEntity)
 	return nil
 }
 
@@ -223,7 +223,7 @@ func (s *Server) mediationPage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Done = doneWord(r, p, "mediation.done.")
 	p.Body = b
-	return "a_mediation", nil
+	return "assoc/mediation", nil
 }
 
 func (s *Server) mediationView(r *http.Request, p *pageData, form url.Values) (*mediationBodyView, error) {
@@ -379,6 +379,6 @@ func (s *Server) mediationStep(w http.ResponseWriter, r *http.Request, p *pageDa
 	}
 	b.Forms.Errors, b.Errors, b.Error = errs, errs, p.L.T("ledgerform.fix")
 	p.Body, p.Self = b, fmt.Sprintf("/mediations/%d", id)
-	s.render(w, r, p, "a_mediation", http.StatusUnprocessableEntity)
+	s.render(w, r, p, "assoc/mediation", http.StatusUnprocessableEntity)
 	return nil
 }

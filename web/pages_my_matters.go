@@ -132,7 +132,7 @@ func (s *Server) myMattersPage(r *http.Request, p *pageData) (string, error) {
 		b.Phone = phoneOf(c)
 	}
 	p.Body = b
-	return "r_matters", nil
+	return "resident/matters", nil
 }
 
 type matterForm struct {
@@ -180,7 +180,7 @@ func (s *Server) matterFormPage(r *http.Request, p *pageData) (string, error) {
 	}
 	p.Title = p.L.T("matterform.title")
 	p.Body = f
-	return "r_matter_new", nil
+	return "resident/matter_new", nil
 }
 
 func newDraftKey() string {
@@ -334,7 +334,7 @@ func (s *Server) matterSubmit(w http.ResponseWriter, r *http.Request, p *pageDat
 		p.Title, p.Self = p.L.T("matterform.title"), "/my/matters/new"
 		f.Error = p.L.T("matterform.fix")
 		p.Body = f
-		s.render(w, r, p, "r_matter_new", status)
+		s.render(w, r, p, "resident/matter_new", status)
 		return nil
 	}
 	ct, photo, err := formPhoto(r)
@@ -510,7 +510,7 @@ func (s *Server) myMatterPage(r *http.Request, p *pageData) (string, error) {
 	q := r.URL.Query()
 	b.Sent, b.PhotoFailed = q.Get("sent") == "1", q.Get("photo") == "failed"
 	p.Body = b
-	return "r_matter", nil
+	return "resident/matter", nil
 }
 
 // myMatter reads a matter of the resident's own household: another
@@ -586,7 +586,7 @@ func (s *Server) myMatterStep(w http.ResponseWriter, r *http.Request, p *pageDat
 			return berr
 		}
 		p.Body, p.Self = b, fmt.Sprintf("/my/matters/%d", id)
-		s.render(w, r, p, "r_matter", errorStatus(err))
+		s.render(w, r, p, "resident/matter", errorStatus(err))
 		return nil
 	}
 	s.changed()

@@ -331,7 +331,7 @@ func (s *Server) residentHomePage(r *http.Request, p *pageData) (string, error) 
 		return "", err
 	}
 	p.Body = b
-	return "r_home", nil
+	return "resident/home", nil
 }
 
 // homeAlarm reads the home's alarm state for the line on the home page. A
@@ -448,15 +448,5 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	// The worker keeps this page; it must not keep a session's token.
 	p.Actor, p.CSRF = nil, ""
 	p.Body = b
-	s.render(w, r, p, "r_offline", http.StatusOK)
-}
-
-func init() {
-	// The parts the service pages, the console, the field staff's and the
-	// associations' pages share go into each of them.
-	for name, t := range views {
-		if strings.HasPrefix(name, "r_") || strings.HasPrefix(name, "s_") || strings.HasPrefix(name, "f_") || strings.HasPrefix(name, "a_") || name == "console" {
-			template.Must(t.ParseFS(pageFS, "templates/parts/*.html"))
-		}
-	}
+	s.render(w, r, p, "resident/offline", http.StatusOK)
 }

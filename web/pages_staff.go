@@ -119,7 +119,7 @@ func (s *Server) queuePage(r *http.Request, p *pageData) (string, error) {
 	}
 	b.Pager = newPager("/matters", q, []string{"status", "category", "overdue", "mine"}, n, l.Total)
 	p.Body = b
-	return "s_matters", nil
+	return "staff/matters", nil
 }
 
 // matterStaff names the staff of the communities of ms.
@@ -175,7 +175,7 @@ func (s *Server) staffMatterPage(r *http.Request, p *pageData) (string, error) {
 		b.Done = p.L.T("staffmatter.done." + done)
 	}
 	p.Body = b
-	return "s_matter", nil
+	return "staff/matter", nil
 }
 
 func (s *Server) staffMatter(r *http.Request, p *pageData, msg string) (*staffMatterBody, error) {
@@ -292,7 +292,7 @@ func (s *Server) staffRefused(w http.ResponseWriter, r *http.Request, p *pageDat
 		return err
 	}
 	p.Body, p.Self = b, fmt.Sprintf("/matters/%d", id)
-	s.render(w, r, p, "s_matter", errorStatus(cause))
+	s.render(w, r, p, "staff/matter", errorStatus(cause))
 	return nil
 }
 

@@ -146,7 +146,7 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 	eligibleFigures(p, &b, st)
 	p.Title = p.L.T("stats.title")
 	p.Body = b
-	return "a_stats", nil
+	return "assoc/stats", nil
 }
 
 // monthWords writes a YYYY-MM month in the page's language.

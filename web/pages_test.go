@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/shequ/shequ/auth"
@@ -544,6 +545,9 @@ func TestStatic(t *testing.T) {
 			t.Errorf("%s: no nosniff", tt.path)
 		}
 	}
+	if r := e.page("/static/app.css?v=" + assetVersion); r.body != string(appCSS) {
+		t.Errorf("/static/app.css: %d bytes, want the %d of the joined style sheet", len(r.body), len(appCSS))
+	}
 	if r := e.page("/static/app.css"); strings.Contains(r.header.Get("Cache-Control"), "immutable") {
 		t.Error("an unversioned URL is cached for good")
 	}
@@ -575,6 +579,59 @@ func TestDateInCommunityZone(t *testing.T) {
 
 // TestCatalogs checks that the three catalogs have the same keys with the
 // same formatting verbs, and that every key the pages use exists.
+// TestLocaleLayout checks that the catalogs of a language merge from its
+// capability files and that the loader refuses what would lose a message.
+func TestLocaleLayout(t *testing.T) {
+	good := func() fstest.MapFS {
+		f := fstest.MapFS{}
+		for _, tag := range langOrder {
+			f[tag+"/common.json"] = &fstest.MapFile{Data: []byte(`{"lang.self": "` + tag + `", "nav.home": "h"}`)}
+			f[tag+"/alarm.json"] = &fstest.MapFile{Data: []byte(`{"alarm.title": "a"}`)}
+		}
+		return f
+	}
+	got, err := loadLocales(good())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := got[langEn]; l.Name != langEn || l.T("nav.home") != "h" || l.T("alarm.title") != "a" || l.file["alarm.title"] != "alarm.json" {
+		t.Errorf("merged catalog: %v from %v", l.msgs, l.file)
+	}
+
+	tests := []struct {
+		name string
+		edit func(fstest.MapFS)
+		want string
+	}{
+		{"key in two files", func(f fstest.MapFS) {
+			f["zh-Hant/stats.json"] = &fstest.MapFile{Data: []byte(`{"stats.title": "s", "alarm.title": "b"}`)}
+		}, `"alarm.title" is also in`},
+		{"key twice in a file", func(f fstest.MapFS) {
+			f["en/alarm.json"] = &fstest.MapFile{Data: []byte(`{"alarm.title": "a", "alarm.title": "b"}`)}
+		}, "given twice"},
+		{"flat catalog", func(f fstest.MapFS) {
+			f["en.json"] = &fstest.MapFile{Data: []byte(`{"nav.new": "n"}`)}
+		}, "locales/en.json"},
+		{"not JSON", func(f fstest.MapFS) {
+			f["en/alarm.txt"] = &fstest.MapFile{Data: []byte(`alarm.title = a`)}
+		}, "not a .json"},
+		{"not strings", func(f fstest.MapFS) {
+			f["en/alarm.json"] = &fstest.MapFile{Data: []byte(`{"alarm.title": 1}`)}
+		}, "alarm.title"},
+		{"a language missing", func(f fstest.MapFS) {
+			delete(f, langHant+"/common.json")
+			delete(f, langHant+"/alarm.json")
+		}, "no catalog"},
+	}
+	for _, tt := range tests {
+		f := good()
+		tt.edit(f)
+		if _, err := loadLocales(f); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err %v, want one saying %q", tt.name, err, tt.want)
+		}
+	}
+}
+
 func TestCatalogs(t *testing.T) {
 	verbs := regexp.MustCompile(`%(\[\d+\])?[dsvq]`)
 	base := locales[langHans]
@@ -591,6 +648,9 @@ func TestCatalogs(t *testing.T) {
 			}
 			if strings.TrimSpace(other) == "" {
 				t.Errorf("%s %q is empty", tag, k)
+			}
+			if l.file[k] != base.file[k] {
+				t.Errorf("%q is in %s/%s but in %s/%s", k, langHans, base.file[k], tag, l.file[k])
 			}
 		}
 		for k := range l.msgs {

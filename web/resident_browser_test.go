@@ -174,7 +174,7 @@ func TestBrowserResidentMatter(t *testing.T) {
 
 	// --- the resident sees it assigned ---
 	res.navigate("open my matters", chromedp.Navigate(e.http.URL+"/my/matters"))
-	card := `.m-card[data-tracking="` + tracking + `"]`
+	card := `.list-card[data-tracking="` + tracking + `"]`
 	if s := res.eval(`document.querySelector('` + card + ` .chip').textContent`); s != "已派单" {
 		t.Errorf("the resident sees %q, want 已派单", s)
 	}

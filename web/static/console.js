@@ -13,30 +13,15 @@
   if (!root) {
     return;
   }
-  var live = document.getElementById("live");
   var soundState = document.getElementById("sound-state");
   var known = {}; // ids of the incidents in the queue
-  var lastId = root.getAttribute("data-live-from") || "0";
   var audio = null;
   var beeps = 0;
 
   // --- fragments -------------------------------------------------------
 
-  // fetchFragment asks for a part of the page. A session that has ended
-  // sends the whole page to the sign-in form.
-  function fetchFragment(url) {
-    return fetch(url, {headers: {"HX-Request": "true"}, credentials: "same-origin", cache: "no-store"}).then(function (r) {
-      var to = r.headers.get("HX-Redirect");
-      if (r.status === 401 && to) {
-        location.href = to;
-        throw new Error("signed out");
-      }
-      if (!r.ok) {
-        throw new Error(url + ": HTTP " + r.status);
-      }
-      return r.text();
-    });
-  }
+  // livestream.js fetches the parts of the page as htmx would.
+  var fetchFragment = window.shequLive.fetchFragment;
 
   // swap replaces the element with the given id by the one in html, keeps
   // the keyboard focus where it was, and lets htmx wire the new links.
@@ -304,18 +289,9 @@
     }
   });
 
-  // --- the live stream -------------------------------------------------
-
-  function setLive(state) {
-    live.setAttribute("data-state", state);
-    live.textContent = live.getAttribute("data-text-" + state);
-  }
-
-  var stream = null;
-  var wasDown = false;
+  // --- the live stream (livestream.js) --------------------------------
 
   function onIncident(e) {
-    lastId = e.lastEventId || lastId;
     var inc = {};
     try {
       inc = JSON.parse(e.data);
@@ -336,7 +312,6 @@
   }
 
   function onEscalation(e) {
-    lastId = e.lastEventId || lastId;
     beep(true);
     refreshQueue();
     try {
@@ -348,34 +323,16 @@
     }
   }
 
-  // connect opens the stream where the page left off. EventSource
-  // reconnects by itself and sends Last-Event-ID, so nothing is missed;
-  // only when the server refuses it (a 401, a 503) is it made anew.
-  function connect() {
-    stream = new EventSource("/api/v1/events/stream?after=" + encodeURIComponent(lastId));
-    stream.addEventListener("open", function () {
-      setLive("open");
-      if (wasDown) {
-        wasDown = false;
-        refreshQueue();
-        refreshState();
-      }
-    });
-    stream.addEventListener("error", function () {
-      wasDown = true;
-      if (stream.readyState === EventSource.CLOSED) {
-        setLive("closed");
-        setTimeout(connect, 5000);
-      } else {
-        setLive("reconnecting");
-      }
-    });
-    stream.addEventListener("incident", onIncident);
-    stream.addEventListener("escalation", onEscalation);
-  }
-
   readQueue();
-  connect();
+  window.shequLive.follow({
+    from: root.getAttribute("data-live-from"),
+    status: document.getElementById("live"),
+    events: {incident: onIncident, escalation: onEscalation},
+    onResume: function () {
+      refreshQueue();
+      refreshState();
+    }
+  });
   // Ages move on without events: the server recomputes them.
   setInterval(refreshQueue, 20000);
 })();

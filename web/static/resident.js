@@ -12,24 +12,11 @@
   if (!root) {
     return;
   }
-  var live = document.getElementById("live");
-  var lastId = root.getAttribute("data-live-from") || "0";
 
   // --- the state -------------------------------------------------------
 
-  function fetchFragment(url) {
-    return fetch(url, {headers: {"HX-Request": "true"}, credentials: "same-origin", cache: "no-store"}).then(function (r) {
-      var to = r.headers.get("HX-Redirect");
-      if (r.status === 401 && to) {
-        location.href = to;
-        throw new Error("signed out");
-      }
-      if (!r.ok) {
-        throw new Error(url + ": HTTP " + r.status);
-      }
-      return r.text();
-    });
-  }
+  // livestream.js fetches the parts of the page as htmx would.
+  var fetchFragment = window.shequLive.fetchFragment;
 
   var busy = false;
   var again = false;
@@ -165,46 +152,13 @@
     });
   }
 
-  // --- the live stream -------------------------------------------------
-
-  function setLive(state) {
-    if (!live) {
-      return;
-    }
-    live.setAttribute("data-state", state);
-    live.textContent = live.getAttribute("data-text-" + state);
-  }
-
-  var stream = null;
-  var wasDown = false;
-
-  function onChange(e) {
-    lastId = e.lastEventId || lastId;
-    refreshState();
-  }
-
-  function connect() {
-    stream = new EventSource("/api/v1/events/stream?after=" + encodeURIComponent(lastId));
-    stream.addEventListener("open", function () {
-      setLive("open");
-      if (wasDown) {
-        wasDown = false;
-        refreshState();
-      }
-    });
-    stream.addEventListener("error", function () {
-      wasDown = true;
-      if (stream.readyState === EventSource.CLOSED) {
-        setLive("closed");
-        setTimeout(connect, 5000);
-      } else {
-        setLive("reconnecting");
-      }
-    });
-    stream.addEventListener("arm_state", onChange);
-    stream.addEventListener("incident", onChange);
-  }
+  // --- the live stream (livestream.js) --------------------------------
 
   startCountdown();
-  connect();
+  window.shequLive.follow({
+    from: root.getAttribute("data-live-from"),
+    status: document.getElementById("live"),
+    events: {arm_state: refreshState, incident: refreshState},
+    onResume: refreshState
+  });
 })();
