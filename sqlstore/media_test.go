@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/content"
 	"github.com/shequ/shequ/media"
@@ -162,4 +163,54 @@ func TestMoveMediaOut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSweepMedia removes the bytes of deleted rows once no row names them,
+// and keeps bytes another row still names.
+func TestSweepMedia(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := auth.WithActor(t.Context(), &auth.Actor{})
+		ct := makeContentTree(t, st, "sw")
+		n1 := ct.notice(t, st, "一", content.Community(), nil)
+		n2 := ct.notice(t, st, "二", content.Community(), nil)
+		blobs, err := disk.New(t.TempDir())
+		mustOK(t, err)
+		put := func(data []byte) media.Media {
+			m := blobOf(data)
+			sha, _, err := blobs.Put(ctx, bytes.NewReader(data))
+			mustOK(t, err)
+			m.SHA256 = sha
+			return m
+		}
+		shared := put([]byte("%PDF-1.4 shared"))
+		alone := put([]byte("%PDF-1.4 alone"))
+		for _, n := range []int64{n1.ID, n2.ID} {
+			x := content.Attachment{Name: "a.pdf", ContentType: "application/pdf"}
+			mustOK(t, st.AddAttachment(ctx, ct.admin, content.KindNotice, n, &x, shared))
+		}
+		x := content.Attachment{Name: "b.pdf", ContentType: "application/pdf"}
+		mustOK(t, st.AddAttachment(ctx, ct.admin, content.KindNotice, n1.ID, &x, alone))
+		refused := put([]byte("%PDF-1.4 refused"))
+		mustOK(t, st.ReleaseMedia(ctx, refused.SHA256))
+
+		mustOK(t, st.DeleteNotice(ctx, ct.admin, n1.ID))
+		if removed, err := st.SweepMedia(ctx, blobs, time.Hour); err != nil || removed != 0 {
+			t.Errorf("sweep within the grace: %d %v", removed, err)
+		}
+		clock.Advance(2 * time.Hour)
+		if removed, err := st.SweepMedia(ctx, blobs, 0); err != nil || removed != 2 {
+			t.Errorf("sweep: removed %d, %v; want the lone file and the refused one", removed, err)
+		}
+		if err := media.Verify(ctx, blobs, shared.SHA256, shared.Size); err != nil {
+			t.Errorf("bytes another notice names: %v", err)
+		}
+		for _, m := range []media.Media{alone, refused} {
+			if _, err := blobs.Open(ctx, m.SHA256); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+				t.Errorf("bytes of no row left: %v", err)
+			}
+		}
+		if removed, err := st.SweepMedia(ctx, blobs, 0); err != nil || removed != 0 {
+			t.Errorf("second sweep: %d %v", removed, err)
+		}
+	})
 }
