@@ -406,13 +406,14 @@ type ListFilter struct {
 // Attachment is a file kept with a notice, guide or policy: an image the
 // Markdown shows, or a form to print. Only the types below are taken.
 type Attachment struct {
-	N           int       `json:"n" doc:"Its number within its notice, guide or policy"`
-	Name        string    `json:"name"`
-	ContentType string    `json:"content_type"`
-	Size        int       `json:"size"`
-	URL         string    `json:"url" doc:"Where to fetch it; Markdown may show images from it"`
-	Data        []byte    `json:"-"`
-	CreatedAt   time.Time `json:"created_at"`
+	N           int    `json:"n" doc:"Its number within its notice, guide or policy"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
+	URL         string `json:"url" doc:"Where to fetch it; Markdown may show images from it"`
+	// SHA256 names its bytes in the media store.
+	SHA256    string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // AttachmentTypes are the content types an attachment may have. SVG and
@@ -437,7 +438,6 @@ func (x *Attachment) Validate(sniffed string) error {
 	if x.Name == "" {
 		p.add("name", "is required")
 	}
-	x.Size = len(x.Data)
 	switch {
 	case x.Size == 0:
 		p.add("file", "is empty")

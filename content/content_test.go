@@ -177,18 +177,20 @@ func TestAttachmentTypes(t *testing.T) {
 	tests := []struct {
 		name string
 		a    Attachment
+		data []byte
 		ok   bool
 	}{
-		{"png", Attachment{Name: "a.png", ContentType: "image/png", Data: png}, true},
-		{"html labelled png", Attachment{Name: "a.png", ContentType: "image/png", Data: html}, false},
-		{"svg", Attachment{Name: "a.svg", ContentType: "image/svg+xml", Data: []byte("<svg/>")}, false},
-		{"html", Attachment{Name: "a.html", ContentType: "text/html", Data: html}, false},
-		{"text", Attachment{Name: "../../a.txt", ContentType: "text/plain; charset=utf-8", Data: []byte("你好")}, true},
-		{"too big", Attachment{Name: "a.txt", ContentType: "text/plain", Data: make([]byte, MaxAttachmentBytes+1)}, false},
-		{"empty", Attachment{Name: "a.txt", ContentType: "text/plain"}, false},
+		{"png", Attachment{Name: "a.png", ContentType: "image/png"}, png, true},
+		{"html labelled png", Attachment{Name: "a.png", ContentType: "image/png"}, html, false},
+		{"svg", Attachment{Name: "a.svg", ContentType: "image/svg+xml"}, []byte("<svg/>"), false},
+		{"html", Attachment{Name: "a.html", ContentType: "text/html"}, html, false},
+		{"text", Attachment{Name: "../../a.txt", ContentType: "text/plain; charset=utf-8"}, []byte("你好"), true},
+		{"too big", Attachment{Name: "a.txt", ContentType: "text/plain"}, make([]byte, MaxAttachmentBytes+1), false},
+		{"empty", Attachment{Name: "a.txt", ContentType: "text/plain"}, nil, false},
 	}
 	for _, tt := range tests {
-		err := tt.a.Validate(http.DetectContentType(tt.a.Data))
+		tt.a.Size = len(tt.data)
+		err := tt.a.Validate(http.DetectContentType(tt.data))
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: %v", tt.name, err)
 		}

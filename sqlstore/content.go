@@ -12,6 +12,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/content"
+	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/pii"
 )
 
@@ -529,7 +530,7 @@ func (s *Store) DeleteNotice(ctx context.Context, scope auth.Scope, id int64) er
 // deleteOwned removes the attachments and search entry of a notice, guide
 // or policy.
 func (s *Store) deleteOwned(ctx context.Context, tx *sql.Tx, kind string, id int64) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM attachments WHERE owner_kind = $1 AND owner_id = $2", kind, id); err != nil {
+	if err := s.deleteMedia(ctx, tx, kind, id, 0); err != nil {
 		return err
 	}
 	return s.unindexDoc(ctx, tx, kind, id)
@@ -1040,28 +1041,23 @@ func ownerPath(kind string) string {
 }
 
 func (s *Store) attachmentsOf(ctx context.Context, q querier, kind string, ids []int64) (map[int64][]content.Attachment, error) {
-	out := map[int64][]content.Attachment{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var a args
-	rows, err := q.QueryContext(ctx, "SELECT owner_id, n, name, content_type, size, created_at FROM attachments WHERE owner_kind = "+a.add(kind)+
-		" AND owner_id IN "+inList(&a, ids)+" ORDER BY owner_id, n", a...)
+	all, err := mediaOf(ctx, q, kind, ids)
 	if err != nil {
 		return nil, fmt.Errorf("attachments: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var owner int64
-		var x content.Attachment
-		if err := rows.Scan(&owner, &x.N, &x.Name, &x.ContentType, &x.Size, &x.CreatedAt); err != nil {
-			return nil, err
+	out := map[int64][]content.Attachment{}
+	for owner, ms := range all {
+		for _, m := range ms {
+			out[owner] = append(out[owner], attachment(m))
 		}
-		x.CreatedAt = x.CreatedAt.UTC()
-		x.URL = AttachmentURL(kind, owner, x.N)
-		out[owner] = append(out[owner], x)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// attachment is the file of a notice, guide or policy as content has it.
+func attachment(m media.Media) content.Attachment {
+	return content.Attachment{N: m.N, Name: m.Name, ContentType: m.ContentType, Size: int(m.Size), SHA256: m.SHA256,
+		CreatedAt: m.CreatedAt, URL: AttachmentURL(m.OwnerKind, m.OwnerID, m.N)}
 }
 
 // ownerCommunity checks that write may change the notice, guide or policy
@@ -1090,10 +1086,12 @@ func (s *Store) ownerCommunity(ctx context.Context, tx *sql.Tx, write auth.Scope
 	return 0, shequ.Errorf(shequ.EINVALID, "no attachments for %q", kind)
 }
 
-// AddAttachment stores a file with a notice, guide or policy; sniffed is
-// what its bytes look like. It gets the next number of its owner.
-func (s *Store) AddAttachment(ctx context.Context, write auth.Scope, kind string, owner int64, x *content.Attachment, sniffed string) error {
-	if err := x.Validate(sniffed); err != nil {
+// AddAttachment records a file of a notice, guide or policy whose bytes
+// are put: blob carries their SHA-256, size and sniffed type, which must
+// agree with the type x declares. It gets the next number of its owner.
+func (s *Store) AddAttachment(ctx context.Context, write auth.Scope, kind string, owner int64, x *content.Attachment, blob media.Media) error {
+	x.Size = int(blob.Size)
+	if err := x.Validate(blob.ContentType); err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
@@ -1101,30 +1099,28 @@ func (s *Store) AddAttachment(ctx context.Context, write auth.Scope, kind string
 		if err != nil {
 			return err
 		}
-		var n, last int
-		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(MAX(n), 0) FROM attachments WHERE owner_kind = $1 AND owner_id = $2", kind, owner).Scan(&n, &last); err != nil {
+		n, err := countMedia(ctx, tx, kind, owner)
+		if err != nil {
 			return err
 		}
 		if n >= content.MaxAttachments {
 			return shequ.Errorf(shequ.EINVALID, "a %s may have at most %d attachments", kind, content.MaxAttachments)
 		}
-		x.N, x.CreatedAt = last+1, s.now()
-		var by any
+		m := media.Media{CommunityID: c, OwnerKind: kind, OwnerID: owner, Kind: media.Attachment.Name, Name: x.Name,
+			ContentType: x.ContentType, Size: blob.Size, SHA256: blob.SHA256}
 		if a := auth.ActorFrom(ctx); a != nil {
-			by = a.User.ID
+			m.CreatedBy = a.User.ID
 		}
-		id, err := insert(ctx, tx, `INSERT INTO attachments (community_id, owner_kind, owner_id, n, name, content_type, size, data, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, c, kind, owner, x.N, x.Name, x.ContentType, x.Size, x.Data, by, x.CreatedAt)
-		if err != nil {
+		if err := s.addMedia(ctx, tx, &m); err != nil {
 			return err
 		}
-		x.URL = AttachmentURL(kind, owner, x.N)
-		return s.change(ctx, tx, c, "create", "attachment", id, nil, x)
+		*x = attachment(m)
+		return s.change(ctx, tx, c, "create", "attachment", m.ID, nil, x)
 	})
 }
 
-// Attachment returns a file, bytes and all, of a notice, guide or policy
-// the reader may see.
+// Attachment returns a file of a notice, guide or policy the reader may
+// see; its bytes are in the media store under its SHA256.
 func (s *Store) Attachment(ctx context.Context, read, write auth.Scope, kind string, owner int64, n int) (content.Attachment, error) {
 	q := s.reader()
 	var err error
@@ -1141,16 +1137,13 @@ func (s *Store) Attachment(ctx context.Context, read, write auth.Scope, kind str
 	if err != nil {
 		return content.Attachment{}, err
 	}
-	var x content.Attachment
-	err = q.QueryRowContext(ctx, "SELECT n, name, content_type, size, data, created_at FROM attachments WHERE owner_kind = $1 AND owner_id = $2 AND n = $3",
-		kind, owner, n).Scan(&x.N, &x.Name, &x.ContentType, &x.Size, &x.Data, &x.CreatedAt)
-	if err == sql.ErrNoRows {
-		return x, shequ.Errorf(shequ.ENOTFOUND, "%s %d has no attachment %d", kind, owner, n)
+	m, err := mediaByN(ctx, q, kind, owner, n)
+	if shequ.ErrorCode(err) == shequ.ENOTFOUND {
+		return content.Attachment{}, shequ.Errorf(shequ.ENOTFOUND, "%s %d has no attachment %d", kind, owner, n)
 	} else if err != nil {
-		return x, fmt.Errorf("attachment: %w", err)
+		return content.Attachment{}, fmt.Errorf("attachment: %w", err)
 	}
-	x.URL = AttachmentURL(kind, owner, n)
-	return x, nil
+	return attachment(m), nil
 }
 
 // DeleteAttachment removes a file from a notice, guide or policy; the
@@ -1161,17 +1154,15 @@ func (s *Store) DeleteAttachment(ctx context.Context, write auth.Scope, kind str
 		if err != nil {
 			return err
 		}
-		var id int64
-		var name string
-		err = tx.QueryRowContext(ctx, "SELECT id, name FROM attachments WHERE owner_kind = $1 AND owner_id = $2 AND n = $3", kind, owner, n).Scan(&id, &name)
-		if err == sql.ErrNoRows {
+		m, err := mediaByN(ctx, tx, kind, owner, n)
+		if shequ.ErrorCode(err) == shequ.ENOTFOUND {
 			return shequ.Errorf(shequ.ENOTFOUND, "%s %d has no attachment %d", kind, owner, n)
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM attachments WHERE id = $1", id); err != nil {
+		if err := s.deleteMedia(ctx, tx, kind, owner, n); err != nil {
 			return err
 		}
-		return s.change(ctx, tx, c, "delete", "attachment", id, map[string]any{"owner_kind": kind, "owner_id": owner, "n": n, "name": name}, nil)
+		return s.change(ctx, tx, c, "delete", "attachment", m.ID, map[string]any{"owner_kind": kind, "owner_id": owner, "n": n, "name": m.Name}, nil)
 	})
 }

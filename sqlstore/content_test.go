@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -455,8 +454,8 @@ func TestAttachments(t *testing.T) {
 		n := ct.notice(t, st, "带图", content.Grids(ct.grid1.ID), nil)
 		png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89")
 		add := func(scope auth.Scope, name, ct string, data []byte) (content.Attachment, error) {
-			x := content.Attachment{Name: name, ContentType: ct, Data: data}
-			err := st.AddAttachment(ctx, scope, content.KindNotice, n.ID, &x, http.DetectContentType(data))
+			x := content.Attachment{Name: name, ContentType: ct}
+			err := st.AddAttachment(ctx, scope, content.KindNotice, n.ID, &x, blobOf(data))
 			return x, err
 		}
 		x, err := add(ct.admin, "照片.png", "image/png", png)
@@ -472,7 +471,7 @@ func TestAttachments(t *testing.T) {
 		}
 		got, err := st.Attachment(ctx, ct.resident1, nil, content.KindNotice, n.ID, 1)
 		mustOK(t, err)
-		if string(got.Data) != string(png) || got.ContentType != "image/png" || got.Name != "照片.png" {
+		if got.SHA256 != blobOf(png).SHA256 || got.Size != len(png) || got.ContentType != "image/png" || got.Name != "照片.png" {
 			t.Errorf("got %+v", got)
 		}
 		if _, err := st.Attachment(ctx, ct.resident2, nil, content.KindNotice, n.ID, 1); shequ.ErrorCode(err) != shequ.ENOTFOUND {

@@ -8,6 +8,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/media"
 )
 
 // The field staff's side of an incident. A staff member sent to a home
@@ -15,14 +16,14 @@ import (
 // the incident is open and still theirs: its home and who lives there (to
 // find and call them), and the report and photos they leave.
 
-// photoOwnerIncident is the owner of a report's photos in the photos table.
+// photoOwnerIncident is the owner kind of a report's photos.
 const photoOwnerIncident = "incident"
 
 // ReportOnIncident records a report step (what the staff member on site
-// found) and, when photo is not empty, its photo, in one transaction: a
-// report and its photo are stored together or not at all. It returns the
-// incident and the photo's id (0 without a photo).
-func (s *Store) ReportOnIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step, contentType string, photo []byte) (alarm.Incident, int64, error) {
+// found) and, when photo is not nil, its photo (its bytes put), in one
+// transaction: a report and its photo are stored together or not at all.
+// It returns the incident and the photo's id (0 without a photo).
+func (s *Store) ReportOnIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step, photo *media.Media) (alarm.Incident, int64, error) {
 	if step.Action != "report" {
 		return alarm.Incident{}, 0, shequ.Errorf(shequ.EINVALID, "a report is a report step, not %q", step.Action)
 	}
@@ -33,11 +34,16 @@ func (s *Store) ReportOnIncident(ctx context.Context, scope auth.Scope, id int64
 		if out, err = s.stepIncident(ctx, tx, scope, id, step); err != nil {
 			return err
 		}
-		if len(photo) == 0 {
+		if photo == nil {
 			return nil
 		}
-		photoID, err = s.addPhoto(ctx, tx, out.CommunityID, photoOwnerIncident, id, contentType, photo, step.By)
-		return err
+		m := *photo
+		m.CreatedBy = step.By
+		if err := s.addPhoto(ctx, tx, out.CommunityID, photoOwnerIncident, id, &m); err != nil {
+			return err
+		}
+		photoID = m.ID
+		return nil
 	})
 	if err != nil {
 		return alarm.Incident{}, 0, err
@@ -68,15 +74,15 @@ func (s *Store) IncidentPhotoIDs(ctx context.Context, scope auth.Scope, user, id
 	if err := s.reachIncident(ctx, scope, user, id); err != nil {
 		return nil, err
 	}
-	return s.photoIDs(ctx, photoOwnerIncident, id)
+	return mediaIDs(ctx, s.reader(), photoOwnerIncident, id)
 }
 
 // IncidentPhoto returns one photo of such an incident.
-func (s *Store) IncidentPhoto(ctx context.Context, scope auth.Scope, user, id, photo int64) (string, []byte, error) {
+func (s *Store) IncidentPhoto(ctx context.Context, scope auth.Scope, user, id, photo int64) (media.Media, error) {
 	if err := s.reachIncident(ctx, scope, user, id); err != nil {
-		return "", nil, err
+		return media.Media{}, err
 	}
-	return s.photo(ctx, photoOwnerIncident, id, photo)
+	return mediaByID(ctx, s.reader(), photoOwnerIncident, id, photo)
 }
 
 // DispatchReach returns what a staff member reaches while sent to an

@@ -61,8 +61,9 @@ func TestFieldStaffReachTheHomeTheyAreSentTo(t *testing.T) {
 
 		// A report before arriving is refused and stores no photo.
 		photo := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{1}, 64)...)
+		blob := blobOf(photo)
 		report := alarm.Step{Action: "report", By: sent.ID, Notes: "door open, resident asleep", OnlyAssignee: true}
-		if _, _, err := st.ReportOnIncident(ctx, everywhere, id, report, "image/png", photo); shequ.ErrorCode(err) != shequ.ECONFLICT {
+		if _, _, err := st.ReportOnIncident(ctx, everywhere, id, report, &blob); shequ.ErrorCode(err) != shequ.ECONFLICT {
 			t.Fatalf("report before arriving: %v", err)
 		}
 		if ids, err := st.IncidentPhotoIDs(ctx, nil, sent.ID, id); err != nil || len(ids) != 0 {
@@ -71,10 +72,10 @@ func TestFieldStaffReachTheHomeTheyAreSentTo(t *testing.T) {
 		_, err = st.StepIncident(ctx, everywhere, id, alarm.Step{Action: "arrive", By: sent.ID, OnlyAssignee: true})
 		mustOK(t, err)
 		// Someone else cannot report on it.
-		if _, _, err := st.ReportOnIncident(ctx, everywhere, id, alarm.Step{Action: "report", By: other.ID, Notes: "x", OnlyAssignee: true}, "", nil); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+		if _, _, err := st.ReportOnIncident(ctx, everywhere, id, alarm.Step{Action: "report", By: other.ID, Notes: "x", OnlyAssignee: true}, nil); shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			t.Errorf("report by someone not sent: %v", err)
 		}
-		inc, photoID, err := st.ReportOnIncident(ctx, everywhere, id, report, "image/png", photo)
+		inc, photoID, err := st.ReportOnIncident(ctx, everywhere, id, report, &blob)
 		mustOK(t, err)
 		if inc.Status != alarm.StatusOnSite || photoID == 0 {
 			t.Fatalf("report: %s, photo %d", inc.Status, photoID)
@@ -84,12 +85,12 @@ func TestFieldStaffReachTheHomeTheyAreSentTo(t *testing.T) {
 		if last := tl[len(tl)-1]; last.Action != "report" || last.Detail != report.Notes || last.UserID != sent.ID {
 			t.Errorf("timeline ends with %+v", last)
 		}
-		ct, data, err := st.IncidentPhoto(ctx, nil, sent.ID, id, photoID)
+		got, err := st.IncidentPhoto(ctx, nil, sent.ID, id, photoID)
 		mustOK(t, err)
-		if ct != "image/png" || !bytes.Equal(data, photo) {
-			t.Errorf("photo %s %d bytes", ct, len(data))
+		if got.ContentType != "image/png" || got.SHA256 != blob.SHA256 || got.Size != int64(len(photo)) || got.CreatedBy != sent.ID {
+			t.Errorf("photo %+v", got)
 		}
-		if _, _, err := st.IncidentPhoto(ctx, nil, other.ID, id, photoID); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+		if _, err := st.IncidentPhoto(ctx, nil, other.ID, id, photoID); shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			t.Errorf("photo for someone not sent: %v", err)
 		}
 
@@ -100,7 +101,7 @@ func TestFieldStaffReachTheHomeTheyAreSentTo(t *testing.T) {
 		if _, err := st.DispatchReach(ctx, sent.ID, id); shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			t.Errorf("reach after resolving: %v", err)
 		}
-		if _, _, err := st.IncidentPhoto(ctx, nil, sent.ID, id, photoID); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+		if _, err := st.IncidentPhoto(ctx, nil, sent.ID, id, photoID); shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			t.Errorf("photo through a resolved dispatch: %v", err)
 		}
 		if ids, err := st.IncidentPhotoIDs(ctx, everywhere, 0, id); err != nil || len(ids) != 1 {

@@ -8,6 +8,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/lostfound"
+	"github.com/shequ/shequ/media"
 )
 
 // The board is community-wide: anyone who lives or works in a community
@@ -72,7 +73,7 @@ func (s *Store) Post(ctx context.Context, scope auth.Scope, id int64) (lostfound
 	if err := rows.Err(); err != nil {
 		return p, err
 	}
-	p.Photos, err = s.photoIDs(ctx, "lostfound", id)
+	p.Photos, err = mediaIDs(ctx, s.reader(), "lostfound", id)
 	return p, err
 }
 
@@ -151,9 +152,8 @@ func (s *Store) ClosePost(ctx context.Context, scope auth.Scope, id, by int64, m
 	})
 }
 
-// AddPostPhoto stores a photo of a post by its author.
-func (s *Store) AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64, contentType string, data []byte) (int64, error) {
-	var photo int64
+// AddPostPhoto records a photo of a post by its author, its bytes put.
+func (s *Store) AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64, m media.Media) (int64, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		p, err := s.Post(ctx, scope, id)
 		if err != nil {
@@ -162,16 +162,16 @@ func (s *Store) AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64
 		if p.AuthorID != by {
 			return shequ.Errorf(shequ.EFORBIDDEN, "only the poster adds photos")
 		}
-		photo, err = s.addPhoto(ctx, tx, p.CommunityID, "lostfound", id, contentType, data, by)
-		return err
+		m.CreatedBy = by
+		return s.addPhoto(ctx, tx, p.CommunityID, "lostfound", id, &m)
 	})
-	return photo, err
+	return m.ID, err
 }
 
 // PostPhoto returns a photo of a post scope reaches.
-func (s *Store) PostPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (string, []byte, error) {
+func (s *Store) PostPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (media.Media, error) {
 	if _, err := s.Post(ctx, scope, id); err != nil {
-		return "", nil, err
+		return media.Media{}, err
 	}
-	return s.photo(ctx, "lostfound", id, photo)
+	return mediaByID(ctx, s.reader(), "lostfound", id, photo)
 }

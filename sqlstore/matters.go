@@ -10,6 +10,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/matter"
+	"github.com/shequ/shequ/media"
 )
 
 var categories = table{
@@ -340,78 +341,49 @@ func (s *Store) StepMatter(ctx context.Context, scope auth.Scope, id int64, step
 	return out, err
 }
 
-// AddMatterPhoto stores a photo of a matter.
-func (s *Store) AddMatterPhoto(ctx context.Context, scope auth.Scope, id int64, contentType string, data []byte, by int64) (int64, error) {
-	var photo int64
+// AddMatterPhoto records a photo of a matter whose bytes are put: m
+// carries their type, size and SHA-256 and who sent them.
+func (s *Store) AddMatterPhoto(ctx context.Context, scope auth.Scope, id int64, m media.Media) (int64, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		m, err := oneOf(ctx, tx, matters, scope, id, s.scanMatter)
+		mt, err := oneOf(ctx, tx, matters, scope, id, s.scanMatter)
 		if err != nil {
 			return err
 		}
-		if matter.Final(m.Status) {
-			return shequ.Errorf(shequ.ECONFLICT, "the matter is %s", m.Status)
+		if matter.Final(mt.Status) {
+			return shequ.Errorf(shequ.ECONFLICT, "the matter is %s", mt.Status)
 		}
-		photo, err = s.addPhoto(ctx, tx, m.CommunityID, "matter", id, contentType, data, by)
-		return err
+		return s.addPhoto(ctx, tx, mt.CommunityID, "matter", id, &m)
 	})
-	return photo, err
+	return m.ID, err
 }
 
 // MatterPhoto returns a photo of a matter scope reaches.
-func (s *Store) MatterPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (string, []byte, error) {
+func (s *Store) MatterPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (media.Media, error) {
 	if err := mustReach(ctx, s.reader(), matters, scope, id); err != nil {
-		return "", nil, err
+		return media.Media{}, err
 	}
-	return s.photo(ctx, "matter", id, photo)
+	return mediaByID(ctx, s.reader(), "matter", id, photo)
 }
 
 // MatterPhotoIDs lists the photos of a matter.
 func (s *Store) MatterPhotoIDs(ctx context.Context, id int64) ([]int64, error) {
-	return s.photoIDs(ctx, "matter", id)
+	return mediaIDs(ctx, s.reader(), "matter", id)
 }
 
 // MaxPhotos is how many photos one post or matter takes.
 const MaxPhotos = 9
 
-// addPhoto stores a photo of an owner (a matter, a lost-and-found post),
-// audited, in the caller's transaction.
-func (s *Store) addPhoto(ctx context.Context, tx *sql.Tx, community int64, owner string, ownerID int64, contentType string, data []byte, by int64) (int64, error) {
-	if n, err := count(ctx, tx, "SELECT COUNT(*) FROM photos WHERE owner = $1 AND owner_id = $2", owner, ownerID); err != nil {
-		return 0, err
+// addPhoto records a photo of an owner (a matter, a lost-and-found post,
+// an incident), audited, in the caller's transaction.
+func (s *Store) addPhoto(ctx context.Context, tx *sql.Tx, community int64, owner string, ownerID int64, m *media.Media) error {
+	if n, err := countMedia(ctx, tx, owner, ownerID); err != nil {
+		return err
 	} else if n >= MaxPhotos {
-		return 0, shequ.Errorf(shequ.ECONFLICT, "at most %d photos", MaxPhotos)
+		return shequ.Errorf(shequ.ECONFLICT, "at most %d photos", MaxPhotos)
 	}
-	id, err := insert(ctx, tx, "INSERT INTO photos (community_id, owner, owner_id, content_type, data, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		community, owner, ownerID, contentType, data, nullID(by), s.now())
-	if err != nil {
-		return 0, err
+	m.CommunityID, m.OwnerKind, m.OwnerID, m.Kind = community, owner, ownerID, media.Photo.Name
+	if err := s.addMedia(ctx, tx, m); err != nil {
+		return err
 	}
-	return id, s.change(ctx, tx, community, "photo", owner, ownerID, nil, map[string]any{"photo_id": id, "bytes": len(data), "content_type": contentType})
-}
-
-func (s *Store) photo(ctx context.Context, owner string, ownerID, photo int64) (string, []byte, error) {
-	var ct string
-	var data []byte
-	err := s.reader().QueryRowContext(ctx, "SELECT content_type, data FROM photos WHERE id = $1 AND owner = $2 AND owner_id = $3", photo, owner, ownerID).Scan(&ct, &data)
-	if err == sql.ErrNoRows {
-		return "", nil, notFound("photo", photo)
-	}
-	return ct, data, err
-}
-
-func (s *Store) photoIDs(ctx context.Context, owner string, ownerID int64) ([]int64, error) {
-	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM photos WHERE owner = $1 AND owner_id = $2 ORDER BY id", owner, ownerID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []int64{}
-	for rows.Next() {
-		var p int64
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return s.change(ctx, tx, community, "photo", owner, ownerID, nil, map[string]any{"photo_id": m.ID, "bytes": m.Size, "content_type": m.ContentType})
 }

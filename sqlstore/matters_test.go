@@ -95,14 +95,16 @@ func TestMatterWorkflowStore(t *testing.T) {
 		}
 		// Photos.
 		png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
-		_, err = st.AddMatterPhoto(ctx, alice, m2.ID, "image/png", png, 9)
+		blob := blobOf(png)
+		blob.CreatedBy = 9
+		_, err = st.AddMatterPhoto(ctx, alice, m2.ID, blob)
 		mustOK(t, err)
 		ids, err := st.MatterPhotoIDs(ctx, m2.ID)
 		mustOK(t, err)
-		if ct, data, err := st.MatterPhoto(ctx, alice, m2.ID, ids[0]); err != nil || ct != "image/png" || len(data) != len(png) {
-			t.Errorf("photo %s %d %v", ct, len(data), err)
+		if p, err := st.MatterPhoto(ctx, alice, m2.ID, ids[0]); err != nil || p.ContentType != "image/png" || p.Size != int64(len(png)) || p.SHA256 != blob.SHA256 || p.CreatedBy != 9 {
+			t.Errorf("photo %+v %v", p, err)
 		}
-		if _, _, err := st.MatterPhoto(ctx, bob, m2.ID, ids[0]); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+		if _, err := st.MatterPhoto(ctx, bob, m2.ID, ids[0]); shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			t.Errorf("a neighbour sees the photo: %v", err)
 		}
 	})

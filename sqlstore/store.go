@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -194,6 +195,12 @@ func (s *Store) Close() error {
 // Migrate applies the embedded migrations of the store's dialect and returns
 // the version reached.
 func (s *Store) Migrate(ctx context.Context) (int64, error) {
+	return s.MigrateTo(ctx, math.MaxInt64)
+}
+
+// MigrateTo applies the migrations up to version: tests of a migration
+// make a store as it was before it, with data, and migrate from there.
+func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
 	if err != nil {
 		return 0, err
@@ -206,7 +213,7 @@ func (s *Store) Migrate(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
-	results, err := p.Up(ctx)
+	results, err := p.UpTo(ctx, version)
 	if err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}

@@ -2,17 +2,14 @@ package web
 
 import (
 	"context"
-	"errors"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/content"
+	"github.com/shequ/shequ/media"
 )
 
 // contentStore is what notices, guides, policies and search need.
@@ -37,7 +34,7 @@ type contentStore interface {
 	UpdatePolicy(ctx context.Context, scope auth.Scope, x *content.Policy) error
 	DeletePolicy(ctx context.Context, scope auth.Scope, id int64) error
 
-	AddAttachment(ctx context.Context, write auth.Scope, kind string, owner int64, x *content.Attachment, sniffed string) error
+	AddAttachment(ctx context.Context, write auth.Scope, kind string, owner int64, x *content.Attachment, blob media.Media) error
 	Attachment(ctx context.Context, read, write auth.Scope, kind string, owner int64, n int) (content.Attachment, error)
 	DeleteAttachment(ctx context.Context, write auth.Scope, kind string, owner int64, n int) error
 
@@ -277,52 +274,34 @@ func (s *Server) registerContentAPI() {
 	}
 }
 
+// attachmentIn is how attachments come in: the store weighs the sniffed
+// type against the declared one.
+var attachmentIn = mediaIn{Kind: media.Attachment, Field: "file"}
+
 // registerAttachmentRoutes takes, serves and removes the files of one kind
-// of content. Files are not JSON, so these go on the plain mux behind the
-// same gate as the API.
+// of content.
 func (s *Server) registerAttachmentRoutes(kind string) {
 	base := "/api/v1/" + map[string]string{content.KindNotice: "notices", content.KindGuide: "guides", content.KindPolicy: "policies"}[kind] + "/{id}/attachments"
-	s.rawRoute(Route{Method: http.MethodPost, Path: base, Permission: auth.PermContentWrite}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
-		id, _, err := pathIDs(r, "id", "")
-		if err != nil {
-			return err
-		}
-		x, err := readAttachment(w, r)
-		if err != nil {
-			return err
-		}
-		if err := s.store.AddAttachment(r.Context(), a.Scope(auth.PermContentWrite), kind, id, &x, http.DetectContentType(x.Data)); err != nil {
-			return err
-		}
-		s.changed()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Location", x.URL)
-		w.WriteHeader(http.StatusCreated)
-		return jsonEncode(w, x)
-	})
-	s.rawRoute(Route{Method: http.MethodGet, Path: base + "/{n}", Permission: auth.PermContentRead}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
-		id, n, err := pathIDs(r, "id", "n")
-		if err != nil {
-			return err
-		}
-		x, err := s.store.Attachment(r.Context(), a.Scope(auth.PermContentRead), a.Scope(auth.PermContentWrite), kind, id, int(n))
-		if err != nil {
-			return err
-		}
-		disposition := "attachment"
-		if content.IsImage(x.ContentType) {
-			disposition = "inline"
-		}
-		h := w.Header()
-		h.Set("Content-Type", x.ContentType)
-		h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": x.Name}))
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-		h.Set("Cache-Control", "private, max-age=3600")
-		h.Set("Content-Length", strconv.Itoa(len(x.Data)))
-		_, err = w.Write(x.Data)
-		return err
-	})
+	s.mediaUpload(Route{Method: http.MethodPost, Path: base, Permission: auth.PermContentWrite}, attachmentIn,
+		func(ctx context.Context, a *auth.Actor, id int64, up upload) (any, string, error) {
+			x := content.Attachment{Name: up.Name, ContentType: up.Declared}
+			err := s.store.AddAttachment(ctx, a.Scope(auth.PermContentWrite), kind, id, &x, up.Media)
+			return x, x.URL, err
+		})
+	s.mediaDownload(Route{Method: http.MethodGet, Path: base + "/{n}", Permission: auth.PermContentRead}, "n",
+		func(ctx context.Context, a *auth.Actor, id, n int64) (media.Media, error) {
+			x, err := s.store.Attachment(ctx, a.Scope(auth.PermContentRead), a.Scope(auth.PermContentWrite), kind, id, int(n))
+			return media.Media{Name: x.Name, ContentType: x.ContentType, Size: int64(x.Size), SHA256: x.SHA256, CreatedAt: x.CreatedAt}, err
+		},
+		func(h http.Header, m media.Media) {
+			disposition := "attachment"
+			if content.IsImage(m.ContentType) {
+				disposition = "inline"
+			}
+			h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": m.Name}))
+			h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+			h.Set("Cache-Control", "private, max-age=3600")
+		})
 	s.rawRoute(Route{Method: http.MethodDelete, Path: base + "/{n}", Permission: auth.PermContentWrite}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
 		id, n, err := pathIDs(r, "id", "n")
 		if err != nil {
@@ -335,49 +314,4 @@ func (s *Server) registerAttachmentRoutes(kind string) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
-}
-
-// readAttachment takes a file sent as the request body (its type in
-// Content-Type, its name in ?name=) or as the field "file" of a multipart
-// form, at most content.MaxAttachmentBytes of it.
-func readAttachment(w http.ResponseWriter, r *http.Request) (content.Attachment, error) {
-	tooBig := shequ.Invalid(map[string]string{"file": "must be at most 5 MiB"})
-	body := http.MaxBytesReader(w, r.Body, content.MaxAttachmentBytes+1<<20)
-	mediaType, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	x := content.Attachment{Name: r.URL.Query().Get("name"), ContentType: mediaType}
-	var src io.Reader = body
-	if mediaType == "multipart/form-data" {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			part, err := mr.NextPart()
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					return x, shequ.Invalid(map[string]string{"file": "the form has no field 'file'"})
-				}
-				return x, shequ.Invalid(map[string]string{"file": "the form cannot be read"})
-			}
-			if part.FormName() == "file" {
-				if x.Name == "" {
-					x.Name = part.FileName()
-				}
-				x.ContentType, _, _ = mime.ParseMediaType(part.Header.Get("Content-Type"))
-				src = part
-				break
-			}
-			part.Close()
-		}
-	}
-	data, err := io.ReadAll(io.LimitReader(src, content.MaxAttachmentBytes+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return x, tooBig
-		}
-		return x, shequ.Invalid(map[string]string{"file": "the file could not be received whole"})
-	}
-	if len(data) > content.MaxAttachmentBytes {
-		return x, tooBig
-	}
-	x.Data = data
-	return x, nil
 }

@@ -2,13 +2,13 @@ package web
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/lostfound"
+	"github.com/shequ/shequ/media"
 )
 
 // boardStore is what the lost-and-found board needs.
@@ -18,8 +18,8 @@ type boardStore interface {
 	CreatePost(ctx context.Context, scope auth.Scope, p *lostfound.Post) error
 	ReplyToPost(ctx context.Context, scope auth.Scope, id, author int64, body string) (lostfound.Reply, error)
 	ClosePost(ctx context.Context, scope auth.Scope, id, by int64, moderator bool, remove bool) error
-	AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64, contentType string, data []byte) (int64, error)
-	PostPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (string, []byte, error)
+	AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64, m media.Media) (int64, error)
+	PostPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (media.Media, error)
 }
 
 type postBody struct {
@@ -85,56 +85,12 @@ func (s *Server) registerBoardAPI() {
 			a := auth.ActorFrom(ctx)
 			return &noContent{}, s.store.ClosePost(ctx, scope(ctx, auth.PermBoardPost), in.ID, a.User.ID, a.Can(auth.PermBoardModerate), true)
 		})
-	s.rawRoute(Route{Method: http.MethodPost, Path: "/api/v1/lostfound/{id}/photos", Permission: auth.PermBoardPost}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
-		id, _, err := pathIDs(r, "id", "")
-		if err != nil {
-			return err
-		}
-		ct, data, err := readPhoto(w, r)
-		if err != nil {
-			return err
-		}
-		photo, err := s.store.AddPostPhoto(r.Context(), a.Scope(auth.PermBoardPost), id, a.User.ID, ct, data)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		return jsonEncode(w, map[string]int64{"id": photo})
-	})
-	s.rawRoute(Route{Method: http.MethodGet, Path: "/api/v1/lostfound/{id}/photos/{photo}", Permission: auth.PermBoardRead}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
-		id, photo, err := pathIDs(r, "id", "photo")
-		if err != nil {
-			return err
-		}
-		ct, data, err := s.store.PostPhoto(r.Context(), a.Scope(auth.PermBoardRead), id, photo)
-		if err != nil {
-			return err
-		}
-		return writePhoto(w, ct, data)
-	})
-}
-
-// readPhoto takes a photo from a request body: a JPEG, PNG or WebP image
-// of at most 5 MiB, its type judged from its bytes, not its label.
-func readPhoto(w http.ResponseWriter, r *http.Request) (string, []byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPhoto+1))
-	if err != nil || len(data) > maxPhoto {
-		return "", nil, shequ.Invalid(map[string]string{"photo": "must be at most 5 MiB"})
-	}
-	ct := http.DetectContentType(data)
-	if !photoTypes[ct] {
-		return "", nil, shequ.Invalid(map[string]string{"photo": "must be a JPEG, PNG or WebP image"})
-	}
-	return ct, data, nil
-}
-
-// writePhoto serves stored photo bytes so that no browser runs them.
-func writePhoto(w http.ResponseWriter, ct string, data []byte) error {
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'")
-	_, err := w.Write(data)
-	return err
+	s.mediaUpload(Route{Method: http.MethodPost, Path: "/api/v1/lostfound/{id}/photos", Permission: auth.PermBoardPost}, photoIn,
+		func(ctx context.Context, a *auth.Actor, id int64, up upload) (any, string, error) {
+			return photoAnswer(s.store.AddPostPhoto(ctx, a.Scope(auth.PermBoardPost), id, a.User.ID, up.Media))
+		})
+	s.mediaDownload(Route{Method: http.MethodGet, Path: "/api/v1/lostfound/{id}/photos/{photo}", Permission: auth.PermBoardRead}, "photo",
+		func(ctx context.Context, a *auth.Actor, id, photo int64) (media.Media, error) {
+			return s.store.PostPhoto(ctx, a.Scope(auth.PermBoardRead), id, photo)
+		}, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/matter"
+	"github.com/shequ/shequ/media"
 )
 
 // matterStore is what the matters API needs.
@@ -18,8 +19,8 @@ type matterStore interface {
 	Matter(ctx context.Context, scope auth.Scope, id int64) (matter.Matter, error)
 	SubmitMatter(ctx context.Context, scope auth.Scope, m *matter.Matter) error
 	StepMatter(ctx context.Context, scope auth.Scope, id int64, step matter.Step) (matter.Matter, error)
-	AddMatterPhoto(ctx context.Context, scope auth.Scope, id int64, contentType string, data []byte, by int64) (int64, error)
-	MatterPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (string, []byte, error)
+	AddMatterPhoto(ctx context.Context, scope auth.Scope, id int64, m media.Media) (int64, error)
+	MatterPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (media.Media, error)
 	MatterPhotoIDs(ctx context.Context, id int64) ([]int64, error)
 }
 
@@ -147,43 +148,29 @@ func (s *Server) registerMatterAPI() {
 	s.registerPhotoRoutes()
 }
 
-var photoTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true}
+// photoIn is how every photo comes in: a JPEG, PNG or WebP image of at
+// most 5 MiB, its type judged from its bytes, not its label.
+var photoIn = mediaIn{Kind: media.Photo, Field: "photo", Refused: "must be a JPEG, PNG or WebP image"}
 
 // maxPhoto is the largest photo accepted: a phone's photo, resized.
 const maxPhoto = 5 << 20
 
-// registerPhotoRoutes takes and serves photo bytes; they are not JSON, so
-// they go on the plain mux behind the same checks as the API.
+// photoAnswer is what a photo upload answers: the new photo's id.
+func photoAnswer(id int64, err error) (any, string, error) {
+	return map[string]int64{"id": id}, "", err
+}
+
+// registerPhotoRoutes takes and serves the photos of matters.
 func (s *Server) registerPhotoRoutes() {
-	s.rawRoute(Route{Method: http.MethodPost, Path: "/api/v1/matters/{id}/photos", Permission: auth.PermMatterRead}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
-		id, _, err := pathIDs(r, "id", "")
-		if err != nil {
-			return err
-		}
-		ct, data, err := readPhoto(w, r)
-		if err != nil {
-			return err
-		}
-		photo, err := s.store.AddMatterPhoto(r.Context(), a.Scope(auth.PermMatterRead), id, ct, data, a.User.ID)
-		if err != nil {
-			return err
-		}
-		s.changed()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		return jsonEncode(w, map[string]int64{"id": photo})
-	})
-	s.rawRoute(Route{Method: http.MethodGet, Path: "/api/v1/matters/{id}/photos/{photo}", Permission: auth.PermMatterRead}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
-		id, photo, err := pathIDs(r, "id", "photo")
-		if err != nil {
-			return err
-		}
-		ct, data, err := s.store.MatterPhoto(r.Context(), a.Scope(auth.PermMatterRead), id, photo)
-		if err != nil {
-			return err
-		}
-		return writePhoto(w, ct, data)
-	})
+	s.mediaUpload(Route{Method: http.MethodPost, Path: "/api/v1/matters/{id}/photos", Permission: auth.PermMatterRead}, photoIn,
+		func(ctx context.Context, a *auth.Actor, id int64, up upload) (any, string, error) {
+			up.CreatedBy = a.User.ID
+			return photoAnswer(s.store.AddMatterPhoto(ctx, a.Scope(auth.PermMatterRead), id, up.Media))
+		})
+	s.mediaDownload(Route{Method: http.MethodGet, Path: "/api/v1/matters/{id}/photos/{photo}", Permission: auth.PermMatterRead}, "photo",
+		func(ctx context.Context, a *auth.Actor, id, photo int64) (media.Media, error) {
+			return s.store.MatterPhoto(ctx, a.Scope(auth.PermMatterRead), id, photo)
+		}, nil)
 }
 
 // ownHousehold keeps only the household reaches of a scope: what a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/live"
+	"github.com/shequ/shequ/media/disk"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
@@ -43,7 +44,11 @@ func newTestEnv(t *testing.T, dialect string) *testEnv {
 	if err != nil {
 		t.Fatalf("load demo: %v", err)
 	}
-	srv := New(Config{Store: st, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", LoginBurst: 1000, Hub: live.NewHub()})
+	blobs, err := disk.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Store: st, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", LoginBurst: 1000, Hub: live.NewHub(), Media: blobs})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &testEnv{t: t, store: st, server: srv, http: hs, clock: clock, demo: res, tokens: map[string]string{}}

@@ -11,6 +11,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/lostfound"
+	"github.com/shequ/shequ/media"
 )
 
 type boardRow struct {
@@ -95,7 +96,7 @@ func (s *Server) boardSubmit(w http.ResponseWriter, r *http.Request, p *pageData
 		s.render(w, r, p, "resident/lostfound_new", http.StatusUnprocessableEntity)
 		return nil
 	}
-	ct, photo, err := formPhoto(r)
+	photo, err := formPhoto(r)
 	if err != nil {
 		f.Errors["photo"] = p.L.T("form.photo.bad")
 		return fail()
@@ -142,7 +143,10 @@ func (s *Server) boardSubmit(w http.ResponseWriter, r *http.Request, p *pageData
 	}
 	s.changed()
 	if photo != nil {
-		if _, err := s.store.AddPostPhoto(ctx, a.Scope(auth.PermBoardPost), post.ID, a.User.ID, ct, photo); err != nil {
+		if err := s.keepFormPhoto(ctx, photo, a.User.ID, func(ph media.Media) error {
+			_, err := s.store.AddPostPhoto(ctx, a.Scope(auth.PermBoardPost), post.ID, a.User.ID, ph)
+			return err
+		}); err != nil {
 			s.log.Error("post photo", "post", post.ID, "err", err)
 		}
 	}

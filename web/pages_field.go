@@ -12,6 +12,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/media"
 )
 
 // The field staff's side of the alarm centre: a grid worker or building
@@ -24,9 +25,9 @@ import (
 
 // fieldStore is what the field staff's pages and API need beyond alarmStore.
 type fieldStore interface {
-	ReportOnIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step, contentType string, photo []byte) (alarm.Incident, int64, error)
+	ReportOnIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step, photo *media.Media) (alarm.Incident, int64, error)
 	IncidentPhotoIDs(ctx context.Context, scope auth.Scope, user, id int64) ([]int64, error)
-	IncidentPhoto(ctx context.Context, scope auth.Scope, user, id, photo int64) (string, []byte, error)
+	IncidentPhoto(ctx context.Context, scope auth.Scope, user, id, photo int64) (media.Media, error)
 	DispatchReach(ctx context.Context, user, id int64) (auth.Scope, error)
 }
 
@@ -36,17 +37,10 @@ func (s *Server) registerFieldAPI() {
 		func(ctx context.Context, in *PageParams) (*listBody[alarm.Incident], error) {
 			return list(s.myDispatches(ctx, auth.ActorFrom(ctx), in.page()))
 		})
-	s.rawRoute(Route{Method: http.MethodGet, Path: "/api/v1/incidents/{id}/photos/{photo}", Permission: auth.PermIncidentAttend}, func(w http.ResponseWriter, r *http.Request, a *auth.Actor) error {
-		id, photo, err := pathIDs(r, "id", "photo")
-		if err != nil {
-			return err
-		}
-		ct, data, err := s.store.IncidentPhoto(r.Context(), a.Scope(auth.PermAlarmRead), a.User.ID, id, photo)
-		if err != nil {
-			return err
-		}
-		return writePhoto(w, ct, data)
-	})
+	s.mediaDownload(Route{Method: http.MethodGet, Path: "/api/v1/incidents/{id}/photos/{photo}", Permission: auth.PermIncidentAttend}, "photo",
+		func(ctx context.Context, a *auth.Actor, id, photo int64) (media.Media, error) {
+			return s.store.IncidentPhoto(ctx, a.Scope(auth.PermAlarmRead), a.User.ID, id, photo)
+		}, nil)
 }
 
 // myDispatches lists the open incidents a is sent to. They are found by
@@ -207,7 +201,7 @@ func (s *Server) dispatchReport(w http.ResponseWriter, r *http.Request, p *pageD
 		return err
 	}
 	notes := strings.TrimSpace(r.PostFormValue("notes"))
-	ct, photo, err := formPhoto(r)
+	photo, err := formPhoto(r)
 	switch {
 	case err != nil:
 		return s.dispatchRefused(w, r, p, id, notes, http.StatusUnprocessableEntity, p.L.T("form.photo.bad"))
@@ -217,7 +211,18 @@ func (s *Server) dispatchReport(w http.ResponseWriter, r *http.Request, p *pageD
 		return s.dispatchRefused(w, r, p, id, notes, http.StatusUnprocessableEntity, p.L.T("dispatch.refused.long", alarm.MaxNotes))
 	}
 	step := alarm.Step{Action: "report", By: p.Actor.User.ID, Notes: notes, OnlyAssignee: true}
-	if _, _, err := s.store.ReportOnIncident(r.Context(), auth.Scope{{}}, id, step, ct, photo); err != nil {
+	var put *media.Media
+	if photo != nil {
+		m, err := s.putFormFile(r.Context(), photo)
+		if err != nil {
+			return err
+		}
+		put = &m
+	}
+	if _, _, err := s.store.ReportOnIncident(r.Context(), auth.Scope{{}}, id, step, put); err != nil {
+		if put != nil {
+			s.releaseMedia(r.Context(), *put)
+		}
 		return s.stepFailed(w, r, p, id, notes, err)
 	}
 	s.changed()

@@ -17,6 +17,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/matter"
+	"github.com/shequ/shequ/media"
 )
 
 // open reports whether a matter still waits for the community.
@@ -337,7 +338,7 @@ func (s *Server) matterSubmit(w http.ResponseWriter, r *http.Request, p *pageDat
 		s.render(w, r, p, "resident/matter_new", status)
 		return nil
 	}
-	ct, photo, err := formPhoto(r)
+	photo, err := formPhoto(r)
 	if err != nil {
 		f.Errors["photo"] = p.L.T("form.photo.bad")
 		return fail(http.StatusUnprocessableEntity)
@@ -394,7 +395,10 @@ func (s *Server) matterSubmit(w http.ResponseWriter, r *http.Request, p *pageDat
 	}
 	s.changed()
 	if photo != nil {
-		if _, err := s.store.AddMatterPhoto(ctx, a.Scope(auth.PermMatterRead), m.ID, ct, photo, a.User.ID); err != nil {
+		if err := s.keepFormPhoto(ctx, photo, a.User.ID, func(ph media.Media) error {
+			_, err := s.store.AddMatterPhoto(ctx, a.Scope(auth.PermMatterRead), m.ID, ph)
+			return err
+		}); err != nil {
 			s.log.Error("matter photo", "matter", m.ID, "err", err)
 			http.Redirect(w, r, fmt.Sprintf("/my/matters/%d?sent=1&photo=failed", m.ID), http.StatusSeeOther)
 			return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/lostfound"
 	"github.com/shequ/shequ/matter"
+	"github.com/shequ/shequ/media"
 )
 
 // The resident's pages (a 72-year-old on a cheap phone): the home feed,
@@ -154,34 +156,36 @@ func idOf(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-// formPhoto reads the optional photo of a form: nil when none was chosen.
-// Its type is judged from its bytes, as the API does.
-func formPhoto(r *http.Request) (string, []byte, error) {
+// formPhoto finds the optional photo of a form and checks it: nil when
+// none was chosen. Its type is judged from its bytes, as the API does;
+// it is put in the media store only once what it goes with is stored.
+func formPhoto(r *http.Request) (*multipart.FileHeader, error) {
 	if r.MultipartForm == nil {
-		return "", nil, nil
+		return nil, nil
 	}
 	for _, fh := range r.MultipartForm.File["photo"] {
 		if fh.Size == 0 {
 			continue
 		}
 		if fh.Size > maxPhoto {
-			return "", nil, errPhoto
+			return nil, errPhoto
 		}
 		f, err := fh.Open()
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		data, err := io.ReadAll(io.LimitReader(f, maxPhoto+1))
+		head := make([]byte, 512)
+		n, err := io.ReadFull(f, head)
 		f.Close()
-		if err != nil {
-			return "", nil, err
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return nil, err
 		}
-		if len(data) > maxPhoto || !photoTypes[http.DetectContentType(data)] {
-			return "", nil, errPhoto
+		if !media.Photo.Takes(http.DetectContentType(head[:n])) {
+			return nil, errPhoto
 		}
-		return http.DetectContentType(data), data, nil
+		return fh, nil
 	}
-	return "", nil, nil
+	return nil, nil
 }
 
 var errPhoto = errors.New("not a photo")

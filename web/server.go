@@ -24,6 +24,7 @@ import (
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/live"
+	"github.com/shequ/shequ/media"
 )
 
 // Config configures a Server.
@@ -47,6 +48,9 @@ type Config struct {
 	// one every LoginEvery. Zero values mean 10 and 6 seconds.
 	LoginBurst int
 	LoginEvery time.Duration
+	// Media keeps the bytes of photos and files; without it they are
+	// refused.
+	Media media.Blobs
 }
 
 // Server is shequ's HTTP handler.
@@ -73,6 +77,7 @@ type Server struct {
 
 	panelsChanged func()
 	handler       http.Handler
+	blobs         media.Blobs
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -101,7 +106,7 @@ func New(c Config) *Server {
 	}
 	s := &Server{
 		store: c.Store, clock: c.Clock, log: c.Logger, version: c.Version,
-		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged,
+		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged, blobs: c.Media,
 		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)

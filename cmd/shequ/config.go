@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shequ/shequ/media"
+	"github.com/shequ/shequ/media/disk"
+	"github.com/shequ/shequ/media/s3"
 	"github.com/shequ/shequ/pii"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -52,6 +55,7 @@ type storeConfig struct {
 	key      string
 	keyFile  string
 	logLevel string
+	media    string
 }
 
 func (c *storeConfig) register(f envFlags) {
@@ -60,6 +64,18 @@ func (c *storeConfig) register(f envFlags) {
 	f.string(&c.key, "key", "SHEQU_KEY", "", "key that encrypts personal data at rest: 64 hex digits or base64 of 32 bytes")
 	f.string(&c.keyFile, "key-file", "SHEQU_KEY_FILE", "", "file holding that key; default DATA/shequ.key, created on first start with SQLite")
 	f.string(&c.logLevel, "log-level", "SHEQU_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.string(&c.media, "media", "SHEQU_MEDIA", "", "where photos and files are kept: a folder (default DATA/media) or s3://bucket/prefix (endpoint in SHEQU_S3_ENDPOINT, keys in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+}
+
+// blobs opens the media store.
+func (c *storeConfig) blobs(ctx context.Context) (media.Blobs, error) {
+	switch {
+	case strings.HasPrefix(c.media, "s3://"):
+		return s3.New(ctx, c.media, s3.ConfigFromEnv())
+	case c.media != "":
+		return disk.New(c.media)
+	}
+	return disk.New(filepath.Join(c.data, "media"))
 }
 
 func (c *storeConfig) logger() *slog.Logger {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/live"
+	"github.com/shequ/shequ/media"
+	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/web"
 )
 
@@ -54,13 +57,24 @@ func serveCmd(ctx context.Context, args []string) error {
 		}
 	}
 
+	blobs, err := sc.blobs(ctx)
+	if err != nil {
+		return err
+	}
+	// Photos and files kept in the database by earlier versions move out
+	// before anything is served.
+	if _, err := st.MoveMediaOut(ctx, blobs); err != nil {
+		return err
+	}
+	go sweepMedia(ctx, st, blobs, log)
+
 	hub := live.NewHub()
 	centre := newAlarmCentre(ac, st, log, hub)
 	if err := centre.listen(ctx); err != nil {
 		return err
 	}
 	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
-		Hub: hub, PanelsChanged: func() {
+		Hub: hub, Media: blobs, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
@@ -130,4 +144,23 @@ func flagErr(err error) error {
 		os.Exit(0)
 	}
 	return err
+}
+
+// sweepMedia removes, now and then, the bytes of photos and files whose
+// rows are gone, an hour after they went.
+func sweepMedia(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := st.SweepMedia(ctx, blobs, time.Hour); err != nil && ctx.Err() == nil {
+			log.Error("media sweep", "err", err)
+		} else if n > 0 {
+			log.Info("media swept", "removed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
