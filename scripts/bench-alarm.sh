@@ -92,7 +92,7 @@ simulate_dialect() {
 		fi
 		db_args=(--db "$PG_SERVER/$dbname?sslmode=disable" --key "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')")
 	fi
-	SHEQU_DEMO_PASSWORD=bench-password-1 timeout 900 "$OUT/shequ" serve --demo --data "$data" --http 127.0.0.1:0 --sia 127.0.0.1:0 "${db_args[@]}" >"$OUT/serve-$dialect.log" 2>&1 &
+	SHEQU_DEMO_PASSWORD=bench-password-1 timeout 900 "$OUT/shequ" serve --demo --data "$data" --http 127.0.0.1:0 --sia 127.0.0.1:0 --sia-max-conns-per-addr 1024 "${db_args[@]}" >"$OUT/serve-$dialect.log" 2>&1 &
 	local serve_pid=$!
 	wait_log "$OUT/serve-$dialect.log" "shequ is serving" || true
 	if ! grep -q "shequ is serving" "$OUT/serve-$dialect.log"; then

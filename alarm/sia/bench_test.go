@@ -89,7 +89,7 @@ func BenchmarkAnswer(b *testing.B) {
 func BenchmarkReceiverTCP(b *testing.B) {
 	key, _ := ParseKey("000102030405060708090A0B0C0D0E0F")
 	accounts := StaticAccounts{"1234": nil, "A128": key}
-	r := New(Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxConns: 4096},
+	r := New(Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxConns: 4096, MaxConnsPerAddr: 4096},
 		accounts, HandlerFunc(func(context.Context, []alarm.Report) error { return nil }))
 	if err := r.Listen(); err != nil {
 		b.Fatal(err)

@@ -95,7 +95,9 @@ func startReceiver(b *testing.B, h sia.Handler) *ingestRig {
 	for i := range ingestPanels {
 		accounts[ingestAccount(i)] = key
 	}
-	r := sia.New(sia.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxConns: 4096}, accounts, h)
+	// Every connection comes from 127.0.0.1: the per-address cap would
+	// refuse most of them.
+	r := sia.New(sia.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxConns: 4096, MaxConnsPerAddr: 4096}, accounts, h)
 	if err := r.Listen(); err != nil {
 		b.Fatal(err)
 	}

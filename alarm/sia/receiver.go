@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,11 +61,16 @@ type Window struct {
 
 // Defaults.
 const (
-	DefaultPast         = 40 * time.Second
-	DefaultFuture       = 20 * time.Second
-	DefaultMaxConns     = 1024
-	DefaultReadTimeout  = 5 * time.Minute
-	DefaultWriteTimeout = 10 * time.Second
+	DefaultPast            = 40 * time.Second
+	DefaultFuture          = 20 * time.Second
+	DefaultMaxConns        = 1024
+	DefaultMaxConnsPerAddr = 64
+	DefaultMaxUDPInFlight  = 256
+	DefaultIdleTimeout     = 60 * time.Second
+	DefaultFrameTimeout    = 5 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultLogInterval     = time.Minute
+	DefaultLogBurst        = 10
 
 	// shutdownGrace is how long frames being stored when the receiver is
 	// told to stop get to finish and be acknowledged.
@@ -87,13 +93,37 @@ type Config struct {
 	CheckPlainTimestamps bool
 	Clock                shequ.Clock
 	Logger               *slog.Logger
-	// MaxConns bounds open TCP connections and UDP frames in flight.
+	// MaxConns bounds open TCP connections (default 1,024).
 	MaxConns int
-	// ReadTimeout closes a TCP connection silent this long. The default,
-	// 5 minutes, outlasts the usual supervision intervals (90–300 s) so a
-	// panel polling with NULL frames keeps its connection.
-	ReadTimeout  time.Duration
+	// MaxConnsPerAddr bounds open TCP connections from one IP address
+	// (default 64), so that one host cannot take the connections every
+	// other panel needs. Panels behind one NAT share an address: raise it
+	// for a site with more of them holding connections open.
+	MaxConnsPerAddr int
+	// MaxUDPInFlight bounds UDP frames being stored at once (default
+	// 256). It is a budget of its own, so that TCP connections, idle or
+	// not, never hold up UDP panels.
+	MaxUDPInFlight int
+	// IdleTimeout closes a TCP connection on which no frame was completed
+	// for this long, counted from the connection's start or its last
+	// frame with a valid CRC (default 60 s). Bytes that do not make a
+	// frame do not count: a trickle of them must not hold a connection.
+	// A panel sends within seconds of connecting, and one that finds its
+	// connection closed opens another for its next frame.
+	IdleTimeout time.Duration
+	// FrameTimeout closes a TCP connection whose frame is not complete
+	// this long after its first byte (default 5 s; a frame is at most a
+	// few hundred bytes).
+	FrameTimeout time.Duration
 	WriteTimeout time.Duration
+	// LogInterval and LogBurst bound the warnings a source can cause
+	// (corrupt frames, DUH, NAK, refused connections, timeouts): at most
+	// LogBurst lines per source address and interval (defaults 10 and one
+	// minute). The others are counted (Stats.LogSuppressed, metric
+	// shequ_sia_log_lines_suppressed_total) and summed up in one line per
+	// interval.
+	LogInterval time.Duration
+	LogBurst    int
 }
 
 // Stats counts what a receiver did since it started.
@@ -106,6 +136,11 @@ type Stats struct {
 	HandleErrors uint64 // frames not answered because storing failed
 	Connections  uint64 // TCP connections accepted
 	Refused      uint64 // TCP connections closed at once for MaxConns
+
+	RefusedPerAddr uint64 // TCP connections closed at once for MaxConnsPerAddr
+	IdleClosed     uint64 // TCP connections closed for IdleTimeout
+	FrameTimeouts  uint64 // TCP connections closed for FrameTimeout
+	LogSuppressed  uint64 // warnings not written for LogBurst
 }
 
 // Receiver is the SIA DC-09 receiver: TCP and UDP on one address.
@@ -119,15 +154,19 @@ type Receiver struct {
 	tcp net.Listener
 	udp net.PacketConn
 
-	ciphers cipherCache
-	slots   chan struct{} // MaxConns
-	scratch sync.Pool     // *scratch for UDP frames
+	ciphers  cipherCache
+	slots    chan struct{} // MaxConns
+	udpSlots chan struct{} // MaxUDPInFlight
+	scratch  sync.Pool     // *scratch for UDP frames
+	logs     logLimiter
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	perAddr map[netip.Addr]int // open TCP connections by remote address
+	wg      sync.WaitGroup
 
 	frames, acks, naks, duhs, corrupts, handleErrors, connections, refused atomic.Uint64
+	refusedPerAddr, idleClosed, frameTimeouts                              atomic.Uint64
 }
 
 // New returns a receiver; Listen or ListenAndServe starts it.
@@ -147,18 +186,36 @@ func New(cfg Config, accounts Accounts, h Handler) *Receiver {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
 	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = DefaultReadTimeout
+	if cfg.MaxConnsPerAddr <= 0 {
+		cfg.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if cfg.MaxUDPInFlight <= 0 {
+		cfg.MaxUDPInFlight = DefaultMaxUDPInFlight
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.FrameTimeout <= 0 {
+		cfg.FrameTimeout = DefaultFrameTimeout
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.LogInterval <= 0 {
+		cfg.LogInterval = DefaultLogInterval
+	}
+	if cfg.LogBurst <= 0 {
+		cfg.LogBurst = DefaultLogBurst
+	}
 	r := &Receiver{
 		cfg: cfg, accounts: accounts, handler: h, clock: cfg.Clock,
-		log:   cfg.Logger.With("component", "sia"),
-		slots: make(chan struct{}, cfg.MaxConns),
-		conns: make(map[net.Conn]struct{}),
+		log:      cfg.Logger.With("component", "sia"),
+		slots:    make(chan struct{}, cfg.MaxConns),
+		udpSlots: make(chan struct{}, cfg.MaxUDPInFlight),
+		conns:    make(map[net.Conn]struct{}),
+		perAddr:  make(map[netip.Addr]int),
 	}
+	r.logs.init(cfg.LogBurst)
 	r.ciphers.m = make(map[string]cipher.Block)
 	r.scratch.New = func() any { return new(scratch) }
 	return r
@@ -229,9 +286,10 @@ func (r *Receiver) Serve(ctx context.Context) error {
 	defer stopGrace()
 
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(3)
 	go func() { defer loops.Done(); r.acceptLoop(ctx, hctx) }()
 	go func() { defer loops.Done(); r.udpLoop(ctx, hctx) }()
+	go func() { defer loops.Done(); r.summarizeLogs(ctx) }()
 
 	<-ctx.Done()
 	r.tcp.Close()
@@ -255,6 +313,8 @@ func (r *Receiver) Stats() Stats {
 		Frames: r.frames.Load(), ACK: r.acks.Load(), NAK: r.naks.Load(), DUH: r.duhs.Load(),
 		Corrupt: r.corrupts.Load(), HandleErrors: r.handleErrors.Load(),
 		Connections: r.connections.Load(), Refused: r.refused.Load(),
+		RefusedPerAddr: r.refusedPerAddr.Load(), IdleClosed: r.idleClosed.Load(),
+		FrameTimeouts: r.frameTimeouts.Load(), LogSuppressed: r.logs.suppressedTotal.Load(),
 	}
 }
 
@@ -277,31 +337,63 @@ func (r *Receiver) acceptLoop(ctx, hctx context.Context) {
 			continue
 		}
 		backoff = 0
-		select {
-		case r.slots <- struct{}{}:
-		default:
-			r.refused.Add(1)
-			r.log.Warn("SIA connection refused: too many connections", "from", c.RemoteAddr().String(), "max", r.cfg.MaxConns)
+		// The address is checked first: a host at its own limit must not
+		// use up a slot of the shared budget while it is refused.
+		ip := addrOf(c.RemoteAddr())
+		r.mu.Lock()
+		if r.perAddr[ip] >= r.cfg.MaxConnsPerAddr {
+			r.mu.Unlock()
+			r.refusedPerAddr.Add(1)
+			r.warn(ctx, ip, "SIA connection refused: too many connections from this address", "from", c.RemoteAddr().String(), "max_per_addr", r.cfg.MaxConnsPerAddr)
 			c.Close()
 			continue
 		}
-		r.connections.Add(1)
-		r.mu.Lock()
+		select {
+		case r.slots <- struct{}{}:
+		default:
+			r.mu.Unlock()
+			r.refused.Add(1)
+			r.warn(ctx, ip, "SIA connection refused: too many connections", "from", c.RemoteAddr().String(), "max", r.cfg.MaxConns)
+			c.Close()
+			continue
+		}
+		r.perAddr[ip]++
 		r.conns[c] = struct{}{}
 		r.mu.Unlock()
+		r.connections.Add(1)
 		r.wg.Add(1)
-		go r.serveConn(ctx, hctx, c)
+		go r.serveConn(ctx, hctx, c, ip)
 	}
+}
+
+// addrOf is the IP address of a TCP or UDP peer, IPv4 in its 4-byte form
+// so that one host counts once whichever way its address was written.
+func addrOf(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // serveConn reads frames from one TCP connection and answers each in turn.
 // Frames are split on CR (LF and NUL bytes between frames are skipped), so
 // several frames may come in one segment or one frame across several.
-func (r *Receiver) serveConn(ctx, hctx context.Context, c net.Conn) {
+//
+// The read deadline is the earlier of two: IdleTimeout after the last
+// frame with a valid CRC (or the connection's start), and FrameTimeout
+// after the first byte of a frame not yet complete. Bytes that make no
+// frame move neither, so trickling them keeps no connection open.
+func (r *Receiver) serveConn(ctx, hctx context.Context, c net.Conn, ip netip.Addr) {
 	defer func() {
 		c.Close()
 		r.mu.Lock()
 		delete(r.conns, c)
+		if r.perAddr[ip]--; r.perAddr[ip] <= 0 {
+			delete(r.perAddr, ip)
+		}
 		r.mu.Unlock()
 		<-r.slots
 		r.wg.Done()
@@ -313,6 +405,10 @@ func (r *Receiver) serveConn(ctx, hctx context.Context, c net.Conn) {
 	s := new(scratch)
 	buf := make([]byte, 2*maxFrame)
 	start, end := 0, 0
+	// Deadlines are on the wall clock: they go to the socket, which knows
+	// no other. Config.Clock stamps the frames.
+	lastFrame := time.Now()
+	var frameStart time.Time // zero while no frame has begun
 	for {
 		if start == end {
 			start, end = 0, 0
@@ -321,7 +417,14 @@ func (r *Receiver) serveConn(ctx, hctx context.Context, c net.Conn) {
 			end = copy(buf, buf[start:end])
 			start = 0
 		}
-		_ = c.SetReadDeadline(time.Now().Add(r.cfg.ReadTimeout))
+		deadline := lastFrame.Add(r.cfg.IdleTimeout)
+		byFrame := false
+		if !frameStart.IsZero() {
+			if frameAt := frameStart.Add(r.cfg.FrameTimeout); frameAt.Before(deadline) {
+				deadline, byFrame = frameAt, true
+			}
+		}
+		_ = c.SetReadDeadline(deadline)
 		// Serve sets a past deadline after cancelling ctx; checking
 		// again here closes the gap where ours would overwrite it.
 		if ctx.Err() != nil {
@@ -329,6 +432,7 @@ func (r *Receiver) serveConn(ctx, hctx context.Context, c net.Conn) {
 		}
 		n, rerr := c.Read(buf[end:])
 		end += n
+		framed := false
 		for {
 			frame, skip, next, ok := nextFrame(buf[start:end])
 			if !ok {
@@ -338,28 +442,73 @@ func (r *Receiver) serveConn(ctx, hctx context.Context, c net.Conn) {
 					// speaking DC-09. Drop it and look for the next LF.
 					r.frames.Add(1)
 					r.corrupts.Add(1)
-					r.log.Warn("SIA frame too long, dropped without answer", "from", from.String(), "bytes", end-start)
+					r.warn(ctx, ip, "SIA frame too long, dropped without answer", "from", from.String(), "bytes", end-start)
 					start = end
 				}
 				break
 			}
 			answer := r.process(hctx, frame, s, from)
 			start += next
+			framed = framed || !s.corrupt
 			if answer != nil {
 				_ = c.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
 				if _, err := c.Write(answer); err != nil {
-					r.log.Warn("SIA answer not sent", "from", from.String(), "err", err)
+					r.warn(ctx, ip, "SIA answer not sent", "from", from.String(), "err", err)
 					return
 				}
 			}
 		}
-		if rerr != nil {
-			if rerr != io.EOF && ctx.Err() == nil && r.log.Enabled(ctx, slog.LevelDebug) {
-				r.log.Debug("SIA connection closed", "from", from.String(), "err", rerr)
+		switch {
+		case framed:
+			// What is left, if anything, began after the last frame.
+			lastFrame = time.Now()
+			frameStart = time.Time{}
+			if hasFrameByte(buf[start:end]) {
+				frameStart = lastFrame
 			}
+		case start == end:
+			frameStart = time.Time{}
+		case frameStart.IsZero() && hasFrameByte(buf[start:end]):
+			frameStart = time.Now()
+		}
+		if rerr != nil {
+			r.connClosed(ctx, ip, from, rerr, byFrame)
 			return
 		}
 	}
+}
+
+// connClosed accounts for a connection ended by a read error: the peer
+// closing, a timeout, or Serve stopping. byFrame tells which deadline was
+// set when the read timed out.
+func (r *Receiver) connClosed(ctx context.Context, ip netip.Addr, from net.Addr, err error, byFrame bool) {
+	var ne net.Error
+	switch {
+	case ctx.Err() != nil:
+	case errors.As(err, &ne) && ne.Timeout():
+		if byFrame {
+			r.frameTimeouts.Add(1)
+			r.warn(ctx, ip, "SIA connection closed: frame not complete in time", "from", from.String(), "frame_timeout", r.cfg.FrameTimeout)
+			return
+		}
+		r.idleClosed.Add(1)
+		if r.log.Enabled(ctx, slog.LevelDebug) {
+			r.log.Debug("SIA connection closed: idle", "from", from.String(), "idle_timeout", r.cfg.IdleTimeout)
+		}
+	case err != io.EOF && r.log.Enabled(ctx, slog.LevelDebug):
+		r.log.Debug("SIA connection closed", "from", from.String(), "err", err)
+	}
+}
+
+// hasFrameByte reports whether b holds a byte that begins a frame, rather
+// than only the filler panels put between frames.
+func hasFrameByte(b []byte) bool {
+	for _, c := range b {
+		if !isFiller(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // nextFrame finds the first frame in b. It returns the frame (without LF
@@ -423,8 +572,12 @@ func (r *Receiver) udpLoop(ctx, hctx context.Context) {
 			r.log.Warn("SIA UDP read failed", "err", err)
 			continue
 		}
+		// Waiting for a slot leaves further datagrams in the socket's
+		// buffer, where the kernel drops them once it is full; a panel
+		// repeats an unanswered frame, so a burst costs a retry, not an
+		// event.
 		select {
-		case r.slots <- struct{}{}:
+		case r.udpSlots <- struct{}{}:
 		case <-ctx.Done():
 			r.scratch.Put(s)
 			return
@@ -433,12 +586,12 @@ func (r *Receiver) udpLoop(ctx, hctx context.Context) {
 		go func() {
 			defer func() {
 				r.scratch.Put(s)
-				<-r.slots
+				<-r.udpSlots
 				r.wg.Done()
 			}()
 			if answer := r.process(hctx, s.in[:n], s, addr); answer != nil {
 				if _, err := r.udp.WriteTo(answer, addr); err != nil {
-					r.log.Warn("SIA answer not sent", "from", addr.String(), "err", err)
+					r.warn(hctx, addrOf(addr), "SIA answer not sent", "from", addr.String(), "err", err)
 				}
 			}
 		}()
@@ -451,52 +604,56 @@ type scratch struct {
 	in      []byte
 	out     []byte
 	reports []alarm.Report
+	corrupt bool // the last frame processed was corrupt
 }
 
 // process applies the answer rules (see the package documentation) to one
-// frame and returns the answer to send, or nil for none. The answer lives
-// in s.out until the next call.
+// frame and returns the answer to send, or nil for none; s.corrupt tells
+// whether the frame was corrupt. The answer lives in s.out until the next
+// call.
 func (r *Receiver) process(ctx context.Context, raw []byte, s *scratch, from net.Addr) []byte {
 	r.frames.Add(1)
+	s.corrupt = false
 	now := r.clock.Now()
 	f, err := Parse(raw)
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
 			r.corrupts.Add(1)
-			r.log.Warn("SIA corrupt frame, not answered", "from", from.String(), "err", err, "frame", quoteShort(string(raw)))
+			s.corrupt = true
+			r.warn(ctx, addrOf(from), "SIA corrupt frame, not answered", "from", from.String(), "err", err, "frame", quoteShort(string(raw)))
 			return nil
 		}
-		return r.duh(&f, s, from, err.Error())
+		return r.duh(ctx, &f, s, from, err.Error())
 	}
 	key, known := r.accounts.Key(f.Account)
 	if !known {
-		return r.duh(&f, s, from, "unknown account")
+		return r.duh(ctx, &f, s, from, "unknown account")
 	}
 	var block cipher.Block
 	if f.Encrypted {
 		if key == nil {
-			return r.duh(&f, s, from, "encrypted frame for an account without a key")
+			return r.duh(ctx, &f, s, from, "encrypted frame for an account without a key")
 		}
 		if block, err = r.ciphers.get(key); err != nil {
-			return r.duh(&f, s, from, "the account's key is not an AES key: "+err.Error())
+			return r.duh(ctx, &f, s, from, "the account's key is not an AES key: "+err.Error())
 		}
 		if err := f.Decrypt(block); err != nil {
-			return r.duh(&f, s, from, err.Error())
+			return r.duh(ctx, &f, s, from, err.Error())
 		}
 		if !f.HasTimestamp {
-			return r.nak(&f, s, from, now, "encrypted frame without a valid timestamp")
+			return r.nak(ctx, &f, s, from, now, "encrypted frame without a valid timestamp")
 		}
 		if !r.inWindow(f.Timestamp, now) {
-			return r.nak(&f, s, from, now, "timestamp outside the window")
+			return r.nak(ctx, &f, s, from, now, "timestamp outside the window")
 		}
 	} else {
 		if key != nil {
 			// Accepting plain frames for an account that encrypts would
 			// let anyone on the path forge its events.
-			return r.duh(&f, s, from, "plain frame for an account with a key")
+			return r.duh(ctx, &f, s, from, "plain frame for an account with a key")
 		}
 		if r.cfg.CheckPlainTimestamps && f.HasTimestamp && !r.inWindow(f.Timestamp, now) {
-			return r.nak(&f, s, from, now, "timestamp outside the window")
+			return r.nak(ctx, &f, s, from, now, "timestamp outside the window")
 		}
 	}
 
@@ -520,16 +677,16 @@ func (r *Receiver) process(ctx context.Context, raw []byte, s *scratch, from net
 	return s.out
 }
 
-func (r *Receiver) duh(f *Frame, s *scratch, from net.Addr, reason string) []byte {
+func (r *Receiver) duh(ctx context.Context, f *Frame, s *scratch, from net.Addr, reason string) []byte {
 	r.duhs.Add(1)
-	r.log.Warn("SIA frame refused with DUH", "account", f.Account, "seq", f.Seq, "id", f.ID, "from", from.String(), "reason", reason)
+	r.warn(ctx, addrOf(from), "SIA frame refused with DUH", "account", f.Account, "seq", f.Seq, "id", f.ID, "from", from.String(), "reason", reason)
 	s.out = AppendDUH(s.out[:0], f)
 	return s.out
 }
 
-func (r *Receiver) nak(f *Frame, s *scratch, from net.Addr, now time.Time, reason string) []byte {
+func (r *Receiver) nak(ctx context.Context, f *Frame, s *scratch, from net.Addr, now time.Time, reason string) []byte {
 	r.naks.Add(1)
-	r.log.Warn("SIA frame refused with NAK", "account", f.Account, "seq", f.Seq, "from", from.String(), "reason", reason,
+	r.warn(ctx, addrOf(from), "SIA frame refused with NAK", "account", f.Account, "seq", f.Seq, "from", from.String(), "reason", reason,
 		"panel_time", f.Timestamp, "receiver_time", now.UTC())
 	s.out = AppendNAK(s.out[:0], f, now)
 	return s.out

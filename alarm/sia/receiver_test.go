@@ -23,7 +23,7 @@ import (
 var T0 = time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC)
 
 const (
-	wait    = 2 * time.Second        // for an answer that must come
+	wait    = 10 * time.Second       // for an answer that must come: generous, the machine may be loaded
 	silence = 300 * time.Millisecond // for one that must not
 )
 
@@ -52,17 +52,25 @@ func accounts(t testing.TB) sia.StaticAccounts {
 
 // recorder is a Handler that keeps what it is given.
 type recorder struct {
-	mu    sync.Mutex
-	calls [][]alarm.Report
-	err   error
-	gate  chan struct{} // when set, Handle waits for it
+	mu      sync.Mutex
+	calls   [][]alarm.Report
+	err     error
+	gate    chan struct{} // when set, Handle waits for it
+	waiting chan struct{} // when set, Handle sends on it before waiting for gate
 }
 
 func (r *recorder) Handle(ctx context.Context, reports []alarm.Report) error {
 	r.mu.Lock()
-	gate := r.gate
+	gate, waiting := r.gate, r.waiting
 	r.mu.Unlock()
 	if gate != nil {
+		if waiting != nil {
+			select {
+			case waiting <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -79,6 +87,41 @@ func (r *recorder) Handle(ctx context.Context, reports []alarm.Report) error {
 }
 
 func (r *recorder) setErr(err error) { r.mu.Lock(); r.err = err; r.mu.Unlock() }
+
+// hold makes Handle wait until the returned release is called; entered
+// receives once for every call that reached Handle meanwhile.
+func (r *recorder) hold() (entered <-chan struct{}, release func()) {
+	gate, waiting := make(chan struct{}), make(chan struct{}, 64)
+	r.mu.Lock()
+	r.gate, r.waiting = gate, waiting
+	r.mu.Unlock()
+	var once sync.Once
+	return waiting, func() { once.Do(func() { close(gate) }) }
+}
+
+// waitFor waits up to d for cond to hold, checking often; it reports
+// whether it did. For what no signal announces, such as a socket the
+// receiver closed or a counter it moved.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
+// waitEntered waits for Handle to be reached under hold.
+func waitEntered(t *testing.T, entered <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the frame did not reach Handle")
+	}
+}
 
 func (r *recorder) got() [][]alarm.Report {
 	r.mu.Lock()
@@ -475,6 +518,8 @@ func TestSeveralFramesPerConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%7 == 0 {
+			// Pacing, not waiting: it makes the receiver likely to read
+			// a frame in pieces. The test holds however they arrive.
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -612,15 +657,14 @@ func TestACKOnlyAfterHandle(t *testing.T) {
 	for _, network := range []string{"tcp", "udp"} {
 		t.Run(network, func(t *testing.T) {
 			e := start(t, nil)
-			gate := make(chan struct{})
-			e.rec.mu.Lock()
-			e.rec.gate = gate
-			e.rec.mu.Unlock()
+			entered, release := e.rec.hold()
+			defer release()
 			p := e.panel("1234")
 			c := e.dial(network, nil)
 			c.Send(p.SIA("NFA1"))
+			waitEntered(t, entered)
 			e.expectSilence(c)
-			close(gate)
+			release()
 			e.expect(c, "ACK", "0001")
 		})
 	}
@@ -629,17 +673,24 @@ func TestACKOnlyAfterHandle(t *testing.T) {
 // Stopping the receiver lets a frame being stored finish and be ACKed.
 func TestGracefulStop(t *testing.T) {
 	e := start(t, nil)
-	gate := make(chan struct{})
-	e.rec.mu.Lock()
-	e.rec.gate = gate
-	e.rec.mu.Unlock()
+	entered, release := e.rec.hold()
+	defer release()
 	p := e.panel("1234")
 	c := e.dial("tcp", nil)
 	c.Send(p.SIA("NPA1"))
-	time.Sleep(100 * time.Millisecond) // let it reach Handle
+	waitEntered(t, entered)
 	e.cancel()
-	time.Sleep(100 * time.Millisecond)
-	close(gate)
+	// Stopping has begun once the listener is closed.
+	if !waitFor(10*time.Second, func() bool {
+		c, err := net.Dial("tcp", e.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	}) {
+		t.Fatal("still accepting after stop")
+	}
+	release()
 	e.expect(c, "ACK", "0001")
 	select {
 	case err := <-e.done:
@@ -667,11 +718,14 @@ func TestConnectionLimitsAndTimeouts(t *testing.T) {
 			t.Errorf("stats %+v", s)
 		}
 	})
-	t.Run("ReadTimeout", func(t *testing.T) {
-		e := start(t, func(c *sia.Config) { c.ReadTimeout = 100 * time.Millisecond })
+	t.Run("IdleTimeout", func(t *testing.T) {
+		e := start(t, func(c *sia.Config) { c.IdleTimeout = 100 * time.Millisecond })
 		c := e.dial("tcp", nil)
 		if _, err := c.ReadAnswer(wait); err == nil || errors.Is(err, siatest.ErrNoAnswer) {
 			t.Errorf("idle connection: %v, want it closed", err)
+		}
+		if !waitFor(wait, func() bool { return e.rcv.Stats().IdleClosed == 1 }) {
+			t.Errorf("stats %+v, want IdleClosed 1", e.rcv.Stats())
 		}
 	})
 	t.Run("endless frame", func(t *testing.T) {

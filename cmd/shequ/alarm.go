@@ -20,6 +20,9 @@ import (
 // alarmConfig holds the alarm centre's settings.
 type alarmConfig struct {
 	sia        string
+	siaPerAddr int
+	siaIdle    time.Duration
+	siaFrame   time.Duration
 	mqttURL    string
 	mqttListen string
 	mqttUser   string
@@ -30,6 +33,9 @@ type alarmConfig struct {
 
 func (c *alarmConfig) register(f envFlags) {
 	f.string(&c.sia, "sia", "SHEQU_SIA", "127.0.0.1:6000", "SIA DC-09 receiver address (TCP and UDP); empty disables")
+	f.int(&c.siaPerAddr, "sia-max-conns-per-addr", "SHEQU_SIA_MAX_CONNS_PER_ADDR", sia.DefaultMaxConnsPerAddr, "open SIA TCP connections one IP address may hold; raise it for many panels behind one NAT")
+	f.duration(&c.siaIdle, "sia-idle-timeout", "SHEQU_SIA_IDLE_TIMEOUT", sia.DefaultIdleTimeout, "close a SIA TCP connection that completed no frame for this long")
+	f.duration(&c.siaFrame, "sia-frame-timeout", "SHEQU_SIA_FRAME_TIMEOUT", sia.DefaultFrameTimeout, "close a SIA TCP connection whose frame is not complete this long after its first byte")
 	f.string(&c.mqttURL, "mqtt", "SHEQU_MQTT", "", "external MQTT broker with zigbee2mqtt sensors, e.g. tcp://127.0.0.1:1883")
 	f.string(&c.mqttListen, "mqtt-listen", "SHEQU_MQTT_LISTEN", "", "address of the embedded MQTT broker for sensors, e.g. 127.0.0.1:1883; beyond loopback it needs --mqtt-password")
 	f.string(&c.mqttUser, "mqtt-user", "SHEQU_MQTT_USER", "", "MQTT username: shequ's at the external broker, and the one sensor bridges present to the embedded broker")
@@ -92,7 +98,8 @@ func (a *alarmCentre) listen(ctx context.Context) error {
 	if a.cfg.sia == "" {
 		return nil
 	}
-	a.receiver = sia.New(sia.Config{Addr: a.cfg.sia, Logger: a.log}, a.accounts, a.ingestor)
+	a.receiver = sia.New(sia.Config{Addr: a.cfg.sia, Logger: a.log, MaxConnsPerAddr: a.cfg.siaPerAddr,
+		IdleTimeout: a.cfg.siaIdle, FrameTimeout: a.cfg.siaFrame}, a.accounts, a.ingestor)
 	if err := a.receiver.Listen(); err != nil {
 		return fmt.Errorf("SIA receiver: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/media/disk"
@@ -46,6 +47,24 @@ func (f envFlags) bool(p *bool, name, env string, def bool, help string) {
 		}
 	}
 	f.BoolVar(p, name, def, help+" ["+env+"]")
+}
+
+func (f envFlags) int(p *int, name, env string, def int, help string) {
+	if v, ok := os.LookupEnv(env); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			def = n
+		}
+	}
+	f.IntVar(p, name, def, help+" ["+env+"]")
+}
+
+func (f envFlags) duration(p *time.Duration, name, env string, def time.Duration, help string) {
+	if v, ok := os.LookupEnv(env); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	f.DurationVar(p, name, def, help+" ["+env+"]")
 }
 
 // storeConfig is what every command that opens the store takes.

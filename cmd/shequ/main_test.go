@@ -190,7 +190,7 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 
 func TestServeHelpDocumentsEverySetting(t *testing.T) {
 	out, _ := exec.Command(binary, "serve", "--help").CombinedOutput()
-	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy", "-sia", "SHEQU_SIA", "-mqtt", "-mqtt-listen", "-sms"} {
+	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy", "-sia", "SHEQU_SIA", "-sia-max-conns-per-addr", "SHEQU_SIA_MAX_CONNS_PER_ADDR", "-sia-idle-timeout", "SHEQU_SIA_IDLE_TIMEOUT", "-sia-frame-timeout", "SHEQU_SIA_FRAME_TIMEOUT", "-mqtt", "-mqtt-listen", "-sms"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("serve --help lacks %s:\n%s", want, out)
 		}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/live"
 	"github.com/shequ/shequ/media"
@@ -73,8 +75,12 @@ func serveCmd(ctx context.Context, args []string) error {
 	if err := centre.listen(ctx); err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	if centre.receiver != nil {
+		reg.MustRegister(centre.receiver)
+	}
 	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
-		Hub: hub, Media: blobs, PanelsChanged: func() {
+		Registry: reg, Hub: hub, Media: blobs, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}

@@ -750,7 +750,8 @@ func bareReceiver(ctx context.Context, c simConfig) error {
 		accounts[account], _ = sia.ParseKey(simKey(account))
 	}
 	log := (&storeConfig{logLevel: "warn"}).logger()
-	r := sia.New(sia.Config{Addr: c.bareReceiver, Logger: log, MaxConns: 4096}, accounts,
+	// The simulator's connections all come from one address.
+	r := sia.New(sia.Config{Addr: c.bareReceiver, Logger: log, MaxConns: 4096, MaxConnsPerAddr: 4096}, accounts,
 		sia.HandlerFunc(func(context.Context, []alarm.Report) error { return nil }))
 	if err := r.Listen(); err != nil {
 		return err

@@ -270,7 +270,27 @@ type Conn struct {
 
 // Dial connects over "tcp" or "udp".
 func Dial(network, addr string) (*Conn, error) {
-	c, err := net.Dial(network, addr)
+	return DialFrom(network, "", addr)
+}
+
+// DialFrom connects over "tcp" or "udp" from the local IP address from
+// (any port), so that tests can be several hosts: on Linux all of
+// 127.0.0.0/8 reaches the loopback interface. Empty from lets the system
+// choose.
+func DialFrom(network, from, addr string) (*Conn, error) {
+	var d net.Dialer
+	if from != "" {
+		ip := net.ParseIP(from)
+		if ip == nil {
+			return nil, fmt.Errorf("siatest: local address %q is not an IP address", from)
+		}
+		if strings.HasPrefix(network, "udp") {
+			d.LocalAddr = &net.UDPAddr{IP: ip}
+		} else {
+			d.LocalAddr = &net.TCPAddr{IP: ip}
+		}
+	}
+	c, err := d.Dial(network, addr)
 	if err != nil {
 		return nil, err
 	}
