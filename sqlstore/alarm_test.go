@@ -1,7 +1,10 @@
 package sqlstore_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -327,6 +330,48 @@ func TestDispatchGoesToTheNextWhenNobodyAccepts(t *testing.T) {
 		mustOK(t, err)
 		if jobs["dispatch.pending"] != 2 || jobs["dispatch_timeout.pending"] != 2 {
 			t.Errorf("outbox %v", jobs)
+		}
+	})
+}
+
+// A burglary at a home whose SOS is open joins that incident, but still
+// owes the community police officer their SMS; the incident keeps the
+// headline of its most serious kind and knows both.
+func TestBurglaryIntoAnOpenSOSTellsThePolice(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "sb")
+		mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "5B01"}))
+		sos, err := st.RaiseSOS(ctx, everywhere, tr.home1.ID, "", 0, 0)
+		mustOK(t, err)
+		clock.Advance(30 * time.Second)
+		out, err := st.Ingest(ctx, []alarm.Report{
+			{Source: alarm.SourceSIA, Account: "5B01", Seq: "0001", Fingerprint: "a", Kind: alarm.KindBurglary, Code: "BA", Zone: "02", ReceivedAt: clock.Now()},
+			{Source: alarm.SourceSIA, Account: "5B01", Seq: "0002", Fingerprint: "b", Kind: alarm.KindBurglary, Code: "BA", Zone: "03", ReceivedAt: clock.Now()},
+		})
+		mustOK(t, err)
+		if out[0].NewIncident || out[0].Incident == nil || out[0].Incident.ID != sos.Incident.ID {
+			t.Fatalf("the burglary did not join the SOS: %+v", out[0])
+		}
+		inc, err := st.Incident(ctx, everywhere, sos.Incident.ID)
+		mustOK(t, err)
+		if inc.Kind != alarm.KindPanic || inc.Priority != alarm.PriorityLife || inc.Title != sos.Incident.Title ||
+			!slices.Equal(inc.Kinds, []alarm.Kind{alarm.KindPanic, alarm.KindBurglary}) {
+			t.Errorf("incident %+v", inc)
+		}
+		jobs, err := st.ClaimJobs(ctx, 100, time.Minute)
+		mustOK(t, err)
+		owed := map[string]int{}
+		for _, j := range jobs {
+			if j.Kind == "notice" {
+				var n alarm.NoticeJob
+				mustOK(t, json.Unmarshal(j.Payload, &n))
+				owed[n.Template+" to "+n.To]++
+			}
+		}
+		want := map[string]int{"life to householders": 1, "life to contacts": 1, "intrusion to householders": 1, "intrusion to police": 1}
+		if !maps.Equal(owed, want) {
+			t.Errorf("notices owed %v, want %v", owed, want)
 		}
 	})
 }
