@@ -182,7 +182,7 @@ func (i *Incident) Has(p Priority) bool {
 
 // Others are the incident's kinds other than its headline kind, most
 // serious first: what else happened, for the operator's headline.
-func (i *Incident) Others() []Kind {
+func (i Incident) Others() []Kind {
 	var out []Kind
 	for _, k := range i.Kinds {
 		if k != i.Kind {

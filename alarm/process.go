@@ -35,8 +35,8 @@ type Output struct {
 	New      bool
 	// Notify lists the notifications a new or more urgent incident needs.
 	Notify []Notice
-	// Title describes the event in the incident's timeline.
-	Title string
+	// Note is what the incident's timeline keeps of the event.
+	Note EventNote
 }
 
 // Notice is a message to send after commit.
@@ -82,7 +82,10 @@ func Process(in Input) Output {
 		}
 	}
 
-	out.Title = describe(r)
+	out.Note = EventNote{Kind: r.Kind, Restore: r.Restore, Zone: r.Zone, Code: r.Code, Text: r.Text, Source: r.Source}
+	if out.Note.Zone == "" {
+		out.Note.Zone = in.Origin.SensorZone
+	}
 	if raised == nil {
 		// A restore or a status report joins the open incident's timeline
 		// but opens nothing.

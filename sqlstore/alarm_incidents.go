@@ -381,7 +381,7 @@ func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int
 			return nil
 		}
 		now := s.now()
-		if err := s.logIncident(ctx, tx, incidentID, now, "not_accepted", user, "no answer in time"); err != nil {
+		if err := s.logIncident(ctx, tx, incidentID, now, "not_accepted", user, ""); err != nil {
 			return err
 		}
 		cands, err := s.candidates(ctx, tx, everything, incidentID)
@@ -389,7 +389,7 @@ func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int
 			return err
 		}
 		if len(cands) == 0 {
-			if err := s.logIncident(ctx, tx, incidentID, now, "no_candidates", 0, "nobody left to send"); err != nil {
+			if err := s.logIncident(ctx, tx, incidentID, now, "no_candidates", 0, ""); err != nil {
 				return err
 			}
 			return s.publishLive(ctx, tx, inc.CommunityID, inc.HomeID, "escalation", map[string]any{"incident_id": incidentID, "reason": "nobody accepted"})
@@ -411,4 +411,48 @@ func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int
 		return s.publishLive(ctx, tx, nextInc.CommunityID, nextInc.HomeID, "incident", nextInc)
 	})
 	return next, err
+}
+
+// SayMistake records on a home's open call for help that the resident
+// says they pressed it by mistake. It closes nothing: the operator sees it
+// on the incident and decides, since a person in trouble may be made to
+// say it.
+func (s *Store) SayMistake(ctx context.Context, scope auth.Scope, home, user int64) (alarm.Incident, error) {
+	var out alarm.Incident
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := mustReach(ctx, tx, homes, scope, home); err != nil {
+			return err
+		}
+		inc, err := s.openIncident(ctx, tx, home)
+		if err != nil {
+			return err
+		}
+		if inc == nil || !inc.Has(alarm.PriorityLife) {
+			return shequ.Errorf(shequ.ECONFLICT, "home %d has no open call for help", home)
+		}
+		out = *inc
+		if err := s.logIncident(ctx, tx, inc.ID, s.now(), "mistake", user, ""); err != nil {
+			return err
+		}
+		if err := s.publishLive(ctx, tx, inc.CommunityID, inc.HomeID, "incident", inc); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{CommunityID: inc.CommunityID, Action: "incident.mistake", Entity: "incident", EntityID: inc.ID})
+	})
+	return out, err
+}
+
+// LastResolved returns a home's latest resolved incident, nil when none.
+func (s *Store) LastResolved(ctx context.Context, scope auth.Scope, home int64) (*alarm.Incident, error) {
+	if err := mustReach(ctx, s.reader(), homes, scope, home); err != nil {
+		return nil, err
+	}
+	i, err := scanIncidentRow(s.reader().QueryRowContext(ctx, "SELECT "+incidents.columns+" FROM "+incidents.from+
+		" WHERE i.home_id = $1 AND i.status = 'resolved' ORDER BY i.resolved_at DESC, i.id DESC LIMIT 1", home))
+	if err == sql.ErrNoRows {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("last resolved incident of home %d: %w", home, err)
+	}
+	return &i, nil
 }

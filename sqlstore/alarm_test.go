@@ -375,3 +375,43 @@ func TestBurglaryIntoAnOpenSOSTellsThePolice(t *testing.T) {
 		}
 	})
 }
+
+// Zones have the names residents call them by, set on the panel and the
+// sensor; a sensor's state is what it last said.
+func TestZoneNamesAndSensorStates(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "zn")
+		p := &alarm.Panel{HomeID: tr.home1.ID, Account: "2B01", Zones: map[string]string{"02": " 客厅窗 ", "03": "入户门"}}
+		mustOK(t, st.CreatePanel(ctx, everywhere, p))
+		if err := st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "2B02", Zones: map[string]string{"04": ""}}); shequ.ErrorCode(err) != shequ.EINVALID {
+			t.Errorf("a zone without a name: %v", err)
+		}
+		win := &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorWindow, Zone: "kitchen window", ZoneName: "厨房窗", MQTTName: "zn_kitchen"}
+		mustOK(t, st.CreateSensor(ctx, everywhere, win))
+		mustOK(t, st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorPIR, Zone: "hall", MQTTName: "zn_hall"}))
+		names, err := st.ZoneNames(ctx, everywhere, tr.home1.ID)
+		mustOK(t, err)
+		if want := (alarm.ZoneNames{"02": "客厅窗", "03": "入户门", "kitchen window": "厨房窗"}); !maps.Equal(names, want) {
+			t.Errorf("zone names %v, want %v", names, want)
+		}
+		ps, err := st.ListPanels(ctx, everywhere, shequ.Page{})
+		mustOK(t, err)
+		if len(ps.Items) != 1 || ps.Items[0].Zones["02"] != "客厅窗" {
+			t.Errorf("panels %+v", ps.Items)
+		}
+		_, err = st.Ingest(ctx, []alarm.Report{{Source: alarm.SourceMQTT, Account: "zn_kitchen", Kind: alarm.KindPerimeter, Code: "BA", Zone: "kitchen window", ReceivedAt: clock.Now()}})
+		mustOK(t, err)
+		got, err := st.HomeSensors(ctx, everywhere, tr.home1.ID)
+		mustOK(t, err)
+		if len(got) != 2 || got[0].Name != "厨房窗" || got[0].State != "open" || got[1].State != "unknown" || !got[1].Online {
+			t.Errorf("sensors %+v", got)
+		}
+		clock.Advance(time.Second)
+		_, err = st.Ingest(ctx, []alarm.Report{{Source: alarm.SourceMQTT, Account: "zn_kitchen", Kind: alarm.KindPerimeter, Restore: true, Code: "BR", Zone: "kitchen window", ReceivedAt: clock.Now()}})
+		mustOK(t, err)
+		if got, err = st.HomeSensors(ctx, everywhere, tr.home1.ID); err != nil || got[0].State != "closed" {
+			t.Errorf("after the window closed: %+v %v", got, err)
+		}
+	})
+}

@@ -196,7 +196,7 @@ func (s *Store) MarkEscalated(ctx context.Context, incidentID int64) (bool, erro
 			return nil
 		}
 		escalated = true
-		if err := s.logIncident(ctx, tx, incidentID, s.now(), "escalated", 0, "not acknowledged in time"); err != nil {
+		if err := s.logIncident(ctx, tx, incidentID, s.now(), "escalated", 0, ""); err != nil {
 			return err
 		}
 		if err := s.publishLive(ctx, tx, community, home.Int64, "escalation", map[string]int64{"incident_id": incidentID}); err != nil {
