@@ -373,6 +373,12 @@ func TestBurglaryIntoAnOpenSOSTellsThePolice(t *testing.T) {
 		if !maps.Equal(owed, want) {
 			t.Errorf("notices owed %v, want %v", owed, want)
 		}
+		// The intrusion SMS names the burglary and its zone, not the SOS.
+		ic, err := st.NoticeTargets(ctx, inc.ID, "police")
+		mustOK(t, err)
+		if ic.Vars["intrusion"] != "burglary" || ic.Vars["zone"] != "02" || ic.Vars["status"] != alarm.StatusNew || ic.Vars["helper"] != "" {
+			t.Errorf("message variables %v", ic.Vars)
+		}
 	})
 }
 
