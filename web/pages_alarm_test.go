@@ -26,7 +26,7 @@ const alarmSensor = "r01_kitchen"
 func (e *testEnv) addSensor() {
 	e.t.Helper()
 	home := e.residentHomeID()
-	if got := e.do("director", "POST", "/api/v1/alarm/sensors", map[string]any{"home_id": home, "kind": "window_contact", "zone": "kitchen window", "mqtt_name": alarmSensor}, nil); got != 201 {
+	if got := e.do("director", "POST", "/api/v1/alarm/sensors", map[string]any{"home_id": home, "kind": "window_contact", "zone": "kitchen window", "zone_name": "厨房窗", "mqtt_name": alarmSensor}, nil); got != 201 {
 		e.t.Fatalf("create sensor: %d", got)
 	}
 }
