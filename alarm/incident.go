@@ -35,14 +35,17 @@ const CorrelationWindow = 10 * time.Minute
 // Incident is something an operator must handle: one or more events of a
 // home (or a panel) that need a person to look.
 type Incident struct {
-	ID           int64      `json:"id"`
-	CommunityID  int64      `json:"community_id"`
-	HomeID       int64      `json:"home_id,omitempty"`
-	PanelID      int64      `json:"panel_id,omitempty"`
-	Kind         Kind       `json:"kind"`
-	Priority     Priority   `json:"priority"`
-	Status       string     `json:"status"`
-	Title        string     `json:"title"`
+	ID          int64    `json:"id"`
+	CommunityID int64    `json:"community_id"`
+	HomeID      int64    `json:"home_id,omitempty"`
+	PanelID     int64    `json:"panel_id,omitempty"`
+	Kind        Kind     `json:"kind"`
+	Priority    Priority `json:"priority"`
+	Status      string   `json:"status"`
+	Title       string   `json:"title"`
+	// Kinds are the alarm kinds raised in the incident, in the order they
+	// first came: each brings its own notices, whatever came before it.
+	Kinds        []Kind     `json:"kinds,omitempty"`
 	OpenedAt     time.Time  `json:"opened_at"`
 	LastEventAt  time.Time  `json:"last_event_at"`
 	EventCount   int        `json:"event_count"`
@@ -152,16 +155,42 @@ func (i Incident) Apply(s Step) (Incident, error) {
 }
 
 // Join adds an event of kind k at t to the incident; a more urgent event
-// raises the incident's priority and kind.
+// raises the incident's priority and kind, and an alarm kind not seen in
+// it yet is added to its kinds.
 func (i Incident) Join(k Kind, t time.Time) Incident {
 	if p := PriorityOf(k); p < i.Priority {
 		i.Priority, i.Kind = p, k
+	}
+	if PriorityOf(k) < PriorityNone && !slices.Contains(i.Kinds, k) {
+		i.Kinds = append(slices.Clip(i.Kinds), k)
 	}
 	i.EventCount++
 	if t.After(i.LastEventAt) {
 		i.LastEventAt = t
 	}
 	return i
+}
+
+// Has reports whether an event of priority p was raised in the incident
+// already.
+func (i *Incident) Has(p Priority) bool {
+	if i.Priority == p {
+		return true
+	}
+	return slices.ContainsFunc(i.Kinds, func(k Kind) bool { return PriorityOf(k) == p })
+}
+
+// Others are the incident's kinds other than its headline kind, most
+// serious first: what else happened, for the operator's headline.
+func (i Incident) Others() []Kind {
+	var out []Kind
+	for _, k := range i.Kinds {
+		if k != i.Kind {
+			out = append(out, k)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Kind) int { return int(PriorityOf(a)) - int(PriorityOf(b)) })
+	return out
 }
 
 // Correlates reports whether an event at t belongs to this open incident.

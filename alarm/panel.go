@@ -1,8 +1,10 @@
 package alarm
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shequ/shequ"
 )
@@ -20,7 +22,13 @@ type Panel struct {
 	LastSeenAt         *time.Time `json:"last_seen_at,omitempty"`
 	CommFailed         bool       `json:"comm_failed"`
 	CreatedAt          time.Time  `json:"created_at"`
+	// Zones names the panel's zones as the residents call them, by zone
+	// number: {"02": "客厅窗"}.
+	Zones map[string]string `json:"zones,omitempty"`
 }
+
+// MaxZoneName is how long a zone's name may be.
+const MaxZoneName = 40
 
 // Validate checks a panel before it is stored.
 func (p *Panel) Validate() error {
@@ -37,6 +45,15 @@ func (p *Panel) Validate() error {
 	default:
 		f["key"] = "must be 16, 24 or 32 characters, or 32, 48 or 64 hex digits"
 	}
+	for zone, name := range p.Zones {
+		if strings.TrimSpace(zone) == "" || len(zone) > 16 {
+			f["zones"] = "zone numbers must be 1 to 16 characters"
+		}
+		if n := utf8.RuneCountInString(strings.TrimSpace(name)); n == 0 || n > MaxZoneName {
+			f["zones"] = fmt.Sprintf("each zone needs a name of at most %d characters", MaxZoneName)
+		}
+		p.Zones[zone] = strings.TrimSpace(name)
+	}
 	if p.SupervisionSeconds != 0 && (p.SupervisionSeconds < 30 || p.SupervisionSeconds > 86400*7) {
 		f["supervision_seconds"] = "must be 0 (not supervised) or between 30 and 604800"
 	}
@@ -49,15 +66,17 @@ func (p *Panel) Validate() error {
 
 // Sensor is a zigbee2mqtt sensor guarding one zone of a home.
 type Sensor struct {
-	ID          int64     `json:"id"`
-	CommunityID int64     `json:"community_id"`
-	HomeID      int64     `json:"home_id"`
-	DeviceID    int64     `json:"device_id,omitempty"`
-	Kind        string    `json:"kind"`
-	Zone        string    `json:"zone"`
-	MQTTName    string    `json:"mqtt_name"`
-	Online      bool      `json:"online"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          int64  `json:"id"`
+	CommunityID int64  `json:"community_id"`
+	HomeID      int64  `json:"home_id"`
+	DeviceID    int64  `json:"device_id,omitempty"`
+	Kind        string `json:"kind"`
+	Zone        string `json:"zone"`
+	MQTTName    string `json:"mqtt_name"`
+	// ZoneName is what the residents call the zone ("入户门").
+	ZoneName  string    `json:"zone_name,omitempty"`
+	Online    bool      `json:"online"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Validate checks a sensor before it is stored.
@@ -72,6 +91,10 @@ func (s *Sensor) Validate() error {
 	s.Zone, s.MQTTName = strings.TrimSpace(s.Zone), strings.TrimSpace(s.MQTTName)
 	if s.Zone == "" {
 		f["zone"] = "is required (door, window, hallway …)"
+	}
+	s.ZoneName = strings.TrimSpace(s.ZoneName)
+	if utf8.RuneCountInString(s.ZoneName) > MaxZoneName {
+		f["zone_name"] = fmt.Sprintf("must be at most %d characters", MaxZoneName)
 	}
 	if s.MQTTName == "" || strings.ContainsAny(s.MQTTName, "#+") || len(s.MQTTName) > 100 {
 		f["mqtt_name"] = "must be the sensor's zigbee2mqtt friendly name"

@@ -35,8 +35,8 @@ type Output struct {
 	New      bool
 	// Notify lists the notifications a new or more urgent incident needs.
 	Notify []Notice
-	// Title describes the event in the incident's timeline.
-	Title string
+	// Note is what the incident's timeline keeps of the event.
+	Note EventNote
 }
 
 // Notice is a message to send after commit.
@@ -82,7 +82,10 @@ func Process(in Input) Output {
 		}
 	}
 
-	out.Title = describe(r)
+	out.Note = EventNote{Kind: r.Kind, Restore: r.Restore, Zone: r.Zone, Code: r.Code, Text: r.Text, Source: r.Source}
+	if out.Note.Zone == "" {
+		out.Note.Zone = in.Origin.SensorZone
+	}
 	if raised == nil {
 		// A restore or a status report joins the open incident's timeline
 		// but opens nothing.
@@ -92,30 +95,38 @@ func Process(in Input) Output {
 		}
 		return out
 	}
+	title := describe(Report{Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, Code: r.Code})
 	if in.Incident != nil && in.Incident.Correlates(in.Now) {
-		before := in.Incident.Priority
-		inc := in.Incident.Join(raised.Kind, in.Now)
-		out.Incident = &inc
-		if inc.Priority < before {
-			out.Notify = noticesFor(inc)
+		// Correlation groups events, it does not swallow them: a kind of
+		// alarm the incident has not had yet (a burglary in an open SOS)
+		// still owes its own people their SMS, and the incident takes
+		// the headline of its most serious kind.
+		p := PriorityOf(raised.Kind)
+		if !in.Incident.Has(p) {
+			out.Notify = noticesFor(p)
 		}
+		inc := in.Incident.Join(raised.Kind, in.Now)
+		if p < in.Incident.Priority {
+			inc.Title = title
+		}
+		out.Incident = &inc
 		return out
 	}
 	inc := Incident{
 		CommunityID: in.Origin.CommunityID, HomeID: in.Origin.HomeID, PanelID: in.Origin.PanelID,
-		Kind: raised.Kind, Priority: PriorityOf(raised.Kind), Status: StatusNew,
-		Title:    describe(Report{Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, Code: r.Code}),
+		Kind: raised.Kind, Priority: PriorityOf(raised.Kind), Status: StatusNew, Kinds: []Kind{raised.Kind},
+		Title:    title,
 		OpenedAt: in.Now, LastEventAt: in.Now, EventCount: 1,
 	}
-	out.Incident, out.New, out.Notify = &inc, true, noticesFor(inc)
+	out.Incident, out.New, out.Notify = &inc, true, noticesFor(inc.Priority)
 	return out
 }
 
-// noticesFor says who hears of an incident by SMS: for an intrusion the
-// householders and the community police officer, for a life-threatening
-// one the householders' emergency contacts too.
-func noticesFor(inc Incident) []Notice {
-	switch inc.Priority {
+// noticesFor says who hears of an alarm of priority p by SMS: for an
+// intrusion the householders and the community police officer, for a
+// life-threatening one the householders' emergency contacts too.
+func noticesFor(p Priority) []Notice {
+	switch p {
 	case PriorityIntrusion:
 		return []Notice{{Template: "intrusion", To: "householders"}, {Template: "intrusion", To: "police"}}
 	case PriorityLife:

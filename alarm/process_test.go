@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -13,6 +14,8 @@ func TestProcess(t *testing.T) {
 	armed := ArmState{HomeID: 10, State: ArmedAway, Mode: ModeAway}
 	disarmed := ArmState{HomeID: 10, State: Disarmed}
 	open := &Incident{ID: 9, Status: StatusAcknowledged, Kind: KindTamper, Priority: PriorityTamper, LastEventAt: now.Add(-time.Minute), EventCount: 1}
+	sos := &Incident{ID: 7, Status: StatusNew, Kind: KindPanic, Priority: PriorityLife, Kinds: []Kind{KindPanic}, Title: "panic [PA]", LastEventAt: now.Add(-time.Minute), EventCount: 1}
+	burgling := &Incident{ID: 6, Status: StatusNew, Kind: KindBurglary, Priority: PriorityIntrusion, Kinds: []Kind{KindBurglary}, Title: "burglary [BA]", LastEventAt: now.Add(-time.Minute), EventCount: 1}
 	old := &Incident{ID: 8, Status: StatusAcknowledged, Kind: KindTamper, Priority: PriorityTamper, LastEventAt: now.Add(-time.Hour), EventCount: 1}
 
 	tests := []struct {
@@ -22,18 +25,23 @@ func TestProcess(t *testing.T) {
 		incKind  Kind
 		armState State // "" when unchanged
 		notices  int
+		police   bool   // an SMS to the police officer is owed
+		title    string // the incident's title, when it matters
 	}{
-		{"panel burglary opens an intrusion incident", Input{Report: Report{Kind: KindBurglary, Zone: "3", Code: "BA"}, Origin: panel, Arm: armed}, true, KindBurglary, Triggered, 2},
-		{"panel burglary restore opens nothing", Input{Report: Report{Kind: KindBurglary, Restore: true, Code: "BR"}, Origin: panel, Arm: armed}, false, "", "", 0},
-		{"SOS opens a life incident", Input{Report: Report{Kind: KindPanic, Source: SourceApp}, Origin: Origin{CommunityID: 1, HomeID: 10}, Arm: disarmed}, true, KindPanic, "", 2},
-		{"panel closing arms", Input{Report: Report{Kind: KindClosing, Code: "CL"}, Origin: panel, Arm: disarmed}, false, "", ArmedAway, 0},
-		{"door while disarmed is nothing", Input{Report: Report{Kind: KindEntryExit}, Origin: door, Arm: disarmed}, false, "", "", 0},
-		{"door while armed starts the entry delay", Input{Report: Report{Kind: KindEntryExit}, Origin: door, Arm: armed}, false, "", Pending, 0},
-		{"window while armed is an intrusion", Input{Report: Report{Kind: KindPerimeter}, Origin: window, Arm: armed}, true, KindPerimeter, Triggered, 2},
-		{"sensor tamper opens a tamper incident even disarmed", Input{Report: Report{Kind: KindTamper}, Origin: window, Arm: disarmed}, true, KindTamper, "", 0},
-		{"fire joins the open tamper incident and raises it", Input{Report: Report{Kind: KindFire}, Origin: panel, Arm: disarmed, Incident: open}, false, KindFire, "", 2},
-		{"an old incident is not joined", Input{Report: Report{Kind: KindTamper}, Origin: panel, Arm: disarmed, Incident: old}, true, KindTamper, "", 0},
-		{"periodic test is just an event", Input{Report: Report{Kind: KindTest, Code: "RP"}, Origin: panel, Arm: disarmed, Incident: open}, false, "", "", 0},
+		{"panel burglary opens an intrusion incident", Input{Report: Report{Kind: KindBurglary, Zone: "3", Code: "BA"}, Origin: panel, Arm: armed}, true, KindBurglary, Triggered, 2, true, ""},
+		{"panel burglary restore opens nothing", Input{Report: Report{Kind: KindBurglary, Restore: true, Code: "BR"}, Origin: panel, Arm: armed}, false, "", "", 0, false, ""},
+		{"SOS opens a life incident", Input{Report: Report{Kind: KindPanic, Source: SourceApp}, Origin: Origin{CommunityID: 1, HomeID: 10}, Arm: disarmed}, true, KindPanic, "", 2, false, ""},
+		{"panel closing arms", Input{Report: Report{Kind: KindClosing, Code: "CL"}, Origin: panel, Arm: disarmed}, false, "", ArmedAway, 0, false, ""},
+		{"door while disarmed is nothing", Input{Report: Report{Kind: KindEntryExit}, Origin: door, Arm: disarmed}, false, "", "", 0, false, ""},
+		{"door while armed starts the entry delay", Input{Report: Report{Kind: KindEntryExit}, Origin: door, Arm: armed}, false, "", Pending, 0, false, ""},
+		{"window while armed is an intrusion", Input{Report: Report{Kind: KindPerimeter}, Origin: window, Arm: armed}, true, KindPerimeter, Triggered, 2, true, ""},
+		{"sensor tamper opens a tamper incident even disarmed", Input{Report: Report{Kind: KindTamper}, Origin: window, Arm: disarmed}, true, KindTamper, "", 0, false, ""},
+		{"fire joins the open tamper incident and raises it", Input{Report: Report{Kind: KindFire}, Origin: panel, Arm: disarmed, Incident: open}, false, KindFire, "", 2, false, ""},
+		{"an old incident is not joined", Input{Report: Report{Kind: KindTamper}, Origin: panel, Arm: disarmed, Incident: old}, true, KindTamper, "", 0, false, ""},
+		{"burglary in an open SOS still tells the police", Input{Report: Report{Kind: KindBurglary, Zone: "2", Code: "BA"}, Origin: panel, Arm: armed, Incident: sos}, false, KindPanic, Triggered, 2, true, "panic [PA]"},
+		{"SOS in an open burglary takes the headline", Input{Report: Report{Kind: KindPanic, Code: "PA", Source: SourceApp}, Origin: Origin{CommunityID: 1, HomeID: 10}, Arm: armed, Incident: burgling}, false, KindPanic, "", 2, false, "panic [PA]"},
+		{"a second burglary tells nobody again", Input{Report: Report{Kind: KindPerimeter, Zone: "3", Code: "BA"}, Origin: panel, Arm: armed, Incident: burgling}, false, KindBurglary, Triggered, 0, false, "burglary [BA]"},
+		{"periodic test is just an event", Input{Report: Report{Kind: KindTest, Code: "RP"}, Origin: panel, Arm: disarmed, Incident: open}, false, "", "", 0, false, ""},
 	}
 	for _, tt := range tests {
 		tt.in.Now = now
@@ -55,6 +63,12 @@ func TestProcess(t *testing.T) {
 		}
 		if len(out.Notify) != tt.notices {
 			t.Errorf("%s: notices %+v", tt.name, out.Notify)
+		}
+		if police := slices.Contains(out.Notify, Notice{Template: "intrusion", To: "police"}); police != tt.police && tt.notices > 0 {
+			t.Errorf("%s: police told %v, want %v (%+v)", tt.name, police, tt.police, out.Notify)
+		}
+		if tt.title != "" && (out.Incident == nil || out.Incident.Title != tt.title) {
+			t.Errorf("%s: incident %+v, want title %q", tt.name, out.Incident, tt.title)
 		}
 	}
 }

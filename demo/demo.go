@@ -223,6 +223,9 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.accounts(ctx); err != nil {
 		return err
 	}
+	if err := b.alarmOf(ctx); err != nil {
+		return err
+	}
 	if err := b.associationsOf(ctx); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 )
@@ -119,6 +120,22 @@ func (b *builder) accounts(ctx context.Context) error {
 		Grants: []auth.Grant{{Role: auth.RolePartner, CommunityID: c, PartnerID: hr.ID}}}
 	if err := b.st.CreateUser(ctx, b.everyone, &u, ""); err != nil {
 		return fmt.Errorf("hr-partner: %w", err)
+	}
+	return nil
+}
+
+// alarmOf registers resident01's alarm panel and a window sensor, with the
+// names the family calls the doors and windows by, so that the alarm pages
+// show "客厅窗", not "zone 02".
+func (b *builder) alarmOf(ctx context.Context) error {
+	p := alarm.Panel{HomeID: b.residentHome.ID, Account: "D0101", SupervisionSeconds: 0,
+		Zones: map[string]string{"01": "入户门", "02": "客厅窗", "03": "卧室窗", "04": "客厅"}}
+	if err := b.st.CreatePanel(ctx, b.everyone, &p); err != nil {
+		return fmt.Errorf("alarm panel: %w", err)
+	}
+	x := alarm.Sensor{HomeID: b.residentHome.ID, Kind: alarm.SensorWindow, Zone: "kitchen", ZoneName: "厨房窗", MQTTName: "demo-0101-kitchen-window"}
+	if err := b.st.CreateSensor(ctx, b.everyone, &x); err != nil {
+		return fmt.Errorf("alarm sensor: %w", err)
 	}
 	return nil
 }

@@ -78,17 +78,18 @@ func maskPhone(p string) string {
 }
 
 // Templates are the message texts by template and language. {building},
-// {door}, {kind}, {time} and {name} are filled in.
+// {door}, {kind}, {time} and {name} are filled in; {state} says what the
+// centre has done so far, as it is when the message is sent (see Words).
 var Templates = map[string]map[string]string{
 	"intrusion": {
-		"zh-Hans": "【社区报警】{building}{door} 于 {time} 发生入侵报警（{kind}）。监控中心已处理，请留意。",
-		"zh-Hant": "【社區報警】{building}{door} 於 {time} 發生入侵報警（{kind}）。監控中心已處理，請留意。",
-		"en":      "[Community alarm] Intrusion alarm ({kind}) at {building} {door} at {time}. The monitoring centre is on it.",
+		"zh-Hans": "【社区报警】{building}{door} 于 {time} 发生入侵报警（{kind}）。{state}",
+		"zh-Hant": "【社區報警】{building}{door} 於 {time} 發生入侵報警（{kind}）。{state}",
+		"en":      "[Community alarm] Intrusion alarm ({kind}) at {building} {door} at {time}. {state}",
 	},
 	"life": {
-		"zh-Hans": "【社区求助】{building}{door} 于 {time} 发出紧急求助（{kind}）。工作人员正在赶往。",
-		"zh-Hant": "【社區求助】{building}{door} 於 {time} 發出緊急求助（{kind}）。工作人員正在趕往。",
-		"en":      "[Community help] Emergency call ({kind}) from {building} {door} at {time}. Staff are on the way.",
+		"zh-Hans": "【社区求助】{building}{door} 于 {time} 发出紧急求助（{kind}）。{state}",
+		"zh-Hant": "【社區求助】{building}{door} 於 {time} 發出緊急求助（{kind}）。{state}",
+		"en":      "[Community help] Emergency call ({kind}) from {building} {door} at {time}. {state}",
 	},
 	"escalation": {
 		"zh-Hans": "【报警未处理】{building}{door} 的报警（{kind}）已 {minutes} 分钟无人确认，请立即处理。",
@@ -145,4 +146,79 @@ func StatusWord(status, lang string) string {
 		return w
 	}
 	return status
+}
+
+// words are the parts of alarm messages said in the recipient's language:
+// event kinds, a zone without a name, and what the centre has done so far
+// (by incident status; {helper} is whom it sent).
+var words = map[string]map[string]string{
+	"zh-Hans": {
+		"burglary": "入室盗窃", "perimeter": "门窗被打开", "interior": "室内有移动", "entry_exit": "进门后未撤防",
+		"panic": "紧急求助", "duress": "胁迫报警", "medical": "医疗求助", "emergency": "个人紧急情况", "fire": "火警",
+		"tamper": "设备被拆动", "comm_failure": "主机通信中断", "trouble": "设备故障", "alarm": "报警",
+		"zone":      "防区 %s",
+		"state.new": "监控中心已收到，值班员尚未确认。", "state.acknowledged": "监控中心值班员正在处理。",
+		"state.dispatched": "已派 {helper} 前往。", "state.on_site": "{helper} 已到达。", "state.resolved": "监控中心已处理完毕。",
+	},
+	"zh-Hant": {
+		"burglary": "入室盜竊", "perimeter": "門窗被打開", "interior": "室內有移動", "entry_exit": "進門後未撤防",
+		"panic": "緊急求助", "duress": "脅迫報警", "medical": "醫療求助", "emergency": "個人緊急情況", "fire": "火警",
+		"tamper": "設備被拆動", "comm_failure": "主機通信中斷", "trouble": "設備故障", "alarm": "報警",
+		"zone":      "防區 %s",
+		"state.new": "監控中心已收到，值班員尚未確認。", "state.acknowledged": "監控中心值班員正在處理。",
+		"state.dispatched": "已派 {helper} 前往。", "state.on_site": "{helper} 已到達。", "state.resolved": "監控中心已處理完畢。",
+	},
+	"en": {
+		"burglary": "burglary", "perimeter": "door or window opened", "interior": "movement inside", "entry_exit": "entry without disarming",
+		"panic": "call for help", "duress": "duress", "medical": "medical help", "emergency": "personal emergency", "fire": "fire",
+		"tamper": "device tampered with", "comm_failure": "panel out of contact", "trouble": "device fault", "alarm": "alarm",
+		"zone":      "zone %s",
+		"state.new": "The monitoring centre has received it; no operator has confirmed yet.", "state.acknowledged": "An operator of the monitoring centre is dealing with it.",
+		"state.dispatched": "{helper} has been sent.", "state.on_site": "{helper} has arrived.", "state.resolved": "The monitoring centre has dealt with it.",
+	},
+}
+
+// word is one of words in lang (zh-Hans when unknown); fallback when the
+// language has no such word.
+func word(lang, key, fallback string) string {
+	ws, ok := words[lang]
+	if !ok {
+		ws = words["zh-Hans"]
+	}
+	if w, ok := ws[key]; ok {
+		return w
+	}
+	return fallback
+}
+
+// AlarmVars are an incident message's variables in the recipient's
+// language: the kind (for an intrusion notice, the intrusion's, with the
+// zone by name or number), and {state}, what the centre has done so far.
+func AlarmVars(template, lang string, vars map[string]string) map[string]string {
+	out := make(map[string]string, len(vars)+2)
+	for k, v := range vars {
+		out[k] = v
+	}
+	kind := vars["kind"]
+	if template == "intrusion" && vars["intrusion"] != "" {
+		kind = vars["intrusion"]
+	}
+	out["kind"] = word(lang, kind, word(lang, "alarm", kind))
+	if template == "intrusion" {
+		zone := vars["zone_name"]
+		if zone == "" && vars["zone"] != "" {
+			zone = fmt.Sprintf(word(lang, "zone", "%s"), vars["zone"])
+		}
+		if zone != "" {
+			out["kind"] += " · " + zone
+		}
+	}
+	state := word(lang, "state."+vars["status"], "")
+	if vars["helper"] == "" && (vars["status"] == "dispatched" || vars["status"] == "on_site") {
+		// Someone was sent whose name is unknown: say what is true
+		// without it.
+		state = word(lang, "state.acknowledged", "")
+	}
+	out["state"] = strings.ReplaceAll(state, "{helper}", vars["helper"])
+	return out
 }

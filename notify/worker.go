@@ -211,7 +211,7 @@ func (w *Worker) expand(ctx context.Context, key string, p alarm.NoticeJob) ([]a
 	}
 	var next []alarm.NewJob
 	for i, r := range ic.Recipients {
-		body, err := Render(p.Template, r.Lang, ic.Vars)
+		body, err := Render(p.Template, r.Lang, AlarmVars(p.Template, r.Lang, ic.Vars))
 		if err != nil {
 			return nil, Permanent{err}
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -13,17 +14,22 @@ import (
 	"github.com/shequ/shequ/auth"
 )
 
-const incidentColumns = "i.id, i.community_id, i.home_id, i.panel_id, i.kind, i.priority, i.status, i.title, i.opened_at, i.last_event_at, i.event_count, i.ack_at, i.ack_by, i.dispatched_at, i.dispatched_to, i.accepted_at, i.arrived_at, i.resolved_at, i.resolved_by, i.resolution, i.notes"
+const incidentColumns = "i.id, i.community_id, i.home_id, i.panel_id, i.kind, i.priority, i.status, i.title, i.opened_at, i.last_event_at, i.event_count, i.ack_at, i.ack_by, i.dispatched_at, i.dispatched_to, i.accepted_at, i.arrived_at, i.resolved_at, i.resolved_by, i.resolution, i.notes, i.kinds"
 
 func scanIncident(r scanner, extra ...any) (alarm.Incident, error) {
 	var i alarm.Incident
 	var home, panel, ackBy, to, resolvedBy sql.NullInt64
 	var ack, dispatched, accepted, arrived, resolved sql.NullTime
-	var kind string
+	var kind, kinds string
 	dest := []any{&i.ID, &i.CommunityID, &home, &panel, &kind, &i.Priority, &i.Status, &i.Title, &i.OpenedAt, &i.LastEventAt, &i.EventCount,
-		&ack, &ackBy, &dispatched, &to, &accepted, &arrived, &resolved, &resolvedBy, &i.Resolution, &i.Notes}
+		&ack, &ackBy, &dispatched, &to, &accepted, &arrived, &resolved, &resolvedBy, &i.Resolution, &i.Notes, &kinds}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return i, err
+	}
+	for k := range strings.SplitSeq(kinds, ",") {
+		if k != "" {
+			i.Kinds = append(i.Kinds, alarm.Kind(k))
+		}
 	}
 	i.Kind, i.HomeID, i.PanelID, i.AckBy, i.DispatchedTo, i.ResolvedBy = alarm.Kind(kind), home.Int64, panel.Int64, ackBy.Int64, to.Int64, resolvedBy.Int64
 	i.OpenedAt, i.LastEventAt = i.OpenedAt.UTC(), i.LastEventAt.UTC()
@@ -61,9 +67,9 @@ func (s *Store) openIncident(ctx context.Context, q querier, home int64) (*alarm
 
 func (s *Store) saveIncident(ctx context.Context, q querier, i *alarm.Incident, isNew bool) error {
 	if isNew {
-		id, err := insert(ctx, q, `INSERT INTO incidents (community_id, home_id, panel_id, kind, priority, status, title, opened_at, last_event_at, event_count)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			i.CommunityID, nullID(i.HomeID), nullID(i.PanelID), string(i.Kind), int(i.Priority), i.Status, i.Title, i.OpenedAt.UTC(), i.LastEventAt.UTC(), i.EventCount)
+		id, err := insert(ctx, q, `INSERT INTO incidents (community_id, home_id, panel_id, kind, priority, status, title, opened_at, last_event_at, event_count, kinds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			i.CommunityID, nullID(i.HomeID), nullID(i.PanelID), string(i.Kind), int(i.Priority), i.Status, i.Title, i.OpenedAt.UTC(), i.LastEventAt.UTC(), i.EventCount, joinKinds(i.Kinds))
 		if err != nil {
 			return fmt.Errorf("open incident: %w", err)
 		}
@@ -72,14 +78,27 @@ func (s *Store) saveIncident(ctx context.Context, q querier, i *alarm.Incident, 
 	}
 	_, err := q.ExecContext(ctx, `UPDATE incidents SET kind = $1, priority = $2, status = $3, title = $4, last_event_at = $5, event_count = $6,
 		ack_at = $7, ack_by = $8, dispatched_at = $9, dispatched_to = $10, accepted_at = $11, arrived_at = $12, resolved_at = $13, resolved_by = $14,
-		resolution = $15, notes = $16 WHERE id = $17`,
+		resolution = $15, notes = $16, kinds = $17 WHERE id = $18`,
 		string(i.Kind), int(i.Priority), i.Status, i.Title, i.LastEventAt.UTC(), i.EventCount,
 		ptrTime(i.AckAt), nullID(i.AckBy), ptrTime(i.DispatchedAt), nullID(i.DispatchedTo), ptrTime(i.AcceptedAt), ptrTime(i.ArrivedAt),
-		ptrTime(i.ResolvedAt), nullID(i.ResolvedBy), i.Resolution, i.Notes, i.ID)
+		ptrTime(i.ResolvedAt), nullID(i.ResolvedBy), i.Resolution, i.Notes, joinKinds(i.Kinds), i.ID)
 	if err != nil {
 		return fmt.Errorf("update incident %d: %w", i.ID, err)
 	}
 	return nil
+}
+
+// joinKinds stores an incident's kinds as one column: a handful of short
+// words, only ever read whole with the incident.
+func joinKinds(ks []alarm.Kind) string {
+	var b strings.Builder
+	for n, k := range ks {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(string(k))
+	}
+	return b.String()
 }
 
 func (s *Store) logIncident(ctx context.Context, q querier, incident int64, at time.Time, action string, user int64, detail string) error {
@@ -362,7 +381,7 @@ func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int
 			return nil
 		}
 		now := s.now()
-		if err := s.logIncident(ctx, tx, incidentID, now, "not_accepted", user, "no answer in time"); err != nil {
+		if err := s.logIncident(ctx, tx, incidentID, now, "not_accepted", user, ""); err != nil {
 			return err
 		}
 		cands, err := s.candidates(ctx, tx, everything, incidentID)
@@ -370,7 +389,7 @@ func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int
 			return err
 		}
 		if len(cands) == 0 {
-			if err := s.logIncident(ctx, tx, incidentID, now, "no_candidates", 0, "nobody left to send"); err != nil {
+			if err := s.logIncident(ctx, tx, incidentID, now, "no_candidates", 0, ""); err != nil {
 				return err
 			}
 			return s.publishLive(ctx, tx, inc.CommunityID, inc.HomeID, "escalation", map[string]any{"incident_id": incidentID, "reason": "nobody accepted"})
@@ -392,4 +411,48 @@ func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int
 		return s.publishLive(ctx, tx, nextInc.CommunityID, nextInc.HomeID, "incident", nextInc)
 	})
 	return next, err
+}
+
+// SayMistake records on a home's open call for help that the resident
+// says they pressed it by mistake. It closes nothing: the operator sees it
+// on the incident and decides, since a person in trouble may be made to
+// say it.
+func (s *Store) SayMistake(ctx context.Context, scope auth.Scope, home, user int64) (alarm.Incident, error) {
+	var out alarm.Incident
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := mustReach(ctx, tx, homes, scope, home); err != nil {
+			return err
+		}
+		inc, err := s.openIncident(ctx, tx, home)
+		if err != nil {
+			return err
+		}
+		if inc == nil || !inc.Has(alarm.PriorityLife) {
+			return shequ.Errorf(shequ.ECONFLICT, "home %d has no open call for help", home)
+		}
+		out = *inc
+		if err := s.logIncident(ctx, tx, inc.ID, s.now(), "mistake", user, ""); err != nil {
+			return err
+		}
+		if err := s.publishLive(ctx, tx, inc.CommunityID, inc.HomeID, "incident", inc); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, audit.Entry{CommunityID: inc.CommunityID, Action: "incident.mistake", Entity: "incident", EntityID: inc.ID})
+	})
+	return out, err
+}
+
+// LastResolved returns a home's latest resolved incident, nil when none.
+func (s *Store) LastResolved(ctx context.Context, scope auth.Scope, home int64) (*alarm.Incident, error) {
+	if err := mustReach(ctx, s.reader(), homes, scope, home); err != nil {
+		return nil, err
+	}
+	i, err := scanIncidentRow(s.reader().QueryRowContext(ctx, "SELECT "+incidents.columns+" FROM "+incidents.from+
+		" WHERE i.home_id = $1 AND i.status = 'resolved' ORDER BY i.resolved_at DESC, i.id DESC LIMIT 1", home))
+	if err == sql.ErrNoRows {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("last resolved incident of home %d: %w", home, err)
+	}
+	return &i, nil
 }

@@ -429,7 +429,7 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 		if d.New {
 			action = "opened"
 		}
-		if err := s.logIncident(ctx, tx, incidentID, now, action, 0, d.Title); err != nil {
+		if err := s.logIncident(ctx, tx, incidentID, now, action, 0, d.Note.String()); err != nil {
 			return o, err
 		}
 	}

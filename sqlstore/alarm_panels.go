@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
@@ -62,13 +63,111 @@ func (s *Store) CreatePanel(ctx context.Context, scope auth.Scope, p *alarm.Pane
 			return err
 		}
 		p.ID = id
+		for zone, name := range p.Zones {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO alarm_zones (panel_id, zone, name) VALUES ($1, $2, $3)", id, zone, name); err != nil {
+				return fmt.Errorf("zone %s of panel %s: %w", zone, p.Account, err)
+			}
+		}
 		return s.change(ctx, tx, p.CommunityID, "create", "alarm_panel", id, nil, p)
 	})
 }
 
-// ListPanels returns the panels scope reaches.
+// ListPanels returns the panels scope reaches, with their zones' names.
 func (s *Store) ListPanels(ctx context.Context, scope auth.Scope, page shequ.Page) (shequ.List[alarm.Panel], error) {
-	return listOf(ctx, s.reader(), panels, scope, nil, nil, page, s.scanPanel)
+	l, err := listOf(ctx, s.reader(), panels, scope, nil, nil, page, s.scanPanel)
+	if err != nil || len(l.Items) == 0 {
+		return l, err
+	}
+	var a args
+	ids := make([]string, len(l.Items))
+	at := map[int64]int{}
+	for i, p := range l.Items {
+		ids[i], at[p.ID] = a.add(p.ID), i
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT panel_id, zone, name FROM alarm_zones WHERE panel_id IN ("+strings.Join(ids, ", ")+")", a...)
+	if err != nil {
+		return l, fmt.Errorf("panel zones: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var zone, name string
+		if err := rows.Scan(&id, &zone, &name); err != nil {
+			return l, err
+		}
+		p := &l.Items[at[id]]
+		if p.Zones == nil {
+			p.Zones = map[string]string{}
+		}
+		p.Zones[zone] = name
+	}
+	return l, rows.Err()
+}
+
+// ZoneNames returns what the residents of a home call its zones: the
+// zones of its panels and its sensors that have a name.
+func (s *Store) ZoneNames(ctx context.Context, scope auth.Scope, home int64) (alarm.ZoneNames, error) {
+	if err := mustReach(ctx, s.reader(), homes, scope, home); err != nil {
+		return nil, err
+	}
+	rows, err := s.reader().QueryContext(ctx, `SELECT z.zone, z.name FROM alarm_zones z JOIN alarm_panels p ON p.id = z.panel_id WHERE p.home_id = $1
+		UNION ALL SELECT zone, name FROM alarm_sensors WHERE home_id = $1 AND name <> ''`, home)
+	if err != nil {
+		return nil, fmt.Errorf("zone names: %w", err)
+	}
+	defer rows.Close()
+	out := alarm.ZoneNames{}
+	for rows.Next() {
+		var zone, name string
+		if err := rows.Scan(&zone, &name); err != nil {
+			return nil, err
+		}
+		out[zone] = name
+	}
+	return out, rows.Err()
+}
+
+// HomeSensors returns a home's sensors with what each last said: a door
+// or window open or closed, movement or none.
+func (s *Store) HomeSensors(ctx context.Context, scope auth.Scope, home int64) ([]alarm.SensorState, error) {
+	if err := mustReach(ctx, s.reader(), homes, scope, home); err != nil {
+		return nil, err
+	}
+	rows, err := s.reader().QueryContext(ctx, `SELECT x.id, x.kind, x.zone, x.name, x.online,
+		(SELECT CASE WHEN e.restore THEN 1 ELSE 0 END FROM alarm_events e WHERE e.home_id = x.home_id AND e.account = x.mqtt_name
+			AND e.kind IN ('perimeter', 'entry_exit', 'interior', 'burglary') ORDER BY e.id DESC LIMIT 1)
+		FROM alarm_sensors x WHERE x.home_id = $1 ORDER BY x.id`, home)
+	if err != nil {
+		return nil, fmt.Errorf("sensors of home %d: %w", home, err)
+	}
+	defer rows.Close()
+	var out []alarm.SensorState
+	for rows.Next() {
+		var x alarm.SensorState
+		var restored sql.NullInt64
+		if err := rows.Scan(&x.ID, &x.Kind, &x.Zone, &x.Name, &x.Online, &restored); err != nil {
+			return nil, err
+		}
+		x.State = sensorState(x.Kind, restored)
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// sensorState says what a sensor's latest report means: an alarm report
+// is a door or window opened or movement seen, its restore the end of it.
+func sensorState(kind string, restored sql.NullInt64) string {
+	switch {
+	case !restored.Valid:
+		return "unknown"
+	case kind == alarm.SensorPIR && restored.Int64 == 1:
+		return "still"
+	case kind == alarm.SensorPIR:
+		return "motion"
+	case restored.Int64 == 1:
+		return "closed"
+	}
+	return "open"
 }
 
 // PanelKeys returns every panel's account and key, for the receiver.
@@ -97,13 +196,13 @@ var sensors = table{
 	what: "sensor", id: "x.id", order: "x.id",
 	from:    "alarm_sensors x JOIN homes h ON h.id = x.home_id JOIN buildings b ON b.id = h.building_id",
 	scope:   scopeCols{community: "x.community_id", grid: "b.grid_id", household: "x.home_id = (SELECT hh2.home_id FROM households hh2 WHERE hh2.id = %s)"},
-	columns: "x.id, x.community_id, x.home_id, x.device_id, x.kind, x.zone, x.mqtt_name, x.online, x.created_at",
+	columns: "x.id, x.community_id, x.home_id, x.device_id, x.kind, x.zone, x.mqtt_name, x.online, x.created_at, x.name",
 }
 
 func scanSensor(r scanner) (alarm.Sensor, error) {
 	var x alarm.Sensor
 	var device sql.NullInt64
-	err := r.Scan(&x.ID, &x.CommunityID, &x.HomeID, &device, &x.Kind, &x.Zone, &x.MQTTName, &x.Online, &x.CreatedAt)
+	err := r.Scan(&x.ID, &x.CommunityID, &x.HomeID, &device, &x.Kind, &x.Zone, &x.MQTTName, &x.Online, &x.CreatedAt, &x.ZoneName)
 	x.DeviceID = device.Int64
 	return x, err
 }
@@ -122,8 +221,8 @@ func (s *Store) CreateSensor(ctx context.Context, scope auth.Scope, x *alarm.Sen
 			return err
 		}
 		x.CommunityID, x.CreatedAt, x.Online = h.CommunityID, s.now(), true
-		id, err := insert(ctx, tx, `INSERT INTO alarm_sensors (community_id, home_id, device_id, kind, zone, mqtt_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			x.CommunityID, x.HomeID, nullID(x.DeviceID), x.Kind, x.Zone, x.MQTTName, x.CreatedAt)
+		id, err := insert(ctx, tx, `INSERT INTO alarm_sensors (community_id, home_id, device_id, kind, zone, mqtt_name, created_at, name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			x.CommunityID, x.HomeID, nullID(x.DeviceID), x.Kind, x.Zone, x.MQTTName, x.CreatedAt, x.ZoneName)
 		if err != nil {
 			if shequ.ErrorCode(err) == shequ.ECONFLICT {
 				return shequ.Errorf(shequ.ECONFLICT, "a sensor named %q is already registered", x.MQTTName)

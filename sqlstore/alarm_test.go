@@ -1,7 +1,10 @@
 package sqlstore_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -327,6 +330,94 @@ func TestDispatchGoesToTheNextWhenNobodyAccepts(t *testing.T) {
 		mustOK(t, err)
 		if jobs["dispatch.pending"] != 2 || jobs["dispatch_timeout.pending"] != 2 {
 			t.Errorf("outbox %v", jobs)
+		}
+	})
+}
+
+// A burglary at a home whose SOS is open joins that incident, but still
+// owes the community police officer their SMS; the incident keeps the
+// headline of its most serious kind and knows both.
+func TestBurglaryIntoAnOpenSOSTellsThePolice(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "sb")
+		mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "5B01"}))
+		sos, err := st.RaiseSOS(ctx, everywhere, tr.home1.ID, "", 0, 0)
+		mustOK(t, err)
+		clock.Advance(30 * time.Second)
+		out, err := st.Ingest(ctx, []alarm.Report{
+			{Source: alarm.SourceSIA, Account: "5B01", Seq: "0001", Fingerprint: "a", Kind: alarm.KindBurglary, Code: "BA", Zone: "02", ReceivedAt: clock.Now()},
+			{Source: alarm.SourceSIA, Account: "5B01", Seq: "0002", Fingerprint: "b", Kind: alarm.KindBurglary, Code: "BA", Zone: "03", ReceivedAt: clock.Now()},
+		})
+		mustOK(t, err)
+		if out[0].NewIncident || out[0].Incident == nil || out[0].Incident.ID != sos.Incident.ID {
+			t.Fatalf("the burglary did not join the SOS: %+v", out[0])
+		}
+		inc, err := st.Incident(ctx, everywhere, sos.Incident.ID)
+		mustOK(t, err)
+		if inc.Kind != alarm.KindPanic || inc.Priority != alarm.PriorityLife || inc.Title != sos.Incident.Title ||
+			!slices.Equal(inc.Kinds, []alarm.Kind{alarm.KindPanic, alarm.KindBurglary}) {
+			t.Errorf("incident %+v", inc)
+		}
+		jobs, err := st.ClaimJobs(ctx, 100, time.Minute)
+		mustOK(t, err)
+		owed := map[string]int{}
+		for _, j := range jobs {
+			if j.Kind == "notice" {
+				var n alarm.NoticeJob
+				mustOK(t, json.Unmarshal(j.Payload, &n))
+				owed[n.Template+" to "+n.To]++
+			}
+		}
+		want := map[string]int{"life to householders": 1, "life to contacts": 1, "intrusion to householders": 1, "intrusion to police": 1}
+		if !maps.Equal(owed, want) {
+			t.Errorf("notices owed %v, want %v", owed, want)
+		}
+		// The intrusion SMS names the burglary and its zone, not the SOS.
+		ic, err := st.NoticeTargets(ctx, inc.ID, "police")
+		mustOK(t, err)
+		if ic.Vars["intrusion"] != "burglary" || ic.Vars["zone"] != "02" || ic.Vars["status"] != alarm.StatusNew || ic.Vars["helper"] != "" {
+			t.Errorf("message variables %v", ic.Vars)
+		}
+	})
+}
+
+// Zones have the names residents call them by, set on the panel and the
+// sensor; a sensor's state is what it last said.
+func TestZoneNamesAndSensorStates(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "zn")
+		p := &alarm.Panel{HomeID: tr.home1.ID, Account: "2B01", Zones: map[string]string{"02": " 客厅窗 ", "03": "入户门"}}
+		mustOK(t, st.CreatePanel(ctx, everywhere, p))
+		if err := st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "2B02", Zones: map[string]string{"04": ""}}); shequ.ErrorCode(err) != shequ.EINVALID {
+			t.Errorf("a zone without a name: %v", err)
+		}
+		win := &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorWindow, Zone: "kitchen window", ZoneName: "厨房窗", MQTTName: "zn_kitchen"}
+		mustOK(t, st.CreateSensor(ctx, everywhere, win))
+		mustOK(t, st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorPIR, Zone: "hall", MQTTName: "zn_hall"}))
+		names, err := st.ZoneNames(ctx, everywhere, tr.home1.ID)
+		mustOK(t, err)
+		if want := (alarm.ZoneNames{"02": "客厅窗", "03": "入户门", "kitchen window": "厨房窗"}); !maps.Equal(names, want) {
+			t.Errorf("zone names %v, want %v", names, want)
+		}
+		ps, err := st.ListPanels(ctx, everywhere, shequ.Page{})
+		mustOK(t, err)
+		if len(ps.Items) != 1 || ps.Items[0].Zones["02"] != "客厅窗" {
+			t.Errorf("panels %+v", ps.Items)
+		}
+		_, err = st.Ingest(ctx, []alarm.Report{{Source: alarm.SourceMQTT, Account: "zn_kitchen", Kind: alarm.KindPerimeter, Code: "BA", Zone: "kitchen window", ReceivedAt: clock.Now()}})
+		mustOK(t, err)
+		got, err := st.HomeSensors(ctx, everywhere, tr.home1.ID)
+		mustOK(t, err)
+		if len(got) != 2 || got[0].Name != "厨房窗" || got[0].State != "open" || got[1].State != "unknown" || !got[1].Online {
+			t.Errorf("sensors %+v", got)
+		}
+		clock.Advance(time.Second)
+		_, err = st.Ingest(ctx, []alarm.Report{{Source: alarm.SourceMQTT, Account: "zn_kitchen", Kind: alarm.KindPerimeter, Restore: true, Code: "BR", Zone: "kitchen window", ReceivedAt: clock.Now()}})
+		mustOK(t, err)
+		if got, err = st.HomeSensors(ctx, everywhere, tr.home1.ID); err != nil || got[0].State != "closed" {
+			t.Errorf("after the window closed: %+v %v", got, err)
 		}
 	})
 }

@@ -133,6 +133,26 @@ func (s *Store) NoticeTargets(ctx context.Context, incidentID int64, to string) 
 		"building": inc.BuildingName, "door": inc.Door, "floor": strconv.Itoa(inc.Floor), "kind": string(inc.Kind),
 		"time": inc.OpenedAt.In(loc).Format("01-02 15:04"), "minutes": strconv.Itoa(int(s.now().Sub(inc.OpenedAt).Minutes())),
 	}
+	// What the SMS says is true when it is sent: the incident's state
+	// now, and who is on the way. The zone is that of the incident's
+	// first intrusion, by its name when it has one.
+	out.Vars["status"] = inc.Status
+	if inc.DispatchedTo != 0 {
+		var name string
+		if err := q.QueryRowContext(ctx, "SELECT display_name FROM users WHERE id = $1", inc.DispatchedTo).Scan(&name); err != nil && err != sql.ErrNoRows {
+			return out, fmt.Errorf("staff sent to incident %d: %w", incidentID, err)
+		}
+		out.Vars["helper"] = name
+	}
+	var zone, zoneName, intrusion string
+	err = q.QueryRowContext(ctx, `SELECT e.kind, e.zone, COALESCE((SELECT z.name FROM alarm_zones z WHERE z.panel_id = e.panel_id AND z.zone = e.zone),
+			(SELECT x.name FROM alarm_sensors x WHERE x.id = e.sensor_id), '')
+		FROM alarm_events e WHERE e.incident_id = $1 AND NOT e.restore AND e.kind IN ('burglary', 'perimeter', 'interior', 'entry_exit') ORDER BY e.id LIMIT 1`, incidentID).
+		Scan(&intrusion, &zone, &zoneName)
+	if err != nil && err != sql.ErrNoRows {
+		return out, fmt.Errorf("intrusion of incident %d: %w", incidentID, err)
+	}
+	out.Vars["intrusion"], out.Vars["zone"], out.Vars["zone_name"] = intrusion, zone, zoneName
 	add := func(name, sealed, lang string) error {
 		phone, err := s.cipher.Open(sealed)
 		if err != nil {
@@ -196,7 +216,7 @@ func (s *Store) MarkEscalated(ctx context.Context, incidentID int64) (bool, erro
 			return nil
 		}
 		escalated = true
-		if err := s.logIncident(ctx, tx, incidentID, s.now(), "escalated", 0, "not acknowledged in time"); err != nil {
+		if err := s.logIncident(ctx, tx, incidentID, s.now(), "escalated", 0, ""); err != nil {
 			return err
 		}
 		if err := s.publishLive(ctx, tx, community, home.Int64, "escalation", map[string]int64{"incident_id": incidentID}); err != nil {

@@ -23,6 +23,10 @@ type alarmStore interface {
 	ListIncidents(ctx context.Context, scope auth.Scope, f alarm.IncidentFilter) (shequ.List[alarm.Incident], error)
 	Incident(ctx context.Context, scope auth.Scope, id int64) (alarm.Incident, error)
 	IncidentTimeline(ctx context.Context, scope auth.Scope, id int64) ([]alarm.TimelineEntry, error)
+	ZoneNames(ctx context.Context, scope auth.Scope, home int64) (alarm.ZoneNames, error)
+	HomeSensors(ctx context.Context, scope auth.Scope, home int64) ([]alarm.SensorState, error)
+	SayMistake(ctx context.Context, scope auth.Scope, home, user int64) (alarm.Incident, error)
+	LastResolved(ctx context.Context, scope auth.Scope, home int64) (*alarm.Incident, error)
 	StepIncident(ctx context.Context, scope auth.Scope, id int64, step alarm.Step) (alarm.Incident, error)
 	ArmState(ctx context.Context, scope auth.Scope, home int64) (alarm.ArmState, error)
 	ChangeArmState(ctx context.Context, scope auth.Scope, home int64, action string, fn func(alarm.ArmState, time.Time) (alarm.ArmState, error)) (alarm.ArmState, error)
@@ -37,11 +41,12 @@ type alarmStore interface {
 }
 
 type panelBody struct {
-	HomeID             int64  `json:"home_id"`
-	Account            string `json:"account" doc:"The panel's SIA account (hex digits)"`
-	Key                string `json:"key,omitempty" doc:"AES key: 32/48/64 hex digits or 16/24/32 characters; empty for an unencrypted line"`
-	SupervisionSeconds int    `json:"supervision_seconds,omitempty" doc:"Raise a communication failure when the panel is silent this long; 0 disables"`
-	DeviceID           int64  `json:"device_id,omitempty" doc:"The panel's entry in the device registry"`
+	HomeID             int64             `json:"home_id"`
+	Account            string            `json:"account" doc:"The panel's SIA account (hex digits)"`
+	Key                string            `json:"key,omitempty" doc:"AES key: 32/48/64 hex digits or 16/24/32 characters; empty for an unencrypted line"`
+	SupervisionSeconds int               `json:"supervision_seconds,omitempty" doc:"Raise a communication failure when the panel is silent this long; 0 disables"`
+	DeviceID           int64             `json:"device_id,omitempty" doc:"The panel's entry in the device registry"`
+	Zones              map[string]string `json:"zones,omitempty" doc:"What the residents call the zones, by zone number: {\"02\": \"客厅窗\"}"`
 }
 
 type sensorBody struct {
@@ -50,6 +55,7 @@ type sensorBody struct {
 	Zone     string `json:"zone" doc:"Where it is: door, window, hallway …"`
 	MQTTName string `json:"mqtt_name" doc:"zigbee2mqtt friendly name"`
 	DeviceID int64  `json:"device_id,omitempty"`
+	ZoneName string `json:"zone_name,omitempty" doc:"What the residents call it: 入户门, 客厅窗 …"`
 }
 
 type incidentDetail struct {
@@ -79,7 +85,7 @@ type stepBody struct {
 func (s *Server) registerAlarmAPI() {
 	handle(s, post("/api/v1/alarm/panels", auth.PermAlarmConfigure), "create-panel", "Register an alarm panel", "alarm",
 		func(ctx context.Context, in *struct{ Body panelBody }) (*itemBody[alarm.Panel], error) {
-			p := alarm.Panel{HomeID: in.Body.HomeID, Account: in.Body.Account, Key: in.Body.Key, SupervisionSeconds: in.Body.SupervisionSeconds, DeviceID: in.Body.DeviceID}
+			p := alarm.Panel{HomeID: in.Body.HomeID, Account: in.Body.Account, Key: in.Body.Key, SupervisionSeconds: in.Body.SupervisionSeconds, DeviceID: in.Body.DeviceID, Zones: in.Body.Zones}
 			err := s.store.CreatePanel(ctx, scope(ctx, auth.PermAlarmConfigure), &p)
 			if err == nil && s.panelsChanged != nil {
 				s.panelsChanged()
@@ -92,7 +98,7 @@ func (s *Server) registerAlarmAPI() {
 		})
 	handle(s, post("/api/v1/alarm/sensors", auth.PermAlarmConfigure), "create-sensor", "Register a zigbee2mqtt sensor to a home and zone", "alarm",
 		func(ctx context.Context, in *struct{ Body sensorBody }) (*itemBody[alarm.Sensor], error) {
-			x := alarm.Sensor{HomeID: in.Body.HomeID, Kind: in.Body.Kind, Zone: in.Body.Zone, MQTTName: in.Body.MQTTName, DeviceID: in.Body.DeviceID}
+			x := alarm.Sensor{HomeID: in.Body.HomeID, Kind: in.Body.Kind, Zone: in.Body.Zone, MQTTName: in.Body.MQTTName, DeviceID: in.Body.DeviceID, ZoneName: in.Body.ZoneName}
 			err := s.store.CreateSensor(ctx, scope(ctx, auth.PermAlarmConfigure), &x)
 			return item(x, err)
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -211,10 +212,18 @@ func TestBrowserAlarmConsole(t *testing.T) {
 	}
 	res.wait("the resident sees the alarm live", `!!document.querySelector('#alarm-state .arm-card[data-state="triggered"]') && window.shequMark === "kept"`, 3*time.Second)
 	res.shoot(dir, "alarm-2-resident-triggered")
+	if !strings.Contains(res.eval(`document.querySelector("#alarm-state").textContent`), "报警位置：厨房窗") {
+		t.Error("the resident's page does not say which window fired")
+	}
+	noCodes(t, res, "the resident's triggered alarm")
 
 	// The console opens the alarm by itself: the home and its people.
 	op.wait("the alarm opens", `!!document.querySelector('#detail[data-id] #btn-ack:not([disabled])') && !!document.querySelector('#detail .people')`, 3*time.Second)
 	op.shoot(dir, "alarm-3-console-new")
+	if tl := op.eval(`document.querySelector("#incident-state .timeline").textContent`); !strings.Contains(tl, "门窗被打开 · 厨房窗") {
+		t.Errorf("the timeline does not say the event in words: %q", tl)
+	}
+	noCodes(t, op, "the console with a new alarm")
 
 	// Acknowledge with the key.
 	op.run("press A", chromedp.KeyEvent("a"))
@@ -259,6 +268,9 @@ func TestBrowserAlarmConsole(t *testing.T) {
 	op.wait("resolved", `document.querySelector("#incident-state").dataset.status === "resolved" &&
 		!!document.querySelector('#queue .inc.p-resolved') && window.shequMark === "kept"`, 3*time.Second)
 	op.shoot(dir, "alarm-5-console-resolved")
+	noCodes(t, op, "the console with the alarm resolved")
+	res.wait("the resident is told it was dealt with", `document.querySelector("#alarm-state .arm-word").textContent.includes("报警已处理完毕")`, 3*time.Second)
+	noCodes(t, res, "the resident's resolved alarm")
 	if title := op.eval(`document.title`); strings.HasPrefix(title, "(") {
 		t.Errorf("console title %q after the alarm was resolved", title)
 	}
@@ -304,10 +316,17 @@ func TestBrowserAlarmConsole(t *testing.T) {
 	res.wait("help is coming", `location.pathname === "/my/alarm" && !!document.querySelector("#alarm-state .help-card.help-life") &&
 		document.querySelector("#alarm-state .help-card").textContent.includes(`+jsString(grid01.DisplayName)+`)`, 5*time.Second)
 	res.shoot(dir, "alarm-6-resident-help-coming")
+	if h := res.eval(`document.querySelector("#alarm-state .help-card h2").textContent`); strings.Contains(h, "正在赶来") {
+		t.Errorf("the resident is told help is coming before anyone was sent: %q", h)
+	}
+	noCodes(t, res, "the resident's call for help")
 	op.wait("the call for help on the console", `!!document.querySelector('#queue .inc.p-life[data-status="new"]')`, 3*time.Second)
 	if beeps() <= before {
 		t.Error("the call for help made no sound")
 	}
+	op.run("open the call for help", chromedp.Click(chromedp.CSS(`#queue a.inc.p-life`)))
+	op.wait("the call for help opens", `!!document.querySelector('#incident-state.p-life')`, 3*time.Second)
+	noCodes(t, op, "the console with a call for help")
 
 	// Pictures to look at: a wall screen and a phone.
 	op.run("a wall screen", chromedp.EmulateViewport(1920, 1080))
@@ -328,6 +347,30 @@ func TestBrowserAlarmConsole(t *testing.T) {
 		t.Error("the walk took too long")
 	}
 	t.Logf("the walk took %v", time.Since(began).Round(100*time.Millisecond))
+}
+
+// sayings are what must not reach a Chinese reader: SIA codes, event
+// kinds and system phrases in English. The operator's code detail
+// (.code-detail) may hold codes.
+var sayings = regexp.MustCompile(`\b(BA|BR|PA|FA|TA|YC|YK|CL|OP|RP|burglary|perimeter|interior|entry_exit|panic|duress|medical|fire|tamper|comm_failure|trouble|restored|zone|not acknowledged|no answer|nobody left)\b`)
+
+// noCodes fails the test when the page's visible text, outside the code
+// detail, has an English code or kind.
+func noCodes(t *testing.T, b *browserTab, where string) {
+	t.Helper()
+	text := b.eval(`(() => {
+		const out = [];
+		const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+		for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+			const el = n.parentElement;
+			if (!el || el.closest(".code-detail, script, style, template, [hidden]") || !el.getClientRects().length) continue;
+			out.push(n.textContent);
+		}
+		return out.join(" ");
+	})()`)
+	if m := sayings.FindAllString(text, -1); len(m) > 0 {
+		t.Errorf("%s: codes or English words on the page: %q", where, m)
+	}
 }
 
 // holdXY presses a finger on the screen at x, y for d, as a person holds a

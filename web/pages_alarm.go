@@ -47,6 +47,7 @@ func (s *Server) registerAlarmPages() {
 	s.alarmRoute("POST /my/alarm/arm", "/my/alarm", auth.PermAlarmArm, true, s.myAlarmArm)
 	s.alarmRoute("POST /my/alarm/disarm", "/my/alarm", auth.PermAlarmArm, true, s.myAlarmDisarm)
 	s.alarmRoute("POST /my/alarm/sos", "/my/alarm", auth.PermSOS, true, s.myAlarmSOS)
+	s.alarmRoute("POST /my/alarm/mistake", "/my/alarm", auth.PermSOS, true, s.myAlarmMistake)
 }
 
 // alarmHandler answers as it needs to: a page, a fragment or a redirect.
@@ -345,6 +346,9 @@ type timelineRow struct {
 	Action string
 	Who    string
 	Detail string
+	// Code is the event's codes (SIA code, zone number, the panel's own
+	// text), for the operator: a detail beside the words, never instead.
+	Code string
 }
 
 type staffOption struct {
@@ -455,7 +459,13 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 	if err != nil {
 		return nil, err
 	}
-	v.Timeline = timelineRows(p, tl, staff)
+	var zones alarm.ZoneNames
+	if inc.HomeID != 0 {
+		if zones, err = s.store.ZoneNames(ctx, sc, inc.HomeID); err != nil {
+			return nil, err
+		}
+	}
+	v.Timeline = timelineRows(p, tl, staff, zones)
 	if v.Photos, err = s.incidentPhotos(ctx, sc, 0, id); err != nil {
 		return nil, err
 	}
@@ -501,9 +511,10 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 	return v, nil
 }
 
-// timelineRows puts an incident's timeline in words: whom it was sent
-// to by name, resolution codes in the reader's language.
-func timelineRows(p *pageData, tl []alarm.TimelineEntry, staff map[int64]auth.User) []timelineRow {
+// timelineRows puts an incident's timeline in words: events by kind and
+// zone name, whom it was sent to by name, resolution codes in the
+// reader's language.
+func timelineRows(p *pageData, tl []alarm.TimelineEntry, staff map[int64]auth.User, zones alarm.ZoneNames) []timelineRow {
 	var out []timelineRow
 	for _, e := range tl {
 		row := timelineRow{At: e.At, Clock: e.At.In(p.zone).Format("15:04:05"), Action: p.L.Or("alarm.action."+e.Action, e.Action), Detail: e.Detail}
@@ -514,6 +525,18 @@ func timelineRows(p *pageData, tl []alarm.TimelineEntry, staff map[int64]auth.Us
 			}
 		}
 		switch e.Action {
+		case "opened", "event":
+			if n, ok := alarm.ParseNote(e.Detail); ok {
+				row.Detail, row.Code = eventWords(p.L, n, zones), n.Codes()
+			} else {
+				// Written before events were kept as notes: English for
+				// the operator's eyes only.
+				row.Detail, row.Code = "", e.Detail
+			}
+		case "escalated", "not_accepted", "no_candidates":
+			// The action says it all; older entries carried an English
+			// phrase.
+			row.Detail = ""
 		case "dispatch":
 			var to int64
 			if _, err := fmt.Sscanf(e.Detail, "user %d", &to); err == nil {
@@ -529,6 +552,35 @@ func timelineRows(p *pageData, tl []alarm.TimelineEntry, staff map[int64]auth.Us
 		out = append(out, row)
 	}
 	return out
+}
+
+// eventWords says an event in the reader's language: its kind, whether it
+// ended, and the zone by the name the residents gave it.
+func eventWords(l *locale, n alarm.EventNote, zones alarm.ZoneNames) string {
+	s := kindWord(l, n.Kind)
+	if n.Restore {
+		s = l.T("alarm.restored", s)
+	}
+	if z := zoneWord(l, zones, n.Zone); z != "" {
+		s += " · " + z
+	}
+	return s
+}
+
+// kindWord is an event kind in the reader's language.
+func kindWord(l *locale, k alarm.Kind) string {
+	return l.Or("alarm.kind."+string(k), l.T("alarm.kind.unknown"))
+}
+
+// zoneWord names a zone: by its name, or else by its number.
+func zoneWord(l *locale, zones alarm.ZoneNames, zone string) string {
+	if zone == "" {
+		return ""
+	}
+	if name := zones.Name(zone); name != "" {
+		return name
+	}
+	return l.T("alarm.zone", zone)
 }
 
 // incidentPhotos lists the addresses of the photos reported on an
@@ -847,11 +899,40 @@ type myAlarmBody struct {
 	HoldMS     int
 	// Seconds is what is left of the exit or entry delay.
 	Seconds int
+	// Fired names the door, window or room that set the alarm off.
+	Fired string
+	// Sensors are the home's sensors with what each last said.
+	Sensors []sensorView
+	// Handled is the incident the centre closed while the alarm still
+	// sounds: the page says so instead of "alarm!".
+	Handled *alarm.Incident
+	// Mistaken is true once the resident said the call was a mistake.
+	Mistaken bool
+	Notice   string
+}
+
+type sensorView struct {
+	Name  string
+	State string // a key under myalarm.sensor.
 }
 
 // Life reports whether the open incident is a call for help.
 func (b *myAlarmBody) Life() bool {
 	return b.Incident != nil && b.Incident.Priority == alarm.PriorityLife
+}
+
+// HelpTitle is the help card's heading key: help is "coming" only once
+// someone is sent, and "here" once they arrived.
+func (b *myAlarmBody) HelpTitle() string {
+	switch {
+	case !b.Life():
+		return "myalarm.alert.title"
+	case b.Incident.Status == alarm.StatusOnSite:
+		return "myalarm.help.here"
+	case b.Dispatched:
+		return "myalarm.help.title"
+	}
+	return "myalarm.help.received"
 }
 
 // Armed reports whether the alarm is on or turning on.
@@ -923,6 +1004,38 @@ func (s *Server) myAlarm(ctx context.Context, p *pageData) (*myAlarmBody, error)
 		if u, ok := staff[inc.DispatchedTo]; ok && inc.DispatchedTo != 0 {
 			b.Helper, b.Dispatched = displayName(u), true
 		}
+		if inc.Has(alarm.PriorityLife) {
+			tl, err := s.store.IncidentTimeline(ctx, sc, inc.ID)
+			if err != nil {
+				return nil, err
+			}
+			b.Mistaken = slices.ContainsFunc(tl, func(e alarm.TimelineEntry) bool { return e.Action == "mistake" })
+		}
+	} else if b.Arm.State == alarm.Triggered {
+		if b.Handled, err = s.store.LastResolved(ctx, sc, home); err != nil {
+			return nil, err
+		}
+	}
+	zones, err := s.store.ZoneNames(ctx, sc, home)
+	if err != nil {
+		return nil, err
+	}
+	if b.Arm.State == alarm.Triggered || b.Arm.State == alarm.Pending {
+		b.Fired = zoneWord(p.L, zones, b.Arm.Zone)
+	}
+	sensors, err := s.store.HomeSensors(ctx, sc, home)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range sensors {
+		v := sensorView{Name: x.Name, State: x.State}
+		if v.Name == "" {
+			v.Name = zoneWord(p.L, zones, x.Zone)
+		}
+		if !x.Online {
+			v.State = "offline"
+		}
+		b.Sensors = append(b.Sensors, v)
 	}
 	return b, nil
 }
@@ -1026,6 +1139,58 @@ func (s *Server) myAlarmSOS(w http.ResponseWriter, r *http.Request, p *pageData)
 	}
 	s.changed()
 	http.Redirect(w, r, "/my/alarm", http.StatusSeeOther)
+	return nil
+}
+
+// myAlarmMistake lets a resident say their call for help was a mistake,
+// with their password so that a stranger with the phone cannot. It closes
+// nothing: the operator sees it on the incident and decides.
+func (s *Server) myAlarmMistake(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	ctx := r.Context()
+	home, err := s.residentHome(ctx, p.Actor)
+	if err != nil {
+		return err
+	}
+	name := p.Actor.User.Username
+	c, err := s.store.Credentials(ctx, name)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	status, msg := http.StatusOK, ""
+	switch {
+	case c.Locked(now) || !auth.VerifyPassword(c.PasswordHash, r.PostForm.Get("pin")):
+		if !c.Locked(now) {
+			if err := s.store.SaveLoginFailure(ctx, name, c.AfterFailure(now)); err != nil {
+				return err
+			}
+		}
+		status, msg = http.StatusUnprocessableEntity, p.L.T("myalarm.mistake.wrong")
+	default:
+		if _, err := s.store.SayMistake(ctx, p.Actor.Scope(auth.PermSOS), home, p.Actor.User.ID); err != nil && errorStatus(err) == 0 {
+			return err
+		} else if err != nil {
+			status, msg = errorStatus(err), p.L.T("myalarm.refused")
+		} else {
+			s.changed()
+		}
+	}
+	b, err := s.myAlarm(ctx, p)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusOK {
+		b.Notice = p.L.T("myalarm.mistake.sent")
+	} else {
+		b.Error = msg
+	}
+	p.Body = b
+	if isHTMX(r) {
+		s.renderFragment(w, p, "home_alarm", "alarm-state", status)
+		return nil
+	}
+	p.Title, p.Self = p.L.T("myalarm.title"), "/my/alarm"
+	s.render(w, r, p, "home_alarm", status)
 	return nil
 }
 

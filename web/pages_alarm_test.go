@@ -26,7 +26,7 @@ const alarmSensor = "r01_kitchen"
 func (e *testEnv) addSensor() {
 	e.t.Helper()
 	home := e.residentHomeID()
-	if got := e.do("director", "POST", "/api/v1/alarm/sensors", map[string]any{"home_id": home, "kind": "window_contact", "zone": "kitchen window", "mqtt_name": alarmSensor}, nil); got != 201 {
+	if got := e.do("director", "POST", "/api/v1/alarm/sensors", map[string]any{"home_id": home, "kind": "window_contact", "zone": "kitchen window", "zone_name": "厨房窗", "mqtt_name": alarmSensor}, nil); got != 201 {
 		e.t.Fatalf("create sensor: %d", got)
 	}
 }
@@ -639,5 +639,50 @@ func TestAgeAndTel(t *testing.T) {
 		if got := string(telURL(in)); got != want {
 			t.Errorf("telURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// After an SOS the resident reads what is true: received, not "help is
+// coming", until someone is sent; they may say it was a mistake with their
+// password, which the operator sees and which closes nothing; once the
+// centre resolves an alarm the page says so instead of "alarm!".
+func TestMyAlarmSaysWhatIsTrue(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	jar := newJar(e)
+	home := e.residentHomeID()
+	jar.post("resident01", "/my/alarm/sos", url.Values{"confirm": {"yes"}}, false)
+	r := e.page("/my/alarm/state", jar.of("resident01")...)
+	if !strings.Contains(r.body, "监控中心已收到您的求助") || strings.Contains(r.body, "救助正在赶来") || !strings.Contains(r.body, `id="btn-mistake"`) {
+		t.Errorf("SOS just sent: %.800s", r.body)
+	}
+	if r := jar.post("resident01", "/my/alarm/mistake", url.Values{"pin": {"wrong"}}, false); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "密码不对") {
+		t.Errorf("mistake with a wrong password: %d", r.status)
+	}
+	if r := jar.post("resident01", "/my/alarm/mistake", url.Values{"pin": {demoPassword}}, false); r.status != http.StatusOK || !strings.Contains(r.body, "已告诉监控中心您按错了") {
+		t.Errorf("mistake: %d %.400s", r.status, r.body)
+	}
+	l, err := e.store.ListIncidents(t.Context(), auth.Scope{{}}, alarm.IncidentFilter{Status: "open", HomeID: home})
+	if err != nil || len(l.Items) != 1 {
+		t.Fatalf("the call for help closed: %v %+v", err, l.Items)
+	}
+	c := e.page(fmt.Sprintf("/console?id=%d", l.Items[0].ID), jar.of("operator")...)
+	if !strings.Contains(c.body, "住户说是按错了") {
+		t.Error("the operator does not see that the resident said it was a mistake")
+	}
+	grid01, _ := e.store.UserByName(t.Context(), "grid01")
+	e.do("operator", "POST", fmt.Sprintf("/api/v1/incidents/%d/dispatch", l.Items[0].ID), map[string]any{"user_id": grid01.ID}, nil)
+	if r := e.page("/my/alarm/state", jar.of("resident01")...); !strings.Contains(r.body, "救助正在赶来") || !strings.Contains(r.body, grid01.DisplayName+" 正在赶来") {
+		t.Errorf("dispatched: %.600s", r.body)
+	}
+	e.do("operator", "POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", l.Items[0].ID), map[string]any{"resolution": "user_error"}, nil)
+
+	inc := e.intrusion()
+	e.do("operator", "POST", fmt.Sprintf("/api/v1/incidents/%d/resolve", inc.ID), map[string]any{"resolution": "false_alarm"}, nil)
+	r = e.page("/my/alarm/state", jar.of("resident01")...)
+	if strings.Contains(r.body, "正在报警") || !strings.Contains(r.body, "报警已处理完毕") || !strings.Contains(r.body, "误报") || !strings.Contains(r.body, `id="btn-disarm"`) {
+		t.Errorf("after the centre resolved the alarm: %.800s", r.body)
+	}
+	if !strings.Contains(r.body, "报警位置：厨房窗") || !strings.Contains(r.body, `data-state="open"`) {
+		t.Errorf("the page does not say which window fired or that it is open: %.800s", r.body)
 	}
 }

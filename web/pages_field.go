@@ -139,7 +139,11 @@ func (s *Server) dispatches(ctx context.Context, p *pageData, about int64, refus
 		if err != nil {
 			return nil, err
 		}
-		v.Timeline = timelineRows(p, tl, staff)
+		zones, err := s.store.ZoneNames(ctx, auth.Scope{{}}, inc.HomeID)
+		if err != nil && inc.HomeID != 0 {
+			return nil, err
+		}
+		v.Timeline = timelineRows(p, tl, staff, zones)
 		if v.Photos, err = s.incidentPhotos(ctx, nil, a.User.ID, inc.ID); shequ.ErrorCode(err) == shequ.ENOTFOUND {
 			continue
 		} else if err != nil {
