@@ -77,6 +77,20 @@ type EntryParam struct {
 	ID int64 `path:"id" minimum:"1"`
 }
 
+// ledgerBodyInput is the input of an operation on a ledger that takes a
+// JSON body; T must be a named type, as for bodyInput.
+type ledgerBodyInput[T any] struct {
+	LedgerParam
+	Body T
+}
+
+// entryBodyInput is the input of an operation on a ledger entry that takes
+// a JSON body; T must be a named type, as for bodyInput.
+type entryBodyInput[T any] struct {
+	EntryParam
+	Body T
+}
+
 type ledgerTypeBody struct {
 	CommunityID   int64         `json:"community_id,omitempty" doc:"For users of several communities"`
 	Key           string        `json:"key" doc:"e.g. job_seekers; lower-case letters, digits, underscores"`
@@ -310,12 +324,7 @@ func (s *Server) getLedger(ctx context.Context, in *LedgerParam) (*itemBody[asso
 	return item(s.store.LedgerType(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type))
 }
 
-type ledgerFieldInput struct {
-	LedgerParam
-	Body assoc.Field
-}
-
-func (s *Server) addLedgerField(ctx context.Context, in *ledgerFieldInput) (*itemBody[assoc.LedgerType], error) {
+func (s *Server) addLedgerField(ctx context.Context, in *ledgerBodyInput[assoc.Field]) (*itemBody[assoc.LedgerType], error) {
 	return item(s.store.AddLedgerField(ctx, access(ctx, auth.PermLedgerConfigure), in.Community, in.Type, in.Body))
 }
 
@@ -346,12 +355,7 @@ func (s *Server) listLedgerEntries(ctx context.Context, in *entryListInput) (*li
 	return list(s.store.ListEntries(ctx, access(ctx, auth.PermLedgerRead), f))
 }
 
-type entryCreateInput struct {
-	LedgerParam
-	Body entryBody
-}
-
-func (s *Server) createLedgerEntry(ctx context.Context, in *entryCreateInput) (*itemBody[assoc.LedgerEntry], error) {
+func (s *Server) createLedgerEntry(ctx context.Context, in *ledgerBodyInput[entryBody]) (*itemBody[assoc.LedgerEntry], error) {
 	b := in.Body
 	e := assoc.LedgerEntry{PersonID: b.PersonID, AssociationID: b.AssociationID, Status: b.Status, Values: b.Values}
 	err := s.store.CreateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, &e)
@@ -362,12 +366,7 @@ func (s *Server) getLedgerEntry(ctx context.Context, in *EntryParam) (*itemBody[
 	return item(s.store.Entry(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
 }
 
-type entryUpdateInput struct {
-	EntryParam
-	Body entryChangeBody
-}
-
-func (s *Server) updateLedgerEntry(ctx context.Context, in *entryUpdateInput) (*itemBody[assoc.LedgerEntry], error) {
+func (s *Server) updateLedgerEntry(ctx context.Context, in *entryBodyInput[entryChangeBody]) (*itemBody[assoc.LedgerEntry], error) {
 	b := in.Body
 	return item(s.store.UpdateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, assoc.EntryChange{Values: b.Values, Status: b.Status, AssociationID: b.AssociationID}))
 }
@@ -376,24 +375,14 @@ func (s *Server) ledgerEntryHistory(ctx context.Context, in *EntryParam) (*itemB
 	return item(s.store.EntryHistory(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
 }
 
-type consentInput struct {
-	EntryParam
-	Body consentBody
-}
-
-func (s *Server) recordConsent(ctx context.Context, in *consentInput) (*itemBody[assoc.Consent], error) {
+func (s *Server) recordConsent(ctx context.Context, in *entryBodyInput[consentBody]) (*itemBody[assoc.Consent], error) {
 	b := in.Body
 	c := assoc.Consent{PartnerID: b.PartnerID, Given: b.Given, Method: b.Method, RecordedBy: b.RecordedBy}
 	err := s.store.RecordConsent(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, &c)
 	return item(c, err)
 }
 
-type followUpInput struct {
-	EntryParam
-	Body followUpBody
-}
-
-func (s *Server) addFollowUp(ctx context.Context, in *followUpInput) (*itemBody[assoc.FollowUp], error) {
+func (s *Server) addFollowUp(ctx context.Context, in *entryBodyInput[followUpBody]) (*itemBody[assoc.FollowUp], error) {
 	b := in.Body
 	f := assoc.FollowUp{Kind: b.Kind, Note: b.Note, At: b.At, OpeningID: b.OpeningID}
 	err := s.store.AddFollowUp(ctx, access(ctx, auth.PermFollowUp), in.Community, in.Type, in.ID, &f)
