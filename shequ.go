@@ -1,5 +1,5 @@
 // Package shequ holds the vocabulary every part of the platform shares:
-// the error codes, the clock and paging. It imports nothing of the project.
+// the error codes and the checks of input that produce them, the clock and paging.
 package shequ
 
 import (

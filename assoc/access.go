@@ -293,26 +293,26 @@ const MaxGrantLength = 2 * 366 * 24 * time.Hour
 // Check validates a new grant of ledger t at now, normalising its filter
 // to the canonical text of each value.
 func (g *LedgerGrant) Check(t LedgerType, filter map[string]any, now time.Time) error {
-	p := problems{}
+	p := shequ.Problems{}
 	if g.PartnerID == 0 {
-		p.add("partner_id", "say which partner organisation")
+		p.Add("partner_id", "say which partner organisation")
 	}
 	if t.Sensitive {
-		p.add("ledger_type", "the %s ledger is sensitive: it is never shared with partners", t.Key)
+		p.Add("ledger_type", "the %s ledger is sensitive: it is never shared with partners", t.Key)
 	}
 	if len(g.Fields) == 0 {
-		p.add("fields", "name the fields to share")
+		p.Add("fields", "name the fields to share")
 	}
 	var fields []string
 	for i, k := range g.Fields {
 		f, ok := t.Field(k)
 		switch {
 		case !ok:
-			p.add("fields", "%q is not a field of the ledger %s", k, t.Key)
+			p.Add("fields", "%q is not a field of the ledger %s", k, t.Key)
 		case f.Sensitive:
-			p.add("fields", "%q is sensitive and cannot be shared", k)
+			p.Add("fields", "%q is sensitive and cannot be shared", k)
 		case slices.Contains(fields, k):
-			p.add("fields", "%q is named twice (at %d)", k, i)
+			p.Add("fields", "%q is named twice (at %d)", k, i)
 		}
 		fields = append(fields, k)
 	}
@@ -320,35 +320,35 @@ func (g *LedgerGrant) Check(t LedgerType, filter map[string]any, now time.Time) 
 	for k, v := range filter {
 		f, ok := t.Field(k)
 		if !ok {
-			p.add("filter."+k, "is not a field of the ledger %s", t.Key)
+			p.Add("filter."+k, "is not a field of the ledger %s", t.Key)
 			continue
 		}
 		if f.Sensitive {
-			p.add("filter."+k, "is sensitive and cannot select entries for a partner")
+			p.Add("filter."+k, "is sensitive and cannot select entries for a partner")
 			continue
 		}
 		n, msg := f.normalise(v)
 		if msg != "" {
-			p.add("filter."+k, "%s", msg)
+			p.Add("filter."+k, "%s", msg)
 			continue
 		}
 		g.Filter[k] = Canonical(n)
 	}
 	g.Purpose = strings.TrimSpace(g.Purpose)
-	requireText(p, "purpose", g.Purpose, 500)
+	p.RequireText("purpose", g.Purpose, 500)
 	switch {
 	case g.ExpiresAt.IsZero():
-		p.add("expires_at", "say until when the grant runs")
+		p.Add("expires_at", "say until when the grant runs")
 	case !g.ExpiresAt.After(now):
-		p.add("expires_at", "must be in the future")
+		p.Add("expires_at", "must be in the future")
 	case g.ExpiresAt.Sub(now) > MaxGrantLength:
-		p.add("expires_at", "a grant runs at most two years; renew it then")
+		p.Add("expires_at", "a grant runs at most two years; renew it then")
 	}
 	if !g.Consent {
-		p.add("consent", "must be true: entries are shared only with their residents' consent")
+		p.Add("consent", "must be true: entries are shared only with their residents' consent")
 	}
 	g.Ledger, g.TypeID, g.CommunityID = t.Key, t.ID, t.CommunityID
-	return p.err()
+	return p.Err()
 }
 
 // LiveAt reports whether the grant shares anything at now: not revoked
@@ -396,28 +396,28 @@ type FollowUp struct {
 
 // Validate checks a follow-up at now; a missing time means now.
 func (f *FollowUp) Validate(now time.Time) error {
-	p := problems{}
+	p := shequ.Problems{}
 	if !slices.Contains(FollowUpKinds, f.Kind) {
-		p.add("kind", "must be one of %s", strings.Join(FollowUpKinds, ", "))
+		p.Add("kind", "must be one of %s", strings.Join(FollowUpKinds, ", "))
 	}
 	f.Note = strings.TrimSpace(f.Note)
-	optionalText(p, "note", f.Note, 2000)
+	p.OptionalText("note", f.Note, 2000)
 	f.At = recent(p, "at", f.At, now)
-	return p.err()
+	return p.Err()
 }
 
 // recent checks a time something was done: now when not given, not in
 // the future (an hour's grace for clocks), not more than a year back. It
 // returns the time in UTC.
-func recent(p problems, field string, at, now time.Time) time.Time {
+func recent(p shequ.Problems, field string, at, now time.Time) time.Time {
 	if at.IsZero() {
 		at = now
 	}
 	switch {
 	case at.After(now.Add(time.Hour)):
-		p.add(field, "must not be in the future")
+		p.Add(field, "must not be in the future")
 	case at.Before(now.AddDate(-1, 0, 0)):
-		p.add(field, "must be within the last year")
+		p.Add(field, "must be within the last year")
 	}
 	return at.UTC()
 }
@@ -453,29 +453,29 @@ type Opening struct {
 
 // Validate checks an opening.
 func (o *Opening) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if o.PartnerID == 0 {
-		p.add("partner_id", "say which partner offers the job")
+		p.Add("partner_id", "say which partner offers the job")
 	}
 	o.Title = strings.TrimSpace(o.Title)
-	requireText(p, "title", o.Title, 100)
-	optionalText(p, "description", o.Description, 4000)
-	optionalText(p, "skills", o.Skills, 500)
-	optionalText(p, "location", o.Location, 200)
-	optionalText(p, "salary", o.Salary, 100)
+	p.RequireText("title", o.Title, 100)
+	p.OptionalText("description", o.Description, 4000)
+	p.OptionalText("skills", o.Skills, 500)
+	p.OptionalText("location", o.Location, 200)
+	p.OptionalText("salary", o.Salary, 100)
 	if o.Positions == 0 {
 		o.Positions = 1
 	}
 	if o.Positions < 0 || o.Positions > 10000 {
-		p.add("positions", "must be between 1 and 10000")
+		p.Add("positions", "must be between 1 and 10000")
 	}
 	if o.Status == "" {
 		o.Status = OpeningOpen
 	}
 	if o.Status != OpeningOpen && o.Status != OpeningClosed {
-		p.add("status", "must be open or closed")
+		p.Add("status", "must be open or closed")
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Terms returns the words of the opening's title and skills a job seeker's
@@ -563,23 +563,23 @@ type Intake struct {
 
 // Validate checks a new intake.
 func (in *Intake) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if in.AssociationID == 0 {
-		p.add("association_id", "is required")
+		p.Add("association_id", "is required")
 	}
 	in.Description = strings.TrimSpace(in.Description)
-	requireText(p, "description", in.Description, 4000)
+	p.RequireText("description", in.Description, 4000)
 	if in.Channel == "" {
 		in.Channel = "app"
 	}
 	if !slices.Contains(IntakeChannels, in.Channel) {
-		p.add("channel", "must be one of %s", strings.Join(IntakeChannels, ", "))
+		p.Add("channel", "must be one of %s", strings.Join(IntakeChannels, ", "))
 	}
 	if in.PersonID == 0 {
-		p.add("person_id", "say which resident brings the problem")
+		p.Add("person_id", "say which resident brings the problem")
 	}
 	in.Status = IntakeOpen
-	return p.err()
+	return p.Err()
 }
 
 // Move changes an intake's status, or says why it cannot: a closed intake

@@ -101,29 +101,29 @@ func (c Condition) FieldOf(types map[string]LedgerType) (Field, LedgerType, bool
 
 // check validates the condition against types and normalises its value,
 // adding messages under prefix.
-func (c *Condition) check(p problems, prefix string, types map[string]LedgerType) {
+func (c *Condition) check(p shequ.Problems, prefix string, types map[string]LedgerType) {
 	c.Ledger, c.Field = strings.TrimSpace(c.Ledger), strings.TrimSpace(c.Field)
 	if c.Ledger != "" {
 		if _, ok := types[c.Ledger]; !ok {
-			p.add(prefix+"ledger", "there is no ledger %q in this community", c.Ledger)
+			p.Add(prefix+"ledger", "there is no ledger %q in this community", c.Ledger)
 			return
 		}
 	}
 	f, _, ok := c.FieldOf(types)
 	if !ok {
 		if c.Ledger == "" {
-			p.add(prefix+"field", "a resident field is one of %s (or name a ledger)", strings.Join(ResidentFields, ", "))
+			p.Add(prefix+"field", "a resident field is one of %s (or name a ledger)", strings.Join(ResidentFields, ", "))
 		} else {
-			p.add(prefix+"field", "the ledger %s has no field %q", c.Ledger, c.Field)
+			p.Add(prefix+"field", "the ledger %s has no field %q", c.Ledger, c.Field)
 		}
 		return
 	}
 	ops := opsOf(f.Type)
 	if !slices.Contains(ops, c.Op) {
 		if slices.Contains(Operators, c.Op) {
-			p.add(prefix+"op", "%s is a %s field: use %s", c.Field, f.Type, strings.Join(ops, " "))
+			p.Add(prefix+"op", "%s is a %s field: use %s", c.Field, f.Type, strings.Join(ops, " "))
 		} else {
-			p.add(prefix+"op", "must be one of %s", strings.Join(Operators, " "))
+			p.Add(prefix+"op", "must be one of %s", strings.Join(Operators, " "))
 		}
 		return
 	}
@@ -147,14 +147,14 @@ func (c *Condition) check(p problems, prefix string, types map[string]LedgerType
 	if c.Op == OpIn {
 		list, ok := c.Value.([]any)
 		if !ok || len(list) == 0 || len(list) > 50 {
-			p.add(prefix+"value", "in takes a list of 1 to 50 values")
+			p.Add(prefix+"value", "in takes a list of 1 to 50 values")
 			return
 		}
 		out := make([]any, 0, len(list))
 		for i, v := range list {
 			n, msg := one(v)
 			if msg != "" {
-				p.add(fmt.Sprintf("%svalue[%d]", prefix, i), "%s", msg)
+				p.Add(fmt.Sprintf("%svalue[%d]", prefix, i), "%s", msg)
 				continue
 			}
 			out = append(out, n)
@@ -164,7 +164,7 @@ func (c *Condition) check(p problems, prefix string, types map[string]LedgerType
 	}
 	n, msg := one(c.Value)
 	if msg != "" {
-		p.add(prefix+"value", "%s", msg)
+		p.Add(prefix+"value", "%s", msg)
 		return
 	}
 	c.Value = n
@@ -203,32 +203,32 @@ const MaxConditions = 20
 // normalises its conditions' values. Errors name each field at fault, a
 // condition's as rules[i].field.
 func (x *AssistancePolicy) Check(types map[string]LedgerType) error {
-	p := problems{}
+	p := shequ.Problems{}
 	if x.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
 	if x.AssociationID == 0 {
-		p.add("association_id", "say which association owns the policy")
+		p.Add("association_id", "say which association owns the policy")
 	}
 	x.Name, x.Description, x.Benefit = strings.TrimSpace(x.Name), strings.TrimSpace(x.Description), strings.TrimSpace(x.Benefit)
-	requireText(p, "name", x.Name, 100)
-	optionalText(p, "description", x.Description, 4000)
-	requireText(p, "benefit", x.Benefit, 500)
+	p.RequireText("name", x.Name, 100)
+	p.OptionalText("description", x.Description, 4000)
+	p.RequireText("benefit", x.Benefit, 500)
 	if msg := checkDate(x.ValidFrom); msg != "" {
-		p.add("valid_from", "%s", msg)
+		p.Add("valid_from", "%s", msg)
 	}
 	if x.ValidTo != "" {
 		if msg := checkDate(x.ValidTo); msg != "" {
-			p.add("valid_to", "%s", msg)
+			p.Add("valid_to", "%s", msg)
 		} else if x.ValidTo < x.ValidFrom {
-			p.add("valid_to", "must not be before valid_from")
+			p.Add("valid_to", "must not be before valid_from")
 		}
 	}
 	switch {
 	case len(x.Rules) == 0:
-		p.add("rules", "a policy needs at least one condition")
+		p.Add("rules", "a policy needs at least one condition")
 	case len(x.Rules) > MaxConditions:
-		p.add("rules", "at most %d conditions", MaxConditions)
+		p.Add("rules", "at most %d conditions", MaxConditions)
 	}
 	for i := range x.Rules {
 		x.Rules[i].check(p, fmt.Sprintf("rules[%d].", i), types)
@@ -236,7 +236,7 @@ func (x *AssistancePolicy) Check(types map[string]LedgerType) error {
 	if x.Rules == nil {
 		x.Rules = []Condition{}
 	}
-	return p.err()
+	return p.Err()
 }
 
 // ValidOn reports whether the policy runs on day (YYYY-MM-DD).
@@ -312,40 +312,40 @@ type Application struct {
 
 // Validate checks a new application; it starts pending.
 func (a *Application) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if a.PolicyID == 0 {
-		p.add("policy_id", "say which policy")
+		p.Add("policy_id", "say which policy")
 	}
 	if a.PersonID == 0 {
-		p.add("person_id", "say which resident applies")
+		p.Add("person_id", "say which resident applies")
 	}
 	a.Note = strings.TrimSpace(a.Note)
-	optionalText(p, "note", a.Note, 2000)
+	p.OptionalText("note", a.Note, 2000)
 	a.Status, a.Reason, a.DecidedOn, a.DecidedBy = ApplicationPending, "", "", 0
-	return p.err()
+	return p.Err()
 }
 
 // Decide records the outcome of a pending application on day (empty:
 // today), or says why it cannot: a decided application stays decided.
 func (a Application) Decide(status, reason, day, today string) (Application, error) {
-	p := problems{}
+	p := shequ.Problems{}
 	if status != ApplicationGranted && status != ApplicationRefused {
-		p.add("status", "must be granted or refused")
+		p.Add("status", "must be granted or refused")
 	}
 	reason = strings.TrimSpace(reason)
 	if status == ApplicationRefused {
-		requireText(p, "reason", reason, 2000)
+		p.RequireText("reason", reason, 2000)
 	}
-	optionalText(p, "reason", reason, 2000)
+	p.OptionalText("reason", reason, 2000)
 	if day == "" {
 		day = today
 	}
 	if msg := checkDate(day); msg != "" {
-		p.add("date", "%s", msg)
+		p.Add("date", "%s", msg)
 	} else if day > today {
-		p.add("date", "must not be in the future")
+		p.Add("date", "must not be in the future")
 	}
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return a, err
 	}
 	if a.Status != ApplicationPending {

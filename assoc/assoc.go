@@ -115,113 +115,83 @@ var (
 	datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 )
 
-type problems map[string]string
-
-func (p problems) add(field, format string, args ...any) {
-	if _, ok := p[field]; !ok {
-		p[field] = fmt.Sprintf(format, args...)
-	}
-}
-
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
-	}
-	return shequ.Invalid(p)
-}
-
-func requireText(p problems, field, value string, max int) {
-	switch {
-	case strings.TrimSpace(value) == "":
-		p.add(field, "is required")
-	case utf8.RuneCountInString(value) > max:
-		p.add(field, "must be at most %d characters", max)
-	}
-}
-
-func optionalText(p problems, field, value string, max int) {
-	if utf8.RuneCountInString(value) > max {
-		p.add(field, "must be at most %d characters", max)
-	}
-}
-
 // Validate checks a ledger type before it is stored.
 func (t *LedgerType) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	t.Key = strings.TrimSpace(t.Key)
 	if !keyPattern.MatchString(t.Key) {
-		p.add("key", "use 2 to 40 lower-case letters, digits and underscores, starting with a letter")
+		p.Add("key", "use 2 to 40 lower-case letters, digits and underscores, starting with a letter")
 	}
 	t.Name = strings.TrimSpace(t.Name)
-	requireText(p, "name", t.Name, 100)
-	optionalText(p, "name_en", t.NameEn, 100)
+	p.RequireText("name", t.Name, 100)
+	p.OptionalText("name_en", t.NameEn, 100)
 	if t.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
 	if t.AssociationID == 0 {
-		p.add("association_id", "say which association owns the ledger")
+		p.Add("association_id", "say which association owns the ledger")
 	}
 	seen := map[string]bool{}
 	for i := range t.Fields {
 		prefix := fmt.Sprintf("fields[%d].", i)
 		t.Fields[i].check(p, prefix)
 		if seen[t.Fields[i].Key] {
-			p.add(prefix+"key", "%q appears twice", t.Fields[i].Key)
+			p.Add(prefix+"key", "%q appears twice", t.Fields[i].Key)
 		}
 		seen[t.Fields[i].Key] = true
 	}
 	if t.Fields == nil {
 		t.Fields = []Field{}
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Validate checks one field definition.
 func (f *Field) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	f.check(p, "")
-	return p.err()
+	return p.Err()
 }
 
-func (f *Field) check(p problems, prefix string) {
+func (f *Field) check(p shequ.Problems, prefix string) {
 	f.Key = strings.TrimSpace(f.Key)
 	if !keyPattern.MatchString(f.Key) {
-		p.add(prefix+"key", "use 2 to 40 lower-case letters, digits and underscores, starting with a letter")
+		p.Add(prefix+"key", "use 2 to 40 lower-case letters, digits and underscores, starting with a letter")
 	}
 	f.Label = strings.TrimSpace(f.Label)
-	requireText(p, prefix+"label", f.Label, 100)
-	optionalText(p, prefix+"label_en", f.LabelEn, 100)
+	p.RequireText(prefix+"label", f.Label, 100)
+	p.OptionalText(prefix+"label_en", f.LabelEn, 100)
 	if !slices.Contains(FieldTypes, f.Type) {
-		p.add(prefix+"type", "must be one of %s", strings.Join(FieldTypes, ", "))
+		p.Add(prefix+"type", "must be one of %s", strings.Join(FieldTypes, ", "))
 	}
 	switch f.Type {
 	case FieldChoice:
 		if len(f.Choices) == 0 {
-			p.add(prefix+"choices", "a choice field needs its choices")
+			p.Add(prefix+"choices", "a choice field needs its choices")
 		}
 		seen := map[string]bool{}
 		for _, c := range f.Choices {
 			if strings.TrimSpace(c) == "" || seen[c] || utf8.RuneCountInString(c) > 100 {
-				p.add(prefix+"choices", "choices must be distinct, not empty and at most 100 characters")
+				p.Add(prefix+"choices", "choices must be distinct, not empty and at most 100 characters")
 			}
 			seen[c] = true
 		}
 	default:
 		if len(f.Choices) > 0 {
-			p.add(prefix+"choices", "only a choice field has choices")
+			p.Add(prefix+"choices", "only a choice field has choices")
 		}
 	}
 	switch f.Type {
 	case FieldNumber, FieldText:
 		if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
-			p.add(prefix+"min", "must not be more than max")
+			p.Add(prefix+"min", "must not be more than max")
 		}
 		if f.Type == FieldText && ((f.Min != nil && *f.Min < 0) || (f.Max != nil && *f.Max < 1)) {
-			p.add(prefix+"max", "a text length must be positive")
+			p.Add(prefix+"max", "a text length must be positive")
 		}
 	default:
 		if f.Min != nil || f.Max != nil {
-			p.add(prefix+"min", "only number and text fields have bounds")
+			p.Add(prefix+"min", "only number and text fields have bounds")
 		}
 	}
 }
@@ -281,16 +251,16 @@ func (t LedgerType) CheckValues(values map[string]any) (map[string]any, error) {
 	if len(found) == 0 {
 		return out, nil
 	}
-	p := problems{}
+	p := shequ.Problems{}
 	for k, pr := range found {
 		f, ok := t.Field(k)
 		if !ok {
-			p.add("values."+k, "is not a field of the ledger %s", t.Key)
+			p.Add("values."+k, "is not a field of the ledger %s", t.Key)
 			continue
 		}
-		p.add("values."+k, "%s", pr.English(f))
+		p.Add("values."+k, "%s", pr.English(f))
 	}
-	return nil, p.err()
+	return nil, p.Err()
 }
 
 // Check is CheckValues for a page that explains each problem in its
@@ -552,17 +522,17 @@ type LedgerEntry struct {
 
 // Validate checks what a new or changed entry says besides its values.
 func (e *LedgerEntry) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if e.PersonID == 0 {
-		p.add("person_id", "say which resident the entry is about")
+		p.Add("person_id", "say which resident the entry is about")
 	}
 	if e.Status == "" {
 		e.Status = EntryActive
 	}
 	if e.Status != EntryActive && e.Status != EntryClosed {
-		p.add("status", "must be active or closed")
+		p.Add("status", "must be active or closed")
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Merge applies changes to values: a key with a value sets it, a key with
@@ -632,15 +602,15 @@ type Consent struct {
 
 // Validate checks a consent record.
 func (c *Consent) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if c.PartnerID == 0 {
-		p.add("partner_id", "say which partner the consent is for")
+		p.Add("partner_id", "say which partner the consent is for")
 	}
 	if !slices.Contains(ConsentMethods, c.Method) {
-		p.add("method", "must be one of %s", strings.Join(ConsentMethods, ", "))
+		p.Add("method", "must be one of %s", strings.Join(ConsentMethods, ", "))
 	}
-	optionalText(p, "recorded_by", c.RecordedBy, 100)
-	return p.err()
+	p.OptionalText("recorded_by", c.RecordedBy, 100)
+	return p.Err()
 }
 
 // FilterValue turns a value typed into a filter (a query string) into the

@@ -87,27 +87,27 @@ type CaseAction struct {
 // written up afterwards) and then fixes its day; a group service's day
 // must be given. Neither may lie in the future or more than a year back.
 func (c *Case) Validate(now time.Time, loc *time.Location) error {
-	p := problems{}
+	p := shequ.Problems{}
 	if c.AssociationID == 0 {
-		p.add("association_id", "say which association gave the service")
+		p.Add("association_id", "say which association gave the service")
 	}
 	c.Summary = strings.TrimSpace(c.Summary)
-	requireText(p, "summary", c.Summary, MaxCaseText)
+	p.RequireText("summary", c.Summary, MaxCaseText)
 	c.Place, c.Topic = strings.TrimSpace(c.Place), strings.TrimSpace(c.Topic)
 	today := now.In(loc).Format(time.DateOnly)
 	yearAgo := now.In(loc).AddDate(-1, 0, 0).Format(time.DateOnly)
 	switch c.Kind {
 	case KindIndividual:
 		if c.PersonID == 0 {
-			p.add("person_id", "say which resident the service is for")
+			p.Add("person_id", "say which resident the service is for")
 		}
 		for field, v := range map[string]string{"place": c.Place, "topic": c.Topic} {
 			if v != "" {
-				p.add(field, "only a group service has a %s", field)
+				p.Add(field, "only a group service has a %s", field)
 			}
 		}
 		if c.Attendance != 0 || len(c.Attendees) > 0 {
-			p.add("attendance", "only a group service has an attendance")
+			p.Add("attendance", "only a group service has an attendance")
 		}
 		c.OpenedAt = recent(p, "opened_at", c.OpenedAt, now)
 		c.Day = c.OpenedAt.In(loc).Format(time.DateOnly)
@@ -116,39 +116,39 @@ func (c *Case) Validate(now time.Time, loc *time.Location) error {
 		}
 	case KindGroup:
 		if c.PersonID != 0 {
-			p.add("person_id", "a group service names its attendees, not one person")
+			p.Add("person_id", "a group service names its attendees, not one person")
 		}
-		requireText(p, "topic", c.Topic, 200)
-		requireText(p, "place", c.Place, 200)
+		p.RequireText("topic", c.Topic, 200)
+		p.RequireText("place", c.Place, 200)
 		c.Day = strings.TrimSpace(c.Day)
 		switch {
 		case c.Day == "":
-			p.add("date", "say the day the service was held")
+			p.Add("date", "say the day the service was held")
 		case checkDate(c.Day) != "":
-			p.add("date", "%s", checkDate(c.Day))
+			p.Add("date", "%s", checkDate(c.Day))
 		case c.Day > today:
-			p.add("date", "must not be in the future: record a group service once it has been held")
+			p.Add("date", "must not be in the future: record a group service once it has been held")
 		case c.Day < yearAgo:
-			p.add("date", "must be within the last year")
+			p.Add("date", "must be within the last year")
 		}
 		seen := map[int64]bool{}
 		for _, id := range c.Attendees {
 			if id <= 0 || seen[id] {
-				p.add("attendees", "name each attendee once, by person id")
+				p.Add("attendees", "name each attendee once, by person id")
 			}
 			seen[id] = true
 		}
 		switch {
 		case len(c.Attendees) > MaxAttendeeIDs:
-			p.add("attendees", "name at most %d attendees", MaxAttendeeIDs)
+			p.Add("attendees", "name at most %d attendees", MaxAttendeeIDs)
 		case c.Attendance == 0 && len(c.Attendees) > 0:
 			c.Attendance = len(c.Attendees)
 		}
 		switch {
 		case c.Attendance < 1 || c.Attendance > MaxAttendance:
-			p.add("attendance", "must be between 1 and %d", MaxAttendance)
+			p.Add("attendance", "must be between 1 and %d", MaxAttendance)
 		case c.Attendance < len(c.Attendees):
-			p.add("attendance", "must be at least the %d attendees named", len(c.Attendees))
+			p.Add("attendance", "must be at least the %d attendees named", len(c.Attendees))
 		}
 		if c.OpenedAt.IsZero() {
 			c.OpenedAt = now
@@ -159,9 +159,9 @@ func (c *Case) Validate(now time.Time, loc *time.Location) error {
 			c.Attendees = []int64{}
 		}
 	default:
-		p.add("kind", "must be one of %s", strings.Join(CaseKinds, ", "))
+		p.Add("kind", "must be one of %s", strings.Join(CaseKinds, ", "))
 	}
-	return p.err()
+	return p.Err()
 }
 
 // People returns the residents the service served: the person of an
@@ -185,9 +185,9 @@ func (c Case) Close(outcome string, now time.Time) (Case, error) {
 		return c, shequ.Errorf(shequ.ECONFLICT, "the case is closed already")
 	}
 	outcome = strings.TrimSpace(outcome)
-	p := problems{}
-	requireText(p, "outcome", outcome, MaxCaseText)
-	if err := p.err(); err != nil {
+	p := shequ.Problems{}
+	p.RequireText("outcome", outcome, MaxCaseText)
+	if err := p.Err(); err != nil {
 		return c, err
 	}
 	at := now.UTC()
@@ -228,9 +228,9 @@ func (c Case) Reopen(reason string, now time.Time) (Case, CaseAction, error) {
 		return c, CaseAction{}, shequ.Errorf(shequ.ECONFLICT, "the case is open")
 	}
 	reason = strings.TrimSpace(reason)
-	p := problems{}
-	requireText(p, "reason", reason, 2000)
-	if err := p.err(); err != nil {
+	p := shequ.Problems{}
+	p.RequireText("reason", reason, 2000)
+	if err := p.Err(); err != nil {
 		return c, CaseAction{}, err
 	}
 	line := CaseAction{CaseID: c.ID, At: now.UTC(), Note: "重新打开 (reopened): " + reason + " — 原结果 (outcome was): " + c.Outcome}
@@ -240,11 +240,11 @@ func (c Case) Reopen(reason string, now time.Time) (Case, CaseAction, error) {
 
 // Validate checks an action line at now; a missing time means now.
 func (a *CaseAction) Validate(now time.Time) error {
-	p := problems{}
+	p := shequ.Problems{}
 	a.Note = strings.TrimSpace(a.Note)
-	requireText(p, "note", a.Note, 2000)
+	p.RequireText("note", a.Note, 2000)
 	a.At = recent(p, "at", a.At, now)
-	return p.err()
+	return p.Err()
 }
 
 // CheckCaseStatus checks a status a list is filtered by.

@@ -117,16 +117,16 @@ type Mediation struct {
 
 // Validate checks a new mediation; it starts open.
 func (m *Mediation) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if m.AssociationID == 0 {
-		p.add("association_id", "say which association mediates")
+		p.Add("association_id", "say which association mediates")
 	}
 	m.Subject = strings.TrimSpace(m.Subject)
-	requireText(p, "subject", m.Subject, 200)
+	p.RequireText("subject", m.Subject, 200)
 	m.Description = strings.TrimSpace(m.Description)
-	optionalText(p, "description", m.Description, 4000)
+	p.OptionalText("description", m.Description, 4000)
 	m.Status, m.Outcome, m.Agreement, m.Signed, m.OutcomeNote, m.ConcludedAt = MediationOpen, "", "", false, "", nil
-	return p.err()
+	return p.Err()
 }
 
 // MediationParty is one side's person or organisation in a mediation. An
@@ -146,26 +146,26 @@ type MediationParty struct {
 
 // Validate checks a party: a resident or an organisation, never both.
 func (x *MediationParty) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	x.Organisation = strings.TrimSpace(x.Organisation)
 	switch {
 	case x.PersonID == 0 && x.Organisation == "":
-		p.add("person_id", "name a resident (person_id) or an organisation")
+		p.Add("person_id", "name a resident (person_id) or an organisation")
 	case x.PersonID != 0 && x.Organisation != "":
-		p.add("organisation", "a party is a resident or an organisation, not both")
+		p.Add("organisation", "a party is a resident or an organisation, not both")
 	}
-	optionalText(p, "organisation", x.Organisation, 200)
+	p.OptionalText("organisation", x.Organisation, 200)
 	x.Side = strings.TrimSpace(x.Side)
-	requireText(p, "side", x.Side, 50)
+	p.RequireText("side", x.Side, 50)
 	switch {
 	case x.Represents < 0 || x.Represents > 10000:
-		p.add("represents", "must be between 0 and 10000")
+		p.Add("represents", "must be between 0 and 10000")
 	case x.Representative && x.Represents == 0:
-		p.add("represents", "say how many others the representative speaks for")
+		p.Add("represents", "say how many others the representative speaks for")
 	case !x.Representative && x.Represents != 0:
-		p.add("represents", "only a representative speaks for others")
+		p.Add("represents", "only a representative speaks for others")
 	}
-	return p.err()
+	return p.Err()
 }
 
 // MediationSession is one meeting of the parties.
@@ -185,37 +185,37 @@ type MediationSession struct {
 
 // Validate checks a session at now against the parties of its case.
 func (x *MediationSession) Validate(parties []MediationParty, now time.Time) error {
-	p := problems{}
+	p := shequ.Problems{}
 	switch {
 	case x.HeldAt.IsZero():
-		p.add("held_at", "say when the session was held")
+		p.Add("held_at", "say when the session was held")
 	case x.HeldAt.After(now.Add(time.Hour)):
-		p.add("held_at", "record a session once it has been held")
+		p.Add("held_at", "record a session once it has been held")
 	}
 	x.HeldAt = x.HeldAt.UTC()
 	x.Place = strings.TrimSpace(x.Place)
-	requireText(p, "place", x.Place, 200)
+	p.RequireText("place", x.Place, 200)
 	x.OtherAttendees = strings.TrimSpace(x.OtherAttendees)
-	optionalText(p, "other_attendees", x.OtherAttendees, 500)
+	p.OptionalText("other_attendees", x.OtherAttendees, 500)
 	x.Notes = strings.TrimSpace(x.Notes)
-	optionalText(p, "notes", x.Notes, 4000)
+	p.OptionalText("notes", x.Notes, 4000)
 	var seen []int64
 	for _, id := range x.Attendees {
 		if !slices.ContainsFunc(parties, func(y MediationParty) bool { return y.ID == id }) {
-			p.add("attendees", "party %d is not a party of this mediation", id)
+			p.Add("attendees", "party %d is not a party of this mediation", id)
 		}
 		if slices.Contains(seen, id) {
-			p.add("attendees", "party %d is named twice", id)
+			p.Add("attendees", "party %d is named twice", id)
 		}
 		seen = append(seen, id)
 	}
 	if len(x.Attendees) == 0 && x.OtherAttendees == "" {
-		p.add("attendees", "say who attended")
+		p.Add("attendees", "say who attended")
 	}
 	if x.Attendees == nil {
 		x.Attendees = []int64{}
 	}
-	return p.err()
+	return p.Err()
 }
 
 // MediationResult is the outcome recorded for a mediation.
@@ -229,21 +229,21 @@ type MediationResult struct {
 // Validate checks an outcome: an agreement has its text; a failure or a
 // withdrawal says why and has no agreement.
 func (r *MediationResult) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	r.Agreement, r.Note = strings.TrimSpace(r.Agreement), strings.TrimSpace(r.Note)
 	switch r.Outcome {
 	case MediationAgreed:
-		requireText(p, "agreement", r.Agreement, 8000)
+		p.RequireText("agreement", r.Agreement, 8000)
 	case MediationFailed, MediationWithdrawn:
-		requireText(p, "note", r.Note, 2000)
+		p.RequireText("note", r.Note, 2000)
 		if r.Agreement != "" || r.Signed {
-			p.add("agreement", "only an agreed mediation has an agreement")
+			p.Add("agreement", "only an agreed mediation has an agreement")
 		}
 	default:
-		p.add("outcome", "must be one of %s", strings.Join(MediationOutcomes, ", "))
+		p.Add("outcome", "must be one of %s", strings.Join(MediationOutcomes, ", "))
 	}
-	optionalText(p, "note", r.Note, 2000)
-	return p.err()
+	p.OptionalText("note", r.Note, 2000)
+	return p.Err()
 }
 
 // MediationCheck is a follow-up on a concluded mediation: a dated check
@@ -264,21 +264,21 @@ type MediationCheck struct {
 // Validate checks a follow-up made on or before today (YYYY-MM-DD); a
 // missing day means today.
 func (x *MediationCheck) Validate(today string) error {
-	p := problems{}
+	p := shequ.Problems{}
 	x.CheckedOn = strings.TrimSpace(x.CheckedOn)
 	if x.CheckedOn == "" {
 		x.CheckedOn = today
 	}
 	if msg := checkDate(x.CheckedOn); msg != "" {
-		p.add("checked_on", "%s", msg)
+		p.Add("checked_on", "%s", msg)
 	} else if x.CheckedOn > today {
-		p.add("checked_on", "record a check once it is made")
+		p.Add("checked_on", "record a check once it is made")
 	}
 	x.Question = strings.TrimSpace(x.Question)
-	requireText(p, "question", x.Question, 300)
+	p.RequireText("question", x.Question, 300)
 	x.Note = strings.TrimSpace(x.Note)
-	optionalText(p, "note", x.Note, 2000)
-	return p.err()
+	p.OptionalText("note", x.Note, 2000)
+	return p.Err()
 }
 
 // checkDate returns a message when s is not a real YYYY-MM-DD date.

@@ -3,6 +3,8 @@ package assoc
 import (
 	"strings"
 	"time"
+
+	"github.com/shequ/shequ"
 )
 
 // The associations' statistics count as the community's report does:
@@ -31,7 +33,7 @@ const MaxPeriodYears = 10
 // ParsePeriod reads a period from its ends as typed; a missing end is the
 // start or end of the calendar year of today (in the community's zone).
 func ParsePeriod(from, to string, today time.Time) (Period, error) {
-	p := problems{}
+	p := shequ.Problems{}
 	year := today.Year()
 	out := Period{From: strings.TrimSpace(from), To: strings.TrimSpace(to)}
 	if out.From == "" {
@@ -42,35 +44,35 @@ func ParsePeriod(from, to string, today time.Time) (Period, error) {
 	}
 	for field, v := range map[string]string{"from": out.From, "to": out.To} {
 		if checkDate(v) != "" {
-			p.add(field, "must be a date like 2026-01-01")
+			p.Add(field, "must be a date like 2026-01-01")
 		}
 	}
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return out, err
 	}
 	f, _ := time.Parse(time.DateOnly, out.From)
 	t, _ := time.Parse(time.DateOnly, out.To)
 	switch {
 	case t.Before(f):
-		p.add("to", "must not be before from")
+		p.Add("to", "must not be before from")
 	case t.After(f.AddDate(MaxPeriodYears, 0, 0)):
-		p.add("to", "a period spans at most %d years", MaxPeriodYears)
+		p.Add("to", "a period spans at most %d years", MaxPeriodYears)
 	}
-	return out, p.err()
+	return out, p.Err()
 }
 
 // ParseDays checks the days that bound a list (of cases, say): either may
 // be left out, which leaves that end open, and neither caps the span the
 // way a statistics period is capped.
 func ParseDays(from, to string) (Period, error) {
-	p := problems{}
+	p := shequ.Problems{}
 	out := Period{From: strings.TrimSpace(from), To: strings.TrimSpace(to)}
 	for field, v := range map[string]string{"from": out.From, "to": out.To} {
 		if v != "" && checkDate(v) != "" {
-			p.add(field, "must be a date like 2026-01-01")
+			p.Add(field, "must be a date like 2026-01-01")
 		}
 	}
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return out, err
 	}
 	if out.From == "" {
@@ -80,9 +82,9 @@ func ParseDays(from, to string) (Period, error) {
 		out.To = "9999-12-31"
 	}
 	if out.To < out.From {
-		p.add("to", "must not be before from")
+		p.Add("to", "must not be before from")
 	}
-	return out, p.err()
+	return out, p.Err()
 }
 
 // Bounds returns the period as instants in loc: its first moment and the

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/pii"
@@ -207,146 +206,116 @@ var (
 	phonePattern = regexp.MustCompile(`^\+?[0-9][0-9 -]{4,19}$`)
 )
 
-type problems map[string]string
-
-func (p problems) add(field, format string, args ...any) {
-	if _, ok := p[field]; !ok {
-		p[field] = fmt.Sprintf(format, args...)
-	}
-}
-
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
-	}
-	return shequ.Invalid(p)
-}
-
-func requireText(p problems, field, value string, max int) {
-	switch {
-	case strings.TrimSpace(value) == "":
-		p.add(field, "is required")
-	case utf8.RuneCountInString(value) > max:
-		p.add(field, "must be at most %d characters", max)
-	}
-}
-
-func optionalText(p problems, field, value string, max int) {
-	if utf8.RuneCountInString(value) > max {
-		p.add(field, "must be at most %d characters", max)
-	}
-}
-
-func checkLatLng(p problems, lat, lng float64) {
+func checkLatLng(p shequ.Problems, lat, lng float64) {
 	if lat < -90 || lat > 90 {
-		p.add("lat", "must be between -90 and 90")
+		p.Add("lat", "must be between -90 and 90")
 	}
 	if lng < -180 || lng > 180 {
-		p.add("lng", "must be between -180 and 180")
+		p.Add("lng", "must be between -180 and 180")
 	}
 }
 
 // Validate checks a community before it is stored.
 func (c *Community) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	c.Code = strings.TrimSpace(c.Code)
 	if !codePattern.MatchString(c.Code) {
-		p.add("code", "must be lower-case letters, digits and dashes")
+		p.Add("code", "must be lower-case letters, digits and dashes")
 	}
-	requireText(p, "name", c.Name, 100)
-	optionalText(p, "name_en", c.NameEn, 100)
+	p.RequireText("name", c.Name, 100)
+	p.OptionalText("name_en", c.NameEn, 100)
 	if c.Timezone == "" {
 		c.Timezone = "Asia/Shanghai"
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
-		p.add("timezone", "is not a known time zone")
+		p.Add("timezone", "is not a known time zone")
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Validate checks a grid before it is stored.
 func (g *Grid) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if g.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
-	requireText(p, "code", g.Code, 20)
-	requireText(p, "name", g.Name, 100)
+	p.RequireText("code", g.Code, 20)
+	p.RequireText("name", g.Name, 100)
 	if g.Polygon != "" && !strings.Contains(g.Polygon, "Polygon") {
-		p.add("polygon", "must be a GeoJSON Polygon")
+		p.Add("polygon", "must be a GeoJSON Polygon")
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Validate checks a building before it is stored.
 func (b *Building) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if b.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
 	if b.GridID == 0 {
-		p.add("grid_id", "is required")
+		p.Add("grid_id", "is required")
 	}
 	b.Name = strings.TrimSpace(b.Name)
-	requireText(p, "name", b.Name, 50)
-	optionalText(p, "address", b.Address, 200)
+	p.RequireText("name", b.Name, 50)
+	p.OptionalText("address", b.Address, 200)
 	checkLatLng(p, b.Lat, b.Lng)
 	if b.Floors < 0 || b.Floors > 200 {
-		p.add("floors", "must be between 0 and 200")
+		p.Add("floors", "must be between 0 and 200")
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Validate checks a home before it is stored.
 func (h *Home) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if h.BuildingID == 0 {
-		p.add("building_id", "is required")
+		p.Add("building_id", "is required")
 	}
 	h.Door = strings.TrimSpace(h.Door)
-	requireText(p, "door", h.Door, 20)
-	optionalText(p, "entrance", h.Entrance, 20)
+	p.RequireText("door", h.Door, 20)
+	p.OptionalText("entrance", h.Entrance, 20)
 	if h.Floor < -5 || h.Floor > 200 {
-		p.add("floor", "must be between -5 and 200")
+		p.Add("floor", "must be between -5 and 200")
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Validate checks a household before it is stored.
 func (h *Household) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if h.HomeID == 0 {
-		p.add("home_id", "is required")
+		p.Add("home_id", "is required")
 	}
-	optionalText(p, "name", h.Name, 100)
-	return p.err()
+	p.OptionalText("name", h.Name, 100)
+	return p.Err()
 }
 
 // Validate checks a person before it is stored and puts tags in order.
 func (x *Person) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	x.Name = strings.TrimSpace(x.Name)
-	requireText(p, "name", x.Name, 100)
+	p.RequireText("name", x.Name, 100)
 	if x.Phone != "" && !phonePattern.MatchString(x.Phone) {
-		p.add("phone", "is not a phone number")
+		p.Add("phone", "is not a phone number")
 	}
 	x.IDNumber = strings.ToUpper(strings.TrimSpace(x.IDNumber))
 	if x.IDNumber != "" && !ValidIDNumber(x.IDNumber) {
-		p.add("id_number", "is not a valid 18-character resident ID number")
+		p.Add("id_number", "is not a valid 18-character resident ID number")
 	}
 	if x.BirthDate != "" {
 		if !datePattern.MatchString(x.BirthDate) {
-			p.add("birth_date", "must be a date like 1950-03-21")
+			p.Add("birth_date", "must be a date like 1950-03-21")
 		} else if _, err := time.Parse(time.DateOnly, x.BirthDate); err != nil {
-			p.add("birth_date", "is not a real date")
+			p.Add("birth_date", "is not a real date")
 		}
 	}
 	switch x.Gender {
 	case "", "male", "female":
 	default:
-		p.add("gender", "must be male or female")
+		p.Add("gender", "must be male or female")
 	}
-	optionalText(p, "relation", x.Relation, 20)
+	p.OptionalText("relation", x.Relation, 20)
 	var tags []string
 	for _, t := range x.Tags {
 		t = strings.TrimSpace(t)
@@ -362,16 +331,16 @@ func (x *Person) Validate() error {
 	for i, c := range x.Contacts {
 		field := fmt.Sprintf("emergency_contacts[%d]", i)
 		if strings.TrimSpace(c.Name) == "" {
-			p.add(field+".name", "is required")
+			p.Add(field+".name", "is required")
 		}
 		if !phonePattern.MatchString(c.Phone) {
-			p.add(field+".phone", "is not a phone number")
+			p.Add(field+".phone", "is not a phone number")
 		}
 	}
 	if x.Contacts == nil {
 		x.Contacts = []Contact{}
 	}
-	return p.err()
+	return p.Err()
 }
 
 // Mask returns a copy of the person whose ID and phone numbers (their own
@@ -404,24 +373,24 @@ func (x *Person) Age(now time.Time) int {
 
 // Validate checks a device before it is stored.
 func (d *Device) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if d.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
 	if !slices.Contains(DeviceKinds, d.Kind) {
-		p.add("kind", "must be one of %s", strings.Join(DeviceKinds, ", "))
+		p.Add("kind", "must be one of %s", strings.Join(DeviceKinds, ", "))
 	}
 	d.Name = strings.TrimSpace(d.Name)
-	requireText(p, "name", d.Name, 100)
+	p.RequireText("name", d.Name, 100)
 	if d.Status == "" {
 		d.Status = DeviceUnknown
 	}
 	if !slices.Contains(DeviceStatuses, d.Status) {
-		p.add("status", "must be one of %s", strings.Join(DeviceStatuses, ", "))
+		p.Add("status", "must be one of %s", strings.Join(DeviceStatuses, ", "))
 	}
-	optionalText(p, "location", d.Location, 200)
+	p.OptionalText("location", d.Location, 200)
 	checkLatLng(p, d.Lat, d.Lng)
-	return p.err()
+	return p.Err()
 }
 
 // ValidIDNumber checks an 18-character resident identity number (GB 11643):

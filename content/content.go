@@ -115,7 +115,7 @@ func (a Audience) Within(grid int64, gridOf map[int64]int64) bool {
 // Targets returns the audience's grid and building ids.
 func (a Audience) Targets() (grids, buildings []int64) { return a.GridIDs, a.BuildingIDs }
 
-func (a *Audience) validate(p problems) {
+func (a *Audience) validate(p shequ.Problems) {
 	if a.Scope == "" {
 		a.Scope = AudienceCommunity
 	}
@@ -123,21 +123,21 @@ func (a *Audience) validate(p problems) {
 	switch a.Scope {
 	case AudienceCommunity:
 		if len(a.GridIDs)+len(a.BuildingIDs) > 0 {
-			p.add("audience", "a community-wide audience names no grids or buildings")
+			p.Add("audience", "a community-wide audience names no grids or buildings")
 		}
 	case AudienceGrids:
 		if len(a.GridIDs) == 0 || len(a.BuildingIDs) > 0 {
-			p.add("audience.grid_ids", "name at least one grid, and no buildings")
+			p.Add("audience.grid_ids", "name at least one grid, and no buildings")
 		}
 	case AudienceBuildings:
 		if len(a.BuildingIDs) == 0 || len(a.GridIDs) > 0 {
-			p.add("audience.building_ids", "name at least one building, and no grids")
+			p.Add("audience.building_ids", "name at least one building, and no grids")
 		}
 	default:
-		p.add("audience.scope", "must be community, grids or buildings")
+		p.Add("audience.scope", "must be community, grids or buildings")
 	}
 	if len(a.GridIDs)+len(a.BuildingIDs) > MaxTargets {
-		p.add("audience", "may name at most %d grids or buildings", MaxTargets)
+		p.Add("audience", "may name at most %d grids or buildings", MaxTargets)
 	}
 }
 
@@ -201,18 +201,18 @@ func (n *Notice) LiveAt(now time.Time) bool {
 // Validate checks a notice before it is stored; a zero PublishAt becomes
 // now.
 func (n *Notice) Validate(now time.Time) error {
-	p := problems{}
+	p := shequ.Problems{}
 	if n.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
 	n.Title = strings.TrimSpace(n.Title)
-	requireText(p, "title", n.Title, MaxTitle)
-	requireText(p, "body", n.Body, MaxBody)
+	p.RequireText("title", n.Title, MaxTitle)
+	p.RequireText("body", n.Body, MaxBody)
 	if n.Category == "" {
 		n.Category = CategoryNotice
 	}
 	if !slices.Contains(NoticeCategories, n.Category) {
-		p.add("category", "must be one of %s", strings.Join(NoticeCategories, ", "))
+		p.Add("category", "must be one of %s", strings.Join(NoticeCategories, ", "))
 	}
 	n.Audience.validate(p)
 	if n.PublishAt.IsZero() {
@@ -226,11 +226,11 @@ func (n *Notice) Validate(now time.Time) error {
 			t := n.ExpiresAt.UTC()
 			n.ExpiresAt = &t
 			if !t.After(n.PublishAt) {
-				p.add("expires_at", "must be after publish_at")
+				p.Add("expires_at", "must be after publish_at")
 			}
 		}
 	}
-	return p.err()
+	return p.Err()
 }
 
 // NoticeFilter narrows a list of notices. Zero fields do not filter.
@@ -306,28 +306,28 @@ type Guide struct {
 
 // Validate checks a guide before it is stored.
 func (g *Guide) Validate() error {
-	p := problems{}
+	p := shequ.Problems{}
 	if g.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
 	g.Name = strings.TrimSpace(g.Name)
-	requireText(p, "name", g.Name, MaxTitle)
+	p.RequireText("name", g.Name, MaxTitle)
 	if g.Category == "" {
 		g.Category = "other"
 	}
 	if !slices.Contains(GuideCategories, g.Category) {
-		p.add("category", "must be one of %s", strings.Join(GuideCategories, ", "))
+		p.Add("category", "must be one of %s", strings.Join(GuideCategories, ", "))
 	}
-	optionalText(p, "summary", g.Summary, 1000)
+	p.OptionalText("summary", g.Summary, 1000)
 	g.Steps = cleanList(p, "steps", g.Steps, 1000)
 	g.Documents = cleanList(p, "documents", g.Documents, 200)
 	for field, v := range map[string]string{"office": g.Office, "hours": g.Hours, "fees": g.Fees, "duration": g.Duration} {
-		optionalText(p, field, v, 500)
+		p.OptionalText(field, v, 500)
 	}
-	optionalText(p, "body", g.Body, MaxBody)
+	p.OptionalText("body", g.Body, MaxBody)
 	g.Contacts = checkContacts(p, g.Contacts)
 	g.Forms = checkLinks(p, "forms", g.Forms)
-	return p.err()
+	return p.Err()
 }
 
 // Policy (便民服务政策) is a policy residents may use, shown while it is
@@ -355,26 +355,26 @@ type Policy struct {
 // Validate checks a policy before it is stored; a zero ValidFrom becomes
 // now.
 func (x *Policy) Validate(now time.Time) error {
-	p := problems{}
+	p := shequ.Problems{}
 	if x.CommunityID == 0 {
-		p.add("community_id", "is required")
+		p.Add("community_id", "is required")
 	}
 	x.Title = strings.TrimSpace(x.Title)
-	requireText(p, "title", x.Title, MaxTitle)
+	p.RequireText("title", x.Title, MaxTitle)
 	if x.Category == "" {
 		x.Category = "other"
 	}
 	if !slices.Contains(GuideCategories, x.Category) {
-		p.add("category", "must be one of %s", strings.Join(GuideCategories, ", "))
+		p.Add("category", "must be one of %s", strings.Join(GuideCategories, ", "))
 	}
-	optionalText(p, "summary", x.Summary, 1000)
-	optionalText(p, "body", x.Body, MaxBody)
-	optionalText(p, "eligibility", x.Eligibility, 2000)
-	optionalText(p, "how_to_apply", x.HowToApply, 2000)
+	p.OptionalText("summary", x.Summary, 1000)
+	p.OptionalText("body", x.Body, MaxBody)
+	p.OptionalText("eligibility", x.Eligibility, 2000)
+	p.OptionalText("how_to_apply", x.HowToApply, 2000)
 	x.Documents = cleanList(p, "documents", x.Documents, 200)
 	x.GuideIDs = uniqueIDs(x.GuideIDs)
 	if len(x.GuideIDs) > MaxListItems {
-		p.add("guide_ids", "may name at most %d guides", MaxListItems)
+		p.Add("guide_ids", "may name at most %d guides", MaxListItems)
 	}
 	if x.ValidFrom.IsZero() {
 		x.ValidFrom = now
@@ -387,11 +387,11 @@ func (x *Policy) Validate(now time.Time) error {
 			t := x.ValidUntil.UTC()
 			x.ValidUntil = &t
 			if !t.After(x.ValidFrom) {
-				p.add("valid_until", "must be after valid_from")
+				p.Add("valid_until", "must be after valid_from")
 			}
 		}
 	}
-	return p.err()
+	return p.Err()
 }
 
 // ListFilter narrows a list of guides or policies.
@@ -432,24 +432,24 @@ func IsImage(ct string) bool { return strings.HasPrefix(ct, "image/") }
 // its bytes bear out (so that a page cannot come in labelled an image), a
 // size within the limit and a harmless name.
 func (x *Attachment) Validate(sniffed string) error {
-	p := problems{}
+	p := shequ.Problems{}
 	x.ContentType = strings.ToLower(strings.TrimSpace(strings.SplitN(x.ContentType, ";", 2)[0]))
 	x.Name = cleanFileName(x.Name)
 	if x.Name == "" {
-		p.add("name", "is required")
+		p.Add("name", "is required")
 	}
 	switch {
 	case x.Size == 0:
-		p.add("file", "is empty")
+		p.Add("file", "is empty")
 	case x.Size > MaxAttachmentBytes:
-		p.add("file", "is larger than %d MiB", MaxAttachmentBytes>>20)
+		p.Add("file", "is larger than %d MiB", MaxAttachmentBytes>>20)
 	}
 	if !slices.Contains(AttachmentTypes, x.ContentType) {
-		p.add("content_type", "must be one of %s", strings.Join(AttachmentTypes, ", "))
+		p.Add("content_type", "must be one of %s", strings.Join(AttachmentTypes, ", "))
 	} else if !sniffAgrees(x.ContentType, sniffed) {
-		p.add("content_type", "the file's content is not %s", x.ContentType)
+		p.Add("content_type", "the file's content is not %s", x.ContentType)
 	}
-	return p.err()
+	return p.Err()
 }
 
 // sniffAgrees reports whether what the bytes look like (as
@@ -485,38 +485,8 @@ func cleanFileName(name string) string {
 	return name
 }
 
-type problems map[string]string
-
-func (p problems) add(field, format string, args ...any) {
-	if _, ok := p[field]; !ok {
-		p[field] = fmt.Sprintf(format, args...)
-	}
-}
-
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
-	}
-	return shequ.Invalid(p)
-}
-
-func requireText(p problems, field, value string, max int) {
-	switch {
-	case strings.TrimSpace(value) == "":
-		p.add(field, "is required")
-	case utf8.RuneCountInString(value) > max:
-		p.add(field, "must be at most %d characters", max)
-	}
-}
-
-func optionalText(p problems, field, value string, max int) {
-	if utf8.RuneCountInString(value) > max {
-		p.add(field, "must be at most %d characters", max)
-	}
-}
-
 // cleanList trims the items of a list, drops empty ones and checks them.
-func cleanList(p problems, field string, items []string, max int) []string {
+func cleanList(p shequ.Problems, field string, items []string, max int) []string {
 	out := []string{}
 	for _, s := range items {
 		if s = strings.TrimSpace(s); s != "" {
@@ -524,44 +494,44 @@ func cleanList(p problems, field string, items []string, max int) []string {
 		}
 	}
 	if len(out) > MaxListItems {
-		p.add(field, "may have at most %d items", MaxListItems)
+		p.Add(field, "may have at most %d items", MaxListItems)
 	}
 	for i, s := range out {
-		optionalText(p, fmt.Sprintf("%s[%d]", field, i), s, max)
+		p.OptionalText(fmt.Sprintf("%s[%d]", field, i), s, max)
 	}
 	return out
 }
 
-func checkContacts(p problems, cs []ServiceContact) []ServiceContact {
+func checkContacts(p shequ.Problems, cs []ServiceContact) []ServiceContact {
 	out := []ServiceContact{}
 	for i, c := range cs {
 		c.Name, c.Phone, c.Note = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone), strings.TrimSpace(c.Note)
 		field := fmt.Sprintf("contacts[%d]", i)
-		requireText(p, field+".name", c.Name, 100)
-		optionalText(p, field+".phone", c.Phone, 40)
-		optionalText(p, field+".note", c.Note, 200)
+		p.RequireText(field+".name", c.Name, 100)
+		p.OptionalText(field+".phone", c.Phone, 40)
+		p.OptionalText(field+".note", c.Note, 200)
 		out = append(out, c)
 	}
 	if len(out) > MaxListItems {
-		p.add("contacts", "may have at most %d items", MaxListItems)
+		p.Add("contacts", "may have at most %d items", MaxListItems)
 	}
 	return out
 }
 
-func checkLinks(p problems, field string, ls []Link) []Link {
+func checkLinks(p shequ.Problems, field string, ls []Link) []Link {
 	out := []Link{}
 	for i, l := range ls {
 		l.Title, l.URL = strings.TrimSpace(l.Title), strings.TrimSpace(l.URL)
 		f := fmt.Sprintf("%s[%d]", field, i)
-		requireText(p, f+".title", l.Title, 200)
-		requireText(p, f+".url", l.URL, 1000)
+		p.RequireText(f+".title", l.Title, 200)
+		p.RequireText(f+".url", l.URL, 1000)
 		if l.URL != "" && !SafeURL(l.URL) {
-			p.add(f+".url", "must be an http(s) address or a path on this site")
+			p.Add(f+".url", "must be an http(s) address or a path on this site")
 		}
 		out = append(out, l)
 	}
 	if len(out) > MaxListItems {
-		p.add(field, "may have at most %d items", MaxListItems)
+		p.Add(field, "may have at most %d items", MaxListItems)
 	}
 	return out
 }

@@ -97,6 +97,19 @@ type itemBody[T any] struct {
 
 type noContent struct{}
 
+// bodyInput is the input of an operation that takes a JSON body only.
+// The body's schema is named after T, which must therefore be a named type.
+type bodyInput[T any] struct {
+	Body T
+}
+
+// idBodyInput is the input of an operation on /…/{id} that takes a JSON
+// body; T must be a named type, as for bodyInput.
+type idBodyInput[T any] struct {
+	IDParam
+	Body T
+}
+
 func item[T any](v T, err error) (*itemBody[T], error) {
 	if err != nil {
 		return nil, err

@@ -77,6 +77,20 @@ type EntryParam struct {
 	ID int64 `path:"id" minimum:"1"`
 }
 
+// ledgerBodyInput is the input of an operation on a ledger that takes a
+// JSON body; T must be a named type, as for bodyInput.
+type ledgerBodyInput[T any] struct {
+	LedgerParam
+	Body T
+}
+
+// entryBodyInput is the input of an operation on a ledger entry that takes
+// a JSON body; T must be a named type, as for bodyInput.
+type entryBodyInput[T any] struct {
+	EntryParam
+	Body T
+}
+
 type ledgerTypeBody struct {
 	CommunityID   int64         `json:"community_id,omitempty" doc:"For users of several communities"`
 	Key           string        `json:"key" doc:"e.g. job_seekers; lower-case letters, digits, underscores"`
@@ -172,256 +186,286 @@ func (b openingBody) opening(id int64) assoc.Opening {
 
 func (s *Server) registerAssocAPI() {
 	// --- associations, partners, intake ---
-	handle(s, post("/api/v1/associations", auth.PermAssociationsWrite), "create-association", "Add an association with its chair and members", "associations",
-		func(ctx context.Context, in *struct{ Body associationBody }) (*itemBody[community.Association], error) {
-			b := in.Body
-			sc := scope(ctx, auth.PermAssociationsWrite)
-			c, err := oneCommunity(b.CommunityID, sc.Communities())
-			if err != nil {
-				return nil, err
-			}
-			as := community.Association{CommunityID: c, Key: b.Key, Name: b.Name, NameEn: b.NameEn, ChairUserID: b.ChairUserID, Members: b.Members}
-			if as.Members == nil {
-				as.Members = []community.Member{}
-			}
-			err = s.store.CreateAssociation(ctx, sc, &as)
-			return item(as, err)
-		})
-	handle(s, put("/api/v1/associations/{id}", auth.PermAssociationsWrite), "update-association", "Rename an association, set its chair; members, when given, replace the old", "associations",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body associationChangeBody
-		}) (*itemBody[community.Association], error) {
-			b := in.Body
-			as := community.Association{ID: in.ID, Name: b.Name, NameEn: b.NameEn, ChairUserID: b.ChairUserID, Members: b.Members}
-			err := s.store.UpdateAssociation(ctx, scope(ctx, auth.PermAssociationsWrite), &as)
-			return item(as, err)
-		})
-	handle(s, get("/api/v1/partners", auth.PermAssociationsRead), "list-partners", "Partner organisations of the community", "associations",
-		func(ctx context.Context, in *PageParams) (*listBody[community.Partner], error) {
-			return list(s.store.ListPartners(ctx, scope(ctx, auth.PermAssociationsRead), in.filter()))
-		})
-	handle(s, post("/api/v1/partners", auth.PermGrantsManage), "create-partner", "Add a partner organisation", "associations",
-		func(ctx context.Context, in *struct{ Body partnerBody }) (*itemBody[community.Partner], error) {
-			sc := scope(ctx, auth.PermGrantsManage)
-			c, err := oneCommunity(in.Body.CommunityID, sc.Communities())
-			if err != nil {
-				return nil, err
-			}
-			p := community.Partner{CommunityID: c, Name: in.Body.Name, Kind: in.Body.Kind}
-			err = s.store.CreatePartner(ctx, sc, &p)
-			return item(p, err)
-		})
-	handle(s, post("/api/v1/associations/{id}/intake", auth.PermIntakeSubmit), "submit-intake", "Bring a problem to an association: a resident from the app, or a member for a resident", "associations",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body intakeBody
-		}) (*itemBody[assoc.Intake], error) {
-			a := auth.ActorFrom(ctx)
-			b := in.Body
-			it := assoc.Intake{AssociationID: in.ID, PersonID: b.PersonID, Description: b.Description, Channel: b.Channel}
-			switch {
-			case it.PersonID == 0 && a.User.PersonID != 0:
-				it.PersonID = a.User.PersonID
-			case it.PersonID != 0 && it.PersonID != a.User.PersonID && it.Channel == "":
-				it.Channel = "member"
-			}
-			err := s.store.SubmitIntake(ctx, access(ctx, auth.PermIntakeSubmit), &it)
-			return item(it, err)
-		})
-	handle(s, get("/api/v1/intakes", auth.PermIntakeSubmit), "list-intakes", "Problems brought to associations: a member sees their association's, a resident their household's", "associations",
-		func(ctx context.Context, in *struct {
-			PageParams
-			Association int64  `query:"association"`
-			Status      string `query:"status" enum:"open,accepted,referred,closed,"`
-		}) (*listBody[assoc.Intake], error) {
-			return list(s.store.ListIntakes(ctx, access(ctx, auth.PermIntakeSubmit), assoc.IntakeFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Page: in.page()}))
-		})
-	handle(s, put("/api/v1/intakes/{id}", auth.PermIntakeHandle), "move-intake", "Take up, refer or close a problem brought to one's association", "associations",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body struct {
-				Status string `json:"status" enum:"open,accepted,referred,closed"`
-				Note   string `json:"note,omitempty" maxLength:"2000"`
-			}
-		}) (*itemBody[assoc.Intake], error) {
-			return item(s.store.MoveIntake(ctx, access(ctx, auth.PermIntakeHandle), in.ID, in.Body.Status, in.Body.Note))
-		})
+	handle(s, post("/api/v1/associations", auth.PermAssociationsWrite), "create-association", "Add an association with its chair and members", "associations", s.createAssociation)
+	handle(s, put("/api/v1/associations/{id}", auth.PermAssociationsWrite), "update-association", "Rename an association, set its chair; members, when given, replace the old", "associations", s.updateAssociation)
+	handle(s, get("/api/v1/partners", auth.PermAssociationsRead), "list-partners", "Partner organisations of the community", "associations", s.listPartners)
+	handle(s, post("/api/v1/partners", auth.PermGrantsManage), "create-partner", "Add a partner organisation", "associations", s.createPartner)
+	handle(s, post("/api/v1/associations/{id}/intake", auth.PermIntakeSubmit), "submit-intake", "Bring a problem to an association: a resident from the app, or a member for a resident", "associations", s.submitIntake)
+	handle(s, get("/api/v1/intakes", auth.PermIntakeSubmit), "list-intakes", "Problems brought to associations: a member sees their association's, a resident their household's", "associations", s.listIntakes)
+	handle(s, put("/api/v1/intakes/{id}", auth.PermIntakeHandle), "move-intake", "Take up, refer or close a problem brought to one's association", "associations", s.moveIntake)
 
 	// --- ledgers ---
-	handle(s, get("/api/v1/ledgers", auth.PermLedgerRead), "list-ledgers", "Ledger types one may open, with their fields (a partner: only what a live grant shares)", "ledgers",
-		func(ctx context.Context, in *PageParams) (*listBody[assoc.LedgerType], error) {
-			return list(s.store.ListLedgerTypes(ctx, access(ctx, auth.PermLedgerRead), in.Community))
-		})
-	handle(s, post("/api/v1/ledgers", auth.PermLedgerConfigure), "create-ledger", "Add a ledger type with its fields", "ledgers",
-		func(ctx context.Context, in *struct{ Body ledgerTypeBody }) (*itemBody[assoc.LedgerType], error) {
-			b := in.Body
-			acc := access(ctx, auth.PermLedgerConfigure)
-			c, err := oneCommunity(b.CommunityID, acc.Communities())
-			if err != nil {
-				return nil, err
-			}
-			t := assoc.LedgerType{CommunityID: c, Key: b.Key, Name: b.Name, NameEn: b.NameEn, AssociationID: b.AssociationID, Sensitive: b.Sensitive, Fields: b.Fields}
-			err = s.store.CreateLedgerType(ctx, acc, &t)
-			return item(t, err)
-		})
-	handle(s, get("/api/v1/ledgers/{type}", auth.PermLedgerRead), "get-ledger", "A ledger type with the fields one may see", "ledgers",
-		func(ctx context.Context, in *LedgerParam) (*itemBody[assoc.LedgerType], error) {
-			return item(s.store.LedgerType(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type))
-		})
-	handle(s, post("/api/v1/ledgers/{type}/fields", auth.PermLedgerConfigure), "add-ledger-field", "Add a field to a ledger, without code", "ledgers",
-		func(ctx context.Context, in *struct {
-			LedgerParam
-			Body assoc.Field
-		}) (*itemBody[assoc.LedgerType], error) {
-			return item(s.store.AddLedgerField(ctx, access(ctx, auth.PermLedgerConfigure), in.Community, in.Type, in.Body))
-		})
-	handle(s, get("/api/v1/ledgers/{type}/entries", auth.PermLedgerRead), "list-ledger-entries", "Entries of a ledger as one may see them; a partner's reads are audited", "ledgers",
-		func(ctx context.Context, in *struct {
-			LedgerParam
-			Limit       int      `query:"limit" minimum:"0" maximum:"500"`
-			Offset      int      `query:"offset" minimum:"0"`
-			Status      string   `query:"status" enum:"active,closed,"`
-			Person      int64    `query:"person"`
-			Association int64    `query:"association"`
-			Q           string   `query:"q" maxLength:"50" doc:"Part of a resident's name (not for partners)"`
-			Where       []string `query:"where,explode" doc:"field:value, e.g. status:seeking; repeat for more"`
-		}) (*listBody[assoc.LedgerEntry], error) {
-			f := assoc.EntryFilter{CommunityID: in.Community, Ledger: in.Type, Status: in.Status, PersonID: in.Person, AssociationID: in.Association, Query: in.Q,
-				Page: shequ.Page{Limit: in.Limit, Offset: in.Offset}}
-			for _, w := range in.Where {
-				k, v, ok := strings.Cut(w, ":")
-				if !ok || k == "" {
-					return nil, shequ.Invalid(map[string]string{"where": "write field:value"})
-				}
-				if f.Where == nil {
-					f.Where = map[string]string{}
-				}
-				f.Where[k] = v
-			}
-			return list(s.store.ListEntries(ctx, access(ctx, auth.PermLedgerRead), f))
-		})
-	handle(s, post("/api/v1/ledgers/{type}/entries", auth.PermLedgerWrite), "create-ledger-entry", "Enter a resident in a ledger; values are checked against its fields", "ledgers",
-		func(ctx context.Context, in *struct {
-			LedgerParam
-			Body entryBody
-		}) (*itemBody[assoc.LedgerEntry], error) {
-			b := in.Body
-			e := assoc.LedgerEntry{PersonID: b.PersonID, AssociationID: b.AssociationID, Status: b.Status, Values: b.Values}
-			err := s.store.CreateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, &e)
-			return item(e, err)
-		})
-	handle(s, get("/api/v1/ledgers/{type}/entries/{id}", auth.PermLedgerRead), "get-ledger-entry", "One entry as one may see it (the owner association: with consents and follow-ups)", "ledgers",
-		func(ctx context.Context, in *EntryParam) (*itemBody[assoc.LedgerEntry], error) {
-			return item(s.store.Entry(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
-		})
-	handle(s, put("/api/v1/ledgers/{type}/entries/{id}", auth.PermLedgerWrite), "update-ledger-entry", "Change an entry; the old and new values go into its history", "ledgers",
-		func(ctx context.Context, in *struct {
-			EntryParam
-			Body entryChangeBody
-		}) (*itemBody[assoc.LedgerEntry], error) {
-			b := in.Body
-			return item(s.store.UpdateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, assoc.EntryChange{Values: b.Values, Status: b.Status, AssociationID: b.AssociationID}))
-		})
-	handle(s, get("/api/v1/ledgers/{type}/entries/{id}/history", auth.PermLedgerRead), "ledger-entry-history", "Every change of an entry: before, after, who, when", "ledgers",
-		func(ctx context.Context, in *EntryParam) (*itemBody[[]assoc.HistoryLine], error) {
-			return item(s.store.EntryHistory(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
-		})
+	handle(s, get("/api/v1/ledgers", auth.PermLedgerRead), "list-ledgers", "Ledger types one may open, with their fields (a partner: only what a live grant shares)", "ledgers", s.listLedgers)
+	handle(s, post("/api/v1/ledgers", auth.PermLedgerConfigure), "create-ledger", "Add a ledger type with its fields", "ledgers", s.createLedger)
+	handle(s, get("/api/v1/ledgers/{type}", auth.PermLedgerRead), "get-ledger", "A ledger type with the fields one may see", "ledgers", s.getLedger)
+	handle(s, post("/api/v1/ledgers/{type}/fields", auth.PermLedgerConfigure), "add-ledger-field", "Add a field to a ledger, without code", "ledgers", s.addLedgerField)
+	handle(s, get("/api/v1/ledgers/{type}/entries", auth.PermLedgerRead), "list-ledger-entries", "Entries of a ledger as one may see them; a partner's reads are audited", "ledgers", s.listLedgerEntries)
+	handle(s, post("/api/v1/ledgers/{type}/entries", auth.PermLedgerWrite), "create-ledger-entry", "Enter a resident in a ledger; values are checked against its fields", "ledgers", s.createLedgerEntry)
+	handle(s, get("/api/v1/ledgers/{type}/entries/{id}", auth.PermLedgerRead), "get-ledger-entry", "One entry as one may see it (the owner association: with consents and follow-ups)", "ledgers", s.getLedgerEntry)
+	handle(s, put("/api/v1/ledgers/{type}/entries/{id}", auth.PermLedgerWrite), "update-ledger-entry", "Change an entry; the old and new values go into its history", "ledgers", s.updateLedgerEntry)
+	handle(s, get("/api/v1/ledgers/{type}/entries/{id}/history", auth.PermLedgerRead), "ledger-entry-history", "Every change of an entry: before, after, who, when", "ledgers", s.ledgerEntryHistory)
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/ledgers/{type}/entries/{id}/consent", Permission: auth.PermLedgerWrite, OK: true}, "record-consent",
-		"Record the resident's consent (or its withdrawal) to sharing the entry with a partner", "ledgers",
-		func(ctx context.Context, in *struct {
-			EntryParam
-			Body consentBody
-		}) (*itemBody[assoc.Consent], error) {
-			b := in.Body
-			c := assoc.Consent{PartnerID: b.PartnerID, Given: b.Given, Method: b.Method, RecordedBy: b.RecordedBy}
-			err := s.store.RecordConsent(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, &c)
-			return item(c, err)
-		})
-	handle(s, post("/api/v1/ledgers/{type}/entries/{id}/followups", auth.PermFollowUp), "add-followup", "Record what was done for the resident: job offered, interview, placed, declined", "ledgers",
-		func(ctx context.Context, in *struct {
-			EntryParam
-			Body followUpBody
-		}) (*itemBody[assoc.FollowUp], error) {
-			b := in.Body
-			f := assoc.FollowUp{Kind: b.Kind, Note: b.Note, At: b.At, OpeningID: b.OpeningID}
-			err := s.store.AddFollowUp(ctx, access(ctx, auth.PermFollowUp), in.Community, in.Type, in.ID, &f)
-			return item(f, err)
-		})
-	handle(s, get("/api/v1/ledgers/{type}/entries/{id}/followups", auth.PermLedgerRead), "list-followups", "Follow-ups of an entry: all for the owner association, its own for a partner", "ledgers",
-		func(ctx context.Context, in *EntryParam) (*itemBody[[]assoc.FollowUp], error) {
-			return item(s.store.ListFollowUps(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
-		})
+		"Record the resident's consent (or its withdrawal) to sharing the entry with a partner", "ledgers", s.recordConsent)
+	handle(s, post("/api/v1/ledgers/{type}/entries/{id}/followups", auth.PermFollowUp), "add-followup", "Record what was done for the resident: job offered, interview, placed, declined", "ledgers", s.addFollowUp)
+	handle(s, get("/api/v1/ledgers/{type}/entries/{id}/followups", auth.PermLedgerRead), "list-followups", "Follow-ups of an entry: all for the owner association, its own for a partner", "ledgers", s.listFollowUps)
 
 	// --- sharing grants ---
-	handle(s, get("/api/v1/grants", auth.PermGrantsManage), "list-ledger-grants", "Ledger sharing grants to partners, newest first", "ledgers",
-		func(ctx context.Context, in *struct {
-			PageParams
-			Partner int64  `query:"partner"`
-			Ledger  string `query:"ledger_type"`
-			Live    bool   `query:"live" doc:"Only grants neither revoked nor expired"`
-		}) (*listBody[assoc.LedgerGrant], error) {
-			return list(s.store.ListLedgerGrants(ctx, access(ctx, auth.PermGrantsManage), assoc.GrantFilter{CommunityID: in.Community, PartnerID: in.Partner, Ledger: in.Ledger, LiveOnly: in.Live, Page: in.page()}))
-		})
-	handle(s, post("/api/v1/grants", auth.PermGrantsManage), "create-ledger-grant", "Share part of a ledger with a partner: fields, entries (filter), purpose, until when", "ledgers",
-		func(ctx context.Context, in *struct{ Body sharingGrantBody }) (*itemBody[assoc.LedgerGrant], error) {
-			b := in.Body
-			g := assoc.LedgerGrant{CommunityID: b.CommunityID, PartnerID: b.PartnerID, Ledger: b.LedgerType, Fields: b.Fields, Purpose: b.Purpose, ExpiresAt: b.ExpiresAt.UTC(), Consent: b.Consent}
-			err := s.store.CreateLedgerGrant(ctx, access(ctx, auth.PermGrantsManage), &g, b.Filter)
-			return item(g, err)
-		})
-	handle(s, remove("/api/v1/grants/{id}", auth.PermGrantsManage), "revoke-ledger-grant", "Revoke a grant: the partner loses access at once", "ledgers",
-		func(ctx context.Context, in *IDParam) (*noContent, error) {
-			return &noContent{}, s.store.RevokeLedgerGrant(ctx, access(ctx, auth.PermGrantsManage), in.ID)
-		})
+	handle(s, get("/api/v1/grants", auth.PermGrantsManage), "list-ledger-grants", "Ledger sharing grants to partners, newest first", "ledgers", s.listLedgerGrants)
+	handle(s, post("/api/v1/grants", auth.PermGrantsManage), "create-ledger-grant", "Share part of a ledger with a partner: fields, entries (filter), purpose, until when", "ledgers", s.createLedgerGrant)
+	handle(s, remove("/api/v1/grants/{id}", auth.PermGrantsManage), "revoke-ledger-grant", "Revoke a grant: the partner loses access at once", "ledgers", s.revokeLedgerGrant)
 
 	// --- employment ---
-	handle(s, get("/api/v1/openings", auth.PermLedgerRead), "list-openings", "Job openings with how many were offered, interviewed and placed (a partner: its own)", "employment",
-		func(ctx context.Context, in *struct {
-			PageParams
-			Partner int64  `query:"partner"`
-			Status  string `query:"status" enum:"open,closed,"`
-		}) (*listBody[assoc.Opening], error) {
-			return list(s.store.ListOpenings(ctx, access(ctx, auth.PermLedgerRead), assoc.OpeningFilter{CommunityID: in.Community, PartnerID: in.Partner, Status: in.Status, Page: in.page()}))
-		})
-	handle(s, get("/api/v1/openings/{id}", auth.PermLedgerRead), "get-opening", "A job opening", "employment",
-		func(ctx context.Context, in *IDParam) (*itemBody[assoc.Opening], error) {
-			return item(s.store.Opening(ctx, access(ctx, auth.PermLedgerRead), in.ID))
-		})
-	handle(s, post("/api/v1/openings", auth.PermOpeningsWrite), "create-opening", "Post a job opening (a partner its own)", "employment",
-		func(ctx context.Context, in *struct{ Body openingBody }) (*itemBody[assoc.Opening], error) {
-			o := in.Body.opening(0)
-			err := s.store.CreateOpening(ctx, access(ctx, auth.PermOpeningsWrite), &o)
-			return item(o, err)
-		})
-	handle(s, put("/api/v1/openings/{id}", auth.PermOpeningsWrite), "update-opening", "Change or close a job opening", "employment",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body openingBody
-		}) (*itemBody[assoc.Opening], error) {
-			o := in.Body.opening(in.ID)
-			err := s.store.UpdateOpening(ctx, access(ctx, auth.PermOpeningsWrite), &o)
-			return item(o, err)
-		})
-	handle(s, get("/api/v1/openings/{id}/candidates", auth.PermLedgerRead), "opening-candidates", "Job seekers whose entries mention the opening's title or skills, as one may see them", "employment",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Limit int `query:"limit" minimum:"0" maximum:"100"`
-		}) (*itemBody[[]assoc.OpeningCandidate], error) {
-			limit := in.Limit
-			if limit == 0 {
-				limit = 20
-			}
-			return item(s.store.OpeningCandidates(ctx, access(ctx, auth.PermLedgerRead), in.ID, limit))
-		})
-	handle(s, get("/api/v1/stats/placements", auth.PermLedgerRead), "placement-stats", "Residents placed in work in a year (each counted once), by month and partner", "employment",
-		func(ctx context.Context, in *struct {
-			Community int64 `query:"community"`
-			Year      int   `query:"year" doc:"The community's calendar year; this year when not given"`
-		}) (*itemBody[assoc.PlacementStats], error) {
-			if in.Year != 0 && (in.Year < 2000 || in.Year > 2100) {
-				return nil, shequ.Invalid(map[string]string{"year": "must be a year like 2026"})
-			}
-			return item(s.store.PlacementStats(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Year))
-		})
+	handle(s, get("/api/v1/openings", auth.PermLedgerRead), "list-openings", "Job openings with how many were offered, interviewed and placed (a partner: its own)", "employment", s.listOpenings)
+	handle(s, get("/api/v1/openings/{id}", auth.PermLedgerRead), "get-opening", "A job opening", "employment", s.getOpening)
+	handle(s, post("/api/v1/openings", auth.PermOpeningsWrite), "create-opening", "Post a job opening (a partner its own)", "employment", s.createOpening)
+	handle(s, put("/api/v1/openings/{id}", auth.PermOpeningsWrite), "update-opening", "Change or close a job opening", "employment", s.updateOpening)
+	handle(s, get("/api/v1/openings/{id}/candidates", auth.PermLedgerRead), "opening-candidates", "Job seekers whose entries mention the opening's title or skills, as one may see them", "employment", s.openingCandidates)
+	handle(s, get("/api/v1/stats/placements", auth.PermLedgerRead), "placement-stats", "Residents placed in work in a year (each counted once), by month and partner", "employment", s.placementStats)
+}
+
+// --- associations, partners, intake ---
+
+func (s *Server) createAssociation(ctx context.Context, in *bodyInput[associationBody]) (*itemBody[community.Association], error) {
+	b := in.Body
+	sc := scope(ctx, auth.PermAssociationsWrite)
+	c, err := oneCommunity(b.CommunityID, sc.Communities())
+	if err != nil {
+		return nil, err
+	}
+	as := community.Association{CommunityID: c, Key: b.Key, Name: b.Name, NameEn: b.NameEn, ChairUserID: b.ChairUserID, Members: b.Members}
+	if as.Members == nil {
+		as.Members = []community.Member{}
+	}
+	err = s.store.CreateAssociation(ctx, sc, &as)
+	return item(as, err)
+}
+
+func (s *Server) updateAssociation(ctx context.Context, in *idBodyInput[associationChangeBody]) (*itemBody[community.Association], error) {
+	b := in.Body
+	as := community.Association{ID: in.ID, Name: b.Name, NameEn: b.NameEn, ChairUserID: b.ChairUserID, Members: b.Members}
+	err := s.store.UpdateAssociation(ctx, scope(ctx, auth.PermAssociationsWrite), &as)
+	return item(as, err)
+}
+
+func (s *Server) listPartners(ctx context.Context, in *PageParams) (*listBody[community.Partner], error) {
+	return list(s.store.ListPartners(ctx, scope(ctx, auth.PermAssociationsRead), in.filter()))
+}
+
+func (s *Server) createPartner(ctx context.Context, in *bodyInput[partnerBody]) (*itemBody[community.Partner], error) {
+	sc := scope(ctx, auth.PermGrantsManage)
+	c, err := oneCommunity(in.Body.CommunityID, sc.Communities())
+	if err != nil {
+		return nil, err
+	}
+	p := community.Partner{CommunityID: c, Name: in.Body.Name, Kind: in.Body.Kind}
+	err = s.store.CreatePartner(ctx, sc, &p)
+	return item(p, err)
+}
+
+// submitIntake takes a problem for the resident acting, or, brought by a
+// member for another resident, notes that a member brought it.
+func (s *Server) submitIntake(ctx context.Context, in *idBodyInput[intakeBody]) (*itemBody[assoc.Intake], error) {
+	a := auth.ActorFrom(ctx)
+	b := in.Body
+	it := assoc.Intake{AssociationID: in.ID, PersonID: b.PersonID, Description: b.Description, Channel: b.Channel}
+	switch {
+	case it.PersonID == 0 && a.User.PersonID != 0:
+		it.PersonID = a.User.PersonID
+	case it.PersonID != 0 && it.PersonID != a.User.PersonID && it.Channel == "":
+		it.Channel = "member"
+	}
+	err := s.store.SubmitIntake(ctx, access(ctx, auth.PermIntakeSubmit), &it)
+	return item(it, err)
+}
+
+type intakeListInput struct {
+	PageParams
+	Association int64  `query:"association"`
+	Status      string `query:"status" enum:"open,accepted,referred,closed,"`
+}
+
+func (s *Server) listIntakes(ctx context.Context, in *intakeListInput) (*listBody[assoc.Intake], error) {
+	return list(s.store.ListIntakes(ctx, access(ctx, auth.PermIntakeSubmit), assoc.IntakeFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Page: in.page()}))
+}
+
+// The anonymous body keeps, by its nameHint, the schema name huma gave it
+// when the input was anonymous too: the API document stays the same.
+type intakeMoveInput struct {
+	IDParam
+	Body struct {
+		Status string `json:"status" enum:"open,accepted,referred,closed"`
+		Note   string `json:"note,omitempty" maxLength:"2000"`
+	} `nameHint:"Move-intakeRequest"`
+}
+
+func (s *Server) moveIntake(ctx context.Context, in *intakeMoveInput) (*itemBody[assoc.Intake], error) {
+	return item(s.store.MoveIntake(ctx, access(ctx, auth.PermIntakeHandle), in.ID, in.Body.Status, in.Body.Note))
+}
+
+// --- ledgers ---
+
+func (s *Server) listLedgers(ctx context.Context, in *PageParams) (*listBody[assoc.LedgerType], error) {
+	return list(s.store.ListLedgerTypes(ctx, access(ctx, auth.PermLedgerRead), in.Community))
+}
+
+func (s *Server) createLedger(ctx context.Context, in *bodyInput[ledgerTypeBody]) (*itemBody[assoc.LedgerType], error) {
+	b := in.Body
+	acc := access(ctx, auth.PermLedgerConfigure)
+	c, err := oneCommunity(b.CommunityID, acc.Communities())
+	if err != nil {
+		return nil, err
+	}
+	t := assoc.LedgerType{CommunityID: c, Key: b.Key, Name: b.Name, NameEn: b.NameEn, AssociationID: b.AssociationID, Sensitive: b.Sensitive, Fields: b.Fields}
+	err = s.store.CreateLedgerType(ctx, acc, &t)
+	return item(t, err)
+}
+
+func (s *Server) getLedger(ctx context.Context, in *LedgerParam) (*itemBody[assoc.LedgerType], error) {
+	return item(s.store.LedgerType(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type))
+}
+
+func (s *Server) addLedgerField(ctx context.Context, in *ledgerBodyInput[assoc.Field]) (*itemBody[assoc.LedgerType], error) {
+	return item(s.store.AddLedgerField(ctx, access(ctx, auth.PermLedgerConfigure), in.Community, in.Type, in.Body))
+}
+
+type entryListInput struct {
+	LedgerParam
+	Limit       int      `query:"limit" minimum:"0" maximum:"500"`
+	Offset      int      `query:"offset" minimum:"0"`
+	Status      string   `query:"status" enum:"active,closed,"`
+	Person      int64    `query:"person"`
+	Association int64    `query:"association"`
+	Q           string   `query:"q" maxLength:"50" doc:"Part of a resident's name (not for partners)"`
+	Where       []string `query:"where,explode" doc:"field:value, e.g. status:seeking; repeat for more"`
+}
+
+func (s *Server) listLedgerEntries(ctx context.Context, in *entryListInput) (*listBody[assoc.LedgerEntry], error) {
+	f := assoc.EntryFilter{CommunityID: in.Community, Ledger: in.Type, Status: in.Status, PersonID: in.Person, AssociationID: in.Association, Query: in.Q,
+		Page: shequ.Page{Limit: in.Limit, Offset: in.Offset}}
+	for _, w := range in.Where {
+		k, v, ok := strings.Cut(w, ":")
+		if !ok || k == "" {
+			return nil, shequ.Invalid(map[string]string{"where": "write field:value"})
+		}
+		if f.Where == nil {
+			f.Where = map[string]string{}
+		}
+		f.Where[k] = v
+	}
+	return list(s.store.ListEntries(ctx, access(ctx, auth.PermLedgerRead), f))
+}
+
+func (s *Server) createLedgerEntry(ctx context.Context, in *ledgerBodyInput[entryBody]) (*itemBody[assoc.LedgerEntry], error) {
+	b := in.Body
+	e := assoc.LedgerEntry{PersonID: b.PersonID, AssociationID: b.AssociationID, Status: b.Status, Values: b.Values}
+	err := s.store.CreateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, &e)
+	return item(e, err)
+}
+
+func (s *Server) getLedgerEntry(ctx context.Context, in *EntryParam) (*itemBody[assoc.LedgerEntry], error) {
+	return item(s.store.Entry(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
+}
+
+func (s *Server) updateLedgerEntry(ctx context.Context, in *entryBodyInput[entryChangeBody]) (*itemBody[assoc.LedgerEntry], error) {
+	b := in.Body
+	return item(s.store.UpdateEntry(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, assoc.EntryChange{Values: b.Values, Status: b.Status, AssociationID: b.AssociationID}))
+}
+
+func (s *Server) ledgerEntryHistory(ctx context.Context, in *EntryParam) (*itemBody[[]assoc.HistoryLine], error) {
+	return item(s.store.EntryHistory(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
+}
+
+func (s *Server) recordConsent(ctx context.Context, in *entryBodyInput[consentBody]) (*itemBody[assoc.Consent], error) {
+	b := in.Body
+	c := assoc.Consent{PartnerID: b.PartnerID, Given: b.Given, Method: b.Method, RecordedBy: b.RecordedBy}
+	err := s.store.RecordConsent(ctx, access(ctx, auth.PermLedgerWrite), in.Community, in.Type, in.ID, &c)
+	return item(c, err)
+}
+
+func (s *Server) addFollowUp(ctx context.Context, in *entryBodyInput[followUpBody]) (*itemBody[assoc.FollowUp], error) {
+	b := in.Body
+	f := assoc.FollowUp{Kind: b.Kind, Note: b.Note, At: b.At, OpeningID: b.OpeningID}
+	err := s.store.AddFollowUp(ctx, access(ctx, auth.PermFollowUp), in.Community, in.Type, in.ID, &f)
+	return item(f, err)
+}
+
+func (s *Server) listFollowUps(ctx context.Context, in *EntryParam) (*itemBody[[]assoc.FollowUp], error) {
+	return item(s.store.ListFollowUps(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Type, in.ID))
+}
+
+// --- sharing grants ---
+
+type grantListInput struct {
+	PageParams
+	Partner int64  `query:"partner"`
+	Ledger  string `query:"ledger_type"`
+	Live    bool   `query:"live" doc:"Only grants neither revoked nor expired"`
+}
+
+func (s *Server) listLedgerGrants(ctx context.Context, in *grantListInput) (*listBody[assoc.LedgerGrant], error) {
+	return list(s.store.ListLedgerGrants(ctx, access(ctx, auth.PermGrantsManage), assoc.GrantFilter{CommunityID: in.Community, PartnerID: in.Partner, Ledger: in.Ledger, LiveOnly: in.Live, Page: in.page()}))
+}
+
+func (s *Server) createLedgerGrant(ctx context.Context, in *bodyInput[sharingGrantBody]) (*itemBody[assoc.LedgerGrant], error) {
+	b := in.Body
+	g := assoc.LedgerGrant{CommunityID: b.CommunityID, PartnerID: b.PartnerID, Ledger: b.LedgerType, Fields: b.Fields, Purpose: b.Purpose, ExpiresAt: b.ExpiresAt.UTC(), Consent: b.Consent}
+	err := s.store.CreateLedgerGrant(ctx, access(ctx, auth.PermGrantsManage), &g, b.Filter)
+	return item(g, err)
+}
+
+func (s *Server) revokeLedgerGrant(ctx context.Context, in *IDParam) (*noContent, error) {
+	return &noContent{}, s.store.RevokeLedgerGrant(ctx, access(ctx, auth.PermGrantsManage), in.ID)
+}
+
+// --- employment ---
+
+type openingListInput struct {
+	PageParams
+	Partner int64  `query:"partner"`
+	Status  string `query:"status" enum:"open,closed,"`
+}
+
+func (s *Server) listOpenings(ctx context.Context, in *openingListInput) (*listBody[assoc.Opening], error) {
+	return list(s.store.ListOpenings(ctx, access(ctx, auth.PermLedgerRead), assoc.OpeningFilter{CommunityID: in.Community, PartnerID: in.Partner, Status: in.Status, Page: in.page()}))
+}
+
+func (s *Server) getOpening(ctx context.Context, in *IDParam) (*itemBody[assoc.Opening], error) {
+	return item(s.store.Opening(ctx, access(ctx, auth.PermLedgerRead), in.ID))
+}
+
+func (s *Server) createOpening(ctx context.Context, in *bodyInput[openingBody]) (*itemBody[assoc.Opening], error) {
+	o := in.Body.opening(0)
+	err := s.store.CreateOpening(ctx, access(ctx, auth.PermOpeningsWrite), &o)
+	return item(o, err)
+}
+
+func (s *Server) updateOpening(ctx context.Context, in *idBodyInput[openingBody]) (*itemBody[assoc.Opening], error) {
+	o := in.Body.opening(in.ID)
+	err := s.store.UpdateOpening(ctx, access(ctx, auth.PermOpeningsWrite), &o)
+	return item(o, err)
+}
+
+type candidatesInput struct {
+	IDParam
+	Limit int `query:"limit" minimum:"0" maximum:"100"`
+}
+
+func (s *Server) openingCandidates(ctx context.Context, in *candidatesInput) (*itemBody[[]assoc.OpeningCandidate], error) {
+	limit := in.Limit
+	if limit == 0 {
+		limit = 20
+	}
+	return item(s.store.OpeningCandidates(ctx, access(ctx, auth.PermLedgerRead), in.ID, limit))
+}
+
+type placementStatsInput struct {
+	Community int64 `query:"community"`
+	Year      int   `query:"year" doc:"The community's calendar year; this year when not given"`
+}
+
+func (s *Server) placementStats(ctx context.Context, in *placementStatsInput) (*itemBody[assoc.PlacementStats], error) {
+	if in.Year != 0 && (in.Year < 2000 || in.Year > 2100) {
+		return nil, shequ.Invalid(map[string]string{"year": "must be a year like 2026"})
+	}
+	return item(s.store.PlacementStats(ctx, access(ctx, auth.PermLedgerRead), in.Community, in.Year))
 }

@@ -60,62 +60,59 @@ type mediationCheckBody struct {
 }
 
 func (s *Server) registerMediationAPI() {
-	handle(s, get("/api/v1/mediations", auth.PermCaseRead), "list-mediations", "Mediation cases of one's association (administrators: the community's), newest first", "mediation",
-		func(ctx context.Context, in *struct {
-			PageParams
-			Association int64  `query:"association"`
-			Status      string `query:"status" enum:"open,in_session,agreed,failed,withdrawn,followed_up,closed,"`
-			Q           string `query:"q" maxLength:"50" doc:"Words of the subject"`
-		}) (*listBody[assoc.Mediation], error) {
-			return list(s.store.ListMediations(ctx, access(ctx, auth.PermCaseRead), assoc.MediationFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Query: in.Q, Page: in.page()}))
-		})
-	handle(s, post("/api/v1/mediations", auth.PermCaseWrite), "create-mediation", "Open a mediation case", "mediation",
-		func(ctx context.Context, in *struct{ Body mediationBody }) (*itemBody[assoc.Mediation], error) {
-			m := assoc.Mediation{AssociationID: in.Body.AssociationID, Subject: in.Body.Subject, Description: in.Body.Description}
-			err := s.store.CreateMediation(ctx, access(ctx, auth.PermCaseWrite), &m)
-			return item(m, err)
-		})
-	handle(s, get("/api/v1/mediations/{id}", auth.PermCaseRead), "get-mediation", "A mediation case with its parties, sessions and follow-ups", "mediation",
-		func(ctx context.Context, in *IDParam) (*itemBody[assoc.Mediation], error) {
-			return item(s.store.Mediation(ctx, access(ctx, auth.PermCaseRead), in.ID))
-		})
-	handle(s, post("/api/v1/mediations/{id}/parties", auth.PermCaseWrite), "add-mediation-party", "Add a party (a resident or an organisation) before the case concludes", "mediation",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body mediationPartyBody
-		}) (*itemBody[assoc.MediationParty], error) {
-			b := in.Body
-			x := assoc.MediationParty{PersonID: b.PersonID, Organisation: b.Organisation, Side: b.Side, Representative: b.Representative, Represents: b.Represents}
-			err := s.store.AddMediationParty(ctx, access(ctx, auth.PermCaseWrite), in.ID, &x)
-			return item(x, err)
-		})
-	handle(s, post("/api/v1/mediations/{id}/sessions", auth.PermCaseWrite), "add-mediation-session", "Record a session the parties held; the first puts the case in session", "mediation",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body mediationSessionBody
-		}) (*itemBody[assoc.MediationSession], error) {
-			b := in.Body
-			x := assoc.MediationSession{HeldAt: b.HeldAt, Place: b.Place, Attendees: b.Attendees, OtherAttendees: b.OtherAttendees, Notes: b.Notes}
-			err := s.store.AddMediationSession(ctx, access(ctx, auth.PermCaseWrite), in.ID, &x)
-			return item(x, err)
-		})
+	handle(s, get("/api/v1/mediations", auth.PermCaseRead), "list-mediations", "Mediation cases of one's association (administrators: the community's), newest first", "mediation", s.listMediations)
+	handle(s, post("/api/v1/mediations", auth.PermCaseWrite), "create-mediation", "Open a mediation case", "mediation", s.createMediation)
+	handle(s, get("/api/v1/mediations/{id}", auth.PermCaseRead), "get-mediation", "A mediation case with its parties, sessions and follow-ups", "mediation", s.getMediation)
+	handle(s, post("/api/v1/mediations/{id}/parties", auth.PermCaseWrite), "add-mediation-party", "Add a party (a resident or an organisation) before the case concludes", "mediation", s.addMediationParty)
+	handle(s, post("/api/v1/mediations/{id}/sessions", auth.PermCaseWrite), "add-mediation-session", "Record a session the parties held; the first puts the case in session", "mediation", s.addMediationSession)
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/mediations/{id}/outcome", Permission: auth.PermCaseWrite, OK: true}, "record-mediation-outcome",
-		"Conclude a case in session: agreed (with the agreement, signed or not), failed or withdrawn", "mediation",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body mediationOutcomeBody
-		}) (*itemBody[assoc.Mediation], error) {
-			b := in.Body
-			return item(s.store.RecordMediationOutcome(ctx, access(ctx, auth.PermCaseWrite), in.ID, assoc.MediationResult{Outcome: b.Outcome, Agreement: b.Agreement, Signed: b.Signed, Note: b.Note}))
-		})
-	handle(s, post("/api/v1/mediations/{id}/followups", auth.PermCaseWrite), "add-mediation-followup", "Record a follow-up check on a concluded case (was the lift repaired?)", "mediation",
-		func(ctx context.Context, in *struct {
-			IDParam
-			Body mediationCheckBody
-		}) (*itemBody[assoc.MediationCheck], error) {
-			b := in.Body
-			x := assoc.MediationCheck{Question: b.Question, Resolved: b.Resolved, CheckedOn: b.CheckedOn, Note: b.Note, Close: b.Close}
-			err := s.store.AddMediationFollowUp(ctx, access(ctx, auth.PermCaseWrite), in.ID, &x)
-			return item(x, err)
-		})
+		"Conclude a case in session: agreed (with the agreement, signed or not), failed or withdrawn", "mediation", s.recordMediationOutcome)
+	handle(s, post("/api/v1/mediations/{id}/followups", auth.PermCaseWrite), "add-mediation-followup", "Record a follow-up check on a concluded case (was the lift repaired?)", "mediation", s.addMediationFollowUp)
+}
+
+type mediationListInput struct {
+	PageParams
+	Association int64  `query:"association"`
+	Status      string `query:"status" enum:"open,in_session,agreed,failed,withdrawn,followed_up,closed,"`
+	Q           string `query:"q" maxLength:"50" doc:"Words of the subject"`
+}
+
+func (s *Server) listMediations(ctx context.Context, in *mediationListInput) (*listBody[assoc.Mediation], error) {
+	return list(s.store.ListMediations(ctx, access(ctx, auth.PermCaseRead), assoc.MediationFilter{CommunityID: in.Community, AssociationID: in.Association, Status: in.Status, Query: in.Q, Page: in.page()}))
+}
+
+func (s *Server) createMediation(ctx context.Context, in *bodyInput[mediationBody]) (*itemBody[assoc.Mediation], error) {
+	m := assoc.Mediation{AssociationID: in.Body.AssociationID, Subject: in.Body.Subject, Description: in.Body.Description}
+	err := s.store.CreateMediation(ctx, access(ctx, auth.PermCaseWrite), &m)
+	return item(m, err)
+}
+
+func (s *Server) getMediation(ctx context.Context, in *IDParam) (*itemBody[assoc.Mediation], error) {
+	return item(s.store.Mediation(ctx, access(ctx, auth.PermCaseRead), in.ID))
+}
+
+func (s *Server) addMediationParty(ctx context.Context, in *idBodyInput[mediationPartyBody]) (*itemBody[assoc.MediationParty], error) {
+	b := in.Body
+	x := assoc.MediationParty{PersonID: b.PersonID, Organisation: b.Organisation, Side: b.Side, Representative: b.Representative, Represents: b.Represents}
+	err := s.store.AddMediationParty(ctx, access(ctx, auth.PermCaseWrite), in.ID, &x)
+	return item(x, err)
+}
+
+func (s *Server) addMediationSession(ctx context.Context, in *idBodyInput[mediationSessionBody]) (*itemBody[assoc.MediationSession], error) {
+	b := in.Body
+	x := assoc.MediationSession{HeldAt: b.HeldAt, Place: b.Place, Attendees: b.Attendees, OtherAttendees: b.OtherAttendees, Notes: b.Notes}
+	err := s.store.AddMediationSession(ctx, access(ctx, auth.PermCaseWrite), in.ID, &x)
+	return item(x, err)
+}
+
+func (s *Server) recordMediationOutcome(ctx context.Context, in *idBodyInput[mediationOutcomeBody]) (*itemBody[assoc.Mediation], error) {
+	b := in.Body
+	return item(s.store.RecordMediationOutcome(ctx, access(ctx, auth.PermCaseWrite), in.ID, assoc.MediationResult{Outcome: b.Outcome, Agreement: b.Agreement, Signed: b.Signed, Note: b.Note}))
+}
+
+func (s *Server) addMediationFollowUp(ctx context.Context, in *idBodyInput[mediationCheckBody]) (*itemBody[assoc.MediationCheck], error) {
+	b := in.Body
+	x := assoc.MediationCheck{Question: b.Question, Resolved: b.Resolved, CheckedOn: b.CheckedOn, Note: b.Note, Close: b.Close}
+	err := s.store.AddMediationFollowUp(ctx, access(ctx, auth.PermCaseWrite), in.ID, &x)
+	return item(x, err)
 }

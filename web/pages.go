@@ -448,19 +448,24 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, p *pageData
 	s.render(w, r, p, "common/error", status)
 }
 
-// renderErr turns a store error into an error page.
+// errorPages names the message of the error page for each code a page can
+// explain to its reader; the status is the API's, from statusOf.
+var errorPages = map[string]string{
+	shequ.ENOTFOUND:  "error.notfound",
+	shequ.EFORBIDDEN: "error.forbidden",
+	shequ.EINVALID:   "error.invalid",
+}
+
+// renderErr turns a store error into an error page. Any other code is a
+// failure of ours: logged, and shown as internal.
 func (s *Server) renderErr(w http.ResponseWriter, r *http.Request, p *pageData, err error) {
-	switch shequ.ErrorCode(err) {
-	case shequ.ENOTFOUND:
-		s.renderError(w, r, p, http.StatusNotFound, "error.notfound")
-	case shequ.EFORBIDDEN:
-		s.renderError(w, r, p, http.StatusForbidden, "error.forbidden")
-	case shequ.EINVALID:
-		s.renderError(w, r, p, http.StatusUnprocessableEntity, "error.invalid")
-	default:
+	code := shequ.ErrorCode(err)
+	key, ok := errorPages[code]
+	if !ok {
 		s.log.Error("page failed", "path", r.URL.Path, "err", err)
-		s.renderError(w, r, p, http.StatusInternalServerError, "error.internal")
+		code, key = shequ.EINTERNAL, "error.internal"
 	}
+	s.renderError(w, r, p, statusOf[code], key)
 }
 
 // --- signing in and out ---
@@ -530,17 +535,19 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, body.Next, http.StatusSeeOther)
 			return
 		}
-		switch shequ.ErrorCode(err) {
+		code := shequ.ErrorCode(err)
+		switch code {
 		case shequ.EUNAUTHORIZED:
-			body.Error, status = p.L.T("login.bad"), http.StatusUnauthorized
+			body.Error = p.L.T("login.bad")
 		case shequ.ETOOMANY:
-			body.Error, status = p.L.T("login.toomany"), http.StatusTooManyRequests
+			body.Error = p.L.T("login.toomany")
 		case shequ.EFORBIDDEN:
-			body.Error, status = p.L.T("login.disabled"), http.StatusForbidden
+			body.Error = p.L.T("login.disabled")
 		default:
 			s.log.Error("page login", "err", err)
-			body.Error, status = p.L.T("login.failed"), http.StatusInternalServerError
+			code, body.Error = shequ.EINTERNAL, p.L.T("login.failed")
 		}
+		status = statusOf[code]
 	}
 	p.Body = body
 	s.render(w, r, p, "common/login", status)

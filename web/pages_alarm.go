@@ -138,13 +138,13 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// errorStatus is the status a refused step answers with.
+// errorStatus is the status a refused step answers with: the API's for the
+// refusals a page explains beside its form (the state no longer allows the
+// step, the input is at fault), 0 for an error that is no such refusal.
 func errorStatus(err error) int {
-	switch shequ.ErrorCode(err) {
-	case shequ.ECONFLICT:
-		return http.StatusConflict
-	case shequ.EINVALID:
-		return http.StatusUnprocessableEntity
+	switch code := shequ.ErrorCode(err); code {
+	case shequ.ECONFLICT, shequ.EINVALID:
+		return statusOf[code]
 	}
 	return 0
 }

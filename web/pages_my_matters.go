@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -303,10 +302,54 @@ func (s *Server) matterSubmit(w http.ResponseWriter, r *http.Request, p *pageDat
 	if a.User.PersonID == 0 || a.HouseholdID == 0 {
 		return shequ.Errorf(shequ.EFORBIDDEN, "your account is not linked to a home")
 	}
-	code := strings.TrimSpace(r.PostFormValue("category"))
-	f, err := s.newMatterForm(ctx, p, code)
+	f, answers, err := s.readMatterForm(r, p)
 	if err != nil {
 		return err
+	}
+	photo, err := formPhoto(r)
+	if err != nil {
+		f.Errors["photo"] = p.L.T("form.photo.bad")
+		return s.matterFormAgain(w, r, p, f)
+	}
+	if f.checkRequired(p); len(f.Errors) > 0 {
+		return s.matterFormAgain(w, r, p, f)
+	}
+
+	m := matter.Matter{Category: f.Category, Description: f.Description, Attributes: answers, PersonID: a.User.PersonID, SubmittedBy: a.User.ID, Channel: "app"}
+	sent, filed, err := s.fileMatterOnce(ctx, a, f.DraftKey, &m)
+	switch {
+	case shequ.ErrorCode(err) == shequ.EINVALID:
+		f.showRefusal(p, err)
+		return s.matterFormAgain(w, r, p, f)
+	case err != nil:
+		return err
+	case !filed:
+		http.Redirect(w, r, fmt.Sprintf("/my/matters/%d?sent=1", sent), http.StatusSeeOther)
+		return nil
+	}
+	s.changed()
+	if photo != nil {
+		if err := s.keepFormPhoto(ctx, photo, a.User.ID, func(ph media.Media) error {
+			_, err := s.store.AddMatterPhoto(ctx, a.Scope(auth.PermMatterRead), m.ID, ph)
+			return err
+		}); err != nil {
+			s.log.Error("matter photo", "matter", m.ID, "err", err)
+			http.Redirect(w, r, fmt.Sprintf("/my/matters/%d?sent=1&photo=failed", m.ID), http.StatusSeeOther)
+			return nil
+		}
+	}
+	http.Redirect(w, r, fmt.Sprintf("/my/matters/%d?sent=1", m.ID), http.StatusSeeOther)
+	return nil
+}
+
+// readMatterForm reads the posted form into a matter form, so that the
+// form can be shown again as it was typed, and returns the answers to the
+// chosen category's questions by question code.
+func (s *Server) readMatterForm(r *http.Request, p *pageData) (*matterForm, map[string]string, error) {
+	code := strings.TrimSpace(r.PostFormValue("category"))
+	f, err := s.newMatterForm(r.Context(), p, code)
+	if err != nil {
+		return nil, nil, err
 	}
 	f.Description = r.PostFormValue("description")
 	if k := r.PostFormValue("draft_key"); k != "" && len(k) <= 64 {
@@ -330,81 +373,63 @@ func (s *Server) matterSubmit(w http.ResponseWriter, r *http.Request, p *pageDat
 			}
 		}
 	}
+	return f, answers, nil
+}
 
-	fail := func(status int) error {
-		p.Title, p.Self = p.L.T("matterform.title"), "/my/matters/new"
-		f.Error = p.L.T("matterform.fix")
-		p.Body = f
-		s.render(w, r, p, "resident/matter_new", status)
-		return nil
-	}
-	photo, err := formPhoto(r)
-	if err != nil {
-		f.Errors["photo"] = p.L.T("form.photo.bad")
-		return fail(http.StatusUnprocessableEntity)
-	}
-	if code == "" {
+// checkRequired notes what the form must have before it goes to the store:
+// a category and a description.
+func (f *matterForm) checkRequired(p *pageData) {
+	if f.Category == "" {
 		f.Errors["category"] = p.L.T("matterform.category.missing")
 	}
 	if strings.TrimSpace(f.Description) == "" {
 		f.Errors["description"] = p.L.T("matterform.description.missing")
 	}
-	if len(f.Errors) > 0 {
-		return fail(http.StatusUnprocessableEntity)
-	}
+}
 
-	key := fmt.Sprintf("%p/%d/%s", s, a.User.ID, f.DraftKey)
+// fileMatterOnce stores m unless its draft was sent already (a double tap,
+// a phone resending when it missed the answer): then it stores nothing and
+// returns the id of the matter the first sending filed, and false.
+func (s *Server) fileMatterOnce(ctx context.Context, a *auth.Actor, draft string, m *matter.Matter) (int64, bool, error) {
+	key := fmt.Sprintf("%p/%d/%s", s, a.User.ID, draft)
 	id, mine, err := drafts.claim(ctx, key, s.clock.Now())
-	if err != nil {
-		return err
+	if err != nil || !mine {
+		return id, false, err
 	}
-	if !mine {
-		http.Redirect(w, r, fmt.Sprintf("/my/matters/%d?sent=1", id), http.StatusSeeOther)
-		return nil
-	}
-	m := matter.Matter{Category: code, Description: f.Description, Attributes: answers, PersonID: a.User.PersonID, SubmittedBy: a.User.ID, Channel: "app"}
-	err = s.store.SubmitMatter(ctx, a.Scope(auth.PermMatterSubmit), &m)
+	err = s.store.SubmitMatter(ctx, a.Scope(auth.PermMatterSubmit), m)
 	drafts.finish(key, m.ID)
-	if err != nil {
-		if shequ.ErrorCode(err) != shequ.EINVALID {
-			return err
-		}
-		var fields map[string]string
-		var se *shequ.Error
-		if errors.As(err, &se) {
-			fields = se.Fields
-		}
-		for field := range fields {
-			switch {
-			case field == "description":
-				f.Errors["description"] = p.L.T("matterform.description.bad")
-			case field == "category":
-				f.Errors["category"] = p.L.T("matterform.category.missing")
-			case strings.HasPrefix(field, "attribute["):
-				attr := strings.TrimSuffix(strings.TrimPrefix(field, "attribute["), "]")
-				for i := range f.Categories {
-					for j := range f.Categories[i].Questions {
-						if q := &f.Categories[i].Questions[j]; f.Categories[i].Code == code && q.Code == attr {
-							q.Error = p.L.T("matterform.answer.missing")
-						}
+	return m.ID, true, err
+}
+
+// showRefusal puts what the store found wrong (an EINVALID error's fields)
+// beside the fields of the form, in the reader's language.
+func (f *matterForm) showRefusal(p *pageData, err error) {
+	for field := range invalidFields(err) {
+		switch {
+		case field == "description":
+			f.Errors["description"] = p.L.T("matterform.description.bad")
+		case field == "category":
+			f.Errors["category"] = p.L.T("matterform.category.missing")
+		case strings.HasPrefix(field, "attribute["):
+			attr := strings.TrimSuffix(strings.TrimPrefix(field, "attribute["), "]")
+			for i := range f.Categories {
+				for j := range f.Categories[i].Questions {
+					if q := &f.Categories[i].Questions[j]; f.Categories[i].Code == f.Category && q.Code == attr {
+						q.Error = p.L.T("matterform.answer.missing")
 					}
 				}
 			}
 		}
-		return fail(http.StatusUnprocessableEntity)
 	}
-	s.changed()
-	if photo != nil {
-		if err := s.keepFormPhoto(ctx, photo, a.User.ID, func(ph media.Media) error {
-			_, err := s.store.AddMatterPhoto(ctx, a.Scope(auth.PermMatterRead), m.ID, ph)
-			return err
-		}); err != nil {
-			s.log.Error("matter photo", "matter", m.ID, "err", err)
-			http.Redirect(w, r, fmt.Sprintf("/my/matters/%d?sent=1&photo=failed", m.ID), http.StatusSeeOther)
-			return nil
-		}
-	}
-	http.Redirect(w, r, fmt.Sprintf("/my/matters/%d?sent=1", m.ID), http.StatusSeeOther)
+}
+
+// matterFormAgain shows the form again as it was sent, with what must be
+// fixed.
+func (s *Server) matterFormAgain(w http.ResponseWriter, r *http.Request, p *pageData, f *matterForm) error {
+	p.Title, p.Self = p.L.T("matterform.title"), "/my/matters/new"
+	f.Error = p.L.T("matterform.fix")
+	p.Body = f
+	s.render(w, r, p, "resident/matter_new", http.StatusUnprocessableEntity)
 	return nil
 }
 
