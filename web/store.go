@@ -93,4 +93,5 @@ type Store interface {
 	caseStore
 	mediationStore
 	assistanceStore
+	jobsStore
 }
