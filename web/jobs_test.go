@@ -35,7 +35,9 @@ func TestJobsPageAndAPI(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			sms := func(k string) jobs.New { return jobs.New{Key: k, Payload: jobs.SMS{Key: k, To: "19900000001", Body: "x"}} }
+			sms := func(k string) jobs.New {
+				return jobs.New{Key: k, Payload: jobs.SMS{Key: k, To: "19900000001", Body: "x"}}
+			}
 			if err := e.store.Enqueue(ctx, sms("t:failed"), sms("t:stuck"), sms("t:fine")); err != nil {
 				t.Fatal(err)
 			}
