@@ -155,23 +155,6 @@ type IncidentFilter struct {
 	shequ.Page
 }
 
-// Job is a piece of after-commit work from the outbox.
-type Job struct {
-	ID       int64
-	Key      string // idempotency key: the same work is never queued twice
-	Kind     string // notice, sms, escalate, dispatch
-	Payload  []byte
-	Attempts int
-}
-
-// NewJob is work to queue.
-type NewJob struct {
-	Key     string
-	Kind    string
-	Payload any
-	RunAt   time.Time
-}
-
 // Recipient is someone a notice goes to.
 type Recipient struct {
 	Name  string
@@ -192,12 +175,3 @@ type IncidentContext struct {
 // DefaultEscalateAfter is how long a new incident may wait for an
 // operator before everyone is alerted and the supervisor gets an SMS.
 const DefaultEscalateAfter = 60 * time.Second
-
-// NoticeJob is the payload of "notice" and "escalate" jobs: tell a group
-// of people (householders, contacts, police, supervisors, user:<id>) about
-// an incident with a template.
-type NoticeJob struct {
-	IncidentID int64  `json:"incident_id"`
-	Template   string `json:"template"`
-	To         string `json:"to"`
-}

@@ -71,6 +71,10 @@ const (
 	PermAssistanceWrite Permission = "assistance.write"     // file applications and record their outcome
 	PermPolicyConfigure Permission = "assistance.configure" // the relief and subsidy policies and their eligibility rules
 	PermStatsRead       Permission = "stats.read"           // the associations' statistics and their export
+	// PermJobsManage lets a role see stuck and failed background jobs and
+	// retry them. The queue serves the whole deployment, so only a grant
+	// that reaches every community can use it.
+	PermJobsManage Permission = "jobs.manage"
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -88,6 +92,7 @@ var rolePermissions = map[Role][]Permission{
 		PermLedgerRead, PermLedgerWrite, PermLedgerConfigure, PermGrantsManage, PermFollowUp, PermOpeningsWrite,
 		PermAssociationsWrite, PermIntakeSubmit, PermIntakeHandle,
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
+		PermJobsManage,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {

@@ -12,6 +12,7 @@ import (
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/jobs"
 )
 
 const incidentColumns = "i.id, i.community_id, i.home_id, i.panel_id, i.kind, i.priority, i.status, i.title, i.opened_at, i.last_event_at, i.event_count, i.ack_at, i.ack_by, i.dispatched_at, i.dispatched_to, i.accepted_at, i.arrived_at, i.resolved_at, i.resolved_by, i.resolution, i.notes, i.kinds"
@@ -111,13 +112,22 @@ func (s *Store) logIncident(ctx context.Context, q querier, incident int64, at t
 }
 
 // enqueue adds outbox work once: the idempotency key makes a repeat a no-op.
-func (s *Store) enqueue(ctx context.Context, q querier, key, kind string, payload any, runAt time.Time) error {
+func (s *Store) enqueue(ctx context.Context, q querier, key string, payload jobs.Payload, runAt time.Time) error {
+	if s.enqueueHook != nil {
+		switch tx := q.(type) {
+		case *sql.Tx:
+			return s.enqueueHook(ctx, tx, key, payload, runAt)
+		case cachedTx:
+			return s.enqueueHook(ctx, tx.Tx, key, payload, runAt)
+		}
+		return fmt.Errorf("enqueue %s: not in a transaction", key)
+	}
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
 	_, err = q.ExecContext(ctx, `INSERT INTO outbox (idempotency_key, kind, payload, run_at, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
-		key, kind, string(b), runAt.UTC(), s.now())
+		key, payload.Kind(), string(b), runAt.UTC(), s.now())
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", key, err)
 	}
@@ -127,7 +137,7 @@ func (s *Store) enqueue(ctx context.Context, q querier, key, kind string, payloa
 func (s *Store) enqueueNotices(ctx context.Context, q querier, inc alarm.Incident, ns []alarm.Notice, now time.Time) error {
 	for _, n := range ns {
 		key := fmt.Sprintf("notice:%d:%s:%s", inc.ID, n.Template, n.To)
-		if err := s.enqueue(ctx, q, key, "notice", alarm.NoticeJob{IncidentID: inc.ID, Template: n.Template, To: n.To}, now); err != nil {
+		if err := s.enqueue(ctx, q, key, jobs.Notice{IncidentID: inc.ID, Template: n.Template, To: n.To}, now); err != nil {
 			return err
 		}
 	}
@@ -304,12 +314,11 @@ func (s *Store) offer(ctx context.Context, tx *sql.Tx, incident, user int64, at 
 	if err := s.logIncident(ctx, tx, incident, at, "offered", user, ""); err != nil {
 		return err
 	}
-	payload := map[string]int64{"incident_id": incident, "user_id": user}
 	key := fmt.Sprintf("dispatch:%d:%d:%d", incident, user, at.UnixNano())
-	if err := s.enqueue(ctx, tx, key, "dispatch", payload, at); err != nil {
+	if err := s.enqueue(ctx, tx, key, jobs.Dispatch{IncidentID: incident, UserID: user}, at); err != nil {
 		return err
 	}
-	return s.enqueue(ctx, tx, key+":timeout", "dispatch_timeout", payload, at.Add(s.acceptTimeout))
+	return s.enqueue(ctx, tx, key+":timeout", jobs.DispatchTimeout{IncidentID: incident, UserID: user}, at.Add(s.acceptTimeout))
 }
 
 // DispatchCandidates ranks who could be sent to an incident: the grid

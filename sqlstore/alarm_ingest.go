@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 )
 
 // RetransmissionWindow is how far back a frame with the same account,
@@ -408,7 +409,7 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 		}
 		if d.New {
 			key := fmt.Sprintf("escalate:%d", d.Incident.ID)
-			if err := s.enqueue(ctx, tx, key, "escalate", map[string]int64{"incident_id": d.Incident.ID}, now.Add(s.escalateAfter)); err != nil {
+			if err := s.enqueue(ctx, tx, key, jobs.Escalate{IncidentID: d.Incident.ID}, now.Add(s.escalateAfter)); err != nil {
 				return o, err
 			}
 		}

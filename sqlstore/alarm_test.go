@@ -11,6 +11,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
@@ -359,12 +360,12 @@ func TestBurglaryIntoAnOpenSOSTellsThePolice(t *testing.T) {
 			!slices.Equal(inc.Kinds, []alarm.Kind{alarm.KindPanic, alarm.KindBurglary}) {
 			t.Errorf("incident %+v", inc)
 		}
-		jobs, err := st.ClaimJobs(ctx, 100, time.Minute)
+		claimed, err := st.ClaimJobs(ctx, 100, time.Minute)
 		mustOK(t, err)
 		owed := map[string]int{}
-		for _, j := range jobs {
-			if j.Kind == "notice" {
-				var n alarm.NoticeJob
+		for _, j := range claimed {
+			if j.Kind == (jobs.Notice{}).Kind() {
+				var n jobs.Notice
 				mustOK(t, json.Unmarshal(j.Payload, &n))
 				owed[n.Template+" to "+n.To]++
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/content"
 	"github.com/shequ/shequ/media"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/pii"
 )
 
@@ -428,14 +429,6 @@ func (s *Store) CreateNotice(ctx context.Context, scope auth.Scope, n *content.N
 	})
 }
 
-// NoticePublished is the payload of a "notice_published" job: tell the
-// audience of an important notice about it once it is published. The
-// worker should check the notice is still live and important when it runs.
-type NoticePublished struct {
-	NoticeID    int64 `json:"notice_id"`
-	CommunityID int64 `json:"community_id"`
-}
-
 // saveNotice writes a notice's targets, its search entry and, when it is
 // important, its notification job.
 func (s *Store) saveNotice(ctx context.Context, tx *sql.Tx, n *content.Notice, replace bool) error {
@@ -466,7 +459,7 @@ func (s *Store) saveNotice(ctx context.Context, tx *sql.Tx, n *content.Notice, r
 			runAt = now
 		}
 		key := fmt.Sprintf("notice_published:%d", n.ID)
-		if err := s.enqueue(ctx, tx, key, "notice_published", NoticePublished{NoticeID: n.ID, CommunityID: n.CommunityID}, runAt); err != nil {
+		if err := s.enqueue(ctx, tx, key, jobs.NoticePublished{NoticeID: n.ID, CommunityID: n.CommunityID}, runAt); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/media"
 )
@@ -286,7 +287,7 @@ func (s *Store) matterNotice(ctx context.Context, tx *sql.Tx, m matter.Matter, a
 		return nil
 	}
 	key := fmt.Sprintf("matter:%d:%s:%d", m.ID, action, m.UpdatedAt.UnixNano())
-	return s.enqueue(ctx, tx, key, "matter_update", map[string]any{"matter_id": m.ID, "person_id": m.PersonID, "status": m.Status, "action": action}, s.now())
+	return s.enqueue(ctx, tx, key, jobs.MatterUpdate{MatterID: m.ID, PersonID: m.PersonID, Status: m.Status, Action: action}, s.now())
 }
 
 // StepMatter applies a workflow step. A step the workflow refuses leaves

@@ -12,18 +12,19 @@ import (
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/jobs"
 )
 
 // ClaimJobs leases up to limit due jobs to the caller for lease. A job
 // whose lease ran out (its worker died) is due again: work is done at
 // least once, and its idempotency key keeps the effect single.
-func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) ([]alarm.Job, error) {
+func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) ([]jobs.Job, error) {
 	now := s.now()
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	var out []alarm.Job
+	var out []jobs.Job
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET status = 'running', locked_until = $1, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'running') AND run_at <= $2 AND (locked_until IS NULL OR locked_until < $2)
@@ -34,7 +35,7 @@ func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) (
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var j alarm.Job
+			var j jobs.Job
 			var payload string
 			if err := rows.Scan(&j.ID, &j.Key, &j.Kind, &payload, &j.Attempts); err != nil {
 				return err
@@ -49,7 +50,7 @@ func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) (
 
 // CompleteJob marks a job done and queues the work it led to, in one
 // transaction: a notice turns into its messages exactly once.
-func (s *Store) CompleteJob(ctx context.Context, id int64, next []alarm.NewJob) error {
+func (s *Store) CompleteJob(ctx context.Context, id int64, next []jobs.New) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE outbox SET status = 'done', done_at = $1, locked_until = NULL, last_error = '' WHERE id = $2 AND status = 'running'", s.now(), id)
 		if err != nil {
@@ -63,7 +64,24 @@ func (s *Store) CompleteJob(ctx context.Context, id int64, next []alarm.NewJob) 
 			if runAt.IsZero() {
 				runAt = s.now()
 			}
-			if err := s.enqueue(ctx, tx, j.Key, j.Kind, j.Payload, runAt); err != nil {
+			if err := s.enqueue(ctx, tx, j.Key, j.Payload, runAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Enqueue queues jobs in a transaction of their own, for work that no
+// change of the store's causes (a chore, a benchmark).
+func (s *Store) Enqueue(ctx context.Context, js ...jobs.New) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, j := range js {
+			runAt := j.RunAt
+			if runAt.IsZero() {
+				runAt = s.now()
+			}
+			if err := s.enqueue(ctx, tx, j.Key, j.Payload, runAt); err != nil {
 				return err
 			}
 		}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/pii"
 )
 
@@ -51,6 +52,7 @@ type Store struct {
 
 	escalateAfter time.Duration
 	acceptTimeout time.Duration
+	enqueueHook   func(ctx context.Context, tx *sql.Tx, key string, p jobs.Payload, runAt time.Time) error
 	// ckpt copies SQLite's write-ahead log into the database beside the
 	// writer (see checkpoint.go); nil on PostgreSQL.
 	ckpt *checkpointer
@@ -74,6 +76,11 @@ type Options struct {
 	// AcceptTimeout is how long a dispatched staff member has to accept;
 	// zero means alarm.DefaultAcceptTimeout.
 	AcceptTimeout time.Duration
+	// Enqueue, when set, queues the after-commit jobs instead of the
+	// outbox, in the transaction of the change that causes them. It is
+	// the seam another queue (River, in jobs/riverbench) is measured
+	// through; nil uses the outbox.
+	Enqueue func(ctx context.Context, tx *sql.Tx, key string, p jobs.Payload, runAt time.Time) error
 }
 
 // Open connects to dsn: a postgres:// URL or a path to an SQLite file
@@ -94,7 +101,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if o.AcceptTimeout <= 0 {
 		o.AcceptTimeout = alarm.DefaultAcceptTimeout
 	}
-	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout,
+	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
 		stmts: newStmtCache(nil), panelDir: newPanelDirectory()}
 	var err error
 	if IsPostgres(dsn) {

@@ -130,6 +130,7 @@ func (s *Server) registerAPI() {
 	s.registerPeopleAPI()
 	s.registerDeviceAPI()
 	s.registerAdminAPI()
+	s.registerJobsAPI()
 	s.registerAlarmAPI()
 	s.registerFieldAPI()
 	s.registerMatterAPI()

@@ -234,6 +234,7 @@ var navItems = []navEntry{
 	{"nav.stats", "/stats", auth.PermStatsRead, ""},
 	{"nav.audit", "/audit", auth.PermAuditRead, ""},
 	{"nav.users", "/users", auth.PermUsersManage, ""},
+	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {
@@ -285,6 +286,7 @@ func (s *Server) registerPages() {
 	s.registerFieldPages()
 	s.registerServicePages()
 	s.registerAssocPages()
+	s.registerJobsPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/alarm/mqtt"
 	"github.com/shequ/shequ/alarm/sia"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/live"
 	"github.com/shequ/shequ/notify"
 	"github.com/shequ/shequ/sqlstore"
@@ -152,7 +154,15 @@ func (a *alarmCentre) run(ctx context.Context) error {
 			}
 		})
 	}
-	start("timers", func() { alarm.RunTimers(ctx, a.store, a.log, func([]alarm.Outcome) { a.hub.Changed() }) })
+	// The timers change shared state (delays, supervision, schedules):
+	// with several nodes on one database only the lease holder runs them.
+	node, _ := os.Hostname()
+	timers := &jobs.Leader{Store: a.store, Name: "alarm-timers", Holder: node, Log: a.log}
+	start("timers", func() {
+		timers.Run(ctx, func(ctx context.Context) {
+			alarm.RunTimers(ctx, a.store, a.log, func([]alarm.Outcome) { a.hub.Changed() })
+		})
+	})
 	worker := &notify.Worker{Store: a.store, Sender: sender, Clock: shequ.SystemClock{}, Log: a.log, Wake: a.hub.Wait}
 	start("notifications", func() { worker.Run(ctx) })
 	start("accounts", func() { a.accounts.refreshEvery(ctx, 30*time.Second) })

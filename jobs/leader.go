@@ -1,0 +1,115 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// LeaseStore keeps the leases that make one node of several the leader of
+// a chore.
+type LeaseStore interface {
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// Lease is who holds a chore's lease, and until when.
+type Lease struct {
+	Name       string    `json:"name"`
+	Holder     string    `json:"holder"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// Leader runs a periodic chore on exactly one node of a deployment at a
+// time: the node that holds the chore's lease. Every node runs a Leader
+// for the chore; the one that takes the lease runs it and renews the lease
+// every TTL/3, the others try again as often. A leader that cannot renew
+// (the database is unreachable, or another node took the lease after a
+// pause longer than TTL) stops the chore at once, before its lease runs
+// out, so two nodes never run it together while their clocks agree.
+type Leader struct {
+	Store LeaseStore
+	// Name is the chore's: one lease per chore.
+	Name string
+	// Holder names this node; it must differ between nodes and stay the
+	// same across a restart, so that a restarted node takes its lease back
+	// at once instead of waiting for it to run out.
+	Holder string
+	// TTL is how long a lease lasts unrenewed: how long a chore may go
+	// undone after its node dies. Default 15 seconds.
+	TTL time.Duration
+	Log *slog.Logger
+}
+
+// Run takes part in the election until ctx ends, running chore while this
+// node leads. chore must return soon after its context ends; it is started
+// again when this node leads again.
+func (l *Leader) Run(ctx context.Context, chore func(context.Context)) {
+	ttl := l.TTL
+	if ttl <= 0 {
+		ttl = 15 * time.Second
+	}
+	every := ttl / 3
+	for {
+		if l.acquire(ctx, ttl) {
+			l.lead(ctx, ttl, every, chore)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// lead runs chore while the lease is renewed; it returns when ctx ends (and
+// gives the lease up), when a renewal fails, or when chore returns.
+func (l *Leader) lead(ctx context.Context, ttl, every time.Duration, chore func(context.Context)) {
+	l.Log.Info("leading", "chore", l.Name, "node", l.Holder)
+	choreCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		chore(choreCtx)
+	}()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			<-done
+			// The node stops: hand the lease on now rather than after TTL.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if err := l.Store.ReleaseLease(rctx, l.Name, l.Holder); err != nil {
+				l.Log.Warn("release lease", "chore", l.Name, "err", err)
+			}
+			return
+		case <-done:
+			stop()
+			return
+		case <-tick.C:
+			// A renewal that takes longer than TTL/3 would leave the
+			// chore running past the lease; bound it.
+			rctx, cancel := context.WithTimeout(ctx, every)
+			held := l.acquire(rctx, ttl)
+			cancel()
+			if !held {
+				stop()
+				<-done
+				l.Log.Warn("no longer leading", "chore", l.Name, "node", l.Holder)
+				return
+			}
+		}
+	}
+}
+
+func (l *Leader) acquire(ctx context.Context, ttl time.Duration) bool {
+	held, err := l.Store.AcquireLease(ctx, l.Name, l.Holder, ttl)
+	if err != nil && ctx.Err() == nil {
+		l.Log.Error("lease", "chore", l.Name, "err", err)
+	}
+	return err == nil && held
+}

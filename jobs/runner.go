@@ -1,0 +1,108 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/shequ/shequ"
+)
+
+// Queue is the durable queue a Runner drains.
+type Queue interface {
+	// ClaimJobs leases up to limit due jobs to the caller for lease.
+	ClaimJobs(ctx context.Context, limit int, lease time.Duration) ([]Job, error)
+	// CompleteJob marks a job done and queues its follow-up jobs in one
+	// transaction.
+	CompleteJob(ctx context.Context, id int64, next []New) error
+	// RetryJob puts a failed job back for at, or fails it for good.
+	RetryJob(ctx context.Context, id int64, cause string, at time.Time, permanent bool) error
+}
+
+// Runner claims due jobs and does each with the handler of its kind. Work
+// is done at least once: a runner that dies mid-job leaves it leased, and
+// once the lease runs out another takes it; handlers make repeats harmless
+// with the job's key.
+type Runner struct {
+	Queue    Queue
+	Handlers *Registry
+	Clock    shequ.Clock
+	Log      *slog.Logger
+	// Lease is how long a claimed job is the runner's before another may
+	// take it; longer than any handler runs. Default a minute.
+	Lease time.Duration
+	// MaxAttempts before a job is given up (and logged as an error).
+	// Default 12: with the backoff, about an hour of trying.
+	MaxAttempts int
+	// Batch is how many jobs one claim takes. Default 20.
+	Batch int
+	// Wake, when set, makes the runner look at once instead of at the
+	// next poll.
+	Wake func() <-chan struct{}
+}
+
+// Run works until ctx ends.
+func (r *Runner) Run(ctx context.Context) {
+	for {
+		n, err := r.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.Log.Error("outbox", "err", err)
+		}
+		if n > 0 {
+			continue
+		}
+		var wake <-chan struct{}
+		if r.Wake != nil {
+			wake = r.Wake()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// RunOnce claims and does one batch of due jobs; it returns how many.
+func (r *Runner) RunOnce(ctx context.Context) (int, error) {
+	lease, maxAttempts, batch := r.Lease, r.MaxAttempts, r.Batch
+	if lease == 0 {
+		lease = time.Minute
+	}
+	if maxAttempts == 0 {
+		maxAttempts = 12
+	}
+	if batch == 0 {
+		batch = 20
+	}
+	jobs, err := r.Queue.ClaimJobs(ctx, batch, lease)
+	if err != nil {
+		return 0, err
+	}
+	for _, j := range jobs {
+		next, err := r.Handlers.Do(ctx, j)
+		if err == nil {
+			if err := r.Queue.CompleteJob(ctx, j.ID, next); err != nil {
+				r.Log.Error("complete job", "job", j.Key, "err", err)
+			}
+			continue
+		}
+		permanent := IsPermanent(err) || j.Attempts >= maxAttempts
+		level := slog.LevelWarn
+		if permanent {
+			level = slog.LevelError
+		}
+		r.Log.Log(ctx, level, "job failed", "job", j.Key, "attempt", j.Attempts, "permanent", permanent, "err", err)
+		if rerr := r.Queue.RetryJob(ctx, j.ID, err.Error(), r.Clock.Now().Add(Backoff(j.Attempts)), permanent); rerr != nil {
+			return len(jobs), rerr
+		}
+	}
+	return len(jobs), nil
+}
+
+// Backoff is the wait before attempt n+1: 2, 4, 8 … seconds, at most ten
+// minutes.
+func Backoff(attempts int) time.Duration {
+	return min(time.Duration(1<<min(max(attempts, 0), 9))*time.Second, 10*time.Minute)
+}

@@ -1,0 +1,60 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shequ/shequ/jobs"
+)
+
+// AcquireLease takes the lease called name for holder until ttl from now,
+// or renews it when holder has it already. It reports false, and changes
+// nothing, while another holder's lease has not run out. The expiry is
+// read on each node's clock: nodes must keep their clocks within a small
+// part of ttl of each other (NTP does).
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	now := s.now()
+	// One statement, so that two nodes racing for a free or expired lease
+	// cannot both win: the row's lock (PostgreSQL) or the one writer
+	// (SQLite) orders them, and the loser's WHERE no longer holds.
+	res, err := s.write.ExecContext(ctx, `INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+			acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END
+		WHERE leases.holder = excluded.holder OR leases.expires_at < $3`, name, holder, now, now.Add(ttl))
+	if err != nil {
+		return false, fmt.Errorf("acquire lease %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("acquire lease %s: %w", name, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseLease gives the lease up if holder has it, so that another node
+// need not wait for it to run out.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	if _, err := s.write.ExecContext(ctx, "DELETE FROM leases WHERE name = $1 AND holder = $2", name, holder); err != nil {
+		return fmt.Errorf("release lease %s: %w", name, err)
+	}
+	return nil
+}
+
+// Leases lists the leases with their holders, for the jobs page.
+func (s *Store) Leases(ctx context.Context) ([]jobs.Lease, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT name, holder, acquired_at, expires_at FROM leases ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("leases: %w", err)
+	}
+	defer rows.Close()
+	var out []jobs.Lease
+	for rows.Next() {
+		var l jobs.Lease
+		if err := rows.Scan(&l.Name, &l.Holder, &l.AcquiredAt, &l.ExpiresAt); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
