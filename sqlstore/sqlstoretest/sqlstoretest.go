@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,10 +34,12 @@ func PostgresURL() string {
 func Dialects() []string { return []string{sqlstore.SQLite, sqlstore.Postgres} }
 
 // TestCipher is the key every test store uses.
-func TestCipher(t testing.TB) *pii.Cipher {
+func TestCipher(t testing.TB) *pii.Cipher { return cipher() }
+
+func cipher() *pii.Cipher {
 	c, err := pii.New(bytes.Repeat([]byte{42}, pii.KeySize))
 	if err != nil {
-		t.Fatal(err)
+		panic(err) // a constant key of the right size
 	}
 	return c
 }
@@ -85,19 +89,7 @@ func OpenDSN(t testing.TB, dsn string, clock shequ.Clock) *sqlstore.Store {
 // search_path points at it; the schema is dropped afterwards.
 func postgresSchema(t testing.TB) string {
 	t.Helper()
-	base := PostgresURL()
-	admin, err := sql.Open("pgx", base)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is required in CI: %v", base, err)
-		}
-		t.Skipf("PostgreSQL not reachable at %s (set SHEQU_TEST_POSTGRES): %v", base, err)
-	}
+	admin := postgresAdmin(t)
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
@@ -106,11 +98,44 @@ func postgresSchema(t testing.TB) string {
 	}
 	t.Cleanup(func() {
 		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
 	})
+	base := PostgresURL()
 	sep := "?"
-	if bytes.ContainsRune([]byte(base), '?') {
+	if strings.Contains(base, "?") {
 		sep = "&"
 	}
 	return base + sep + "search_path=" + schema
+}
+
+// admin is the connection pool that creates and drops the tests' schemas
+// and databases, shared by the tests of the binary.
+var admin struct {
+	once sync.Once
+	db   *sql.DB
+	err  error
+}
+
+// postgresAdmin returns the shared pool on the test server, skipping the
+// test when the server does not answer — except in CI, where it must.
+func postgresAdmin(t testing.TB) *sql.DB {
+	t.Helper()
+	base := PostgresURL()
+	admin.once.Do(func() {
+		admin.db, admin.err = sql.Open("pgx", base)
+		if admin.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if admin.err = admin.db.PingContext(ctx); admin.err != nil {
+			admin.db.Close()
+		}
+	})
+	if admin.err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at %s is required in CI: %v", base, admin.err)
+		}
+		t.Skipf("PostgreSQL not reachable at %s (set SHEQU_TEST_POSTGRES): %v", base, admin.err)
+	}
+	return admin.db
 }
