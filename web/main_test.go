@@ -7,7 +7,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The demo store's templates outlive every test; they go at the end.
+	// The demo store's templates and the browser serve every test; they
+	// go at the end.
 	defer sqlstoretest.RemoveTemplates()
+	defer stopBrowser()
 	m.Run()
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -158,7 +159,10 @@ func (tp *Template) build(admin *sql.DB, dialect string) (string, error) {
 	if clock == nil {
 		clock = shequ.SystemClock{}
 	}
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Cipher: cipher(), Clock: clock})
+	// Quiet: the migrations' log lines would land in whichever test
+	// happened to build the template.
+	quiet := slog.New(slog.DiscardHandler)
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Cipher: cipher(), Clock: clock, Logger: quiet})
 	if err != nil {
 		return "", err
 	}
