@@ -1,17 +1,14 @@
 // Package sqlstoretest opens throw-away stores for tests: a temporary SQLite
-// file always, and a fresh PostgreSQL schema when a server is reachable (in
-// CI, where CI=true, an unreachable server fails the test instead).
+// file always, and a fresh PostgreSQL database when a server is reachable
+// (in CI, where CI=true, an unreachable server fails the test instead).
 package sqlstoretest
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,25 +42,30 @@ func cipher() *pii.Cipher {
 }
 
 // Open returns a migrated, empty store of the dialect, closed and removed
-// when the test ends. PostgreSQL runs get a schema of their own.
+// when the test ends. PostgreSQL runs get a database of their own.
 func Open(t testing.TB, dialect string, clock shequ.Clock) *sqlstore.Store {
 	t.Helper()
 	return OpenDSN(t, DSN(t, dialect), clock)
 }
 
-// DSN returns a new, empty database of the dialect for one test: an SQLite
-// file or a PostgreSQL schema, removed when the test ends.
+// DSN returns a new database of the dialect for one test, removed when the
+// test ends: an empty SQLite file, or on PostgreSQL a copy of a migrated,
+// empty database — migrating takes seconds there, a copy a fraction of
+// that, so the package's TestMain should call RemoveTemplates.
 func DSN(t testing.TB, dialect string) string {
 	t.Helper()
 	switch dialect {
 	case sqlstore.SQLite:
 		return filepath.Join(t.TempDir(), "shequ.db")
 	case sqlstore.Postgres:
-		return postgresSchema(t)
+		return migrated.DSN(t, dialect)
 	}
 	t.Fatalf("unknown dialect %q", dialect)
 	return ""
 }
+
+// migrated is the template of the PostgreSQL databases of DSN.
+var migrated = &Template{Name: "migrated"}
 
 // OpenDSN returns a migrated store on dsn, closed when the test ends; a
 // second store on the same dsn is a second node of one deployment.
@@ -85,30 +87,8 @@ func OpenDSN(t testing.TB, dsn string, clock shequ.Clock) *sqlstore.Store {
 	return st
 }
 
-// postgresSchema creates a schema for one test and returns a URL whose
-// search_path points at it; the schema is dropped afterwards.
-func postgresSchema(t testing.TB) string {
-	t.Helper()
-	admin := postgresAdmin(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-	})
-	base := PostgresURL()
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
-
-// admin is the connection pool that creates and drops the tests' schemas
-// and databases, shared by the tests of the binary.
+// admin is the connection pool that creates and drops the tests' databases,
+// shared by the tests of the binary.
 var admin struct {
 	once sync.Once
 	db   *sql.DB
