@@ -2,6 +2,8 @@ package demo_test
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,17 +14,40 @@ import (
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
-// loadDemo loads the demo into a fresh store of dialect d, its clock at
-// 2026-11-28 09:00 UTC.
+// loadDemo returns a store of dialect d holding the demo, its clock at
+// 2026-11-28 09:00 UTC: a copy of the one demoStore loaded, since the
+// tests only read it.
 func loadDemo(t *testing.T, d string) (*sqlstore.Store, demo.Result) {
 	t.Helper()
-	st := sqlstoretest.Open(t, d, shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)))
-	res, err := demo.Load(t.Context(), st, "demo-password-for-tests")
-	if err != nil {
-		t.Fatal(err)
+	st := demoStore.Open(t, d, shequtest.NewClock(demoTime))
+	res, ok := demoResults.Load(d)
+	if !ok {
+		t.Fatalf("no demo result for %s", d)
 	}
-	return st, res
+	return st, res.(demo.Result)
 }
+
+var demoTime = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+
+// demoStore is a store per dialect that demo.Load filled.
+var demoStore = &sqlstoretest.Template{
+	Name:  "demo",
+	Clock: shequtest.NewClock(demoTime),
+	Build: func(ctx context.Context, st *sqlstore.Store) error {
+		res, err := demo.Load(ctx, st, "demo-password-for-tests")
+		if err != nil {
+			return err
+		}
+		if !res.Loaded {
+			return errors.New("demo.Load loaded nothing into an empty store")
+		}
+		demoResults.Store(st.Dialect(), res)
+		return nil
+	},
+}
+
+// demoResults holds what demo.Load said for demoStore, by dialect.
+var demoResults sync.Map
 
 // The demo's ledgers: entries in each, the job seekers grant to the HR
 // partner, and the partner seeing consenting seekers through it; on both
@@ -30,6 +55,7 @@ func loadDemo(t *testing.T, d string) (*sqlstore.Store, demo.Result) {
 func TestDemoLedgers(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			st, res := loadDemo(t, d)
 			for _, key := range []string{assoc.JobSeekers, assoc.ElderlyAlone, assoc.HouseholdsInDifficulty, assoc.Disabilities, assoc.HelpEducation} {
@@ -61,6 +87,7 @@ func TestDemoLedgers(t *testing.T) {
 func TestDemoServices(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			st, res := loadDemo(t, d)
 			admin := assoc.Access{Admin: []int64{res.CommunityID}}

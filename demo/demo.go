@@ -45,10 +45,27 @@ func AccountList() string { return strings.Join(Accounts, ", ") }
 // password a random one is made and returned. When the demo is there
 // already and a password is given, the demo accounts get it.
 func Load(ctx context.Context, st Store, password string) (Result, error) {
+	return LoadWith(ctx, st, password, Options{})
+}
+
+// Options change what Load does, for tests; the zero value is Load.
+type Options struct {
+	// HashPassword hashes the demo accounts' password instead of
+	// auth.HashPassword. Tests give a cheap one: every sign-in checks
+	// the hash, and the real one costs a tenth of a second of CPU and
+	// 64 MiB on purpose. Never set outside tests.
+	HashPassword func(password string) (string, error)
+}
+
+// LoadWith is Load with options.
+func LoadWith(ctx context.Context, st Store, password string, o Options) (Result, error) {
+	if o.HashPassword == nil {
+		o.HashPassword = auth.HashPassword
+	}
 	if c, err := st.CommunityByCode(ctx, Code); err == nil {
 		res := Result{CommunityID: c.ID}
 		if password != "" && !st.PasswordMatches(ctx, Accounts[0], password) {
-			return res, setPasswords(ctx, st, password)
+			return res, setPasswords(ctx, st, password, o.HashPassword)
 		}
 		return res, nil
 	} else if shequ.ErrorCode(err) != shequ.ENOTFOUND {
@@ -66,7 +83,7 @@ func Load(ctx context.Context, st Store, password string) (Result, error) {
 		if err := b.build(ctx); err != nil {
 			return err
 		}
-		return setPasswords(ctx, tx, password)
+		return setPasswords(ctx, tx, password, o.HashPassword)
 	})
 	if err != nil {
 		if shequ.ErrorCode(err) == shequ.ECONFLICT {
@@ -80,8 +97,8 @@ func Load(ctx context.Context, st Store, password string) (Result, error) {
 	return Result{Loaded: true, CommunityID: b.community.ID, Password: password, People: b.people, Homes: b.homes, Devices: b.devices}, nil
 }
 
-func setPasswords(ctx context.Context, st Store, password string) error {
-	hash, err := auth.HashPassword(password)
+func setPasswords(ctx context.Context, st Store, password string, hashPassword func(string) (string, error)) error {
+	hash, err := hashPassword(password)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 func TestDemoMediationAndRelief(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			st, res := loadDemo(t, d)
 			cases, err := st.ListMediations(ctx, assoc.Everything, assoc.MediationFilter{CommunityID: res.CommunityID, Query: "电梯"})

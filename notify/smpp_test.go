@@ -386,10 +386,18 @@ func TestSMPPLateResponseBetweenRetries(t *testing.T) {
 	if err := s.Send(t.Context(), m); err == nil {
 		t.Fatal("want a timeout")
 	}
+	settled := s.ResponseSettled(m.Key)
+	if settled == nil {
+		t.Fatal("no part waits for its response")
+	}
 	srv.SendHeld()
 	// The response arrived after Send gave up; the sender noted it, so
 	// the retry returns at once.
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-settled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the late response was not read")
+	}
 	start := time.Now()
 	if err := s.Send(t.Context(), m); err != nil {
 		t.Fatal(err)

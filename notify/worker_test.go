@@ -43,6 +43,7 @@ func (r *recorder) Send(_ context.Context, m notify.Message) error {
 func TestNotificationsGoOutOnce(t *testing.T) {
 	for _, dialect := range sqlstoretest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			clock := shequtest.NewClock(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
 			st := sqlstoretest.Open(t, dialect, clock)

@@ -159,6 +159,7 @@ func TestAlarmIngestLargeBatch(t *testing.T) {
 func TestAlarmPanelDirectory(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
 			dsn := sqlstoretest.DSN(t, d)

@@ -22,6 +22,7 @@ var everywhere = auth.Scope{{}}
 func forEachDialect(t *testing.T, fn func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock)) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
+			t.Parallel()
 			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
 			fn(t, sqlstoretest.Open(t, d, clock), clock)
 		})

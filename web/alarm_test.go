@@ -80,6 +80,7 @@ func next(t *testing.T, ch <-chan [3]string, typ string) [3]string {
 func TestAlarmFlowOverHTTP(t *testing.T) {
 	for _, dialect := range []string{sqlstore.SQLite, sqlstore.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			env := newTestEnv(t, dialect)
 			home := env.residentHomeID()
 

@@ -53,6 +53,7 @@ func (e *testEnv) secondCommunity() (communityID, homeID, personID int64) {
 func TestCrossCommunityIsolation(t *testing.T) {
 	for _, dialect := range sqlstoretest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			env := newTestEnv(t, dialect)
 			otherC, otherHome, otherPerson := env.secondCommunity()
 			for _, user := range []string{"director", "operator", "grid01", "police", "resident01"} {
@@ -365,6 +366,7 @@ func TestServiceEndpoints(t *testing.T) {
 func TestDemoLoadsOnce(t *testing.T) {
 	for _, dialect := range sqlstoretest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			env := newTestEnv(t, dialect)
 			res, err := demo.Load(t.Context(), env.store, "")
 			if err != nil || res.Loaded {

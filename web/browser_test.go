@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shequ/shequ/sqlstore"
@@ -42,55 +45,180 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts a headless Chromium with a fresh profile and returns a
-// tab's context. The flags keep it from calling home, so the test needs no
-// network beyond the test server.
+// newBrowser returns a tab of the package's shared headless Chromium,
+// closed when the test ends or ctx does. Starting Chromium takes seconds,
+// so the browser tests share one; they do not run in parallel, so its
+// error log goes to the test that runs.
+//
+// The tab is in the browser's own profile rather than in a browser context
+// of its own, since Chromium will not install a web app from those
+// (incognito) contexts and TestBrowserResidentMatter checks that the app
+// can be installed. So that no test sees another's cookies, storage,
+// caches or service workers, the tab starts by clearing the cookies and
+// the data of every origin the tests before went to. (Each test server
+// has a port, and so an origin, of its own anyway.)
 func newBrowser(t *testing.T, ctx context.Context) context.Context {
 	t.Helper()
-	exec := findChromium(t)
-	// The profile and the browser's own temporary files go in one
-	// directory that goes away with the test.
-	base, err := os.MkdirTemp("", "shequ-chromium-")
-	if err != nil {
-		t.Fatal(err)
+	browserCtx := sharedBrowser(t)
+	// The tab lives as long as ctx, as if the browser had been started
+	// under it, but the browser outlives it.
+	parent, stop := context.WithCancel(browserCtx)
+	if d, ok := ctx.Deadline(); ok {
+		parent, stop = context.WithDeadline(browserCtx, d)
 	}
-	t.Cleanup(func() {
-		// The browser's helpers can still write there for a moment after
-		// it exits.
-		for range 50 {
-			if err := os.RemoveAll(base); err == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
+	stopAfter := context.AfterFunc(ctx, stop)
+	tab, _ := chromedp.NewContext(parent, chromedp.WithListener(func(ev any) {
+		if e, ok := ev.(*cdppage.EventFrameNavigated); ok {
+			browser.visited(e.Frame.SecurityOrigin)
 		}
-		t.Logf("could not remove %s", base)
+	}))
+	browserLog.set(t)
+	t.Cleanup(func() {
+		// Cancel waits until the tab is closed, so nothing of it logs
+		// to a test that has ended.
+		chromedp.Cancel(tab)
+		stopAfter()
+		stop()
+		browserLog.set(nil)
 	})
-	profile, tmp := filepath.Join(base, "profile"), filepath.Join(base, "tmp")
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exec),
-		chromedp.Headless,
-		chromedp.NoSandbox, // CI runs as root in a container
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(profile),
-		chromedp.Env("TMPDIR="+tmp),
-		chromedp.WindowSize(390, 844),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc) // waits for the browser to exit
-	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancelTab)
 	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start %s: %v", exec, err)
+		t.Fatalf("open a tab: %v", err)
+	}
+	if _, err := chromedp.Call(tab, storage.ClearCookies, storage.ClearCookiesParams{}); err != nil {
+		t.Fatalf("clear the browser's cookies: %v", err)
+	}
+	for _, o := range browser.origins() {
+		if _, err := chromedp.Call(tab, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: o, StorageTypes: "all"}); err != nil {
+			t.Fatalf("clear the browser's data of %s: %v", o, err)
+		}
 	}
 	return tab
+}
+
+// browser is the package's Chromium, started by the first browser test
+// and stopped by TestMain.
+var browser sharedChromium
+
+type sharedChromium struct {
+	once sync.Once
+	ctx  context.Context // the first tab's context: it owns the process
+	stop func()          // stops the browser and removes its files
+	err  error
+
+	mu   sync.Mutex
+	seen map[string]bool // the origins the tests' tabs went to
+}
+
+func (b *sharedChromium) visited(origin string) {
+	if origin == "" || origin == "null" { // about:blank
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen == nil {
+		b.seen = map[string]bool{}
+	}
+	b.seen[origin] = true
+}
+
+func (b *sharedChromium) origins() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for o := range b.seen {
+		out = append(out, o)
+	}
+	return out
+}
+
+// sharedBrowser returns the context of the package's Chromium, starting it
+// on first use. The flags keep it from calling home, so the tests need no
+// network beyond the test server.
+func sharedBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exec := findChromium(t)
+	browser.once.Do(func() {
+		// The profile and the browser's own temporary files go in one
+		// directory that goes away with the browser.
+		base, err := os.MkdirTemp("", "shequ-chromium-")
+		if err != nil {
+			browser.err = err
+			return
+		}
+		profile, tmp := filepath.Join(base, "profile"), filepath.Join(base, "tmp")
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			browser.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(exec),
+			chromedp.Headless,
+			chromedp.NoSandbox, // CI runs as root in a container
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-quic", true),
+			chromedp.UserDataDir(profile),
+			chromedp.Env("TMPDIR="+tmp),
+			chromedp.WindowSize(390, 844),
+		)
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(browserLog.errorf))
+		browser.ctx = ctx
+		browser.stop = func() {
+			cancel()
+			cancelAlloc() // waits for the browser to exit
+			// Its helpers can still write there for a moment after.
+			for range 50 {
+				if os.RemoveAll(base) == nil {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			fmt.Fprintf(os.Stderr, "could not remove %s\n", base)
+		}
+		if err := chromedp.Do(ctx); err != nil {
+			browser.err = fmt.Errorf("start %s: %w", exec, err)
+		}
+	})
+	if browser.err != nil {
+		t.Fatal(browser.err)
+	}
+	return browser.ctx
+}
+
+// stopBrowser stops the shared Chromium, if a test started it.
+func stopBrowser() {
+	if browser.stop != nil {
+		browser.stop()
+	}
+}
+
+// browserLog sends what the browser's protocol client reports to the
+// browser test that runs, or to standard error between tests.
+var browserLog testLog
+
+type testLog struct {
+	mu sync.Mutex
+	t  *testing.T
+}
+
+func (l *testLog) set(t *testing.T) {
+	l.mu.Lock()
+	l.t = t
+	l.mu.Unlock()
+}
+
+func (l *testLog) errorf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.t != nil {
+		l.t.Logf(format, args...)
+		return
+	}
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
 }
 
 // consoleLog collects what the pages write to the console: a script error

@@ -45,10 +45,28 @@ func (b *browserTab) eval(expr string) string {
 	return v
 }
 
-// wait polls a JavaScript condition until it holds.
+// wait polls a JavaScript condition until it holds. A page that a form
+// or a script replaces meanwhile takes the poll with it; the next page is
+// polled then, until the time is up.
 func (b *browserTab) wait(step, cond string, timeout time.Duration) {
 	b.t.Helper()
-	b.run(step, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(20*time.Millisecond)))
+	deadline := time.Now().Add(timeout)
+	for {
+		err := chromedp.Do(b.ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(time.Until(deadline)), chromedp.WithPollingInterval(20*time.Millisecond)))
+		if err == nil {
+			return
+		}
+		if !pageWentAway(err) || time.Now().After(deadline) {
+			b.t.Fatalf("%s: %s: %v", b.name, step, err)
+		}
+	}
+}
+
+// pageWentAway reports whether err says the page a script ran in was
+// replaced by another while it ran.
+func pageWentAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Cannot find context with specified id") || strings.Contains(msg, "Execution context was destroyed")
 }
 
 func (b *browserTab) navigate(step string, a chromedp.Action[chromedp.Void]) {

@@ -57,6 +57,7 @@ func (e *testEnv) gridByCode(code string) int64 {
 func TestContentFeedAndSearch(t *testing.T) {
 	for _, dialect := range []string{sqlstore.SQLite, sqlstore.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			env := newTestEnv(t, dialect)
 			var feed noticeList
 			if got := env.do("resident01", "GET", "/api/v1/notices", nil, &feed); got != http.StatusOK {

@@ -3,12 +3,16 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+	"golang.org/x/crypto/argon2"
 )
 
 // demoPassword is the password of every demo account in tests.
@@ -36,14 +41,47 @@ type testEnv struct {
 	cookies map[string]*http.Cookie
 }
 
+// demoStore is the migrated store holding the demo community that every
+// test env gets a copy of: loading the demo takes seconds, a copy a
+// fraction of that.
+var demoStore = &sqlstoretest.Template{
+	Name:  "demo",
+	Clock: shequtest.NewClock(env0),
+	Build: func(ctx context.Context, st *sqlstore.Store) error {
+		res, err := demo.LoadWith(ctx, st, demoPassword, demo.Options{HashPassword: cheapHash})
+		if err != nil {
+			return err
+		}
+		demoResults.Store(st.Dialect(), res)
+		return nil
+	},
+}
+
+// demoResults holds what loading the demo into demoStore said, by dialect.
+var demoResults sync.Map
+
+// cheapHash hashes a password with argon2id at the lowest cost the
+// algorithm admits instead of the production parameters, which every
+// sign-in would pay for: the tests sign in a few hundred times.
+// auth.VerifyPassword reads the parameters from the hash.
+func cheapHash(password string) (string, error) {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	const memory, passes, threads = 8, 1, 1 // KiB; the least argon2 allows
+	key := argon2.IDKey([]byte(password), salt, passes, memory, threads, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memory, passes, threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
 func newTestEnv(t *testing.T, dialect string) *testEnv {
 	t.Helper()
-	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-	st := sqlstoretest.Open(t, dialect, clock)
-	res, err := demo.Load(t.Context(), st, demoPassword)
-	if err != nil {
-		t.Fatalf("load demo: %v", err)
+	clock := shequtest.NewClock(env0)
+	st := demoStore.Open(t, dialect, clock)
+	v, ok := demoResults.Load(dialect)
+	if !ok {
+		t.Fatalf("no demo result for %s", dialect)
 	}
+	res := v.(demo.Result)
 	blobs, err := disk.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

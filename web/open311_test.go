@@ -664,6 +664,7 @@ func TestOpen311Privacy(t *testing.T) {
 func TestOpen311IndependentClient(t *testing.T) {
 	for _, dialect := range sqlstoretest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			env := newTestEnv(t, dialect)
 			_, key := env.open311Key("independent client")
 			ctx := t.Context()

@@ -21,6 +21,7 @@ import (
 func TestFieldStaffDispatchPages(t *testing.T) {
 	for _, dialect := range []string{sqlstore.SQLite, sqlstore.Postgres} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			e := newTestEnv(t, dialect)
 			jar := newJar(e)
 			inc := e.intrusion()

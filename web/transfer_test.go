@@ -119,6 +119,7 @@ func xlsxOf(t *testing.T, kind, csvText string) []byte {
 func TestImportWithBadRowsOverHTTP(t *testing.T) {
 	for _, dialect := range sqlstoretest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			env := newTestEnv(t, dialect)
 			form, formBody := multipartFile(t, "people.xlsx", xlsxOf(t, transfer.KindPeople, demoPeopleFile))
 			tests := []struct {

@@ -38,11 +38,18 @@ func TestBrokerIngest(t *testing.T) {
 	// Another subscriber (a home automation, mosquitto_sub) still gets the
 	// messages.
 	seen := make(chan string, 100)
+	// Subscribe returns once the broker has acknowledged the
+	// subscription; the test publishes after that.
+	subscribed := make(chan error, 1)
 	u, _ := url.Parse(brokerURL)
 	sub, err := autopaho.NewConnection(context.Background(), autopaho.ClientConfig{
 		ServerUrls: []*url.URL{u}, KeepAlive: 10, CleanStartOnInitialConnection: true,
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "zigbee2mqtt/#", QoS: 1}}})
+			_, err := cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "zigbee2mqtt/#", QoS: 1}}})
+			select {
+			case subscribed <- err:
+			default: // a reconnection; the test has gone on
+			}
 		},
 		ClientConfig: paho.ClientConfig{
 			ClientID: "watcher",
@@ -56,7 +63,14 @@ func TestBrokerIngest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Disconnect(context.Background())
-	time.Sleep(100 * time.Millisecond) // let the watcher subscribe
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			t.Fatalf("watcher: subscribe: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watcher did not get subscribed")
+	}
 
 	pub := newPublisher(t, brokerURL, "bridge-embedded")
 	const changes = 8

@@ -1,16 +1,15 @@
 // Package sqlstoretest opens throw-away stores for tests: a temporary SQLite
-// file always, and a fresh PostgreSQL schema when a server is reachable (in
-// CI, where CI=true, an unreachable server fails the test instead).
+// file always, and a fresh PostgreSQL database when a server is reachable
+// (in CI, where CI=true, an unreachable server fails the test instead).
 package sqlstoretest
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,34 +31,41 @@ func PostgresURL() string {
 func Dialects() []string { return []string{sqlstore.SQLite, sqlstore.Postgres} }
 
 // TestCipher is the key every test store uses.
-func TestCipher(t testing.TB) *pii.Cipher {
+func TestCipher(t testing.TB) *pii.Cipher { return cipher() }
+
+func cipher() *pii.Cipher {
 	c, err := pii.New(bytes.Repeat([]byte{42}, pii.KeySize))
 	if err != nil {
-		t.Fatal(err)
+		panic(err) // a constant key of the right size
 	}
 	return c
 }
 
 // Open returns a migrated, empty store of the dialect, closed and removed
-// when the test ends. PostgreSQL runs get a schema of their own.
+// when the test ends. PostgreSQL runs get a database of their own.
 func Open(t testing.TB, dialect string, clock shequ.Clock) *sqlstore.Store {
 	t.Helper()
 	return OpenDSN(t, DSN(t, dialect), clock)
 }
 
-// DSN returns a new, empty database of the dialect for one test: an SQLite
-// file or a PostgreSQL schema, removed when the test ends.
+// DSN returns a new database of the dialect for one test, removed when the
+// test ends: an empty SQLite file, or on PostgreSQL a copy of a migrated,
+// empty database — migrating takes seconds there, a copy a fraction of
+// that, so the package's TestMain should call RemoveTemplates.
 func DSN(t testing.TB, dialect string) string {
 	t.Helper()
 	switch dialect {
 	case sqlstore.SQLite:
 		return filepath.Join(t.TempDir(), "shequ.db")
 	case sqlstore.Postgres:
-		return postgresSchema(t)
+		return migrated.DSN(t, dialect)
 	}
 	t.Fatalf("unknown dialect %q", dialect)
 	return ""
 }
+
+// migrated is the template of the PostgreSQL databases of DSN.
+var migrated = &Template{Name: "migrated"}
 
 // OpenDSN returns a migrated store on dsn, closed when the test ends; a
 // second store on the same dsn is a second node of one deployment.
@@ -81,36 +87,35 @@ func OpenDSN(t testing.TB, dsn string, clock shequ.Clock) *sqlstore.Store {
 	return st
 }
 
-// postgresSchema creates a schema for one test and returns a URL whose
-// search_path points at it; the schema is dropped afterwards.
-func postgresSchema(t testing.TB) string {
+// admin is the connection pool that creates and drops the tests' databases,
+// shared by the tests of the binary.
+var admin struct {
+	once sync.Once
+	db   *sql.DB
+	err  error
+}
+
+// postgresAdmin returns the shared pool on the test server, skipping the
+// test when the server does not answer — except in CI, where it must.
+func postgresAdmin(t testing.TB) *sql.DB {
 	t.Helper()
 	base := PostgresURL()
-	admin, err := sql.Open("pgx", base)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is required in CI: %v", base, err)
+	admin.once.Do(func() {
+		admin.db, admin.err = sql.Open("pgx", base)
+		if admin.err != nil {
+			return
 		}
-		t.Skipf("PostgreSQL not reachable at %s (set SHEQU_TEST_POSTGRES): %v", base, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if admin.err = admin.db.PingContext(ctx); admin.err != nil {
+			admin.db.Close()
+		}
 	})
-	sep := "?"
-	if bytes.ContainsRune([]byte(base), '?') {
-		sep = "&"
+	if admin.err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at %s is required in CI: %v", base, admin.err)
+		}
+		t.Skipf("PostgreSQL not reachable at %s (set SHEQU_TEST_POSTGRES): %v", base, admin.err)
 	}
-	return base + sep + "search_path=" + schema
+	return admin.db
 }

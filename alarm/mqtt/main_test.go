@@ -1,0 +1,14 @@
+package mqtt
+
+import (
+	"testing"
+
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+)
+
+func TestMain(m *testing.M) {
+	// The PostgreSQL template the tests' databases are copied from
+	// serves them all; it goes at the end.
+	defer sqlstoretest.RemoveTemplates()
+	m.Run()
+}
