@@ -56,6 +56,14 @@ func (s *Store) CreateUser(ctx context.Context, scope auth.Scope, u *auth.User, 
 		}
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, g := range u.Grants {
+			if err := grantRefsIn(ctx, tx, g); err != nil {
+				return err
+			}
+		}
+		if err := personOfUser(ctx, tx, scope, u); err != nil {
+			return err
+		}
 		now := s.now()
 		id, err := insert(ctx, tx, `INSERT INTO users (username, display_name, password_hash, person_id, disabled, phone_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			u.Username, u.DisplayName, hash, nullID(u.PersonID), u.Disabled, s.cipher.Seal(u.Phone), now, now)
@@ -101,6 +109,73 @@ func checkGrant(scope auth.Scope, g auth.Grant) error {
 	return mustReachCommunity(scope, g.CommunityID)
 }
 
+// grantRefsIn makes sure the grid, association and partner a grant names
+// are of the grant's community: reach is worked out from these ids, so one
+// community's administrator could otherwise seat themselves in another's.
+func grantRefsIn(ctx context.Context, q querier, g auth.Grant) error {
+	if g.CommunityID == 0 {
+		if g.GridID != 0 || g.AssociationID != 0 || g.PartnerID != 0 {
+			return shequ.Invalid(map[string]string{"community_id": "is required with a grid, association or partner"})
+		}
+		return nil
+	}
+	if g.GridID != 0 {
+		if err := checkGridOf(ctx, q, g.CommunityID, g.GridID); err != nil {
+			return err
+		}
+	}
+	if g.AssociationID != 0 {
+		if err := associationIn(ctx, q, g.AssociationID, g.CommunityID); err != nil {
+			return err
+		}
+	}
+	if g.PartnerID != 0 {
+		if err := partnerIn(ctx, q, g.PartnerID, g.CommunityID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// personOfUser makes sure the resident an account is lives in a community
+// the caller wholly reaches and, when the account has grants in
+// communities, in one of them: the account's household reach follows from
+// that person.
+func personOfUser(ctx context.Context, q querier, scope auth.Scope, u *auth.User) error {
+	if u.PersonID == 0 {
+		return nil
+	}
+	var c int64
+	err := q.QueryRowContext(ctx, "SELECT community_id FROM people WHERE id = $1", u.PersonID).Scan(&c)
+	if err == sql.ErrNoRows || (err == nil && !scope.WholeCommunity(c)) {
+		return shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("person %d not found", u.PersonID)})
+	} else if err != nil {
+		return fmt.Errorf("person of user: %w", err)
+	}
+	if firstCommunity(u.Grants) == 0 {
+		return nil
+	}
+	for _, g := range u.Grants {
+		if g.CommunityID == c {
+			return nil
+		}
+	}
+	return shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("person %d is not of a community this account has a role in", u.PersonID)})
+}
+
+// staffIn makes sure user holds a role other than resident in community c;
+// field names the request field that refers to them.
+func staffIn(ctx context.Context, q querier, field string, user, c int64) error {
+	n, err := count(ctx, q, "SELECT COUNT(*) FROM grants WHERE user_id = $1 AND community_id = $2 AND role <> 'resident'", user, c)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return shequ.Invalid(map[string]string{field: fmt.Sprintf("user %d is not a cadre of this community", user)})
+	}
+	return nil
+}
+
 func insertGrant(ctx context.Context, tx *sql.Tx, g auth.Grant) (int64, error) {
 	return insert(ctx, tx, `INSERT INTO grants (user_id, role, community_id, grid_id, association_id, partner_id) VALUES ($1, $2, $3, $4, $5, $6)`,
 		g.UserID, string(g.Role), nullID(g.CommunityID), nullID(g.GridID), nullID(g.AssociationID), nullID(g.PartnerID))
@@ -116,6 +191,9 @@ func (s *Store) AddGrant(ctx context.Context, scope auth.Scope, g *auth.Grant) e
 			return err
 		} else if n == 0 {
 			return notFound("user", g.UserID)
+		}
+		if err := grantRefsIn(ctx, tx, *g); err != nil {
+			return err
 		}
 		id, err := insertGrant(ctx, tx, *g)
 		if err != nil {
