@@ -341,7 +341,11 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 			return err
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3", hash, now, u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3", hash, now, u.ID); err != nil {
+			return err
+		}
+		// A new password starts with a clean slate of sign-in attempts.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM login_throttle WHERE username = $1", u.Username); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", now, u.ID); err != nil {
@@ -366,34 +370,77 @@ func (s *Store) EnsureAdmin(ctx context.Context, password string) error {
 // Credentials implements auth.LoginStore.
 func (s *Store) Credentials(ctx context.Context, username string) (auth.Credentials, error) {
 	var c auth.Credentials
-	var lastFailed, locked sql.NullTime
-	err := s.reader().QueryRowContext(ctx, "SELECT id, password_hash, disabled, failed_logins, last_failed_at, locked_until FROM users WHERE username = $1",
-		strings.ToLower(username)).Scan(&c.UserID, &c.PasswordHash, &c.Disabled, &c.FailedLogins, &lastFailed, &locked)
+	err := s.reader().QueryRowContext(ctx, "SELECT id, password_hash, disabled FROM users WHERE username = $1",
+		strings.ToLower(username)).Scan(&c.UserID, &c.PasswordHash, &c.Disabled)
 	if err == sql.ErrNoRows {
 		return c, shequ.Errorf(shequ.ENOTFOUND, "user not found")
 	} else if err != nil {
 		return c, fmt.Errorf("credentials: %w", err)
 	}
-	c.LastFailedAt, c.LockedUntil = timeOrZero(lastFailed), timeOrZero(locked)
 	return c, nil
 }
 
-// SaveLoginFailure implements auth.LoginStore.
-func (s *Store) SaveLoginFailure(ctx context.Context, username string, c auth.Credentials) error {
+// accountWide is the address of the row that holds an account's budget of
+// guesses from anywhere; no client address looks like it.
+const accountWide = "*"
+
+// ThrottleLogin implements auth.LoginStore. The two rows are made if
+// missing, then read under their row locks (on SQLite, the transaction's
+// write lock), so that parallel attempts for one username take turns:
+// each sees what the one before counted.
+func (s *Store) ThrottleLogin(ctx context.Context, username, address string, change func(pair, account *auth.Attempts) bool) error {
+	username = strings.ToLower(strings.TrimSpace(username))
+	if address == "" || address == accountWide {
+		address = "-"
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET failed_logins = $1, last_failed_at = $2, locked_until = $3 WHERE id = $4",
-			c.FailedLogins, nullTime(c.LastFailedAt), nullTime(c.LockedUntil), c.UserID); err != nil {
-			return fmt.Errorf("save login failure: %w", err)
+		now := s.now()
+		// Rows of names nobody tried for long are kept no longer than
+		// what they can still change: a trusted address's exemption.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM login_throttle WHERE at < $1", now.Add(-auth.TrustedFor)); err != nil {
+			return fmt.Errorf("forget sign-in attempts: %w", err)
 		}
-		action := "auth.login_failed"
-		if c.Locked(s.now()) {
-			action = "auth.locked"
+		lock := ""
+		if s.dialect == Postgres {
+			lock = " FOR UPDATE"
 		}
-		return s.record(ctx, tx, audit.Entry{Username: username, Action: action, Entity: "user", EntityID: c.UserID})
+		var rows [2]auth.Attempts
+		for i, addr := range []string{accountWide, address} {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO login_throttle (username, address) VALUES ($1, $2) ON CONFLICT (username, address) DO NOTHING", username, addr); err != nil {
+				return fmt.Errorf("sign-in attempts: %w", err)
+			}
+			var at, ok sql.NullTime
+			if err := tx.QueryRowContext(ctx, "SELECT failures, tokens, at, succeeded_at FROM login_throttle WHERE username = $1 AND address = $2"+lock, username, addr).
+				Scan(&rows[i].Failures, &rows[i].Tokens, &at, &ok); err != nil {
+				return fmt.Errorf("sign-in attempts: %w", err)
+			}
+			rows[i].At, rows[i].SucceededAt = timeOrZero(at), timeOrZero(ok)
+		}
+		account, pair := &rows[0], &rows[1]
+		if !change(pair, account) {
+			return nil
+		}
+		for _, r := range []struct {
+			addr string
+			a    *auth.Attempts
+		}{{accountWide, account}, {address, pair}} {
+			if _, err := tx.ExecContext(ctx, "UPDATE login_throttle SET failures = $1, tokens = $2, at = $3, succeeded_at = $4 WHERE username = $5 AND address = $6",
+				r.a.Failures, r.a.Tokens, nullTime(r.a.At), nullTime(r.a.SucceededAt), username, r.addr); err != nil {
+				return fmt.Errorf("sign-in attempts: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
-// CreateSession implements auth.LoginStore; it also clears the failure count.
+// SaveLoginFailure implements auth.LoginStore.
+func (s *Store) SaveLoginFailure(ctx context.Context, username string, userID int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.record(ctx, tx, audit.Entry{Username: strings.ToLower(username), Action: "auth.login_failed", Entity: "user", EntityID: userID})
+	})
+}
+
+// CreateSession implements auth.LoginStore.
 func (s *Store) CreateSession(ctx context.Context, userID int64, kind, tokenHash, csrf string, expires time.Time) (auth.Session, error) {
 	sess := auth.Session{UserID: userID, Kind: kind, CSRFToken: csrf, CreatedAt: s.now(), ExpiresAt: expires.UTC()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -403,9 +450,6 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, kind, tokenHash
 			return err
 		}
 		sess.ID = id
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1", userID); err != nil {
-			return err
-		}
 		var name string
 		if err := tx.QueryRowContext(ctx, "SELECT username FROM users WHERE id = $1", userID).Scan(&name); err != nil {
 			return err
