@@ -169,3 +169,54 @@ func TestCandidatesOnlyOfTheCommunity(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchTakesWildcardsLiterally: % and _ in a search are characters
+// to find, not patterns.
+func TestSearchTakesWildcardsLiterally(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		w := makeLedgers(t, st, "wl")
+		e := assoc.LedgerEntry{PersonID: w.tr.alice.ID, Values: map[string]any{"desired_work": "保洁", "status": "seeking"}}
+		mustOK(t, st.CreateEntry(ctx, w.admin, w.c, assoc.JobSeekers, &e))
+		for _, tt := range []struct {
+			q    string
+			want int
+		}{{"王", 2}, {"%", 0}, {"王_", 0}, {"_", 0}, {`\`, 0}} {
+			people, err := st.ListPeople(ctx, everywhere, community.Filter{Query: tt.q})
+			mustOK(t, err)
+			entries, err := st.ListEntries(ctx, w.admin, assoc.EntryFilter{CommunityID: w.c, Ledger: assoc.JobSeekers, Query: tt.q})
+			mustOK(t, err)
+			if people.Total != tt.want || entries.Total != min(tt.want, 1) {
+				t.Errorf("q=%q: %d people, %d entries; want %d and %d", tt.q, people.Total, entries.Total, tt.want, min(tt.want, 1))
+			}
+		}
+		people, err := st.ListPeople(ctx, everywhere, community.Filter{Tag: "%"})
+		mustOK(t, err)
+		if people.Total != 0 {
+			t.Errorf("tag %%: %d people", people.Total)
+		}
+	})
+}
+
+// TestConflictsNameFieldsNotTables: a clash says which fields, in the
+// same words on both databases, and no table or constraint name.
+func TestConflictsNameFieldsNotTables(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "cf")
+		for _, tt := range []struct {
+			what string
+			err  error
+			want string
+		}{
+			{"a second building of one name", st.CreateBuilding(ctx, everywhere, &community.Building{CommunityID: tr.community.ID, GridID: tr.grid2.ID, Name: "A栋"}),
+				"this already exists: another has the same name"},
+			{"a second community of one code", st.CreateCommunity(ctx, everywhere, &community.Community{Code: "cf", Name: "x"}),
+				"this already exists: another has the same code"},
+		} {
+			if shequ.ErrorCode(tt.err) != shequ.ECONFLICT || shequ.ErrorMessage(tt.err) != tt.want {
+				t.Errorf("%s: %v, want %q", tt.what, tt.err, tt.want)
+			}
+		}
+	})
+}
