@@ -88,7 +88,7 @@ func (s *Server) registerAlarmAPI() {
 		})
 	handle(s, get("/api/v1/alarm/panels", auth.PermAlarmRead), "list-panels", "List alarm panels", "alarm",
 		func(ctx context.Context, in *PageParams) (*listBody[alarm.Panel], error) {
-			return list(s.store.ListPanels(ctx, scope(ctx, auth.PermAlarmRead), in.page()))
+			return list(s.store.ListPanels(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), in.page()))
 		})
 	handle(s, post("/api/v1/alarm/sensors", auth.PermAlarmConfigure), "create-sensor", "Register a zigbee2mqtt sensor to a home and zone", "alarm",
 		func(ctx context.Context, in *struct{ Body sensorBody }) (*itemBody[alarm.Sensor], error) {
@@ -98,7 +98,7 @@ func (s *Server) registerAlarmAPI() {
 		})
 	handle(s, get("/api/v1/alarm/sensors", auth.PermAlarmRead), "list-sensors", "List sensors", "alarm",
 		func(ctx context.Context, in *PageParams) (*listBody[alarm.Sensor], error) {
-			return list(s.store.ListSensors(ctx, scope(ctx, auth.PermAlarmRead), in.page()))
+			return list(s.store.ListSensors(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), in.page()))
 		})
 	handle(s, get("/api/v1/alarm/events", auth.PermAlarmRead), "list-events", "List alarm events, newest first", "alarm",
 		func(ctx context.Context, in *struct {
@@ -107,7 +107,7 @@ func (s *Server) registerAlarmAPI() {
 			Home     int64  `query:"home"`
 			Incident int64  `query:"incident"`
 		}) (*listBody[alarm.Event], error) {
-			return list(s.store.ListEvents(ctx, scope(ctx, auth.PermAlarmRead), alarm.EventFilter{Account: in.Account, HomeID: in.Home, IncidentID: in.Incident, Page: in.page()}))
+			return list(s.store.ListEvents(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), alarm.EventFilter{Account: in.Account, HomeID: in.Home, IncidentID: in.Incident, Page: in.page()}))
 		})
 
 	handle(s, get("/api/v1/incidents", auth.PermAlarmRead), "list-incidents", "The incident queue: by priority, then age", "alarm",
@@ -116,7 +116,7 @@ func (s *Server) registerAlarmAPI() {
 			Status string `query:"status" enum:"open,new,acknowledged,dispatched,on_site,resolved," doc:"open: everything not resolved"`
 			Home   int64  `query:"home"`
 		}) (*listBody[alarm.Incident], error) {
-			return list(s.store.ListIncidents(ctx, scope(ctx, auth.PermAlarmRead), alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}))
+			return list(s.store.ListIncidents(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}))
 		})
 	handle(s, get("/api/v1/incidents/{id}", auth.PermAlarmRead), "get-incident", "An incident with its timeline and events", "alarm",
 		func(ctx context.Context, in *IDParam) (*itemBody[incidentDetail], error) {
