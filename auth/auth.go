@@ -63,14 +63,11 @@ type User struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Credentials are what the store keeps to check a login and lock it out.
+// Credentials are what the store keeps to check a login.
 type Credentials struct {
 	UserID       int64
 	PasswordHash string
 	Disabled     bool
-	FailedLogins int
-	LockedUntil  time.Time
-	LastFailedAt time.Time
 }
 
 // Session is a signed-in user's session: a cookie for the web or a bearer

@@ -79,26 +79,75 @@ func TestPasswords(t *testing.T) {
 	}
 }
 
-func TestLockout(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var c Credentials
-	for i := 1; i < MaxFailedLogins; i++ {
-		c = c.AfterFailure(now)
-		if c.Locked(now) {
-			t.Fatalf("locked after %d failures", i)
+func TestDelay(t *testing.T) {
+	for _, tt := range []struct {
+		failures int
+		want     time.Duration
+	}{
+		{0, 0}, {FreeFailures - 1, 0}, {FreeFailures, FirstDelay}, {FreeFailures + 1, 2 * FirstDelay},
+		{FreeFailures + 3, 8 * FirstDelay}, {FreeFailures + 20, MaxDelay}, {FreeFailures + 100, MaxDelay},
+	} {
+		if got := Delay(tt.failures); got != tt.want {
+			t.Errorf("Delay(%d) = %v, want %v", tt.failures, got, tt.want)
 		}
 	}
-	c = c.AfterFailure(now)
-	if !c.Locked(now) || !c.Locked(now.Add(LockDuration-time.Second)) || c.Locked(now.Add(LockDuration)) {
-		t.Errorf("lock window wrong: until %v", c.LockedUntil)
+}
+
+func TestAdmit(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	full := Attempts{}
+	empty := Attempts{Tokens: 0.5, At: now}
+	tests := []struct {
+		name          string
+		pair, account Attempts
+		at            time.Time
+		want          bool
+		retry         time.Time
+	}{
+		{"first attempt", Attempts{}, full, now, true, time.Time{}},
+		{"free failures", Attempts{Failures: FreeFailures - 1, At: now}, full, now, true, time.Time{}},
+		{"one too many at once", Attempts{Failures: FreeFailures, At: now}, full, now, false, now.Add(FirstDelay)},
+		{"after the delay", Attempts{Failures: FreeFailures, At: now}, full, now.Add(FirstDelay), true, time.Time{}},
+		{"the delay doubles", Attempts{Failures: FreeFailures + 1, At: now}, full, now.Add(FirstDelay), false, now.Add(2 * FirstDelay)},
+		{"failures long ago are forgotten", Attempts{Failures: 50, At: now}, full, now.Add(ForgetFailures + time.Second), true, time.Time{}},
+		{"the account's budget is spent", Attempts{}, empty, now, false, now.Add(AccountRefill / 2)},
+		{"it refills", Attempts{}, empty, now.Add(AccountRefill / 2), true, time.Time{}},
+		{"a trusted address passes a spent budget", Attempts{SucceededAt: now.Add(-time.Hour)}, empty, now, true, time.Time{}},
+		{"trust wears off", Attempts{SucceededAt: now.Add(-TrustedFor)}, empty, now, false, now.Add(AccountRefill / 2)},
+		{"a trusted address is still slowed", Attempts{Failures: FreeFailures, At: now, SucceededAt: now.Add(-time.Hour)}, full, now, false, now.Add(FirstDelay)},
 	}
-	// Failures spread out wider than the window do not add up.
-	var d Credentials
-	for i := 0; i < 2*MaxFailedLogins; i++ {
-		d = d.AfterFailure(now.Add(time.Duration(i) * (FailWindow + time.Second)))
+	for _, tt := range tests {
+		pair, account := tt.pair, tt.account
+		ok, retry := Admit(&pair, &account, tt.at)
+		if ok != tt.want || !retry.Equal(tt.retry) {
+			t.Errorf("%s: Admit = %v, %v; want %v, %v", tt.name, ok, retry, tt.want, tt.retry)
+			continue
+		}
+		if !ok && (pair != tt.pair || account != tt.account) {
+			t.Errorf("%s: a refused attempt changed the counts", tt.name)
+		}
+		if ok && (pair.Failures < 1 || account.Tokens > AccountBurst-1 && tt.account.At.IsZero()) {
+			t.Errorf("%s: the attempt was not counted: %+v %+v", tt.name, pair, account)
+		}
 	}
-	if !d.LockedUntil.IsZero() {
-		t.Error("slow failures locked the account")
+	// The budget lets AccountBurst guesses in at once, from as many
+	// addresses, and no more.
+	var account Attempts
+	n := 0
+	for i := 0; i < 3*AccountBurst; i++ {
+		var pair Attempts
+		if ok, _ := Admit(&pair, &account, now); ok {
+			n++
+		}
+	}
+	if n != AccountBurst {
+		t.Errorf("%d guesses at once, want %d", n, AccountBurst)
+	}
+	// A right password gives its guess back.
+	pair := Attempts{Failures: 2}
+	Succeeded(&pair, &account, now)
+	if pair.Failures != 0 || !pair.SucceededAt.Equal(now) || account.Tokens != 1 {
+		t.Errorf("after success %+v %+v", pair, account)
 	}
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -16,8 +17,14 @@ const (
 
 // LoginStore is what Login needs of the store.
 type LoginStore interface {
+	// ThrottleLogin reads the attempts for username from address and from
+	// anywhere, lets change change them, and stores them when it returns
+	// true; all of it at once with respect to other attempts for username,
+	// which wait. Usernames need not exist.
+	ThrottleLogin(ctx context.Context, username, address string, change func(pair, account *Attempts) bool) error
 	Credentials(ctx context.Context, username string) (Credentials, error)
-	SaveLoginFailure(ctx context.Context, username string, c Credentials) error
+	// SaveLoginFailure records a wrong password for an account that exists.
+	SaveLoginFailure(ctx context.Context, username string, userID int64) error
 	CreateSession(ctx context.Context, userID int64, kind, tokenHash, csrf string, expires time.Time) (Session, error)
 }
 
@@ -25,27 +32,14 @@ type LoginStore interface {
 // the two was wrong is not said.
 var ErrBadLogin = shequ.Errorf(shequ.EUNAUTHORIZED, "wrong username or password")
 
-// Login checks a username and password and opens a session of kind "web"
-// or "token". It returns the session's secret, which is shown only once.
-// Wrong passwords count towards a lockout; a locked account answers
-// ETOOMANY until the lock expires, even with the right password.
-func Login(ctx context.Context, st LoginStore, clock shequ.Clock, username, password, kind string) (string, Session, error) {
-	now := clock.Now()
-	c, err := st.Credentials(ctx, username)
-	if shequ.ErrorCode(err) == shequ.ENOTFOUND {
-		BurnPasswordCheck(password)
-		return "", Session{}, ErrBadLogin
-	} else if err != nil {
+// Login checks a username and password from a client address and opens a
+// session of kind "web" or "token". It returns the session's secret, which
+// is shown only once. Attempts are throttled before anything is looked up
+// (see Admit), so a throttled answer is the same for every username.
+func Login(ctx context.Context, st LoginStore, clock shequ.Clock, username, password, kind, address string) (string, Session, error) {
+	c, err := checkPassword(ctx, st, clock, username, password, address)
+	if err != nil {
 		return "", Session{}, err
-	}
-	if c.Locked(now) {
-		return "", Session{}, shequ.Errorf(shequ.ETOOMANY, "too many failed logins: try again after %s", c.LockedUntil.Format(time.RFC3339))
-	}
-	if !VerifyPassword(c.PasswordHash, password) {
-		if err := st.SaveLoginFailure(ctx, username, c.AfterFailure(now)); err != nil {
-			return "", Session{}, err
-		}
-		return "", Session{}, ErrBadLogin
 	}
 	if c.Disabled {
 		return "", Session{}, shequ.Errorf(shequ.EFORBIDDEN, "this account is disabled")
@@ -55,9 +49,60 @@ func Login(ctx context.Context, st LoginStore, clock shequ.Clock, username, pass
 		kind, ttl = "token", TokenSessionTTL
 	}
 	token := NewToken()
-	sess, err := st.CreateSession(ctx, c.UserID, kind, HashToken(token), NewToken(), now.Add(ttl))
+	sess, err := st.CreateSession(ctx, c.UserID, kind, HashToken(token), NewToken(), clock.Now().Add(ttl))
 	if err != nil {
 		return "", Session{}, err
 	}
 	return token, sess, nil
+}
+
+// Reauthenticate checks the password of someone already signed in who
+// confirms an action with it (a resident saying an SOS was a mistake),
+// under the same throttle as signing in: a stranger holding the phone
+// gets no more guesses this way than at the sign-in form.
+func Reauthenticate(ctx context.Context, st LoginStore, clock shequ.Clock, username, password, address string) error {
+	_, err := checkPassword(ctx, st, clock, username, password, address)
+	return err
+}
+
+// checkPassword throttles the attempt, then checks the password; it
+// returns the account's credentials when the password is right.
+func checkPassword(ctx context.Context, st LoginStore, clock shequ.Clock, username, password, address string) (Credentials, error) {
+	now := clock.Now()
+	var retry time.Time
+	admitted := false
+	err := st.ThrottleLogin(ctx, username, address, func(pair, account *Attempts) bool {
+		admitted, retry = Admit(pair, account, now)
+		return admitted
+	})
+	if err != nil {
+		return Credentials{}, err
+	}
+	if !admitted {
+		wait := max(time.Second, retry.Sub(now).Round(time.Second))
+		return Credentials{}, shequ.Errorf(shequ.ETOOMANY, "too many sign-in attempts: try again in %s", fmt.Sprint(wait))
+	}
+	c, err := st.Credentials(ctx, username)
+	if shequ.ErrorCode(err) == shequ.ENOTFOUND {
+		BurnPasswordCheck(password)
+		return Credentials{}, ErrBadLogin
+	} else if err != nil {
+		return Credentials{}, err
+	}
+	if !VerifyPassword(c.PasswordHash, password) {
+		if err := st.SaveLoginFailure(ctx, username, c.UserID); err != nil {
+			return Credentials{}, err
+		}
+		return Credentials{}, ErrBadLogin
+	}
+	// The right password is no failure: it gives the attempt back and
+	// trusts the address, whether or not the account may sign in.
+	err = st.ThrottleLogin(ctx, username, address, func(pair, account *Attempts) bool {
+		Succeeded(pair, account, now)
+		return true
+	})
+	if err != nil {
+		return Credentials{}, err
+	}
+	return c, nil
 }

@@ -149,19 +149,26 @@ func (b *builder) associationsOf(ctx context.Context) error {
 		if err := b.st.CreateUser(ctx, b.everyone, &chair, ""); err != nil {
 			return fmt.Errorf("chair of %s: %w", a.key, err)
 		}
-		as := community.Association{CommunityID: c, Key: a.key, Name: a.name, NameEn: a.nameEn, ChairUserID: chair.ID,
-			Members: []community.Member{{UserID: chair.ID, Name: chair.DisplayName, Kind: "cadre", Role: "chair"}}}
+		// The association comes first, then the chair's grant naming it:
+		// only then is the chair of the community, as chair and member.
+		as := community.Association{CommunityID: c, Key: a.key, Name: a.name, NameEn: a.nameEn}
 		worker := b.grids[i%len(b.grids)]
-		as.Members = append(as.Members, community.Member{UserID: worker.WorkerUserID, Name: worker.Name + "网格员", Kind: "grid_worker", Role: "member"})
+		members := []community.Member{{UserID: worker.WorkerUserID, Name: worker.Name + "网格员", Kind: "grid_worker", Role: "member"}}
 		for _, kind := range []string{"deputy", "building_head", "volunteer", "volunteer"} {
-			as.Members = append(as.Members, community.Member{Name: b.name(), Kind: kind, Role: "member"})
+			members = append(members, community.Member{Name: b.name(), Kind: kind, Role: "member"})
 		}
+		as.Members = members
 		if err := b.st.CreateAssociation(ctx, b.everyone, &as); err != nil {
 			return fmt.Errorf("association %s: %w", a.key, err)
 		}
 		// The chair acts for the association: the grant names it.
 		if err := b.st.AddGrant(ctx, b.everyone, &auth.Grant{UserID: chair.ID, Role: auth.RoleAssociationChair, CommunityID: c, AssociationID: as.ID}); err != nil {
 			return err
+		}
+		as.ChairUserID = chair.ID
+		as.Members = append([]community.Member{{UserID: chair.ID, Name: chair.DisplayName, Kind: "cadre", Role: "chair"}}, members...)
+		if err := b.st.UpdateAssociation(ctx, b.everyone, &as); err != nil {
+			return fmt.Errorf("chair of %s: %w", a.key, err)
 		}
 	}
 	return nil

@@ -337,8 +337,12 @@ func (s *Store) candidates(ctx context.Context, q querier, scope auth.Scope, inc
 	var worker sql.NullInt64
 	var workerName sql.NullString
 	if inc.HomeID != 0 {
-		err := q.QueryRowContext(ctx, `SELECT b.lat, b.lng, g.worker_user_id, u.display_name FROM homes h JOIN buildings b ON b.id = h.building_id
-			JOIN grids g ON g.id = b.grid_id LEFT JOIN users u ON u.id = g.worker_user_id WHERE h.id = $1`, inc.HomeID).Scan(&lat, &lng, &worker, &workerName)
+		// The grid's worker counts only while they hold a role in the
+		// incident's community: a grid must not name someone of another.
+		err := q.QueryRowContext(ctx, `SELECT b.lat, b.lng, u.id, u.display_name FROM homes h JOIN buildings b ON b.id = h.building_id
+			JOIN grids g ON g.id = b.grid_id
+			LEFT JOIN users u ON u.id = g.worker_user_id AND u.id IN (SELECT user_id FROM grants WHERE community_id = $2 AND role <> 'resident')
+			WHERE h.id = $1`, inc.HomeID, inc.CommunityID).Scan(&lat, &lng, &worker, &workerName)
 		if err != nil && err != sql.ErrNoRows {
 			return nil, fmt.Errorf("home of incident %d: %w", incidentID, err)
 		}

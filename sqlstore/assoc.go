@@ -81,18 +81,25 @@ func partnerIn(ctx context.Context, q querier, id, community int64) error {
 // --- intakes ---
 
 // appendSeats adds to ors the condition that col names one of the seats
-// (those that name one), when there are any.
-func appendSeats(ors []string, a *args, col string, seats []assoc.Seat) []string {
-	var ids []int64
+// (those that name one) within the seat's community (communityCol), when
+// there are any. The community is checked too although grants are checked
+// when they are made: a seat must never reach across communities.
+func appendSeats(ors []string, a *args, communityCol, col string, seats []assoc.Seat) []string {
+	byCommunity := map[int64][]int64{}
+	var order []int64
 	for _, st := range seats {
-		if st.ID != 0 {
-			ids = append(ids, st.ID)
+		if st.ID == 0 || st.CommunityID == 0 {
+			continue
 		}
+		if _, ok := byCommunity[st.CommunityID]; !ok {
+			order = append(order, st.CommunityID)
+		}
+		byCommunity[st.CommunityID] = append(byCommunity[st.CommunityID], st.ID)
 	}
-	if len(ids) == 0 {
-		return ors
+	for _, c := range order {
+		ors = append(ors, "("+communityCol+" = "+a.add(c)+" AND "+col+" IN "+inList(a, byCommunity[c])+")")
 	}
-	return append(ors, col+" IN "+inList(a, ids))
+	return ors
 }
 
 // associationWhere keeps the rows of the communities acc administers
@@ -106,7 +113,7 @@ func associationWhere(acc assoc.Access, communityCol, associationCol string, a *
 	if len(acc.Admin) > 0 {
 		ors = append(ors, communityCol+" IN "+inList(a, acc.Admin))
 	}
-	return anyOf(appendSeats(ors, a, associationCol, acc.Associations))
+	return anyOf(appendSeats(ors, a, communityCol, associationCol, acc.Associations))
 }
 
 // anyOf joins conditions with OR; none keeps nothing.
@@ -155,6 +162,9 @@ func (s *Store) UpdateAssociation(ctx context.Context, scope auth.Scope, as *com
 				}
 				if m.Role == "" {
 					m.Role = "member"
+				}
+				if err := memberIn(ctx, tx, i, m, old.CommunityID); err != nil {
+					return err
 				}
 				if _, err := tx.ExecContext(ctx, `INSERT INTO association_members (association_id, user_id, person_id, name, kind, role) VALUES ($1, $2, $3, $4, $5, $6)`,
 					as.ID, nullID(m.UserID), nullID(m.PersonID), m.Name, m.Kind, m.Role); err != nil {

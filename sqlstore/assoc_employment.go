@@ -48,7 +48,7 @@ func openingWhere(acc assoc.Access, a *args) string {
 	if len(whole) > 0 {
 		ors = append(ors, "o.community_id IN "+inList(a, whole))
 	}
-	return anyOf(appendSeats(ors, a, "o.partner_id", acc.Partners))
+	return anyOf(appendSeats(ors, a, "o.community_id", "o.partner_id", acc.Partners))
 }
 
 // ListOpenings returns the job openings acc reaches, open ones first.

@@ -79,8 +79,8 @@ func intakeWhere(acc assoc.Access, a *args) string {
 	if len(acc.Admin) > 0 {
 		ors = append(ors, "i.community_id IN "+inList(a, acc.Admin))
 	}
-	ors = appendSeats(ors, a, "i.association_id", acc.Associations)
-	ors = appendSeats(ors, a, "i.household_id", acc.Households)
+	ors = appendSeats(ors, a, "i.community_id", "i.association_id", acc.Associations)
+	ors = appendSeats(ors, a, "i.community_id", "i.household_id", acc.Households)
 	return anyOf(ors)
 }
 

@@ -382,7 +382,7 @@ func (s *Store) ListEntries(ctx context.Context, acc assoc.Access, f assoc.Entry
 			if v.Partner() {
 				return shequ.Invalid(map[string]string{"q": "partners do not search residents by name"})
 			}
-			conds = append(conds, "p.name LIKE "+a.add("%"+q+"%"))
+			conds = append(conds, "p.name LIKE "+a.add("%"+likeEscape(q)+"%")+` ESCAPE '\'`)
 		}
 		list, err := listOf(ctx, q, ledgerEntries, auth.Scope{{CommunityID: v.Type.CommunityID}}, conds, a, f.Page, scanEntry)
 		if err != nil {

@@ -70,6 +70,16 @@ func (s *Store) CreateAssociation(ctx context.Context, scope auth.Scope, as *com
 		return shequ.Invalid(map[string]string{"name": "key and name are required"})
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if as.ChairUserID != 0 {
+			if err := staffIn(ctx, tx, "chair_user_id", as.ChairUserID, as.CommunityID); err != nil {
+				return err
+			}
+		}
+		for i, m := range as.Members {
+			if err := memberIn(ctx, tx, i, m, as.CommunityID); err != nil {
+				return err
+			}
+		}
 		id, err := insert(ctx, tx, `INSERT INTO associations (community_id, key, name, name_en, chair_user_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 			as.CommunityID, as.Key, as.Name, as.NameEn, nullID(as.ChairUserID), s.now())
 		if err != nil {
@@ -84,6 +94,26 @@ func (s *Store) CreateAssociation(ctx context.Context, scope auth.Scope, as *com
 		}
 		return s.change(ctx, tx, as.CommunityID, "create", "association", id, nil, as)
 	})
+}
+
+// memberIn makes sure the account and the resident the i-th member of an
+// association of community c names are of that community.
+func memberIn(ctx context.Context, q querier, i int, m community.Member, c int64) error {
+	if m.UserID != 0 {
+		if n, err := count(ctx, q, "SELECT COUNT(*) FROM grants WHERE user_id = $1 AND community_id = $2", m.UserID, c); err != nil {
+			return err
+		} else if n == 0 {
+			return shequ.Invalid(map[string]string{fmt.Sprintf("members[%d].user_id", i): fmt.Sprintf("user %d has no role in this community", m.UserID)})
+		}
+	}
+	if m.PersonID != 0 {
+		if _, err := residentIn(ctx, q, m.PersonID, c); shequ.ErrorCode(err) == shequ.EINVALID {
+			return shequ.Invalid(map[string]string{fmt.Sprintf("members[%d].person_id", i): fmt.Sprintf("resident %d is not one of this community", m.PersonID)})
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CreatePartner adds an outside organisation.

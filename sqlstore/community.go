@@ -123,6 +123,11 @@ func (s *Store) CreateGrid(ctx context.Context, scope auth.Scope, g *community.G
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if g.WorkerUserID != 0 {
+			if err := staffIn(ctx, tx, "worker_user_id", g.WorkerUserID, g.CommunityID); err != nil {
+				return err
+			}
+		}
 		id, err := insert(ctx, tx, `INSERT INTO grids (community_id, code, name, polygon, worker_user_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 			g.CommunityID, g.Code, g.Name, g.Polygon, nullID(g.WorkerUserID), s.now())
 		if err != nil {
@@ -146,6 +151,11 @@ func (s *Store) UpdateGrid(ctx context.Context, scope auth.Scope, g *community.G
 		}
 		if err := mustReachCommunity(scope, g.CommunityID); err != nil {
 			return err
+		}
+		if g.WorkerUserID != 0 {
+			if err := staffIn(ctx, tx, "worker_user_id", g.WorkerUserID, g.CommunityID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE grids SET code = $1, name = $2, polygon = $3, worker_user_id = $4 WHERE id = $5`,
 			g.Code, g.Name, g.Polygon, nullID(g.WorkerUserID), g.ID); err != nil {
@@ -215,6 +225,11 @@ func (s *Store) CreateBuilding(ctx context.Context, scope auth.Scope, b *communi
 		if err := checkGridOf(ctx, tx, b.CommunityID, b.GridID); err != nil {
 			return err
 		}
+		if b.HeadUserID != 0 {
+			if err := staffIn(ctx, tx, "head_user_id", b.HeadUserID, b.CommunityID); err != nil {
+				return err
+			}
+		}
 		id, err := insert(ctx, tx, `INSERT INTO buildings (community_id, grid_id, name, address, lat, lng, floors, head_user_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			b.CommunityID, b.GridID, b.Name, b.Address, b.Lat, b.Lng, b.Floors, nullID(b.HeadUserID), s.now())
@@ -242,6 +257,11 @@ func (s *Store) UpdateBuilding(ctx context.Context, scope auth.Scope, b *communi
 		}
 		if err := checkGridOf(ctx, tx, b.CommunityID, b.GridID); err != nil {
 			return err
+		}
+		if b.HeadUserID != 0 {
+			if err := staffIn(ctx, tx, "head_user_id", b.HeadUserID, b.CommunityID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE buildings SET grid_id = $1, name = $2, address = $3, lat = $4, lng = $5, floors = $6, head_user_id = $7 WHERE id = $8`,
 			b.GridID, b.Name, b.Address, b.Lat, b.Lng, b.Floors, nullID(b.HeadUserID), b.ID); err != nil {

@@ -77,13 +77,13 @@ func (s *Store) ListPeople(ctx context.Context, scope auth.Scope, f community.Fi
 		conds = append(conds, "b.grid_id = "+a.add(f.GridID))
 	}
 	if f.Tag != "" {
-		conds = append(conds, "p.tags LIKE "+a.add("%,"+f.Tag+",%"))
+		conds = append(conds, "p.tags LIKE "+a.add("%,"+likeEscape(f.Tag)+",%")+` ESCAPE '\'`)
 	}
 	if f.Query != "" {
 		// A whole phone or ID number finds its person through the keyed
 		// index; anything else is matched against names.
 		idx := s.cipher.Index(f.Query)
-		conds = append(conds, "(p.name LIKE "+a.add("%"+f.Query+"%")+" OR p.phone_idx = "+a.add(idx)+" OR p.id_number_idx = "+a.add(idx)+")")
+		conds = append(conds, "(p.name LIKE "+a.add("%"+likeEscape(f.Query)+"%")+` ESCAPE '\' OR p.phone_idx = `+a.add(idx)+" OR p.id_number_idx = "+a.add(idx)+")")
 	}
 	list, err := listOf(ctx, s.reader(), people, scope, conds, a, f.Page, s.scanPerson)
 	if err != nil {

@@ -307,7 +307,7 @@ func mapError(err error) error {
 	if errors.As(err, &le) {
 		switch le.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return &shequ.Error{Code: shequ.ECONFLICT, Message: "this already exists: " + uniqueWhat(le.Error())}
+			return alreadyExists(sqliteColumns(le.Error()))
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return shequ.Errorf(shequ.ECONFLICT, "this refers to something that does not exist, or is still referred to by other records")
 		}
@@ -316,7 +316,7 @@ func mapError(err error) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "23505":
-			return shequ.Errorf(shequ.ECONFLICT, "this already exists: %s", pe.ConstraintName)
+			return alreadyExists(postgresColumns(pe.Detail))
 		case "23503":
 			return shequ.Errorf(shequ.ECONFLICT, "this refers to something that does not exist, or is still referred to by other records")
 		}
@@ -324,15 +324,67 @@ func mapError(err error) error {
 	return err
 }
 
-func uniqueWhat(msg string) string {
-	if i := strings.Index(msg, "UNIQUE constraint failed: "); i >= 0 {
-		rest := msg[i+len("UNIQUE constraint failed: "):]
-		if j := strings.IndexByte(rest, ')'); j >= 0 {
-			rest = rest[:j]
+// alreadyExists says which of the input's fields clash with another
+// record's, in the same words on both databases and without the table and
+// constraint names the databases' own messages carry. The community is
+// left out: every clash is within one.
+func alreadyExists(columns []string) error {
+	var fields []string
+	for _, c := range columns {
+		if c != "community_id" {
+			fields = append(fields, c)
 		}
-		return rest
 	}
-	return "duplicate"
+	if len(fields) == 0 {
+		return shequ.Errorf(shequ.ECONFLICT, "this already exists")
+	}
+	return shequ.Errorf(shequ.ECONFLICT, "this already exists: another has the same %s", strings.Join(fields, ", "))
+}
+
+// sqliteColumns reads the columns out of "UNIQUE constraint failed:
+// guides.community_id, guides.name".
+func sqliteColumns(msg string) []string {
+	i := strings.LastIndex(msg, "constraint failed: ")
+	if i < 0 {
+		return nil
+	}
+	rest := msg[i+len("constraint failed: "):]
+	if j := strings.IndexAny(rest, "(\n"); j >= 0 {
+		rest = rest[:j]
+	}
+	var out []string
+	for _, c := range strings.Split(rest, ",") {
+		c = strings.TrimSpace(c)
+		if i := strings.LastIndexByte(c, '.'); i >= 0 {
+			c = c[i+1:]
+		}
+		if c != "" && !strings.Contains(c, " ") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// postgresColumns reads the columns out of a unique violation's detail,
+// "Key (community_id, name)=(1, x) already exists."; expressions (an
+// index on lower(name)) give their column.
+func postgresColumns(detail string) []string {
+	_, rest, ok := strings.Cut(detail, "Key (")
+	if !ok {
+		return nil
+	}
+	rest, _, _ = strings.Cut(rest, ")=(")
+	var out []string
+	for _, c := range strings.Split(rest, ",") {
+		c = strings.TrimSpace(c)
+		if i := strings.LastIndexByte(c, '('); i >= 0 {
+			c = strings.TrimRight(c[i+1:], ")")
+		}
+		if c != "" && !strings.ContainsAny(c, " ()") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func notFound(what string, id int64) error {

@@ -2,8 +2,10 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -357,7 +359,7 @@ func TestPaging(t *testing.T) {
 	})
 }
 
-func TestLoginLockoutAndSessions(t *testing.T) {
+func TestLoginThrottleAndSessions(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
 		ctx := t.Context()
 		u := &auth.User{Username: "Worker", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
@@ -365,16 +367,37 @@ func TestLoginLockoutAndSessions(t *testing.T) {
 		if u.Username != "worker" {
 			t.Errorf("username not folded to lower case: %q", u.Username)
 		}
-		for i := 0; i < auth.MaxFailedLogins; i++ {
-			if _, _, err := auth.Login(ctx, st, clock, "worker", "wrong password", "token"); shequ.ErrorCode(err) != shequ.EUNAUTHORIZED {
-				t.Fatalf("attempt %d: %v", i, err)
+		// The operator signs in from their desk, which the account then trusts.
+		_, _, err := auth.Login(ctx, st, clock, "worker", "correct horse battery", "token", "10.0.0.1")
+		mustOK(t, err)
+
+		// A stranger guesses from one address, and at a real name and an
+		// unknown one gets the same answers: free failures, then waits.
+		for _, name := range []string{"worker", "nobody"} {
+			var got []string
+			for i := 0; i < auth.FreeFailures+2; i++ {
+				_, _, err := auth.Login(ctx, st, clock, name, "wrong password", "token", "192.0.2.9")
+				got = append(got, shequ.ErrorCode(err)+": "+shequ.ErrorMessage(err))
 			}
+			clock.Advance(auth.FirstDelay)
+			_, _, err := auth.Login(ctx, st, clock, name, "wrong password", "token", "192.0.2.9")
+			got = append(got, shequ.ErrorCode(err)+": "+shequ.ErrorMessage(err))
+			bad, slow := "unauthorized: wrong username or password", "too_many_requests: too many sign-in attempts: try again in 2s"
+			want := []string{bad, bad, bad, slow, slow, bad}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("%s answers:\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			clock.Advance(time.Hour)
 		}
-		if _, _, err := auth.Login(ctx, st, clock, "worker", "correct horse battery", "token"); shequ.ErrorCode(err) != shequ.ETOOMANY {
-			t.Fatalf("locked account let the right password in: %v", err)
+		// The stranger slowed down is not the operator: from their desk the
+		// right password works at once, even after the stranger spent the
+		// account's budget from many addresses.
+		for i := 0; i < 2*auth.AccountBurst; i++ {
+			_, _, _ = auth.Login(ctx, st, clock, "worker", "wrong password", "token", fmt.Sprintf("198.51.100.%d", i))
 		}
-		clock.Advance(auth.LockDuration + time.Second)
-		token, sess, err := auth.Login(ctx, st, clock, "worker", "correct horse battery", "token")
+		_, _, err = auth.Login(ctx, st, clock, "worker", "correct horse battery", "token", "198.51.100.200")
+		wantCode(t, "a new address once the budget is spent", err, shequ.ETOOMANY)
+		token, sess, err := auth.Login(ctx, st, clock, "worker", "correct horse battery", "token", "10.0.0.1")
 		mustOK(t, err)
 		a, err := st.Actor(ctx, token)
 		mustOK(t, err)
@@ -385,19 +408,44 @@ func TestLoginLockoutAndSessions(t *testing.T) {
 		if _, err := st.Actor(ctx, token); shequ.ErrorCode(err) != shequ.EUNAUTHORIZED {
 			t.Errorf("revoked session still works: %v", err)
 		}
-		token, _, err = auth.Login(ctx, st, clock, "worker", "correct horse battery", "web")
+		token, _, err = auth.Login(ctx, st, clock, "worker", "correct horse battery", "web", "10.0.0.1")
 		mustOK(t, err)
 		clock.Advance(auth.WebSessionTTL)
 		if _, err := st.Actor(ctx, token); shequ.ErrorCode(err) != shequ.EUNAUTHORIZED {
 			t.Errorf("expired session still works: %v", err)
 		}
-		if _, _, err := auth.Login(ctx, st, clock, "nobody", "whatever", "token"); err != auth.ErrBadLogin {
-			t.Errorf("unknown user: %v", err)
-		}
-		l, err := st.ListAudit(ctx, everywhere, audit.Filter{Action: "auth.locked"})
+		l, err := st.ListAudit(ctx, everywhere, audit.Filter{Action: "auth.login_failed"})
 		mustOK(t, err)
-		if l.Total != 1 {
-			t.Errorf("lockout audited %d times, want 1", l.Total)
+		if want := auth.FreeFailures + 1 + auth.AccountBurst; l.Total != want {
+			t.Errorf("%d failed logins audited, want %d", l.Total, want)
+		}
+	})
+}
+
+// TestLoginGuessesInParallel: wrong passwords sent at once from many
+// addresses are counted one after the other, so no more of them are
+// checked than the account's budget allows.
+func TestLoginGuessesInParallel(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		u := &auth.User{Username: "op", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
+		mustOK(t, st.CreateUser(ctx, everywhere, u, "correct horse battery"))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[string]int{}
+		for i := range 3 * auth.AccountBurst {
+			wg.Go(func() {
+				_, _, err := auth.Login(ctx, st, clock, "op", "wrong password", "token", fmt.Sprintf("203.0.113.%d", i))
+				mu.Lock()
+				codes[shequ.ErrorCode(err)]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		l, err := st.ListAudit(ctx, everywhere, audit.Filter{Action: "auth.login_failed"})
+		mustOK(t, err)
+		if l.Total != auth.AccountBurst || codes[shequ.EUNAUTHORIZED] != auth.AccountBurst || codes[shequ.ETOOMANY] != 2*auth.AccountBurst {
+			t.Errorf("%d guesses checked, answers %v; want %d checked", l.Total, codes, auth.AccountBurst)
 		}
 	})
 }

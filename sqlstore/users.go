@@ -56,6 +56,14 @@ func (s *Store) CreateUser(ctx context.Context, scope auth.Scope, u *auth.User, 
 		}
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, g := range u.Grants {
+			if err := grantRefsIn(ctx, tx, g); err != nil {
+				return err
+			}
+		}
+		if err := personOfUser(ctx, tx, scope, u); err != nil {
+			return err
+		}
 		now := s.now()
 		id, err := insert(ctx, tx, `INSERT INTO users (username, display_name, password_hash, person_id, disabled, phone_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			u.Username, u.DisplayName, hash, nullID(u.PersonID), u.Disabled, s.cipher.Seal(u.Phone), now, now)
@@ -101,6 +109,73 @@ func checkGrant(scope auth.Scope, g auth.Grant) error {
 	return mustReachCommunity(scope, g.CommunityID)
 }
 
+// grantRefsIn makes sure the grid, association and partner a grant names
+// are of the grant's community: reach is worked out from these ids, so one
+// community's administrator could otherwise seat themselves in another's.
+func grantRefsIn(ctx context.Context, q querier, g auth.Grant) error {
+	if g.CommunityID == 0 {
+		if g.GridID != 0 || g.AssociationID != 0 || g.PartnerID != 0 {
+			return shequ.Invalid(map[string]string{"community_id": "is required with a grid, association or partner"})
+		}
+		return nil
+	}
+	if g.GridID != 0 {
+		if err := checkGridOf(ctx, q, g.CommunityID, g.GridID); err != nil {
+			return err
+		}
+	}
+	if g.AssociationID != 0 {
+		if err := associationIn(ctx, q, g.AssociationID, g.CommunityID); err != nil {
+			return err
+		}
+	}
+	if g.PartnerID != 0 {
+		if err := partnerIn(ctx, q, g.PartnerID, g.CommunityID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// personOfUser makes sure the resident an account is lives in a community
+// the caller wholly reaches and, when the account has grants in
+// communities, in one of them: the account's household reach follows from
+// that person.
+func personOfUser(ctx context.Context, q querier, scope auth.Scope, u *auth.User) error {
+	if u.PersonID == 0 {
+		return nil
+	}
+	var c int64
+	err := q.QueryRowContext(ctx, "SELECT community_id FROM people WHERE id = $1", u.PersonID).Scan(&c)
+	if err == sql.ErrNoRows || (err == nil && !scope.WholeCommunity(c)) {
+		return shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("person %d not found", u.PersonID)})
+	} else if err != nil {
+		return fmt.Errorf("person of user: %w", err)
+	}
+	if firstCommunity(u.Grants) == 0 {
+		return nil
+	}
+	for _, g := range u.Grants {
+		if g.CommunityID == c {
+			return nil
+		}
+	}
+	return shequ.Invalid(map[string]string{"person_id": fmt.Sprintf("person %d is not of a community this account has a role in", u.PersonID)})
+}
+
+// staffIn makes sure user holds a role other than resident in community c;
+// field names the request field that refers to them.
+func staffIn(ctx context.Context, q querier, field string, user, c int64) error {
+	n, err := count(ctx, q, "SELECT COUNT(*) FROM grants WHERE user_id = $1 AND community_id = $2 AND role <> 'resident'", user, c)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return shequ.Invalid(map[string]string{field: fmt.Sprintf("user %d is not a cadre of this community", user)})
+	}
+	return nil
+}
+
 func insertGrant(ctx context.Context, tx *sql.Tx, g auth.Grant) (int64, error) {
 	return insert(ctx, tx, `INSERT INTO grants (user_id, role, community_id, grid_id, association_id, partner_id) VALUES ($1, $2, $3, $4, $5, $6)`,
 		g.UserID, string(g.Role), nullID(g.CommunityID), nullID(g.GridID), nullID(g.AssociationID), nullID(g.PartnerID))
@@ -116,6 +191,9 @@ func (s *Store) AddGrant(ctx context.Context, scope auth.Scope, g *auth.Grant) e
 			return err
 		} else if n == 0 {
 			return notFound("user", g.UserID)
+		}
+		if err := grantRefsIn(ctx, tx, *g); err != nil {
+			return err
 		}
 		id, err := insertGrant(ctx, tx, *g)
 		if err != nil {
@@ -263,7 +341,11 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 			return err
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3", hash, now, u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3", hash, now, u.ID); err != nil {
+			return err
+		}
+		// A new password starts with a clean slate of sign-in attempts.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM login_throttle WHERE username = $1", u.Username); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", now, u.ID); err != nil {
@@ -288,34 +370,77 @@ func (s *Store) EnsureAdmin(ctx context.Context, password string) error {
 // Credentials implements auth.LoginStore.
 func (s *Store) Credentials(ctx context.Context, username string) (auth.Credentials, error) {
 	var c auth.Credentials
-	var lastFailed, locked sql.NullTime
-	err := s.reader().QueryRowContext(ctx, "SELECT id, password_hash, disabled, failed_logins, last_failed_at, locked_until FROM users WHERE username = $1",
-		strings.ToLower(username)).Scan(&c.UserID, &c.PasswordHash, &c.Disabled, &c.FailedLogins, &lastFailed, &locked)
+	err := s.reader().QueryRowContext(ctx, "SELECT id, password_hash, disabled FROM users WHERE username = $1",
+		strings.ToLower(username)).Scan(&c.UserID, &c.PasswordHash, &c.Disabled)
 	if err == sql.ErrNoRows {
 		return c, shequ.Errorf(shequ.ENOTFOUND, "user not found")
 	} else if err != nil {
 		return c, fmt.Errorf("credentials: %w", err)
 	}
-	c.LastFailedAt, c.LockedUntil = timeOrZero(lastFailed), timeOrZero(locked)
 	return c, nil
 }
 
-// SaveLoginFailure implements auth.LoginStore.
-func (s *Store) SaveLoginFailure(ctx context.Context, username string, c auth.Credentials) error {
+// accountWide is the address of the row that holds an account's budget of
+// guesses from anywhere; no client address looks like it.
+const accountWide = "*"
+
+// ThrottleLogin implements auth.LoginStore. The two rows are made if
+// missing, then read under their row locks (on SQLite, the transaction's
+// write lock), so that parallel attempts for one username take turns:
+// each sees what the one before counted.
+func (s *Store) ThrottleLogin(ctx context.Context, username, address string, change func(pair, account *auth.Attempts) bool) error {
+	username = strings.ToLower(strings.TrimSpace(username))
+	if address == "" || address == accountWide {
+		address = "-"
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET failed_logins = $1, last_failed_at = $2, locked_until = $3 WHERE id = $4",
-			c.FailedLogins, nullTime(c.LastFailedAt), nullTime(c.LockedUntil), c.UserID); err != nil {
-			return fmt.Errorf("save login failure: %w", err)
+		now := s.now()
+		// Rows of names nobody tried for long are kept no longer than
+		// what they can still change: a trusted address's exemption.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM login_throttle WHERE at < $1", now.Add(-auth.TrustedFor)); err != nil {
+			return fmt.Errorf("forget sign-in attempts: %w", err)
 		}
-		action := "auth.login_failed"
-		if c.Locked(s.now()) {
-			action = "auth.locked"
+		lock := ""
+		if s.dialect == Postgres {
+			lock = " FOR UPDATE"
 		}
-		return s.record(ctx, tx, audit.Entry{Username: username, Action: action, Entity: "user", EntityID: c.UserID})
+		var rows [2]auth.Attempts
+		for i, addr := range []string{accountWide, address} {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO login_throttle (username, address) VALUES ($1, $2) ON CONFLICT (username, address) DO NOTHING", username, addr); err != nil {
+				return fmt.Errorf("sign-in attempts: %w", err)
+			}
+			var at, ok sql.NullTime
+			if err := tx.QueryRowContext(ctx, "SELECT failures, tokens, at, succeeded_at FROM login_throttle WHERE username = $1 AND address = $2"+lock, username, addr).
+				Scan(&rows[i].Failures, &rows[i].Tokens, &at, &ok); err != nil {
+				return fmt.Errorf("sign-in attempts: %w", err)
+			}
+			rows[i].At, rows[i].SucceededAt = timeOrZero(at), timeOrZero(ok)
+		}
+		account, pair := &rows[0], &rows[1]
+		if !change(pair, account) {
+			return nil
+		}
+		for _, r := range []struct {
+			addr string
+			a    *auth.Attempts
+		}{{accountWide, account}, {address, pair}} {
+			if _, err := tx.ExecContext(ctx, "UPDATE login_throttle SET failures = $1, tokens = $2, at = $3, succeeded_at = $4 WHERE username = $5 AND address = $6",
+				r.a.Failures, r.a.Tokens, nullTime(r.a.At), nullTime(r.a.SucceededAt), username, r.addr); err != nil {
+				return fmt.Errorf("sign-in attempts: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
-// CreateSession implements auth.LoginStore; it also clears the failure count.
+// SaveLoginFailure implements auth.LoginStore.
+func (s *Store) SaveLoginFailure(ctx context.Context, username string, userID int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.record(ctx, tx, audit.Entry{Username: strings.ToLower(username), Action: "auth.login_failed", Entity: "user", EntityID: userID})
+	})
+}
+
+// CreateSession implements auth.LoginStore.
 func (s *Store) CreateSession(ctx context.Context, userID int64, kind, tokenHash, csrf string, expires time.Time) (auth.Session, error) {
 	sess := auth.Session{UserID: userID, Kind: kind, CSRFToken: csrf, CreatedAt: s.now(), ExpiresAt: expires.UTC()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -325,9 +450,6 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, kind, tokenHash
 			return err
 		}
 		sess.ID = id
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1", userID); err != nil {
-			return err
-		}
 		var name string
 		if err := tx.QueryRowContext(ctx, "SELECT username FROM users WHERE id = $1", userID).Scan(&name); err != nil {
 			return err

@@ -174,12 +174,14 @@ type meOutput struct {
 	}
 }
 
-// login checks the per-address rate limit, then the password and lockout.
+// login checks the per-address rate limit, then the throttle of the
+// (username, address) pair and the password.
 func (s *Server) login(ctx context.Context, username, password, kind string) (string, auth.Session, error) {
-	if !s.limiter.Allow(audit.OriginFrom(ctx).IP, s.clock.Now()) {
-		return "", auth.Session{}, shequ.Errorf(shequ.ETOOMANY, "too many sign-in attempts from this address: wait a minute")
+	ip := audit.OriginFrom(ctx).IP
+	if !s.limiter.Allow(ip, s.clock.Now()) {
+		return "", auth.Session{}, shequ.Errorf(shequ.ETOOMANY, "too many sign-in attempts: try again in a minute")
 	}
-	return auth.Login(ctx, s.store, s.clock, username, password, kind)
+	return auth.Login(ctx, s.store, s.clock, username, password, kind, ip)
 }
 
 // sessionCookie carries token until expires. It says how long the cookie

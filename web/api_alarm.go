@@ -137,7 +137,7 @@ func (s *Server) createPanel(ctx context.Context, in *bodyInput[panelBody]) (*it
 }
 
 func (s *Server) listPanels(ctx context.Context, in *PageParams) (*listBody[alarm.Panel], error) {
-	return list(s.store.ListPanels(ctx, scope(ctx, auth.PermAlarmRead), in.page()))
+	return list(s.store.ListPanels(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), in.page()))
 }
 
 func (s *Server) createSensor(ctx context.Context, in *bodyInput[sensorBody]) (*itemBody[alarm.Sensor], error) {
@@ -147,7 +147,7 @@ func (s *Server) createSensor(ctx context.Context, in *bodyInput[sensorBody]) (*
 }
 
 func (s *Server) listSensors(ctx context.Context, in *PageParams) (*listBody[alarm.Sensor], error) {
-	return list(s.store.ListSensors(ctx, scope(ctx, auth.PermAlarmRead), in.page()))
+	return list(s.store.ListSensors(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), in.page()))
 }
 
 type eventListInput struct {
@@ -158,7 +158,7 @@ type eventListInput struct {
 }
 
 func (s *Server) listEvents(ctx context.Context, in *eventListInput) (*listBody[alarm.Event], error) {
-	return list(s.store.ListEvents(ctx, scope(ctx, auth.PermAlarmRead), alarm.EventFilter{Account: in.Account, HomeID: in.Home, IncidentID: in.Incident, Page: in.page()}))
+	return list(s.store.ListEvents(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), alarm.EventFilter{Account: in.Account, HomeID: in.Home, IncidentID: in.Incident, Page: in.page()}))
 }
 
 // --- incidents ---
@@ -170,7 +170,7 @@ type incidentListInput struct {
 }
 
 func (s *Server) listIncidents(ctx context.Context, in *incidentListInput) (*listBody[alarm.Incident], error) {
-	return list(s.store.ListIncidents(ctx, scope(ctx, auth.PermAlarmRead), alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}))
+	return list(s.store.ListIncidents(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}))
 }
 
 func (s *Server) getIncident(ctx context.Context, in *IDParam) (*itemBody[incidentDetail], error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 )
@@ -1151,21 +1152,13 @@ func (s *Server) myAlarmMistake(w http.ResponseWriter, r *http.Request, p *pageD
 	if err != nil {
 		return err
 	}
-	name := p.Actor.User.Username
-	c, err := s.store.Credentials(ctx, name)
-	if err != nil {
-		return err
-	}
-	now := s.clock.Now()
 	status, msg := http.StatusOK, ""
-	switch {
-	case c.Locked(now) || !auth.VerifyPassword(c.PasswordHash, r.PostForm.Get("pin")):
-		if !c.Locked(now) {
-			if err := s.store.SaveLoginFailure(ctx, name, c.AfterFailure(now)); err != nil {
-				return err
-			}
-		}
+	err = auth.Reauthenticate(ctx, s.store, s.clock, p.Actor.User.Username, r.PostForm.Get("pin"), audit.OriginFrom(ctx).IP)
+	switch code := shequ.ErrorCode(err); {
+	case code == shequ.EUNAUTHORIZED || code == shequ.ETOOMANY:
 		status, msg = http.StatusUnprocessableEntity, p.L.T("myalarm.mistake.wrong")
+	case err != nil:
+		return err
 	default:
 		if _, err := s.store.SayMistake(ctx, p.Actor.Scope(auth.PermSOS), home, p.Actor.User.ID); err != nil && errorStatus(err) == 0 {
 			return err

@@ -283,18 +283,18 @@ func TestLoginFailure(t *testing.T) {
 	}
 }
 
-func TestLoginLockout(t *testing.T) {
+func TestLoginThrottled(t *testing.T) {
 	e := newTestEnv(t, sqlstore.SQLite)
-	for i := 0; i < auth.MaxFailedLogins; i++ {
+	for i := 0; i < auth.FreeFailures; i++ {
 		e.pageRequest(http.MethodPost, "/login", url.Values{"username": {"grid01"}, "password": {"wrong-password"}}, nil)
 	}
 	r := e.pageRequest(http.MethodPost, "/login", url.Values{"username": {"grid01"}, "password": {demoPassword}},
 		nil, &http.Cookie{Name: langCookie, Value: langEn})
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many sign-in attempts") {
-		t.Errorf("locked account: status %d, want 429 and the message", r.status)
+		t.Errorf("slowed-down sign-in: status %d, want 429 and the message", r.status)
 	}
 	if r.cookie(sessionCookie) != nil {
-		t.Error("a locked account got a session")
+		t.Error("a slowed-down sign-in got a session")
 	}
 }
 

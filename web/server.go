@@ -141,7 +141,7 @@ func New(c Config) *Server {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", s.metrics.handler(c.Registry))
 
-	s.handler = s.recoverer(s.observe(s.identify(jsonByDefault(s.mux))))
+	s.handler = s.recoverer(s.observe(s.edge(s.identify(jsonByDefault(refuseNUL(s.mux))))))
 	return s
 }
 

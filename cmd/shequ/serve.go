@@ -90,7 +90,7 @@ func serveCmd(ctx context.Context, args []string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    4 * web.MaxHeaderBytes, // above web's own limit, so that it answers with a problem
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
