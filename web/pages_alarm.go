@@ -1179,11 +1179,11 @@ func (s *Server) myAlarmMistake(w http.ResponseWriter, r *http.Request, p *pageD
 	}
 	p.Body = b
 	if isHTMX(r) {
-		s.renderFragment(w, p, "home_alarm", "alarm-state", status)
+		s.renderFragment(w, p, "resident/alarm", "alarm-state", status)
 		return nil
 	}
 	p.Title, p.Self = p.L.T("myalarm.title"), "/my/alarm"
-	s.render(w, r, p, "home_alarm", status)
+	s.render(w, r, p, "resident/alarm", status)
 	return nil
 }
 
