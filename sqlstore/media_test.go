@@ -54,7 +54,7 @@ func TestMoveMediaOut(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
 			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-			st, err := sqlstore.Open(ctx, sqlstoretest.DSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
+			st, err := sqlstore.Open(ctx, sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
 			mustOK(t, err)
 			t.Cleanup(func() { st.Close() })
 			if v, err := st.MigrateTo(ctx, 10); err != nil || v != 10 {

@@ -119,3 +119,28 @@ func postgresAdmin(t testing.TB) *sql.DB {
 	}
 	return admin.db
 }
+
+// EmptyDSN returns a new database of the dialect with no tables at all,
+// removed when the test ends: for a test of the migrations themselves,
+// which DSN's migrated copies would skip on PostgreSQL.
+func EmptyDSN(t testing.TB, dialect string) string {
+	t.Helper()
+	switch dialect {
+	case sqlstore.SQLite:
+		return filepath.Join(t.TempDir(), "shequ.db")
+	case sqlstore.Postgres:
+		admin := postgresAdmin(t)
+		name := newDatabaseName()
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			t.Fatalf("create database: %v", err)
+		}
+		t.Cleanup(func() {
+			if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+				t.Logf("drop database %s: %v", name, err)
+			}
+		})
+		return databaseURL(name)
+	}
+	t.Fatalf("unknown dialect %q", dialect)
+	return ""
+}
