@@ -543,7 +543,8 @@ func TestSOSNeedsConfirmation(t *testing.T) {
 		t.Errorf("operator SOS: %d", r.status)
 	}
 
-	// Confirmed: help is called and the page says calmly who comes.
+	// Confirmed: help is called and the page says calmly what is true: the
+	// centre has it; nobody is on the way until someone is sent.
 	r = jar.post("resident01", "/my/alarm/sos", url.Values{"confirm": {"yes"}}, false)
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/my/alarm" {
 		t.Fatalf("confirmed SOS: %d", r.status)
@@ -554,14 +555,17 @@ func TestSOSNeedsConfirmation(t *testing.T) {
 	}
 	grid01, _ := e.store.UserByName(t.Context(), "grid01")
 	r = e.page("/my/alarm", jar.of("resident01")...)
-	for _, want := range []string{"救助正在赶来", "监控中心已收到。", "您的网格员是 " + grid01.DisplayName, "请待在安全的地方"} {
+	for _, want := range []string{"监控中心已收到您的求助", "您的网格员是 " + grid01.DisplayName, "请待在安全的地方"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("help page lacks %q", want)
 		}
 	}
+	if strings.Contains(r.body, "救助正在赶来") {
+		t.Error("help page says help is coming before anyone was sent")
+	}
 	// The large-text and language choices hold here too.
 	r = e.pageRequest(http.MethodGet, "/my/alarm", nil, nil, append(jar.of("resident01"), &http.Cookie{Name: langCookie, Value: langHant}, &http.Cookie{Name: textCookie, Value: "large"})...)
-	if !strings.Contains(r.body, `class="large"`) || !strings.Contains(r.body, "救助正在趕來") || !strings.Contains(r.body, "按住呼救") {
+	if !strings.Contains(r.body, `class="large"`) || !strings.Contains(r.body, "監控中心已收到您的求助") || !strings.Contains(r.body, "按住呼救") {
 		t.Error("Traditional Chinese, large text: not applied")
 	}
 }
