@@ -23,7 +23,7 @@ var (
 	broadcastZones = table{what: "zone", from: "broadcast_zones z", id: "z.id", scope: scopeCols{community: "z.community_id"},
 		order: "z.community_id, z.code", columns: "z.id, z.community_id, z.code, z.name, z.speaker_ids, z.created_at"}
 	broadcastSlots = table{what: "slot", from: "broadcast_slots s", id: "s.id", scope: scopeCols{community: "s.community_id"},
-		order: "s.community_id, s.start_hm, s.id",
+		order:   "s.community_id, s.start_hm, s.id",
 		columns: "s.id, s.community_id, s.name, s.zone_ids, s.days, s.start_hm, s.minutes, s.date_from, s.date_until, s.exceptions, s.flag, s.created_at"}
 	broadcastTracks = table{what: "track", from: "broadcast_tracks t JOIN media m ON m.id = t.media_id", id: "t.id", scope: scopeCols{community: "t.community_id"},
 		order: "t.title, t.id", columns: "t.id, t.community_id, t.media_id, t.title, t.artist, t.seconds, t.lufs, m.content_type, m.size, m.sha256, t.created_at"}
