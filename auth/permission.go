@@ -71,6 +71,10 @@ const (
 	PermAssistanceWrite Permission = "assistance.write"     // file applications and record their outcome
 	PermPolicyConfigure Permission = "assistance.configure" // the relief and subsidy policies and their eligibility rules
 	PermStatsRead       Permission = "stats.read"           // the associations' statistics and their export
+	// The loudspeakers.
+	PermBroadcastRead      Permission = "broadcast.read"      // zones, the programme, rundowns, the library, the as-run log
+	PermBroadcastWrite     Permission = "broadcast.write"     // zones, slots, rundowns and the library
+	PermBroadcastEmergency Permission = "broadcast.emergency" // cut into the loudspeakers with an emergency announcement
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -88,6 +92,7 @@ var rolePermissions = map[Role][]Permission{
 		PermLedgerRead, PermLedgerWrite, PermLedgerConfigure, PermGrantsManage, PermFollowUp, PermOpeningsWrite,
 		PermAssociationsWrite, PermIntakeSubmit, PermIntakeHandle,
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
+		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -97,6 +102,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
+		PermBroadcastRead, PermBroadcastEmergency,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
@@ -146,6 +152,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermDevicesRead,
 		PermContentRead, PermContentWrite,
 		PermBoardRead, PermBoardPost,
+		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency,
 	},
 	// A resident reaches only their own household (see Actor.Scope).
 	RoleResident: {

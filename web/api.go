@@ -128,6 +128,7 @@ func (s *Server) registerAPI() {
 	s.registerCaseAPI()
 	s.registerMediationAPI()
 	s.registerAssistanceAPI()
+	s.registerBroadcastAPI()
 }
 
 // --- sign-in ---

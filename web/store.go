@@ -94,4 +94,5 @@ type Store interface {
 	mediationStore
 	assistanceStore
 	mediaStore
+	broadcastStore
 }
