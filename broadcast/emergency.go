@@ -76,8 +76,14 @@ func (e *Emergency) Validate() error {
 
 var warningWords = map[string]string{"I": "一级特别重大", "II": "二级重大", "III": "三级较大", "IV": "四级一般"}
 
-// Script is what is spoken for the announcement: a test or an exercise
-// says so before and after every reading, and a warning level is named.
+// Alert is what an announcement opens with. It is rendered ahead (see
+// Scheduler.Tick), so that an urgent announcement cuts in with it at once
+// while its words are being rendered.
+var Alert = []Item{{Kind: ItemChime}}
+
+// Script is what is spoken for the announcement, after the Alert: a test
+// or an exercise says so before and after every reading, and a warning
+// level is named.
 func (e Emergency) Script() []Item {
 	var head, tail string
 	switch e.Status {
@@ -91,7 +97,7 @@ func (e Emergency) Script() []Item {
 	if w := warningWords[e.WarningLevel]; w != "" {
 		head += w + "预警。"
 	}
-	items := []Item{{Kind: ItemChime}}
+	var items []Item
 	for range e.Repeat {
 		text := head + e.Text
 		if tail != "" {

@@ -26,6 +26,9 @@ type Cue struct {
 	// unplayed.
 	OnAir  func(at time.Time)
 	OnMiss func()
+	// Hold keeps the zone silent for up to this long after the cue ends,
+	// waiting for the next announcement, rather than resuming what it cut.
+	Hold time.Duration
 }
 
 // Player puts audio on the zones' streams.
@@ -68,6 +71,8 @@ type Scheduler struct {
 	log    *slog.Logger
 
 	mu sync.Mutex
+	// alerts are the communities whose Alert is rendered.
+	alerts map[int64]bool
 	// prepared holds, by airing, the items it was cued with (as JSON),
 	// or the error that kept it from being cued.
 	prepared map[string]prepared
@@ -89,7 +94,7 @@ func NewScheduler(store SchedulerStore, render Renderer, player Player, clock sh
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}}
+	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, alerts: map[int64]bool{}}
 }
 
 // Run looks at the programme every second until ctx ends.
@@ -117,6 +122,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		return err
 	}
 	for _, p := range programmes {
+		s.warm(ctx, p.CommunityID)
 		for _, o := range Between(p.Slots, p.Location, now.Add(-maxSlot), now.Add(Lead)) {
 			if !o.End.After(now) {
 				continue
@@ -138,6 +144,24 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	}
 	s.forget(now)
 	return nil
+}
+
+// warm renders the community's Alert once, so that an urgent
+// announcement finds it ready.
+func (s *Scheduler) warm(ctx context.Context, community int64) {
+	s.mu.Lock()
+	done := s.alerts[community]
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	if _, err := s.render.Render(ctx, community, Alert); err != nil {
+		s.log.Error("the emergency alert cannot be rendered", "community", community, "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.alerts[community] = true
+	s.mu.Unlock()
 }
 
 // prepare renders an airing and cues it on its zones, or flags its slot.
@@ -218,24 +242,40 @@ func (s *Scheduler) forget(now time.Time) {
 	}
 }
 
-// Announce renders an emergency announcement and puts it on its zones:
-// urgent cuts in at once, non-urgent follows the current item.
+// Announce puts an emergency announcement on its zones: the Alert at
+// once (urgent cuts into what plays, which resumes after; non-urgent
+// follows the current item), then its words as soon as they are
+// rendered.
 func (s *Scheduler) Announce(ctx context.Context, e Emergency) error {
-	a, err := s.render.Render(ctx, e.CommunityID, e.Script())
-	if err != nil {
+	failed := func(err error) error {
 		s.log.Error("emergency cannot be rendered", "emergency", e.ID, "err", err)
 		for _, z := range e.ZoneIDs {
 			s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunFailed, StartedAt: s.clock.Now(), Detail: err.Error()})
 		}
 		return err
 	}
+	alert, err := s.render.Render(ctx, e.CommunityID, Alert)
+	if err != nil {
+		return failed(err)
+	}
+	key := "emergency-" + strconv.FormatInt(e.ID, 10)
 	for _, z := range e.ZoneIDs {
-		c := Cue{Key: "emergency-" + strconv.FormatInt(e.ID, 10), At: s.clock.Now(), Audio: a,
+		c := Cue{Key: key + "-alert", At: s.clock.Now(), Audio: alert, Hold: 30 * time.Second}
+		if err := s.player.Interrupt(ctx, z, c, e.Level == LevelUrgent); err != nil {
+			return err
+		}
+	}
+	words, err := s.render.Render(ctx, e.CommunityID, e.Script())
+	if err != nil {
+		return failed(err)
+	}
+	for _, z := range e.ZoneIDs {
+		c := Cue{Key: key, At: s.clock.Now(), Audio: words,
 			OnAir: func(at time.Time) {
-				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
+				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunPlayed, StartedAt: at, Seconds: alert.Seconds + words.Seconds,
 					Detail: e.Level + " " + e.Status})
 			}}
-		if err := s.player.Interrupt(ctx, z, c, e.Level == LevelUrgent); err != nil {
+		if err := s.player.Interrupt(ctx, z, c, false); err != nil {
 			return err
 		}
 	}

@@ -184,6 +184,9 @@ type station struct {
 	// playing is what plays; paused what an urgent announcement cut.
 	playing *item
 	paused  []*item
+	// holdUntil keeps the zone silent, waiting for an announcement's
+	// words, until then (wall time).
+	holdUntil time.Time
 
 	listeners map[chan []byte]bool
 }
@@ -228,6 +231,9 @@ func (s *station) start(it *item) {
 // frame returns the next frame to send; the caller holds mu.
 func (s *station) frame() []byte {
 	if s.playing != nil && s.playing.pos >= len(s.playing.frames) {
+		if s.playing.Hold > 0 {
+			s.holdUntil = time.Now().Add(s.playing.Hold)
+		}
 		s.playing = nil
 	}
 	if s.playing == nil {
@@ -236,7 +242,10 @@ func (s *station) frame() []byte {
 		case len(s.next) > 0:
 			it := s.next[0]
 			s.next = s.next[1:]
+			s.holdUntil = time.Time{}
 			s.start(it)
+		case time.Now().Before(s.holdUntil):
+			// silence: the announcement's words are coming
 		case len(s.paused) > 0:
 			it := s.paused[len(s.paused)-1]
 			s.paused = s.paused[:len(s.paused)-1]

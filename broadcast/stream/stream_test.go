@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,12 +76,59 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// capture collects what a listener receives, chunk by chunk, with the
-// wall time each came.
+// capture collects what a listener receives, chunk by chunk.
 type capture struct {
 	ch     <-chan []byte
 	data   bytes.Buffer
 	frames int
+}
+
+// arrivals reads a listener in the background and notes when each frame
+// came.
+type arrivals struct {
+	mu     sync.Mutex
+	frames [][]byte
+	at     []time.Time
+}
+
+func listenInBackground(ch <-chan []byte) *arrivals {
+	a := &arrivals{}
+	go func() {
+		for b := range ch {
+			now := time.Now()
+			fs, _ := mp3.Frames(b)
+			a.mu.Lock()
+			for _, f := range fs {
+				a.frames = append(a.frames, f)
+				a.at = append(a.at, now)
+			}
+			a.mu.Unlock()
+		}
+	}()
+	return a
+}
+
+// find returns the index of the first frame from `from` on where seq
+// begins, and when it came; -1 when it has not come.
+func (a *arrivals) find(from int, seq [][]byte) (int, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := from; i+len(seq) <= len(a.frames); i++ {
+		ok := true
+		for j := range seq {
+			ok = ok && bytes.Equal(a.frames[i+j], seq[j])
+		}
+		if ok {
+			return i, a.at[i]
+		}
+	}
+	return -1, time.Time{}
+}
+
+func (a *arrivals) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.frames)
 }
 
 // until reads until cond holds or d passes.
@@ -237,5 +285,94 @@ func TestMissingProgramFlagsTheSlot(t *testing.T) {
 	must(t, err)
 	if l.Total != 1 || l.Items[0].Status != broadcast.RunFailed || !strings.Contains(l.Items[0].Detail, "espeak-ng") {
 		t.Fatalf("as-run: %+v", l.Items)
+	}
+}
+
+// TestUrgentAnnouncementCutsIn: while a slot plays, an urgent test
+// announcement is on the same stream within 2 seconds of being asked
+// for, and the slot resumes after it.
+func TestUrgentAnnouncementCutsIn(t *testing.T) {
+	shequtest.NeedCommand(t, "espeak-ng", "ffmpeg", "ffprobe")
+	ctx := t.Context()
+	long := "温馨提示：今天气温较低，老年人出门请注意保暖。出门请关好门窗，离家时家中报警器会自动布防。发现可疑情况请拨打110。"
+	r := newRig(t, []broadcast.Item{{Kind: broadcast.ItemChime}, {Kind: broadcast.ItemSpeech, Text: long}})
+	must(t, r.sched.Tick(ctx))
+	e := broadcast.Emergency{CommunityID: r.c.ID, ZoneIDs: []int64{r.zone.ID}, Text: "燃气泄漏，请立即撤离。", Level: broadcast.LevelUrgent, Status: broadcast.StatusTest, Repeat: 1}
+	must(t, r.st.CreateEmergency(ctx, auth.Scope{{}}, &e))
+
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	ch, err := r.hub.Listen(lctx, r.zone.ID)
+	must(t, err)
+	a := listenInBackground(ch)
+	r.clock.Advance(2 * time.Minute)
+	// Two seconds into the slot…
+	slotAudio, err := r.rend.Render(ctx, r.c.ID, []broadcast.Item{{Kind: broadcast.ItemChime}, {Kind: broadcast.ItemSpeech, Text: long, Voice: "cmn"}})
+	must(t, err)
+	slotFrames, err := r.hub.load(ctx, slotAudio)
+	must(t, err)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if i, _ := a.find(0, slotFrames[:3]); i >= 0 && a.count() > i+80 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slot did not start")
+		}
+	}
+	before := a.count()
+	asked := time.Now()
+	must(t, r.sched.Announce(ctx, e))
+	announced := time.Since(asked)
+	alert, err := r.rend.Render(ctx, r.c.ID, broadcast.Alert)
+	must(t, err)
+	em, err := r.hub.load(ctx, alert)
+	must(t, err)
+	// …the announcement's first frames arrive.
+	var at int
+	var came time.Time
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if at, came = a.find(before, em[:3]); at >= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the announcement did not go out")
+		}
+	}
+	waited := came.Sub(asked)
+	t.Logf("urgent announcement on the air %s after it was asked for (Announce returned after %s; frame %d of the stream)", waited, announced, at)
+	if waited > 2*time.Second {
+		t.Errorf("the announcement took %s to go out, want at most 2 s", waited)
+	}
+	// The spoken part follows the alert, and the slot resumes after it.
+	speech, err := r.rend.Render(ctx, r.c.ID, e.Script())
+	must(t, err)
+	sf, err := r.hub.load(ctx, speech)
+	must(t, err)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		i, _ := a.find(at, sf[:3])
+		if i >= 0 {
+			if j, _ := a.find(i, slotFrames[len(slotFrames)-3:]); j > i {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the spoken announcement or the rest of the slot did not follow")
+		}
+	}
+	// The test announces itself as a test, and the as-run log says so.
+	if s := e.Script(); !strings.HasPrefix(s[0].Text, "这是广播测试，不是真实警报。") || !strings.HasSuffix(s[0].Text, "以上是测试，不是真实警报。") {
+		t.Errorf("script: %+v", s)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l, err := r.st.ListAsRun(ctx, auth.Scope{{}}, broadcast.AsRunFilter{ZoneID: r.zone.ID})
+		must(t, err)
+		if l.Total == 2 && l.Items[0].EmergencyID == e.ID && l.Items[0].Detail == "urgent test" && l.Items[1].SlotID == r.slot.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("as-run: %+v", l.Items)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
