@@ -1,12 +1,26 @@
 package web
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"os/exec"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/broadcast"
+	"github.com/shequ/shequ/broadcast/mp3"
+	"github.com/shequ/shequ/broadcast/render"
+	"github.com/shequ/shequ/broadcast/stream"
+	"github.com/shequ/shequ/live"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -84,5 +98,174 @@ func TestBroadcastProgrammeOverHTTP(t *testing.T) {
 				t.Errorf("as-run of a new zone: %d %+v", st, runs)
 			}
 		})
+	}
+}
+
+// broadcastEnv is the test server with the broadcast running: its
+// renderer, scheduler and zone streams on the env's store and clock.
+func broadcastEnv(t *testing.T, dialect string) *testEnv {
+	t.Helper()
+	env := newTestEnv(t, dialect)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := render.New(render.FindTools(), env.store, env.server.blobs, quiet)
+	hub := stream.New(env.clock, env.server.blobs, quiet)
+	sched := broadcast.NewScheduler(env.store, r, hub, env.clock, quiet)
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go hub.Run(ctx)
+	// As at start, the scheduler renders the alert ahead before it runs.
+	if err := sched.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go sched.Run(ctx)
+	bc := struct {
+		*render.Renderer
+		*broadcast.Scheduler
+		*stream.Hub
+	}{r, sched, hub}
+	srv := New(Config{Store: env.store, Clock: env.clock, Logger: quiet, Version: "test", LoginBurst: 1000, Hub: live.NewHub(), Media: env.server.blobs, Broadcast: bc})
+	env.server = srv
+	env.http = newHTTPServer(t, srv)
+	t.Cleanup(srv.StopStreams)
+	return env
+}
+
+// upload posts audio to the library as the broadcaster.
+func (e *testEnv) upload(query, contentType string, data []byte) (int, broadcast.Track, Problem) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.http.URL+"/api/v1/broadcast/library"+query, bytes.NewReader(data))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+e.token("broadcaster"))
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var tr broadcast.Track
+	var p Problem
+	if resp.StatusCode == http.StatusCreated {
+		json.Unmarshal(body, &tr)
+	} else {
+		json.Unmarshal(body, &p)
+	}
+	return resp.StatusCode, tr, p
+}
+
+func ffmpegOut(t *testing.T, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", append([]string{"-v", "error"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("ffmpeg %v: %v", args, err)
+	}
+	return out
+}
+
+// TestBroadcastOverHTTP: songs come into the library measured (Ogg and
+// FLAC, text refused); anyone may listen to a zone's MP3 stream; an
+// urgent test announcement posted by the broadcaster is on that stream
+// within 2 seconds and on the as-run log.
+func TestBroadcastOverHTTP(t *testing.T) {
+	shequtest.NeedCommand(t, "espeak-ng", "ffmpeg", "ffprobe")
+	env := broadcastEnv(t, sqlstore.SQLite)
+
+	song := ffmpegOut(t, "-f", "lavfi", "-i", "sine=f=523:d=3", "-metadata", "title=旋律", "-c:a", "libvorbis", "-f", "ogg", "-")
+	st, tr, p := env.upload("?artist=演示", "audio/ogg", song)
+	if st != http.StatusCreated || tr.Title != "旋律" || tr.Artist != "演示" || tr.Seconds < 2.9 || tr.Seconds > 3.1 || tr.LUFS > -5 || tr.LUFS < -40 || tr.ContentType != "application/ogg" {
+		t.Fatalf("ogg upload: %d %+v %+v", st, tr, p)
+	}
+	flac := ffmpegOut(t, "-f", "lavfi", "-i", "sine=f=330:d=2", "-f", "flac", "-")
+	if st, tr, p := env.upload("?title=低音", "audio/flac", flac); st != http.StatusCreated || tr.ContentType != "audio/flac" || tr.Seconds < 1.9 {
+		t.Fatalf("flac upload: %d %+v %+v", st, tr, p)
+	}
+	if st, _, p := env.upload("?title=x", "text/plain", []byte("这不是音频")); st != http.StatusUnprocessableEntity || len(p.Errors) == 0 {
+		t.Fatalf("text upload: %d %+v", st, p)
+	}
+	var lib shequ.List[broadcast.Track]
+	if env.do("operator", http.MethodGet, "/api/v1/broadcast/library", nil, &lib); lib.Total != 2 {
+		t.Fatalf("library: %+v", lib)
+	}
+
+	var zones shequ.List[broadcast.Zone]
+	env.do("broadcaster", http.MethodGet, "/api/v1/broadcast/zones?limit=100", nil, &zones)
+	var g01 broadcast.Zone
+	for _, z := range zones.Items {
+		if z.Code == "g01" {
+			g01 = z
+		}
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, env.http.URL+"/broadcast/zones/g01/stream", nil)
+	resp, err := env.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "audio/mpeg" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	type got struct {
+		at    time.Time
+		sound bool
+	}
+	var mu sync.Mutex
+	var frames []got
+	var data bytes.Buffer
+	go func() {
+		buf := make([]byte, mp3.FrameBytes)
+		for {
+			if _, err := io.ReadFull(resp.Body, buf); err != nil {
+				return
+			}
+			mu.Lock()
+			data.Write(buf)
+			frames = append(frames, got{time.Now(), !bytes.Equal(buf, mp3.Silence())})
+			mu.Unlock()
+		}
+	}()
+	time.Sleep(time.Second)
+	asked := time.Now()
+	var e broadcast.Emergency
+	if st := env.do("broadcaster", http.MethodPost, "/api/v1/broadcast/emergency",
+		map[string]any{"zone_ids": []int64{g01.ID}, "text": "消防演练，请勿惊慌。", "level": "urgent", "status": "test", "warning_level": "IV", "repeat": 1}, &e); st != http.StatusCreated {
+		t.Fatalf("emergency: %d", st)
+	}
+	if e.Status != "test" || e.ID == 0 {
+		t.Fatalf("emergency: %+v", e)
+	}
+	var first time.Time
+	for deadline := time.Now().Add(10 * time.Second); first.IsZero() && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		for _, f := range frames {
+			if f.sound {
+				first = f.at
+				break
+			}
+		}
+		mu.Unlock()
+	}
+	if first.IsZero() {
+		t.Fatal("no sound on the stream after the emergency")
+	}
+	t.Logf("urgent announcement heard on the HTTP stream %s after POST", first.Sub(asked))
+	if first.Sub(asked) > 2*time.Second {
+		t.Errorf("urgent announcement took %s to be heard", first.Sub(asked))
+	}
+	var runs shequ.List[broadcast.AsRun]
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		env.do("broadcaster", http.MethodGet, "/api/v1/broadcast/asrun?zone="+strconv.FormatInt(g01.ID, 10), nil, &runs)
+		if runs.Total > 0 {
+			break
+		}
+	}
+	if runs.Total != 1 || runs.Items[0].EmergencyID != e.ID || runs.Items[0].Kind != "emergency" {
+		t.Errorf("as-run: %+v", runs)
+	}
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if _, err := mp3.Frames(data.Bytes()); err != nil {
+		t.Errorf("the stream is not whole MP3 frames: %v", err)
 	}
 }

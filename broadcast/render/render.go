@@ -308,7 +308,10 @@ func (r *Renderer) join(ctx context.Context, inputs []string, out string) error 
 	return err
 }
 
-var lufsLine = regexp.MustCompile(`I:\s+(-?[0-9.]+|-inf) LUFS`)
+var (
+	lufsLine    = regexp.MustCompile(`I:\s+(-?[0-9.]+|-inf) LUFS`)
+	decodedTime = regexp.MustCompile(`time=(\d+):(\d+):(\d+(?:\.\d+)?)`)
+)
 
 // Probe measures audio: its title and artist tags, its duration (ffprobe)
 // and its integrated loudness (ffmpeg ebur128).
@@ -368,12 +371,23 @@ func (r *Renderer) Probe(ctx context.Context, src io.Reader) (broadcast.AudioInf
 			}
 		}
 	}
-	out, err = run(ctx, nil, r.tools.FFmpeg, "-hide_banner", "-nostats", "-i", f.Name(), "-af", "ebur128=framelog=verbose", "-f", "null", "-")
+	out, err = run(ctx, nil, r.tools.FFmpeg, "-hide_banner", "-i", f.Name(), "-af", "ebur128=framelog=verbose", "-f", "null", "-")
 	if err != nil {
 		return info, err
 	}
 	if m := lufsLine.FindAllSubmatch(out, -1); len(m) > 0 {
 		info.LUFS, _ = strconv.ParseFloat(string(m[len(m)-1][1]), 64)
+	}
+	if info.Seconds == 0 {
+		// Files written to a pipe (FLAC, Ogg) may not say how long they
+		// are: the decoding just done tells.
+		if m := decodedTime.FindAllSubmatch(out, -1); len(m) > 0 {
+			last := m[len(m)-1]
+			h, _ := strconv.ParseFloat(string(last[1]), 64)
+			mi, _ := strconv.ParseFloat(string(last[2]), 64)
+			sec, _ := strconv.ParseFloat(string(last[3]), 64)
+			info.Seconds = h*3600 + mi*60 + sec
+		}
 	}
 	return info, nil
 }

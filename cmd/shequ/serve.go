@@ -73,8 +73,11 @@ func serveCmd(ctx context.Context, args []string) error {
 	if err := centre.listen(ctx); err != nil {
 		return err
 	}
+	bcCtx, stopBroadcast := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBroadcast()
+	bc := startBroadcast(bcCtx, st, blobs, log)
 	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
-		Hub: hub, Media: blobs, PanelsChanged: func() {
+		Hub: hub, Media: blobs, Broadcast: bc, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
