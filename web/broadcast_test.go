@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os/exec"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,8 +266,33 @@ func TestBroadcastOverHTTP(t *testing.T) {
 	}
 	stop()
 	mu.Lock()
-	defer mu.Unlock()
 	if _, err := mp3.Frames(data.Bytes()); err != nil {
 		t.Errorf("the stream is not whole MP3 frames: %v", err)
+	}
+	mu.Unlock()
+
+	// The page: the week, the zones with a player each, the as-run log,
+	// and the emergency button in two steps naming the zones.
+	pg := env.pageAs("broadcaster", "/broadcast")
+	for _, want := range []string{"晚间广播", "18:30", "/broadcast/zones/g01/stream", g01.Name, "紧急广播"} {
+		if pg.status != http.StatusOK || !strings.Contains(pg.body, want) {
+			t.Errorf("broadcast page (%d) lacks %q", pg.status, want)
+		}
+	}
+	if r := env.pageAs("resident01", "/broadcast"); r.status != http.StatusForbidden {
+		t.Errorf("resident sees the broadcast page: %d", r.status)
+	}
+	jar := newJar(env)
+	form := url.Values{"text": {"停电检修通知"}, "zone": {strconv.FormatInt(g01.ID, 10)}, "level": {"non_urgent"}, "status": {"test"}}
+	step1 := jar.post("broadcaster", "/broadcast/emergency", form, false)
+	if step1.status != http.StatusOK || !strings.Contains(step1.body, "确认后") || !strings.Contains(step1.body, g01.Name) || !strings.Contains(step1.body, `name="confirm" value="yes"`) {
+		t.Fatalf("emergency step 1: %d", step1.status)
+	}
+	form.Set("confirm", "yes")
+	if step2 := jar.post("broadcaster", "/broadcast/emergency", form, false); step2.status != http.StatusOK || !strings.Contains(step2.body, "已开始播出") {
+		t.Errorf("emergency step 2: %d", step2.status)
+	}
+	if bad := jar.post("broadcaster", "/broadcast/emergency", url.Values{"text": {"x"}, "level": {"urgent"}}, false); bad.status != http.StatusUnprocessableEntity {
+		t.Errorf("emergency without zones: %d", bad.status)
 	}
 }

@@ -285,6 +285,7 @@ func (s *Server) registerPages() {
 	s.registerFieldPages()
 	s.registerServicePages()
 	s.registerAssocPages()
+	s.registerBroadcastPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {
