@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/broadcast"
+	"github.com/shequ/shequ/broadcast/icecast"
 	"github.com/shequ/shequ/broadcast/render"
 	"github.com/shequ/shequ/broadcast/stream"
 	"github.com/shequ/shequ/media"
@@ -24,7 +26,8 @@ type broadcaster struct {
 // startBroadcast starts the zone streams and the scheduler until ctx
 // ends. Programs it needs and cannot find are reported now; the slots
 // they keep from going out are flagged and logged as they come.
-func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, log *slog.Logger) *broadcaster {
+// With an Icecast server, each zone is also sent there.
+func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, log *slog.Logger) *broadcaster {
 	log = log.With("part", "broadcast")
 	tools := render.FindTools()
 	if missing := tools.Missing(); len(missing) > 0 {
@@ -37,5 +40,17 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	sched := broadcast.NewScheduler(st, r, hub, clock, log)
 	go hub.Run(ctx)
 	go sched.Run(ctx)
+	if ice != nil {
+		zones := func(ctx context.Context) ([]broadcast.Zone, error) {
+			ps, err := st.Programmes(ctx)
+			var out []broadcast.Zone
+			for _, p := range ps {
+				out = append(out, p.Zones...)
+			}
+			return out, err
+		}
+		go icecast.NewRelay(ice, hub, zones, log).Run(ctx)
+		log.Info("zones go to icecast too", "server", ice.Redacted())
+	}
 	return &broadcaster{Renderer: r, Scheduler: sched, Hub: hub}
 }
