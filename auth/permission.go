@@ -75,6 +75,7 @@ const (
 	PermBroadcastRead      Permission = "broadcast.read"      // zones, the programme, rundowns, the library, the as-run log
 	PermBroadcastWrite     Permission = "broadcast.write"     // zones, slots, rundowns and the library
 	PermBroadcastEmergency Permission = "broadcast.emergency" // cut into the loudspeakers with an emergency announcement
+	PermBroadcastDedicate  Permission = "broadcast.dedicate"  // request a song for someone (residents: their own requests)
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -92,7 +93,7 @@ var rolePermissions = map[Role][]Permission{
 		PermLedgerRead, PermLedgerWrite, PermLedgerConfigure, PermGrantsManage, PermFollowUp, PermOpeningsWrite,
 		PermAssociationsWrite, PermIntakeSubmit, PermIntakeHandle,
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
-		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency,
+		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -152,7 +153,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermDevicesRead,
 		PermContentRead, PermContentWrite,
 		PermBoardRead, PermBoardPost,
-		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency,
+		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
 	},
 	// A resident reaches only their own household (see Actor.Scope).
 	RoleResident: {
@@ -162,6 +163,7 @@ var rolePermissions = map[Role][]Permission{
 		PermContentRead, PermContentConfirm,
 		PermBoardRead, PermBoardPost,
 		PermIntakeSubmit,
+		PermBroadcastDedicate,
 	},
 }
 

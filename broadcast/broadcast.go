@@ -376,3 +376,58 @@ type Programme struct {
 	Slots       []Slot
 	Rundowns    map[int64][]Item
 }
+
+// Dedication statuses.
+const (
+	DedicationPending  = "pending"
+	DedicationApproved = "approved"
+	DedicationRejected = "rejected"
+)
+
+// Dedication is a resident's song request (点歌): a song for someone, with
+// a few words. Approved, it joins a slot's rundown as a dedication item.
+type Dedication struct {
+	ID          int64  `json:"id"`
+	CommunityID int64  `json:"community_id"`
+	RequestedBy int64  `json:"requested_by"`
+	TrackID     int64  `json:"track_id,omitempty"`
+	Song        string `json:"song,omitempty"`
+	For         string `json:"for"`
+	Message     string `json:"message,omitempty"`
+	Status      string `json:"status"`
+	SlotID      int64  `json:"slot_id,omitempty"`
+	Note        string `json:"note,omitempty"`
+	// DecidedBy and DecidedAt say who approved or rejected it, and when.
+	DecidedBy int64      `json:"decided_by,omitempty"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// Validate checks a song request.
+func (d *Dedication) Validate() error {
+	p := problems{}
+	if d.CommunityID == 0 {
+		p.add("community_id", "is required")
+	}
+	d.Song, d.For, d.Message = strings.TrimSpace(d.Song), strings.TrimSpace(d.For), strings.TrimSpace(d.Message)
+	if d.TrackID == 0 && d.Song == "" {
+		p.add("song", "name a song, or a track of the library")
+	}
+	if utf8.RuneCountInString(d.Song) > 100 {
+		p.add("song", "must be at most 100 characters")
+	}
+	requireText(p, "for", d.For, 50)
+	if utf8.RuneCountInString(d.Message) > 200 {
+		p.add("message", "must be at most 200 characters")
+	}
+	return p.err()
+}
+
+// Words are what is said before the song.
+func (d Dedication) Words() string {
+	w := "送给" + d.For
+	if d.Message != "" {
+		w += "：" + d.Message
+	}
+	return w
+}

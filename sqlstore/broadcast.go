@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -253,36 +254,45 @@ func (s *Store) SetRundown(ctx context.Context, scope auth.Scope, r *broadcast.R
 		if err != nil {
 			return err
 		}
-		var c int64
-		if err := tx.QueryRowContext(ctx, "SELECT community_id FROM broadcast_slots WHERE id = $1", r.SlotID).Scan(&c); err != nil {
-			return err
-		}
-		for i, it := range r.Items {
-			if it.TrackID != 0 {
-				n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_tracks WHERE id = $1 AND community_id = $2", it.TrackID, c)
-				if err != nil {
-					return err
-				}
-				if n == 0 {
-					return shequ.Invalid(map[string]string{fmt.Sprintf("items[%d].track_id", i): "is not a track of the library"})
-				}
-			}
-			if it.MediaID != 0 {
-				n, err := count(ctx, tx, "SELECT COUNT(*) FROM media WHERE id = $1 AND community_id = $2 AND kind = $3", it.MediaID, c, media.Audio.Name)
-				if err != nil {
-					return err
-				}
-				if n == 0 {
-					return shequ.Invalid(map[string]string{fmt.Sprintf("items[%d].media_id", i): "is not an audio file of the community"})
-				}
-			}
-		}
-		r.UpdatedAt = s.now()
-		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_slots SET items = $1, items_at = $2 WHERE id = $3", jsonText(r.Items), r.UpdatedAt, r.SlotID); err != nil {
-			return err
-		}
-		return s.change(ctx, tx, c, "update", "broadcast_rundown", r.SlotID, before, r)
+		return s.writeRundown(ctx, tx, r, before)
 	})
+}
+
+// writeRundown checks that what r names is the slot community's and
+// stores it, audited against before.
+func (s *Store) writeRundown(ctx context.Context, tx *sql.Tx, r *broadcast.Rundown, before broadcast.Rundown) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	var c int64
+	if err := tx.QueryRowContext(ctx, "SELECT community_id FROM broadcast_slots WHERE id = $1", r.SlotID).Scan(&c); err != nil {
+		return err
+	}
+	for i, it := range r.Items {
+		if it.TrackID != 0 {
+			n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_tracks WHERE id = $1 AND community_id = $2", it.TrackID, c)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return shequ.Invalid(map[string]string{fmt.Sprintf("items[%d].track_id", i): "is not a track of the library"})
+			}
+		}
+		if it.MediaID != 0 {
+			n, err := count(ctx, tx, "SELECT COUNT(*) FROM media WHERE id = $1 AND community_id = $2 AND kind = $3", it.MediaID, c, media.Audio.Name)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return shequ.Invalid(map[string]string{fmt.Sprintf("items[%d].media_id", i): "is not an audio file of the community"})
+			}
+		}
+	}
+	r.UpdatedAt = s.now()
+	if _, err := tx.ExecContext(ctx, "UPDATE broadcast_slots SET items = $1, items_at = $2 WHERE id = $3", jsonText(r.Items), r.UpdatedAt, r.SlotID); err != nil {
+		return err
+	}
+	return s.change(ctx, tx, c, "update", "broadcast_rundown", r.SlotID, before, r)
 }
 
 // ListTracks lists the library.
@@ -496,3 +506,143 @@ func (s *Store) Programmes(ctx context.Context) ([]broadcast.Programme, error) {
 type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+const dedicationColumns = "d.id, d.community_id, d.requested_by, d.track_id, d.song, d.for_whom, d.message, d.status, d.slot_id, d.note, d.decided_by, d.decided_at, d.created_at"
+
+func scanDedication(r scanner) (broadcast.Dedication, error) {
+	var d broadcast.Dedication
+	var by, track, slot, decider sql.NullInt64
+	var at sql.NullTime
+	err := r.Scan(&d.ID, &d.CommunityID, &by, &track, &d.Song, &d.For, &d.Message, &d.Status, &slot, &d.Note, &decider, &at, &d.CreatedAt)
+	d.RequestedBy, d.TrackID, d.SlotID, d.DecidedBy, d.CreatedAt = by.Int64, track.Int64, slot.Int64, decider.Int64, d.CreatedAt.UTC()
+	if at.Valid {
+		t := at.Time.UTC()
+		d.DecidedAt = &t
+	}
+	return d, err
+}
+
+// dedicationsWhere keeps the requests scope reaches: all of a community
+// for whoever reaches it whole (the broadcaster), one's own elsewhere.
+func dedicationsWhere(scope auth.Scope, user int64, a *args) string {
+	var whole []int64
+	for _, r := range scope {
+		if r.CommunityID == 0 {
+			return "TRUE"
+		}
+		if r.GridID == 0 && r.HouseholdID == 0 {
+			whole = append(whole, r.CommunityID)
+		}
+	}
+	var ors []string
+	if len(whole) > 0 {
+		ors = append(ors, "d.community_id IN "+inList(a, whole))
+	}
+	if len(scope) > 0 && user != 0 {
+		ors = append(ors, "d.requested_by = "+a.add(user))
+	}
+	if len(ors) == 0 {
+		return "FALSE"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// ListDedications lists song requests, newest first: a community's for
+// those who reach it whole, else the caller's own.
+func (s *Store) ListDedications(ctx context.Context, scope auth.Scope, user int64, communityID int64, status string, page shequ.Page) (shequ.List[broadcast.Dedication], error) {
+	var a args
+	where := []string{dedicationsWhere(scope, user, &a)}
+	where = append(where, communityFilter("d.community_id", communityID, &a)...)
+	if status != "" {
+		where = append(where, "d.status = "+a.add(status))
+	}
+	return listWhere(ctx, s.reader(), "dedications", "broadcast_dedications d", dedicationColumns, strings.Join(where, " AND "), "d.created_at DESC, d.id DESC", a, page, scanDedication)
+}
+
+// RequestDedication files a song request in a community scope reaches.
+func (s *Store) RequestDedication(ctx context.Context, scope auth.Scope, d *broadcast.Dedication) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(scope, func(r auth.Reach) bool { return r.CommunityID == 0 || r.CommunityID == d.CommunityID }) {
+		return shequ.Errorf(shequ.EFORBIDDEN, "you may not request songs in community %d", d.CommunityID)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if d.TrackID != 0 {
+			n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_tracks WHERE id = $1 AND community_id = $2", d.TrackID, d.CommunityID)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return shequ.Invalid(map[string]string{"track_id": "is not a track of the library"})
+			}
+		}
+		if a := auth.ActorFrom(ctx); a != nil {
+			d.RequestedBy = a.User.ID
+		}
+		d.Status, d.CreatedAt = broadcast.DedicationPending, s.now()
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_dedications (community_id, requested_by, track_id, song, for_whom, message, status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.CommunityID, nullID(d.RequestedBy), nullID(d.TrackID), d.Song, d.For, d.Message, d.Status, d.CreatedAt)
+		if err != nil {
+			return err
+		}
+		d.ID = id
+		return s.change(ctx, tx, d.CommunityID, "create", "broadcast_dedication", id, nil, d)
+	})
+}
+
+// DecideDedication approves a pending request into a slot's rundown (as a
+// dedication item of trackID, or of the track it names) or rejects it.
+func (s *Store) DecideDedication(ctx context.Context, scope auth.Scope, id int64, approve bool, slotID, trackID int64, note string) (broadcast.Dedication, error) {
+	var d broadcast.Dedication
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "broadcast_dedications", id); err != nil {
+			return err
+		}
+		var a args
+		var err error
+		d, err = scanDedication(tx.QueryRowContext(ctx, "SELECT "+dedicationColumns+" FROM broadcast_dedications d WHERE d.id = "+a.add(id)+" AND "+
+			scopeWhere(scope, scopeCols{community: "d.community_id"}, &a), a...))
+		if err == sql.ErrNoRows {
+			return notFound("dedication", id)
+		} else if err != nil {
+			return err
+		}
+		if !scope.WholeCommunity(d.CommunityID) {
+			return shequ.Errorf(shequ.EFORBIDDEN, "only the community's broadcasters decide song requests")
+		}
+		if d.Status != broadcast.DedicationPending {
+			return shequ.Errorf(shequ.ECONFLICT, "the request was %s already", d.Status)
+		}
+		before := d
+		now := s.now()
+		d.Note, d.DecidedAt = note, &now
+		if by := auth.ActorFrom(ctx); by != nil {
+			d.DecidedBy = by.User.ID
+		}
+		d.Status = broadcast.DedicationRejected
+		if approve {
+			if trackID == 0 {
+				trackID = d.TrackID
+			}
+			if trackID == 0 || slotID == 0 {
+				return shequ.Invalid(map[string]string{"track_id": "approving needs the song from the library and the slot it plays in"})
+			}
+			r, err := readRundown(ctx, tx, scope, slotID)
+			if err != nil {
+				return err
+			}
+			r.Items = append(r.Items, broadcast.Item{Kind: broadcast.ItemDedication, TrackID: trackID, Text: d.Words()})
+			if err := s.writeRundown(ctx, tx, &r, r); err != nil {
+				return err
+			}
+			d.Status, d.SlotID, d.TrackID = broadcast.DedicationApproved, slotID, trackID
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = $1, slot_id = $2, track_id = $3, note = $4, decided_by = $5, decided_at = $6 WHERE id = $7",
+			d.Status, nullID(d.SlotID), nullID(d.TrackID), d.Note, nullID(d.DecidedBy), now, d.ID); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, d.CommunityID, d.Status, "broadcast_dedication", d.ID, before, d)
+	})
+	return d, err
+}

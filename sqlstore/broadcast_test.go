@@ -137,3 +137,63 @@ func TestBroadcastProgramme(t *testing.T) {
 		}
 	})
 }
+
+func TestBroadcastDedications(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "ded")
+		c := tr.community.ID
+		admin := auth.Scope{{CommunityID: c}}
+		resident := auth.Scope{{CommunityID: c, HouseholdID: tr.household1.ID}}
+		z := broadcast.Zone{CommunityID: c, Code: "all", Name: "全社区"}
+		mustOK(t, st.CreateZone(ctx, admin, &z))
+		slot := broadcast.Slot{CommunityID: c, ZoneIDs: []int64{z.ID}, Days: []int{1, 2, 3, 4, 5, 6, 7}, Start: "18:30", Minutes: 20}
+		mustOK(t, st.CreateSlot(ctx, admin, &slot))
+		track := broadcast.Track{CommunityID: c, Title: "月亮代表我的心"}
+		mustOK(t, st.AddTrack(ctx, admin, &track, media.Media{Kind: media.Audio.Name, SHA256: strings.Repeat("ef", 32), ContentType: "audio/mpeg", Size: 10}))
+
+		broadcastCode(t, st.RequestDedication(ctx, resident, &broadcast.Dedication{CommunityID: c, For: "妻子"}), shequ.EINVALID)
+		d := broadcast.Dedication{CommunityID: c, Song: "月亮代表我的心", For: "我的妻子", Message: "祝你早日康复"}
+		mustOK(t, st.RequestDedication(ctx, resident, &d))
+		other := broadcast.Dedication{CommunityID: c, TrackID: track.ID, For: "邻居"}
+		mustOK(t, st.RequestDedication(ctx, admin, &other))
+
+		// The broadcaster sees every request; a resident theirs only
+		// (both were filed without an actor here: requested_by is 0).
+		all, err := st.ListDedications(ctx, admin, 0, c, broadcast.DedicationPending, shequ.Page{})
+		mustOK(t, err)
+		if all.Total != 2 {
+			t.Fatalf("pending: %+v", all)
+		}
+		mine, err := st.ListDedications(ctx, resident, 999, c, "", shequ.Page{})
+		mustOK(t, err)
+		if mine.Total != 0 {
+			t.Fatalf("someone else's requests: %+v", mine)
+		}
+
+		_, err = st.DecideDedication(ctx, resident, d.ID, true, slot.ID, track.ID, "")
+		broadcastCode(t, err, shequ.EFORBIDDEN)
+		_, err = st.DecideDedication(ctx, admin, d.ID, true, slot.ID, 0, "")
+		broadcastCode(t, err, shequ.EINVALID) // no track in the library named
+		got, err := st.DecideDedication(ctx, admin, d.ID, true, slot.ID, track.ID, "")
+		mustOK(t, err)
+		if got.Status != broadcast.DedicationApproved || got.SlotID != slot.ID || got.DecidedAt == nil {
+			t.Fatalf("approved: %+v", got)
+		}
+		r, err := st.Rundown(ctx, admin, slot.ID)
+		mustOK(t, err)
+		if len(r.Items) != 1 || r.Items[0].Kind != broadcast.ItemDedication || r.Items[0].TrackID != track.ID || r.Items[0].Text != "送给我的妻子：祝你早日康复" {
+			t.Fatalf("rundown: %+v", r)
+		}
+		_, err = st.DecideDedication(ctx, admin, d.ID, false, 0, 0, "")
+		broadcastCode(t, err, shequ.ECONFLICT)
+		rej, err := st.DecideDedication(ctx, admin, other.ID, false, 0, 0, "本周点歌已满")
+		mustOK(t, err)
+		if rej.Status != broadcast.DedicationRejected || rej.Note != "本周点歌已满" {
+			t.Fatalf("rejected: %+v", rej)
+		}
+		if audited(t, st, "broadcast_dedication.approved") != 1 || audited(t, st, "broadcast_dedication.rejected") != 1 {
+			t.Error("decisions not audited")
+		}
+	})
+}

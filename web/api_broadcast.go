@@ -29,6 +29,9 @@ type broadcastStore interface {
 	AddTrack(ctx context.Context, scope auth.Scope, t *broadcast.Track, blob media.Media) error
 	ListAsRun(ctx context.Context, scope auth.Scope, f broadcast.AsRunFilter) (shequ.List[broadcast.AsRun], error)
 	CreateEmergency(ctx context.Context, scope auth.Scope, e *broadcast.Emergency) error
+	ListDedications(ctx context.Context, scope auth.Scope, user int64, communityID int64, status string, page shequ.Page) (shequ.List[broadcast.Dedication], error)
+	RequestDedication(ctx context.Context, scope auth.Scope, d *broadcast.Dedication) error
+	DecideDedication(ctx context.Context, scope auth.Scope, id int64, approve bool, slotID, trackID int64, note string) (broadcast.Dedication, error)
 }
 
 // Broadcaster is the running broadcast: it measures audio, puts emergency
@@ -63,6 +66,14 @@ type slotBody struct {
 	From        string                `json:"from,omitempty" doc:"First date, YYYY-MM-DD"`
 	Until       string                `json:"until,omitempty" doc:"Last date, YYYY-MM-DD"`
 	Exceptions  []broadcast.Exception `json:"exceptions,omitempty" doc:"Dates the slot is skipped or moved"`
+}
+
+type dedicationBody struct {
+	CommunityID int64  `json:"community_id,omitempty" doc:"Needed only by users who work in several communities"`
+	TrackID     int64  `json:"track_id,omitempty" doc:"A song of the library"`
+	Song        string `json:"song,omitempty" maxLength:"100" doc:"The song, when it is not in the library"`
+	For         string `json:"for" maxLength:"50" doc:"Who it is for"`
+	Message     string `json:"message,omitempty" maxLength:"200"`
 }
 
 type rundownBody struct {
@@ -147,6 +158,46 @@ func (s *Server) registerBroadcastAPI() {
 				return nil, err
 			}
 			return item(e, s.broadcast.Announce(ctx, e))
+		})
+
+	handle(s, get("/api/v1/broadcast/dedications", auth.PermBroadcastDedicate), "list-dedications", "Song requests, newest first: the community's for broadcasters, a resident's own", "broadcast",
+		func(ctx context.Context, in *struct {
+			PageParams
+			Status string `query:"status" enum:"pending,approved,rejected,"`
+		}) (*listBody[broadcast.Dedication], error) {
+			return list(s.store.ListDedications(ctx, scope(ctx, auth.PermBroadcastDedicate), auth.ActorFrom(ctx).User.ID, in.Community, in.Status, in.page()))
+		})
+	handle(s, post("/api/v1/broadcast/dedications", auth.PermBroadcastDedicate), "request-dedication", "Request a song for someone (点歌); the broadcaster approves it into a slot", "broadcast",
+		func(ctx context.Context, in *struct{ Body dedicationBody }) (*itemBody[broadcast.Dedication], error) {
+			c, err := s.transferCommunity(ctx, auth.PermBroadcastDedicate, in.Body.CommunityID)
+			if err != nil {
+				return nil, err
+			}
+			b := in.Body
+			d := broadcast.Dedication{CommunityID: c, TrackID: b.TrackID, Song: b.Song, For: b.For, Message: b.Message}
+			return item(d, s.store.RequestDedication(ctx, scope(ctx, auth.PermBroadcastDedicate), &d))
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/broadcast/dedications/{id}/approve", Permission: auth.PermBroadcastWrite, OK: true}, "approve-dedication",
+		"Approve a song request: it joins the slot's rundown as a dedication", "broadcast",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body struct {
+				SlotID  int64  `json:"slot_id" minimum:"1" doc:"The slot it plays in"`
+				TrackID int64  `json:"track_id,omitempty" doc:"The library's song; the request's own when it named one"`
+				Note    string `json:"note,omitempty" maxLength:"200"`
+			}
+		}) (*itemBody[broadcast.Dedication], error) {
+			return item(s.store.DecideDedication(ctx, scope(ctx, auth.PermBroadcastWrite), in.ID, true, in.Body.SlotID, in.Body.TrackID, in.Body.Note))
+		})
+	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/broadcast/dedications/{id}/reject", Permission: auth.PermBroadcastWrite, OK: true}, "reject-dedication",
+		"Turn a song request down, saying why", "broadcast",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body struct {
+				Note string `json:"note" minLength:"1" maxLength:"200" doc:"Why, for the resident"`
+			}
+		}) (*itemBody[broadcast.Dedication], error) {
+			return item(s.store.DecideDedication(ctx, scope(ctx, auth.PermBroadcastWrite), in.ID, false, 0, 0, in.Body.Note))
 		})
 
 	s.rawRoute(Route{Method: http.MethodPost, Path: "/api/v1/broadcast/library", Permission: auth.PermBroadcastWrite}, s.addTrack)

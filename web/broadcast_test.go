@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/broadcast"
 	"github.com/shequ/shequ/broadcast/mp3"
 	"github.com/shequ/shequ/broadcast/render"
 	"github.com/shequ/shequ/broadcast/stream"
 	"github.com/shequ/shequ/live"
+	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
@@ -98,6 +100,33 @@ func TestBroadcastProgrammeOverHTTP(t *testing.T) {
 			var runs shequ.List[broadcast.AsRun]
 			if st := env.do("broadcaster", http.MethodGet, "/api/v1/broadcast/asrun?zone="+strconv.FormatInt(z.ID, 10), nil, &runs); st != http.StatusOK || runs.Total != 0 {
 				t.Errorf("as-run of a new zone: %d %+v", st, runs)
+			}
+
+			// A resident's song request, approved into the evening slot.
+			track := broadcast.Track{CommunityID: env.demo.CommunityID, Title: "月亮代表我的心"}
+			if err := env.store.AddTrack(t.Context(), auth.Scope{{}}, &track, media.Media{Kind: media.Audio.Name, SHA256: strings.Repeat("ab", 32), ContentType: "audio/mpeg", Size: 1}); err != nil {
+				t.Fatal(err)
+			}
+			var d broadcast.Dedication
+			if st := env.do("resident01", http.MethodPost, "/api/v1/broadcast/dedications", map[string]any{"song": "月亮代表我的心", "for": "我的妻子", "message": "祝你早日康复"}, &d); st != http.StatusCreated || d.Status != "pending" {
+				t.Fatalf("request: %d %+v", st, d)
+			}
+			var mine shequ.List[broadcast.Dedication]
+			env.do("resident01", http.MethodGet, "/api/v1/broadcast/dedications", nil, &mine)
+			if mine.Total != 1 {
+				t.Errorf("the resident's requests: %+v", mine)
+			}
+			if st, _ := env.problemCode("resident01", http.MethodPost, "/api/v1/broadcast/dedications/"+strconv.FormatInt(d.ID, 10)+"/approve", map[string]any{"slot_id": slots.Items[2].ID}); st != http.StatusForbidden {
+				t.Errorf("resident approves: %d", st)
+			}
+			var ok broadcast.Dedication
+			if st := env.do("broadcaster", http.MethodPost, "/api/v1/broadcast/dedications/"+strconv.FormatInt(d.ID, 10)+"/approve",
+				map[string]any{"slot_id": slots.Items[2].ID, "track_id": track.ID}, &ok); st != http.StatusOK || ok.Status != "approved" {
+				t.Fatalf("approve: %d %+v", st, ok)
+			}
+			env.do("broadcaster", http.MethodGet, "/api/v1/broadcast/slots/"+strconv.FormatInt(slots.Items[2].ID, 10)+"/rundown", nil, &r)
+			if last := r.Items[len(r.Items)-1]; last.Kind != "dedication" || last.TrackID != track.ID {
+				t.Errorf("evening rundown ends with %+v", last)
 			}
 		})
 	}

@@ -81,7 +81,26 @@ CREATE TABLE broadcast_asrun (
 );
 CREATE INDEX broadcast_asrun_zone ON broadcast_asrun (community_id, zone_id, started_at);
 
+-- Song requests from residents, approved into a slot's rundown.
+CREATE TABLE broadcast_dedications (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    requested_by  INTEGER,
+    track_id      INTEGER,
+    song          TEXT NOT NULL DEFAULT '',
+    for_whom      TEXT NOT NULL,
+    message       TEXT NOT NULL DEFAULT '',
+    status        TEXT NOT NULL,
+    slot_id       INTEGER,
+    note          TEXT NOT NULL DEFAULT '',
+    decided_by    INTEGER,
+    decided_at    TIMESTAMP,
+    created_at    TIMESTAMP NOT NULL
+);
+CREATE INDEX broadcast_dedications_community ON broadcast_dedications (community_id, status);
+
 -- +goose Down
+DROP TABLE broadcast_dedications;
 DROP TABLE broadcast_asrun;
 DROP TABLE broadcast_emergencies;
 DROP TABLE broadcast_renders;
