@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shequ/shequ"
-	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/broadcast"
 	"github.com/shequ/shequ/community"
@@ -14,20 +13,6 @@ import (
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 )
-
-func broadcastCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := shequ.ErrorCode(err); got != code {
-		t.Fatalf("want %s, got %v", code, err)
-	}
-}
-
-func audited(t *testing.T, st *sqlstore.Store, action string) int {
-	t.Helper()
-	l, err := st.ListAudit(t.Context(), everywhere, audit.Filter{Action: action})
-	mustOK(t, err)
-	return l.Total
-}
 
 func TestBroadcastProgramme(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
@@ -44,12 +29,12 @@ func TestBroadcastProgramme(t *testing.T) {
 		}
 
 		// Zones take only the community's speakers.
-		broadcastCode(t, st.CreateZone(ctx, admin, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "第1网格", SpeakerIDs: []int64{camera.ID}}), shequ.EINVALID)
-		broadcastCode(t, st.CreateZone(ctx, admin, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "第1网格", SpeakerIDs: []int64{foreign.ID}}), shequ.EINVALID)
-		broadcastCode(t, st.CreateZone(ctx, auth.Scope{{CommunityID: other.community.ID}}, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "x"}), shequ.EFORBIDDEN)
+		wantCode(t, "", st.CreateZone(ctx, admin, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "第1网格", SpeakerIDs: []int64{camera.ID}}), shequ.EINVALID)
+		wantCode(t, "", st.CreateZone(ctx, admin, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "第1网格", SpeakerIDs: []int64{foreign.ID}}), shequ.EINVALID)
+		wantCode(t, "", st.CreateZone(ctx, auth.Scope{{CommunityID: other.community.ID}}, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "x"}), shequ.EFORBIDDEN)
 		z := broadcast.Zone{CommunityID: c, Code: "g1", Name: "第1网格", SpeakerIDs: []int64{speaker.ID}}
 		mustOK(t, st.CreateZone(ctx, admin, &z))
-		broadcastCode(t, st.CreateZone(ctx, admin, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "again"}), shequ.ECONFLICT)
+		wantCode(t, "", st.CreateZone(ctx, admin, &broadcast.Zone{CommunityID: c, Code: "g1", Name: "again"}), shequ.ECONFLICT)
 		got, err := st.ZoneByCode(ctx, 0, "g1")
 		mustOK(t, err)
 		if got.ID != z.ID || len(got.SpeakerIDs) != 1 || got.SpeakerIDs[0] != speaker.ID {
@@ -60,7 +45,7 @@ func TestBroadcastProgramme(t *testing.T) {
 		}
 
 		// Slots on the community's zones.
-		broadcastCode(t, st.CreateSlot(ctx, admin, &broadcast.Slot{CommunityID: c, ZoneIDs: []int64{z.ID + 1000}, Days: []int{1}, Start: "07:00", Minutes: 20}), shequ.EINVALID)
+		wantCode(t, "", st.CreateSlot(ctx, admin, &broadcast.Slot{CommunityID: c, ZoneIDs: []int64{z.ID + 1000}, Days: []int{1}, Start: "07:00", Minutes: 20}), shequ.EINVALID)
 		slot := broadcast.Slot{CommunityID: c, Name: "早间", ZoneIDs: []int64{z.ID}, Days: []int{1, 2, 3, 4, 5, 6, 7}, Start: "07:00", Minutes: 20,
 			Exceptions: []broadcast.Exception{{Date: "2026-12-25", Skip: true}}}
 		mustOK(t, st.CreateSlot(ctx, admin, &slot))
@@ -73,7 +58,7 @@ func TestBroadcastProgramme(t *testing.T) {
 		// The library: audio in the media store.
 		sha := strings.Repeat("ab", 32)
 		track := broadcast.Track{CommunityID: c, Title: "茉莉花", Artist: "演示", Seconds: 62.5, LUFS: -17.2}
-		broadcastCode(t, st.AddTrack(ctx, admin, &track, media.Media{Kind: media.Photo.Name, SHA256: sha, ContentType: "image/png", Size: 10}), shequ.EINVALID)
+		wantCode(t, "", st.AddTrack(ctx, admin, &track, media.Media{Kind: media.Photo.Name, SHA256: sha, ContentType: "image/png", Size: 10}), shequ.EINVALID)
 		mustOK(t, st.AddTrack(ctx, admin, &track, media.Media{Kind: media.Audio.Name, SHA256: sha, ContentType: "audio/mpeg", Size: 1000}))
 		tracks, err := st.ListTracks(ctx, admin, c, shequ.Page{})
 		mustOK(t, err)
@@ -86,10 +71,10 @@ func TestBroadcastProgramme(t *testing.T) {
 
 		// Rundowns name the community's tracks only.
 		bad := broadcast.Rundown{SlotID: slot.ID, Items: []broadcast.Item{{Kind: broadcast.ItemMusic, TrackID: track.ID + 99}}}
-		broadcastCode(t, st.SetRundown(ctx, admin, &bad), shequ.EINVALID)
+		wantCode(t, "", st.SetRundown(ctx, admin, &bad), shequ.EINVALID)
 		r := broadcast.Rundown{SlotID: slot.ID, Items: []broadcast.Item{{Kind: broadcast.ItemChime}, {Kind: broadcast.ItemSpeech, Text: "12月2日9:30停水"}, {Kind: broadcast.ItemMusic, TrackID: track.ID}}}
 		mustOK(t, st.SetRundown(ctx, admin, &r))
-		broadcastCode(t, st.SetRundown(ctx, auth.Scope{{CommunityID: other.community.ID}}, &r), shequ.ENOTFOUND)
+		wantCode(t, "", st.SetRundown(ctx, auth.Scope{{CommunityID: other.community.ID}}, &r), shequ.ENOTFOUND)
 		r2, err := st.Rundown(ctx, admin, slot.ID)
 		mustOK(t, err)
 		if len(r2.Items) != 3 || r2.Items[1].Voice != "cmn" || r2.UpdatedAt.IsZero() {
@@ -109,7 +94,7 @@ func TestBroadcastProgramme(t *testing.T) {
 			t.Fatalf("flag: %q", s3.Flag)
 		}
 		_, err = st.Render(ctx, c, "h1")
-		broadcastCode(t, err, shequ.ENOTFOUND)
+		wantCode(t, "", err, shequ.ENOTFOUND)
 		a := broadcast.Audio{SHA256: strings.Repeat("cd", 32), Seconds: 31.2}
 		mustOK(t, st.SaveRender(ctx, c, "h1", a, media.Media{SHA256: a.SHA256, ContentType: "audio/mpeg", Size: 250000}))
 		mustOK(t, st.SaveRender(ctx, c, "h1", a, media.Media{SHA256: a.SHA256, ContentType: "audio/mpeg", Size: 250000}))
@@ -131,7 +116,7 @@ func TestBroadcastProgramme(t *testing.T) {
 		}
 
 		for _, action := range []string{"broadcast_zone.create", "broadcast_slot.create", "broadcast_track.create", "broadcast_rundown.update", "broadcast_slot.flag", "broadcast_emergency.create"} {
-			if audited(t, st, action) == 0 {
+			if auditCount(t, st, action) == 0 {
 				t.Errorf("%s not audited", action)
 			}
 		}
@@ -152,7 +137,7 @@ func TestBroadcastDedications(t *testing.T) {
 		track := broadcast.Track{CommunityID: c, Title: "月亮代表我的心"}
 		mustOK(t, st.AddTrack(ctx, admin, &track, media.Media{Kind: media.Audio.Name, SHA256: strings.Repeat("ef", 32), ContentType: "audio/mpeg", Size: 10}))
 
-		broadcastCode(t, st.RequestDedication(ctx, resident, &broadcast.Dedication{CommunityID: c, For: "妻子"}), shequ.EINVALID)
+		wantCode(t, "", st.RequestDedication(ctx, resident, &broadcast.Dedication{CommunityID: c, For: "妻子"}), shequ.EINVALID)
 		d := broadcast.Dedication{CommunityID: c, Song: "月亮代表我的心", For: "我的妻子", Message: "祝你早日康复"}
 		mustOK(t, st.RequestDedication(ctx, resident, &d))
 		other := broadcast.Dedication{CommunityID: c, TrackID: track.ID, For: "邻居"}
@@ -172,9 +157,9 @@ func TestBroadcastDedications(t *testing.T) {
 		}
 
 		_, err = st.DecideDedication(ctx, resident, d.ID, true, slot.ID, track.ID, "")
-		broadcastCode(t, err, shequ.EFORBIDDEN)
+		wantCode(t, "", err, shequ.EFORBIDDEN)
 		_, err = st.DecideDedication(ctx, admin, d.ID, true, slot.ID, 0, "")
-		broadcastCode(t, err, shequ.EINVALID) // no track in the library named
+		wantCode(t, "", err, shequ.EINVALID) // no track in the library named
 		got, err := st.DecideDedication(ctx, admin, d.ID, true, slot.ID, track.ID, "")
 		mustOK(t, err)
 		if got.Status != broadcast.DedicationApproved || got.SlotID != slot.ID || got.DecidedAt == nil {
@@ -186,13 +171,13 @@ func TestBroadcastDedications(t *testing.T) {
 			t.Fatalf("rundown: %+v", r)
 		}
 		_, err = st.DecideDedication(ctx, admin, d.ID, false, 0, 0, "")
-		broadcastCode(t, err, shequ.ECONFLICT)
+		wantCode(t, "", err, shequ.ECONFLICT)
 		rej, err := st.DecideDedication(ctx, admin, other.ID, false, 0, 0, "本周点歌已满")
 		mustOK(t, err)
 		if rej.Status != broadcast.DedicationRejected || rej.Note != "本周点歌已满" {
 			t.Fatalf("rejected: %+v", rej)
 		}
-		if audited(t, st, "broadcast_dedication.approved") != 1 || audited(t, st, "broadcast_dedication.rejected") != 1 {
+		if auditCount(t, st, "broadcast_dedication.approved") != 1 || auditCount(t, st, "broadcast_dedication.rejected") != 1 {
 			t.Error("decisions not audited")
 		}
 	})
