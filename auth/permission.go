@@ -75,6 +75,11 @@ const (
 	// retry them. The queue serves the whole deployment, so only a grant
 	// that reaches every community can use it.
 	PermJobsManage Permission = "jobs.manage"
+	// The loudspeakers.
+	PermBroadcastRead      Permission = "broadcast.read"      // zones, the programme, rundowns, the library, the as-run log
+	PermBroadcastWrite     Permission = "broadcast.write"     // zones, slots, rundowns and the library
+	PermBroadcastEmergency Permission = "broadcast.emergency" // cut into the loudspeakers with an emergency announcement
+	PermBroadcastDedicate  Permission = "broadcast.dedicate"  // request a song for someone (residents: their own requests)
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -93,6 +98,7 @@ var rolePermissions = map[Role][]Permission{
 		PermAssociationsWrite, PermIntakeSubmit, PermIntakeHandle,
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
 		PermJobsManage,
+		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -102,6 +108,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
+		PermBroadcastRead, PermBroadcastEmergency,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
@@ -151,6 +158,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermDevicesRead,
 		PermContentRead, PermContentWrite,
 		PermBoardRead, PermBoardPost,
+		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
 	},
 	// A resident reaches only their own household (see Actor.Scope).
 	RoleResident: {
@@ -160,6 +168,7 @@ var rolePermissions = map[Role][]Permission{
 		PermContentRead, PermContentConfirm,
 		PermBoardRead, PermBoardPost,
 		PermIntakeSubmit,
+		PermBroadcastDedicate,
 	},
 }
 

@@ -5,12 +5,14 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -63,10 +65,61 @@ var (
 	// VideoExport is a clip exported from a camera; S3 copies an object
 	// of at most 5 GiB in one request, so the limit stays under that.
 	VideoExport = Kind{Name: "video_export", MaxBytes: 4 << 30, Types: []string{"video/mp4", "video/webm", "video/avi", "application/octet-stream"}}
+	// Audio is a song or clip of the loudspeakers' library, or a rendered
+	// slot: MP3, Ogg, WAV or FLAC.
+	Audio = Kind{Name: "audio", MaxBytes: 200 << 20, Types: []string{"audio/mpeg", "application/ogg", "audio/ogg", "audio/wave", "audio/flac"}}
 )
 
 // Kinds are all the kinds, by name.
-var Kinds = map[string]Kind{Photo.Name: Photo, Attachment.Name: Attachment, VideoExport.Name: VideoExport}
+var Kinds = map[string]Kind{Photo.Name: Photo, Attachment.Name: Attachment, VideoExport.Name: VideoExport, Audio.Name: Audio}
+
+// Sniff returns the content type of bytes that begin with head: what
+// http.DetectContentType finds, and the audio it does not know (FLAC, and
+// MP3 without an ID3 tag, which begins with an MPEG audio frame header).
+func Sniff(head []byte) string {
+	ct := BaseType(http.DetectContentType(head))
+	if ct != "application/octet-stream" {
+		return ct
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte("fLaC")):
+		return "audio/flac"
+	case mpegAudioHeader(head):
+		return "audio/mpeg"
+	}
+	return ct
+}
+
+// mpegAudioHeader reports whether head begins with two MPEG audio layer III
+// frame headers in a row: one alone is too easily found in other bytes.
+func mpegAudioHeader(head []byte) bool {
+	n := mpegFrameLen(head)
+	return n > 0 && len(head) >= n+4 && mpegFrameLen(head[n:]) > 0
+}
+
+// mpegFrameLen returns the length of the MPEG-1 or -2 layer III frame whose
+// header begins b, or 0 when b does not begin with one.
+func mpegFrameLen(b []byte) int {
+	if len(b) < 4 || b[0] != 0xFF || b[1]&0xE0 != 0xE0 {
+		return 0
+	}
+	version, layer := (b[1]>>3)&3, (b[1]>>1)&3
+	bi, si, pad := int(b[2]>>4), int((b[2]>>2)&3), int((b[2]>>1)&1)
+	if layer != 1 || version == 1 || bi == 0 || bi == 15 || si == 3 {
+		return 0
+	}
+	rates := [3]int{44100, 48000, 32000}
+	v1 := [15]int{0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320}
+	v2 := [15]int{0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160}
+	if version == 3 { // MPEG-1
+		return 144*v1[bi]*1000/rates[si] + pad
+	}
+	rate := rates[si] / 2
+	if version == 0 { // MPEG-2.5
+		rate /= 2
+	}
+	return 72*v2[bi]*1000/rate + pad
+}
 
 // Takes reports whether the kind takes bytes sniffed as sniffed.
 func (k Kind) Takes(sniffed string) bool {

@@ -142,6 +142,7 @@ func (s *Server) registerAPI() {
 	s.registerCaseAPI()
 	s.registerMediationAPI()
 	s.registerAssistanceAPI()
+	s.registerBroadcastAPI()
 }
 
 // --- sign-in ---

@@ -221,6 +221,22 @@ var rules = map[string]string{
 	"GET /api/v1/assistance/applications":               "admin association_member association_chair",
 	"POST /api/v1/assistance/applications":              "admin association_member association_chair",
 	"POST /api/v1/assistance/applications/{id}/outcome": "admin association_member association_chair",
+
+	"GET /api/v1/broadcast/zones":                     "admin operator broadcast_manager",
+	"POST /api/v1/broadcast/zones":                    "admin broadcast_manager",
+	"GET /api/v1/broadcast/slots":                     "admin operator broadcast_manager",
+	"POST /api/v1/broadcast/slots":                    "admin broadcast_manager",
+	"GET /api/v1/broadcast/slots/{id}/rundown":        "admin operator broadcast_manager",
+	"PUT /api/v1/broadcast/slots/{id}/rundown":        "admin broadcast_manager",
+	"GET /api/v1/broadcast/library":                   "admin operator broadcast_manager",
+	"POST /api/v1/broadcast/library":                  "admin broadcast_manager",
+	"GET /api/v1/broadcast/library/{id}/audio":        "admin operator broadcast_manager",
+	"GET /api/v1/broadcast/asrun":                     "admin operator broadcast_manager",
+	"POST /api/v1/broadcast/emergency":                "admin operator broadcast_manager",
+	"GET /api/v1/broadcast/dedications":               "admin broadcast_manager resident",
+	"POST /api/v1/broadcast/dedications":              "admin broadcast_manager resident",
+	"POST /api/v1/broadcast/dedications/{id}/approve": "admin broadcast_manager",
+	"POST /api/v1/broadcast/dedications/{id}/reject":  "admin broadcast_manager",
 }
 
 // roleUsers names an account holding each role in the demo community.

@@ -123,7 +123,7 @@ func (s *Server) putMedia(ctx context.Context, src io.Reader, in mediaIn) (media
 	if len(head) == 0 {
 		return media.Media{}, shequ.Invalid(map[string]string{in.Field: "is empty"})
 	}
-	sniffed := media.BaseType(http.DetectContentType(head))
+	sniffed := media.Sniff(head)
 	if in.Refused != "" && !in.Kind.Takes(sniffed) {
 		return media.Media{}, shequ.Invalid(map[string]string{in.Field: in.Refused})
 	}

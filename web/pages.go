@@ -287,6 +287,7 @@ func (s *Server) registerPages() {
 	s.registerServicePages()
 	s.registerAssocPages()
 	s.registerJobsPages()
+	s.registerBroadcastPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {

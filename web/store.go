@@ -95,4 +95,5 @@ type Store interface {
 	assistanceStore
 	mediaStore
 	jobsStore
+	broadcastStore
 }

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shequ/shequ/broadcast/icecast"
 	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/live"
 	"github.com/shequ/shequ/media"
@@ -22,7 +24,7 @@ import (
 func serveCmd(ctx context.Context, args []string) error {
 	var sc storeConfig
 	var ac alarmConfig
-	var addr string
+	var addr, icecastURL string
 	var loadDemo, secure, proxy bool
 	f := newFlags("serve", "shequ serve: run the server.")
 	sc.register(f)
@@ -31,8 +33,17 @@ func serveCmd(ctx context.Context, args []string) error {
 	f.bool(&loadDemo, "demo", "SHEQU_DEMO", false, "load the demo community (Baosheng East Road) on first start")
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
 	f.bool(&proxy, "trust-proxy", "SHEQU_TRUST_PROXY", false, "take the client address from X-Forwarded-For (behind a reverse proxy)")
+	f.string(&icecastURL, "icecast", "SHEQU_ICECAST", "", "also send each loudspeaker zone to this Icecast server as source, mount /zone-{code}: http://source:PASSWORD@host:8000")
 	if err := f.Parse(args); err != nil {
 		return flagErr(err)
+	}
+	var iceServer *url.URL
+	if icecastURL != "" {
+		u, err := icecast.Parse(icecastURL)
+		if err != nil {
+			return err
+		}
+		iceServer = u
 	}
 	log := sc.logger()
 	start := time.Now()
@@ -79,8 +90,11 @@ func serveCmd(ctx context.Context, args []string) error {
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
+	bcCtx, stopBroadcast := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBroadcast()
+	bc := startBroadcast(bcCtx, st, blobs, iceServer, log)
 	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
-		Registry: reg, Hub: hub, Media: blobs, PanelsChanged: func() {
+		Registry: reg, Hub: hub, Media: blobs, Broadcast: bc, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}

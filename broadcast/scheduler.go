@@ -1,0 +1,283 @@
+package broadcast
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/shequ/shequ"
+)
+
+// Cue is audio put on a zone's stream: it starts at At by the
+// scheduler's clock (as soon as the zone is free after that), unless
+// Until has passed by then.
+type Cue struct {
+	// Key names the cue; a cue of the same key replaces it while it has
+	// not started.
+	Key   string
+	At    time.Time
+	Until time.Time
+	Audio Audio
+	// OnAir is called when the cue starts; OnMiss when it is dropped
+	// unplayed.
+	OnAir  func(at time.Time)
+	OnMiss func()
+	// Hold keeps the zone silent for up to this long after the cue ends,
+	// waiting for the next announcement, rather than resuming what it cut.
+	Hold time.Duration
+}
+
+// Player puts audio on the zones' streams.
+type Player interface {
+	// Cue schedules audio on a zone.
+	Cue(ctx context.Context, zoneID int64, c Cue) error
+	// Interrupt plays audio on a zone next: urgent at once, cutting into
+	// what plays (which resumes after), otherwise when the current item
+	// ends.
+	Interrupt(ctx context.Context, zoneID int64, c Cue, urgent bool) error
+}
+
+// Renderer renders items to audio.
+type Renderer interface {
+	Render(ctx context.Context, communityID int64, items []Item) (Audio, error)
+}
+
+// SchedulerStore is what the scheduler reads and writes.
+type SchedulerStore interface {
+	Programmes(ctx context.Context) ([]Programme, error)
+	FlagSlot(ctx context.Context, id int64, flag string) error
+	RecordAsRun(ctx context.Context, r *AsRun) error
+}
+
+// Lead is how far ahead of its start a slot is rendered and cued.
+const Lead = 10 * time.Minute
+
+// maxSlot is the longest a slot may run (see Slot.Validate): airings that
+// started up to this long ago may still be on.
+const maxSlot = 180 * time.Minute
+
+// Scheduler renders each airing of the programme ahead of its start and
+// cues it on its zones; what went out, and what could not, goes to the
+// as-run log, and a slot that cannot be rendered is flagged.
+type Scheduler struct {
+	store  SchedulerStore
+	render Renderer
+	player Player
+	clock  shequ.Clock
+	log    *slog.Logger
+
+	mu sync.Mutex
+	// alerts are the communities whose Alert is rendered.
+	alerts map[int64]bool
+	// prepared holds, by airing, the items it was cued with (as JSON),
+	// or the error that kept it from being cued.
+	prepared map[string]prepared
+}
+
+type prepared struct {
+	items string
+	err   string
+	start time.Time
+	// tried is when it was last rendered; a failed render is tried again
+	// a minute later.
+	tried time.Time
+	// recorded says the failure is on the as-run log.
+	recorded bool
+}
+
+// NewScheduler returns a scheduler; Run starts it.
+func NewScheduler(store SchedulerStore, render Renderer, player Player, clock shequ.Clock, log *slog.Logger) *Scheduler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, alerts: map[int64]bool{}}
+}
+
+// Run looks at the programme every second until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) {
+	s.tickLogged(ctx)
+	shequ.Every(ctx, time.Second, s.tickLogged)
+}
+
+func (s *Scheduler) tickLogged(ctx context.Context) {
+	if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("broadcast scheduler", "err", err)
+	}
+}
+
+func airingKey(o Occurrence) string {
+	return strconv.FormatInt(o.SlotID, 10) + "@" + strconv.FormatInt(o.Start.Unix(), 10)
+}
+
+// Tick prepares the airings that start within Lead (or are on now) and
+// were not prepared with their current items.
+func (s *Scheduler) Tick(ctx context.Context) error {
+	now := s.clock.Now()
+	programmes, err := s.store.Programmes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range programmes {
+		s.warm(ctx, p.CommunityID)
+		for _, o := range Between(p.Slots, p.Location, now.Add(-maxSlot), now.Add(Lead)) {
+			if !o.End.After(now) {
+				continue
+			}
+			items := p.Rundowns[o.SlotID]
+			b, _ := json.Marshal(items)
+			key := airingKey(o)
+			s.mu.Lock()
+			prev, seen := s.prepared[key]
+			s.mu.Unlock()
+			if seen && prev.items == string(b) && (prev.err == "" || now.Sub(prev.tried) < time.Minute) {
+				if prev.err != "" && !prev.recorded && !now.Before(o.Start) {
+					s.missed(p.CommunityID, o, key, prev.err)
+				}
+				continue
+			}
+			s.prepare(ctx, p.CommunityID, o, key, items, string(b), now)
+		}
+	}
+	s.forget(now)
+	return nil
+}
+
+// warm renders the community's Alert once, so that an urgent
+// announcement finds it ready.
+func (s *Scheduler) warm(ctx context.Context, community int64) {
+	s.mu.Lock()
+	done := s.alerts[community]
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	if _, err := s.render.Render(ctx, community, Alert); err != nil {
+		s.log.Error("the emergency alert cannot be rendered", "community", community, "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.alerts[community] = true
+	s.mu.Unlock()
+}
+
+// prepare renders an airing and cues it on its zones, or flags its slot.
+func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, key string, items []Item, itemsJSON string, now time.Time) {
+	a, err := s.render.Render(ctx, community, items)
+	if err == nil && len(items) == 0 {
+		err = shequ.Errorf(shequ.EINVALID, "the rundown is empty")
+	}
+	s.mu.Lock()
+	p := prepared{items: itemsJSON, start: o.Start, tried: now, recorded: s.prepared[key].recorded}
+	s.mu.Unlock()
+	if err != nil {
+		p.err = shequ.ErrorMessage(err)
+		if shequ.ErrorCode(err) == shequ.EINTERNAL {
+			p.err = err.Error()
+		}
+		s.log.Error("slot cannot be rendered", "slot", o.SlotID, "start", o.Start, "err", err)
+		if ferr := s.store.FlagSlot(ctx, o.SlotID, p.err); ferr != nil {
+			s.log.Error("flag slot", "slot", o.SlotID, "err", ferr)
+		}
+		s.mu.Lock()
+		s.prepared[key] = p
+		s.mu.Unlock()
+		return
+	}
+	if err := s.store.FlagSlot(ctx, o.SlotID, ""); err != nil {
+		s.log.Error("clear slot flag", "slot", o.SlotID, "err", err)
+	}
+	for _, z := range o.ZoneIDs {
+		c := Cue{Key: key, At: o.Start, Until: o.End, Audio: a,
+			OnAir: func(at time.Time) {
+				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
+					Detail: fmt.Sprintf("%d items", len(items))})
+			},
+			OnMiss: func() {
+				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunSkipped, StartedAt: o.Start, Detail: "the zone was busy until the slot ended"})
+			}}
+		if err := s.player.Cue(ctx, z, c); err != nil {
+			s.log.Error("cue slot", "slot", o.SlotID, "zone", z, "err", err)
+			s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunFailed, StartedAt: o.Start, Detail: err.Error()})
+		}
+	}
+	s.mu.Lock()
+	s.prepared[key] = p
+	s.mu.Unlock()
+}
+
+// missed records, once, that an airing that could not be rendered did not
+// go out.
+func (s *Scheduler) missed(community int64, o Occurrence, key, why string) {
+	s.mu.Lock()
+	p := s.prepared[key]
+	p.recorded = true
+	s.prepared[key] = p
+	s.mu.Unlock()
+	for _, z := range o.ZoneIDs {
+		s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunFailed, StartedAt: o.Start, Detail: why})
+	}
+}
+
+func (s *Scheduler) asRun(community int64, r AsRun) {
+	r.CommunityID = community
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.store.RecordAsRun(ctx, &r); err != nil {
+		s.log.Error("as-run", "zone", r.ZoneID, "err", err)
+	}
+}
+
+// forget drops what it knows of airings that started more than a day ago.
+func (s *Scheduler) forget(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, p := range s.prepared {
+		if now.Sub(p.start) > 24*time.Hour {
+			delete(s.prepared, k)
+		}
+	}
+}
+
+// Announce puts an emergency announcement on its zones: the Alert at
+// once (urgent cuts into what plays, which resumes after; non-urgent
+// follows the current item), then its words as soon as they are
+// rendered.
+func (s *Scheduler) Announce(ctx context.Context, e Emergency) error {
+	failed := func(err error) error {
+		s.log.Error("emergency cannot be rendered", "emergency", e.ID, "err", err)
+		for _, z := range e.ZoneIDs {
+			s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunFailed, StartedAt: s.clock.Now(), Detail: err.Error()})
+		}
+		return err
+	}
+	alert, err := s.render.Render(ctx, e.CommunityID, Alert)
+	if err != nil {
+		return failed(err)
+	}
+	key := "emergency-" + strconv.FormatInt(e.ID, 10)
+	for _, z := range e.ZoneIDs {
+		c := Cue{Key: key + "-alert", At: s.clock.Now(), Audio: alert, Hold: 30 * time.Second}
+		if err := s.player.Interrupt(ctx, z, c, e.Level == LevelUrgent); err != nil {
+			return err
+		}
+	}
+	words, err := s.render.Render(ctx, e.CommunityID, e.Script())
+	if err != nil {
+		return failed(err)
+	}
+	for _, z := range e.ZoneIDs {
+		c := Cue{Key: key, At: s.clock.Now(), Audio: words,
+			OnAir: func(at time.Time) {
+				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunPlayed, StartedAt: at, Seconds: alert.Seconds + words.Seconds,
+					Detail: e.Level + " " + e.Status})
+			}}
+		if err := s.player.Interrupt(ctx, z, c, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/broadcast"
+	"github.com/shequ/shequ/broadcast/icecast"
+	"github.com/shequ/shequ/broadcast/render"
+	"github.com/shequ/shequ/broadcast/stream"
+	"github.com/shequ/shequ/media"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// broadcaster is the running loudspeaker broadcast: the renderer measures
+// audio, the scheduler announces, the hub hands out the zone streams.
+type broadcaster struct {
+	*render.Renderer
+	*broadcast.Scheduler
+	*stream.Hub
+}
+
+// startBroadcast starts the zone streams and the scheduler until ctx
+// ends. Programs it needs and cannot find are reported now; the slots
+// they keep from going out are flagged and logged as they come.
+// With an Icecast server, each zone is also sent there.
+func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, log *slog.Logger) *broadcaster {
+	log = log.With("part", "broadcast")
+	tools := render.FindTools()
+	if missing := tools.Missing(); len(missing) > 0 {
+		log.Error("programs missing: slots and announcements will be flagged and not go out; install them (Debian: apt-get install espeak-ng ffmpeg)",
+			"missing", strings.Join(missing, ", "))
+	}
+	clock := shequ.SystemClock{}
+	r := render.New(tools, st, blobs, log)
+	hub := stream.New(clock, blobs, log)
+	sched := broadcast.NewScheduler(st, r, hub, clock, log)
+	go hub.Run(ctx)
+	go sched.Run(ctx)
+	if ice != nil {
+		zones := func(ctx context.Context) ([]broadcast.Zone, error) {
+			ps, err := st.Programmes(ctx)
+			var out []broadcast.Zone
+			for _, p := range ps {
+				out = append(out, p.Zones...)
+			}
+			return out, err
+		}
+		go icecast.NewRelay(ice, hub, zones, log).Run(ctx)
+		log.Info("zones go to icecast too", "server", ice.Redacted())
+	}
+	return &broadcaster{Renderer: r, Scheduler: sched, Hub: hub}
+}

@@ -1,0 +1,648 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/broadcast"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/media"
+)
+
+// The loudspeakers' programme. Every broadcast row belongs to a community
+// and is reached through it: a grid grant does not narrow the programme
+// (a zone may span grids). Lists of ids, days and items are JSON columns.
+
+var (
+	broadcastZones = table{what: "zone", from: "broadcast_zones z", id: "z.id", scope: scopeCols{community: "z.community_id"},
+		order: "z.community_id, z.code", columns: "z.id, z.community_id, z.code, z.name, z.speaker_ids, z.created_at"}
+	broadcastSlots = table{what: "slot", from: "broadcast_slots s", id: "s.id", scope: scopeCols{community: "s.community_id"},
+		order:   "s.community_id, s.start_hm, s.id",
+		columns: "s.id, s.community_id, s.name, s.zone_ids, s.days, s.start_hm, s.minutes, s.date_from, s.date_until, s.exceptions, s.flag, s.created_at"}
+	broadcastTracks = table{what: "track", from: "broadcast_tracks t JOIN media m ON m.id = t.media_id", id: "t.id", scope: scopeCols{community: "t.community_id"},
+		order: "t.title, t.id", columns: "t.id, t.community_id, t.media_id, t.title, t.artist, t.seconds, t.lufs, m.content_type, m.size, m.sha256, t.created_at"}
+	broadcastAsRun = table{what: "as-run entry", from: "broadcast_asrun r", id: "r.id", scope: scopeCols{community: "r.community_id"},
+		order: "r.started_at DESC, r.id DESC", columns: "r.id, r.community_id, r.zone_id, r.slot_id, r.emergency_id, r.kind, r.status, r.started_at, r.seconds, r.detail"}
+)
+
+func scanZone(r scanner) (broadcast.Zone, error) {
+	var z broadcast.Zone
+	var speakers string
+	if err := r.Scan(&z.ID, &z.CommunityID, &z.Code, &z.Name, &speakers, &z.CreatedAt); err != nil {
+		return z, err
+	}
+	z.CreatedAt = z.CreatedAt.UTC()
+	return z, json.Unmarshal([]byte(speakers), &z.SpeakerIDs)
+}
+
+func scanSlot(r scanner) (broadcast.Slot, error) {
+	var s broadcast.Slot
+	var zones, days, exceptions string
+	if err := r.Scan(&s.ID, &s.CommunityID, &s.Name, &zones, &days, &s.Start, &s.Minutes, &s.From, &s.Until, &exceptions, &s.Flag, &s.CreatedAt); err != nil {
+		return s, err
+	}
+	s.CreatedAt = s.CreatedAt.UTC()
+	for _, f := range []struct {
+		text string
+		to   any
+	}{{zones, &s.ZoneIDs}, {days, &s.Days}, {exceptions, &s.Exceptions}} {
+		if err := json.Unmarshal([]byte(f.text), f.to); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func scanTrack(r scanner) (broadcast.Track, error) {
+	var t broadcast.Track
+	err := r.Scan(&t.ID, &t.CommunityID, &t.MediaID, &t.Title, &t.Artist, &t.Seconds, &t.LUFS, &t.ContentType, &t.Size, &t.SHA256, &t.CreatedAt)
+	t.CreatedAt = t.CreatedAt.UTC()
+	return t, err
+}
+
+func scanAsRun(r scanner) (broadcast.AsRun, error) {
+	var a broadcast.AsRun
+	var slot, em sql.NullInt64
+	err := r.Scan(&a.ID, &a.CommunityID, &a.ZoneID, &slot, &em, &a.Kind, &a.Status, &a.StartedAt, &a.Seconds, &a.Detail)
+	a.SlotID, a.EmergencyID, a.StartedAt = slot.Int64, em.Int64, a.StartedAt.UTC()
+	return a, err
+}
+
+// communityFilter returns the condition keeping one community's rows, or
+// none for 0.
+func communityFilter(col string, c int64, a *args) []string {
+	if c == 0 {
+		return nil
+	}
+	return []string{col + " = " + a.add(c)}
+}
+
+// ListZones lists the zones of the communities scope reaches.
+func (s *Store) ListZones(ctx context.Context, scope auth.Scope, communityID int64, page shequ.Page) (shequ.List[broadcast.Zone], error) {
+	var a args
+	return listOf(ctx, s.reader(), broadcastZones, scope, communityFilter("z.community_id", communityID, &a), a, page, scanZone)
+}
+
+// Zone returns one zone.
+func (s *Store) Zone(ctx context.Context, scope auth.Scope, id int64) (broadcast.Zone, error) {
+	return oneOf(ctx, s.reader(), broadcastZones, scope, id, scanZone)
+}
+
+// ZoneByCode returns the zone with code. With community 0 the code must
+// name one zone in the whole deployment.
+func (s *Store) ZoneByCode(ctx context.Context, communityID int64, code string) (broadcast.Zone, error) {
+	var a args
+	conds := append([]string{"z.code = " + a.add(code)}, communityFilter("z.community_id", communityID, &a)...)
+	l, err := listOf(ctx, s.reader(), broadcastZones, auth.Scope{{}}, conds, a, shequ.Page{Limit: 2}, scanZone)
+	switch {
+	case err != nil:
+		return broadcast.Zone{}, err
+	case l.Total == 0:
+		return broadcast.Zone{}, shequ.Errorf(shequ.ENOTFOUND, "zone %q not found", code)
+	case l.Total > 1:
+		return broadcast.Zone{}, shequ.Errorf(shequ.EINVALID, "zone %q is in several communities: name the community", code)
+	}
+	return l.Items[0], nil
+}
+
+// CreateZone adds a zone; its speakers must be speakers of its community.
+func (s *Store) CreateZone(ctx context.Context, scope auth.Scope, z *broadcast.Zone) error {
+	if err := z.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, z.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkSpeakers(ctx, tx, z.CommunityID, z.SpeakerIDs); err != nil {
+			return err
+		}
+		z.CreatedAt = s.now()
+		id, err := insert(ctx, tx, "INSERT INTO broadcast_zones (community_id, code, name, speaker_ids, created_at) VALUES ($1, $2, $3, $4, $5)",
+			z.CommunityID, z.Code, z.Name, jsonText(z.SpeakerIDs), z.CreatedAt)
+		if err != nil {
+			return err
+		}
+		z.ID = id
+		return s.change(ctx, tx, z.CommunityID, "create", "broadcast_zone", id, nil, z)
+	})
+}
+
+func checkSpeakers(ctx context.Context, q querier, c int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var a args
+	n, err := count(ctx, q, "SELECT COUNT(*) FROM devices WHERE community_id = "+a.add(c)+" AND kind = "+a.add(community.DeviceSpeaker)+
+		" AND id IN "+inList(&a, ids), a...)
+	if err != nil {
+		return err
+	}
+	if n != len(ids) {
+		return shequ.Invalid(map[string]string{"speaker_ids": "must be loudspeakers registered in the community"})
+	}
+	return nil
+}
+
+func checkZones(ctx context.Context, q querier, c int64, ids []int64) error {
+	var a args
+	n, err := count(ctx, q, "SELECT COUNT(*) FROM broadcast_zones WHERE community_id = "+a.add(c)+" AND id IN "+inList(&a, ids), a...)
+	if err != nil {
+		return err
+	}
+	if n != len(slices.Compact(slices.Sorted(slices.Values(ids)))) {
+		return shequ.Invalid(map[string]string{"zone_ids": "must be zones of the community"})
+	}
+	return nil
+}
+
+// ListSlots lists the slots of the communities scope reaches.
+func (s *Store) ListSlots(ctx context.Context, scope auth.Scope, communityID int64, page shequ.Page) (shequ.List[broadcast.Slot], error) {
+	var a args
+	return listOf(ctx, s.reader(), broadcastSlots, scope, communityFilter("s.community_id", communityID, &a), a, page, scanSlot)
+}
+
+// Slot returns one slot.
+func (s *Store) Slot(ctx context.Context, scope auth.Scope, id int64) (broadcast.Slot, error) {
+	return oneOf(ctx, s.reader(), broadcastSlots, scope, id, scanSlot)
+}
+
+// CreateSlot adds a slot on zones of its community.
+func (s *Store) CreateSlot(ctx context.Context, scope auth.Scope, x *broadcast.Slot) error {
+	if err := x.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, x.CommunityID); err != nil {
+		return err
+	}
+	if x.Exceptions == nil {
+		x.Exceptions = []broadcast.Exception{}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkZones(ctx, tx, x.CommunityID, x.ZoneIDs); err != nil {
+			return err
+		}
+		x.CreatedAt, x.Flag = s.now(), ""
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_slots (community_id, name, zone_ids, days, start_hm, minutes, date_from, date_until, exceptions, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			x.CommunityID, x.Name, jsonText(x.ZoneIDs), jsonText(x.Days), x.Start, x.Minutes, x.From, x.Until, jsonText(x.Exceptions), x.CreatedAt)
+		if err != nil {
+			return err
+		}
+		x.ID = id
+		return s.change(ctx, tx, x.CommunityID, "create", "broadcast_slot", id, nil, x)
+	})
+}
+
+// FlagSlot sets (or with "" clears) what is wrong with a slot's next
+// airing, as the scheduler finds it: a slot that cannot be rendered is
+// flagged rather than silently dropped.
+func (s *Store) FlagSlot(ctx context.Context, id int64, flag string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var c int64
+		var old string
+		if err := tx.QueryRowContext(ctx, "SELECT community_id, flag FROM broadcast_slots WHERE id = $1", id).Scan(&c, &old); err == sql.ErrNoRows {
+			return notFound("slot", id)
+		} else if err != nil {
+			return err
+		}
+		if old == flag {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_slots SET flag = $1 WHERE id = $2", flag, id); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, c, "flag", "broadcast_slot", id, map[string]string{"flag": old}, map[string]string{"flag": flag})
+	})
+}
+
+// Rundown returns what a slot plays.
+func (s *Store) Rundown(ctx context.Context, scope auth.Scope, slotID int64) (broadcast.Rundown, error) {
+	return readRundown(ctx, s.reader(), scope, slotID)
+}
+
+func readRundown(ctx context.Context, q querier, scope auth.Scope, slotID int64) (broadcast.Rundown, error) {
+	var a args
+	var items string
+	var at sql.NullTime
+	err := q.QueryRowContext(ctx, "SELECT s.items, s.items_at FROM broadcast_slots s WHERE s.id = "+a.add(slotID)+" AND "+
+		scopeWhere(scope, broadcastSlots.scope, &a), a...).Scan(&items, &at)
+	if err == sql.ErrNoRows {
+		return broadcast.Rundown{}, notFound("slot", slotID)
+	} else if err != nil {
+		return broadcast.Rundown{}, fmt.Errorf("rundown %d: %w", slotID, err)
+	}
+	r := broadcast.Rundown{SlotID: slotID, UpdatedAt: timeOrZero(at)}
+	return r, json.Unmarshal([]byte(items), &r.Items)
+}
+
+// SetRundown replaces what a slot plays; the clips and songs it names must
+// be the community's.
+func (s *Store) SetRundown(ctx context.Context, scope auth.Scope, r *broadcast.Rundown) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		before, err := readRundown(ctx, tx, scope, r.SlotID)
+		if err != nil {
+			return err
+		}
+		return s.writeRundown(ctx, tx, r, before)
+	})
+}
+
+// writeRundown checks that what r names is the slot community's and
+// stores it, audited against before.
+func (s *Store) writeRundown(ctx context.Context, tx *sql.Tx, r *broadcast.Rundown, before broadcast.Rundown) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	var c int64
+	if err := tx.QueryRowContext(ctx, "SELECT community_id FROM broadcast_slots WHERE id = $1", r.SlotID).Scan(&c); err != nil {
+		return err
+	}
+	for i, it := range r.Items {
+		if it.TrackID != 0 {
+			n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_tracks WHERE id = $1 AND community_id = $2", it.TrackID, c)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return shequ.Invalid(map[string]string{fmt.Sprintf("items[%d].track_id", i): "is not a track of the library"})
+			}
+		}
+		if it.MediaID != 0 {
+			n, err := count(ctx, tx, "SELECT COUNT(*) FROM media WHERE id = $1 AND community_id = $2 AND kind = $3", it.MediaID, c, media.Audio.Name)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return shequ.Invalid(map[string]string{fmt.Sprintf("items[%d].media_id", i): "is not an audio file of the community"})
+			}
+		}
+	}
+	r.UpdatedAt = s.now()
+	if _, err := tx.ExecContext(ctx, "UPDATE broadcast_slots SET items = $1, items_at = $2 WHERE id = $3", jsonText(r.Items), r.UpdatedAt, r.SlotID); err != nil {
+		return err
+	}
+	return s.change(ctx, tx, c, "update", "broadcast_rundown", r.SlotID, before, r)
+}
+
+// ListTracks lists the library.
+func (s *Store) ListTracks(ctx context.Context, scope auth.Scope, communityID int64, page shequ.Page) (shequ.List[broadcast.Track], error) {
+	var a args
+	return listOf(ctx, s.reader(), broadcastTracks, scope, communityFilter("t.community_id", communityID, &a), a, page, scanTrack)
+}
+
+// Track returns one song or clip of the library.
+func (s *Store) Track(ctx context.Context, scope auth.Scope, id int64) (broadcast.Track, error) {
+	return oneOf(ctx, s.reader(), broadcastTracks, scope, id, scanTrack)
+}
+
+// AddTrack adds audio put in the media store to the library.
+func (s *Store) AddTrack(ctx context.Context, scope auth.Scope, t *broadcast.Track, blob media.Media) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, t.CommunityID); err != nil {
+		return err
+	}
+	if blob.Kind != media.Audio.Name {
+		return shequ.Invalid(map[string]string{"file": "must be audio"})
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		t.CreatedAt = s.now()
+		id, err := insert(ctx, tx, "INSERT INTO broadcast_tracks (community_id, title, artist, seconds, lufs, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			t.CommunityID, t.Title, t.Artist, t.Seconds, t.LUFS, t.CreatedAt)
+		if err != nil {
+			return err
+		}
+		t.ID = id
+		blob.CommunityID, blob.OwnerKind, blob.OwnerID, blob.Name = t.CommunityID, "broadcast_track", id, t.Title
+		if err := s.addMedia(ctx, tx, &blob); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_tracks SET media_id = $1 WHERE id = $2", blob.ID, id); err != nil {
+			return err
+		}
+		t.MediaID, t.ContentType, t.Size, t.SHA256 = blob.ID, blob.ContentType, blob.Size, blob.SHA256
+		return s.change(ctx, tx, t.CommunityID, "create", "broadcast_track", id, nil, t)
+	})
+}
+
+// AudioMedia returns a media row of kind audio of the community: a clip a
+// rundown names.
+func (s *Store) AudioMedia(ctx context.Context, communityID, id int64) (media.Media, error) {
+	m, err := scanMedia(s.reader().QueryRowContext(ctx, "SELECT "+mediaColumns+" FROM media WHERE id = $1 AND community_id = $2 AND kind = $3",
+		id, communityID, media.Audio.Name))
+	if err == sql.ErrNoRows {
+		return m, notFound("audio", id)
+	}
+	return m, err
+}
+
+// Render returns the rendered audio cached under hash, ENOTFOUND when
+// there is none.
+func (s *Store) Render(ctx context.Context, communityID int64, hash string) (broadcast.Audio, error) {
+	var a broadcast.Audio
+	err := s.reader().QueryRowContext(ctx, "SELECT sha256, seconds FROM broadcast_renders WHERE community_id = $1 AND hash = $2", communityID, hash).Scan(&a.SHA256, &a.Seconds)
+	if err == sql.ErrNoRows {
+		return a, shequ.Errorf(shequ.ENOTFOUND, "no render %s", hash)
+	}
+	return a, err
+}
+
+// SaveRender keeps rendered audio, put in the media store, under hash;
+// a render saved twice is kept once.
+func (s *Store) SaveRender(ctx context.Context, communityID int64, hash string, a broadcast.Audio, blob media.Media) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_renders WHERE community_id = $1 AND hash = $2", communityID, hash)
+		if err != nil || n > 0 {
+			return err
+		}
+		id, err := insert(ctx, tx, "INSERT INTO broadcast_renders (community_id, hash, sha256, seconds, created_at) VALUES ($1, $2, $3, $4, $5)",
+			communityID, hash, a.SHA256, a.Seconds, s.now())
+		if err != nil {
+			return err
+		}
+		blob.CommunityID, blob.OwnerKind, blob.OwnerID, blob.Kind = communityID, "broadcast_render", id, media.Audio.Name
+		return s.addMedia(ctx, tx, &blob)
+	})
+}
+
+// RecordAsRun appends to a zone's as-run log.
+func (s *Store) RecordAsRun(ctx context.Context, r *broadcast.AsRun) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_asrun (community_id, zone_id, slot_id, emergency_id, kind, status, started_at, seconds, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			r.CommunityID, r.ZoneID, nullID(r.SlotID), nullID(r.EmergencyID), r.Kind, r.Status, r.StartedAt.UTC(), r.Seconds, r.Detail)
+		r.ID = id
+		return err
+	})
+}
+
+// ListAsRun lists what went out, newest first.
+func (s *Store) ListAsRun(ctx context.Context, scope auth.Scope, f broadcast.AsRunFilter) (shequ.List[broadcast.AsRun], error) {
+	var a args
+	conds := communityFilter("r.community_id", f.CommunityID, &a)
+	if f.ZoneID != 0 {
+		conds = append(conds, "r.zone_id = "+a.add(f.ZoneID))
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, "r.started_at >= "+a.add(f.Since.UTC()))
+	}
+	return listOf(ctx, s.reader(), broadcastAsRun, scope, conds, a, f.Page, scanAsRun)
+}
+
+// CreateEmergency records an emergency announcement.
+func (s *Store) CreateEmergency(ctx context.Context, scope auth.Scope, e *broadcast.Emergency) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, e.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkZones(ctx, tx, e.CommunityID, e.ZoneIDs); err != nil {
+			return err
+		}
+		e.CreatedAt = s.now()
+		if a := auth.ActorFrom(ctx); a != nil {
+			e.CreatedBy = a.User.ID
+		}
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_emergencies (community_id, zone_ids, text, level, warning_level, status, repeats, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			e.CommunityID, jsonText(e.ZoneIDs), e.Text, e.Level, e.WarningLevel, e.Status, e.Repeat, nullID(e.CreatedBy), e.CreatedAt)
+		if err != nil {
+			return err
+		}
+		e.ID = id
+		return s.change(ctx, tx, e.CommunityID, "create", "broadcast_emergency", id, nil, e)
+	})
+}
+
+// Programmes returns every community's zones and slots with their
+// rundowns, for the scheduler (no scope: it is the system's own reading).
+func (s *Store) Programmes(ctx context.Context) ([]broadcast.Programme, error) {
+	zrows, err := s.reader().QueryContext(ctx, "SELECT "+broadcastZones.columns+" FROM broadcast_zones z ORDER BY z.community_id, z.code")
+	if err != nil {
+		return nil, fmt.Errorf("programmes: %w", err)
+	}
+	var zones []broadcast.Zone
+	for zrows.Next() {
+		z, err := scanZone(zrows)
+		if err != nil {
+			zrows.Close()
+			return nil, err
+		}
+		zones = append(zones, z)
+	}
+	zrows.Close()
+	if err := zrows.Err(); err != nil {
+		return nil, err
+	}
+	byCommunity := map[int64]*broadcast.Programme{}
+	var order []int64
+	get := func(c int64) *broadcast.Programme {
+		p := byCommunity[c]
+		if p == nil {
+			p = &broadcast.Programme{CommunityID: c, Rundowns: map[int64][]broadcast.Item{}}
+			byCommunity[c] = p
+			order = append(order, c)
+		}
+		return p
+	}
+	for _, z := range zones {
+		p := get(z.CommunityID)
+		p.Zones = append(p.Zones, z)
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT "+broadcastSlots.columns+", s.items FROM broadcast_slots s ORDER BY s.id")
+	if err != nil {
+		return nil, fmt.Errorf("programmes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var items string
+		x, err := scanSlot(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &items)...) }))
+		if err != nil {
+			return nil, err
+		}
+		p := get(x.CommunityID)
+		p.Slots = append(p.Slots, x)
+		var it []broadcast.Item
+		if err := json.Unmarshal([]byte(items), &it); err != nil {
+			return nil, err
+		}
+		p.Rundowns[x.ID] = it
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := []broadcast.Programme{}
+	for _, c := range order {
+		p := byCommunity[c]
+		var tz string
+		if err := s.reader().QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", c).Scan(&tz); err != nil {
+			return nil, fmt.Errorf("programmes: community %d: %w", c, err)
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			loc = time.UTC
+		}
+		p.Location = loc
+		out = append(out, *p)
+	}
+	return out, nil
+}
+
+// scanFunc makes a scanner of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+const dedicationColumns = "d.id, d.community_id, d.requested_by, d.track_id, d.song, d.for_whom, d.message, d.status, d.slot_id, d.note, d.decided_by, d.decided_at, d.created_at"
+
+func scanDedication(r scanner) (broadcast.Dedication, error) {
+	var d broadcast.Dedication
+	var by, track, slot, decider sql.NullInt64
+	var at sql.NullTime
+	err := r.Scan(&d.ID, &d.CommunityID, &by, &track, &d.Song, &d.For, &d.Message, &d.Status, &slot, &d.Note, &decider, &at, &d.CreatedAt)
+	d.RequestedBy, d.TrackID, d.SlotID, d.DecidedBy, d.CreatedAt = by.Int64, track.Int64, slot.Int64, decider.Int64, d.CreatedAt.UTC()
+	if at.Valid {
+		t := at.Time.UTC()
+		d.DecidedAt = &t
+	}
+	return d, err
+}
+
+// dedicationsWhere keeps the requests scope reaches: all of a community
+// for whoever reaches it whole (the broadcaster), one's own elsewhere.
+func dedicationsWhere(scope auth.Scope, user int64, a *args) string {
+	var whole []int64
+	for _, r := range scope {
+		if r.CommunityID == 0 {
+			return "TRUE"
+		}
+		if r.GridID == 0 && r.HouseholdID == 0 {
+			whole = append(whole, r.CommunityID)
+		}
+	}
+	var ors []string
+	if len(whole) > 0 {
+		ors = append(ors, "d.community_id IN "+inList(a, whole))
+	}
+	if len(scope) > 0 && user != 0 {
+		ors = append(ors, "d.requested_by = "+a.add(user))
+	}
+	if len(ors) == 0 {
+		return "FALSE"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// ListDedications lists song requests, newest first: a community's for
+// those who reach it whole, else the caller's own.
+func (s *Store) ListDedications(ctx context.Context, scope auth.Scope, user int64, communityID int64, status string, page shequ.Page) (shequ.List[broadcast.Dedication], error) {
+	var a args
+	where := []string{dedicationsWhere(scope, user, &a)}
+	where = append(where, communityFilter("d.community_id", communityID, &a)...)
+	if status != "" {
+		where = append(where, "d.status = "+a.add(status))
+	}
+	return listWhere(ctx, s.reader(), "dedications", "broadcast_dedications d", dedicationColumns, strings.Join(where, " AND "), "d.created_at DESC, d.id DESC", a, page, scanDedication)
+}
+
+// RequestDedication files a song request in a community scope reaches.
+func (s *Store) RequestDedication(ctx context.Context, scope auth.Scope, d *broadcast.Dedication) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(scope, func(r auth.Reach) bool { return r.CommunityID == 0 || r.CommunityID == d.CommunityID }) {
+		return shequ.Errorf(shequ.EFORBIDDEN, "you may not request songs in community %d", d.CommunityID)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if d.TrackID != 0 {
+			n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_tracks WHERE id = $1 AND community_id = $2", d.TrackID, d.CommunityID)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return shequ.Invalid(map[string]string{"track_id": "is not a track of the library"})
+			}
+		}
+		if a := auth.ActorFrom(ctx); a != nil {
+			d.RequestedBy = a.User.ID
+		}
+		d.Status, d.CreatedAt = broadcast.DedicationPending, s.now()
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_dedications (community_id, requested_by, track_id, song, for_whom, message, status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.CommunityID, nullID(d.RequestedBy), nullID(d.TrackID), d.Song, d.For, d.Message, d.Status, d.CreatedAt)
+		if err != nil {
+			return err
+		}
+		d.ID = id
+		return s.change(ctx, tx, d.CommunityID, "create", "broadcast_dedication", id, nil, d)
+	})
+}
+
+// DecideDedication approves a pending request into a slot's rundown (as a
+// dedication item of trackID, or of the track it names) or rejects it.
+func (s *Store) DecideDedication(ctx context.Context, scope auth.Scope, id int64, approve bool, slotID, trackID int64, note string) (broadcast.Dedication, error) {
+	var d broadcast.Dedication
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "broadcast_dedications", id); err != nil {
+			return err
+		}
+		var a args
+		var err error
+		d, err = scanDedication(tx.QueryRowContext(ctx, "SELECT "+dedicationColumns+" FROM broadcast_dedications d WHERE d.id = "+a.add(id)+" AND "+
+			scopeWhere(scope, scopeCols{community: "d.community_id"}, &a), a...))
+		if err == sql.ErrNoRows {
+			return notFound("dedication", id)
+		} else if err != nil {
+			return err
+		}
+		if !scope.WholeCommunity(d.CommunityID) {
+			return shequ.Errorf(shequ.EFORBIDDEN, "only the community's broadcasters decide song requests")
+		}
+		if d.Status != broadcast.DedicationPending {
+			return shequ.Errorf(shequ.ECONFLICT, "the request was %s already", d.Status)
+		}
+		before := d
+		now := s.now()
+		d.Note, d.DecidedAt = note, &now
+		if by := auth.ActorFrom(ctx); by != nil {
+			d.DecidedBy = by.User.ID
+		}
+		d.Status = broadcast.DedicationRejected
+		if approve {
+			if trackID == 0 {
+				trackID = d.TrackID
+			}
+			if trackID == 0 || slotID == 0 {
+				return shequ.Invalid(map[string]string{"track_id": "approving needs the song from the library and the slot it plays in"})
+			}
+			r, err := readRundown(ctx, tx, scope, slotID)
+			if err != nil {
+				return err
+			}
+			r.Items = append(r.Items, broadcast.Item{Kind: broadcast.ItemDedication, TrackID: trackID, Text: d.Words()})
+			if err := s.writeRundown(ctx, tx, &r, r); err != nil {
+				return err
+			}
+			d.Status, d.SlotID, d.TrackID = broadcast.DedicationApproved, slotID, trackID
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = $1, slot_id = $2, track_id = $3, note = $4, decided_by = $5, decided_at = $6 WHERE id = $7",
+			d.Status, nullID(d.SlotID), nullID(d.TrackID), d.Note, nullID(d.DecidedBy), now, d.ID); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, d.CommunityID, d.Status, "broadcast_dedication", d.ID, before, d)
+	})
+	return d, err
+}
