@@ -88,7 +88,7 @@ func TestAlarmIngest(t *testing.T) {
 		if len(so) != 1 || !so[0].NewIncident || so[0].Incident.Kind != alarm.KindCommFailure || len(again) != 0 {
 			t.Errorf("supervision %+v then %+v", so, again)
 		}
-		out, err = st.Ingest(ctx, []alarm.Report{frame("0004", "d", alarm.KindSupervision, "")})
+		_, err = st.Ingest(ctx, []alarm.Report{frame("0004", "d", alarm.KindSupervision, "")})
 		mustOK(t, err)
 		cf, err := st.ListEvents(ctx, everywhere, alarm.EventFilter{IncidentID: so[0].Incident.ID})
 		mustOK(t, err)

@@ -412,8 +412,6 @@ func timeOrZero(t sql.NullTime) time.Time {
 	return t.Time.UTC()
 }
 
-func idOrZero(n sql.NullInt64) int64 { return n.Int64 }
-
 // count runs a COUNT(*) query.
 func count(ctx context.Context, q querier, query string, a ...any) (int, error) {
 	var n int

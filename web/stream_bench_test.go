@@ -191,11 +191,3 @@ func (f *consoleFixture) run(b *testing.B, n int) {
 	b.ReportMetric(q(lat, 1), "max-ms")
 	b.ReportMetric(q(commit, 0.50), "commit-ms")
 }
-
-func jsonDecode(r io.Reader, v any) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	return jsonUnmarshal(b, v)
-}

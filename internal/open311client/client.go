@@ -593,7 +593,7 @@ func (c *Client) do(ctx context.Context, method, u string, form []byte) ([]byte,
 		return nil, err
 	}
 	// An error about the format itself may come in XML, the required one.
-	format := c.Format
+	var format string
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/xml") || strings.HasPrefix(ct, "application/xml") {
 		format = "xml"
 	} else if strings.HasPrefix(ct, "application/json") {
