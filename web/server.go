@@ -51,6 +51,9 @@ type Config struct {
 	// Media keeps the bytes of photos and files; without it they are
 	// refused.
 	Media media.Blobs
+	// ReceiptSecret is the secret the SMS gateway signs its delivery
+	// callbacks with; without it they are refused.
+	ReceiptSecret []byte
 }
 
 // Server is shequ's HTTP handler.
@@ -78,6 +81,7 @@ type Server struct {
 	panelsChanged func()
 	handler       http.Handler
 	blobs         media.Blobs
+	receiptSecret []byte
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -106,7 +110,7 @@ func New(c Config) *Server {
 	}
 	s := &Server{
 		store: c.Store, clock: c.Clock, log: c.Logger, version: c.Version,
-		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged, blobs: c.Media,
+		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged, blobs: c.Media, receiptSecret: c.ReceiptSecret,
 		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)

@@ -80,7 +80,7 @@ func serveCmd(ctx context.Context, args []string) error {
 		reg.MustRegister(centre.receiver)
 	}
 	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
-		Registry: reg, Hub: hub, Media: blobs, PanelsChanged: func() {
+		Registry: reg, Hub: hub, Media: blobs, ReceiptSecret: []byte(ac.smsReceiptSecret), PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
