@@ -49,6 +49,17 @@ func (s *Store) notificationAttempt(ctx context.Context, q querier, key string, 
 	return nil
 }
 
+// requeueNotification shows a failed message owed again when an
+// administrator puts its job back; the last error stays for the record.
+func (s *Store) requeueNotification(ctx context.Context, q querier, key string) error {
+	_, err := q.ExecContext(ctx, "UPDATE notifications SET status = $1, failed_at = NULL WHERE job_key = $2 AND status = $3",
+		alarm.NotificationQueued, key, alarm.NotificationFailed)
+	if err != nil {
+		return fmt.Errorf("notification %s: %w", key, err)
+	}
+	return nil
+}
+
 // NotificationSent records that the gateway took the message of job key,
 // under its id gatewayID when it gave one. A receipt may have come first
 // and said more: the status only moves on from queued.

@@ -126,5 +126,13 @@ func TestNotificationLifecycle(t *testing.T) {
 		if n := byRole()[alarm.RoleHouseholder]; n.DeliveredAt == nil || n.FailedAt == nil || n.LastError != "UNDELIV" {
 			t.Errorf("householder after receipts %+v", n)
 		}
+
+		// An administrator puts the police officer's job back: the
+		// message is owed again.
+		_, err = st.RetryJobNow(ctx, everywhere, ids["t:sms:1"])
+		mustOK(t, err)
+		if n := byRole()[alarm.RolePolice]; n.Status != alarm.NotificationQueued || n.FailedAt != nil || n.LastError != "invalid number" {
+			t.Errorf("police after the job was put back %+v", n)
+		}
 	})
 }
