@@ -64,6 +64,24 @@ func ReceiptStatus(word string) string {
 	return ""
 }
 
+// Settles reads r as what it settles on an incident's timeline: delivered,
+// or failed with the gateway's word as the reason; false when it settles
+// nothing yet (ENROUTE, ACCEPTD …).
+func (r Receipt) Settles(at time.Time) (alarm.Receipt, bool) {
+	status := ReceiptStatus(r.Status)
+	if status == "" {
+		return alarm.Receipt{}, false
+	}
+	out := alarm.Receipt{Key: r.Key, GatewayID: r.MessageID, Status: status, At: at}
+	if status == alarm.NotificationFailed {
+		out.Error = r.Error
+		if out.Error == "" {
+			out.Error = r.Status
+		}
+	}
+	return out, true
+}
+
 // LogSender writes messages to the log and keeps the latest ones for the
 // console, so the demo shows what would have been sent.
 type LogSender struct {

@@ -40,25 +40,31 @@ func TestIncidentTimelineShowsNotifications(t *testing.T) {
 			must(st.CreateGrid(ctx, all, &g))
 			b := community.Building{CommunityID: c.ID, GridID: g.ID, Name: "B栋"}
 			must(st.CreateBuilding(ctx, all, &b))
-			newHome := func(door, account, person, phone string) int64 {
+			newHome := func(door, account, person, phone string) (household int64) {
 				h := community.Home{BuildingID: b.ID, Floor: 1, Door: door}
 				must(st.CreateHome(ctx, all, &h))
 				hh := community.Household{HomeID: h.ID}
 				must(st.CreateHousehold(ctx, all, &hh))
 				must(st.CreatePerson(ctx, all, &community.Person{HouseholdID: hh.ID, Name: person, Phone: phone}))
 				must(st.CreatePanel(ctx, all, &alarm.Panel{HomeID: h.ID, Account: account}))
-				return h.ID
+				return hh.ID
 			}
-			newHome("1-101", "AA01", "测试甲", "19900000001")
+			hh1 := newHome("1-101", "AA01", "测试甲", "19900000001")
+			// A second householder whose phone is off: the network says so.
+			must(st.CreatePerson(ctx, all, &community.Person{HouseholdID: hh1, Name: "测试丙", Phone: "19900000003"}))
 			newHome("1-102", "AA02", "测试乙", "19900000002")
 			police := auth.User{Username: "police1", DisplayName: "民警测试", Phone: "19900000009", Grants: []auth.Grant{{Role: auth.RolePolice, CommunityID: c.ID}}}
 			must(st.CreateUser(ctx, all, &police, ""))
 
 			srv := startSMSC(t)
+			srv.ReceiptFor("19900000003", "UNDELIV")
 			sender := newSMPP(t, srv.URL("10690000"))
 			sender.OnReceipt = func(r notify.Receipt) {
-				err := st.NotificationReceipt(ctx, alarm.Receipt{Key: r.Key, GatewayID: r.MessageID, Status: notify.ReceiptStatus(r.Status), At: clock.Now()})
-				if err != nil && ctx.Err() == nil {
+				ar, ok := r.Settles(clock.Now())
+				if !ok {
+					return
+				}
+				if err := st.NotificationReceipt(ctx, ar); err != nil && ctx.Err() == nil {
 					t.Errorf("receipt %+v: %v", r, err)
 				}
 			}
@@ -74,8 +80,9 @@ func TestIncidentTimelineShowsNotifications(t *testing.T) {
 					}
 				}
 			}
-			// notified returns the incident's notified entries by role, once
-			// every one of them has settled (delivered or failed).
+			// notified returns the incident's notified entries by masked
+			// number, once every one of them has settled (delivered or
+			// failed).
 			notified := func(incident int64) map[string]alarm.TimelineEntry {
 				t.Helper()
 				deadline := time.Now().Add(5 * time.Second)
@@ -91,7 +98,7 @@ func TestIncidentTimelineShowsNotifications(t *testing.T) {
 						if e.Notification == nil {
 							t.Fatalf("notified entry without a notification: %+v", e)
 						}
-						out[e.Notification.RecipientRole] = e
+						out[e.Notification.Phone] = e
 						if s := e.Notification.Status; s != alarm.NotificationDelivered && s != alarm.NotificationFailed {
 							settled = false
 						}
@@ -110,27 +117,34 @@ func TestIncidentTimelineShowsNotifications(t *testing.T) {
 			first := outs[0].Incident.ID
 			drain()
 			got := notified(first)
-			for _, tc := range []struct{ role, name, phone string }{
-				{alarm.RoleHouseholder, "测试甲", "199****0001"},
-				{alarm.RolePolice, "民警测试", "199****0009"},
+			if len(got) != 3 {
+				t.Errorf("notified entries %+v, want two householders and the police officer", got)
+			}
+			for _, tc := range []struct{ role, name, phone, status string }{
+				{alarm.RoleHouseholder, "测试甲", "199****0001", alarm.NotificationDelivered},
+				{alarm.RoleHouseholder, "测试丙", "199****0003", alarm.NotificationFailed},
+				{alarm.RolePolice, "民警测试", "199****0009", alarm.NotificationDelivered},
 			} {
-				e, ok := got[tc.role]
+				e, ok := got[tc.phone]
 				if !ok {
-					t.Fatalf("no notified entry for %s: %+v", tc.role, got)
+					t.Fatalf("no notified entry for %s: %+v", tc.phone, got)
 				}
 				n := e.Notification
-				if n.Status != alarm.NotificationDelivered || n.Name != tc.name || n.Phone != tc.phone || n.Channel != alarm.ChannelSMS || n.Attempts != 1 {
-					t.Errorf("%s: %+v", tc.role, *n)
+				if n.RecipientRole != tc.role || n.Status != tc.status || n.Name != tc.name || n.Channel != alarm.ChannelSMS || n.Attempts != 1 || n.SentAt == nil || n.GatewayID == "" {
+					t.Errorf("%s: %+v", tc.phone, *n)
 				}
-				if n.SentAt == nil || n.DeliveredAt == nil || n.GatewayID == "" {
-					t.Errorf("%s: times or gateway id missing: %+v", tc.role, *n)
+				if tc.status == alarm.NotificationDelivered && n.DeliveredAt == nil {
+					t.Errorf("%s: delivered without a time: %+v", tc.phone, *n)
+				}
+				if tc.status == alarm.NotificationFailed && (n.FailedAt == nil || n.LastError != "UNDELIV") {
+					t.Errorf("%s: failed without a time or the network's word: %+v", tc.phone, *n)
 				}
 				if e.At.Before(outs[0].Incident.OpenedAt) {
-					t.Errorf("%s queued at %v, before the incident opened at %v", tc.role, e.At, outs[0].Incident.OpenedAt)
+					t.Errorf("%s queued at %v, before the incident opened at %v", tc.phone, e.At, outs[0].Incident.OpenedAt)
 				}
 			}
-			if got[alarm.RolePolice].Notification.UserID != police.ID {
-				t.Errorf("police entry names user %d, want %d", got[alarm.RolePolice].Notification.UserID, police.ID)
+			if got["199****0009"].Notification.UserID != police.ID {
+				t.Errorf("police entry names user %d, want %d", got["199****0009"].Notification.UserID, police.ID)
 			}
 
 			// Another intrusion while the SMSC throttles everything: each
@@ -144,9 +158,12 @@ func TestIncidentTimelineShowsNotifications(t *testing.T) {
 			}
 			drain()
 			got = notified(second)
-			n := got[alarm.RoleHouseholder].Notification
-			if n == nil || n.Status != alarm.NotificationFailed || n.Attempts != 3 || n.FailedAt == nil || n.LastError == "" || n.Phone != "199****0002" {
-				t.Errorf("throttled householder: %+v", n)
+			e, ok := got["199****0002"]
+			if !ok {
+				t.Fatalf("no entry for the second home's householder: %+v", got)
+			}
+			if n := e.Notification; n.RecipientRole != alarm.RoleHouseholder || n.Status != alarm.NotificationFailed || n.Attempts != 3 || n.FailedAt == nil || n.LastError == "" || n.SentAt != nil {
+				t.Errorf("throttled householder: %+v", *n)
 			}
 
 			// A receipt for a message nobody recorded is not found.

@@ -59,12 +59,11 @@ func (s *Server) smsReceipt(ctx context.Context, in *receiptInput) (*noContent, 
 	if !hmac.Equal([]byte(strings.ToLower(strings.TrimSpace(in.Signature))), []byte(want)) {
 		return nil, shequ.Errorf(shequ.EFORBIDDEN, "wrong or missing %s", ReceiptSignatureHeader)
 	}
-	status := notify.ReceiptStatus(in.Body.Status)
-	if status == "" {
+	r, ok := notify.Receipt{Key: in.Body.Key, MessageID: in.Body.MessageID, Status: in.Body.Status, Error: in.Body.Error}.Settles(s.clock.Now())
+	if !ok {
 		return nil, shequ.Invalid(map[string]string{"status": "want delivered or failed"})
 	}
-	err := s.store.NotificationReceipt(ctx, alarm.Receipt{Key: in.Body.Key, GatewayID: in.Body.MessageID, Status: status, Error: in.Body.Error, At: s.clock.Now()})
-	if err != nil {
+	if err := s.store.NotificationReceipt(ctx, r); err != nil {
 		return nil, err
 	}
 	return &noContent{}, nil

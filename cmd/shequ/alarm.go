@@ -194,11 +194,11 @@ func (a *alarmCentre) recordReceipts(ctx context.Context, receipts <-chan notify
 		case <-ctx.Done():
 			return
 		case r := <-receipts:
-			status := notify.ReceiptStatus(r.Status)
-			if status == "" {
+			ar, ok := r.Settles(time.Now())
+			if !ok {
 				continue // ENROUTE and the like settle nothing
 			}
-			err := a.store.NotificationReceipt(ctx, alarm.Receipt{Key: r.Key, GatewayID: r.MessageID, Status: status, Error: r.Status, At: time.Now()})
+			err := a.store.NotificationReceipt(ctx, ar)
 			switch {
 			case shequ.ErrorCode(err) == shequ.ENOTFOUND:
 				// A message about no incident (a notice, a matter).
