@@ -48,12 +48,12 @@ type Config struct {
 	// one every LoginEvery. Zero values mean 10 and 6 seconds.
 	LoginBurst int
 	LoginEvery time.Duration
-	// Media keeps the bytes of photos and files; without it they are
-	// refused.
-	Media media.Blobs
 	// ReceiptSecret is the secret the SMS gateway signs its delivery
 	// callbacks with; without it they are refused.
 	ReceiptSecret []byte
+	// Media keeps the bytes of photos and files; without it they are
+	// refused.
+	Media media.Blobs
 }
 
 // Server is shequ's HTTP handler.
@@ -79,9 +79,9 @@ type Server struct {
 	feeds *liveFeeds
 
 	panelsChanged func()
+	receiptSecret []byte
 	handler       http.Handler
 	blobs         media.Blobs
-	receiptSecret []byte
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -110,9 +110,10 @@ func New(c Config) *Server {
 	}
 	s := &Server{
 		store: c.Store, clock: c.Clock, log: c.Logger, version: c.Version,
-		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged, blobs: c.Media, receiptSecret: c.ReceiptSecret,
+		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged, blobs: c.Media,
 		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
+	s.receiptSecret = c.ReceiptSecret
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10

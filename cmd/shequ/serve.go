@@ -79,8 +79,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
-	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
-		Registry: reg, Hub: hub, Media: blobs, ReceiptSecret: []byte(ac.smsReceiptSecret), PanelsChanged: func() {
+	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy, ReceiptSecret: []byte(ac.smsReceiptSecret),
+		Registry: reg, Hub: hub, Media: blobs, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
