@@ -79,12 +79,12 @@ func serveCmd(ctx context.Context, args []string) error {
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
-	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy, ReceiptSecret: []byte(ac.smsReceiptSecret),
+	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
 		Registry: reg, Hub: hub, Media: blobs, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
-		}})
+		}, ReceiptSecret: []byte(ac.smsReceiptSecret)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
