@@ -163,6 +163,9 @@ type Recipient struct {
 	// Key, when set, identifies the recipient in the message's idempotency
 	// key (a household), so the set can change without a message repeating.
 	Key string
+	// PersonID or UserID is who the recipient is, when they are a resident
+	// or a user; an emergency contact is neither.
+	PersonID, UserID int64
 }
 
 // IncidentContext is what a message about an incident says and to whom.

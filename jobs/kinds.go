@@ -64,6 +64,14 @@ type SMS struct {
 	Key  string `json:"key"`
 	To   string `json:"to"`
 	Body string `json:"body"`
+	// IncidentID, when set, puts the message on the incident's timeline,
+	// where the operator sees whom it went to (Role, Name, the person or
+	// user) and how far it got.
+	IncidentID int64  `json:"incident_id,omitempty"`
+	Role       string `json:"role,omitempty"`
+	Name       string `json:"name,omitempty"`
+	PersonID   int64  `json:"person_id,omitempty"`
+	UserID     int64  `json:"user_id,omitempty"`
 }
 
 func (SMS) Kind() string { return "sms" }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shequ/shequ/alarm"
 )
 
 // Message is one text to one phone.
@@ -35,6 +37,50 @@ type Permanent struct{ Err error }
 
 func (p Permanent) Error() string { return "permanent: " + p.Err.Error() }
 func (p Permanent) Unwrap() error { return p.Err }
+
+// Receipt is a gateway's word on what became of a message it took.
+type Receipt struct {
+	// Key is the message's key, when the gateway or the sender knows it.
+	Key string
+	// MessageID is the gateway's id of the message (of one part, for SMPP).
+	MessageID string
+	// Status is the gateway's own word: SMPP's DELIVRD, UNDELIV …, or a
+	// webhook's delivered or failed.
+	Status string
+	// Error is the gateway's reason for a failure, if it gave one.
+	Error string
+}
+
+// ReceiptStatus reads a gateway's status word as a notification status:
+// delivered, failed, or "" for a word that settles nothing yet (ENROUTE,
+// ACCEPTD, UNKNOWN, anything new).
+func ReceiptStatus(word string) string {
+	switch strings.ToUpper(strings.TrimSpace(word)) {
+	case "DELIVRD", "DELIVERED":
+		return alarm.NotificationDelivered
+	case "UNDELIV", "UNDELIVERABLE", "EXPIRED", "REJECTD", "REJECTED", "DELETED", "FAILED":
+		return alarm.NotificationFailed
+	}
+	return ""
+}
+
+// Settles reads r as what it settles on an incident's timeline: delivered,
+// or failed with the gateway's word as the reason; false when it settles
+// nothing yet (ENROUTE, ACCEPTD …).
+func (r Receipt) Settles(at time.Time) (alarm.Receipt, bool) {
+	status := ReceiptStatus(r.Status)
+	if status == "" {
+		return alarm.Receipt{}, false
+	}
+	out := alarm.Receipt{Key: r.Key, GatewayID: r.MessageID, Status: status, At: at}
+	if status == alarm.NotificationFailed {
+		out.Error = r.Error
+		if out.Error == "" {
+			out.Error = r.Status
+		}
+	}
+	return out, true
+}
 
 // LogSender writes messages to the log and keeps the latest ones for the
 // console, so the demo shows what would have been sent.

@@ -85,10 +85,11 @@ type SMPP struct {
 	Remember time.Duration
 
 	// OnReceipt receives each delivery receipt: the SMSC's message id (as
-	// returned in submit_sm_resp, one per part) and the receipt's status
-	// (DELIVRD, UNDELIV, EXPIRED, REJECTD …). It runs on the session's
-	// reading goroutine and must return quickly. Nil logs receipts.
-	OnReceipt func(messageID, status string)
+	// returned in submit_sm_resp, one per part), the key of the message
+	// when this process sent it, and the receipt's status (DELIVRD,
+	// UNDELIV, EXPIRED, REJECTD …). It runs on the session's reading
+	// goroutine and must return quickly. Nil logs receipts.
+	OnReceipt func(Receipt)
 
 	Log *slog.Logger
 
@@ -547,14 +548,36 @@ func (s *SMPP) deliver(d *pdu.DeliverSM) {
 		return
 	}
 	id, status := parseReceipt(d)
-	if s.OnReceipt != nil {
-		s.OnReceipt(id, status)
-		return
-	}
 	s.mu.Lock()
 	key := s.byMsgID[id]
 	s.mu.Unlock()
+	if strings.HasPrefix(key, "\x00anon:") {
+		key = "" // a keyless message: nothing outside knows this name
+	}
+	if s.OnReceipt != nil {
+		s.OnReceipt(Receipt{Key: key, MessageID: id, Status: status})
+		return
+	}
 	s.Log.Info("SMS delivery receipt", "message_id", id, "status", status, "key", key)
+}
+
+// MessageIDs implements Tracked: the SMSC's ids of the parts of the
+// message with key that it accepted, in part order, while the message is
+// remembered.
+func (s *SMPP) MessageIDs(key string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := s.subs[key]
+	if sub == nil {
+		return nil
+	}
+	var ids []string
+	for _, p := range sub.parts {
+		if p.state == partAccepted && p.messageID != "" {
+			ids = append(ids, p.messageID)
+		}
+	}
+	return ids
 }
 
 // parseReceipt reads a receipt's message id and status, from the

@@ -279,9 +279,8 @@ func TestSMPPRebindsAfterSMSCRestart(t *testing.T) {
 func TestSMPPReceipts(t *testing.T) {
 	srv := startSMSC(t)
 	s := newSMPP(t, srv.URL("10690000"))
-	type receipt struct{ id, status string }
-	receipts := make(chan receipt, 10)
-	s.OnReceipt = func(id, status string) { receipts <- receipt{id, status} }
+	receipts := make(chan notify.Receipt, 10)
+	s.OnReceipt = func(r notify.Receipt) { receipts <- r }
 	body := strings.Repeat("长", 100) // two parts, two receipts
 	if err := s.Send(t.Context(), notify.Message{Key: "rc", To: "13800138000", Body: body}); err != nil {
 		t.Fatal(err)
@@ -293,13 +292,19 @@ func TestSMPPReceipts(t *testing.T) {
 	if len(want) != 2 {
 		t.Fatalf("parts %+v", srv.Parts())
 	}
+	if ids := s.MessageIDs("rc"); len(ids) != 2 || !want[ids[0]] || !want[ids[1]] {
+		t.Errorf("MessageIDs = %v, want the two of %v", ids, want)
+	}
 	for range 2 {
 		select {
 		case r := <-receipts:
-			if !want[r.id] || r.status != "DELIVRD" {
-				t.Fatalf("receipt %+v, want one of %v DELIVRD", r, want)
+			// The receipt names the message by our key as well as the
+			// SMSC's id, so the timeline finds it before the sender
+			// has recorded the id.
+			if !want[r.MessageID] || r.Status != "DELIVRD" || r.Key != "rc" {
+				t.Fatalf("receipt %+v, want one of %v DELIVRD for rc", r, want)
 			}
-			delete(want, r.id)
+			delete(want, r.MessageID)
 		case <-time.After(3 * time.Second):
 			t.Fatalf("no receipt for %v", want)
 		}

@@ -20,6 +20,17 @@ type JobStore interface {
 	RedispatchIfUnaccepted(ctx context.Context, incidentID, user int64) (int64, error)
 	NoticeRecipients(ctx context.Context, noticeID int64) (string, []alarm.Recipient, error)
 	MatterRecipient(ctx context.Context, matterID, personID int64) (string, string, []alarm.Recipient, error)
+	// NotificationSent records on an incident's timeline that the gateway
+	// took the message of job key, under its id gatewayID ("" when it
+	// gives none).
+	NotificationSent(ctx context.Context, key, gatewayID string, at time.Time) error
+}
+
+// Tracked is a Sender that knows the ids its gateway gave the messages it
+// took, by which delivery receipts name them: one per part of a long SMS,
+// none for a key it does not know.
+type Tracked interface {
+	MessageIDs(key string) []string
 }
 
 // Worker turns outbox jobs into messages. A notice expands into one SMS
@@ -126,14 +137,30 @@ func (w *Worker) matterUpdate(ctx context.Context, key string, p jobs.MatterUpda
 	return next, nil
 }
 
-func (w *Worker) sms(ctx context.Context, _ string, p jobs.SMS) ([]jobs.New, error) {
-	err := w.Sender.Send(ctx, Message(p))
+func (w *Worker) sms(ctx context.Context, key string, p jobs.SMS) ([]jobs.New, error) {
+	err := w.Sender.Send(ctx, Message{Key: p.Key, To: p.To, Body: p.Body})
 	// The gateway's Permanent is the sender's word; the runner knows the
 	// jobs one.
 	if perm := (Permanent{}); errors.As(err, &perm) {
 		return nil, jobs.Permanent{Err: err}
 	}
-	return nil, err
+	if err != nil || p.IncidentID == 0 {
+		return nil, err
+	}
+	var gatewayID string
+	if t, ok := w.Sender.(Tracked); ok {
+		// A receipt for any part names the message; the first part's id
+		// is the one kept for receipts that come without our key.
+		if ids := t.MessageIDs(p.Key); len(ids) > 0 {
+			gatewayID = ids[0]
+		}
+	}
+	if err := w.Store.NotificationSent(ctx, key, gatewayID, w.Clock.Now()); err != nil {
+		// The message is out: failing the job would only send it again.
+		// The timeline shows it queued until its receipt comes.
+		w.Log.Error("record SMS sent", "job", key, "err", err)
+	}
+	return nil, nil
 }
 
 // expand renders a notice for each recipient as its own SMS job; the keys
@@ -143,13 +170,18 @@ func (w *Worker) expand(ctx context.Context, key string, p jobs.Notice) ([]jobs.
 	if err != nil {
 		return nil, err
 	}
+	role := alarm.RecipientRole(p.To)
 	var next []jobs.New
 	for i, r := range ic.Recipients {
 		body, err := Render(p.Template, r.Lang, AlarmVars(p.Template, r.Lang, ic.Vars))
 		if err != nil {
 			return nil, jobs.Permanent{Err: err}
 		}
-		next = append(next, smsJob(fmt.Sprintf("%s:sms:%d", key, i), r.Phone, body))
+		j := smsJob(fmt.Sprintf("%s:sms:%d", key, i), r.Phone, body)
+		sms := j.Payload.(jobs.SMS)
+		sms.IncidentID, sms.Role, sms.Name, sms.PersonID, sms.UserID = p.IncidentID, role, r.Name, r.PersonID, r.UserID
+		j.Payload = sms
+		next = append(next, j)
 	}
 	if len(next) == 0 {
 		w.Log.Warn("nobody to tell", "job", key, "group", p.To)

@@ -192,7 +192,8 @@ func (s *Store) Incident(ctx context.Context, scope auth.Scope, id int64) (alarm
 	return oneOf(ctx, s.reader(), incidents, scope, id, scanIncidentRow)
 }
 
-// IncidentTimeline returns what happened to an incident, oldest first.
+// IncidentTimeline returns what happened to an incident, oldest first,
+// with the messages owed to people about it among the rest.
 func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64) ([]alarm.TimelineEntry, error) {
 	if err := mustReach(ctx, s.reader(), incidents, scope, id); err != nil {
 		return nil, err
@@ -212,7 +213,14 @@ func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64
 		e.At, e.UserID = e.At.UTC(), user.Int64
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	notes, err := s.incidentNotifications(ctx, s.reader(), id)
+	if err != nil {
+		return nil, err
+	}
+	return mergeTimeline(out, notes), nil
 }
 
 // StepIncident applies an operator's or staff member's step to an incident.

@@ -52,12 +52,19 @@ func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) (
 // transaction: a notice turns into its messages exactly once.
 func (s *Store) CompleteJob(ctx context.Context, id int64, next []jobs.New) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE outbox SET status = 'done', done_at = $1, locked_until = NULL, last_error = '' WHERE id = $2 AND status = 'running'", s.now(), id)
-		if err != nil {
+		var key, kind string
+		var attempts int
+		err := tx.QueryRowContext(ctx, "UPDATE outbox SET status = 'done', done_at = $1, locked_until = NULL, last_error = '' WHERE id = $2 AND status = 'running' RETURNING idempotency_key, kind, attempts",
+			s.now(), id).Scan(&key, &kind, &attempts)
+		if err == sql.ErrNoRows {
+			return shequ.Errorf(shequ.ECONFLICT, "job %d is not running", id)
+		} else if err != nil {
 			return fmt.Errorf("complete job %d: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return shequ.Errorf(shequ.ECONFLICT, "job %d is not running", id)
+		if kind == (jobs.SMS{}).Kind() {
+			if err := s.notificationAttempt(ctx, tx, key, attempts, "", false, s.now()); err != nil {
+				return err
+			}
 		}
 		for _, j := range next {
 			runAt := j.RunAt
@@ -66,6 +73,13 @@ func (s *Store) CompleteJob(ctx context.Context, id int64, next []jobs.New) erro
 			}
 			if err := s.enqueue(ctx, tx, j.Key, j.Payload, runAt); err != nil {
 				return err
+			}
+			// A message about an incident goes on its timeline as it is
+			// queued, so the operator sees it owed before it is sent.
+			if sms, ok := j.Payload.(jobs.SMS); ok && sms.IncidentID != 0 {
+				if err := s.queueNotification(ctx, tx, j.Key, sms, s.now()); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -95,12 +109,24 @@ func (s *Store) RetryJob(ctx context.Context, id int64, cause string, at time.Ti
 	if permanent {
 		status = "failed"
 	}
-	_, err := s.write.ExecContext(ctx, "UPDATE outbox SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
-		status, at.UTC(), truncateText(cause, 500), id)
-	if err != nil {
-		return fmt.Errorf("retry job %d: %w", id, err)
-	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var key, kind string
+		var attempts int
+		err := tx.QueryRowContext(ctx, "UPDATE outbox SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4 RETURNING idempotency_key, kind, attempts",
+			status, at.UTC(), truncateText(cause, 500), id).Scan(&key, &kind, &attempts)
+		if err == sql.ErrNoRows {
+			return nil // gone: nothing to retry
+		} else if err != nil {
+			return fmt.Errorf("retry job %d: %w", id, err)
+		}
+		if kind != (jobs.SMS{}).Kind() {
+			return nil
+		}
+		if cause == "" {
+			cause = "failed"
+		}
+		return s.notificationAttempt(ctx, tx, key, attempts, cause, permanent, s.now())
+	})
 }
 
 func truncateText(s string, n int) string {
@@ -171,30 +197,23 @@ func (s *Store) NoticeTargets(ctx context.Context, incidentID int64, to string) 
 		return out, fmt.Errorf("intrusion of incident %d: %w", incidentID, err)
 	}
 	out.Vars["intrusion"], out.Vars["zone"], out.Vars["zone_name"] = intrusion, zone, zoneName
-	add := func(name, sealed, lang string) error {
-		phone, err := s.cipher.Open(sealed)
-		if err != nil {
-			return err
-		}
-		if phone != "" {
-			out.Recipients = append(out.Recipients, alarm.Recipient{Name: name, Phone: phone, Lang: lang})
-		}
-		return nil
-	}
+	// Each query gives the recipient's id: a person's for residents, a
+	// user's for staff, 0 for an emergency contact, who is neither.
 	var query string
 	var args []any
+	byUser := false
 	switch {
 	case to == "householders":
-		query, args = "SELECT p.name, p.phone_enc, 'zh-Hans' FROM people p JOIN households hh ON hh.id = p.household_id WHERE hh.home_id = $1 ORDER BY p.id", []any{inc.HomeID}
+		query, args = "SELECT p.id, p.name, p.phone_enc, 'zh-Hans' FROM people p JOIN households hh ON hh.id = p.household_id WHERE hh.home_id = $1 ORDER BY p.id", []any{inc.HomeID}
 	case to == "contacts":
-		query, args = "SELECT c.name, c.phone_enc, 'zh-Hans' FROM emergency_contacts c JOIN people p ON p.id = c.person_id JOIN households hh ON hh.id = p.household_id WHERE hh.home_id = $1 ORDER BY c.id", []any{inc.HomeID}
+		query, args = "SELECT 0, c.name, c.phone_enc, 'zh-Hans' FROM emergency_contacts c JOIN people p ON p.id = c.person_id JOIN households hh ON hh.id = p.household_id WHERE hh.home_id = $1 ORDER BY c.id", []any{inc.HomeID}
 	case to == "police":
-		query, args = "SELECT u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id IN (SELECT user_id FROM grants WHERE role = 'police' AND community_id = $1) ORDER BY u.id", []any{inc.CommunityID}
+		query, args, byUser = "SELECT u.id, u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id IN (SELECT user_id FROM grants WHERE role = 'police' AND community_id = $1) ORDER BY u.id", []any{inc.CommunityID}, true
 	case to == "supervisors":
-		query, args = "SELECT u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id IN (SELECT user_id FROM grants WHERE role = 'admin' AND community_id = $1) ORDER BY u.id", []any{inc.CommunityID}
+		query, args, byUser = "SELECT u.id, u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id IN (SELECT user_id FROM grants WHERE role = 'admin' AND community_id = $1) ORDER BY u.id", []any{inc.CommunityID}, true
 	case strings.HasPrefix(to, "user:"):
 		id, _ := strconv.ParseInt(strings.TrimPrefix(to, "user:"), 10, 64)
-		query, args = "SELECT u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id = $1", []any{id}
+		query, args, byUser = "SELECT u.id, u.display_name, u.phone_enc, u.lang FROM users u WHERE u.id = $1", []any{id}, true
 	default:
 		return out, fmt.Errorf("unknown recipient group %q", to)
 	}
@@ -204,13 +223,25 @@ func (s *Store) NoticeTargets(ctx context.Context, incidentID int64, to string) 
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var id int64
 		var name, sealed, lang string
-		if err := rows.Scan(&name, &sealed, &lang); err != nil {
+		if err := rows.Scan(&id, &name, &sealed, &lang); err != nil {
 			return out, err
 		}
-		if err := add(name, sealed, lang); err != nil {
+		phone, err := s.cipher.Open(sealed)
+		if err != nil {
 			return out, err
 		}
+		if phone == "" {
+			continue
+		}
+		r := alarm.Recipient{Name: name, Phone: phone, Lang: lang}
+		if byUser {
+			r.UserID = id
+		} else {
+			r.PersonID = id
+		}
+		out.Recipients = append(out.Recipients, r)
 	}
 	return out, rows.Err()
 }

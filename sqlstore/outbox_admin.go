@@ -130,6 +130,11 @@ func (s *Store) RetryJobNow(ctx context.Context, scope auth.Scope, id int64) (jo
 		if _, err := tx.ExecContext(ctx, "UPDATE outbox SET status = 'pending', run_at = $1, locked_until = NULL, attempts = 0 WHERE id = $2", now, id); err != nil {
 			return fmt.Errorf("retry job %d: %w", id, err)
 		}
+		if j.Kind == (jobs.SMS{}).Kind() {
+			if err := s.requeueNotification(ctx, tx, j.Key); err != nil {
+				return err
+			}
+		}
 		j.Status, j.RunAt, j.LockedUntil, j.Attempts, j.Stuck = "pending", now, nil, 0, false
 		return s.change(ctx, tx, 0, "retry", "job", id, before, map[string]any{"key": j.Key, "status": j.Status})
 	})

@@ -132,6 +132,7 @@ func (s *Server) registerAPI() {
 	s.registerAdminAPI()
 	s.registerJobsAPI()
 	s.registerAlarmAPI()
+	s.registerNotifyAPI()
 	s.registerFieldAPI()
 	s.registerMatterAPI()
 	s.registerOpen311()

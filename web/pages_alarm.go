@@ -549,10 +549,34 @@ func timelineRows(p *pageData, tl []alarm.TimelineEntry, staff map[int64]auth.Us
 		case "resolve":
 			code, notes, _ := strings.Cut(e.Detail, " ")
 			row.Detail = strings.TrimSpace(p.L.Or("alarm.res."+code, code) + " " + notes)
+		case alarm.ActionNotified:
+			if n := e.Notification; n != nil {
+				row.Who, row.Detail = "", notificationWords(p.L, n)
+				if n.Status == alarm.NotificationFailed {
+					row.Code = n.LastError
+				}
+			}
 		}
 		out = append(out, row)
 	}
 	return out
+}
+
+// notificationWords says in one line whom a message went to and how far
+// it got: role, name, masked number, channel and status, and the tries
+// when there were more than one.
+func notificationWords(l *locale, n *alarm.Notification) string {
+	parts := []string{l.Or("alarm.notify.role."+n.RecipientRole, n.RecipientRole)}
+	for _, s := range []string{n.Name, n.Phone} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	parts = append(parts, "·", l.Or("alarm.notify.channel."+n.Channel, n.Channel), l.Or("alarm.notify.status."+n.Status, n.Status))
+	if n.Attempts > 1 {
+		parts = append(parts, "("+l.T("alarm.notify.attempts", n.Attempts)+")")
+	}
+	return strings.Join(parts, " ")
 }
 
 // eventWords says an event in the reader's language: its kind, whether it

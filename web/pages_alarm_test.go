@@ -588,9 +588,16 @@ func TestAlarmWordsInCatalogs(t *testing.T) {
 	for _, r := range alarm.Resolutions {
 		keys = append(keys, "alarm.res."+r)
 	}
-	for _, a := range []string{"opened", "event", "ack", "dispatch", "offered", "accept", "not_accepted", "no_candidates", "arrive", "resolve", "escalated"} {
+	for _, a := range []string{"opened", "event", "ack", "dispatch", "offered", "accept", "not_accepted", "no_candidates", "arrive", "resolve", "escalated", alarm.ActionNotified} {
 		keys = append(keys, "alarm.action."+a)
 	}
+	for _, r := range []string{alarm.RoleHouseholder, alarm.RoleEmergencyContact, alarm.RolePolice, alarm.RoleSupervisor, alarm.RoleStaff} {
+		keys = append(keys, "alarm.notify.role."+r)
+	}
+	for _, s := range []string{alarm.NotificationQueued, alarm.NotificationSent, alarm.NotificationDelivered, alarm.NotificationFailed} {
+		keys = append(keys, "alarm.notify.status."+s)
+	}
+	keys = append(keys, "alarm.notify.attempts", "alarm.notify.channel."+alarm.ChannelSMS)
 	for _, p := range []alarm.Priority{alarm.PriorityLife, alarm.PriorityIntrusion, alarm.PriorityTamper, alarm.PriorityTrouble} {
 		keys = append(keys, "alarm.prio."+prioClass(alarm.Incident{Priority: p, Status: alarm.StatusNew}))
 	}

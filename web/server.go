@@ -48,6 +48,9 @@ type Config struct {
 	// one every LoginEvery. Zero values mean 10 and 6 seconds.
 	LoginBurst int
 	LoginEvery time.Duration
+	// ReceiptSecret is the secret the SMS gateway signs its delivery
+	// callbacks with; without it they are refused.
+	ReceiptSecret []byte
 	// Media keeps the bytes of photos and files; without it they are
 	// refused.
 	Media media.Blobs
@@ -79,6 +82,7 @@ type Server struct {
 	feeds *liveFeeds
 
 	panelsChanged func()
+	receiptSecret []byte
 	handler       http.Handler
 	blobs         media.Blobs
 	broadcast     Broadcaster
@@ -113,6 +117,7 @@ func New(c Config) *Server {
 		secure: c.SecureCookies, proxy: c.TrustProxy, hub: c.Hub, panelsChanged: c.PanelsChanged, blobs: c.Media, broadcast: c.Broadcast,
 		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
+	s.receiptSecret = c.ReceiptSecret
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10

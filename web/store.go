@@ -83,6 +83,7 @@ type Store interface {
 	accountStore
 	auditStore
 	alarmStore
+	notifyStore
 	fieldStore
 	matterStore
 	open311Store

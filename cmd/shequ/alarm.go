@@ -31,6 +31,8 @@ type alarmConfig struct {
 	mqttPass   string
 	sms        string
 	smsToken   string
+	// smsReceiptSecret signs the SMS gateway's delivery callbacks.
+	smsReceiptSecret string
 }
 
 func (c *alarmConfig) register(f envFlags) {
@@ -44,6 +46,7 @@ func (c *alarmConfig) register(f envFlags) {
 	f.string(&c.mqttPass, "mqtt-password", "SHEQU_MQTT_PASSWORD", "", "MQTT password that goes with --mqtt-user (better set in the environment than on the command line)")
 	f.string(&c.sms, "sms", "SHEQU_SMS", "log", "how SMS go out: log (write them to the log), an https:// URL of an SMS gateway webhook, or smpp://systemid:password@host:port?source=NUMBER")
 	f.string(&c.smsToken, "sms-token", "SHEQU_SMS_TOKEN", "", "bearer token for the SMS gateway webhook")
+	f.string(&c.smsReceiptSecret, "sms-receipt-secret", "SHEQU_SMS_RECEIPT_SECRET", "", "shared secret the SMS gateway signs its delivery callbacks to POST /api/v1/notify/receipts with (HMAC-SHA256 in X-Shequ-Signature); empty refuses callbacks")
 }
 
 func (c *alarmConfig) sender(log *slog.Logger) (notify.Sender, error) {
@@ -118,6 +121,16 @@ func (a *alarmCentre) run(ctx context.Context) error {
 		return err
 	}
 	if smpp, ok := sender.(*notify.SMPP); ok {
+		receipts := make(chan notify.Receipt, 1024)
+		smpp.OnReceipt = func(r notify.Receipt) {
+			// The session's reader must not wait for the database.
+			select {
+			case receipts <- r:
+			default:
+				a.log.Warn("SMS receipt dropped: too many at once", "message_id", r.MessageID, "status", r.Status)
+			}
+		}
+		go a.recordReceipts(ctx, receipts)
 		// Bind now so that a wrong password shows at start; sending binds
 		// again by itself whenever the link drops.
 		if err := smpp.Bind(ctx); err != nil {
@@ -171,6 +184,29 @@ func (a *alarmCentre) run(ctx context.Context) error {
 	stopCommit()
 	commitWG.Wait()
 	return nil
+}
+
+// recordReceipts puts the SMSC's delivery receipts on the incidents'
+// timelines until ctx ends.
+func (a *alarmCentre) recordReceipts(ctx context.Context, receipts <-chan notify.Receipt) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-receipts:
+			ar, ok := r.Settles(time.Now())
+			if !ok {
+				continue // ENROUTE and the like settle nothing
+			}
+			err := a.store.NotificationReceipt(ctx, ar)
+			switch {
+			case shequ.ErrorCode(err) == shequ.ENOTFOUND:
+				// A message about no incident (a notice, a matter).
+			case err != nil && ctx.Err() == nil:
+				a.log.Error("record SMS receipt", "message_id", r.MessageID, "err", err)
+			}
+		}
+	}
 }
 
 // panelAccounts gives the receiver each panel's key from memory, reloading

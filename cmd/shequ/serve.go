@@ -98,7 +98,7 @@ func serveCmd(ctx context.Context, args []string) error {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
-		}})
+		}, ReceiptSecret: []byte(ac.smsReceiptSecret)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -68,7 +68,7 @@ type smsWorker struct {
 }
 
 func (w *smsWorker) Work(ctx context.Context, j *river.Job[jobs.SMS]) error {
-	return w.send.Send(ctx, notify.Message(j.Args))
+	return w.send.Send(ctx, notify.Message{Key: j.Args.Key, To: j.Args.To, Body: j.Args.Body})
 }
 
 // counter is a Sender that counts and may take a while.

@@ -102,6 +102,8 @@ type Server struct {
 
 	failN      int
 	failStatus data.CommandStatusType
+	// receiptFor overrides the receipt's stat: word per destination.
+	receiptFor map[string]string
 	holdN      int
 	held       []heldResp
 }
@@ -224,6 +226,18 @@ func (s *Server) FailNext(n int, status data.CommandStatusType) {
 	defer s.mu.Unlock()
 	s.failN = n
 	s.failStatus = status
+}
+
+// ReceiptFor makes the receipts of messages to the number to say stat
+// (UNDELIV, EXPIRED …) instead of the configured status: one phone that is
+// off or gone among many that are fine.
+func (s *Server) ReceiptFor(to, stat string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.receiptFor == nil {
+		s.receiptFor = map[string]string{}
+	}
+	s.receiptFor[to] = stat
 }
 
 // HoldResponses makes the SMSC accept and record the next n submit_sm but
@@ -500,7 +514,12 @@ func (s *Server) receipt(sess *session, part Part) {
 	if target == nil {
 		return
 	}
-	stat := s.cfg.ReceiptStatus
+	s.mu.Lock()
+	stat, ok := s.receiptFor[part.To]
+	s.mu.Unlock()
+	if !ok {
+		stat = s.cfg.ReceiptStatus
+	}
 	if stat == "" {
 		stat = "DELIVRD"
 	}
