@@ -12,8 +12,8 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/content"
-	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/jobs"
+	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/pii"
 )
 

@@ -7,8 +7,8 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/jobs"
-	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
 )
 
 // TestNotificationLifecycle follows two SMS about an incident through the
