@@ -97,16 +97,17 @@ func (s *Store) home(ctx context.Context, q querier, w *alarmWrites, home, commu
 const homeGridSQL = "SELECT b.grid_id FROM homes h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1"
 
 var (
-	armStatesOfSQL = newChunked("SELECT home_id, community_id, state, mode, since, deadline, entry_delay, zone, changed_by FROM arm_states WHERE home_id IN (",
-		"?", ", ", ")")
+	// homesOfSQL reads each home's grid and stored arm state (NULLs when
+	// it has none) in one statement.
+	homesOfSQL = newChunked(`SELECT h.id, b.grid_id, a.community_id, a.state, a.mode, a.since, a.deadline, a.entry_delay, a.zone, a.changed_by
+		FROM homes h JOIN buildings b ON b.id = h.building_id LEFT JOIN arm_states a ON a.home_id = h.id WHERE h.id IN (`, "?", ", ", ")")
 	openIncidentsOfSQL = newChunked("SELECT "+incidentColumns+" FROM incidents i WHERE i.home_id IN (", "?", ", ", ") AND i.status <> 'resolved'")
-	gridsOfSQL         = newChunked("SELECT h.id, b.grid_id FROM homes h JOIN buildings b ON b.id = h.building_id WHERE h.id IN (", "?", ", ", ")")
 )
 
 // loadHomes reads the arm state, open incident and grid of the homes not
-// known to w yet, a chunk of homes per statement rather than three
-// statements per report. communities gives each home's community, for a
-// home without a stored arm state.
+// known to w yet: two statements for the batch rather than three per
+// report. communities gives each home's community, for a home without a
+// stored arm state.
 func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, communities map[int64]int64) error {
 	var todo []int64
 	for home := range communities {
@@ -122,26 +123,31 @@ func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, commun
 	for _, home := range todo {
 		loaded[home] = &homeState{arm: alarm.ArmState{HomeID: home, CommunityID: communities[home], State: alarm.Disarmed, EntryDelay: int(alarm.DefaultEntryDelay / time.Second)}}
 	}
-	err := queryChunks(ctx, q, armStatesOfSQL[s.dialect], todo, func(rows *sql.Rows) error {
+	err := queryIn(ctx, q, homesOfSQL[s.dialect], todo, func(rows *sql.Rows) error {
 		var home int64
-		var a alarm.ArmState
-		var deadline sql.NullTime
-		var mode, state string
-		if err := rows.Scan(&home, &a.CommunityID, &state, &mode, &a.Since, &deadline, &a.EntryDelay, &a.Zone, &a.ChangedBy); err != nil {
+		var grid, community, entryDelay sql.NullInt64
+		var state, mode, zone, changedBy sql.NullString
+		var since, deadline sql.NullTime
+		if err := rows.Scan(&home, &grid, &community, &state, &mode, &since, &deadline, &entryDelay, &zone, &changedBy); err != nil {
 			return err
 		}
-		a.HomeID, a.State, a.Mode, a.Since = home, alarm.State(state), alarm.Mode(mode), a.Since.UTC()
+		h := loaded[home]
+		h.grid = grid
+		if !state.Valid {
+			return nil // no arm state stored: disarmed, as armState says
+		}
+		h.arm = alarm.ArmState{HomeID: home, CommunityID: community.Int64, State: alarm.State(state.String), Mode: alarm.Mode(mode.String),
+			Since: since.Time.UTC(), EntryDelay: int(entryDelay.Int64), Zone: zone.String, ChangedBy: changedBy.String}
 		if deadline.Valid {
 			t := deadline.Time.UTC()
-			a.Deadline = &t
+			h.arm.Deadline = &t
 		}
-		loaded[home].arm = a
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("arm states: %w", err)
+		return fmt.Errorf("homes: %w", err)
 	}
-	err = queryChunks(ctx, q, openIncidentsOfSQL[s.dialect], todo, func(rows *sql.Rows) error {
+	err = queryIn(ctx, q, openIncidentsOfSQL[s.dialect], todo, func(rows *sql.Rows) error {
 		i, err := scanIncident(rows)
 		if err != nil {
 			return err
@@ -156,35 +162,34 @@ func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, commun
 	if err != nil {
 		return fmt.Errorf("open incidents: %w", err)
 	}
-	err = queryChunks(ctx, q, gridsOfSQL[s.dialect], todo, func(rows *sql.Rows) error {
-		var home int64
-		var grid sql.NullInt64
-		if err := rows.Scan(&home, &grid); err != nil {
-			return err
-		}
-		loaded[home].grid = grid
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("grids of homes: %w", err)
-	}
 	for home, h := range loaded {
 		w.homes[home] = h
 	}
 	return nil
 }
 
-// queryChunks runs a chunked statement of one parameter per row over ids
-// and hands each row to scan.
-func queryChunks(ctx context.Context, q querier, stmts map[int]string, ids []int64, scan func(*sql.Rows) error) error {
-	a := make([]any, 0, chunk(len(ids)))
+// queryIn runs a chunked "… IN (?, …)" statement over ids and hands each
+// row to scan. A chunk too big for the ids left is filled up with the last
+// id (IN ignores repeats), so a batch's ids take one statement, not one
+// per power of two in their count.
+func queryIn(ctx context.Context, q querier, stmts map[int]string, ids []int64, scan func(*sql.Rows) error) error {
+	a := make([]any, 0, eventChunks[0])
 	for rest := ids; len(rest) > 0; {
-		n := chunk(len(rest))
+		n := min(len(rest), eventChunks[0])
+		size := n
+		for _, c := range eventChunks {
+			if c >= n {
+				size = c
+			}
+		}
 		a = a[:0]
 		for _, id := range rest[:n] {
 			a = append(a, id)
 		}
-		rows, err := q.QueryContext(ctx, stmts[n], a...)
+		for len(a) < size {
+			a = append(a, rest[n-1])
+		}
+		rows, err := q.QueryContext(ctx, stmts[size], a...)
 		if err != nil {
 			return err
 		}
