@@ -134,16 +134,6 @@ func (s *Store) enqueue(ctx context.Context, q querier, key string, payload jobs
 	return nil
 }
 
-func (s *Store) enqueueNotices(ctx context.Context, q querier, inc alarm.Incident, ns []alarm.Notice, now time.Time) error {
-	for _, n := range ns {
-		key := fmt.Sprintf("notice:%d:%s:%s", inc.ID, n.Template, n.To)
-		if err := s.enqueue(ctx, q, key, jobs.Notice{IncidentID: inc.ID, Template: n.Template, To: n.To}, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 var incidents = table{
 	what: "incident", id: "i.id", order: "i.priority, i.opened_at",
 	from: "incidents i LEFT JOIN homes h ON h.id = i.home_id LEFT JOIN buildings b ON b.id = h.building_id",

@@ -35,7 +35,7 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 	if s.txn == nil && s.onlyFreshHeartbeats(reports) {
 		return out, nil
 	}
-	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}, events: make([]pendingEvent, 0, len(reports))}
+	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}, events: make([]pendingEvent, 0, len(reports)), writes: newAlarmWrites()}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		q := s.stmts.in(tx)
 		// The panels first: the retransmission look-up goes by their homes.
@@ -50,12 +50,25 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
 			return err
 		}
+		// The homes whose state the batch's alarms read, all at once.
+		homes := map[int64]int64{}
+		for _, r := range reports {
+			if p := b.panels[r.Account]; p != nil && r.Source == alarm.SourceSIA && r.Kind != alarm.KindTest && r.Kind != alarm.KindSupervision {
+				homes[p.known.origin.HomeID] = p.known.origin.CommunityID
+			}
+		}
+		if err := s.loadHomes(ctx, q, b.writes, homes); err != nil {
+			return err
+		}
 		for i, r := range reports {
 			o, err := s.ingestOne(ctx, q, b, i, r)
 			if err != nil {
 				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)
 			}
 			out[i] = o
+		}
+		if err := s.flush(ctx, q, b.writes); err != nil {
+			return err
 		}
 		ids, err := s.insertEvents(ctx, q, b.events)
 		if err != nil {
@@ -109,6 +122,17 @@ type ingestBatch struct {
 	events []pendingEvent
 	stored map[retransmission]bool
 	before map[retransmission]bool
+	// writes are what process decided, written at the batch's end.
+	writes *alarmWrites
+}
+
+// alarmWrites returns the batch's pending writes; outside a batch (b nil)
+// a set of its own, which process writes before it returns.
+func (b *ingestBatch) alarmWrites() *alarmWrites {
+	if b == nil {
+		return newAlarmWrites()
+	}
+	return b.writes
 }
 
 type retransmission struct{ account, seq, fingerprint string }
@@ -380,40 +404,47 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 		id, err := s.recordEvent(ctx, tx, b, at, r, origin, 0)
 		return alarm.Outcome{EventID: id}, err
 	}
-	arm, err := s.armState(ctx, tx, origin.HomeID, origin.CommunityID)
+	w := b.alarmWrites()
+	h, err := s.home(ctx, tx, w, origin.HomeID, origin.CommunityID)
 	if err != nil {
 		return alarm.Outcome{}, err
 	}
-	open, err := s.openIncident(ctx, tx, origin.HomeID)
-	if err != nil {
-		return alarm.Outcome{}, err
-	}
-	d := alarm.Process(alarm.Input{Report: r, Origin: origin, Arm: arm, Incident: open, Now: now})
+	arm := h.arm
+	d := alarm.Process(alarm.Input{Report: r, Origin: origin, Arm: arm, Incident: h.open, Now: now})
 	var o alarm.Outcome
 	if d.Arm != nil && *d.Arm != arm {
-		if err := s.saveArmState(ctx, tx, *d.Arm); err != nil {
-			return o, err
+		h.arm, h.armDirty = *d.Arm, true
+		if h.arm.Since.IsZero() {
+			h.arm.Since = s.now()
 		}
-		if err := s.publishLive(ctx, tx, d.Arm.CommunityID, d.Arm.HomeID, "arm_state", d.Arm); err != nil {
+		if err := s.publish(w, d.Arm.CommunityID, d.Arm.HomeID, h.grid, "arm_state", d.Arm); err != nil {
 			return o, err
 		}
 		o.Arm = d.Arm
 	}
 	if d.Incident != nil {
-		if err := s.saveIncident(ctx, tx, d.Incident, d.New); err != nil {
-			return o, err
-		}
-		o.Incident, o.NewIncident = d.Incident, d.New
-		if err := s.enqueueNotices(ctx, tx, *d.Incident, d.Notify, now); err != nil {
-			return o, err
-		}
 		if d.New {
-			key := fmt.Sprintf("escalate:%d", d.Incident.ID)
-			if err := s.enqueue(ctx, tx, key, jobs.Escalate{IncidentID: d.Incident.ID}, now.Add(s.escalateAfter)); err != nil {
+			if err := s.saveIncident(ctx, tx, d.Incident, true); err != nil {
+				return o, err
+			}
+		} else {
+			w.incidents[d.Incident.ID] = d.Incident
+		}
+		h.open = d.Incident
+		o.Incident, o.NewIncident = d.Incident, d.New
+		for _, n := range d.Notify {
+			key := fmt.Sprintf("notice:%d:%s:%s", d.Incident.ID, n.Template, n.To)
+			if err := s.queueJob(ctx, tx, w, key, jobs.Notice{IncidentID: d.Incident.ID, Template: n.Template, To: n.To}, now); err != nil {
 				return o, err
 			}
 		}
-		if err := s.publishLive(ctx, tx, d.Incident.CommunityID, d.Incident.HomeID, "incident", d.Incident); err != nil {
+		if d.New {
+			key := fmt.Sprintf("escalate:%d", d.Incident.ID)
+			if err := s.queueJob(ctx, tx, w, key, jobs.Escalate{IncidentID: d.Incident.ID}, now.Add(s.escalateAfter)); err != nil {
+				return o, err
+			}
+		}
+		if err := s.publish(w, d.Incident.CommunityID, d.Incident.HomeID, h.grid, "incident", d.Incident); err != nil {
 			return o, err
 		}
 	}
@@ -430,7 +461,11 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 		if d.New {
 			action = "opened"
 		}
-		if err := s.logIncident(ctx, tx, incidentID, now, action, 0, d.Note.String()); err != nil {
+		w.log = append(w.log, pendingLog{incident: incidentID, at: now, action: action, detail: d.Note.String()})
+	}
+	if b == nil {
+		// Outside a batch the report is all there is: write it now.
+		if err := s.flush(ctx, tx, w); err != nil {
 			return o, err
 		}
 	}

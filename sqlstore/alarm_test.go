@@ -423,3 +423,111 @@ func TestZoneNamesAndSensorStates(t *testing.T) {
 		}
 	})
 }
+
+// TestAlarmBatchIsLikeOneByOne: a batch follows each home's arm state and
+// incident in memory and writes them at its end; what it stores must be
+// what the same reports store one batch each. Two stores, the same
+// reports; every row the alarm path writes is compared.
+func TestAlarmBatchIsLikeOneByOne(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			start := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+			at := func(m time.Duration) time.Time { return start.Add(m * time.Minute) }
+			ba := func(account, seq string, when time.Time) alarm.Report {
+				return alarm.Report{Source: alarm.SourceSIA, Account: account, Seq: seq, Fingerprint: seq, Kind: alarm.KindBurglary, Code: "BA", Zone: seq, ReceivedAt: when}
+			}
+			r := func(account, seq string, kind alarm.Kind, code string, restore bool, when time.Time) alarm.Report {
+				return alarm.Report{Source: alarm.SourceSIA, Account: account, Seq: seq, Fingerprint: seq, Kind: kind, Code: code, Restore: restore, Zone: "1", ReceivedAt: when}
+			}
+			reports := []alarm.Report{
+				ba("A001", "0001", at(0)),                                // opens home 1's incident, triggers
+				ba("A002", "0001", at(0)),                                // home 2
+				ba("A001", "0002", at(1)),                                // joins, owes nothing new
+				ba("A001", "0002", at(1)),                                // the panel repeats itself
+				r("A001", "0003", alarm.KindBurglary, "BR", true, at(2)), // a restore joins
+				r("A001", "0004", alarm.KindPanic, "PA", false, at(3)),   // a new kind: its own notices, the headline
+				r("A002", "0002", alarm.KindTest, "RP", false, at(3)),    // a test joins nothing
+				r("A002", "0003", alarm.KindOpening, "OP", false, at(4)), // disarms home 2
+				ba("A002", "0004", at(5)),                                // joins home 2's incident
+				ba("A001", "0005", at(20)),                               // past the window: a second incident
+				ba("A001", "0006", at(21)),                               // joins the second
+				{Source: alarm.SourceSIA, Account: "FFFF", Seq: "0001", Kind: alarm.KindBurglary, ReceivedAt: at(21)},
+			}
+			stores := make([]*sqlstore.Store, 2)
+			for n := range stores {
+				clock := shequtest.NewClock(start)
+				st := sqlstoretest.Open(t, d, clock)
+				stores[n] = st
+				ctx := t.Context()
+				tr := makeTree(t, st, "bo")
+				mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "A001"}))
+				mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home2.ID, Account: "A002"}))
+				_, err := st.ChangeArmState(ctx, everywhere, tr.home2.ID, "arm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
+					a.State, a.Since = alarm.ArmedAway, now
+					return a, nil
+				})
+				mustOK(t, err)
+				if n == 0 {
+					for _, rep := range reports {
+						_, err := st.Ingest(ctx, []alarm.Report{rep})
+						mustOK(t, err)
+					}
+				} else {
+					out, err := st.Ingest(ctx, reports)
+					mustOK(t, err)
+					if !out[3].Duplicate || !out[11].Unknown || !out[9].NewIncident || out[10].Incident.ID != out[9].Incident.ID {
+						t.Errorf("outcomes %+v", out)
+					}
+				}
+			}
+			for _, q := range []string{
+				"SELECT id, community_id, home_id, panel_id, kind, priority, status, title, opened_at, last_event_at, event_count, kinds FROM incidents ORDER BY id",
+				"SELECT id, incident_id, at, action, user_id, detail FROM incident_log ORDER BY id",
+				"SELECT id, community_id, home_id, grid_id, type, payload, at FROM live_events ORDER BY id",
+				"SELECT idempotency_key, kind, payload, run_at, status FROM outbox ORDER BY id",
+				"SELECT home_id, community_id, state, mode, since, deadline, entry_delay, zone, changed_by FROM arm_states ORDER BY home_id",
+				"SELECT id, home_id, incident_id, seq, code, kind, restore, received_at FROM alarm_events ORDER BY id",
+			} {
+				one, batch := tableRows(t, stores[0], q), tableRows(t, stores[1], q)
+				if !slices.Equal(one, batch) {
+					t.Errorf("%s\none by one:\n%v\nin one batch:\n%v", q, one, batch)
+				}
+				if len(one) == 0 {
+					t.Errorf("%s: no rows", q)
+				}
+			}
+		})
+	}
+}
+
+// tableRows reads every row of q as text.
+func tableRows(t *testing.T, st *sqlstore.Store, q string) []string {
+	t.Helper()
+	rows, err := st.DB().QueryContext(t.Context(), q)
+	mustOK(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	mustOK(t, err)
+	var out []string
+	for rows.Next() {
+		v := make([]any, len(cols))
+		p := make([]any, len(cols))
+		for i := range v {
+			p[i] = &v[i]
+		}
+		mustOK(t, rows.Scan(p...))
+		s := ""
+		for i, x := range v {
+			if b, ok := x.([]byte); ok {
+				x = string(b)
+			}
+			if tm, ok := x.(time.Time); ok {
+				x = tm.UTC().Format(time.RFC3339Nano)
+			}
+			s += fmt.Sprintf("%s=%v ", cols[i], x)
+		}
+		out = append(out, s)
+	}
+	mustOK(t, rows.Err())
+	return out
+}

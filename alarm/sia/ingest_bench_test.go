@@ -16,6 +16,13 @@ package sia_test
 // without opening an incident) with its own sequence number and zone, so
 // none is taken for a retransmission. The rate=5000 runs pace 64
 // connections to 5,000 frames/s overall, for the ACK latency at that load.
+//
+// The storm loads (storm-conns=64, storm-rate=5000) send an alarm storm
+// instead: every frame a burglary ("Nri1/BA…") from one of 64 panels in
+// 64 armed homes, so every frame joins (the first opens) its home's
+// incident: the incident path, its log, live events and notices.
+//
+//	go test -run '^$' -bench 'IngestTCP/sqlite$/storm' -benchtime 20000x ./alarm/sia/
 
 import (
 	"bufio"
@@ -48,6 +55,9 @@ import (
 const (
 	ingestPanels = 256
 	ingestKeyHex = "00112233445566778899AABBCCDDEEFF"
+	// stormPanels is how many panels, each in a home of its own, send the
+	// alarm storm.
+	stormPanels = 64
 )
 
 func ingestAccount(i int) string { return fmt.Sprintf("B%03X", i+1) }
@@ -66,9 +76,22 @@ func ingestStore(b *testing.B, dialect string, full bool) *sqlstore.Store {
 	if err != nil || len(homes.Items) == 0 {
 		b.Fatalf("homes: %v", err)
 	}
+	if len(homes.Items) < stormPanels {
+		b.Fatalf("%d homes on the ground floor, the storm needs %d", len(homes.Items), stormPanels)
+	}
 	for i := range ingestPanels {
 		p := alarm.Panel{HomeID: homes.Items[i%len(homes.Items)].ID, Account: ingestAccount(i), Key: ingestKeyHex}
 		if err := st.CreatePanel(ctx, auth.Scope{{}}, &p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The storm's homes are armed, as homes that report a burglary are.
+	for _, h := range homes.Items[:stormPanels] {
+		_, err := st.ChangeArmState(ctx, auth.Scope{{}}, h.ID, "arm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
+			a.State, a.Since = alarm.ArmedAway, now
+			return a, nil
+		})
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -110,6 +133,7 @@ func startReceiver(b *testing.B, h sia.Handler) *ingestRig {
 // benchPanel builds encrypted frames fast: one cipher, the timestamp
 // formatted once a second.
 type benchPanel struct {
+	event   string // "Nri0/RP" (routine) or "Nri1/BA" (storm), the zone follows
 	account string
 	block   cipher.Block
 	seq     int
@@ -121,10 +145,14 @@ type benchPanel struct {
 	frame   []byte
 }
 
-func newBenchPanel(i int, start int) *benchPanel {
+func newBenchPanel(i int, start int, storm bool) *benchPanel {
 	key, _ := sia.ParseKey(ingestKeyHex)
 	block, _ := sia.NewCipher(key)
-	return &benchPanel{account: ingestAccount(i), block: block, seq: start % 9999, n: start}
+	event := "Nri0/RP"
+	if storm {
+		event = "Nri1/BA"
+	}
+	return &benchPanel{event: event, account: ingestAccount(i), block: block, seq: start % 9999, n: start}
 }
 
 func (p *benchPanel) next() []byte {
@@ -137,7 +165,7 @@ func (p *benchPanel) next() []byte {
 	p.body = append(p.body[:0], `"*SIA-DCS"`...)
 	p.body = appendSeq(p.body, p.seq)
 	p.body = append(p.body, "L0#"+p.account+"["...)
-	p.content = append(p.content[:0], "#"+p.account+"|Nri0/RP"...)
+	p.content = append(p.content[:0], "#"+p.account+"|"+p.event...)
 	p.content = strconv.AppendInt(p.content, int64(p.n), 10)
 	p.content = append(p.content, ']')
 	p.content = append(p.content, p.ts...)
@@ -152,8 +180,9 @@ func appendSeq(b []byte, seq int) []byte {
 
 // drive sends b.N frames over conns connections, each frame waiting for
 // its ACK; with rate > 0 the connections are paced to rate frames/s
-// overall. It reports frames/s and the ACK latency.
-func drive(b *testing.B, addr string, conns int, rate float64, runID int) {
+// overall. It reports frames/s and the ACK latency. With storm, every
+// frame is a burglary of one of the first stormPanels panels.
+func drive(b *testing.B, addr string, conns int, rate float64, runID int, storm bool) {
 	b.Helper()
 	var left atomic.Int64
 	left.Store(int64(b.N))
@@ -183,7 +212,11 @@ func drive(b *testing.B, addr string, conns int, rate float64, runID int) {
 			c := cs[i]
 			// Each connection has its panel; its numbering starts where
 			// the previous sub-benchmark's cannot have reached.
-			p := newBenchPanel(i%ingestPanels, runID*10_000_000+i*100_000)
+			panels := ingestPanels
+			if storm {
+				panels = stormPanels
+			}
+			p := newBenchPanel(i%panels, runID*10_000_000+i*100_000, storm)
 			br := bufio.NewReader(c)
 			next := time.Now().Add(time.Duration(i) * interval / time.Duration(conns))
 			ls := make([]time.Duration, 0, b.N/conns+1)
@@ -298,16 +331,19 @@ func BenchmarkIngestTCP(b *testing.B) {
 				name  string
 				conns int
 				rate  float64
+				storm bool
 			}
-			for _, l := range []load{{"conns=1", 1, 0}, {"conns=8", 8, 0}, {"conns=64", 64, 0}, {"conns=256", 256, 0}, {"rate=5000", 64, 5000}} {
+			loads := []load{{"conns=1", 1, 0, false}, {"conns=8", 8, 0, false}, {"conns=64", 64, 0, false}, {"conns=256", 256, 0, false}, {"rate=5000", 64, 5000, false},
+				{"storm-conns=64", stormPanels, 0, true}, {"storm-rate=5000", stormPanels, 5000, true}}
+			for _, l := range loads {
 				// The two sides one after the other, so that they see
 				// the same machine.
 				b.Run(l.name+"/store", func(b *testing.B) {
 					counted.reset()
-					drive(b, stored.addr, l.conns, l.rate, int(runID.Add(1)))
+					drive(b, stored.addr, l.conns, l.rate, int(runID.Add(1)), l.storm)
 					counted.report(b)
 				})
-				b.Run(l.name+"/bare", func(b *testing.B) { drive(b, bare.addr, l.conns, l.rate, int(runID.Add(1))) })
+				b.Run(l.name+"/bare", func(b *testing.B) { drive(b, bare.addr, l.conns, l.rate, int(runID.Add(1)), l.storm) })
 			}
 		})
 	}
@@ -316,7 +352,8 @@ func BenchmarkIngestTCP(b *testing.B) {
 // BenchmarkIngestStore is the serial part of BenchmarkIngestTCP alone:
 // Store.Ingest, on the one writer, called with batches of a fixed size of
 // the same periodic test reports from the panels in turn (each its own seq, so
-// none is a retransmission). cpu-µs/frame here is what one frame costs the
+// none is a retransmission), and storm-batch=16 and 64: burglaries from
+// the storm's 64 armed homes in turn, a home at most once a batch. cpu-µs/frame here is what one frame costs the
 // writer; 20,000 frames/s on one writer needs it under 50 µs.
 //
 //	go test -run '^$' -bench IngestStore -benchtime 20000x ./alarm/sia/
@@ -326,8 +363,18 @@ func BenchmarkIngestStore(b *testing.B) {
 			st := ingestStore(b, dialect, false)
 			ctx := context.Background()
 			seq := 0
-			for _, size := range []int{1, 16, 64} {
-				b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			type load struct {
+				size  int
+				storm bool
+			}
+			storm := 0 // the storm's next panel
+			for _, l := range []load{{1, false}, {16, false}, {64, false}, {16, true}, {stormPanels, true}} {
+				name := fmt.Sprintf("batch=%d", l.size)
+				if l.storm {
+					name = "storm-" + name
+				}
+				size := l.size
+				b.Run(name, func(b *testing.B) {
 					batch := make([]alarm.Report, size)
 					b.ResetTimer()
 					cpu0 := cpuTime()
@@ -335,6 +382,13 @@ func BenchmarkIngestStore(b *testing.B) {
 						for i := range batch {
 							seq++
 							s := strconv.Itoa(seq)
+							if l.storm {
+								// One burglary from each of the storm's homes.
+								storm = (storm + 1) % stormPanels
+								batch[i] = alarm.Report{Source: alarm.SourceSIA, Account: ingestAccount(storm), Seq: s, Fingerprint: s,
+									Code: "BA", Kind: alarm.KindBurglary, Zone: s, ReceivedAt: time.Now()}
+								continue
+							}
 							batch[i] = alarm.Report{Source: alarm.SourceSIA, Account: ingestAccount(seq % ingestPanels), Seq: s, Fingerprint: s,
 								Code: "RP", Kind: alarm.KindTest, Zone: s, ReceivedAt: time.Now()}
 						}

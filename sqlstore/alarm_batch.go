@@ -1,0 +1,340 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
+)
+
+// alarmWrites is what process decides for the reports of one ingest batch
+// (or of one report outside a batch), kept in memory and written at the
+// end in a few multi-row statements: in an alarm storm every report of a
+// home joins its incident, and writing each report's arm state, incident,
+// live events, log line and notices one statement at a time cost more
+// than the events themselves. Each home's arm state and open incident are
+// read once per batch and then followed in memory, so a report sees what
+// the reports before it in the batch did, as it would in the database.
+//
+// Only new incidents are inserted at once: their id goes into the event,
+// the log, the live payload and the notices' keys.
+type alarmWrites struct {
+	homes map[int64]*homeState
+	// incidents are the incidents joined in the batch, at their latest
+	// state: each is updated once, at the end.
+	incidents map[int64]*alarm.Incident
+	live      []pendingLive
+	log       []pendingLog
+	jobs      []pendingJob
+}
+
+// homeState is what the batch knows of one home.
+type homeState struct {
+	arm      alarm.ArmState
+	armDirty bool            // arm differs from the stored row
+	open     *alarm.Incident // the home's open incident, nil when none
+	grid     sql.NullInt64
+}
+
+type pendingLive struct {
+	community, home int64
+	grid            sql.NullInt64
+	typ             string
+	payload         string
+	at              time.Time
+}
+
+type pendingLog struct {
+	incident int64
+	at       time.Time
+	action   string
+	user     int64
+	detail   string
+}
+
+type pendingJob struct {
+	key     string
+	kind    string
+	payload string
+	runAt   time.Time
+	created time.Time
+}
+
+func newAlarmWrites() *alarmWrites {
+	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]*alarm.Incident{}}
+}
+
+// home returns what the batch knows of a home, reading it on first use.
+// Home 0 (a report of no home) is never kept: it has no arm state row and
+// no open incident to follow.
+func (s *Store) home(ctx context.Context, q querier, w *alarmWrites, home, community int64) (*homeState, error) {
+	if h, ok := w.homes[home]; ok && home != 0 {
+		return h, nil
+	}
+	h := &homeState{}
+	var err error
+	if h.arm, err = s.armState(ctx, q, home, community); err != nil {
+		return nil, err
+	}
+	if h.open, err = s.openIncident(ctx, q, home); err != nil {
+		return nil, err
+	}
+	if home != 0 {
+		if err := q.QueryRowContext(ctx, homeGridSQL, home).Scan(&h.grid); err != nil && err != sql.ErrNoRows {
+			return nil, err
+		}
+		w.homes[home] = h
+	}
+	return h, nil
+}
+
+const homeGridSQL = "SELECT b.grid_id FROM homes h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1"
+
+var (
+	// homesOfSQL reads each home's grid and stored arm state (NULLs when
+	// it has none) in one statement.
+	homesOfSQL = newChunked(`SELECT h.id, b.grid_id, a.community_id, a.state, a.mode, a.since, a.deadline, a.entry_delay, a.zone, a.changed_by
+		FROM homes h JOIN buildings b ON b.id = h.building_id LEFT JOIN arm_states a ON a.home_id = h.id WHERE h.id IN (`, "?", ", ", ")")
+	openIncidentsOfSQL = newChunked("SELECT "+incidentColumns+" FROM incidents i WHERE i.home_id IN (", "?", ", ", ") AND i.status <> 'resolved'")
+)
+
+// loadHomes reads the arm state, open incident and grid of the homes not
+// known to w yet: two statements for the batch rather than three per
+// report. communities gives each home's community, for a home without a
+// stored arm state.
+func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, communities map[int64]int64) error {
+	var todo []int64
+	for home := range communities {
+		if _, ok := w.homes[home]; !ok && home != 0 {
+			todo = append(todo, home)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	slices.Sort(todo)
+	loaded := make(map[int64]*homeState, len(todo))
+	for _, home := range todo {
+		loaded[home] = &homeState{arm: alarm.ArmState{HomeID: home, CommunityID: communities[home], State: alarm.Disarmed, EntryDelay: int(alarm.DefaultEntryDelay / time.Second)}}
+	}
+	err := queryIn(ctx, q, homesOfSQL[s.dialect], todo, func(rows *sql.Rows) error {
+		var home int64
+		var grid, community, entryDelay sql.NullInt64
+		var state, mode, zone, changedBy sql.NullString
+		var since, deadline sql.NullTime
+		if err := rows.Scan(&home, &grid, &community, &state, &mode, &since, &deadline, &entryDelay, &zone, &changedBy); err != nil {
+			return err
+		}
+		h := loaded[home]
+		h.grid = grid
+		if !state.Valid {
+			return nil // no arm state stored: disarmed, as armState says
+		}
+		h.arm = alarm.ArmState{HomeID: home, CommunityID: community.Int64, State: alarm.State(state.String), Mode: alarm.Mode(mode.String),
+			Since: since.Time.UTC(), EntryDelay: int(entryDelay.Int64), Zone: zone.String, ChangedBy: changedBy.String}
+		if deadline.Valid {
+			t := deadline.Time.UTC()
+			h.arm.Deadline = &t
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("homes: %w", err)
+	}
+	err = queryIn(ctx, q, openIncidentsOfSQL[s.dialect], todo, func(rows *sql.Rows) error {
+		i, err := scanIncident(rows)
+		if err != nil {
+			return err
+		}
+		// The newest open incident of a home is its open incident, as in
+		// openIncident.
+		if h := loaded[i.HomeID]; h != nil && (h.open == nil || i.ID > h.open.ID) {
+			h.open = &i
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open incidents: %w", err)
+	}
+	for home, h := range loaded {
+		w.homes[home] = h
+	}
+	return nil
+}
+
+// queryIn runs a chunked "… IN (?, …)" statement over ids and hands each
+// row to scan. A chunk too big for the ids left is filled up with the last
+// id (IN ignores repeats), so a batch's ids take one statement, not one
+// per power of two in their count.
+func queryIn(ctx context.Context, q querier, stmts map[int]string, ids []int64, scan func(*sql.Rows) error) error {
+	a := make([]any, 0, eventChunks[0])
+	for rest := ids; len(rest) > 0; {
+		n := min(len(rest), eventChunks[0])
+		size := n
+		for _, c := range eventChunks {
+			if c >= n {
+				size = c
+			}
+		}
+		a = a[:0]
+		for _, id := range rest[:n] {
+			a = append(a, id)
+		}
+		for len(a) < size {
+			a = append(a, rest[n-1])
+		}
+		rows, err := q.QueryContext(ctx, stmts[size], a...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// execChunks runs a chunked statement over n rows, as few statements as
+// eventChunks allow; row appends the values of row i.
+func execChunks(ctx context.Context, q querier, stmts map[int]string, n int, row func(a []any, i int) []any) error {
+	var a []any
+	for done := 0; done < n; {
+		k := chunk(n - done)
+		a = a[:0]
+		for i := done; i < done+k; i++ {
+			a = row(a, i)
+		}
+		if _, err := q.ExecContext(ctx, stmts[k], a...); err != nil {
+			return mapError(err)
+		}
+		done += k
+	}
+	return nil
+}
+
+// publish queues a live event for the end of the batch.
+func (s *Store) publish(w *alarmWrites, community, home int64, grid sql.NullInt64, typ string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	w.live = append(w.live, pendingLive{community: community, home: home, grid: grid, typ: typ, payload: string(b), at: s.now()})
+	return nil
+}
+
+// queueJob queues outbox work for the end of the batch. A hook (River, in
+// its benchmark) takes the job at once, in the transaction, as enqueue does.
+func (s *Store) queueJob(ctx context.Context, q querier, w *alarmWrites, key string, payload jobs.Payload, runAt time.Time) error {
+	if s.enqueueHook != nil {
+		return s.enqueue(ctx, q, key, payload, runAt)
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	w.jobs = append(w.jobs, pendingJob{key: key, kind: payload.Kind(), payload: string(b), runAt: runAt.UTC(), created: s.now()})
+	return nil
+}
+
+var (
+	saveArmStatesSQL = newChunked("INSERT INTO arm_states (home_id, community_id, state, mode, since, deadline, entry_delay, zone, changed_by) VALUES ",
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", ` ON CONFLICT (home_id) DO UPDATE SET state = excluded.state, mode = excluded.mode, since = excluded.since,
+		deadline = excluded.deadline, entry_delay = excluded.entry_delay, zone = excluded.zone, changed_by = excluded.changed_by`)
+	// updateIncidentsSQL sets what joining an incident changes, nothing
+	// else: an operator's step on the incident is not written over.
+	// PostgreSQL needs the values' types, which SQLite's CAST would turn
+	// into other values (a time into a number).
+	updateIncidentsSQL = chunked{
+		SQLite: newChunked(updateIncidentsHead, "(?, ?, ?, ?, ?, ?, ?)", ", ", updateIncidentsTail)[SQLite],
+		Postgres: newChunked(updateIncidentsHead, "(?::bigint, ?::text, ?::integer, ?::text, ?::timestamptz, ?::integer, ?::text)", ", ",
+			updateIncidentsTail)[Postgres],
+	}
+	insertLiveSQL = newChunked("INSERT INTO live_events (community_id, home_id, grid_id, type, payload, at) VALUES ", "(?, ?, ?, ?, ?, ?)", ", ", "")
+	insertLogSQL  = newChunked("INSERT INTO incident_log (incident_id, at, action, user_id, detail) VALUES ", "(?, ?, ?, ?, ?)", ", ", "")
+	insertJobsSQL = newChunked("INSERT INTO outbox (idempotency_key, kind, payload, run_at, created_at) VALUES ", "(?, ?, ?, ?, ?)", ", ",
+		" ON CONFLICT (idempotency_key) DO NOTHING")
+)
+
+const (
+	updateIncidentsHead = "WITH v (id, kind, priority, title, last_event_at, event_count, kinds) AS (VALUES "
+	updateIncidentsTail = `) UPDATE incidents SET kind = v.kind, priority = v.priority, title = v.title, last_event_at = v.last_event_at,
+		event_count = v.event_count, kinds = v.kinds FROM v WHERE incidents.id = v.id`
+)
+
+// flush writes what the batch decided. Arm states and incidents go in
+// the order of their ids, so that two nodes writing the same rows lock
+// them in one order; live events, log lines and jobs in the order they
+// were decided.
+func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
+	var arms []alarm.ArmState
+	for _, h := range w.homes {
+		if h.armDirty {
+			arms = append(arms, h.arm)
+			h.armDirty = false
+		}
+	}
+	slices.SortFunc(arms, func(a, b alarm.ArmState) int { return cmp.Compare(a.HomeID, b.HomeID) })
+	err := execChunks(ctx, q, saveArmStatesSQL[s.dialect], len(arms), func(a []any, i int) []any {
+		x := arms[i]
+		var deadline any
+		if x.Deadline != nil {
+			deadline = x.Deadline.UTC()
+		}
+		return append(a, x.HomeID, x.CommunityID, string(x.State), string(x.Mode), x.Since.UTC(), deadline, x.EntryDelay, x.Zone, x.ChangedBy)
+	})
+	if err != nil {
+		return fmt.Errorf("save arm states: %w", err)
+	}
+	incs := make([]*alarm.Incident, 0, len(w.incidents))
+	for _, i := range w.incidents {
+		incs = append(incs, i)
+	}
+	clear(w.incidents)
+	slices.SortFunc(incs, func(a, b *alarm.Incident) int { return cmp.Compare(a.ID, b.ID) })
+	err = execChunks(ctx, q, updateIncidentsSQL[s.dialect], len(incs), func(a []any, k int) []any {
+		i := incs[k]
+		return append(a, i.ID, string(i.Kind), int(i.Priority), i.Title, i.LastEventAt.UTC(), i.EventCount, joinKinds(i.Kinds))
+	})
+	if err != nil {
+		return fmt.Errorf("update incidents: %w", err)
+	}
+	err = execChunks(ctx, q, insertLogSQL[s.dialect], len(w.log), func(a []any, i int) []any {
+		l := w.log[i]
+		return append(a, l.incident, l.at.UTC(), l.action, nullID(l.user), l.detail)
+	})
+	if err != nil {
+		return fmt.Errorf("incident log: %w", err)
+	}
+	w.log = w.log[:0]
+	err = execChunks(ctx, q, insertLiveSQL[s.dialect], len(w.live), func(a []any, i int) []any {
+		l := w.live[i]
+		return append(a, l.community, nullID(l.home), l.grid, l.typ, l.payload, l.at)
+	})
+	if err != nil {
+		return fmt.Errorf("live events: %w", err)
+	}
+	w.live = w.live[:0]
+	err = execChunks(ctx, q, insertJobsSQL[s.dialect], len(w.jobs), func(a []any, i int) []any {
+		j := w.jobs[i]
+		return append(a, j.key, j.kind, j.payload, j.runAt, j.created)
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	w.jobs = w.jobs[:0]
+	return nil
+}
