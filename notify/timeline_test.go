@@ -34,12 +34,7 @@ func TestIncidentTimelineShowsNotifications(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c := community.Community{Code: "n", Name: "n"}
-			must(st.CreateCommunity(ctx, all, &c))
-			g := community.Grid{CommunityID: c.ID, Code: "G1", Name: "g"}
-			must(st.CreateGrid(ctx, all, &g))
-			b := community.Building{CommunityID: c.ID, GridID: g.ID, Name: "B栋"}
-			must(st.CreateBuilding(ctx, all, &b))
+			c, b := oneBuilding(t, st)
 			newHome := func(door, account, person, phone string) (household int64) {
 				h := community.Home{BuildingID: b.ID, Floor: 1, Door: door}
 				must(st.CreateHome(ctx, all, &h))

@@ -17,6 +17,7 @@ import (
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/notify"
 	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -54,12 +55,7 @@ func TestNotificationsGoOutOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c := community.Community{Code: "n", Name: "n"}
-			must(st.CreateCommunity(ctx, all, &c))
-			g := community.Grid{CommunityID: c.ID, Code: "G1", Name: "g"}
-			must(st.CreateGrid(ctx, all, &g))
-			b := community.Building{CommunityID: c.ID, GridID: g.ID, Name: "B栋"}
-			must(st.CreateBuilding(ctx, all, &b))
+			c, b := oneBuilding(t, st)
 			h := community.Home{BuildingID: b.ID, Floor: 1, Door: "1-101"}
 			must(st.CreateHome(ctx, all, &h))
 			hh := community.Household{HomeID: h.ID}
@@ -222,4 +218,27 @@ func TestMatterStepsReachTheResident(t *testing.T) {
 	if status["matter_update.failed"] != 0 {
 		t.Errorf("outbox %v", status)
 	}
+}
+
+// oneBuilding makes the community the notification tests run in: one grid
+// with one building, B栋.
+func oneBuilding(t *testing.T, st *sqlstore.Store) (community.Community, community.Building) {
+	t.Helper()
+	ctx, all := t.Context(), auth.Scope{{}}
+	c := community.Community{Code: "n", Name: "n"}
+	g := community.Grid{Code: "G1", Name: "g"}
+	b := community.Building{Name: "B栋"}
+	err := st.CreateCommunity(ctx, all, &c)
+	if err == nil {
+		g.CommunityID = c.ID
+		err = st.CreateGrid(ctx, all, &g)
+	}
+	if err == nil {
+		b.CommunityID, b.GridID = c.ID, g.ID
+		err = st.CreateBuilding(ctx, all, &b)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, b
 }
