@@ -2,6 +2,7 @@ package auth
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,6 +73,19 @@ func TestPasswords(t *testing.T) {
 	for _, bad := range []string{"", "$argon2id$", "$bcrypt$x$y$z$w", h[:len(h)-3] + "!!!"} {
 		if VerifyPassword(bad, "a long enough password") {
 			t.Errorf("malformed hash %q verified", bad)
+		}
+	}
+	if NeedsRehash(h) {
+		t.Error("a hash made today needs hashing again")
+	}
+	for hash, want := range map[string]bool{
+		"$argon2id$v=19$m=65536,t=3,p=2$MDEyMzQ1Njc4OWFiY2RlZg$" + strings.Repeat("A", 43): true,  // earlier versions
+		"$argon2id$v=19$m=19456,t=3,p=1$MDEyMzQ1Njc4OWFiY2RlZg$" + strings.Repeat("A", 43): true,  // more passes
+		"$argon2id$v=19$m=8,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$" + strings.Repeat("A", 43):     false, // cheaper (tests)
+		"not a hash": false,
+	} {
+		if got := NeedsRehash(hash); got != want {
+			t.Errorf("NeedsRehash(%.30q) = %v, want %v", hash, got, want)
 		}
 	}
 	if t1, t2 := NewToken(), NewToken(); HashToken("a") == HashToken("b") || t1 == t2 {

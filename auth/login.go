@@ -26,6 +26,9 @@ type LoginStore interface {
 	// SaveLoginFailure records a wrong password for an account that exists.
 	SaveLoginFailure(ctx context.Context, username string, userID int64) error
 	CreateSession(ctx context.Context, userID int64, kind, tokenHash, csrf string, expires time.Time) (Session, error)
+	// ReplacePasswordHash stores newHash for the account if its hash is
+	// still oldHash: the same password, hashed with today's parameters.
+	ReplacePasswordHash(ctx context.Context, userID int64, oldHash, newHash string) error
 }
 
 // ErrBadLogin is the one answer to a wrong username or password: which of
@@ -103,6 +106,13 @@ func checkPassword(ctx context.Context, st LoginStore, clock shequ.Clock, userna
 	})
 	if err != nil {
 		return Credentials{}, err
+	}
+	if NeedsRehash(c.PasswordHash) {
+		// Best effort: a sign-in never fails because of it, and the
+		// old hash still verifies next time.
+		if h, err := HashPassword(password); err == nil {
+			_ = st.ReplacePasswordHash(ctx, c.UserID, c.PasswordHash, h)
+		}
 	}
 	return c, nil
 }

@@ -64,7 +64,9 @@ func LoadWith(ctx context.Context, st Store, password string, o Options) (Result
 	}
 	if c, err := st.CommunityByCode(ctx, Code); err == nil {
 		res := Result{CommunityID: c.ID}
-		if password != "" && !st.PasswordMatches(ctx, Accounts[0], password) {
+		// A password the accounts have already is not hashed again
+		// (unless its hash has older parameters): that costs every start.
+		if password != "" && (!st.PasswordMatches(ctx, Accounts[0], password) || st.PasswordNeedsRehash(ctx, Accounts[0])) {
 			return res, setPasswords(ctx, st, password, o.HashPassword)
 		}
 		return res, nil

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+	"golang.org/x/crypto/argon2"
 )
 
 var everywhere = auth.Scope{{}}
@@ -420,6 +422,62 @@ func TestLoginThrottleAndSessions(t *testing.T) {
 			t.Errorf("%d failed logins audited, want %d", l.Total, want)
 		}
 	})
+}
+
+// TestOlderPasswordHashes: a hash made at the 64 MiB parameters of earlier
+// versions still signs in and is replaced by one at today's, sessions
+// kept; giving the admin the password it has at start changes nothing.
+func TestOlderPasswordHashes(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		mustOK(t, st.EnsureAdmin(ctx, "correct horse battery"))
+		token, _, err := auth.Login(ctx, st, clock, "admin", "correct horse battery", "token", "10.0.0.1")
+		mustOK(t, err)
+		old := olderHash(t, "correct horse battery")
+		_, err = st.DB().ExecContext(ctx, "UPDATE users SET password_hash = $1 WHERE username = 'admin'", old)
+		mustOK(t, err)
+		if !auth.NeedsRehash(old) {
+			t.Fatal("a 64 MiB hash does not need hashing again")
+		}
+		mustOK(t, st.EnsureAdmin(ctx, "correct horse battery"))
+		c, err := st.Credentials(ctx, "admin")
+		mustOK(t, err)
+		if c.PasswordHash == old || auth.NeedsRehash(c.PasswordHash) || !auth.VerifyPassword(c.PasswordHash, "correct horse battery") {
+			t.Errorf("admin's hash after start: %q", c.PasswordHash)
+		}
+		kept := c.PasswordHash
+		mustOK(t, st.EnsureAdmin(ctx, "correct horse battery"))
+		if c, _ := st.Credentials(ctx, "admin"); c.PasswordHash != kept {
+			t.Error("the same password was hashed again at start")
+		}
+		if _, err := st.Actor(ctx, token); err != nil {
+			t.Errorf("the admin's session ended at a start with the same password: %v", err)
+		}
+
+		_, err = st.DB().ExecContext(ctx, "UPDATE users SET password_hash = $1 WHERE username = 'admin'", old)
+		mustOK(t, err)
+		_, _, err = auth.Login(ctx, st, clock, "admin", "correct horse battery", "token", "10.0.0.1")
+		mustOK(t, err)
+		if c, _ := st.Credentials(ctx, "admin"); c.PasswordHash == old || auth.NeedsRehash(c.PasswordHash) {
+			t.Error("signing in kept the 64 MiB hash")
+		}
+		if _, err := st.Actor(ctx, token); err != nil {
+			t.Errorf("the session ended when the hash was replaced: %v", err)
+		}
+		mustOK(t, st.EnsureAdmin(ctx, "another good password"))
+		if _, err := st.Actor(ctx, token); err == nil {
+			t.Error("a new admin password kept the old sessions")
+		}
+	})
+}
+
+// olderHash hashes password as earlier versions did (RFC 9106's 64 MiB,
+// three passes, two lanes).
+func olderHash(t *testing.T, password string) string {
+	salt := []byte("0123456789abcdef")
+	key := argon2.IDKey([]byte(password), salt, 3, 64*1024, 2, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, 64*1024, 3, 2,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 // TestLoginGuessesInParallel: wrong passwords sent at once from many

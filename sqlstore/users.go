@@ -356,7 +356,9 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 }
 
 // EnsureAdmin makes sure the account "admin" exists with a deployment-wide
-// admin grant and the given password.
+// admin grant and the given password. A password the account already has
+// is left alone, and so are the admin's sessions: it is given again at
+// every start.
 func (s *Store) EnsureAdmin(ctx context.Context, password string) error {
 	if _, err := s.UserByName(ctx, "admin"); shequ.ErrorCode(err) == shequ.ENOTFOUND {
 		u := &auth.User{Username: "admin", DisplayName: "Administrator", Grants: []auth.Grant{{Role: auth.RoleAdmin}}}
@@ -364,7 +366,28 @@ func (s *Store) EnsureAdmin(ctx context.Context, password string) error {
 	} else if err != nil {
 		return err
 	}
+	if c, err := s.Credentials(ctx, "admin"); err == nil && auth.VerifyPassword(c.PasswordHash, password) {
+		if !auth.NeedsRehash(c.PasswordHash) {
+			return nil
+		}
+		h, err := auth.HashPassword(password)
+		if err != nil {
+			return err
+		}
+		return s.ReplacePasswordHash(ctx, c.UserID, c.PasswordHash, h)
+	}
 	return s.SetPassword(ctx, "admin", password)
+}
+
+// ReplacePasswordHash implements auth.LoginStore. The sessions stay: the
+// password is the same.
+func (s *Store) ReplacePasswordHash(ctx context.Context, userID int64, oldHash, newHash string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3", newHash, userID, oldHash); err != nil {
+			return fmt.Errorf("replace password hash: %w", err)
+		}
+		return nil
+	})
 }
 
 // Credentials implements auth.LoginStore.
@@ -530,4 +553,11 @@ func (s *Store) SetPasswordHash(ctx context.Context, usernames []string, hash st
 func (s *Store) PasswordMatches(ctx context.Context, username, password string) bool {
 	c, err := s.Credentials(ctx, username)
 	return err == nil && auth.VerifyPassword(c.PasswordHash, password)
+}
+
+// PasswordNeedsRehash reports whether username's password hash was made
+// with other parameters than today's.
+func (s *Store) PasswordNeedsRehash(ctx context.Context, username string) bool {
+	c, err := s.Credentials(ctx, username)
+	return err == nil && auth.NeedsRehash(c.PasswordHash)
 }
