@@ -58,6 +58,9 @@ type Store struct {
 	ckpt *checkpointer
 	// stmts holds the prepared statements of hot write paths (SQLite).
 	stmts *stmtCache
+	// reads runs the read pool's queries prepared (SQLite; nil on
+	// PostgreSQL, whose driver caches statements itself).
+	reads *preparedReads
 	// panelDir remembers alarm panels between ingest batches.
 	panelDir *panelDirectory
 	// txn is set on the copy of the store that Atomic hands out: every
@@ -140,6 +143,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		n := max(4, runtime.GOMAXPROCS(0)*2)
 		s.read.SetMaxOpenConns(n)
 		s.read.SetMaxIdleConns(n)
+		s.reads = newPreparedReads(s.read)
 		ckpt, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas)
 		if err != nil {
 			s.write.Close()
@@ -192,6 +196,7 @@ func (s *Store) Close() error {
 		}
 	}
 	s.stmts.close()
+	s.reads.close()
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())
 	}
@@ -237,6 +242,9 @@ func (s *Store) now() time.Time { return s.clock.Now().UTC() }
 func (s *Store) reader() querier {
 	if s.txn != nil {
 		return s.txn
+	}
+	if s.reads != nil {
+		return s.reads
 	}
 	return s.read
 }
