@@ -126,4 +126,12 @@ func (p Page) Normalize() Page {
 type List[T any] struct {
 	Items []T `json:"items"`
 	Total int `json:"total"`
+	// TotalIsEstimate says Total is a lower bound: the list was counted
+	// only up to a cap (MaxExactTotal), because counting further cost more
+	// than the page itself.
+	TotalIsEstimate bool `json:"total_is_estimate,omitempty"`
 }
+
+// MaxExactTotal is how far a capped count counts: a list with more items
+// reports MaxExactTotal+1 with TotalIsEstimate set.
+const MaxExactTotal = 1000

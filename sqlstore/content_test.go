@@ -488,3 +488,39 @@ func TestAttachments(t *testing.T) {
 		}
 	})
 }
+
+// TestFeedCountsOnlySoFar: a resident's feed of more notices than
+// shequ.MaxExactTotal says its total is a lower bound; staff who write
+// notices get the exact count; a feed under the cap is exact.
+func TestFeedCountsOnlySoFar(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		ct := makeContentTree(t, st, "fc")
+		ct.notice(t, st, "第一条", content.Community(), nil)
+		l, err := st.ListNotices(ctx, ct.resident1, nil, content.NoticeFilter{})
+		mustOK(t, err)
+		if l.Total != 1 || l.TotalIsEstimate {
+			t.Errorf("one notice: total %d, estimate %v", l.Total, l.TotalIsEstimate)
+		}
+		mustOK(t, st.Atomic(ctx, func(tx *sqlstore.Store) error {
+			for i := range shequ.MaxExactTotal + 1 {
+				n := content.Notice{CommunityID: ct.community.ID, Title: "通知", Body: "内容", Audience: content.Community(), PublishAt: clock.Now().Add(-time.Duration(i) * time.Minute)}
+				if err := tx.CreateNotice(ctx, ct.admin, &n); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		want := shequ.MaxExactTotal + 2
+		l, err = st.ListNotices(ctx, ct.resident1, nil, content.NoticeFilter{Page: shequ.Page{Limit: 20}})
+		mustOK(t, err)
+		if l.Total != shequ.MaxExactTotal+1 || !l.TotalIsEstimate || len(l.Items) != 20 {
+			t.Errorf("resident's feed of %d: total %d, estimate %v, %d items", want, l.Total, l.TotalIsEstimate, len(l.Items))
+		}
+		l, err = st.ListNotices(ctx, ct.admin, ct.admin, content.NoticeFilter{Page: shequ.Page{Limit: 20}})
+		mustOK(t, err)
+		if l.Total != want || l.TotalIsEstimate {
+			t.Errorf("staff's list of %d: total %d, estimate %v", want, l.Total, l.TotalIsEstimate)
+		}
+	})
+}
