@@ -1,6 +1,7 @@
 package content
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -196,6 +197,24 @@ func TestAttachmentTypes(t *testing.T) {
 		}
 		if tt.ok && strings.ContainsAny(tt.a.Name, "/\\") {
 			t.Errorf("%s: name %q keeps a path", tt.name, tt.a.Name)
+		}
+	}
+}
+
+// TestSummariesRemembered: a remembered summary is the one of its own
+// source and length, also for sources of the same size, and past the
+// bound of remembered summaries.
+func TestSummariesRemembered(t *testing.T) {
+	for i := range maxSummaries + 10 {
+		src := fmt.Sprintf("**第%05d条** 通知的内容", i)
+		want := cut(PlainText(src), 8)
+		for range 2 {
+			if got := Summarize(src, 8); got != want {
+				t.Fatalf("Summarize(%q, 8) = %q, want %q", src, got, want)
+			}
+		}
+		if got, want := Summarize(src, 100), cut(PlainText(src), 100); got != want {
+			t.Fatalf("Summarize(%q, 100) = %q, want %q", src, got, want)
 		}
 	}
 }

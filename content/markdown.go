@@ -2,6 +2,7 @@ package content
 
 import (
 	"bytes"
+	"hash/maphash"
 	"html"
 	"regexp"
 	"strings"
@@ -78,10 +79,43 @@ func PlainText(src string) string {
 }
 
 // Summarize returns the start of the plain text of Markdown, at most n
-// characters, with an ellipsis when cut.
+// characters, with an ellipsis when cut. Lists summarise every item on
+// every read, and rendering Markdown was a quarter of a resident's feed,
+// so summaries are remembered by their source.
 func Summarize(src string, n int) string {
-	return cut(PlainText(src), n)
+	key := summaryKey{hash: maphash.String(summarySeed, src), size: len(src), n: n}
+	summaries.Lock()
+	s, ok := summaries.m[key]
+	summaries.Unlock()
+	if ok {
+		return s
+	}
+	s = cut(PlainText(src), n)
+	summaries.Lock()
+	defer summaries.Unlock()
+	if len(summaries.m) >= maxSummaries {
+		clear(summaries.m)
+	}
+	summaries.m[key] = s
+	return s
 }
+
+// maxSummaries bounds the summaries remembered (a summary is at most a
+// few hundred bytes).
+const maxSummaries = 8192
+
+type summaryKey struct {
+	hash    uint64
+	size, n int
+}
+
+var (
+	summarySeed = maphash.MakeSeed()
+	summaries   = struct {
+		sync.Mutex
+		m map[summaryKey]string
+	}{m: map[summaryKey]string{}}
+)
 
 func cut(s string, n int) string {
 	r := []rune(s)
