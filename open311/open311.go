@@ -308,6 +308,9 @@ func root(name string) xml.StartElement { return xml.StartElement{Name: xml.Name
 
 // Encode returns v in format f: XML with its declaration, or JSON.
 func Encode(f Format, v any) ([]byte, error) {
+	if rs, ok := v.(Requests); ok && f == JSON {
+		return rs.appendJSON(make([]byte, 0, 640*len(rs)+2)), nil
+	}
 	if f == JSON {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)

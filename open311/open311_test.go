@@ -1,7 +1,10 @@
 package open311
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -253,6 +256,64 @@ func TestEncode(t *testing.T) {
 		j, err := Encode(JSON, c.v)
 		if err != nil || string(j) != c.json+"\n" {
 			t.Errorf("%s JSON: %s %v", name, j, err)
+		}
+	}
+}
+
+// TestScrubFastPath: the check that skips the expressions never skips a
+// text they would change.
+func TestScrubFastPath(t *testing.T) {
+	alphabet := []string{"0", "1", "9", " ", "-", "@", "a", ".", "x", "X", "楼", "\n", "cn"}
+	rng := rand.New(rand.NewPCG(311, 7))
+	for range 200000 {
+		var b strings.Builder
+		for range rng.IntN(24) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		scrubbed := email.ReplaceAllString(digitRun.ReplaceAllString(s, "***"), "***@***")
+		if !mayHoldNumberOrAddress(s) && scrubbed != s {
+			t.Fatalf("%q skipped, but the expressions make it %q", s, scrubbed)
+		}
+	}
+	for s, want := range map[string]bool{
+		"楼道灯坏了 12":         false,
+		"电话 138 0013 8000": true,
+		"1-2-3-4-5-6-7":    true,
+		"12--34567":        false,
+		"123456":           false,
+		"a@b.cn":           true,
+	} {
+		if got := mayHoldNumberOrAddress(s); got != want {
+			t.Errorf("mayHoldNumberOrAddress(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestRequestsJSON: the requests written without reflection are byte for
+// byte what encoding/json writes, escapes, nulls and numbers included.
+func TestRequestsJSON(t *testing.T) {
+	lat, long, tiny, big := 29.7201, 106.63, 1e-9, 3e21
+	neg := -0.5
+	rs := Requests{
+		{ServiceRequestID: "M-1", Status: "open", ServiceName: "路灯", ServiceCode: "repair", RequestedDatetime: "2026-12-06T10:00:00+08:00", UpdatedDatetime: "2026-12-06T10:00:00+08:00", Lat: &lat, Long: &long},
+		{ServiceRequestID: `quo"te`, Status: "closed", StatusNotes: "行\n二\t\"引\" \\ <b>&amp;</b> \u2028 \x01 \b\f", Description: "a\xffb", AgencyResponsible: "社区",
+			ServiceNotice: "三日内", ExpectedDatetime: "2026-12-09T10:00:00+08:00", Address: "3栋", AddressID: "12", Zipcode: "400000", MediaURL: "https://x.test/m/1?a=1&b=2", Lat: &tiny, Long: &big},
+		{ServiceRequestID: "M-3", Lat: &neg},
+	}
+	for _, in := range []Requests{rs, {}, nil, rs[:1]} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode([]Request(in)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Encode(JSON, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("got\n%s\nwant\n%s", got, want.Bytes())
 		}
 	}
 }
