@@ -62,7 +62,19 @@ type homesFixture struct {
 	api   http.Handler
 	bare  http.Handler
 	token string
-	pages []benchPage
+	// cookie sends the token as the session cookie, as a browser does,
+	// instead of a bearer header.
+	cookie bool
+	pages  []benchPage
+}
+
+// authorize puts the fixture's credentials on r.
+func (f *homesFixture) authorize(r *http.Request) {
+	if f.cookie {
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: f.token})
+		return
+	}
+	r.Header.Set("Authorization", "Bearer "+f.token)
 }
 
 func newHomesFixture(b *testing.B, dialect string) *homesFixture {
@@ -126,7 +138,7 @@ func newHomesFixture(b *testing.B, dialect string) *homesFixture {
 
 func (f *homesFixture) request(path string) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, path, nil)
-	r.Header.Set("Authorization", "Bearer "+f.token)
+	f.authorize(r)
 	return r
 }
 
@@ -168,7 +180,7 @@ func (f *homesFixture) runLoopback(b *testing.B, base string) {
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+f.token)
+		f.authorize(req)
 		resp, err := client.Do(req)
 		if err != nil {
 			return err
