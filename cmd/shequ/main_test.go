@@ -190,7 +190,7 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 
 func TestServeHelpDocumentsEverySetting(t *testing.T) {
 	out, _ := exec.Command(binary, "serve", "--help").CombinedOutput()
-	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy", "-sia", "SHEQU_SIA", "-sia-max-conns-per-addr", "SHEQU_SIA_MAX_CONNS_PER_ADDR", "-sia-idle-timeout", "SHEQU_SIA_IDLE_TIMEOUT", "-sia-frame-timeout", "SHEQU_SIA_FRAME_TIMEOUT", "-mqtt", "-mqtt-listen", "-sms"} {
+	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy", "-sia", "SHEQU_SIA", "-sia-max-conns-per-addr", "SHEQU_SIA_MAX_CONNS_PER_ADDR", "-sia-idle-timeout", "SHEQU_SIA_IDLE_TIMEOUT", "-sia-frame-timeout", "SHEQU_SIA_FRAME_TIMEOUT", "-mqtt", "-mqtt-listen", "-mqtt-client-id", "SHEQU_MQTT_CLIENT_ID", "-sms"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("serve --help lacks %s:\n%s", want, out)
 		}
@@ -225,5 +225,18 @@ func TestUserCommand(t *testing.T) {
 	p.stop(t)
 	if out, err := run(nil, "version"); err != nil || !strings.HasPrefix(out, "shequ ") {
 		t.Errorf("version: %v %s", err, out)
+	}
+}
+
+// TestMQTTClientIDPerNode: the client id given is the one shequ presents
+// at the broker; without one, each host has its own.
+func TestMQTTClientIDPerNode(t *testing.T) {
+	given := (&alarmCentre{cfg: alarmConfig{mqttURL: "tcp://127.0.0.1:1883", mqttClientID: "shequ-node-b"}}).mqttConfig()
+	if given.ClientID != "shequ-node-b" {
+		t.Errorf("client id %q, want the flag's", given.ClientID)
+	}
+	host, _ := os.Hostname()
+	if d := (&alarmCentre{}).mqttConfig(); d.ClientID != "" && d.ClientID != "shequ-"+host {
+		t.Errorf("default client id %q", d.ClientID)
 	}
 }
