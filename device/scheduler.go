@@ -127,19 +127,22 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
-// Step does one round: reloads targets when due, starts the checks that
-// are due (as many as Concurrency allows), stores the results that came
-// in, and brings trouble incidents up to date.
+// Step does one round: stores the results that came in and brings
+// trouble incidents up to date, reloads targets when due, and starts the
+// checks that are due (as many as Concurrency allows).
 func (s *Scheduler) Step(ctx context.Context) error {
 	s.init()
 	now := s.Clock.Now()
+	if err := s.flush(ctx, now); err != nil {
+		return err
+	}
 	if s.loadedAt.IsZero() || now.Sub(s.loadedAt) >= s.Reload {
 		if err := s.load(ctx, now); err != nil {
 			return err
 		}
 	}
 	s.startDue(ctx, now)
-	return s.flush(ctx, now)
+	return nil
 }
 
 // Wait waits for the checks in flight (tests with a fake clock).
@@ -167,10 +170,9 @@ func (s *Scheduler) load(ctx context.Context, now time.Time) error {
 		if sl.target.Check.Interval() != t.Check.Interval() {
 			sl.due = firstDue(t.DeviceID, t.Check.Interval(), now)
 		}
-		if sl.inFlight {
-			// Its result is on the way: keep the state it will build on.
-			t.State = sl.target.State
-		}
+		// Only this scheduler changes a checked device's state, and its
+		// memory may be ahead of the store (a result not yet flushed).
+		t.State = sl.target.State
 		sl.target = t
 	}
 	for id, sl := range s.targets {
