@@ -207,9 +207,9 @@ type Target struct {
 type Observation struct {
 	DeviceID    int64
 	CommunityID int64
-	Result   Result
-	Before   State
-	After    State
+	Result      Result
+	Before      State
+	After       State
 }
 
 func (o Observation) String() string {

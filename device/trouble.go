@@ -110,3 +110,12 @@ func PlanTrouble(targets []Target, open []Trouble, now time.Time, p Policy) []Tr
 	})
 	return out
 }
+
+// TroubleDevice is a device a trouble incident lists, with its status now.
+type TroubleDevice struct {
+	DeviceID  int64     `json:"device_id"`
+	Name      string    `json:"name"`
+	DownSince time.Time `json:"down_since"`
+	ListedAt  time.Time `json:"listed_at"`
+	Status    string    `json:"status"`
+}

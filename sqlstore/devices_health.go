@@ -346,18 +346,9 @@ func (s *Store) OpenTrouble(ctx context.Context) ([]device.Trouble, error) {
 	return out, rows.Err()
 }
 
-// TroubleDevice is a device a trouble incident lists.
-type TroubleDevice struct {
-	DeviceID  int64     `json:"device_id"`
-	Name      string    `json:"name"`
-	DownSince time.Time `json:"down_since"`
-	ListedAt  time.Time `json:"listed_at"`
-	Status    string    `json:"status"`
-}
-
 // TroubleDevices lists the devices of a trouble incident, with their
 // status now.
-func (s *Store) TroubleDevices(ctx context.Context, scope auth.Scope, incidentID int64) ([]TroubleDevice, error) {
+func (s *Store) TroubleDevices(ctx context.Context, scope auth.Scope, incidentID int64) ([]device.TroubleDevice, error) {
 	if _, err := s.Incident(ctx, scope, incidentID); err != nil {
 		return nil, err
 	}
@@ -367,9 +358,9 @@ func (s *Store) TroubleDevices(ctx context.Context, scope auth.Scope, incidentID
 		return nil, err
 	}
 	defer rows.Close()
-	var out []TroubleDevice
+	var out []device.TroubleDevice
 	for rows.Next() {
-		var d TroubleDevice
+		var d device.TroubleDevice
 		if err := rows.Scan(&d.DeviceID, &d.Name, &d.DownSince, &d.ListedAt, &d.Status); err != nil {
 			return nil, err
 		}
