@@ -109,4 +109,3 @@ func (s *Server) registerPeopleAPI() {
 			return &noContent{}, s.store.DeletePerson(ctx, scope(ctx, auth.PermPeopleWrite), in.ID)
 		})
 }
-
