@@ -42,7 +42,8 @@ type Scheduler struct {
 	Clock   shequ.Clock
 	Log     *slog.Logger
 	Policy  Policy
-	// Concurrency bounds the checks in flight; default 32.
+	// Concurrency bounds the checks in flight; default 100: a thousand
+	// devices a minute all timing out after 5 s need 17 × 5 ≈ 85 at once.
 	Concurrency int
 	// Tick is how often due checks are started and results stored;
 	// default 250 ms.
@@ -90,7 +91,7 @@ func (s *Scheduler) init() {
 		s.targets = map[int64]*slot{}
 	}
 	if s.Concurrency <= 0 {
-		s.Concurrency = 32
+		s.Concurrency = 100
 	}
 	if s.sem == nil {
 		s.sem = make(chan struct{}, s.Concurrency)
@@ -242,7 +243,11 @@ func (s *Scheduler) flush(ctx context.Context, now time.Time) error {
 		for _, o := range obs {
 			if o.Before.Status != o.After.Status {
 				changed = true
-				s.Log.Info("device status", "device", o.DeviceID, "from", o.Before.Status, "to", o.After.Status, "reason", o.Result.Reason)
+				level := slog.LevelInfo
+				if o.Before.Status == "" || o.Before.Status == "unknown" {
+					level = slog.LevelDebug // first checks after a start
+				}
+				s.Log.Log(ctx, level, "device status", "device", o.DeviceID, "from", o.Before.Status, "to", o.After.Status, "reason", o.Result.Reason)
 			}
 		}
 	}
