@@ -113,9 +113,9 @@ func (a *agent) serve() {
 func TestSNMPCheck(t *testing.T) {
 	vars := []gosnmp.SnmpPDU{
 		{Name: ".1.3.6.1.2.1.1.3.0", Type: gosnmp.TimeTicks, Value: uint32(27_000_000)}, // 3 days 3 hours
-		{Name: ".1.3.6.1.2.1.2.2.1.3.1", Type: gosnmp.Integer, Value: 24},                // lo
-		{Name: ".1.3.6.1.2.1.2.2.1.3.2", Type: gosnmp.Integer, Value: 6},                 // eth0
-		{Name: ".1.3.6.1.2.1.2.2.1.3.3", Type: gosnmp.Integer, Value: 71},                // wlan0
+		{Name: ".1.3.6.1.2.1.2.2.1.3.1", Type: gosnmp.Integer, Value: 24},               // lo
+		{Name: ".1.3.6.1.2.1.2.2.1.3.2", Type: gosnmp.Integer, Value: 6},                // eth0
+		{Name: ".1.3.6.1.2.1.2.2.1.3.3", Type: gosnmp.Integer, Value: 71},               // wlan0
 		{Name: ".1.3.6.1.2.1.2.2.1.8.1", Type: gosnmp.Integer, Value: 1},
 		{Name: ".1.3.6.1.2.1.2.2.1.8.2", Type: gosnmp.Integer, Value: 1},
 		{Name: ".1.3.6.1.2.1.2.2.1.8.3", Type: gosnmp.Integer, Value: 2},

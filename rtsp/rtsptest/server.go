@@ -49,11 +49,18 @@ func TestPattern(t testing.TB) *Stream {
 		}
 		t.Skip("ffmpeg is not installed")
 	}
-	streamOnce.Do(func() { stream, streamErr = encode() })
-	if streamErr != nil {
-		t.Fatal(streamErr)
+	s, err := Encode()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return stream
+	return s
+}
+
+// Encode is TestPattern for programs (benchmarks): it returns an error
+// where TestPattern fails the test.
+func Encode() (*Stream, error) {
+	streamOnce.Do(func() { stream, streamErr = encode() })
+	return stream, streamErr
 }
 
 func encode() (*Stream, error) {
@@ -148,15 +155,26 @@ type Server struct {
 // ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, stream: TestPattern(t), conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Listen(TestPattern(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.addr = ln.Addr().String()
-	s.serve(ln)
+	s.t = t
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// Listen starts a server of stream on a free local port, for programs;
+// the caller stops it.
+func Listen(stream *Stream) (*Server, error) {
+	s := &Server{stream: stream, conns: map[net.Conn]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.addr = ln.Addr().String()
+	s.serve(ln)
+	return s, nil
 }
 
 // URL is the stream's URL.
@@ -190,6 +208,9 @@ func (s *Server) Start() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if err != nil {
+		if s.t == nil {
+			panic(fmt.Sprintf("rtsptest: listen again on %s: %v", s.addr, err))
+		}
 		s.t.Fatalf("rtsptest: listen again on %s: %v", s.addr, err)
 	}
 	s.serve(ln)
