@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestDeviceAPI(t *testing.T) {
 	raw, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	page := string(raw)
-	if !strings.Contains(page, "<strong>112</strong> 个摄像头 · <span class=\"wall-off\">1 个离线</span>") || !strings.Contains(page, `class="tile st-offline"`) || !strings.Contains(page, "connection refused") {
+	if !strings.Contains(page, "<strong>112</strong> 个摄像头 · <span class=\"wall-off\">1 个离线</span>") || !strings.Contains(page, `class="tile st-offline"`) || !strings.Contains(page, "拒绝连接") {
 		t.Fatalf("wall: %s", page)
 	}
 	if strings.Contains(page, ">在线<") && !strings.Contains(page, "st-online") {
@@ -147,5 +148,9 @@ func TestBrowserHealthWall(t *testing.T) {
 	}
 	if got := tab.eval(`document.querySelector(".wall-counts").textContent`); !strings.Contains(got, "1 个离线") {
 		t.Fatalf("counts: %q", got)
+	}
+	if dir := os.Getenv("SHEQU_SCREENSHOT_DIR"); dir != "" {
+		tab.eval(tile + `.scrollIntoView(); ""`)
+		tab.shoot(dir, "devices-wall-phone-200pct")
 	}
 }

@@ -16,8 +16,22 @@ import (
 type wallGroup struct {
 	Place string
 	Kind  string
-	Tiles []community.Device
+	Tiles []wallTile
 	Down  int
+}
+
+// wallTile is a device with its uptimes worded ("99.3"), "" before any
+// check.
+type wallTile struct {
+	community.Device
+	Up24, Up30 string
+}
+
+func percent(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*p, 'f', 1, 64)
 }
 
 // wallCount is "112 个摄像头 · 3 个离线" for one kind.
@@ -80,7 +94,7 @@ func (s *Server) devicesPage(r *http.Request, p *pageData) (string, error) {
 			g = &wallGroup{Place: place, Kind: d.Kind}
 			groups[key] = g
 		}
-		g.Tiles = append(g.Tiles, d)
+		g.Tiles = append(g.Tiles, wallTile{Device: d, Up24: percent(d.Uptime24h), Up30: percent(d.Uptime30d)})
 		if d.Status == community.DeviceOffline {
 			g.Down++
 		}
