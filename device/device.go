@@ -7,6 +7,7 @@
 package device
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -214,4 +215,12 @@ type Observation struct {
 
 func (o Observation) String() string {
 	return fmt.Sprintf("device %d %s→%s", o.DeviceID, o.Before.Status, o.After.Status)
+}
+
+// Reporter records a status measured elsewhere. The broadcast side calls
+// it for its speakers (whether the stream reaches them): the status goes
+// through the same rules, uptime and trouble incidents as a checked
+// device's. The store (sqlstore.Store.ReportDeviceStatus) implements it.
+type Reporter interface {
+	ReportDeviceStatus(ctx context.Context, deviceID int64, r Result) error
 }

@@ -2,9 +2,8 @@ package device
 
 import (
 	"context"
-	"hash/fnv"
+	"math"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -69,11 +68,13 @@ type slot struct {
 	inFlight bool
 }
 
-// phase is the device's fixed offset within its interval.
+// phase is the device's fixed offset within its interval: the fractional
+// part of id × the golden ratio, a sequence that spreads consecutive ids
+// (a building's devices, registered together) evenly over the interval,
+// where a hash would leave random clumps.
 func phase(id int64, interval time.Duration) time.Duration {
-	h := fnv.New64a()
-	h.Write([]byte(strconv.FormatInt(id, 10)))
-	return time.Duration(h.Sum64() % uint64(interval))
+	_, frac := math.Modf(float64(id) * 0.6180339887498949)
+	return time.Duration(frac * float64(interval))
 }
 
 // firstDue is the next time at or after now that falls on the device's
@@ -172,8 +173,11 @@ func (s *Scheduler) load(ctx context.Context, now time.Time) error {
 			sl.due = firstDue(t.DeviceID, t.Check.Interval(), now)
 		}
 		// Only this scheduler changes a checked device's state, and its
-		// memory may be ahead of the store (a result not yet flushed).
-		t.State = sl.target.State
+		// memory may be ahead of the store (a result not yet flushed); a
+		// reported device's state is changed by others, in the store.
+		if t.Check.Kind != CheckReported {
+			t.State = sl.target.State
+		}
 		sl.target = t
 	}
 	for id, sl := range s.targets {
@@ -190,8 +194,8 @@ func (s *Scheduler) startDue(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sl := range s.targets {
-		if sl.inFlight || now.Before(sl.due) {
-			continue
+		if sl.inFlight || now.Before(sl.due) || sl.target.Check.Kind == CheckReported {
+			continue // reported devices are only watched for trouble
 		}
 		select {
 		case s.sem <- struct{}{}:

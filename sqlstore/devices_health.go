@@ -174,12 +174,12 @@ func (s *Store) HealthTargets(ctx context.Context) ([]device.Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sensor health: %w", err)
 	}
-	defer rows.Close()
 	for rows.Next() {
 		var interval int
 		var online bool
 		t, err := scanHealthTarget(rows, &interval, &online)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
 		r := device.Result{At: now, Status: community.DeviceOnline, Detail: "zigbee2mqtt availability"}
@@ -188,6 +188,26 @@ func (s *Store) HealthTargets(ctx context.Context) ([]device.Target, error) {
 		}
 		t.Check = device.Check{Kind: device.CheckAlarm, IntervalSeconds: interval}
 		t.Evidence = &r
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Devices others report on (speakers, by the broadcast side): not
+	// checked here, but their outages raise trouble like any other's.
+	rows, err = q.QueryContext(ctx, "SELECT "+healthStateColumns+` FROM devices d WHERE d.check_kind = '' AND d.last_checked_at IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM alarm_panels p WHERE p.device_id = d.id) AND NOT EXISTS (SELECT 1 FROM alarm_sensors x WHERE x.device_id = d.id)`)
+	if err != nil {
+		return nil, fmt.Errorf("reported health: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanHealthTarget(rows)
+		if err != nil {
+			return nil, err
+		}
+		t.Check = device.Check{Kind: device.CheckReported}
 		out = append(out, t)
 	}
 	return out, rows.Err()
@@ -473,3 +493,5 @@ func (s *Store) listTrouble(ctx context.Context, tx *sql.Tx, incident int64, act
 	}
 	return nil
 }
+
+var _ device.Reporter = (*Store)(nil)

@@ -211,7 +211,30 @@ func TestAlarmDevicesJoinTheRegistry(t *testing.T) {
 		if got.Status != community.DeviceOffline || got.LastError != "stream not reaching the speaker" {
 			t.Fatalf("speaker %+v", got)
 		}
+		// A reported device is watched for trouble, never probed.
+		s := &device.Scheduler{Store: st, Checker: &device.Prober{Now: clock.Now}, Clock: clock, Policy: device.Policy{Grace: time.Minute, ClearAfter: time.Minute}}
+		mustOK(t, s.Step(ctx))
+		s.Wait()
+		clock.Advance(61 * time.Second)
+		mustOK(t, s.Step(ctx))
+		s.Wait()
+		mustOK(t, s.Step(ctx))
+		open, err := st.OpenTrouble(ctx)
+		mustOK(t, err)
+		if len(open) != 1 || len(open[0].Devices) != 1 || open[0].Devices[0] != spk.ID {
+			t.Fatalf("speaker trouble: %+v", open)
+		}
+		mustOK(t, st.ReportDeviceStatus(ctx, spk.ID, device.Result{Status: community.DeviceOnline}))
+		clock.Advance(61 * time.Second)
+		mustOK(t, s.Step(ctx)) // reload: the store's state of a reported device wins
+		s.Wait()
+		clock.Advance(16 * time.Second)
+		mustOK(t, s.Step(ctx))
+		open, err = st.OpenTrouble(ctx)
+		mustOK(t, err)
+		if len(open) != 0 {
+			t.Fatalf("speaker back, trouble still open: %+v", open)
+		}
 		_ = context.Background
-		_ = clock
 	})
 }
