@@ -2,8 +2,8 @@ package device
 
 import (
 	"context"
-	"math"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
