@@ -11,9 +11,9 @@ import (
 )
 
 var devices = table{
-	what: "device", from: "devices d LEFT JOIN buildings db ON db.id = d.building_id", id: "d.id", scope: deviceCols, order: "d.community_id, d.kind, d.name",
+	what: "device", from: "devices d", id: "d.id", scope: deviceCols, order: "d.community_id, d.kind, d.name",
 	columns: "d.id, d.community_id, d.kind, d.name, d.serial, d.address, d.location, d.lat, d.lng, d.grid_id, d.building_id, d.home_id, d.status, d.last_seen_at, d.created_at" +
-		", d.status_since, d.last_checked_at, d.last_error, d.health_detail, d.check_kind, d.check_target, d.check_username, d.check_secret_enc, d.check_interval, COALESCE(db.name, '')",
+		", d.status_since, d.last_checked_at, d.last_error, d.health_detail, d.check_kind, d.check_target, d.check_username, d.check_secret_enc, d.check_interval, COALESCE((SELECT db.name FROM buildings db WHERE db.id = d.building_id), '')",
 }
 
 func scanDevice(r scanner) (community.Device, error) {
