@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 )
@@ -42,6 +43,8 @@ type wallCount struct {
 
 type devicesBody struct {
 	Kind, Status    string
+	Building        int64
+	Buildings       []community.Building
 	Kinds, Statuses []string
 	Counts          []wallCount
 	Groups          []wallGroup
@@ -75,8 +78,13 @@ func (s *Server) devicesPage(r *http.Request, p *pageData) (string, error) {
 	f := community.Filter{Kind: b.Kind, Status: b.Status}
 	f.Page.Limit = wallLimit
 	if id, err := strconv.ParseInt(q.Get("building"), 10, 64); err == nil {
-		f.BuildingID = id
+		f.BuildingID, b.Building = id, id
 	}
+	bs, err := s.store.ListBuildings(ctx, p.Actor.Scope(auth.PermBuildingsRead), community.Filter{Page: shequ.Page{Limit: 500}})
+	if err != nil {
+		return "", err
+	}
+	b.Buildings = bs.Items
 	l, err := s.store.ListDevices(ctx, sc, f)
 	if err != nil {
 		return "", err
