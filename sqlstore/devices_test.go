@@ -14,6 +14,7 @@ import (
 	"github.com/shequ/shequ/rtsp/rtsptest"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
 // stepUntil advances the clock a second at a time, running the scheduler,
@@ -237,4 +238,54 @@ func TestAlarmDevicesJoinTheRegistry(t *testing.T) {
 		}
 		_ = context.Background
 	})
+}
+
+// TestMigration17RegistersAlarmDevices: panels and sensors registered
+// before device health get their registry entries, and a hand-set
+// "fault" becomes unknown.
+func TestMigration17RegistersAlarmDevices(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := t.Context()
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			st, err := sqlstore.Open(ctx, sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
+			mustOK(t, err)
+			t.Cleanup(func() { st.Close() })
+			if v, err := st.MigrateTo(ctx, 16); err != nil || v != 16 {
+				t.Fatalf("migrate to 16: %d %v", v, err)
+			}
+			tr := makeTree(t, st, "m17")
+			db := st.DB()
+			now := clock.Now()
+			_, err = db.ExecContext(ctx, "INSERT INTO alarm_panels (community_id, home_id, account, created_at) VALUES ($1, $2, $3, $4)", tr.community.ID, tr.home1.ID, "ABC1", now)
+			mustOK(t, err)
+			_, err = db.ExecContext(ctx, "INSERT INTO alarm_sensors (community_id, home_id, kind, zone, mqtt_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)", tr.community.ID, tr.home2.ID, "door_contact", "1", "door-b", now)
+			mustOK(t, err)
+			_, err = db.ExecContext(ctx, "INSERT INTO devices (community_id, kind, name, status, created_at, updated_at) VALUES ($1, 'camera', 'old cam', 'fault', $2, $2)", tr.community.ID, now)
+			mustOK(t, err)
+			if _, err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			l, err := st.ListDevices(ctx, auth.Scope{{CommunityID: tr.community.ID}}, community.Filter{})
+			mustOK(t, err)
+			byKind := map[string]community.Device{}
+			for _, x := range l.Items {
+				byKind[x.Kind] = x
+			}
+			if p := byKind[community.DeviceAlarmPanel]; p.HomeID != tr.home1.ID || p.BuildingID != tr.building1.ID || p.Serial != "ABC1" || p.Status != community.DeviceUnknown {
+				t.Errorf("panel: %+v", p)
+			}
+			if x := byKind[community.DeviceSensor]; x.HomeID != tr.home2.ID || x.GridID != tr.grid2.ID {
+				t.Errorf("sensor: %+v", x)
+			}
+			if c := byKind[community.DeviceCamera]; c.Status != community.DeviceUnknown {
+				t.Errorf("a hand-set fault stayed %q", c.Status)
+			}
+			var unlinked int
+			mustOK(t, db.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM alarm_panels WHERE device_id IS NULL) + (SELECT COUNT(*) FROM alarm_sensors WHERE device_id IS NULL)").Scan(&unlinked))
+			if unlinked != 0 {
+				t.Errorf("%d panels or sensors left out of the registry", unlinked)
+			}
+		})
+	}
 }
