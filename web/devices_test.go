@@ -99,6 +99,27 @@ func TestDeviceAPI(t *testing.T) {
 	if strings.Contains(page, ">在线<") && !strings.Contains(page, "st-online") {
 		t.Fatal("the wall calls an unchecked device online")
 	}
+
+	// Past its grace the camera is a trouble incident on the console,
+	// listing it.
+	since := e.clock.Now().Add(-5 * time.Minute)
+	target := device.Target{DeviceID: id, CommunityID: cams.Items[0].CommunityID, BuildingID: cams.Items[0].BuildingID, Name: cams.Items[0].Name,
+		State: device.State{Status: community.DeviceOffline, Since: &since}}
+	mustOK(e.store.ApplyTrouble(t.Context(), []device.TroubleAction{{CommunityID: target.CommunityID, Group: device.GroupOf(target), Devices: []device.Target{target}}}, e.clock.Now()))
+	open, err := e.store.OpenTrouble(t.Context())
+	mustOK(err)
+	if len(open) != 1 {
+		t.Fatalf("open trouble: %+v", open)
+	}
+	var listed []device.TroubleDevice
+	if status := e.do("operator", "GET", fmt.Sprintf("/api/v1/incidents/%d/devices", open[0].IncidentID), nil, &listed); status != http.StatusOK || len(listed) != 1 || listed[0].DeviceID != id || listed[0].Status != community.DeviceOffline {
+		t.Fatalf("incident devices: %d %+v", status, listed)
+	}
+	c := e.webLogin("operator")
+	r := e.page("/console", c)
+	if !strings.Contains(r.body, cams.Items[0].Name) {
+		t.Fatalf("the console does not show the trouble incident: %s", r.body)
+	}
 }
 
 // TestBrowserHealthWall: a camera on the wall goes red within its check
