@@ -130,11 +130,14 @@ const (
 	DeviceUnknown = "unknown"
 	DeviceOnline  = "online"
 	DeviceOffline = "offline"
-	DeviceFault   = "fault"
+	// DeviceDegraded answers but not fully: a camera with no video track.
+	DeviceDegraded = "degraded"
+	// DeviceFault is the old name of DeviceDegraded.
+	DeviceFault = DeviceDegraded
 )
 
 // DeviceStatuses lists the statuses a device may have.
-var DeviceStatuses = []string{DeviceUnknown, DeviceOnline, DeviceOffline, DeviceFault}
+var DeviceStatuses = []string{DeviceUnknown, DeviceOnline, DeviceOffline, DeviceDegraded}
 
 // Device is anything with a network address the community watches.
 type Device struct {
@@ -151,8 +154,30 @@ type Device struct {
 	BuildingID  int64      `json:"building_id,omitempty"`
 	HomeID      int64      `json:"home_id,omitempty"`
 	Status      string     `json:"status"`
-	LastSeenAt  *time.Time `json:"last_seen_at,omitempty"`
+	LastSeenAt  *time.Time `json:"last_seen_at"`
 	CreatedAt   time.Time  `json:"created_at"`
+	// Measured health: when the status last changed, when the device was
+	// last checked, the reason of its last failure, what the last check
+	// learnt, and the share of checks that found it online over the last
+	// 24 hours and 30 days (nil before any check).
+	StatusSince   *time.Time   `json:"status_since,omitempty"`
+	LastCheckedAt *time.Time   `json:"last_checked_at,omitempty"`
+	LastError     string       `json:"last_error"`
+	Detail        string       `json:"detail,omitempty"`
+	Uptime24h     *float64     `json:"uptime_24h"`
+	Uptime30d     *float64     `json:"uptime_30d"`
+	Check         *DeviceCheck `json:"check,omitempty"`
+	// Filled on reads for the health wall.
+	BuildingName string `json:"building_name,omitempty"`
+}
+
+// DeviceCheck is how a device is checked, as shown: never its secret.
+type DeviceCheck struct {
+	Kind            string `json:"kind"`
+	Target          string `json:"target"`
+	Username        string `json:"username,omitempty"`
+	HasSecret       bool   `json:"has_secret"`
+	IntervalSeconds int    `json:"interval_seconds"`
 }
 
 // Association is a resident self-governance association.

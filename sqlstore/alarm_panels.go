@@ -9,6 +9,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
 )
 
 var panels = table{
@@ -54,6 +55,9 @@ func (s *Store) CreatePanel(ctx context.Context, scope auth.Scope, p *alarm.Pane
 			return err
 		}
 		p.CommunityID, p.CreatedAt = h.CommunityID, s.now()
+		if err := s.registerAlarmDevice(ctx, tx, &p.DeviceID, p.CommunityID, p.HomeID, community.DeviceAlarmPanel, "报警主机 "+p.Account, p.Account); err != nil {
+			return err
+		}
 		id, err := insert(ctx, tx, `INSERT INTO alarm_panels (community_id, home_id, device_id, account, key_enc, supervision_seconds, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			p.CommunityID, p.HomeID, nullID(p.DeviceID), p.Account, s.cipher.Seal(p.Key), p.SupervisionSeconds, p.CreatedAt)
 		if err != nil {
@@ -221,6 +225,9 @@ func (s *Store) CreateSensor(ctx context.Context, scope auth.Scope, x *alarm.Sen
 			return err
 		}
 		x.CommunityID, x.CreatedAt, x.Online = h.CommunityID, s.now(), true
+		if err := s.registerAlarmDevice(ctx, tx, &x.DeviceID, x.CommunityID, x.HomeID, community.DeviceSensor, "传感器 "+x.MQTTName, x.MQTTName); err != nil {
+			return err
+		}
 		id, err := insert(ctx, tx, `INSERT INTO alarm_sensors (community_id, home_id, device_id, kind, zone, mqtt_name, created_at, name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			x.CommunityID, x.HomeID, nullID(x.DeviceID), x.Kind, x.Zone, x.MQTTName, x.CreatedAt, x.ZoneName)
 		if err != nil {

@@ -12,18 +12,23 @@ import (
 
 var devices = table{
 	what: "device", from: "devices d", id: "d.id", scope: deviceCols, order: "d.community_id, d.kind, d.name",
-	columns: "d.id, d.community_id, d.kind, d.name, d.serial, d.address, d.location, d.lat, d.lng, d.grid_id, d.building_id, d.home_id, d.status, d.last_seen_at, d.created_at",
+	columns: "d.id, d.community_id, d.kind, d.name, d.serial, d.address, d.location, d.lat, d.lng, d.grid_id, d.building_id, d.home_id, d.status, d.last_seen_at, d.created_at" +
+		", d.status_since, d.last_checked_at, d.last_error, d.health_detail, d.check_kind, d.check_target, d.check_username, d.check_secret_enc, d.check_interval, COALESCE((SELECT db.name FROM buildings db WHERE db.id = d.building_id), '')",
 }
 
 func scanDevice(r scanner) (community.Device, error) {
 	var d community.Device
 	var grid, building, home sql.NullInt64
-	var seen sql.NullTime
-	err := r.Scan(&d.ID, &d.CommunityID, &d.Kind, &d.Name, &d.Serial, &d.Address, &d.Location, &d.Lat, &d.Lng, &grid, &building, &home, &d.Status, &seen, &d.CreatedAt)
+	var seen, since, checked sql.NullTime
+	var ck community.DeviceCheck
+	var secret string
+	err := r.Scan(&d.ID, &d.CommunityID, &d.Kind, &d.Name, &d.Serial, &d.Address, &d.Location, &d.Lat, &d.Lng, &grid, &building, &home, &d.Status, &seen, &d.CreatedAt,
+		&since, &checked, &d.LastError, &d.Detail, &ck.Kind, &ck.Target, &ck.Username, &secret, &ck.IntervalSeconds, &d.BuildingName)
 	d.GridID, d.BuildingID, d.HomeID = grid.Int64, building.Int64, home.Int64
-	if seen.Valid {
-		t := seen.Time.UTC()
-		d.LastSeenAt = &t
+	d.LastSeenAt, d.StatusSince, d.LastCheckedAt = timePtr(seen), timePtr(since), timePtr(checked)
+	if ck.Kind != "" {
+		ck.HasSecret = secret != ""
+		d.Check = &ck
 	}
 	return d, err
 }
@@ -50,12 +55,22 @@ func (s *Store) ListDevices(ctx context.Context, scope auth.Scope, f community.F
 	if f.HomeID != 0 {
 		conds = append(conds, "d.home_id = "+a.add(f.HomeID))
 	}
-	return listOf(ctx, s.reader(), devices, scope, conds, a, f.Page, scanDevice)
+	l, err := listOf(ctx, s.reader(), devices, scope, conds, a, f.Page, scanDevice)
+	if err != nil {
+		return l, err
+	}
+	return l, s.fillUptime(ctx, l.Items)
 }
 
 // Device returns one device.
 func (s *Store) Device(ctx context.Context, scope auth.Scope, id int64) (community.Device, error) {
-	return oneOf(ctx, s.reader(), devices, scope, id, scanDevice)
+	d, err := oneOf(ctx, s.reader(), devices, scope, id, scanDevice)
+	if err != nil {
+		return d, err
+	}
+	one := []community.Device{d}
+	err = s.fillUptime(ctx, one)
+	return one[0], err
 }
 
 // placeDevice fills in the grid and building from the most precise place
@@ -87,7 +102,9 @@ func placeDevice(ctx context.Context, q querier, d *community.Device) error {
 }
 
 // CreateDevice registers a device.
+// Its status starts unknown whatever is given: only a check sets it.
 func (s *Store) CreateDevice(ctx context.Context, scope auth.Scope, d *community.Device) error {
+	d.Status = community.DeviceUnknown
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -120,7 +137,9 @@ func (s *Store) UpdateDevice(ctx context.Context, scope auth.Scope, d *community
 		if err != nil {
 			return err
 		}
-		d.CommunityID, d.CreatedAt, d.LastSeenAt = before.CommunityID, before.CreatedAt, before.LastSeenAt
+		// The health fields are measured, never set through an update.
+		d.CommunityID, d.CreatedAt, d.LastSeenAt, d.Status = before.CommunityID, before.CreatedAt, before.LastSeenAt, before.Status
+		d.StatusSince, d.LastCheckedAt, d.LastError, d.Detail, d.Check = before.StatusSince, before.LastCheckedAt, before.LastError, before.Detail, before.Check
 		if err := d.Validate(); err != nil {
 			return err
 		}
@@ -142,4 +161,22 @@ func (s *Store) UpdateDevice(ctx context.Context, scope auth.Scope, d *community
 // DeleteDevice removes a device from the registry.
 func (s *Store) DeleteDevice(ctx context.Context, scope auth.Scope, id int64) error {
 	return deleteRow(s, ctx, scope, devices, "device", id, scanDevice, func(d community.Device) int64 { return d.CommunityID })
+}
+
+// registerAlarmDevice puts a panel or sensor registered through the alarm
+// API into the device registry, at its home, when it was not given an
+// existing device: everything the community watches is in one registry.
+func (s *Store) registerAlarmDevice(ctx context.Context, tx *sql.Tx, deviceID *int64, communityID, homeID int64, kind, name, serial string) error {
+	if *deviceID != 0 {
+		return nil
+	}
+	d := community.Device{CommunityID: communityID, HomeID: homeID, Kind: kind, Name: name, Serial: serial, Status: community.DeviceUnknown}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if err := s.createDevice(ctx, tx, &d); err != nil {
+		return fmt.Errorf("register %s %s as a device: %w", kind, serial, err)
+	}
+	*deviceID = d.ID
+	return nil
 }

@@ -218,7 +218,7 @@ var (
 		{code: community.DeviceUnknown, zh: "未知"},
 		{code: community.DeviceOnline, zh: "在线"},
 		{code: community.DeviceOffline, zh: "离线"},
-		{code: community.DeviceFault, zh: "故障"},
+		{code: community.DeviceDegraded, zh: "异常", more: []string{"故障", "fault"}}, // "fault" was its name before health was measured
 	}
 )
 

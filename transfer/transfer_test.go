@@ -181,7 +181,7 @@ func TestDecodeFaults(t *testing.T) {
 		{"device bad kind and status", KindDevices, map[string]string{"kind": "toaster", "name": "x", "status": "broken", "lat": "north"}, []RowError{
 			{7, "kind", "must be one of camera (摄像机), wifi_ap (无线AP), speaker (广播音箱), alarm_panel (报警主机), sensor (传感器), door_controller (门禁)"},
 			{7, "lat", "must be a number in degrees, e.g. 29.61"},
-			{7, "status", "must be one of unknown (未知), online (在线), offline (离线), fault (故障)"}}},
+			{7, "status", "must be one of unknown (未知), online (在线), offline (离线), degraded (异常)"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,6 +56,7 @@ var rules = map[string]string{
 	"POST /api/v1/devices":        "admin",
 	"PUT /api/v1/devices/{id}":    "admin",
 	"DELETE /api/v1/devices/{id}": "admin",
+	"GET /api/v1/devices/health":  "admin operator grid_worker police broadcast_manager",
 
 	"GET /api/v1/associations": "admin operator grid_worker building_head association_member association_chair resident",
 
@@ -75,6 +76,7 @@ var rules = map[string]string{
 	"GET /api/v1/alarm/events":                  "admin operator grid_worker police resident",
 	"GET /api/v1/incidents":                     "admin operator grid_worker police resident",
 	"GET /api/v1/incidents/{id}":                "admin operator grid_worker police resident",
+	"GET /api/v1/incidents/{id}/devices":        "admin operator grid_worker police resident",
 	"POST /api/v1/incidents/{id}/ack":           "admin operator",
 	"GET /api/v1/incidents/{id}/candidates":     "admin operator",
 	"GET /api/v1/incidents/stats":               "admin operator",

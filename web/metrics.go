@@ -42,6 +42,7 @@ func newMetrics(reg *prometheus.Registry, store Store) *metrics {
 	})
 	reg.MustRegister(m.requests, m.duration, storeUp,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(deviceCollector{store})
 	if h, ok := store.(dbHolder); ok {
 		reg.MustRegister(collectors.NewDBStatsCollector(h.DB(), "shequ"))
 	}

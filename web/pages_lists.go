@@ -169,34 +169,6 @@ func (s *Server) peoplePage(r *http.Request, p *pageData) (string, error) {
 	return "staff/people", nil
 }
 
-// --- devices ---
-
-type devicesBody struct {
-	Kind, Status    string
-	Kinds, Statuses []string
-	Rows            []community.Device
-	Pager           pager
-}
-
-func (s *Server) devicesPage(r *http.Request, p *pageData) (string, error) {
-	ctx, q := r.Context(), r.URL.Query()
-	p.Title = p.L.T("devices.title")
-	b := devicesBody{Kind: q.Get("kind"), Status: q.Get("status"), Kinds: community.DeviceKinds, Statuses: community.DeviceStatuses}
-	f := community.Filter{Kind: b.Kind, Status: b.Status}
-	sc := p.Actor.Scope(auth.PermDevicesRead)
-	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[community.Device], error) {
-		f.Page = pg
-		return s.store.ListDevices(ctx, sc, f)
-	})
-	if err != nil {
-		return "", err
-	}
-	b.Rows = l.Items
-	b.Pager = newPager("/devices", q, []string{"kind", "status"}, n, l.Total)
-	p.Body = b
-	return "staff/devices", nil
-}
-
 // --- associations ---
 
 type associationRow struct {

@@ -433,8 +433,8 @@ func TestListFiltersAndPaging(t *testing.T) {
 	}
 
 	r = e.page("/devices?kind=speaker", c, en)
-	if n := strings.Count(r.body, "<tr>") - 1; n != 14 {
-		t.Errorf("/devices?kind=speaker: %d rows, want 14", n)
+	if n := strings.Count(r.body, `<li class="tile `); n != 14 {
+		t.Errorf("/devices?kind=speaker: %d tiles, want 14", n)
 	}
 	r = e.page("/people?q=no-such-name-anywhere", c, en)
 	if !strings.Contains(r.body, "No residents match") {
@@ -451,8 +451,8 @@ func TestListFiltersAndPaging(t *testing.T) {
 	// that switching language returns to the filtered list.
 	h := http.Header{"Hx-Request": {"true"}, "Hx-Target": {"results"}}
 	r = e.pageRequest(http.MethodGet, "/devices?kind=speaker&status=", nil, h, c, en)
-	if strings.Contains(r.body, "<html") || !strings.Contains(r.body, "<table") {
-		t.Error("htmx request got the whole page or no table")
+	if strings.Contains(r.body, "<html") || !strings.Contains(r.body, `class="wall-tiles"`) {
+		t.Error("htmx request got the whole page or no tiles")
 	}
 	if !strings.Contains(r.body, `hx-swap-oob="true"`) || !strings.Contains(r.body, `name="next" value="/devices?kind=speaker&amp;status="`) {
 		t.Error("htmx answer lacks the refreshed preferences form")

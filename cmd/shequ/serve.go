@@ -121,6 +121,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	alarmCtx, stopAlarm := context.WithCancel(context.WithoutCancel(ctx))
 	alarmDone := make(chan error, 1)
 	go func() { alarmDone <- centre.run(alarmCtx) }()
+	go runDeviceHealth(alarmCtx, st, log, hub)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
