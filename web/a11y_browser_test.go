@@ -11,6 +11,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/sqlstore"
 )
 
 // The accessibility checks of the browser tests: axe-core, vendored for
@@ -52,9 +57,10 @@ func (v axeViolation) String() string {
 	return v.Impact + " " + v.ID + " (" + v.Help + ") at " + strings.Join(where, ", ")
 }
 
-// runAxe checks the page shown in tab with every rule of WCAG 2.x A and
-// AA and axe's best practices.
-func runAxe(ctx context.Context) ([]axeViolation, error) {
+// runAxe checks the page shown in ctx — or only the part within, a CSS
+// selector, when it is not empty — with every rule of WCAG 2.x A and AA and
+// axe's best practices.
+func runAxe(ctx context.Context, within string) ([]axeViolation, error) {
 	src, err := axeSource()
 	if err != nil {
 		return nil, err
@@ -68,8 +74,12 @@ func runAxe(ctx context.Context) ([]axeViolation, error) {
 			return nil, err
 		}
 	}
-	js, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {
-		resultTypes: ["violations"],
+	context := "document"
+	if within != "" {
+		context = "{include: [" + jsString(within) + "]}"
+	}
+	js, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(`+context+`, {
+		resultTypes: ["violations"], preload: false, iframes: false, performanceTimer: false, selectors: true, ancestry: false, xpath: false,
 		runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}
 	}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -107,17 +117,18 @@ func newAxeReport(t *testing.T) *axeReport {
 	return r
 }
 
-// check runs axe on the page in ctx and fails the test on a serious or
-// critical violation.
-func (r *axeReport) check(ctx context.Context, who, screen, path string) {
-	r.t.Helper()
+// check runs axe on the page in ctx (within: see runAxe) and fails the
+// test on a serious or critical violation.
+// Its failures go to t, the test that shows the page.
+func (r *axeReport) check(t *testing.T, ctx context.Context, who, screen, path, within string) {
+	t.Helper()
 	began := time.Now()
-	v, err := runAxe(ctx)
+	v, err := runAxe(ctx, within)
 	r.mu.Lock()
 	r.spent += time.Since(began)
 	r.mu.Unlock()
 	if err != nil {
-		r.t.Errorf("%s %s %s: axe: %v", who, screen, path, err)
+		t.Errorf("%s %s: axe: %v", screen, path, err)
 		return
 	}
 	r.mu.Lock()
@@ -125,7 +136,7 @@ func (r *axeReport) check(ctx context.Context, who, screen, path string) {
 	r.mu.Unlock()
 	for _, x := range v {
 		if x.blocking() {
-			r.t.Errorf("%s %s %s: %s", who, screen, path, x)
+			t.Errorf("%s %s: %s", screen, path, x)
 		}
 	}
 }
@@ -149,4 +160,128 @@ func (r *axeReport) write() {
 		return
 	}
 	r.t.Logf("axe report: %s (%d pages, axe ran for %v)", name, len(r.Pages), r.spent.Round(100*time.Millisecond))
+}
+
+// tabTo presses Tab until the focus is on an element matching sel,
+// at most max times, and fails the test if it never gets there. Each stop
+// on the way must show where the focus is.
+func (b *browserTab) tabTo(sel string, max int) {
+	b.t.Helper()
+	for i := 0; i < max; i++ {
+		b.run("press Tab", chromedp.KeyEvent(kb.Tab))
+		got := b.eval(`(() => {
+			const el = document.activeElement;
+			if (!el || el === document.body) return "";
+			const st = getComputedStyle(el);
+			const shown = st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2 || st.boxShadow !== "none";
+			return (el.matches(` + jsString(sel) + `) ? "yes" : "no") + (shown ? "" : " unseen " + el.outerHTML.slice(0, 120));
+		})()`)
+		if strings.Contains(got, "unseen") {
+			b.t.Errorf("%s: the focus cannot be seen on %s", b.name, strings.TrimPrefix(got[3:], " unseen "))
+		}
+		if strings.HasPrefix(got, "yes") {
+			return
+		}
+	}
+	b.t.Fatalf("%s: %s not reached in %d presses of Tab", b.name, sel, max)
+}
+
+// TestBrowserKeyboard uses the two pages where a person must never be
+// stuck with the keyboard alone. The resident: from the home page to the
+// SOS button, which Enter does not fire at once (it asks again, so that it
+// cannot go off by accident), and the second, confirming press sends it.
+// The operator: the console's queue by Tab and Enter, then A acknowledges,
+// D sends the recommended person, R goes to the outcome, the arrow keys
+// choose one and Enter resolves. Every stop of the focus on the way shows
+// where it is; axe checks the console with an incident open and the
+// resident's page with the alarm raised.
+func TestBrowserKeyboard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	e := newTestEnv(t, sqlstore.SQLite)
+	t.Cleanup(e.server.StopStreams)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	began := time.Now()
+	report := newAxeReport(t)
+	resCtx := newBrowser(t, ctx)
+	res := &browserTab{t: t, name: "resident", ctx: resCtx, log: watchConsole(resCtx)}
+	opCtx, cancelOp := chromedp.NewContext(resCtx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancelOp)
+	if err := chromedp.Do(opCtx); err != nil {
+		t.Fatalf("second browser context: %v", err)
+	}
+	op := &browserTab{t: t, name: "operator", ctx: opCtx, log: watchConsole(opCtx)}
+	for _, b := range []*browserTab{res, op} {
+		b.run("a desk, in Chinese", chromedp.EmulateViewport(1366, 768), acceptLanguage("zh-CN,zh;q=0.9"))
+	}
+
+	// --- the resident raises an SOS with the keyboard ---
+	res.signIn(e.http.URL, "resident01", "/")
+	res.tabTo("#home-sos", 40)
+	res.navigate("Enter on SOS", chromedp.KeyEvent(kb.Enter))
+	if p := res.eval(`location.pathname`); p != "/my/alarm" {
+		t.Fatalf("the home's SOS went to %s", p)
+	}
+	res.tabTo("#sos-button", 40)
+	res.navigate("Enter on the SOS button", chromedp.KeyEvent(kb.Enter))
+	// Enter alone asks once more; nothing is raised yet.
+	if res.eval(`String(!!document.querySelector("#sos-yes"))`) != "true" {
+		t.Fatal("Enter on the SOS button did not ask to confirm")
+	}
+	if l, err := e.store.ListIncidents(t.Context(), auth.Scope{{}}, alarm.IncidentFilter{}); err != nil || l.Total != 0 {
+		t.Fatalf("an incident before the confirmation: %v %+v", err, l.Items)
+	}
+	report.check(t, res.ctx, "resident", "1366", "SOS confirmation", "")
+	res.tabTo("#sos-yes", 20)
+	res.navigate("Enter on 确认", chromedp.KeyEvent(kb.Enter))
+	l, err := e.store.ListIncidents(t.Context(), auth.Scope{{}}, alarm.IncidentFilter{})
+	if err != nil || l.Total != 1 || l.Items[0].Kind != alarm.KindPanic {
+		t.Fatalf("after the confirmation: %v %+v", err, l.Items)
+	}
+	report.check(t, res.ctx, "resident", "1366", "/my/alarm with the SOS sent", "")
+
+	// --- the operator handles it with the keyboard ---
+	op.signIn(e.http.URL, "operator", "/console")
+	op.waitSwaps("the queue has it", `!!document.querySelector("#queue a.inc")`, 5*time.Second)
+	op.tabTo("#queue a.inc", 60)
+	op.run("Enter on it", chromedp.KeyEvent(kb.Enter))
+	op.waitSwaps("it opens", `!!document.querySelector('#detail[data-id] #btn-ack:not([disabled])')`, 5*time.Second)
+	report.check(t, op.ctx, "operator", "1366", "/console with an incident open", "")
+	op.run("press A", chromedp.KeyEvent("a"))
+	op.waitSwaps("acknowledged", `document.querySelector("#incident-state").dataset.status === "acknowledged" && !!document.querySelector("#btn-dispatch:not([disabled])")`, 5*time.Second)
+	op.run("press D", chromedp.KeyEvent("d"))
+	op.waitSwaps("dispatched", `document.querySelector("#incident-state").dataset.status === "dispatched"`, 5*time.Second)
+	op.run("press R", chromedp.KeyEvent("r"))
+	op.waitSwaps("the outcome has the focus", `document.activeElement && document.activeElement.id === "resolution"`, 3*time.Second)
+	op.run("choose an outcome with the arrow key", chromedp.KeyEvent(kb.ArrowDown))
+	op.waitSwaps("an outcome is chosen and the focus on 处理完毕", `document.querySelector("#resolution").value !== "" && document.activeElement.id === "btn-resolve"`, 3*time.Second)
+	op.run("Enter resolves", chromedp.KeyEvent(kb.Enter))
+	op.waitSwaps("resolved", `document.querySelector("#incident-state").dataset.status === "resolved"`, 5*time.Second)
+
+	for _, b := range []*browserTab{res, op} {
+		if p := b.log.problems(); len(p) > 0 {
+			t.Errorf("%s browser console:\n%s", b.name, strings.Join(p, "\n"))
+		}
+	}
+	t.Logf("the keyboard walk took %v", time.Since(began).Round(100*time.Millisecond))
+}
+
+// waitSwaps is wait for a page whose parts htmx and the live stream swap
+// while the condition is polled: a poll that loses its page to a swap is
+// asked again.
+func (b *browserTab) waitSwaps(step, cond string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: %s: not within %v (%v)", b.name, step, timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
