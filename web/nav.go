@@ -72,10 +72,13 @@ func navFor(a *auth.Actor, current string) *navMenu {
 		m.Bar = append(m.Bar, navItemOf(s.e, current))
 		onBar[s.e.href] = true
 	}
-	for _, g := range navGroups {
+	// An entry without a known group still shows, under "其他"
+	// (TestNavItemsDeclared asks for a group).
+	for _, g := range append(slices.Clone(navGroups), "other") {
 		grp := navGroup{Key: "nav.group." + g}
 		for _, s := range mine {
-			if s.e.group == g && !onBar[s.e.href] {
+			in := s.e.group == g || g == "other" && !slices.Contains(navGroups, s.e.group)
+			if in && !onBar[s.e.href] {
 				it := navItemOf(s.e, current)
 				m.MoreActive = m.MoreActive || it.Active
 				grp.Items = append(grp.Items, it)

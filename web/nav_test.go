@@ -130,6 +130,15 @@ func TestNavFor(t *testing.T) {
 	if _, all := hrefs(navFor(admin, "/")); !slices.Contains(all, "/jobs") {
 		t.Error("an admin of every community has no /jobs")
 	}
+	// An entry someone added without a group is not lost.
+	saved := navItems
+	t.Cleanup(func() { navItems = saved })
+	navItems = append(slices.Clone(saved), navEntry{key: "nav.audit", href: "/new-page", perm: auth.PermAuditRead})
+	if g := navFor(actor(0, auth.RoleAdmin), "/").Groups; g[len(g)-1].Key != "nav.group.other" || g[len(g)-1].Items[0].Href != "/new-page" {
+		t.Errorf("an entry without a group: groups %+v", g)
+	}
+	navItems = saved
+
 	m := navFor(actor(0, auth.RoleAdmin), "/audit")
 	if !m.MoreActive {
 		t.Error("on /audit 更多 is not marked as holding the page shown")
@@ -142,7 +151,7 @@ func TestNavFor(t *testing.T) {
 // shows up where it should.
 func TestNavItemsDeclared(t *testing.T) {
 	base := locales[langHans]
-	for _, g := range navGroups {
+	for _, g := range append(slices.Clone(navGroups), "other") {
 		if !base.Has("nav.group." + g) {
 			t.Errorf("group %s has no words (nav.group.%s)", g, g)
 		}
