@@ -230,7 +230,7 @@ func (b *browserTab) walkMenu(base string, s screen, report *axeReport, checked 
 	b.checkPage(s, "/")
 	report.check(b.t, b.ctx, b.name, s.name, "/", "")
 	if b.name == "resident01" {
-		b.sosOnFirstScreen(s)
+		b.sosOnFirstScreen(s, "#home-sos")
 	}
 	if shots != "" {
 		b.shoot(shots, fmt.Sprintf("walk-%s-%s-home", b.name, s.name))
@@ -263,6 +263,9 @@ func (b *browserTab) walkMenu(base string, s screen, report *axeReport, checked 
 			t.Errorf("%s %s: the menu does not mark the page as current", s.name, href)
 		}
 		b.checkPage(s, href)
+		if b.name == "resident01" && href == "/my/alarm" {
+			b.sosOnFirstScreen(s, "#sos-button")
+		}
 		if checked.first(s.name + " " + b.eval(mainKey)) {
 			report.check(b.t, b.ctx, b.name, s.name, href, "")
 		}
@@ -310,17 +313,17 @@ func (b *browserTab) checkPage(s screen, path string) {
 	}
 }
 
-// sosOnFirstScreen checks the resident's home: the SOS button on the
-// first screen, above the bar, its label on one line.
-func (b *browserTab) sosOnFirstScreen(s screen) {
+// sosOnFirstScreen checks that the SOS control sel of the resident's page
+// is whole on the first screen, above the bar.
+func (b *browserTab) sosOnFirstScreen(s screen, sel string) {
 	b.t.Helper()
 	got := b.eval(`(() => {
-		const sos = document.querySelector("#home-sos");
+		const sos = document.querySelector(` + jsString(sel) + `);
 		if (!sos) return "no SOS button";
 		const r = sos.getBoundingClientRect();
 		const bar = document.querySelector("nav.menu").getBoundingClientRect();
 		const limit = bar.top > innerHeight / 2 ? bar.top : innerHeight;
-		if (r.bottom > limit) return "the SOS button ends at " + Math.round(r.bottom) + " px, the first screen at " + Math.round(limit);
+		if (r.bottom > limit) return ` + jsString(sel) + ` + " ends at " + Math.round(r.bottom) + " px, the first screen at " + Math.round(limit);
 		return "";
 	})()`)
 	if got != "" {
