@@ -18,7 +18,8 @@ import (
 // goes into this list where its rules belong.
 var cssFiles = []string{
 	"base",        // colours, type, focus, the top bar
-	"layout",      // header and menu
+	"layout",      // header, main, footer
+	"nav",         // the menu: phone bar, desk bar, "更多"
 	"forms",       // fields and buttons
 	"lists",       // dashboard counts, tables, the pager
 	"alarm",       // alarm colours, icons, the live line

@@ -139,7 +139,7 @@ type pageData struct {
 	Title     string
 	Actor     *auth.Actor
 	Community string
-	Nav       []navItem
+	Nav       *navMenu
 	// CSRF is the session's token, for forms that post.
 	CSRF string
 	// Self is this page's address: switching language comes back to it.
@@ -204,47 +204,84 @@ func (p *pageData) RoleNames() string {
 	return strings.Join(names, p.L.T("list.sep"))
 }
 
-// navEntry is an item of the menu and the permission it needs.
+// navEntry is one destination of the menu: the page, who sees it, where
+// it sits. A new page joins the menus with one entry in navItems; nav.go
+// builds each person's menu from them.
 type navEntry struct {
 	key, href string
-	perm      auth.Permission
+	// perm is what the entry needs; the handler checks the same
+	// permission, since hiding a link is not protection.
+	perm auth.Permission
 	// unless hides the item from those who have this permission too: they
 	// get another item to the same page.
 	unless auth.Permission
+	// group is the heading the entry sits under in the menu (navGroups).
+	group string
+	// roles, when set, keeps the entry to these roles: perm must come
+	// from a grant of one of them. A resident may read homes (their own),
+	// but /homes is a staff page.
+	roles []auth.Role
+	// bar puts the entry on the phone's bottom bar of these roles, in
+	// this order (1 first); the bar has room for navBarMax.
+	bar map[auth.Role]int
+	// everywhere keeps the entry to those whose perm reaches every
+	// community: the deployment's own pages.
+	everywhere bool
+	// short is the key of the bar's shorter label, when the menu's is too
+	// long for a fifth of a phone at 200 % text.
+	short string
 }
 
-type navItem struct {
-	Key    string
-	Href   string
-	Active bool
-}
+// navGroups are the menu's headings, in order.
+var navGroups = []string{"alarm", "work", "community", "assoc", "info", "broadcast", "admin"}
 
-// navItems are the menu in order, with the permission each needs. The
-// handlers check the same permissions: hiding a link is not protection.
+// staffRoles are every role but the resident's.
+var staffRoles = slices.DeleteFunc(slices.Clone(auth.Roles), func(r auth.Role) bool { return r == auth.RoleResident })
+
+// navItems are the menu in order within each group, with the permission
+// each needs.
 var navItems = []navEntry{
-	{"nav.home", "/", "", ""},
-	{"nav.homes", "/homes", auth.PermHomesRead, ""},
-	{"nav.people", "/people", auth.PermPeopleRead, ""},
-	{"nav.devices", "/devices", auth.PermDevicesRead, ""},
-	{"nav.associations", "/associations", auth.PermAssociationsRead, ""},
-	{"nav.workspace", "/ledgers", auth.PermLedgerWrite, ""},
-	{"nav.shared", "/ledgers", auth.PermLedgerRead, auth.PermLedgerWrite},
-	{"nav.cases", "/cases", auth.PermCaseRead, ""},
-	{"nav.mediations", "/mediations", auth.PermCaseRead, ""},
-	{"nav.stats", "/stats", auth.PermStatsRead, ""},
-	{"nav.audit", "/audit", auth.PermAuditRead, ""},
-	{"nav.users", "/users", auth.PermUsersManage, ""},
-	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
-}
-
-func navFor(a *auth.Actor, current string) []navItem {
-	var out []navItem
-	for _, n := range navItems {
-		if (n.perm == "" || a.Can(n.perm)) && (n.unless == "" || !a.Can(n.unless)) {
-			out = append(out, navItem{Key: n.key, Href: n.href, Active: n.href == current})
-		}
-	}
-	return out
+	{key: "nav.home", href: "/", group: "community", bar: map[auth.Role]int{
+		auth.RoleResident: 1, auth.RoleAdmin: 1, auth.RoleGridWorker: 3, auth.RoleBuildingHead: 2, auth.RoleOperator: 4,
+		auth.RolePolice: 2, auth.RoleAssociationMember: 4, auth.RoleAssociationChair: 4, auth.RoleBroadcastManager: 3, auth.RolePartner: 2,
+	}},
+	{key: "nav.console", href: "/console", perm: auth.PermAlarmRead, group: "alarm", roles: staffRoles, short: "nav.bar.console",
+		bar: map[auth.Role]int{auth.RoleOperator: 1, auth.RolePolice: 1, auth.RoleAdmin: 2}},
+	{key: "nav.myalarm", href: "/my/alarm", perm: auth.PermSOS, group: "alarm", short: "nav.bar.myalarm",
+		bar: map[auth.Role]int{auth.RoleResident: 2}},
+	{key: "nav.dispatches", href: "/my/dispatches", perm: auth.PermIncidentAttend, group: "alarm", short: "nav.bar.dispatches",
+		bar: map[auth.Role]int{auth.RoleGridWorker: 1, auth.RoleBuildingHead: 1}},
+	{key: "nav.mymatters", href: "/my/matters", perm: auth.PermMatterOwn, group: "work", short: "nav.bar.mymatters",
+		bar: map[auth.Role]int{auth.RoleResident: 3}},
+	{key: "nav.matters", href: "/matters", perm: auth.PermMatterHandle, group: "work", short: "nav.bar.matters",
+		bar: map[auth.Role]int{auth.RoleGridWorker: 2, auth.RoleOperator: 2, auth.RoleAdmin: 3}},
+	{key: "nav.lostfound", href: "/lostfound", perm: auth.PermBoardRead, group: "work"},
+	{key: "nav.homes", href: "/homes", perm: auth.PermHomesRead, group: "community", roles: staffRoles,
+		bar: map[auth.Role]int{auth.RoleOperator: 3, auth.RolePolice: 3, auth.RoleBuildingHead: 3}},
+	{key: "nav.people", href: "/people", perm: auth.PermPeopleRead, group: "community", roles: staffRoles,
+		bar: map[auth.Role]int{auth.RolePolice: 4}},
+	{key: "nav.devices", href: "/devices", perm: auth.PermDevicesRead, group: "community", roles: staffRoles},
+	{key: "nav.associations", href: "/associations", perm: auth.PermAssociationsRead, group: "assoc", roles: staffRoles},
+	{key: "nav.workspace", href: "/ledgers", perm: auth.PermLedgerWrite, group: "assoc", short: "nav.bar.ledgers",
+		bar: map[auth.Role]int{auth.RoleAssociationMember: 1, auth.RoleAssociationChair: 1}},
+	{key: "nav.shared", href: "/ledgers", perm: auth.PermLedgerRead, unless: auth.PermLedgerWrite, group: "assoc", short: "nav.bar.ledgers",
+		bar: map[auth.Role]int{auth.RolePartner: 1}},
+	{key: "nav.cases", href: "/cases", perm: auth.PermCaseRead, group: "assoc",
+		bar: map[auth.Role]int{auth.RoleAssociationMember: 2, auth.RoleAssociationChair: 2}},
+	{key: "nav.mediations", href: "/mediations", perm: auth.PermCaseRead, group: "assoc",
+		bar: map[auth.Role]int{auth.RoleAssociationMember: 3, auth.RoleAssociationChair: 3}},
+	{key: "nav.stats", href: "/stats", perm: auth.PermStatsRead, group: "assoc", bar: map[auth.Role]int{auth.RoleAdmin: 4}},
+	{key: "nav.news", href: "/news", perm: auth.PermContentRead, group: "info", short: "nav.bar.news",
+		bar: map[auth.Role]int{auth.RoleResident: 4}},
+	{key: "nav.guides", href: "/guides", perm: auth.PermContentRead, group: "info"},
+	{key: "nav.policies", href: "/policies", perm: auth.PermContentRead, group: "info"},
+	{key: "nav.notices", href: "/notices", perm: auth.PermContentWrite, group: "info", short: "nav.bar.notices",
+		bar: map[auth.Role]int{auth.RoleBroadcastManager: 2}},
+	{key: "nav.broadcast", href: "/broadcast", perm: auth.PermBroadcastRead, group: "broadcast",
+		bar: map[auth.Role]int{auth.RoleBroadcastManager: 1}},
+	{key: "nav.audit", href: "/audit", perm: auth.PermAuditRead, group: "admin"},
+	{key: "nav.users", href: "/users", perm: auth.PermUsersManage, group: "admin"},
+	{key: "nav.jobs", href: "/jobs", perm: auth.PermJobsManage, group: "admin", everywhere: true},
 }
 
 // pageFunc fills in a page and names the view that shows it.

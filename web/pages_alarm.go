@@ -25,16 +25,6 @@ import (
 // stream and ask for those parts again when something changes. Every
 // button is a form that also works without JavaScript.
 
-func init() {
-	// The alarm pages (the console, the resident's alarm, the field
-	// staff's dispatches) come right after the home page in the menu.
-	navItems = slices.Insert(navItems, 1,
-		navEntry{key: "nav.console", href: "/console", perm: auth.PermIncidentHandle},
-		navEntry{key: "nav.myalarm", href: "/my/alarm", perm: auth.PermSOS},
-		navEntry{key: "nav.dispatches", href: "/my/dispatches", perm: auth.PermIncidentAttend},
-	)
-}
-
 // registerAlarmPages is called from registerPages.
 func (s *Server) registerAlarmPages() {
 	s.pageRoute("GET /console", "/console", auth.PermAlarmRead, s.consolePage)

@@ -17,10 +17,6 @@ import (
 // (what the loudspeakers play, live), the as-run log, and the emergency
 // button: two steps, the second naming the zones that will hear it.
 
-func init() {
-	navItems = append(navItems, navEntry{key: "nav.broadcast", href: "/broadcast", perm: auth.PermBroadcastRead})
-}
-
 func (s *Server) registerBroadcastPages() {
 	s.pageRoute("GET /broadcast", "/broadcast", auth.PermBroadcastRead, s.broadcastPage)
 	s.alarmRoute("POST /broadcast/emergency", "/broadcast", auth.PermBroadcastEmergency, true, s.broadcastEmergency)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,26 +31,6 @@ import (
 // Every form posts without JavaScript; resident-app.js adds drafts kept on
 // the phone, sending again when the network comes back, and photos scaled
 // down before they are sent.
-
-func init() {
-	// After the alarm pages: what a resident uses most, then the queue for
-	// staff, then the board everyone reads.
-	at := 1
-	for i, n := range navItems {
-		if n.key == "nav.myalarm" || n.key == "nav.console" {
-			at = i + 1
-		}
-	}
-	navItems = slices.Insert(navItems, at,
-		navEntry{key: "nav.mymatters", href: "/my/matters", perm: auth.PermMatterOwn},
-		navEntry{key: "nav.matters", href: "/matters", perm: auth.PermMatterHandle},
-		navEntry{key: "nav.lostfound", href: "/lostfound", perm: auth.PermBoardRead},
-		navEntry{key: "nav.news", href: "/news", perm: auth.PermContentRead},
-		navEntry{key: "nav.guides", href: "/guides", perm: auth.PermContentRead},
-		navEntry{key: "nav.policies", href: "/policies", perm: auth.PermContentRead},
-		navEntry{key: "nav.notices", href: "/notices", perm: auth.PermContentWrite},
-	)
-}
 
 // registerServicePages is called from registerPages: the resident's pages,
 // the staff's pages and the web-app files.

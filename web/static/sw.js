@@ -18,6 +18,7 @@ var ASSETS = [
   "/static/app.css?v=" + VERSION,
   "/static/resident-app.js?v=" + VERSION,
   "/static/htmx.min.js?v=" + VERSION,
+  "/static/nav.js?v=" + VERSION,
   "/static/icon.svg?v=" + VERSION
 ];
 
