@@ -30,8 +30,10 @@ type alarmWrites struct {
 	// state: each is updated once, at the end.
 	incidents map[int64]*alarm.Incident
 	live      []pendingLive
-	log       []pendingLog
 	jobs      []pendingJob
+	// cache, when set (an ingest batch on SQLite), has the homes as the
+	// last batch left them (see homeCache).
+	cache *homeCache
 }
 
 // homeState is what the batch knows of one home.
@@ -48,14 +50,6 @@ type pendingLive struct {
 	typ             string
 	payload         string
 	at              time.Time
-}
-
-type pendingLog struct {
-	incident int64
-	at       time.Time
-	action   string
-	user     int64
-	detail   string
 }
 
 type pendingJob struct {
@@ -76,6 +70,12 @@ func newAlarmWrites() *alarmWrites {
 func (s *Store) home(ctx context.Context, q querier, w *alarmWrites, home, community int64) (*homeState, error) {
 	if h, ok := w.homes[home]; ok && home != 0 {
 		return h, nil
+	}
+	if w.cache != nil && home != 0 {
+		if h, ok := w.cache.get(home); ok {
+			w.homes[home] = h
+			return h, nil
+		}
 	}
 	h := &homeState{}
 	var err error
@@ -111,9 +111,16 @@ var (
 func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, communities map[int64]int64) error {
 	var todo []int64
 	for home := range communities {
-		if _, ok := w.homes[home]; !ok && home != 0 {
-			todo = append(todo, home)
+		if _, ok := w.homes[home]; ok || home == 0 {
+			continue
 		}
+		if w.cache != nil {
+			if h, ok := w.cache.get(home); ok {
+				w.homes[home] = h
+				continue
+			}
+		}
+		todo = append(todo, home)
 	}
 	if len(todo) == 0 {
 		return nil
@@ -264,7 +271,6 @@ var (
 			updateIncidentsTail)[Postgres],
 	}
 	insertLiveSQL = newChunked("INSERT INTO live_events (community_id, home_id, grid_id, type, payload, at) VALUES ", "(?, ?, ?, ?, ?, ?)", ", ", "")
-	insertLogSQL  = newChunked("INSERT INTO incident_log (incident_id, at, action, user_id, detail) VALUES ", "(?, ?, ?, ?, ?)", ", ", "")
 	insertJobsSQL = newChunked("INSERT INTO outbox (idempotency_key, kind, payload, run_at, created_at) VALUES ", "(?, ?, ?, ?, ?)", ", ",
 		" ON CONFLICT (idempotency_key) DO NOTHING")
 )
@@ -277,7 +283,7 @@ const (
 
 // flush writes what the batch decided. Arm states and incidents go in
 // the order of their ids, so that two nodes writing the same rows lock
-// them in one order; live events, log lines and jobs in the order they
+// them in one order; live events and jobs in the order they
 // were decided.
 func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	var arms []alarm.ArmState
@@ -312,14 +318,6 @@ func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	if err != nil {
 		return fmt.Errorf("update incidents: %w", err)
 	}
-	err = execChunks(ctx, q, insertLogSQL[s.dialect], len(w.log), func(a []any, i int) []any {
-		l := w.log[i]
-		return append(a, l.incident, l.at.UTC(), l.action, nullID(l.user), l.detail)
-	})
-	if err != nil {
-		return fmt.Errorf("incident log: %w", err)
-	}
-	w.log = w.log[:0]
 	err = execChunks(ctx, q, insertLiveSQL[s.dialect], len(w.live), func(a []any, i int) []any {
 		l := w.live[i]
 		return append(a, l.community, nullID(l.home), l.grid, l.typ, l.payload, l.at)

@@ -36,8 +36,18 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		return out, nil
 	}
 	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}, events: make([]pendingEvent, 0, len(reports)), writes: newAlarmWrites()}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	var marks cacheMarks // the home cache's marks after the batch's writes
+	err := s.ingestTx(ctx, func(tx *sql.Tx, conn any) error {
 		q := s.stmts.in(tx)
+		var err error
+		if conn != nil {
+			m, err := readCacheMarks(ctx, q, conn)
+			if err != nil {
+				return err
+			}
+			s.homes.check(m)
+			b.writes.cache = s.homes
+		}
 		// The panels first: the retransmission look-up goes by their homes.
 		for i, r := range reports {
 			if r.Source == alarm.SourceSIA {
@@ -46,7 +56,6 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 				}
 			}
 		}
-		var err error
 		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
 			return err
 		}
@@ -79,11 +88,20 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 				out[e.outcome].EventID = ids[k]
 			}
 		}
-		return nil
+		if conn != nil {
+			marks, err = readCacheMarks(ctx, q, conn)
+		}
+		return err
 	})
+	if err != nil {
+		s.homes.drop()
+	}
 	if err != nil || s.txn != nil {
 		// Inside Atomic nothing is committed yet: remember nothing.
 		return out, err
+	}
+	if marks.conn != nil {
+		s.homes.keep(marks, b.writes.homes)
 	}
 	for account, p := range b.panels {
 		if p.read {
@@ -452,16 +470,11 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 	if d.Incident != nil {
 		incidentID = d.Incident.ID
 	}
+	// The event is the incident's timeline entry too (IncidentTimeline):
+	// no line of the incident's log repeats it.
 	o.EventID, err = s.recordEvent(ctx, tx, b, at, r, origin, incidentID)
 	if err != nil {
 		return o, err
-	}
-	if incidentID != 0 {
-		action := "event"
-		if d.New {
-			action = "opened"
-		}
-		w.log = append(w.log, pendingLog{incident: incidentID, at: now, action: action, detail: d.Note.String()})
 	}
 	if b == nil {
 		// Outside a batch the report is all there is: write it now.
