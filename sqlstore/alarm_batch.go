@@ -28,7 +28,7 @@ type alarmWrites struct {
 	homes map[int64]*homeState
 	// incidents are the incidents joined in the batch, at their latest
 	// state: each is updated once, at the end.
-	incidents map[int64]*alarm.Incident
+	incidents map[int64]joinedIncident
 	live      []pendingLive
 	jobs      []pendingJob
 	// cache, when set (an ingest batch on SQLite), has the homes as the
@@ -42,6 +42,22 @@ type homeState struct {
 	armDirty bool            // arm differs from the stored row
 	open     *alarm.Incident // the home's open incident, nil when none
 	grid     sql.NullInt64
+}
+
+// joinedIncident is an incident joined in the batch. headline is set when
+// a join changed more than its count and last event (its kind, priority,
+// title or kinds): only then does SQLite write those columns, whose
+// incidents_open index entry moves with them even when their values do
+// not (PostgreSQL compares the values itself).
+type joinedIncident struct {
+	inc      *alarm.Incident
+	headline bool
+}
+
+// headlineChanged tells whether joining turned before into after in more
+// than its count and last event.
+func headlineChanged(before, after *alarm.Incident) bool {
+	return before.Kind != after.Kind || before.Priority != after.Priority || before.Title != after.Title || !slices.Equal(before.Kinds, after.Kinds)
 }
 
 type pendingLive struct {
@@ -61,7 +77,7 @@ type pendingJob struct {
 }
 
 func newAlarmWrites() *alarmWrites {
-	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]*alarm.Incident{}}
+	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]joinedIncident{}}
 }
 
 // home returns what the batch knows of a home, reading it on first use.
@@ -270,6 +286,12 @@ var (
 		Postgres: newChunked(updateIncidentsHead, "(?::bigint, ?::text, ?::integer, ?::text, ?::timestamptz, ?::integer, ?::text)", ", ",
 			updateIncidentsTail)[Postgres],
 	}
+	// updateCountsSQL is updateIncidentsSQL for joins that changed only
+	// the count and the last event's time.
+	updateCountsSQL = chunked{
+		SQLite:   newChunked(updateCountsHead, "(?, ?, ?)", ", ", updateCountsTail)[SQLite],
+		Postgres: newChunked(updateCountsHead, "(?::bigint, ?::timestamptz, ?::integer)", ", ", updateCountsTail)[Postgres],
+	}
 	insertLiveSQL = newChunked("INSERT INTO live_events (community_id, home_id, grid_id, type, payload, at) VALUES ", "(?, ?, ?, ?, ?, ?)", ", ", "")
 	insertJobsSQL = newChunked("INSERT INTO outbox (idempotency_key, kind, payload, run_at, created_at) VALUES ", "(?, ?, ?, ?, ?)", ", ",
 		" ON CONFLICT (idempotency_key) DO NOTHING")
@@ -279,6 +301,8 @@ const (
 	updateIncidentsHead = "WITH v (id, kind, priority, title, last_event_at, event_count, kinds) AS (VALUES "
 	updateIncidentsTail = `) UPDATE incidents SET kind = v.kind, priority = v.priority, title = v.title, last_event_at = v.last_event_at,
 		event_count = v.event_count, kinds = v.kinds FROM v WHERE incidents.id = v.id`
+	updateCountsHead = "WITH v (id, last_event_at, event_count) AS (VALUES "
+	updateCountsTail = ") UPDATE incidents SET last_event_at = v.last_event_at, event_count = v.event_count FROM v WHERE incidents.id = v.id"
 )
 
 // flush writes what the batch decided. Arm states and incidents go in
@@ -305,15 +329,30 @@ func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	if err != nil {
 		return fmt.Errorf("save arm states: %w", err)
 	}
-	incs := make([]*alarm.Incident, 0, len(w.incidents))
-	for _, i := range w.incidents {
-		incs = append(incs, i)
+	// On PostgreSQL every joined incident goes in one statement, so that
+	// two nodes lock them in one order.
+	var incs, counts []*alarm.Incident
+	for _, j := range w.incidents {
+		if j.headline || s.dialect != SQLite {
+			incs = append(incs, j.inc)
+		} else {
+			counts = append(counts, j.inc)
+		}
 	}
 	clear(w.incidents)
-	slices.SortFunc(incs, func(a, b *alarm.Incident) int { return cmp.Compare(a.ID, b.ID) })
+	byID := func(a, b *alarm.Incident) int { return cmp.Compare(a.ID, b.ID) }
+	slices.SortFunc(incs, byID)
+	slices.SortFunc(counts, byID)
 	err = execChunks(ctx, q, updateIncidentsSQL[s.dialect], len(incs), func(a []any, k int) []any {
 		i := incs[k]
 		return append(a, i.ID, string(i.Kind), int(i.Priority), i.Title, i.LastEventAt.UTC(), i.EventCount, joinKinds(i.Kinds))
+	})
+	if err != nil {
+		return fmt.Errorf("update incidents: %w", err)
+	}
+	err = execChunks(ctx, q, updateCountsSQL[s.dialect], len(counts), func(a []any, k int) []any {
+		i := counts[k]
+		return append(a, i.ID, i.LastEventAt.UTC(), i.EventCount)
 	})
 	if err != nil {
 		return fmt.Errorf("update incidents: %w", err)

@@ -446,7 +446,8 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 				return o, err
 			}
 		} else {
-			w.incidents[d.Incident.ID] = d.Incident
+			j := w.incidents[d.Incident.ID]
+			w.incidents[d.Incident.ID] = joinedIncident{inc: d.Incident, headline: j.headline || headlineChanged(h.open, d.Incident)}
 		}
 		h.open = d.Incident
 		o.Incident, o.NewIncident = d.Incident, d.New
