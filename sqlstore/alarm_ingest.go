@@ -509,10 +509,13 @@ func (s *Store) recordEvent(ctx context.Context, tx querier, b *ingestBatch, at 
 	return 0, nil
 }
 
-// eventChunks are the row counts of the multi-row INSERTs a batch's events
-// go in: powers of two, so that few statements are prepared and a batch
-// takes few of them.
-var eventChunks = []int{64, 32, 16, 8, 4, 2, 1}
+// eventChunks are the row counts of the multi-row statements a batch's
+// rows go in, largest first. Every count up to 16 has its own, so that a
+// batch of up to 16 reports (an alarm storm's batches hold 7 to 20) writes
+// each kind of row in one statement; above that, a few sizes. A statement
+// costs the writer several µs whatever its rows: 7 events in 4 + 2 + 1
+// rows took three.
+var eventChunks = []int{64, 48, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
 
 // chunkSQL is head, then n copies of group joined by sep, then tail, for
 // statements covering several rows at once. Parameters are "?" (in head,
