@@ -108,7 +108,7 @@ func TestAlarmIngestLargeBatch(t *testing.T) {
 		tr := makeTree(t, st, "lb")
 		mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "4321"}))
 		var reports []alarm.Report
-		for i := range 87 { // 5 × 16 + 4 + 3 × 1
+		for i := range 87 { // 64 + 16 + 7
 			seq := fmt.Sprintf("%04d", i)
 			reports = append(reports, alarm.Report{Source: alarm.SourceSIA, Account: "4321", Seq: seq, Fingerprint: seq, Kind: alarm.KindTest, Code: "RP", Zone: seq, ReceivedAt: clock.Now()})
 		}
