@@ -129,9 +129,16 @@ func (h *homeState) normalized() homeState {
 // ingestTx is tx for Ingest. On SQLite it runs on a connection taken from
 // the writer pool (its one connection) and tells fn which driver
 // connection that is, for the home cache; elsewhere conn is nil.
-func (s *Store) ingestTx(ctx context.Context, fn func(tx *sql.Tx, conn any) error) error {
+// committed runs after the commit, while the connection is still held:
+// what it keeps of the batch cannot be overtaken by another writer's
+// transaction.
+func (s *Store) ingestTx(ctx context.Context, fn func(tx *sql.Tx, conn any) error, committed func()) error {
 	if s.txn != nil || s.dialect != SQLite {
-		return s.tx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
+		if err := s.tx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) }); err != nil {
+			return err
+		}
+		committed()
+		return nil
 	}
 	c, err := s.write.Conn(ctx)
 	if err != nil {
@@ -153,5 +160,6 @@ func (s *Store) ingestTx(ctx context.Context, fn func(tx *sql.Tx, conn any) erro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapError(err))
 	}
+	committed()
 	return nil
 }

@@ -92,6 +92,10 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 			marks, err = readCacheMarks(ctx, q, conn)
 		}
 		return err
+	}, func() {
+		if marks.conn != nil {
+			s.homes.keep(marks, b.writes.homes)
+		}
 	})
 	if err != nil {
 		s.homes.drop()
@@ -99,9 +103,6 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 	if err != nil || s.txn != nil {
 		// Inside Atomic nothing is committed yet: remember nothing.
 		return out, err
-	}
-	if marks.conn != nil {
-		s.homes.keep(marks, b.writes.homes)
 	}
 	for account, p := range b.panels {
 		if p.read {
