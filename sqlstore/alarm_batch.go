@@ -19,11 +19,12 @@ import (
 // home joins its incident, and writing each report's arm state, incident,
 // live events, log line and notices one statement at a time cost more
 // than the events themselves. Each home's arm state and open incident are
-// read once per batch and then followed in memory, so a report sees what
-// the reports before it in the batch did, as it would in the database.
+// read once per batch (or taken from the home cache, on SQLite) and then
+// followed in memory, so a report sees what the reports before it in the
+// batch did, as it would in the database.
 //
 // Only new incidents are inserted at once: their id goes into the event,
-// the log, the live payload and the notices' keys.
+// the live payload and the notices' keys.
 type alarmWrites struct {
 	homes map[int64]*homeState
 	// incidents are the incidents joined in the batch, at their latest
