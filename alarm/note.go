@@ -17,6 +17,17 @@ type EventNote struct {
 	Source  Source `json:"source,omitempty"`
 }
 
+// NoteOf is what an incident's timeline says of a report that joined it;
+// sensorZone is the zone of the sensor that sent it ("" for a panel or the
+// app), said for a report that names no zone of its own.
+func NoteOf(r Report, sensorZone string) EventNote {
+	n := EventNote{Kind: r.Kind, Restore: r.Restore, Zone: r.Zone, Code: r.Code, Text: r.Text, Source: r.Source}
+	if n.Zone == "" {
+		n.Zone = sensorZone
+	}
+	return n
+}
+
 // String encodes the note for the timeline's detail column.
 func (n EventNote) String() string {
 	b, _ := json.Marshal(n) // a struct of strings and a bool always encodes

@@ -35,8 +35,6 @@ type Output struct {
 	New      bool
 	// Notify lists the notifications a new or more urgent incident needs.
 	Notify []Notice
-	// Note is what the incident's timeline keeps of the event.
-	Note EventNote
 }
 
 // Notice is a message to send after commit.
@@ -75,17 +73,17 @@ func Process(in Input) Output {
 		// Panels decide alarms themselves; SOS, tamper and troubles need a
 		// person whatever the arm state.
 		raised = &Alarm{Kind: r.Kind, Zone: r.Zone, Text: r.Text}
-		if in.Origin.SensorKind == "" && PriorityOf(r.Kind) == PriorityIntrusion {
+		// An intrusion a panel reports triggers the home; a home already
+		// triggered stays as it was, as it does for a sensor (Sensor): its
+		// state says since when and by which zone the alarm went off, and
+		// each later zone is in the incident's timeline.
+		if in.Origin.SensorKind == "" && PriorityOf(r.Kind) == PriorityIntrusion && in.Arm.State != Triggered {
 			s := in.Arm
 			s.State, s.Deadline, s.Since, s.Zone = Triggered, nil, in.Now, r.Zone
 			out.Arm = &s
 		}
 	}
 
-	out.Note = EventNote{Kind: r.Kind, Restore: r.Restore, Zone: r.Zone, Code: r.Code, Text: r.Text, Source: r.Source}
-	if out.Note.Zone == "" {
-		out.Note.Zone = in.Origin.SensorZone
-	}
 	if raised == nil {
 		// A restore or a status report joins the open incident's timeline
 		// but opens nothing.

@@ -19,19 +19,22 @@ import (
 // home joins its incident, and writing each report's arm state, incident,
 // live events, log line and notices one statement at a time cost more
 // than the events themselves. Each home's arm state and open incident are
-// read once per batch and then followed in memory, so a report sees what
-// the reports before it in the batch did, as it would in the database.
+// read once per batch (or taken from the home cache, on SQLite) and then
+// followed in memory, so a report sees what the reports before it in the
+// batch did, as it would in the database.
 //
 // Only new incidents are inserted at once: their id goes into the event,
-// the log, the live payload and the notices' keys.
+// the live payload and the notices' keys.
 type alarmWrites struct {
 	homes map[int64]*homeState
 	// incidents are the incidents joined in the batch, at their latest
 	// state: each is updated once, at the end.
-	incidents map[int64]*alarm.Incident
+	incidents map[int64]joinedIncident
 	live      []pendingLive
-	log       []pendingLog
 	jobs      []pendingJob
+	// cache, when set (an ingest batch on SQLite), has the homes as the
+	// last batch left them (see homeCache).
+	cache *homeCache
 }
 
 // homeState is what the batch knows of one home.
@@ -42,20 +45,28 @@ type homeState struct {
 	grid     sql.NullInt64
 }
 
+// joinedIncident is an incident joined in the batch. headline is set when
+// a join changed more than its count and last event (its kind, priority,
+// title or kinds): only then does SQLite write those columns, whose
+// incidents_open index entry moves with them even when their values do
+// not (PostgreSQL compares the values itself).
+type joinedIncident struct {
+	inc      *alarm.Incident
+	headline bool
+}
+
+// headlineChanged tells whether joining turned before into after in more
+// than its count and last event.
+func headlineChanged(before, after *alarm.Incident) bool {
+	return before.Kind != after.Kind || before.Priority != after.Priority || before.Title != after.Title || !slices.Equal(before.Kinds, after.Kinds)
+}
+
 type pendingLive struct {
 	community, home int64
 	grid            sql.NullInt64
 	typ             string
 	payload         string
 	at              time.Time
-}
-
-type pendingLog struct {
-	incident int64
-	at       time.Time
-	action   string
-	user     int64
-	detail   string
 }
 
 type pendingJob struct {
@@ -67,7 +78,7 @@ type pendingJob struct {
 }
 
 func newAlarmWrites() *alarmWrites {
-	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]*alarm.Incident{}}
+	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]joinedIncident{}}
 }
 
 // home returns what the batch knows of a home, reading it on first use.
@@ -76,6 +87,12 @@ func newAlarmWrites() *alarmWrites {
 func (s *Store) home(ctx context.Context, q querier, w *alarmWrites, home, community int64) (*homeState, error) {
 	if h, ok := w.homes[home]; ok && home != 0 {
 		return h, nil
+	}
+	if w.cache != nil && home != 0 {
+		if h, ok := w.cache.get(home); ok {
+			w.homes[home] = h
+			return h, nil
+		}
 	}
 	h := &homeState{}
 	var err error
@@ -111,9 +128,16 @@ var (
 func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, communities map[int64]int64) error {
 	var todo []int64
 	for home := range communities {
-		if _, ok := w.homes[home]; !ok && home != 0 {
-			todo = append(todo, home)
+		if _, ok := w.homes[home]; ok || home == 0 {
+			continue
 		}
+		if w.cache != nil {
+			if h, ok := w.cache.get(home); ok {
+				w.homes[home] = h
+				continue
+			}
+		}
+		todo = append(todo, home)
 	}
 	if len(todo) == 0 {
 		return nil
@@ -263,8 +287,13 @@ var (
 		Postgres: newChunked(updateIncidentsHead, "(?::bigint, ?::text, ?::integer, ?::text, ?::timestamptz, ?::integer, ?::text)", ", ",
 			updateIncidentsTail)[Postgres],
 	}
+	// updateCountsSQL is updateIncidentsSQL for joins that changed only
+	// the count and the last event's time.
+	updateCountsSQL = chunked{
+		SQLite:   newChunked(updateCountsHead, "(?, ?, ?)", ", ", updateCountsTail)[SQLite],
+		Postgres: newChunked(updateCountsHead, "(?::bigint, ?::timestamptz, ?::integer)", ", ", updateCountsTail)[Postgres],
+	}
 	insertLiveSQL = newChunked("INSERT INTO live_events (community_id, home_id, grid_id, type, payload, at) VALUES ", "(?, ?, ?, ?, ?, ?)", ", ", "")
-	insertLogSQL  = newChunked("INSERT INTO incident_log (incident_id, at, action, user_id, detail) VALUES ", "(?, ?, ?, ?, ?)", ", ", "")
 	insertJobsSQL = newChunked("INSERT INTO outbox (idempotency_key, kind, payload, run_at, created_at) VALUES ", "(?, ?, ?, ?, ?)", ", ",
 		" ON CONFLICT (idempotency_key) DO NOTHING")
 )
@@ -273,11 +302,13 @@ const (
 	updateIncidentsHead = "WITH v (id, kind, priority, title, last_event_at, event_count, kinds) AS (VALUES "
 	updateIncidentsTail = `) UPDATE incidents SET kind = v.kind, priority = v.priority, title = v.title, last_event_at = v.last_event_at,
 		event_count = v.event_count, kinds = v.kinds FROM v WHERE incidents.id = v.id`
+	updateCountsHead = "WITH v (id, last_event_at, event_count) AS (VALUES "
+	updateCountsTail = ") UPDATE incidents SET last_event_at = v.last_event_at, event_count = v.event_count FROM v WHERE incidents.id = v.id"
 )
 
 // flush writes what the batch decided. Arm states and incidents go in
 // the order of their ids, so that two nodes writing the same rows lock
-// them in one order; live events, log lines and jobs in the order they
+// them in one order; live events and jobs in the order they
 // were decided.
 func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	var arms []alarm.ArmState
@@ -299,12 +330,20 @@ func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	if err != nil {
 		return fmt.Errorf("save arm states: %w", err)
 	}
-	incs := make([]*alarm.Incident, 0, len(w.incidents))
-	for _, i := range w.incidents {
-		incs = append(incs, i)
+	// On PostgreSQL every joined incident goes in one statement, so that
+	// two nodes lock them in one order.
+	var incs, counts []*alarm.Incident
+	for _, j := range w.incidents {
+		if j.headline || s.dialect != SQLite {
+			incs = append(incs, j.inc)
+		} else {
+			counts = append(counts, j.inc)
+		}
 	}
 	clear(w.incidents)
-	slices.SortFunc(incs, func(a, b *alarm.Incident) int { return cmp.Compare(a.ID, b.ID) })
+	byID := func(a, b *alarm.Incident) int { return cmp.Compare(a.ID, b.ID) }
+	slices.SortFunc(incs, byID)
+	slices.SortFunc(counts, byID)
 	err = execChunks(ctx, q, updateIncidentsSQL[s.dialect], len(incs), func(a []any, k int) []any {
 		i := incs[k]
 		return append(a, i.ID, string(i.Kind), int(i.Priority), i.Title, i.LastEventAt.UTC(), i.EventCount, joinKinds(i.Kinds))
@@ -312,14 +351,13 @@ func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	if err != nil {
 		return fmt.Errorf("update incidents: %w", err)
 	}
-	err = execChunks(ctx, q, insertLogSQL[s.dialect], len(w.log), func(a []any, i int) []any {
-		l := w.log[i]
-		return append(a, l.incident, l.at.UTC(), l.action, nullID(l.user), l.detail)
+	err = execChunks(ctx, q, updateCountsSQL[s.dialect], len(counts), func(a []any, k int) []any {
+		i := counts[k]
+		return append(a, i.ID, i.LastEventAt.UTC(), i.EventCount)
 	})
 	if err != nil {
-		return fmt.Errorf("incident log: %w", err)
+		return fmt.Errorf("update incidents: %w", err)
 	}
-	w.log = w.log[:0]
 	err = execChunks(ctx, q, insertLiveSQL[s.dialect], len(w.live), func(a []any, i int) []any {
 		l := w.live[i]
 		return append(a, l.community, nullID(l.home), l.grid, l.typ, l.payload, l.at)

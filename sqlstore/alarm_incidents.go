@@ -182,10 +182,20 @@ func (s *Store) Incident(ctx context.Context, scope auth.Scope, id int64) (alarm
 	return oneOf(ctx, s.reader(), incidents, scope, id, scanIncidentRow)
 }
 
-// IncidentTimeline returns what happened to an incident, oldest first,
-// with the messages owed to people about it among the rest.
+// IncidentTimeline returns what happened to an incident, oldest first:
+// its events (the first "opened", the others "event"), the steps people
+// took (incident_log), and the messages owed to people about it.
+//
+// The events are read from alarm_events, not from the log: in an alarm
+// storm every frame joins its home's incident, and a log line repeating
+// each event cost a row and an index page a frame (migration 00024 removed
+// the lines written before).
 func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64) ([]alarm.TimelineEntry, error) {
 	if err := mustReach(ctx, s.reader(), incidents, scope, id); err != nil {
+		return nil, err
+	}
+	events, err := s.incidentEvents(ctx, s.reader(), id)
+	if err != nil {
 		return nil, err
 	}
 	rows, err := s.reader().QueryContext(ctx, "SELECT at, action, user_id, detail FROM incident_log WHERE incident_id = $1 ORDER BY id", id)
@@ -193,7 +203,7 @@ func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	defer rows.Close()
-	out := []alarm.TimelineEntry{}
+	var steps []alarm.TimelineEntry
 	for rows.Next() {
 		var e alarm.TimelineEntry
 		var user sql.NullInt64
@@ -201,7 +211,7 @@ func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64
 			return nil, err
 		}
 		e.At, e.UserID = e.At.UTC(), user.Int64
-		out = append(out, e)
+		steps = append(steps, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -210,7 +220,33 @@ func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64
 	if err != nil {
 		return nil, err
 	}
-	return mergeTimeline(out, notes), nil
+	return mergeTimeline(mergeTimeline(events, steps), notes), nil
+}
+
+// incidentEvents are an incident's events as timeline entries, in the
+// order they were stored: the first opened the incident.
+func (s *Store) incidentEvents(ctx context.Context, q querier, id int64) ([]alarm.TimelineEntry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT e.received_at, e.source, e.code, e.kind, e.restore, e.zone, e.text, COALESCE(sn.zone, '')
+		FROM alarm_events e LEFT JOIN alarm_sensors sn ON sn.id = e.sensor_id WHERE e.incident_id = $1 ORDER BY e.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("events of incident %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []alarm.TimelineEntry
+	for rows.Next() {
+		var r alarm.Report
+		var source, kind, sensorZone string
+		if err := rows.Scan(&r.ReceivedAt, &source, &r.Code, &kind, &r.Restore, &r.Zone, &r.Text, &sensorZone); err != nil {
+			return nil, err
+		}
+		r.Source, r.Kind = alarm.Source(source), alarm.Kind(kind)
+		action := "event"
+		if len(out) == 0 {
+			action = "opened"
+		}
+		out = append(out, alarm.TimelineEntry{At: r.ReceivedAt.UTC(), Action: action, Detail: alarm.NoteOf(r, sensorZone).String()})
+	}
+	return out, rows.Err()
 }
 
 // StepIncident applies an operator's or staff member's step to an incident.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func TestAlarmIngestLargeBatch(t *testing.T) {
 		tr := makeTree(t, st, "lb")
 		mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "4321"}))
 		var reports []alarm.Report
-		for i := range 87 { // 5 × 16 + 4 + 3 × 1
+		for i := range 87 { // 64 + 16 + 7
 			seq := fmt.Sprintf("%04d", i)
 			reports = append(reports, alarm.Report{Source: alarm.SourceSIA, Account: "4321", Seq: seq, Fingerprint: seq, Kind: alarm.KindTest, Code: "RP", Zone: seq, ReceivedAt: clock.Now()})
 		}
@@ -482,7 +483,6 @@ func TestAlarmBatchIsLikeOneByOne(t *testing.T) {
 			}
 			for _, q := range []string{
 				"SELECT id, community_id, home_id, panel_id, kind, priority, status, title, opened_at, last_event_at, event_count, kinds FROM incidents ORDER BY id",
-				"SELECT id, incident_id, at, action, user_id, detail FROM incident_log ORDER BY id",
 				"SELECT id, community_id, home_id, grid_id, type, payload, at FROM live_events ORDER BY id",
 				"SELECT idempotency_key, kind, payload, run_at, status FROM outbox ORDER BY id",
 				"SELECT home_id, community_id, state, mode, since, deadline, entry_delay, zone, changed_by FROM arm_states ORDER BY home_id",
@@ -496,8 +496,43 @@ func TestAlarmBatchIsLikeOneByOne(t *testing.T) {
 					t.Errorf("%s: no rows", q)
 				}
 			}
+			// The timelines, which take their events from alarm_events.
+			one, batch := timelines(t, stores[0]), timelines(t, stores[1])
+			if !slices.Equal(one, batch) {
+				t.Errorf("timelines one by one:\n%v\nin one batch:\n%v", one, batch)
+			}
+			if len(one) != 3 || !strings.Contains(one[0], "opened") || !strings.Contains(one[0], `"code":"PA"`) {
+				t.Errorf("timelines %v", one)
+			}
 		})
 	}
+}
+
+// timelines returns the timeline of every incident, one line of text each.
+func timelines(t *testing.T, st *sqlstore.Store) []string {
+	t.Helper()
+	l, err := st.ListIncidents(t.Context(), everywhere, alarm.IncidentFilter{Page: shequ.Page{Limit: 100}})
+	mustOK(t, err)
+	slices.SortFunc(l.Items, func(a, b alarm.Incident) int { return int(a.ID - b.ID) })
+	var out []string
+	for _, i := range l.Items {
+		tl, err := st.IncidentTimeline(t.Context(), everywhere, i.ID)
+		mustOK(t, err)
+		var b strings.Builder
+		fmt.Fprintf(&b, "incident %d:", i.ID)
+		for _, e := range tl {
+			fmt.Fprintf(&b, " %s %s %s %d %s;", e.At.Format(time.RFC3339Nano), e.Action, e.Detail, e.UserID, notificationOf(e))
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+func notificationOf(e alarm.TimelineEntry) string {
+	if e.Notification == nil {
+		return ""
+	}
+	return e.Notification.RecipientRole + "/" + e.Notification.Status
 }
 
 // tableRows reads every row of q as text.

@@ -151,7 +151,8 @@ func (s *Store) incidentNotifications(ctx context.Context, q querier, incident i
 
 // mergeTimeline puts notifications among the incident's log entries by
 // time; at the same instant the log entry (the alarm that caused the
-// message) comes first.
+// message) comes first. It merges an incident's events and its log (the
+// steps people took) the same way.
 func mergeTimeline(log, notes []alarm.TimelineEntry) []alarm.TimelineEntry {
 	out := make([]alarm.TimelineEntry, 0, len(log)+len(notes))
 	i, j := 0, 0

@@ -9,7 +9,7 @@ import (
 
 // maxCachedStmts bounds the statement cache: only hot paths go through it,
 // and a query built from its arguments must not fill memory.
-const maxCachedStmts = 160
+const maxCachedStmts = 320
 
 // stmtCache keeps statements prepared once on SQLite's writer pool, for hot
 // write paths (alarm ingest) where parsing the SQL text again for every row

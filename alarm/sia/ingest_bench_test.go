@@ -111,7 +111,7 @@ type ingestRig struct {
 	stop func()
 }
 
-func startReceiver(b *testing.B, h sia.Handler) *ingestRig {
+func startReceiver(b testing.TB, h sia.Handler) *ingestRig {
 	b.Helper()
 	key, _ := sia.ParseKey(ingestKeyHex)
 	accounts := sia.StaticAccounts{}
@@ -352,7 +352,7 @@ func BenchmarkIngestTCP(b *testing.B) {
 // BenchmarkIngestStore is the serial part of BenchmarkIngestTCP alone:
 // Store.Ingest, on the one writer, called with batches of a fixed size of
 // the same periodic test reports from the panels in turn (each its own seq, so
-// none is a retransmission), and storm-batch=16 and 64: burglaries from
+// none is a retransmission), and storm-batch=7, 16 and 64: burglaries from
 // the storm's 64 armed homes in turn, a home at most once a batch. cpu-µs/frame here is what one frame costs the
 // writer; 20,000 frames/s on one writer needs it under 50 µs.
 //
@@ -368,7 +368,7 @@ func BenchmarkIngestStore(b *testing.B) {
 				storm bool
 			}
 			storm := 0 // the storm's next panel
-			for _, l := range []load{{1, false}, {16, false}, {64, false}, {16, true}, {stormPanels, true}} {
+			for _, l := range []load{{1, false}, {16, false}, {64, false}, {7, true}, {16, true}, {stormPanels, true}} {
 				name := fmt.Sprintf("batch=%d", l.size)
 				if l.storm {
 					name = "storm-" + name
