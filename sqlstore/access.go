@@ -960,3 +960,22 @@ func (s *Store) PurgeAccessLog(ctx context.Context, before time.Time) (int64, er
 	})
 	return n, err
 }
+
+// AccessDoorIDs returns the doors of community c: where its revocation
+// list goes.
+func (s *Store) AccessDoorIDs(ctx context.Context, c int64) ([]int64, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT device_id FROM access_doors WHERE community_id = $1 ORDER BY device_id", c)
+	if err != nil {
+		return nil, fmt.Errorf("doors of community %d: %w", c, err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
