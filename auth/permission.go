@@ -83,7 +83,7 @@ const (
 	// Access control.
 	PermAccessRead   Permission = "access.read"   // doors, credentials, passes, the access log (residents: their household's)
 	PermAccessManage Permission = "access.manage" // doors, issuing and revoking credentials, move-outs
-	PermAccessOwn    Permission = "access.own"    // visitor passes, one's phone key, reporting a lost card (residents: their household's)
+	PermAccessOwn    Permission = "access.own"    // a resident's visitor passes, phone key and lost cards: their household's
 	PermAccessDecide Permission = "access.decide" // ask for a decision as a controller does
 )
 
@@ -104,7 +104,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
 		PermJobsManage,
 		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
-		PermAccessRead, PermAccessManage, PermAccessOwn, PermAccessDecide,
+		PermAccessRead, PermAccessManage, PermAccessDecide,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -125,7 +125,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 		PermContentRead, PermContentWrite, PermContentTrack,
 		PermBoardRead, PermBoardPost,
-		PermAccessRead, PermAccessManage, PermAccessOwn,
+		PermAccessRead, PermAccessManage,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
