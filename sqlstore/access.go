@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -717,7 +718,7 @@ func (s *Store) AccessRevocationVersions(ctx context.Context) (map[int64]int64, 
 
 // resolve finds what p is at door: online, the store is the authority on
 // revocation, uses and a resident's home, whatever a token says.
-func (s *Store) resolve(ctx context.Context, q querier, door access.Door, p access.Presented) (access.Subject, error) {
+func (s *Store) resolve(ctx context.Context, q querier, door access.Door, pub ed25519.PublicKey, p access.Presented) (access.Subject, error) {
 	var sub access.Subject
 	switch p.Kind {
 	case access.KindCard, access.KindPIN:
@@ -730,11 +731,8 @@ func (s *Store) resolve(ctx context.Context, q querier, door access.Door, p acce
 		}
 		return s.credentialSubject(ctx, q, "ac.value_idx = $1 AND ac.community_id = $2", s.credentialIndex(door.CommunityID, p.Kind, value), door.CommunityID)
 	case access.KindPhone, access.KindPass:
-		pub, _, err := s.readAccessKey(ctx, q, door.CommunityID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return sub, nil
-		} else if err != nil {
-			return sub, err
+		if pub == nil {
+			return sub, nil // no key yet: no token was ever signed
 		}
 		t, err := access.ParseToken(p.Token, pub)
 		if err != nil || t.CommunityID != door.CommunityID {
@@ -763,6 +761,38 @@ func (s *Store) resolve(ctx context.Context, q querier, door access.Door, p acce
 
 var errBadToken = errors.New("bad token")
 
+// decisionContext reads in one query what a decision at a door needs
+// besides the credential: the door, its community's time zone and public
+// key (nil while the community has none).
+func (s *Store) decisionContext(ctx context.Context, q querier, doorID int64) (access.Door, *time.Location, ed25519.PublicKey, error) {
+	var tz, pubText string
+	row := q.QueryRowContext(ctx, "SELECT "+accessDoors.columns+", c.timezone, COALESCE(k.public_key, '') FROM "+accessDoors.from+
+		" JOIN communities c ON c.id = ad.community_id LEFT JOIN access_keys k ON k.community_id = ad.community_id WHERE ad.device_id = $1", doorID)
+	door, err := scanDoor(rowWith{row, []any{&tz, &pubText}})
+	if err == sql.ErrNoRows {
+		return door, nil, nil, notFound("door", doorID)
+	} else if err != nil {
+		return door, nil, nil, fmt.Errorf("door %d: %w", doorID, err)
+	}
+	var pub ed25519.PublicKey
+	if pubText != "" {
+		b, err := base64.StdEncoding.DecodeString(pubText)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return door, nil, nil, fmt.Errorf("access key of community %d is corrupt", door.CommunityID)
+		}
+		pub = b
+	}
+	return door, zone(tz), pub, nil
+}
+
+// rowWith scans a row into a scanner's destinations and then extra ones.
+type rowWith struct {
+	r     scanner
+	extra []any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.r.Scan(append(dest, r.extra...)...) }
+
 func (s *Store) credentialSubject(ctx context.Context, q querier, cond string, a ...any) (access.Subject, error) {
 	var sub access.Subject
 	var person, household, building sql.NullInt64
@@ -787,27 +817,29 @@ func (s *Store) credentialSubject(ctx context.Context, q querier, cond string, a
 // the same transaction, so two visitors with one single-use pass at two
 // doors at once get one yes and one no.
 func (s *Store) Decide(ctx context.Context, doorID int64, p access.Presented, source string) (access.Decision, error) {
-	q := s.reader()
-	door, err := s.doorByID(ctx, q, doorID)
+	q := s.decisionReader()
+	door, loc, pub, err := s.decisionContext(ctx, q, doorID)
 	if err != nil {
 		return access.Decision{}, err
 	}
 	now := s.now()
 	var d access.Decision
-	sub, err := s.resolve(ctx, q, door, p)
+	sub, err := s.resolve(ctx, q, door, pub, p)
 	switch {
 	case errors.Is(err, errBadToken):
 		d = access.Decision{Reason: access.ReasonBadToken}
 	case err != nil:
 		return access.Decision{}, err
 	default:
-		loc, err := s.location(ctx, q, door.CommunityID)
-		if err != nil {
-			return access.Decision{}, err
-		}
 		d = access.Decide(door, sub, now, loc)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	defer func() {
+		if err := s.stmts.prepareMissed(ctx); err != nil {
+			s.log.Warn("prepare access statements", "err", err)
+		}
+	}()
+	err = s.tx(ctx, func(dbtx *sql.Tx) error {
+		tx := s.stmts.in(dbtx)
 		if d.Granted && sub.PassID != 0 {
 			res, err := tx.ExecContext(ctx, "UPDATE access_passes SET used = used + 1 WHERE id = $1 AND used < uses AND revoked_at IS NULL", sub.PassID)
 			if err != nil {
@@ -978,4 +1010,74 @@ func (s *Store) AccessDoorIDs(ctx context.Context, c int64) ([]int64, error) {
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// preparedReads is the read pool seen through statements prepared once,
+// for the decision's hot path: on SQLite parsing the query text again for
+// every decision cost as much as running it. Statements are keyed by the
+// pool, so two stores in one process never share one.
+type preparedReads struct{ db *sql.DB }
+
+type preparedKey struct {
+	db    *sql.DB
+	query string
+}
+
+var preparedStmts sync.Map // preparedKey → *sql.Stmt
+
+func (p preparedReads) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	key := preparedKey{p.db, query}
+	if v, ok := preparedStmts.Load(key); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := preparedStmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p preparedReads) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (p preparedReads) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return p.db.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (p preparedReads) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.db.ExecContext(ctx, query, args...)
+}
+
+// decisionReader is where a decision reads: prepared statements on
+// SQLite's read pool, the store's reader otherwise.
+func (s *Store) decisionReader() querier {
+	if s.txn != nil || s.dialect != SQLite {
+		return s.reader()
+	}
+	return preparedReads{s.read}
+}
+
+// forgetPrepared closes the statements prepared on db (when its store
+// closes).
+func forgetPrepared(db *sql.DB) {
+	preparedStmts.Range(func(k, v any) bool {
+		if k.(preparedKey).db == db {
+			v.(*sql.Stmt).Close()
+			preparedStmts.Delete(k)
+		}
+		return true
+	})
 }

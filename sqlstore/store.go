@@ -192,6 +192,7 @@ func (s *Store) Close() error {
 		}
 	}
 	s.stmts.close()
+	forgetPrepared(s.read)
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())
 	}

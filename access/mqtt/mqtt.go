@@ -204,7 +204,13 @@ func (a *Adapter) handle(ctx context.Context, topic string, payload []byte) {
 			}
 		}
 		b, _ := json.Marshal(access.Answer{ID: req.ID, Decision: d})
-		a.publish(ctx, DoorTopic(door, "decision"), b, false)
+		// The worker does not wait for the broker's PUBACK: the next
+		// request at another door should not queue behind it.
+		go func() {
+			if err := a.publish(ctx, DoorTopic(door, "decision"), b, false); err != nil {
+				a.log.Warn("access mqtt: decision not sent", "door", door, "err", err)
+			}
+		}()
 	case what == "offline_decisions":
 		var up access.Upload
 		if err := json.Unmarshal(payload, &up); err != nil {
