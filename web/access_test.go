@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +151,82 @@ func TestAccessAPI(t *testing.T) {
 				t.Errorf("phone key: %d", st)
 			}
 		})
+	}
+}
+
+// TestAccessPages: a resident invites a visitor with the form (three
+// taps), sees the pass with its QR code and the link to share, reports a
+// card lost; staff see the doors, the log and the household's keys, and
+// move the household out.
+func TestAccessPages(t *testing.T) {
+	env := newTestEnv(t, sqlstoretest.Dialects()[0])
+	keys := env.pageAs("resident01", "/my/keys")
+	if keys.status != http.StatusOK || !strings.Contains(keys.body, `id="phone-qr"`) || !strings.Contains(keys.body, "data:image/png;base64,") {
+		t.Fatalf("my keys: %d %s", keys.status, keys.body)
+	}
+	cookie := env.cookies["resident01"]
+	visitors := env.pageAs("resident01", "/my/visitors")
+	csrf := csrfOf(t, visitors.body)
+	r := env.pageRequest(http.MethodPost, "/my/visitors", url.Values{"csrf_token": {csrf}, "kind": {"visitor"}, "length": {"2h"}, "visitor_name": {"张阿姨"}}, http.Header{"Origin": {env.http.URL}}, cookie)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/my/visitors/") {
+		t.Fatalf("invite: %d %s", r.status, r.header.Get("Location"))
+	}
+	pass := env.pageAs("resident01", r.header.Get("Location"))
+	if pass.status != http.StatusOK || !strings.Contains(pass.body, "张阿姨") || !strings.Contains(pass.body, `id="pass-qr"`) || !strings.Contains(pass.body, "/pass?t=") {
+		t.Fatalf("pass page: %d %s", pass.status, pass.body)
+	}
+	link := regexp.MustCompile(`href="(/pass\?t=[^"]+)"`).FindStringSubmatch(pass.body)
+	if link == nil {
+		t.Fatal("no share link")
+	}
+	if shared := env.page(html.UnescapeString(link[1])); shared.status != http.StatusOK || !strings.Contains(shared.body, `id="shared-qr"`) {
+		t.Errorf("shared link without an account: %d", shared.status)
+	}
+	if bad := env.page("/pass?t=nonsense!"); bad.status != http.StatusNotFound {
+		t.Errorf("bad shared link: %d", bad.status)
+	}
+
+	for _, path := range []string{"/access", "/access/log"} {
+		if p := env.pageAs("director", path); p.status != http.StatusOK {
+			t.Errorf("%s as director: %d", path, p.status)
+		}
+	}
+	if p := env.pageAs("resident01", fmt.Sprintf("/access/households/%d", 1)); p.status != http.StatusForbidden {
+		t.Errorf("a household's keys as a resident: %d", p.status)
+	}
+	var me struct {
+		HouseholdID int64 `json:"household_id"`
+	}
+	env.do("resident01", http.MethodGet, "/api/v1/auth/me", nil, &me)
+	hh := env.pageAs("director", fmt.Sprintf("/access/households/%d", me.HouseholdID))
+	if hh.status != http.StatusOK || !strings.Contains(hh.body, "…B2C3") {
+		t.Fatalf("household keys: %d %s", hh.status, hh.body)
+	}
+	// The resident reports their card lost from the phone.
+	card := regexp.MustCompile(`action="/my/keys/(\d+)/lost"`).FindAllStringSubmatch(keys.body, -1)
+	if len(card) < 2 {
+		t.Fatalf("lost-card forms: %v", card)
+	}
+	r = env.pageRequest(http.MethodPost, "/my/keys/"+card[1][1]+"/lost", url.Values{"csrf_token": {csrf}}, http.Header{"Origin": {env.http.URL}}, cookie)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("report lost: %d", r.status)
+	}
+	var d acs.Decision
+	var doors struct{ Items []acs.Door }
+	env.do("director", http.MethodGet, "/api/v1/access/doors?limit=500", nil, &doors)
+	env.do("director", http.MethodPost, "/api/v1/access/decide", map[string]any{"door_id": doors.Items[0].ID, "credential": map[string]string{"kind": "card", "value": "04A1B2C3"}}, &d)
+	if d.Reason != acs.ReasonRevoked {
+		t.Errorf("lost card at the door: %+v", d)
+	}
+	// Staff move the household out.
+	dcsrf := csrfOf(t, hh.body)
+	r = env.pageRequest(http.MethodPost, fmt.Sprintf("/access/households/%d/move-out", me.HouseholdID), url.Values{"csrf_token": {dcsrf}}, http.Header{"Origin": {env.http.URL}}, env.cookies["director"])
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("move out: %d", r.status)
+	}
+	var left struct{ Total int }
+	env.do("director", http.MethodGet, fmt.Sprintf("/api/v1/access/credentials?household=%d", me.HouseholdID), nil, &left)
+	if left.Total != 0 {
+		t.Errorf("%d credentials still active after move-out", left.Total)
 	}
 }

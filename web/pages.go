@@ -288,6 +288,7 @@ func (s *Server) registerPages() {
 	s.registerAssocPages()
 	s.registerJobsPages()
 	s.registerBroadcastPages()
+	s.registerAccessPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {
