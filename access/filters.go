@@ -89,3 +89,61 @@ type Command struct {
 	CommunityID int64  `json:"community_id"`
 	Action      string `json:"action"`
 }
+
+// Who consented to a welfare watch.
+const (
+	ConsentResident = "resident"
+	ConsentFamily   = "family"
+)
+
+// WelfareWatch is the welfare check of a living-alone elder: with consent,
+// no door passage for Days opens a visit by their grid worker. It is off
+// unless switched on, and the resident may switch it off at any time.
+type WelfareWatch struct {
+	PersonID    int64      `json:"person_id"`
+	CommunityID int64      `json:"community_id"`
+	Enabled     bool       `json:"enabled"`
+	Days        int        `json:"days"`
+	ConsentBy   string     `json:"consent_by"`
+	ConsentNote string     `json:"consent_note,omitempty"`
+	Since       time.Time  `json:"since"`
+	ChangedAt   time.Time  `json:"changed_at"`
+	ChangedBy   string     `json:"changed_by,omitempty"`
+	LastCheckAt *time.Time `json:"last_check_at,omitempty"`
+}
+
+// Validate checks a watch being switched on.
+func (w *WelfareWatch) Validate() error {
+	p := shequ.Problems{}
+	if w.PersonID == 0 {
+		p.Add("person_id", "is required")
+	}
+	if w.Days == 0 {
+		w.Days = 3
+	}
+	if w.Days < 1 || w.Days > 30 {
+		p.Add("days", "must be between 1 and 30")
+	}
+	if w.ConsentBy != ConsentResident && w.ConsentBy != ConsentFamily {
+		p.Add("consent_by", "say who consented: resident or family")
+	}
+	p.OptionalText("consent_note", w.ConsentNote, 200)
+	return p.Err()
+}
+
+// WelfareDue reports whether a watch calls for a visit at now: no passage
+// since the later of the last passage, the watch's start and the last
+// check, for Days.
+func WelfareDue(w WelfareWatch, lastPassage *time.Time, now time.Time) bool {
+	if !w.Enabled {
+		return false
+	}
+	from := w.Since
+	if lastPassage != nil && lastPassage.After(from) {
+		from = *lastPassage
+	}
+	if w.LastCheckAt != nil && w.LastCheckAt.After(from) {
+		from = *w.LastCheckAt
+	}
+	return now.Sub(from) >= time.Duration(w.Days)*24*time.Hour
+}

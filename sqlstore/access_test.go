@@ -350,3 +350,75 @@ func TestAccessFireRelease(t *testing.T) {
 		}
 	})
 }
+
+func TestAccessWelfareWatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		f := makeDoors(t, st, "aw")
+		worker := &auth.User{Username: "aw-grid", DisplayName: "网格员", Grants: []auth.Grant{{Role: auth.RoleGridWorker, CommunityID: f.community.ID, GridID: f.grid1.ID}}}
+		mustOK(t, st.CreateUser(ctx, everywhere, worker, ""))
+		f.grid1.WorkerUserID = worker.ID
+		mustOK(t, st.UpdateGrid(ctx, everywhere, &f.grid1))
+		card := access.Credential{PersonID: f.alice.ID, Kind: access.KindCard, Value: "A11CE001"}
+		mustOK(t, st.CreateCredential(ctx, everywhere, &card))
+
+		// Off by default; only for those who live alone; consent is said.
+		if w, err := st.WelfareWatch(ctx, everywhere, f.alice.ID); err != nil || w.Enabled {
+			t.Fatalf("default watch %+v %v", w, err)
+		}
+		if err := st.SetWelfareWatch(ctx, everywhere, &access.WelfareWatch{PersonID: f.bob.ID, Enabled: true, ConsentBy: access.ConsentResident}); shequ.ErrorCode(err) != shequ.EINVALID {
+			t.Errorf("bob does not live alone: %v", err)
+		}
+		if err := st.SetWelfareWatch(ctx, everywhere, &access.WelfareWatch{PersonID: f.alice.ID, Enabled: true}); shequ.ErrorCode(err) != shequ.EINVALID {
+			t.Errorf("without consent: %v", err)
+		}
+		clock.Advance(10 * 24 * time.Hour)
+		if ids, err := st.CheckWelfare(ctx); err != nil || len(ids) != 0 {
+			t.Fatalf("checks while off: %v %v", ids, err)
+		}
+		mustOK(t, st.SetWelfareWatch(ctx, everywhere, &access.WelfareWatch{PersonID: f.alice.ID, Enabled: true, Days: 2, ConsentBy: access.ConsentFamily, ConsentNote: "女儿电话同意"}))
+		clock.Advance(30 * time.Hour)
+		if d := decide(t, st, f.entranceA, access.Presented{Kind: access.KindCard, Value: "A11CE001"}); !d.Granted {
+			t.Fatalf("alice's card: %+v", d)
+		}
+		clock.Advance(40 * time.Hour) // 40 h since her last passage
+		if ids, _ := st.CheckWelfare(ctx); len(ids) != 0 {
+			t.Errorf("checked after 40 h: %v", ids)
+		}
+		clock.Advance(9 * time.Hour)
+		ids, err := st.CheckWelfare(ctx)
+		mustOK(t, err)
+		if len(ids) != 1 {
+			t.Fatalf("welfare checks %v", ids)
+		}
+		inc, err := st.Incident(ctx, everywhere, ids[0])
+		mustOK(t, err)
+		if inc.HomeID != f.home1.ID || inc.DispatchedTo != worker.ID || inc.Status != alarm.StatusDispatched {
+			t.Errorf("welfare incident %+v", inc)
+		}
+		if again, _ := st.CheckWelfare(ctx); len(again) != 0 {
+			t.Errorf("checked twice: %v", again)
+		}
+		// The resident switches it off herself.
+		aliceScope := auth.Scope{{CommunityID: f.community.ID, HouseholdID: f.household1.ID}}
+		mustOK(t, st.StopWelfareWatch(ctx, aliceScope, f.alice.ID))
+		bobScope := auth.Scope{{CommunityID: f.community.ID, HouseholdID: f.household2.ID}}
+		if err := st.StopWelfareWatch(ctx, bobScope, f.alice.ID); shequ.ErrorCode(err) != shequ.ENOTFOUND {
+			t.Errorf("a neighbour switched it: %v", err)
+		}
+		clock.Advance(10 * 24 * time.Hour)
+		if ids, _ := st.CheckWelfare(ctx); len(ids) != 0 {
+			t.Errorf("checked after she switched it off: %v", ids)
+		}
+		au, err := st.ListAudit(ctx, everywhere, audit.Filter{Entity: "person", EntityID: f.alice.ID})
+		mustOK(t, err)
+		var on, off bool
+		for _, e := range au.Items {
+			on = on || e.Action == "welfare_watch.on"
+			off = off || e.Action == "welfare_watch.off"
+		}
+		if !on || !off {
+			t.Errorf("consent not audited: %+v", au.Items)
+		}
+	})
+}

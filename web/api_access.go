@@ -42,6 +42,9 @@ type accessStore interface {
 	ListAccessLog(ctx context.Context, scope auth.Scope, f acs.LogFilter) (shequ.List[acs.LogEntry], error)
 	AccessPublicKey(ctx context.Context, community int64) (ed25519.PublicKey, error)
 	AccessRevocations(ctx context.Context, community int64) (acs.Revocations, error)
+	WelfareWatch(ctx context.Context, scope auth.Scope, person int64) (acs.WelfareWatch, error)
+	SetWelfareWatch(ctx context.Context, scope auth.Scope, w *acs.WelfareWatch) error
+	StopWelfareWatch(ctx context.Context, scope auth.Scope, person int64) error
 	acs.Service
 }
 
@@ -81,6 +84,13 @@ type passCreated struct {
 	Token    string   `json:"token" doc:"The signed token the QR code carries; a controller checks it with the public key alone"`
 	QRPNGURL string   `json:"qr_png_url"`
 	Pass     acs.Pass `json:"pass"`
+}
+
+type welfareBody struct {
+	Enabled     bool   `json:"enabled"`
+	Days        int    `json:"days,omitempty" minimum:"0" maximum:"30" doc:"Days without a door passage before the grid worker is sent; 3 when not given"`
+	ConsentBy   string `json:"consent_by,omitempty" enum:"resident,family," doc:"Who consented; required to switch it on"`
+	ConsentNote string `json:"consent_note,omitempty" maxLength:"200" doc:"How and when consent was given"`
 }
 
 type decideBody struct {
@@ -231,6 +241,25 @@ func (s *Server) registerAccessAPI() {
 		func(ctx context.Context, in *IDParam) (*itemBody[map[string]int], error) {
 			n, err := s.store.MoveOutHousehold(ctx, scope(ctx, auth.PermAccessManage), in.ID)
 			return item(map[string]int{"revoked": n}, err)
+		})
+	handle(s, get("/api/v1/people/{id}/welfare-watch", auth.PermAccessRead), "get-welfare-watch",
+		"A living-alone resident's welfare watch: whether no door passage for some days sends their grid worker round", "access",
+		func(ctx context.Context, in *IDParam) (*itemBody[acs.WelfareWatch], error) {
+			return item(s.store.WelfareWatch(ctx, scope(ctx, auth.PermAccessRead), in.ID))
+		})
+	handle(s, put("/api/v1/people/{id}/welfare-watch", auth.PermAccessManage), "set-welfare-watch",
+		"Switch a living-alone resident's welfare watch on with the consent given (theirs or their family's), or off", "access",
+		func(ctx context.Context, in *idBodyInput[welfareBody]) (*itemBody[acs.WelfareWatch], error) {
+			w := acs.WelfareWatch{PersonID: in.ID, Enabled: in.Body.Enabled, Days: in.Body.Days, ConsentBy: in.Body.ConsentBy, ConsentNote: in.Body.ConsentNote}
+			if err := s.store.SetWelfareWatch(ctx, scope(ctx, auth.PermAccessManage), &w); err != nil {
+				return nil, err
+			}
+			return item(s.store.WelfareWatch(ctx, scope(ctx, auth.PermAccessManage), in.ID))
+		})
+	handle(s, remove("/api/v1/people/{id}/welfare-watch", auth.PermAccessOwn), "stop-welfare-watch",
+		"A resident switches their welfare watch off", "access",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.StopWelfareWatch(ctx, scope(ctx, auth.PermAccessOwn), in.ID)
 		})
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/access/webhook", Public: true, OK: true}, "access-webhook",
 		"Controllers that call out: a request, an event or an upload of offline decisions, signed with HMAC-SHA256", "access", s.accessWebhook)

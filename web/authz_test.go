@@ -76,6 +76,9 @@ var rules = map[string]string{
 	"GET /api/v1/access/public-key":             "public",
 	"POST /api/v1/households/{id}/move-out":     "admin grid_worker",
 	"POST /api/v1/access/webhook":               "public",
+	"GET /api/v1/people/{id}/welfare-watch":     "admin operator grid_worker resident",
+	"PUT /api/v1/people/{id}/welfare-watch":     "admin grid_worker",
+	"DELETE /api/v1/people/{id}/welfare-watch":  "resident",
 
 	"GET /api/v1/users":               "admin",
 	"GET /api/v1/staff":               "admin operator grid_worker association_chair police",

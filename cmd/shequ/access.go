@@ -49,7 +49,8 @@ func (c *accessConfig) brokerURL(ac alarmConfig) string {
 
 // runAccess runs access control's background work until ctx ends: the
 // MQTT adapter, the revocation pusher, and, on the one node holding their
-// lease, the fire releases and the access log's retention.
+// lease, the fire releases, the welfare checks and the access log's
+// retention.
 func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore.Store, log *slog.Logger) {
 	log = log.With("part", "access")
 	var adapters []access.Adapter
@@ -74,11 +75,20 @@ func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore
 		defer purge.Stop()
 		release := time.NewTicker(2 * time.Second)
 		defer release.Stop()
+		welfare := time.NewTicker(10 * time.Minute)
+		defer welfare.Stop()
 		purgeLog(ctx, st, c.logDays, log)
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-welfare.C:
+				ids, err := st.CheckWelfare(ctx)
+				if err != nil {
+					log.Error("welfare checks", "err", err)
+				} else if len(ids) > 0 {
+					log.Info("welfare checks opened", "incidents", ids)
+				}
 			case <-purge.C:
 				purgeLog(ctx, st, c.logDays, log)
 			case <-release.C:
