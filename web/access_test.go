@@ -15,6 +15,7 @@ import (
 	"time"
 
 	acs "github.com/shequ/shequ/access"
+	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -202,6 +203,44 @@ func TestAccessPages(t *testing.T) {
 	if hh.status != http.StatusOK || !strings.Contains(hh.body, "…B2C3") {
 		t.Fatalf("household keys: %d %s", hh.status, hh.body)
 	}
+	// The welfare watch, switched on by staff with the family's consent,
+	// shows on the resident's keys page, and she switches it off herself.
+	var meUser struct {
+		User struct {
+			PersonID int64 `json:"person_id"`
+		} `json:"user"`
+	}
+	env.do("resident01", http.MethodGet, "/api/v1/auth/me", nil, &meUser)
+	person := meUser.User.PersonID
+	// resident01 lives with family in the demo: say she lives alone now.
+	pp, err := env.store.Person(t.Context(), auth.Scope{{}}, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := env.do("director", http.MethodPut, fmt.Sprintf("/api/v1/people/%d/welfare-watch", person), map[string]any{"enabled": true, "consent_by": "family"}, nil); st != http.StatusUnprocessableEntity {
+		t.Errorf("welfare watch for someone not living alone: %d", st)
+	}
+	pp.Tags = append(pp.Tags, "living_alone")
+	if err := env.store.UpdatePerson(t.Context(), auth.Scope{{}}, &pp); err != nil {
+		t.Fatal(err)
+	}
+	if st := env.do("director", http.MethodPut, fmt.Sprintf("/api/v1/people/%d/welfare-watch", person), map[string]any{"enabled": true, "days": 3, "consent_by": "family"}, nil); st != http.StatusOK {
+		t.Fatalf("welfare watch on: %d", st)
+	}
+	keys2 := env.pageAs("resident01", "/my/keys")
+	if !strings.Contains(keys2.body, `id="welfare-off"`) {
+		t.Fatal("the resident does not see her welfare watch")
+	}
+	r = env.pageRequest(http.MethodPost, "/my/welfare/off", url.Values{"csrf_token": {csrf}}, http.Header{"Origin": {env.http.URL}}, cookie)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("welfare off: %d", r.status)
+	}
+	var w acs.WelfareWatch
+	env.do("director", http.MethodGet, fmt.Sprintf("/api/v1/people/%d/welfare-watch", person), nil, &w)
+	if w.Enabled || w.ConsentBy != "family" {
+		t.Errorf("after the resident switched it off: %+v", w)
+	}
+
 	// The resident reports their card lost from the phone.
 	card := regexp.MustCompile(`action="/my/keys/(\d+)/lost"`).FindAllStringSubmatch(keys.body, -1)
 	if len(card) < 2 {

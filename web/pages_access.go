@@ -39,6 +39,7 @@ func init() {
 func (s *Server) registerAccessPages() {
 	s.pageRoute("GET /my/keys", "/my/keys", auth.PermAccessOwn, s.myKeysPage)
 	s.formRoute("POST /my/keys/{id}/lost", "/my/keys", auth.PermAccessOwn, 64<<10, s.myKeyLost)
+	s.formRoute("POST /my/welfare/off", "/my/keys", auth.PermAccessOwn, 64<<10, s.myWelfareOff)
 	s.pageRoute("GET /my/visitors", "/my/keys", auth.PermAccessOwn, s.myVisitorsPage)
 	s.formRoute("POST /my/visitors", "/my/keys", auth.PermAccessOwn, 64<<10, s.inviteSubmit)
 	s.pageRoute("GET /my/visitors/{id}", "/my/keys", auth.PermAccessOwn, s.myPassPage)
@@ -65,6 +66,7 @@ func qrImage(token string) (template.URL, error) {
 // --- the resident's pages ---
 
 type myKeysBody struct {
+	Welfare  acs.WelfareWatch
 	PhoneQR  template.URL
 	PhoneKey acs.Credential
 	Until    time.Time
@@ -98,8 +100,29 @@ func (s *Server) myKeysPage(r *http.Request, p *pageData) (string, error) {
 			b.Cards = append(b.Cards, c)
 		}
 	}
+	if person := p.Actor.User.PersonID; person != 0 {
+		if b.Welfare, err = s.store.WelfareWatch(ctx, p.Actor.Scope(auth.PermAccessRead), person); err != nil {
+			return "", err
+		}
+	}
+	if r.URL.Query().Get("welfare") == "off" {
+		b.Notice = p.L.T("access.welfare.off.done")
+	}
 	p.Body = b
 	return "resident/access_keys", nil
+}
+
+// myWelfareOff is the resident switching their welfare watch off: theirs
+// to decide, at any time, in one tap.
+func (s *Server) myWelfareOff(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	if p.Actor.User.PersonID == 0 {
+		return shequ.Errorf(shequ.ENOTFOUND, "no resident")
+	}
+	if err := s.store.StopWelfareWatch(r.Context(), p.Actor.Scope(auth.PermAccessOwn), p.Actor.User.PersonID); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/my/keys?welfare=off", http.StatusSeeOther)
+	return nil
 }
 
 func (s *Server) myKeyLost(w http.ResponseWriter, r *http.Request, p *pageData) error {
