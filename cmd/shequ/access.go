@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/shequ/shequ/access"
@@ -64,9 +65,15 @@ func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore
 			defer a.Close()
 		}
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // the pusher reads the store: done before it closes
 	if len(adapters) > 0 {
 		p := &access.Pusher{Source: st, Adapters: adapters, Log: log}
-		go p.Run(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Run(ctx)
+		}()
 	}
 	node, _ := os.Hostname()
 	fire := &jobs.Leader{Store: st, Name: "access-chores", Holder: node, Log: log}

@@ -118,7 +118,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	alarmCtx, stopAlarm := context.WithCancel(context.WithoutCancel(ctx))
 	alarmDone := make(chan error, 1)
 	go func() { alarmDone <- centre.run(alarmCtx) }()
-	go runAccess(alarmCtx, xc, ac, st, log)
+	accessDone := make(chan struct{})
+	go func() { runAccess(alarmCtx, xc, ac, st, log); close(accessDone) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -139,6 +140,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	stopAlarm()
 	<-alarmDone
+	<-accessDone
 	return serveErr
 }
 
