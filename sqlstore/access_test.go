@@ -205,10 +205,19 @@ func TestAccessCredentialsAndMoveOut(t *testing.T) {
 		if d := decide(t, st, f.entranceB, access.Presented{Kind: access.KindPIN, Value: "000000"}); d.Reason != access.ReasonUnknown {
 			t.Errorf("a wrong PIN: %+v", d)
 		}
-		// The cleaner: 09:00 UTC is 17:00 in the community (Asia/Shanghai
-		// by default) — outside 6–9.
-		if d := decide(t, st, f.entranceA, access.Presented{Kind: access.KindCard, Value: "C1EA4E01"}); d.Reason != access.ReasonSchedule && d.Reason != access.ReasonGranted {
-			t.Errorf("cleaner: %+v", d)
+		// The cleaner, Monday to Saturday 6–9 in the community's time
+		// (Asia/Shanghai): the clock's Saturday 09:00 UTC is 17:00 there.
+		cleanerAt := access.Presented{Kind: access.KindCard, Value: "C1EA4E01"}
+		if d := decide(t, st, f.entranceA, cleanerAt); d.Reason != access.ReasonSchedule {
+			t.Errorf("cleaner on Saturday at 17:00: %+v", d)
+		}
+		clock.Advance(14 * time.Hour)
+		if d := decide(t, st, f.entranceA, cleanerAt); d.Reason != access.ReasonSchedule {
+			t.Errorf("cleaner on Sunday at 07:00: %+v", d)
+		}
+		clock.Advance(24 * time.Hour)
+		if d := decide(t, st, f.entranceB, cleanerAt); !d.Granted {
+			t.Errorf("cleaner on Monday at 07:00, another building: %+v", d)
 		}
 
 		aliceScope := auth.Scope{{CommunityID: f.community.ID, HouseholdID: f.household1.ID}}
