@@ -257,6 +257,15 @@ func TestAccessPages(t *testing.T) {
 	if d.Reason != acs.ReasonRevoked {
 		t.Errorf("lost card at the door: %+v", d)
 	}
+	// A forced door is on the operator's console, its incident titled by
+	// the door.
+	if _, err := env.store.RecordDoorEvent(t.Context(), doors.Items[0].ID, acs.EventForced, env.clock.Now(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if c := env.pageAs("operator", "/console"); c.status != http.StatusOK || !strings.Contains(c.body, "门被强行打开") {
+		t.Errorf("console: %d, forced door not shown", c.status)
+	}
+
 	// Staff move the household out.
 	dcsrf := csrfOf(t, hh.body)
 	r = env.pageRequest(http.MethodPost, fmt.Sprintf("/access/households/%d/move-out", me.HouseholdID), url.Values{"csrf_token": {dcsrf}}, http.Header{"Origin": {env.http.URL}}, env.cookies["director"])
