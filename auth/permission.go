@@ -80,6 +80,11 @@ const (
 	PermBroadcastWrite     Permission = "broadcast.write"     // zones, slots, rundowns and the library
 	PermBroadcastEmergency Permission = "broadcast.emergency" // cut into the loudspeakers with an emergency announcement
 	PermBroadcastDedicate  Permission = "broadcast.dedicate"  // request a song for someone (residents: their own requests)
+	// Access control.
+	PermAccessRead   Permission = "access.read"   // doors, credentials, passes, the access log (residents: their household's)
+	PermAccessManage Permission = "access.manage" // doors, issuing and revoking credentials, move-outs
+	PermAccessOwn    Permission = "access.own"    // a resident's visitor passes, phone key and lost cards: their household's
+	PermAccessDecide Permission = "access.decide" // ask for a decision as a controller does
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -99,6 +104,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
 		PermJobsManage,
 		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
+		PermAccessRead, PermAccessManage, PermAccessDecide,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -109,6 +115,7 @@ var rolePermissions = map[Role][]Permission{
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
 		PermBroadcastRead, PermBroadcastEmergency,
+		PermAccessRead,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
@@ -118,6 +125,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 		PermContentRead, PermContentWrite, PermContentTrack,
 		PermBoardRead, PermBoardPost,
+		PermAccessRead, PermAccessManage,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
@@ -169,6 +177,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBoardRead, PermBoardPost,
 		PermIntakeSubmit,
 		PermBroadcastDedicate,
+		PermAccessRead, PermAccessOwn,
 	},
 }
 

@@ -242,6 +242,9 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.broadcastOf(ctx); err != nil {
 		return err
 	}
+	if err := b.accessOf(ctx); err != nil {
+		return err
+	}
 	if err := b.accounts(ctx); err != nil {
 		return err
 	}

@@ -216,6 +216,12 @@ func (s *Store) UpdatePerson(ctx context.Context, scope auth.Scope, p *community
 			return err
 		}
 		p.CreatedAt, p.UpdatedAt = before.CreatedAt, s.now()
+		if p.HouseholdID != before.HouseholdID {
+			// Moving out of a household ends the keys and passes of it.
+			if err := s.revokePersonAccess(ctx, tx, p.ID, "moved_out"); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE people SET household_id = $1, name = $2, gender = $3, phone_enc = $4, phone_idx = $5, id_number_enc = $6, id_number_idx = $7,
 			birth_date = $8, relation = $9, tags = $10, updated_at = $11 WHERE id = $12`,
 			nullID(p.HouseholdID), p.Name, p.Gender, s.cipher.Seal(p.Phone), s.cipher.Index(p.Phone), s.cipher.Seal(p.IDNumber), s.cipher.Index(p.IDNumber),
@@ -235,6 +241,9 @@ func (s *Store) DeletePerson(ctx context.Context, scope auth.Scope, id int64) er
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		before, err := s.person(ctx, tx, scope, id)
 		if err != nil {
+			return err
+		}
+		if err := s.revokePersonAccess(ctx, tx, id, "removed"); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM people WHERE id = $1", id); err != nil {

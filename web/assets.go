@@ -36,6 +36,7 @@ var cssFiles = []string{
 	"service-fit", // the service pages on wide screens and in large text
 	"assoc",       // associations' pages and statistics
 	"devices",     // the device health wall
+	"access",      // door keys, visitor passes, doors and the access log
 }
 
 // appCSS is static/app.css: the files of cssFiles in order.

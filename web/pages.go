@@ -249,6 +249,9 @@ var navItems = []navEntry{
 		bar: map[auth.Role]int{auth.RoleOperator: 1, auth.RolePolice: 1, auth.RoleAdmin: 2}},
 	{key: "nav.myalarm", href: "/my/alarm", perm: auth.PermSOS, group: "alarm", short: "nav.bar.myalarm",
 		bar: map[auth.Role]int{auth.RoleResident: 2}},
+	{key: "nav.mykeys", href: "/my/keys", perm: auth.PermAccessOwn, group: "alarm"},
+	{key: "nav.access", href: "/access", perm: auth.PermAccessManage, group: "alarm", roles: staffRoles},
+	{key: "nav.accesslog", href: "/access/log", perm: auth.PermAccessRead, unless: auth.PermAccessOwn, group: "alarm", roles: staffRoles},
 	{key: "nav.dispatches", href: "/my/dispatches", perm: auth.PermIncidentAttend, group: "alarm", short: "nav.bar.dispatches",
 		bar: map[auth.Role]int{auth.RoleGridWorker: 1, auth.RoleBuildingHead: 1}},
 	{key: "nav.mymatters", href: "/my/matters", perm: auth.PermMatterOwn, group: "work", short: "nav.bar.mymatters",
@@ -325,6 +328,7 @@ func (s *Server) registerPages() {
 	s.registerAssocPages()
 	s.registerJobsPages()
 	s.registerBroadcastPages()
+	s.registerAccessPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {

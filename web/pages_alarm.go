@@ -217,7 +217,7 @@ func (s *Server) incidentRow(p *pageData, inc alarm.Incident, now time.Time) inc
 // Place is where the incident is, in one line.
 func (r incidentRow) Place() string {
 	if r.BuildingName == "" && r.Door == "" {
-		return ""
+		return r.Title // an incident of no home (a door controller's) says where in its title
 	}
 	return strings.TrimSpace(r.BuildingName + " " + r.Door)
 }

@@ -57,6 +57,9 @@ type Config struct {
 	// Broadcast is the running loudspeaker broadcast; without it the
 	// library refuses uploads, emergencies and streams are refused.
 	Broadcast Broadcaster
+	// AccessWebhookSecret signs the calls of door controllers that call
+	// out; without it they are refused.
+	AccessWebhookSecret []byte
 }
 
 // Server is shequ's HTTP handler.
@@ -86,6 +89,8 @@ type Server struct {
 	handler       http.Handler
 	blobs         media.Blobs
 	broadcast     Broadcaster
+
+	accessWebhookSecret []byte
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -118,6 +123,7 @@ func New(c Config) *Server {
 		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
 	s.receiptSecret = c.ReceiptSecret
+	s.accessWebhookSecret = c.AccessWebhookSecret
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10

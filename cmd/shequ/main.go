@@ -21,6 +21,7 @@ Usage:
   shequ demo    [flags]   load the demo community into the store and exit
   shequ user    add|passwd|list [flags]   manage accounts
   shequ simulate [flags]  drive simulated panels and sensors at a running server
+  shequ simulate doors [flags]  drive simulated door controllers (cards, passes, forced doors, network cuts)
   shequ version           print the version
 
 Run "shequ <command> --help" for the flags of a command. Every flag can

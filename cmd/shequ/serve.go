@@ -30,6 +30,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	f := newFlags("serve", "shequ serve: run the server.")
 	sc.register(f)
 	ac.register(f)
+	var xc accessConfig
+	xc.register(f)
 	f.string(&addr, "http", "SHEQU_HTTP", "127.0.0.1:8080", "address the HTTP server listens on")
 	f.bool(&loadDemo, "demo", "SHEQU_DEMO", false, "load the demo community (Baosheng East Road) on first start")
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
@@ -99,7 +101,7 @@ func serveCmd(ctx context.Context, args []string) error {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
-		}, ReceiptSecret: []byte(ac.smsReceiptSecret)})
+		}, ReceiptSecret: []byte(ac.smsReceiptSecret), AccessWebhookSecret: []byte(xc.webhookSecret)})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -122,6 +124,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	alarmDone := make(chan error, 1)
 	go func() { alarmDone <- centre.run(alarmCtx) }()
 	go runDeviceHealth(alarmCtx, st, log, hub)
+	accessDone := make(chan struct{})
+	go func() { runAccess(alarmCtx, xc, ac, st, log); close(accessDone) }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -142,6 +146,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	stopAlarm()
 	<-alarmDone
+	<-accessDone
 	return serveErr
 }
 

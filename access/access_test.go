@@ -1,0 +1,131 @@
+package access
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestDecide(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	// Wednesday 2 December 2026, 07:00 in Shanghai.
+	morning := time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)
+	entranceA := Door{ID: 1, BuildingID: 10, Kind: DoorEntrance}
+	entranceB := Door{ID: 2, BuildingID: 20, Kind: DoorEntrance}
+	gate := Door{ID: 3, Kind: DoorGate}
+	resident := Subject{Found: true, Role: RoleResident, BuildingID: 10}
+	pass := Subject{Found: true, Kind: KindPass, Doors: []int64{1, 3}, ValidFrom: morning.Add(-time.Hour), ValidUntil: morning.Add(time.Hour), Uses: 2, Used: 1}
+	for _, tc := range []struct {
+		name string
+		door Door
+		sub  Subject
+		now  time.Time
+		want Decision
+	}{
+		{"unknown", entranceA, Subject{}, morning, Decision{Reason: ReasonUnknown}},
+		{"resident at own entrance", entranceA, resident, morning, Decision{true, ReasonGranted}},
+		{"resident at the gate", gate, resident, morning, Decision{true, ReasonGranted}},
+		{"resident at another building", entranceB, resident, morning, Decision{Reason: ReasonWrongDoor}},
+		{"revoked resident", entranceA, Subject{Found: true, Role: RoleResident, BuildingID: 10, Revoked: true}, morning, Decision{Reason: ReasonRevoked}},
+		{"cleaner in hours", entranceB, Subject{Found: true, Role: RoleCleaner}, morning, Decision{true, ReasonGranted}},
+		{"cleaner at noon", entranceB, Subject{Found: true, Role: RoleCleaner}, morning.Add(5 * time.Hour), Decision{Reason: ReasonSchedule}},
+		{"cleaner on Sunday", entranceB, Subject{Found: true, Role: RoleCleaner}, morning.Add(4 * 24 * time.Hour), Decision{Reason: ReasonSchedule}},
+		{"staff at night", entranceB, Subject{Found: true, Role: RoleStaff}, morning.Add(15 * time.Hour), Decision{true, ReasonGranted}},
+		{"pass at a named door", entranceA, pass, morning, Decision{true, ReasonGranted}},
+		{"pass at another door", entranceB, pass, morning, Decision{Reason: ReasonWrongDoor}},
+		{"pass before its window", gate, pass, morning.Add(-2 * time.Hour), Decision{Reason: ReasonNotYet}},
+		{"pass at its end", gate, pass, morning.Add(time.Hour), Decision{Reason: ReasonExpired}},
+		{"pass used up", gate, Subject{Found: true, Doors: []int64{3}, Uses: 1, Used: 1}, morning, Decision{Reason: ReasonUsedUp}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Decide(tc.door, tc.sub, tc.now, shanghai); got != tc.want {
+				t.Errorf("Decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	from := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	tok := Token{Kind: KindPass, Serial: 1<<61 + 5, CommunityID: 7, NotBefore: from, NotAfter: from.Add(30 * time.Minute), Uses: 1, Doors: []int64{11, 12}}
+	s, err := tok.Sign(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) > 200 {
+		t.Errorf("token of %d characters: too long for a small QR code", len(s))
+	}
+	got, err := ParseToken(s, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Serial != tok.Serial || got.CommunityID != 7 || !got.NotBefore.Equal(from) || !got.NotAfter.Equal(tok.NotAfter) || got.Uses != 1 || !slices.Equal(got.Doors, tok.Doors) || got.Kind != KindPass {
+		t.Errorf("parsed %+v, signed %+v", got, tok)
+	}
+	if serial, kind, ok := PeekSerial(s); !ok || serial != tok.Serial || kind != KindPass {
+		t.Errorf("PeekSerial = %d %s %v", serial, kind, ok)
+	}
+	if _, err := ParseToken(s, otherPub); !errors.Is(err, ErrTokenSignature) {
+		t.Errorf("another key: %v", err)
+	}
+	// Change one door: the signature no longer holds.
+	raw, _ := tokenEncoding.DecodeString(s)
+	raw[tokenHead+3] ^= 1
+	if _, err := ParseToken(tokenEncoding.EncodeToString(raw), pub); !errors.Is(err, ErrTokenSignature) {
+		t.Errorf("tampered token: %v", err)
+	}
+	for _, bad := range []string{"", "not base32!", s[:20]} {
+		if _, err := ParseToken(bad, pub); !errors.Is(err, ErrTokenMalformed) {
+			t.Errorf("ParseToken(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestPassDefaults(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	courier := Pass{Kind: PassCourier, DoorIDs: []int64{1}}
+	if err := courier.Validate(now); err != nil {
+		t.Fatal(err)
+	}
+	if courier.Uses != 1 || courier.ValidUntil.Sub(courier.ValidFrom) != CourierDuration {
+		t.Errorf("courier pass %+v", courier)
+	}
+	long := Pass{DoorIDs: []int64{1}, ValidFrom: now, ValidUntil: now.Add(8 * 24 * time.Hour)}
+	if err := long.Validate(now); err == nil {
+		t.Error("an 8-day pass was accepted")
+	}
+	none := Pass{}
+	if err := none.Validate(now); err == nil {
+		t.Error("a pass without doors was accepted")
+	}
+}
+
+func TestCredentialValidate(t *testing.T) {
+	for _, tc := range []struct {
+		c  Credential
+		ok bool
+	}{
+		{Credential{Kind: KindCard, PersonID: 1, Value: "04:a2:2b:9c"}, true},
+		{Credential{Kind: KindCard, PersonID: 1, Value: "zz"}, false},
+		{Credential{Kind: KindPIN, PersonID: 1, Value: "123456"}, true},
+		{Credential{Kind: KindPIN, PersonID: 1, Value: "12ab56"}, false},
+		{Credential{Kind: KindPhone, PersonID: 1}, true},
+		{Credential{Kind: KindPhone}, false},
+		{Credential{Kind: KindCard, Role: RoleCleaner, UserID: 3, Value: "ABCDEF12"}, true},
+	} {
+		err := tc.c.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v: %v", tc.c, err)
+		}
+	}
+	c := Credential{Kind: KindCard, PersonID: 1, Value: "04:a2:2b:9c"}
+	_ = c.Validate()
+	if c.Value != "04A22B9C" || Hint(c.Kind, c.Value) != "…2B9C" {
+		t.Errorf("normalised %q hint %q", c.Value, Hint(c.Kind, c.Value))
+	}
+}
