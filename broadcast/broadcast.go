@@ -148,6 +148,8 @@ type AsRun struct {
 	Seconds     float64   `json:"seconds"`
 	// Detail says what played, or why not.
 	Detail string `json:"detail,omitempty"`
+	// Listeners is how many listened to the zone's stream when it began.
+	Listeners int `json:"listeners"`
 }
 
 // AsRunFilter narrows the as-run log.
@@ -341,6 +343,9 @@ func (t *Track) Validate() error {
 type Audio struct {
 	SHA256  string  `json:"sha256"`
 	Seconds float64 `json:"seconds"`
+	// Marks are where each rundown item after the first begins, in
+	// seconds: a non-urgent announcement waits for the next one.
+	Marks []float64 `json:"marks,omitempty"`
 }
 
 // Programme is one community's zones and slots with what each slot plays:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -22,28 +23,31 @@ type Cue struct {
 	At    time.Time
 	Until time.Time
 	Audio Audio
-	// OnAir is called when the cue starts; OnMiss when it is dropped
-	// unplayed.
-	OnAir  func(at time.Time)
+	// OnAir is called when the cue starts, with how many listen to the
+	// zone then; OnEnd when it has played to its end, with the same and
+	// how long it played; OnMiss when it is dropped unplayed.
+	OnAir  func(at time.Time, listeners int)
+	OnEnd  func(at time.Time, listeners int, played time.Duration)
 	OnMiss func()
-	// Hold keeps the zone silent for up to this long after the cue ends,
-	// waiting for the next announcement, rather than resuming what it cut.
-	Hold time.Duration
 }
 
 // Player puts audio on the zones' streams.
 type Player interface {
 	// Cue schedules audio on a zone.
 	Cue(ctx context.Context, zoneID int64, c Cue) error
-	// Interrupt plays audio on a zone next: urgent at once, cutting into
-	// what plays (which resumes after), otherwise when the current item
-	// ends.
-	Interrupt(ctx context.Context, zoneID int64, c Cue, urgent bool) error
+	// InterruptLive plays audio still being made (MP3 of the stream
+	// format, read from src as it comes, src closed at its end or on
+	// error) on the zones next: urgent at
+	// once, cutting into what plays (which resumes after), otherwise when
+	// the current item of what plays ends. cue gives each zone's cue.
+	InterruptLive(ctx context.Context, zoneIDs []int64, src io.ReadCloser, urgent bool, cue func(zoneID int64) Cue) error
 }
 
-// Renderer renders items to audio.
+// Renderer renders items to audio: ahead of air, whole (Render), or at
+// at once as it is spoken (Speak, speech only, after an opening tone).
 type Renderer interface {
 	Render(ctx context.Context, communityID int64, items []Item) (Audio, error)
+	Speak(ctx context.Context, tone string, items []Item) (io.ReadCloser, error)
 }
 
 // SchedulerStore is what the scheduler reads and writes.
@@ -71,8 +75,6 @@ type Scheduler struct {
 	log    *slog.Logger
 
 	mu sync.Mutex
-	// alerts are the communities whose Alert is rendered.
-	alerts map[int64]bool
 	// prepared holds, by airing, the items it was cued with (as JSON),
 	// or the error that kept it from being cued.
 	prepared map[string]prepared
@@ -94,7 +96,7 @@ func NewScheduler(store SchedulerStore, render Renderer, player Player, clock sh
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, alerts: map[int64]bool{}}
+	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}}
 }
 
 // Run looks at the programme every second until ctx ends.
@@ -122,7 +124,6 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		return err
 	}
 	for _, p := range programmes {
-		s.warm(ctx, p.CommunityID)
 		for _, o := range Between(p.Slots, p.Location, now.Add(-maxSlot), now.Add(Lead)) {
 			if !o.End.After(now) {
 				continue
@@ -144,24 +145,6 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	}
 	s.forget(now)
 	return nil
-}
-
-// warm renders the community's Alert once, so that an urgent
-// announcement finds it ready.
-func (s *Scheduler) warm(ctx context.Context, community int64) {
-	s.mu.Lock()
-	done := s.alerts[community]
-	s.mu.Unlock()
-	if done {
-		return
-	}
-	if _, err := s.render.Render(ctx, community, Alert); err != nil {
-		s.log.Error("the emergency alert cannot be rendered", "community", community, "err", err)
-		return
-	}
-	s.mu.Lock()
-	s.alerts[community] = true
-	s.mu.Unlock()
 }
 
 // prepare renders an airing and cues it on its zones, or flags its slot.
@@ -192,9 +175,9 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 	}
 	for _, z := range o.ZoneIDs {
 		c := Cue{Key: key, At: o.Start, Until: o.End, Audio: a,
-			OnAir: func(at time.Time) {
+			OnAir: func(at time.Time, listeners int) {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
-					Detail: fmt.Sprintf("%d items", len(items))})
+					Detail: fmt.Sprintf("%d items", len(items)), Listeners: listeners})
 			},
 			OnMiss: func() {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunSkipped, StartedAt: o.Start, Detail: "the zone was busy until the slot ended"})
@@ -242,42 +225,57 @@ func (s *Scheduler) forget(now time.Time) {
 	}
 }
 
-// Announce puts an emergency announcement on its zones: the Alert at
-// once (urgent cuts into what plays, which resumes after; non-urgent
-// follows the current item), then its words as soon as they are
-// rendered.
+// announceFor bounds how long an announcement may take to say.
+const announceFor = 10 * time.Minute
+
+// Announce puts an emergency announcement on its zones at once: its tone
+// and words are spoken straight into the zones' streams as they are
+// synthesised (see Renderer.Speak), so that an urgent one, which cuts
+// into what plays (resuming it after), is heard within 2 seconds. A
+// non-urgent one follows the current item. It goes on the as-run log when
+// it has been said, or failed.
 func (s *Scheduler) Announce(ctx context.Context, e Emergency) error {
+	now := s.clock.Now()
 	failed := func(err error) error {
-		s.log.Error("emergency cannot be rendered", "emergency", e.ID, "err", err)
+		s.log.Error("emergency cannot be spoken", "emergency", e.ID, "err", err)
 		for _, z := range e.ZoneIDs {
-			s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunFailed, StartedAt: s.clock.Now(), Detail: err.Error()})
+			s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunFailed, StartedAt: now, Detail: err.Error()})
 		}
 		return err
 	}
-	alert, err := s.render.Render(ctx, e.CommunityID, Alert)
+	// The announcement outlives the request that asked for it.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceFor)
+	src, err := s.render.Speak(sctx, e.Tone(), e.Script())
 	if err != nil {
+		cancel()
 		return failed(err)
 	}
-	key := "emergency-" + strconv.FormatInt(e.ID, 10)
-	for _, z := range e.ZoneIDs {
-		c := Cue{Key: key + "-alert", At: s.clock.Now(), Audio: alert, Hold: 30 * time.Second}
-		if err := s.player.Interrupt(ctx, z, c, e.Level == LevelUrgent); err != nil {
-			return err
-		}
-	}
-	words, err := s.render.Render(ctx, e.CommunityID, e.Script())
-	if err != nil {
-		return failed(err)
-	}
-	for _, z := range e.ZoneIDs {
-		c := Cue{Key: key, At: s.clock.Now(), Audio: words,
-			OnAir: func(at time.Time) {
-				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunPlayed, StartedAt: at, Seconds: alert.Seconds + words.Seconds,
-					Detail: e.Level + " " + e.Status})
+	cue := func(z int64) Cue {
+		return Cue{Key: "emergency-" + strconv.FormatInt(e.ID, 10), At: now,
+			OnEnd: func(at time.Time, listeners int, played time.Duration) {
+				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunPlayed, StartedAt: at, Seconds: played.Seconds(),
+					Detail: e.Level + " " + e.Status, Listeners: listeners})
+			},
+			OnMiss: func() {
+				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunSkipped, StartedAt: now, Detail: "the stream stopped before it was said"})
 			}}
-		if err := s.player.Interrupt(ctx, z, c, false); err != nil {
-			return err
-		}
+	}
+	src = closeThen{src, cancel}
+	if err := s.player.InterruptLive(sctx, e.ZoneIDs, src, e.Level == LevelUrgent, cue); err != nil {
+		_ = src.Close()
+		return failed(err)
 	}
 	return nil
+}
+
+// closeThen calls after once it is closed.
+type closeThen struct {
+	io.ReadCloser
+	after func()
+}
+
+func (c closeThen) Close() error {
+	err := c.ReadCloser.Close()
+	c.after()
+	return err
 }

@@ -29,7 +29,7 @@ var (
 	broadcastTracks = table{what: "track", from: "broadcast_tracks t JOIN media m ON m.id = t.media_id", id: "t.id", scope: scopeCols{community: "t.community_id"},
 		order: "t.title, t.id", columns: "t.id, t.community_id, t.media_id, t.title, t.artist, t.seconds, t.lufs, m.content_type, m.size, m.sha256, t.created_at"}
 	broadcastAsRun = table{what: "as-run entry", from: "broadcast_asrun r", id: "r.id", scope: scopeCols{community: "r.community_id"},
-		order: "r.started_at DESC, r.id DESC", columns: "r.id, r.community_id, r.zone_id, r.slot_id, r.emergency_id, r.kind, r.status, r.started_at, r.seconds, r.detail"}
+		order: "r.started_at DESC, r.id DESC", columns: "r.id, r.community_id, r.zone_id, r.slot_id, r.emergency_id, r.kind, r.status, r.started_at, r.seconds, r.detail, r.listeners"}
 )
 
 func scanZone(r scanner) (broadcast.Zone, error) {
@@ -70,7 +70,7 @@ func scanTrack(r scanner) (broadcast.Track, error) {
 func scanAsRun(r scanner) (broadcast.AsRun, error) {
 	var a broadcast.AsRun
 	var slot, em sql.NullInt64
-	err := r.Scan(&a.ID, &a.CommunityID, &a.ZoneID, &slot, &em, &a.Kind, &a.Status, &a.StartedAt, &a.Seconds, &a.Detail)
+	err := r.Scan(&a.ID, &a.CommunityID, &a.ZoneID, &slot, &em, &a.Kind, &a.Status, &a.StartedAt, &a.Seconds, &a.Detail, &a.Listeners)
 	a.SlotID, a.EmergencyID, a.StartedAt = slot.Int64, em.Int64, a.StartedAt.UTC()
 	return a, err
 }
@@ -352,9 +352,13 @@ func (s *Store) AudioMedia(ctx context.Context, communityID, id int64) (media.Me
 // there is none.
 func (s *Store) Render(ctx context.Context, communityID int64, hash string) (broadcast.Audio, error) {
 	var a broadcast.Audio
-	err := s.reader().QueryRowContext(ctx, "SELECT sha256, seconds FROM broadcast_renders WHERE community_id = $1 AND hash = $2", communityID, hash).Scan(&a.SHA256, &a.Seconds)
+	var marks string
+	err := s.reader().QueryRowContext(ctx, "SELECT sha256, seconds, marks FROM broadcast_renders WHERE community_id = $1 AND hash = $2", communityID, hash).Scan(&a.SHA256, &a.Seconds, &marks)
 	if err == sql.ErrNoRows {
 		return a, shequ.Errorf(shequ.ENOTFOUND, "no render %s", hash)
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(marks), &a.Marks)
 	}
 	return a, err
 }
@@ -367,8 +371,8 @@ func (s *Store) SaveRender(ctx context.Context, communityID int64, hash string, 
 		if err != nil || n > 0 {
 			return err
 		}
-		id, err := insert(ctx, tx, "INSERT INTO broadcast_renders (community_id, hash, sha256, seconds, created_at) VALUES ($1, $2, $3, $4, $5)",
-			communityID, hash, a.SHA256, a.Seconds, s.now())
+		id, err := insert(ctx, tx, "INSERT INTO broadcast_renders (community_id, hash, sha256, seconds, marks, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			communityID, hash, a.SHA256, a.Seconds, jsonText(a.Marks), s.now())
 		if err != nil {
 			return err
 		}
@@ -380,9 +384,9 @@ func (s *Store) SaveRender(ctx context.Context, communityID int64, hash string, 
 // RecordAsRun appends to a zone's as-run log.
 func (s *Store) RecordAsRun(ctx context.Context, r *broadcast.AsRun) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		id, err := insert(ctx, tx, `INSERT INTO broadcast_asrun (community_id, zone_id, slot_id, emergency_id, kind, status, started_at, seconds, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			r.CommunityID, r.ZoneID, nullID(r.SlotID), nullID(r.EmergencyID), r.Kind, r.Status, r.StartedAt.UTC(), r.Seconds, r.Detail)
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_asrun (community_id, zone_id, slot_id, emergency_id, kind, status, started_at, seconds, detail, listeners)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			r.CommunityID, r.ZoneID, nullID(r.SlotID), nullID(r.EmergencyID), r.Kind, r.Status, r.StartedAt.UTC(), r.Seconds, r.Detail, r.Listeners)
 		r.ID = id
 		return err
 	})

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -95,18 +96,18 @@ func TestBroadcastProgramme(t *testing.T) {
 		}
 		_, err = st.Render(ctx, c, "h1")
 		wantCode(t, "", err, shequ.ENOTFOUND)
-		a := broadcast.Audio{SHA256: strings.Repeat("cd", 32), Seconds: 31.2}
+		a := broadcast.Audio{SHA256: strings.Repeat("cd", 32), Seconds: 31.2, Marks: []float64{2.1, 12.5}}
 		mustOK(t, st.SaveRender(ctx, c, "h1", a, media.Media{SHA256: a.SHA256, ContentType: "audio/mpeg", Size: 250000}))
 		mustOK(t, st.SaveRender(ctx, c, "h1", a, media.Media{SHA256: a.SHA256, ContentType: "audio/mpeg", Size: 250000}))
-		if got, err := st.Render(ctx, c, "h1"); err != nil || got != a {
+		if got, err := st.Render(ctx, c, "h1"); err != nil || !reflect.DeepEqual(got, a) {
 			t.Fatalf("render: %+v %v", got, err)
 		}
 		at := clock.Now()
 		mustOK(t, st.RecordAsRun(ctx, &broadcast.AsRun{CommunityID: c, ZoneID: z.ID, SlotID: slot.ID, Kind: broadcast.RunSlot, Status: broadcast.RunPlayed, StartedAt: at, Seconds: 31.2}))
-		mustOK(t, st.RecordAsRun(ctx, &broadcast.AsRun{CommunityID: c, ZoneID: z.ID, Kind: broadcast.RunEmergency, Status: broadcast.RunPlayed, StartedAt: at.Add(time.Hour), Seconds: 9}))
+		mustOK(t, st.RecordAsRun(ctx, &broadcast.AsRun{CommunityID: c, ZoneID: z.ID, Kind: broadcast.RunEmergency, Status: broadcast.RunPlayed, StartedAt: at.Add(time.Hour), Seconds: 9, Listeners: 3}))
 		runs, err := st.ListAsRun(ctx, admin, broadcast.AsRunFilter{ZoneID: z.ID})
 		mustOK(t, err)
-		if runs.Total != 2 || runs.Items[0].Kind != broadcast.RunEmergency || runs.Items[1].SlotID != slot.ID {
+		if runs.Total != 2 || runs.Items[0].Kind != broadcast.RunEmergency || runs.Items[0].Listeners != 3 || runs.Items[1].SlotID != slot.ID {
 			t.Fatalf("as-run: %+v", runs)
 		}
 		e := broadcast.Emergency{CommunityID: c, ZoneIDs: []int64{z.ID}, Text: "燃气泄漏，请撤离", Level: broadcast.LevelUrgent}

@@ -36,6 +36,11 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	}
 	clock := shequ.SystemClock{}
 	r := render.New(tools, st, blobs, log)
+	r.Warm() // an encoder waits for the first emergency announcement
+	go func() {
+		<-ctx.Done()
+		r.Close()
+	}()
 	hub := stream.New(clock, blobs, log)
 	sched := broadcast.NewScheduler(st, r, hub, clock, log)
 	go hub.Run(ctx)
