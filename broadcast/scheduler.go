@@ -55,6 +55,9 @@ type SchedulerStore interface {
 	Programmes(ctx context.Context) ([]Programme, error)
 	FlagSlot(ctx context.Context, id int64, flag string) error
 	RecordAsRun(ctx context.Context, r *AsRun) error
+	// Aired records that a slot went out with items (song requests among
+	// them have aired).
+	Aired(ctx context.Context, slotID int64, items []Item, at time.Time) error
 }
 
 // Lead is how far ahead of its start a slot is rendered and cued.
@@ -128,7 +131,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 			if !o.End.After(now) {
 				continue
 			}
-			items := p.Rundowns[o.SlotID]
+			items := ItemsOn(p.Rundowns[o.SlotID], o.Start.In(p.Location).Format(time.DateOnly))
 			b, _ := json.Marshal(items)
 			key := airingKey(o)
 			s.mu.Lock()
@@ -178,6 +181,11 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 			OnAir: func(at time.Time, listeners int) {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
 					Detail: fmt.Sprintf("%d items", len(items)), Listeners: listeners})
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := s.store.Aired(ctx, o.SlotID, items, at); err != nil {
+					s.log.Error("song requests aired", "slot", o.SlotID, "err", err)
+				}
 			},
 			OnMiss: func() {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunSkipped, StartedAt: o.Start, Detail: "the zone was busy until the slot ended"})

@@ -511,17 +511,21 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-const dedicationColumns = "d.id, d.community_id, d.requested_by, d.track_id, d.song, d.for_whom, d.message, d.status, d.slot_id, d.note, d.decided_by, d.decided_at, d.created_at"
+const dedicationColumns = "d.id, d.community_id, d.requested_by, d.track_id, d.song, d.for_whom, d.occasion, d.message, d.wished_day, d.status, d.slot_id, d.note, d.decided_by, d.decided_at, d.aired_at, d.created_at"
 
 func scanDedication(r scanner) (broadcast.Dedication, error) {
 	var d broadcast.Dedication
 	var by, track, slot, decider sql.NullInt64
-	var at sql.NullTime
-	err := r.Scan(&d.ID, &d.CommunityID, &by, &track, &d.Song, &d.For, &d.Message, &d.Status, &slot, &d.Note, &decider, &at, &d.CreatedAt)
+	var at, aired sql.NullTime
+	err := r.Scan(&d.ID, &d.CommunityID, &by, &track, &d.Song, &d.For, &d.Occasion, &d.Message, &d.Day, &d.Status, &slot, &d.Note, &decider, &at, &aired, &d.CreatedAt)
 	d.RequestedBy, d.TrackID, d.SlotID, d.DecidedBy, d.CreatedAt = by.Int64, track.Int64, slot.Int64, decider.Int64, d.CreatedAt.UTC()
 	if at.Valid {
 		t := at.Time.UTC()
 		d.DecidedAt = &t
+	}
+	if aired.Valid {
+		t := aired.Time.UTC()
+		d.AiredAt = &t
 	}
 	return d, err
 }
@@ -585,8 +589,8 @@ func (s *Store) RequestDedication(ctx context.Context, scope auth.Scope, d *broa
 			d.RequestedBy = a.User.ID
 		}
 		d.Status, d.CreatedAt = broadcast.DedicationPending, s.now()
-		id, err := insert(ctx, tx, `INSERT INTO broadcast_dedications (community_id, requested_by, track_id, song, for_whom, message, status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.CommunityID, nullID(d.RequestedBy), nullID(d.TrackID), d.Song, d.For, d.Message, d.Status, d.CreatedAt)
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_dedications (community_id, requested_by, track_id, song, for_whom, occasion, message, wished_day, status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, d.CommunityID, nullID(d.RequestedBy), nullID(d.TrackID), d.Song, d.For, d.Occasion, d.Message, d.Day, d.Status, d.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -636,7 +640,7 @@ func (s *Store) DecideDedication(ctx context.Context, scope auth.Scope, id int64
 			if err != nil {
 				return err
 			}
-			r.Items = append(r.Items, broadcast.Item{Kind: broadcast.ItemDedication, TrackID: trackID, Text: d.Words()})
+			r.Items = append(r.Items, broadcast.Item{Kind: broadcast.ItemDedication, TrackID: trackID, Text: d.Words(), DedicationID: d.ID, From: d.Day})
 			if err := s.writeRundown(ctx, tx, &r, r); err != nil {
 				return err
 			}
@@ -649,4 +653,100 @@ func (s *Store) DecideDedication(ctx context.Context, scope auth.Scope, id int64
 		return s.change(ctx, tx, d.CommunityID, d.Status, "broadcast_dedication", d.ID, before, d)
 	})
 	return d, err
+}
+
+// Aired records that a slot's airing went out with items: the song
+// requests among them are aired, and leave the slot's rundown so that
+// they play once. Recording it again changes nothing.
+func (s *Store) Aired(ctx context.Context, slotID int64, items []broadcast.Item, at time.Time) error {
+	var ids []int64
+	for _, it := range items {
+		if it.DedicationID != 0 {
+			ids = append(ids, it.DedicationID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "broadcast_slots", slotID); err != nil {
+			return err
+		}
+		r, err := readRundown(ctx, tx, auth.Scope{{}}, slotID)
+		if err != nil {
+			return err
+		}
+		before := r
+		r.Items = slices.DeleteFunc(slices.Clone(r.Items), func(it broadcast.Item) bool { return slices.Contains(ids, it.DedicationID) })
+		if len(r.Items) != len(before.Items) {
+			if err := s.writeRundown(ctx, tx, &r, before); err != nil {
+				return err
+			}
+		}
+		var a args
+		_, err = tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = "+a.add(broadcast.DedicationAired)+", aired_at = "+a.add(at.UTC())+
+			" WHERE status = "+a.add(broadcast.DedicationApproved)+" AND slot_id = "+a.add(slotID)+" AND id IN "+inList(&a, ids), a...)
+		return err
+	})
+}
+
+// ListenerProgramme is the programme a household hears: the zones with a
+// loudspeaker of its grid (its grid's own first, then wider ones), the
+// slots on them and what they carry.
+func (s *Store) ListenerProgramme(ctx context.Context, householdID int64) (broadcast.Programme, error) {
+	var p broadcast.Programme
+	var grid int64
+	var tz string
+	err := s.reader().QueryRowContext(ctx, `SELECT b.grid_id, h.community_id, c.timezone FROM households h JOIN homes o ON o.id = h.home_id
+		JOIN buildings b ON b.id = o.building_id JOIN communities c ON c.id = h.community_id WHERE h.id = $1`, householdID).Scan(&grid, &p.CommunityID, &tz)
+	if err == sql.ErrNoRows {
+		return p, notFound("household", householdID)
+	} else if err != nil {
+		return p, err
+	}
+	if p.Location, err = time.LoadLocation(tz); err != nil {
+		p.Location = time.UTC
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM devices WHERE grid_id = $1 AND kind = $2", grid, community.DeviceSpeaker)
+	if err != nil {
+		return p, err
+	}
+	var speakers []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return p, err
+		}
+		speakers = append(speakers, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	all, err := s.Programmes(ctx)
+	if err != nil {
+		return p, err
+	}
+	for _, q := range all {
+		if q.CommunityID != p.CommunityID {
+			continue
+		}
+		for _, z := range q.Zones {
+			if slices.ContainsFunc(z.SpeakerIDs, func(id int64) bool { return slices.Contains(speakers, id) }) {
+				p.Zones = append(p.Zones, z)
+			}
+		}
+		slices.SortStableFunc(p.Zones, func(a, b broadcast.Zone) int { return len(a.SpeakerIDs) - len(b.SpeakerIDs) })
+		p.Rundowns = map[int64][]broadcast.Item{}
+		for _, x := range q.Slots {
+			if slices.ContainsFunc(x.ZoneIDs, func(id int64) bool {
+				return slices.ContainsFunc(p.Zones, func(z broadcast.Zone) bool { return z.ID == id })
+			}) {
+				p.Slots = append(p.Slots, x)
+				p.Rundowns[x.ID] = q.Rundowns[x.ID]
+			}
+		}
+	}
+	return p, nil
 }

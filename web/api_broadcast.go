@@ -32,6 +32,8 @@ type broadcastStore interface {
 	ListDedications(ctx context.Context, scope auth.Scope, user int64, communityID int64, status string, page shequ.Page) (shequ.List[broadcast.Dedication], error)
 	RequestDedication(ctx context.Context, scope auth.Scope, d *broadcast.Dedication) error
 	DecideDedication(ctx context.Context, scope auth.Scope, id int64, approve bool, slotID, trackID int64, note string) (broadcast.Dedication, error)
+	// ListenerProgramme is what a household's loudspeaker plays.
+	ListenerProgramme(ctx context.Context, householdID int64) (broadcast.Programme, error)
 }
 
 // Broadcaster is the running broadcast: it measures audio, puts emergency
@@ -39,6 +41,8 @@ type broadcastStore interface {
 type Broadcaster interface {
 	// Probe measures audio: its tags, duration and loudness.
 	Probe(ctx context.Context, r io.Reader) (broadcast.AudioInfo, error)
+	// Render renders items to the audio that goes out (cached).
+	Render(ctx context.Context, communityID int64, items []broadcast.Item) (broadcast.Audio, error)
 	// Announce renders an emergency announcement and puts it on its zones.
 	Announce(ctx context.Context, e broadcast.Emergency) error
 	// Listen returns the MP3 stream of a zone from now on, in chunks; the
@@ -73,7 +77,9 @@ type dedicationBody struct {
 	TrackID     int64  `json:"track_id,omitempty" doc:"A song of the library"`
 	Song        string `json:"song,omitempty" maxLength:"100" doc:"The song, when it is not in the library"`
 	For         string `json:"for" maxLength:"50" doc:"Who it is for"`
+	Occasion    string `json:"occasion,omitempty" maxLength:"30" doc:"A birthday, an anniversary…"`
 	Message     string `json:"message,omitempty" maxLength:"200"`
+	Day         string `json:"day,omitempty" doc:"The day wished for, YYYY-MM-DD: it plays in a slot on or after it"`
 }
 
 type rundownBody struct {
@@ -163,7 +169,7 @@ func (s *Server) registerBroadcastAPI() {
 	handle(s, get("/api/v1/broadcast/dedications", auth.PermBroadcastDedicate), "list-dedications", "Song requests, newest first: the community's for broadcasters, a resident's own", "broadcast",
 		func(ctx context.Context, in *struct {
 			PageParams
-			Status string `query:"status" enum:"pending,approved,rejected,"`
+			Status string `query:"status" enum:"pending,approved,rejected,aired,"`
 		}) (*listBody[broadcast.Dedication], error) {
 			return list(s.store.ListDedications(ctx, scope(ctx, auth.PermBroadcastDedicate), auth.ActorFrom(ctx).User.ID, in.Community, in.Status, in.page()))
 		})
@@ -174,7 +180,7 @@ func (s *Server) registerBroadcastAPI() {
 				return nil, err
 			}
 			b := in.Body
-			d := broadcast.Dedication{CommunityID: c, TrackID: b.TrackID, Song: b.Song, For: b.For, Message: b.Message}
+			d := broadcast.Dedication{CommunityID: c, TrackID: b.TrackID, Song: b.Song, For: b.For, Occasion: b.Occasion, Message: b.Message, Day: b.Day}
 			return item(d, s.store.RequestDedication(ctx, scope(ctx, auth.PermBroadcastDedicate), &d))
 		})
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/broadcast/dedications/{id}/approve", Permission: auth.PermBroadcastWrite, OK: true}, "approve-dedication",
