@@ -405,8 +405,8 @@ type Dedication struct {
 	// after which it is put on the air.
 	Day    string `json:"day,omitempty"`
 	Status string `json:"status"`
-	SlotID      int64  `json:"slot_id,omitempty"`
-	Note        string `json:"note,omitempty"`
+	SlotID int64  `json:"slot_id,omitempty"`
+	Note   string `json:"note,omitempty"`
 	// DecidedBy and DecidedAt say who approved or rejected it, and when.
 	DecidedBy int64      `json:"decided_by,omitempty"`
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
