@@ -326,4 +326,20 @@ func TestBroadcastOverHTTP(t *testing.T) {
 	if bad := jar.post("broadcaster", "/broadcast/emergency", url.Values{"text": {"x"}, "level": {"urgent"}}, false); bad.status != http.StatusUnprocessableEntity {
 		t.Errorf("emergency without zones: %d", bad.status)
 	}
+
+	// The preview: the slot rendered as it will go out, to play in the
+	// browser; residents do not get it.
+	slots, err := env.store.ListSlots(t.Context(), auth.Scope{{}}, 0, shequ.Page{Limit: 10})
+	if err != nil || slots.Total == 0 {
+		t.Fatalf("slots: %v", err)
+	}
+	path := "/broadcast/slots/" + strconv.FormatInt(slots.Items[0].ID, 10) + "/preview"
+	pv := env.pageAs("broadcaster", path)
+	pf, err := mp3.Frames([]byte(pv.body))
+	if pv.status != http.StatusOK || err != nil || mp3.Duration(len(pf)) < 5*time.Second {
+		t.Errorf("preview: %d, %d frames, %v", pv.status, len(pf), err)
+	}
+	if r := env.pageAs("resident01", path); r.status != http.StatusForbidden {
+		t.Errorf("resident previews a slot: %d", r.status)
+	}
 }
