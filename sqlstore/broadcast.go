@@ -750,3 +750,120 @@ func (s *Store) ListenerProgramme(ctx context.Context, householdID int64) (broad
 	}
 	return p, nil
 }
+
+// UpdateZone changes a zone's code, name and speakers.
+func (s *Store) UpdateZone(ctx context.Context, scope auth.Scope, z *broadcast.Zone) error {
+	before, err := s.Zone(ctx, scope, z.ID)
+	if err != nil {
+		return err
+	}
+	z.CommunityID, z.CreatedAt = before.CommunityID, before.CreatedAt
+	if err := z.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, z.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkSpeakers(ctx, tx, z.CommunityID, z.SpeakerIDs); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_zones SET code = $1, name = $2, speaker_ids = $3 WHERE id = $4",
+			z.Code, z.Name, jsonText(z.SpeakerIDs), z.ID); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, z.CommunityID, "update", "broadcast_zone", z.ID, before, z)
+	})
+}
+
+// DeleteZone removes a zone no slot plays on.
+func (s *Store) DeleteZone(ctx context.Context, scope auth.Scope, id int64) error {
+	z, err := s.Zone(ctx, scope, id)
+	if err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, z.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT zone_ids FROM broadcast_slots WHERE community_id = $1", z.CommunityID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ids string
+			var zs []int64
+			if err := rows.Scan(&ids); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(ids), &zs); err != nil {
+				return err
+			}
+			if slices.Contains(zs, id) {
+				return shequ.Errorf(shequ.ECONFLICT, "slots still play on zone %s: take it off them first", z.Code)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM broadcast_zones WHERE id = $1", id); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, z.CommunityID, "delete", "broadcast_zone", id, z, nil)
+	})
+}
+
+// UpdateSlot changes a slot's name, zones, days, time, dates and
+// exceptions; its rundown stays.
+func (s *Store) UpdateSlot(ctx context.Context, scope auth.Scope, x *broadcast.Slot) error {
+	before, err := s.Slot(ctx, scope, x.ID)
+	if err != nil {
+		return err
+	}
+	x.CommunityID, x.CreatedAt, x.Flag = before.CommunityID, before.CreatedAt, before.Flag
+	if err := x.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, x.CommunityID); err != nil {
+		return err
+	}
+	if x.Exceptions == nil {
+		x.Exceptions = []broadcast.Exception{}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkZones(ctx, tx, x.CommunityID, x.ZoneIDs); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE broadcast_slots SET name = $1, zone_ids = $2, days = $3, start_hm = $4, minutes = $5, date_from = $6, date_until = $7, exceptions = $8
+			WHERE id = $9`, x.Name, jsonText(x.ZoneIDs), jsonText(x.Days), x.Start, x.Minutes, x.From, x.Until, jsonText(x.Exceptions), x.ID); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, x.CommunityID, "update", "broadcast_slot", x.ID, before, x)
+	})
+}
+
+// DeleteSlot removes a slot and its rundown; song requests approved into
+// it go back to the queue.
+func (s *Store) DeleteSlot(ctx context.Context, scope auth.Scope, id int64) error {
+	x, err := s.Slot(ctx, scope, id)
+	if err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, x.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = $1, slot_id = NULL WHERE slot_id = $2 AND status = $3",
+			broadcast.DedicationPending, id, broadcast.DedicationApproved); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_dedications SET slot_id = NULL WHERE slot_id = $1", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM broadcast_slots WHERE id = $1", id); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, x.CommunityID, "delete", "broadcast_slot", id, x, nil)
+	})
+}

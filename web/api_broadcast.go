@@ -19,6 +19,10 @@ type broadcastStore interface {
 	Zone(ctx context.Context, scope auth.Scope, id int64) (broadcast.Zone, error)
 	ZoneByCode(ctx context.Context, communityID int64, code string) (broadcast.Zone, error)
 	CreateZone(ctx context.Context, scope auth.Scope, z *broadcast.Zone) error
+	UpdateZone(ctx context.Context, scope auth.Scope, z *broadcast.Zone) error
+	DeleteZone(ctx context.Context, scope auth.Scope, id int64) error
+	UpdateSlot(ctx context.Context, scope auth.Scope, x *broadcast.Slot) error
+	DeleteSlot(ctx context.Context, scope auth.Scope, id int64) error
 	ListSlots(ctx context.Context, scope auth.Scope, communityID int64, page shequ.Page) (shequ.List[broadcast.Slot], error)
 	Slot(ctx context.Context, scope auth.Scope, id int64) (broadcast.Slot, error)
 	CreateSlot(ctx context.Context, scope auth.Scope, x *broadcast.Slot) error
@@ -109,6 +113,31 @@ func (s *Server) registerBroadcastAPI() {
 			}
 			z := broadcast.Zone{CommunityID: c, Code: in.Body.Code, Name: in.Body.Name, SpeakerIDs: in.Body.SpeakerIDs}
 			return item(z, s.store.CreateZone(ctx, scope(ctx, auth.PermBroadcastWrite), &z))
+		})
+	handle(s, put("/api/v1/broadcast/zones/{id}", auth.PermBroadcastWrite), "update-zone", "Change a zone's code, name and loudspeakers", "broadcast",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body zoneBody
+		}) (*itemBody[broadcast.Zone], error) {
+			z := broadcast.Zone{ID: in.ID, Code: in.Body.Code, Name: in.Body.Name, SpeakerIDs: in.Body.SpeakerIDs}
+			return item(z, s.store.UpdateZone(ctx, scope(ctx, auth.PermBroadcastWrite), &z))
+		})
+	handle(s, remove("/api/v1/broadcast/zones/{id}", auth.PermBroadcastWrite), "delete-zone", "Remove a zone no slot plays on", "broadcast",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.DeleteZone(ctx, scope(ctx, auth.PermBroadcastWrite), in.ID)
+		})
+	handle(s, put("/api/v1/broadcast/slots/{id}", auth.PermBroadcastWrite), "update-slot", "Change a slot: zones, days, time, dates and exceptions (skipped or moved dates); its rundown stays", "broadcast",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body slotBody
+		}) (*itemBody[broadcast.Slot], error) {
+			b := in.Body
+			x := broadcast.Slot{ID: in.ID, Name: b.Name, ZoneIDs: b.ZoneIDs, Days: b.Days, Start: b.Start, Minutes: b.Minutes, From: b.From, Until: b.Until, Exceptions: b.Exceptions}
+			return item(x, s.store.UpdateSlot(ctx, scope(ctx, auth.PermBroadcastWrite), &x))
+		})
+	handle(s, remove("/api/v1/broadcast/slots/{id}", auth.PermBroadcastWrite), "delete-slot", "Remove a slot and its rundown; song requests approved into it go back to the queue", "broadcast",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.DeleteSlot(ctx, scope(ctx, auth.PermBroadcastWrite), in.ID)
 		})
 	handle(s, get("/api/v1/broadcast/slots", auth.PermBroadcastRead), "list-slots", "The programme: slots by start time; a flag says what kept a slot from going out", "broadcast",
 		func(ctx context.Context, in *PageParams) (*listBody[broadcast.Slot], error) {

@@ -128,6 +128,44 @@ func TestBroadcastProgrammeOverHTTP(t *testing.T) {
 			if last := r.Items[len(r.Items)-1]; last.Kind != "dedication" || last.TrackID != track.ID {
 				t.Errorf("evening rundown ends with %+v", last)
 			}
+
+			// Changing and removing: a slot moved to 10:00 with Christmas
+			// moved to 11:00, the zone renamed; a zone a slot plays on
+			// stays until the slot goes; deleting the slot keeps nothing.
+			sid, zid := strconv.FormatInt(slot.ID, 10), strconv.FormatInt(z.ID, 10)
+			body["start"], body["exceptions"] = "10:00", []map[string]any{{"date": "2026-12-25", "start": "11:00"}}
+			var moved broadcast.Slot
+			if st := env.do("broadcaster", http.MethodPut, "/api/v1/broadcast/slots/"+sid, body, &moved); st != http.StatusOK || moved.Start != "10:00" ||
+				len(moved.Exceptions) != 1 || moved.Exceptions[0].Start != "11:00" || moved.CommunityID != slot.CommunityID {
+				t.Errorf("update slot: %d %+v", st, moved)
+			}
+			env.do("operator", http.MethodGet, "/api/v1/broadcast/slots/"+sid+"/rundown", nil, &r)
+			if len(r.Items) != 2 {
+				t.Errorf("the rundown went with the update: %+v", r)
+			}
+			if st, _ := env.problemCode("broadcaster", http.MethodPut, "/api/v1/broadcast/slots/"+sid, map[string]any{"zone_ids": []int64{z.ID}, "days": []int{1}, "start": "23:50", "minutes": 20}); st != http.StatusUnprocessableEntity {
+				t.Errorf("a slot past midnight: %d", st)
+			}
+			var renamed broadcast.Zone
+			if st := env.do("broadcaster", http.MethodPut, "/api/v1/broadcast/zones/"+zid, map[string]any{"code": "east", "name": "东片区", "speaker_ids": all.SpeakerIDs[:2]}, &renamed); st != http.StatusOK ||
+				renamed.Name != "东片区" || len(renamed.SpeakerIDs) != 2 {
+				t.Errorf("update zone: %d %+v", st, renamed)
+			}
+			if st, code := env.problemCode("broadcaster", http.MethodDelete, "/api/v1/broadcast/zones/"+zid, nil); st != http.StatusConflict {
+				t.Errorf("deleting a zone a slot plays on: %d %s", st, code)
+			}
+			if st, _ := env.problemCode("operator", http.MethodDelete, "/api/v1/broadcast/slots/"+sid, nil); st != http.StatusForbidden {
+				t.Errorf("operator deletes a slot: %d", st)
+			}
+			if st := env.do("broadcaster", http.MethodDelete, "/api/v1/broadcast/slots/"+sid, nil, nil); st != http.StatusNoContent {
+				t.Errorf("delete slot: %d", st)
+			}
+			if st := env.do("broadcaster", http.MethodDelete, "/api/v1/broadcast/zones/"+zid, nil, nil); st != http.StatusNoContent {
+				t.Errorf("delete zone: %d", st)
+			}
+			if st, _ := env.problemCode("broadcaster", http.MethodGet, "/api/v1/broadcast/slots/"+sid+"/rundown", nil); st != http.StatusNotFound {
+				t.Errorf("a deleted slot's rundown: %d", st)
+			}
 		})
 	}
 }
