@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -47,6 +48,9 @@ type Player interface {
 // at once as it is spoken (Speak, speech only, after an opening tone).
 type Renderer interface {
 	Render(ctx context.Context, communityID int64, items []Item) (Audio, error)
+	// Rendered returns the audio of items if it was rendered before
+	// (ENOTFOUND if not), rendering nothing.
+	Rendered(ctx context.Context, communityID int64, items []Item) (Audio, error)
 	Speak(ctx context.Context, tone string, items []Item) (io.ReadCloser, error)
 }
 
@@ -58,6 +62,9 @@ type SchedulerStore interface {
 	// Aired records that a slot went out with items (song requests among
 	// them have aired).
 	Aired(ctx context.Context, slotID int64, items []Item, at time.Time) error
+	// EmergenciesSince lists the announcements made from since on, so
+	// that every node puts them on its own listeners' streams.
+	EmergenciesSince(ctx context.Context, since time.Time) ([]Emergency, error)
 }
 
 // Lead is how far ahead of its start a slot is rendered and cued.
@@ -70,6 +77,13 @@ const maxSlot = 180 * time.Minute
 // Scheduler renders each airing of the programme ahead of its start and
 // cues it on its zones; what went out, and what could not, goes to the
 // as-run log, and a slot that cannot be rendered is flagged.
+//
+// With several nodes, every node runs a scheduler that feeds its own
+// listeners, and one of them leads (see Follow and Lead): the leader
+// renders ahead, writes the as-run log, flags slots and marks song
+// requests aired; the others play what it rendered (rendering it
+// themselves only if it is not there a minute before the start) and pick
+// up announcements made on other nodes within a second.
 type Scheduler struct {
 	store  SchedulerStore
 	render Renderer
@@ -77,7 +91,14 @@ type Scheduler struct {
 	clock  shequ.Clock
 	log    *slog.Logger
 
+	// follower says another node may lead; leading says this one does.
+	follower, leading atomic.Bool
+	// since is where the next look for announcements starts.
+	since time.Time
+
 	mu sync.Mutex
+	// announced are the announcements this node put on the air, by id.
+	announced map[int64]time.Time
 	// prepared holds, by airing, the items it was cued with (as JSON),
 	// or the error that kept it from being cued.
 	prepared map[string]prepared
@@ -99,8 +120,23 @@ func NewScheduler(store SchedulerStore, render Renderer, player Player, clock sh
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}}
+	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, announced: map[int64]time.Time{},
+		since: clock.Now()}
 }
+
+// Follow makes the scheduler one of several nodes': it does the once-only
+// work only while Lead runs.
+func (s *Scheduler) Follow() { s.follower.Store(true) }
+
+// Lead is the chore of jobs.Leader: while it runs, this node leads.
+func (s *Scheduler) Lead(ctx context.Context) {
+	s.leading.Store(true)
+	defer s.leading.Store(false)
+	<-ctx.Done()
+}
+
+// leads reports whether this node does the once-only work.
+func (s *Scheduler) leads() bool { return !s.follower.Load() || s.leading.Load() }
 
 // Run looks at the programme every second until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
@@ -122,6 +158,9 @@ func airingKey(o Occurrence) string {
 // were not prepared with their current items.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	now := s.clock.Now()
+	if err := s.pickUp(ctx); err != nil {
+		return err
+	}
 	programmes, err := s.store.Programmes(ctx)
 	if err != nil {
 		return err
@@ -141,6 +180,15 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 				if prev.err != "" && !prev.recorded && !now.Before(o.Start) {
 					s.missed(p.CommunityID, o, key, prev.err)
 				}
+				continue
+			}
+			if !s.leads() && now.Before(o.Start.Add(-time.Minute)) {
+				// The leader renders it: take its audio when it is there.
+				a, err := s.render.Rendered(ctx, p.CommunityID, items)
+				if err != nil {
+					continue
+				}
+				s.cue(ctx, p.CommunityID, o, key, items, string(b), now, a)
 				continue
 			}
 			s.prepare(ctx, p.CommunityID, o, key, items, string(b), now)
@@ -165,22 +213,37 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 			p.err = err.Error()
 		}
 		s.log.Error("slot cannot be rendered", "slot", o.SlotID, "start", o.Start, "err", err)
-		if ferr := s.store.FlagSlot(ctx, o.SlotID, p.err); ferr != nil {
-			s.log.Error("flag slot", "slot", o.SlotID, "err", ferr)
+		if s.leads() {
+			if ferr := s.store.FlagSlot(ctx, o.SlotID, p.err); ferr != nil {
+				s.log.Error("flag slot", "slot", o.SlotID, "err", ferr)
+			}
 		}
 		s.mu.Lock()
 		s.prepared[key] = p
 		s.mu.Unlock()
 		return
 	}
-	if err := s.store.FlagSlot(ctx, o.SlotID, ""); err != nil {
-		s.log.Error("clear slot flag", "slot", o.SlotID, "err", err)
+	if s.leads() {
+		if err := s.store.FlagSlot(ctx, o.SlotID, ""); err != nil {
+			s.log.Error("clear slot flag", "slot", o.SlotID, "err", err)
+		}
 	}
+	s.cue(ctx, community, o, key, items, itemsJSON, now, a)
+}
+
+// cue puts rendered audio of an airing on its zones.
+func (s *Scheduler) cue(ctx context.Context, community int64, o Occurrence, key string, items []Item, itemsJSON string, now time.Time, a Audio) {
+	s.mu.Lock()
+	p := prepared{items: itemsJSON, start: o.Start, tried: now, recorded: s.prepared[key].recorded}
+	s.mu.Unlock()
 	for _, z := range o.ZoneIDs {
 		c := Cue{Key: key, At: o.Start, Until: o.End, Audio: a,
 			OnAir: func(at time.Time, listeners int) {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
 					Detail: fmt.Sprintf("%d items", len(items)), Listeners: listeners})
+				if !s.leads() {
+					return
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				if err := s.store.Aired(ctx, o.SlotID, items, at); err != nil {
@@ -213,7 +276,11 @@ func (s *Scheduler) missed(community int64, o Occurrence, key, why string) {
 	}
 }
 
+// asRun writes the as-run log, on the leading node only.
 func (s *Scheduler) asRun(community int64, r AsRun) {
+	if !s.leads() {
+		return
+	}
 	r.CommunityID = community
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -244,6 +311,15 @@ const announceFor = 10 * time.Minute
 // it has been said, or failed.
 func (s *Scheduler) Announce(ctx context.Context, e Emergency) error {
 	now := s.clock.Now()
+	s.mu.Lock()
+	_, done := s.announced[e.ID]
+	if !done && e.ID != 0 {
+		s.announced[e.ID] = now
+	}
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
 	failed := func(err error) error {
 		s.log.Error("emergency cannot be spoken", "emergency", e.ID, "err", err)
 		for _, z := range e.ZoneIDs {
@@ -273,6 +349,37 @@ func (s *Scheduler) Announce(ctx context.Context, e Emergency) error {
 		_ = src.Close()
 		return failed(err)
 	}
+	return nil
+}
+
+// pickUp announces, on this node, the announcements made on others.
+// Announcements older than a minute are not picked up: a node that
+// starts late does not play yesterday's alarm.
+func (s *Scheduler) pickUp(ctx context.Context) error {
+	now := s.clock.Now()
+	since := s.since
+	if floor := now.Add(-time.Minute); since.Before(floor) {
+		since = floor
+	}
+	es, err := s.store.EmergenciesSince(ctx, since)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if e.CreatedAt.After(s.since) {
+			s.since = e.CreatedAt
+		}
+		if err := s.Announce(ctx, e); err != nil {
+			s.log.Error("announcement from another node", "emergency", e.ID, "err", err)
+		}
+	}
+	s.mu.Lock()
+	for id, at := range s.announced {
+		if now.Sub(at) > time.Hour {
+			delete(s.announced, id)
+		}
+	}
+	s.mu.Unlock()
 	return nil
 }
 

@@ -867,3 +867,30 @@ func (s *Store) DeleteSlot(ctx context.Context, scope auth.Scope, id int64) erro
 		return s.change(ctx, tx, x.CommunityID, "delete", "broadcast_slot", id, x, nil)
 	})
 }
+
+// EmergenciesSince lists the announcements made from since on, oldest
+// first, for the nodes that did not make them (no scope: the system's own
+// reading).
+func (s *Store) EmergenciesSince(ctx context.Context, since time.Time) ([]broadcast.Emergency, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT id, community_id, zone_ids, text, level, warning_level, status, repeats, created_by, created_at
+		FROM broadcast_emergencies WHERE created_at >= $1 ORDER BY created_at, id`, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("emergencies: %w", err)
+	}
+	defer rows.Close()
+	var out []broadcast.Emergency
+	for rows.Next() {
+		var e broadcast.Emergency
+		var zones string
+		var by sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.CommunityID, &zones, &e.Text, &e.Level, &e.WarningLevel, &e.Status, &e.Repeat, &by, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(zones), &e.ZoneIDs); err != nil {
+			return nil, err
+		}
+		e.CreatedBy, e.CreatedAt = by.Int64, e.CreatedAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

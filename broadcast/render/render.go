@@ -248,6 +248,17 @@ func (r *Renderer) Render(ctx context.Context, communityID int64, items []broadc
 	return a, nil
 }
 
+// Rendered returns the audio of items when they were rendered before
+// (ENOTFOUND when not), without rendering: what a node that does not lead
+// plays.
+func (r *Renderer) Rendered(ctx context.Context, communityID int64, items []broadcast.Item) (broadcast.Audio, error) {
+	parts, err := r.parts(ctx, communityID, items)
+	if err != nil {
+		return broadcast.Audio{}, err
+	}
+	return r.store.Render(ctx, communityID, hashOf(parts))
+}
+
 // run runs a program and returns its standard output; a failure carries
 // the end of what it wrote to standard error.
 func run(ctx context.Context, stdin io.Reader, name string, args ...string) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/shequ/shequ"
@@ -11,6 +12,7 @@ import (
 	"github.com/shequ/shequ/broadcast/icecast"
 	"github.com/shequ/shequ/broadcast/render"
 	"github.com/shequ/shequ/broadcast/stream"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -43,6 +45,12 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	}()
 	hub := stream.New(clock, blobs, log)
 	sched := broadcast.NewScheduler(st, r, hub, clock, log)
+	// Every node feeds its own listeners; with several nodes on one
+	// database the lease holder renders ahead and writes the as-run log.
+	sched.Follow()
+	node, _ := os.Hostname()
+	leader := &jobs.Leader{Store: st, Name: "broadcast", Holder: node, Log: log}
+	go leader.Run(ctx, sched.Lead)
 	go hub.Run(ctx)
 	go sched.Run(ctx)
 	if ice != nil {
