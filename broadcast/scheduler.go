@@ -95,6 +95,8 @@ type Scheduler struct {
 	follower, leading atomic.Bool
 	// since is where the next look for announcements starts.
 	since time.Time
+	// health checks the speakers, when set (WatchSpeakers).
+	health *Health
 
 	mu sync.Mutex
 	// announced are the announcements this node put on the air, by id.
@@ -138,6 +140,10 @@ func (s *Scheduler) Lead(ctx context.Context) {
 // leads reports whether this node does the once-only work.
 func (s *Scheduler) leads() bool { return !s.follower.Load() || s.leading.Load() }
 
+// WatchSpeakers makes the leading node check, every tick, that the
+// zones' loudspeakers listen (see Health).
+func (s *Scheduler) WatchSpeakers(h *Health) { s.health = h }
+
 // Run looks at the programme every second until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
 	s.tickLogged(ctx)
@@ -164,6 +170,11 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	programmes, err := s.store.Programmes(ctx)
 	if err != nil {
 		return err
+	}
+	if s.health != nil && s.leads() {
+		if err := s.health.Check(ctx, programmes, now); err != nil {
+			s.log.Error("speaker health", "err", err)
+		}
 	}
 	for _, p := range programmes {
 		for _, o := range Between(p.Slots, p.Location, now.Add(-maxSlot), now.Add(Lead)) {

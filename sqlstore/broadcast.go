@@ -894,3 +894,117 @@ func (s *Store) EmergenciesSince(ctx context.Context, since time.Time) ([]broadc
 	}
 	return out, rows.Err()
 }
+
+// SpeakerAddresses returns the configured network address of each
+// speaker (no scope: the system's own reading).
+func (s *Store) SpeakerAddresses(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var a args
+	rows, err := s.reader().QueryContext(ctx, "SELECT id, address FROM devices WHERE kind = "+a.add(community.DeviceSpeaker)+" AND id IN "+inList(&a, ids), a...)
+	if err != nil {
+		return nil, fmt.Errorf("speaker addresses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var addr string
+		if err := rows.Scan(&id, &addr); err != nil {
+			return nil, err
+		}
+		out[id] = addr
+	}
+	return out, rows.Err()
+}
+
+const speakerTroubleColumns = "id, community_id, speaker_id, zone_id, slot_id, raised_at, cleared_at"
+
+func scanSpeakerTrouble(r scanner) (broadcast.SpeakerTrouble, error) {
+	var t broadcast.SpeakerTrouble
+	var slot sql.NullInt64
+	var cleared sql.NullTime
+	err := r.Scan(&t.ID, &t.CommunityID, &t.SpeakerID, &t.ZoneID, &slot, &t.RaisedAt, &cleared)
+	t.SlotID, t.RaisedAt = slot.Int64, t.RaisedAt.UTC()
+	if cleared.Valid {
+		c := cleared.Time.UTC()
+		t.ClearedAt = &c
+	}
+	return t, err
+}
+
+// OpenSpeakerTroubles returns the speakers' troubles not cleared, by
+// speaker.
+func (s *Store) OpenSpeakerTroubles(ctx context.Context) (map[int64]broadcast.SpeakerTrouble, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT "+speakerTroubleColumns+" FROM broadcast_speaker_troubles WHERE cleared_at IS NULL")
+	if err != nil {
+		return nil, fmt.Errorf("speaker troubles: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]broadcast.SpeakerTrouble{}
+	for rows.Next() {
+		t, err := scanSpeakerTrouble(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[t.SpeakerID] = t
+	}
+	return out, rows.Err()
+}
+
+// SpeakerTroubles lists a community's speaker troubles, newest first.
+func (s *Store) SpeakerTroubles(ctx context.Context, scope auth.Scope, communityID int64) ([]broadcast.SpeakerTrouble, error) {
+	if err := mustReachCommunity(scope, communityID); err != nil {
+		return nil, err
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT "+speakerTroubleColumns+" FROM broadcast_speaker_troubles WHERE community_id = $1 ORDER BY raised_at DESC, id DESC LIMIT 100", communityID)
+	if err != nil {
+		return nil, fmt.Errorf("speaker troubles: %w", err)
+	}
+	defer rows.Close()
+	var out []broadcast.SpeakerTrouble
+	for rows.Next() {
+		t, err := scanSpeakerTrouble(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RaiseSpeakerTrouble records that a speaker missed a whole slot, unless
+// it has a trouble open already.
+func (s *Store) RaiseSpeakerTrouble(ctx context.Context, t *broadcast.SpeakerTrouble) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_speaker_troubles WHERE speaker_id = $1 AND cleared_at IS NULL", t.SpeakerID)
+		if err != nil || n > 0 {
+			return err
+		}
+		id, err := insert(ctx, tx, "INSERT INTO broadcast_speaker_troubles (community_id, speaker_id, zone_id, slot_id, raised_at) VALUES ($1, $2, $3, $4, $5)",
+			t.CommunityID, t.SpeakerID, t.ZoneID, nullID(t.SlotID), t.RaisedAt.UTC())
+		if err != nil {
+			return err
+		}
+		t.ID = id
+		return s.change(ctx, tx, t.CommunityID, "raise", "broadcast_speaker_trouble", id, nil, t)
+	})
+}
+
+// ClearSpeakerTrouble clears a speaker's open trouble: it listens again.
+func (s *Store) ClearSpeakerTrouble(ctx context.Context, speakerID int64, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var id, c int64
+		err := tx.QueryRowContext(ctx, "SELECT id, community_id FROM broadcast_speaker_troubles WHERE speaker_id = $1 AND cleared_at IS NULL", speakerID).Scan(&id, &c)
+		if err == sql.ErrNoRows {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_speaker_troubles SET cleared_at = $1 WHERE id = $2", at.UTC(), id); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, c, "clear", "broadcast_speaker_trouble", id, nil, map[string]any{"cleared_at": at.UTC()})
+	})
+}

@@ -36,6 +36,8 @@ type broadcastStore interface {
 	ListDedications(ctx context.Context, scope auth.Scope, user int64, communityID int64, status string, page shequ.Page) (shequ.List[broadcast.Dedication], error)
 	RequestDedication(ctx context.Context, scope auth.Scope, d *broadcast.Dedication) error
 	DecideDedication(ctx context.Context, scope auth.Scope, id int64, approve bool, slotID, trackID int64, note string) (broadcast.Dedication, error)
+	// SpeakerTroubles lists the loudspeakers that missed a whole slot.
+	SpeakerTroubles(ctx context.Context, scope auth.Scope, communityID int64) ([]broadcast.SpeakerTrouble, error)
 	// ListenerProgramme is what a household's loudspeaker plays.
 	ListenerProgramme(ctx context.Context, householdID int64) (broadcast.Programme, error)
 }
@@ -52,6 +54,9 @@ type Broadcaster interface {
 	// Listen returns the MP3 stream of a zone from now on, in chunks; the
 	// channel closes when ctx ends or the listener falls behind.
 	Listen(ctx context.Context, zoneID int64) (<-chan []byte, error)
+	// ListenAs is Listen for a listener known by its address: a
+	// loudspeaker is online while it listens.
+	ListenAs(ctx context.Context, zoneID int64, who broadcast.Listener) (<-chan []byte, error)
 }
 
 // errNoBroadcast answers when the server runs without the broadcast.
@@ -337,7 +342,7 @@ func (s *Server) zoneStream(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	chunks, err := s.broadcast.Listen(r.Context(), z.ID)
+	chunks, err := s.broadcast.ListenAs(r.Context(), z.ID, broadcast.Listener{Addr: s.clientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		fail(err)
 		return

@@ -181,6 +181,7 @@ func broadcastEnv(t *testing.T, dialect string) *testEnv {
 	t.Cleanup(r.Close)
 	hub := stream.New(env.clock, env.server.blobs, quiet)
 	sched := broadcast.NewScheduler(env.store, r, hub, env.clock, quiet)
+	sched.WatchSpeakers(broadcast.NewHealth(env.store, hub.ListenerList))
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	go hub.Run(ctx)
@@ -379,5 +380,95 @@ func TestBroadcastOverHTTP(t *testing.T) {
 	}
 	if r := env.pageAs("resident01", path); r.status != http.StatusForbidden {
 		t.Errorf("resident previews a slot: %d", r.status)
+	}
+}
+
+// TestSpeakerOffline: during the 18:30 slot (fake clock) only grid 1's
+// loudspeaker (its address 127.0.0.1, the test's own) listens to its zone
+// stream; when the slot ends each of the other 13 gets one trouble, shown
+// on the broadcaster's page, and one that listens again is cleared.
+func TestSpeakerOffline(t *testing.T) {
+	shequtest.NeedCommand(t, "espeak-ng", "ffmpeg", "ffprobe")
+	env := broadcastEnv(t, sqlstore.SQLite)
+	ctx := t.Context()
+	everyone := auth.Scope{{}}
+	g01, err := env.store.ZoneByCode(ctx, 0, "g01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g02, err := env.store.ZoneByCode(ctx, 0, "g02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAddress := func(id int64, addr string) {
+		d, err := env.store.Device(ctx, everyone, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Address = addr
+		if err := env.store.UpdateDevice(ctx, everyone, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setAddress(g01.SpeakerIDs[0], "http://127.0.0.1:8000/")
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	req, _ := http.NewRequestWithContext(lctx, http.MethodGet, env.http.URL+"/broadcast/zones/g01/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	go io.Copy(io.Discard, resp.Body)
+
+	open := func() map[int64]broadcast.SpeakerTrouble {
+		o, err := env.store.OpenSpeakerTroubles(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	env.clock.Advance(time.Date(2026, 11, 28, 10, 30, 0, 0, time.UTC).Sub(env.clock.Now())) // 18:30 in Shanghai
+	time.Sleep(2500 * time.Millisecond)                                                      // the scheduler ticks every second
+	if n := len(open()); n != 0 {
+		t.Fatalf("%d troubles during the slot", n)
+	}
+	env.clock.Advance(21 * time.Minute)
+	var o map[int64]broadcast.SpeakerTrouble
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if o = open(); len(o) >= 13 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d troubles after the slot, want 13", len(o))
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // a tick or two more raise nothing more
+	if o = open(); len(o) != 13 {
+		t.Errorf("%d troubles, want 13 (one per silent speaker)", len(o))
+	}
+	if _, ok := o[g01.SpeakerIDs[0]]; ok {
+		t.Error("grid 1's speaker, which listened, has a trouble")
+	}
+	pg := env.pageAs("broadcaster", "/broadcast")
+	if n := strings.Count(pg.body, "data-speaker-offline"); n != 13 || !strings.Contains(pg.body, "喇叭离线") {
+		t.Errorf("the page shows %d offline speakers, want 13", n)
+	}
+	// Grid 2's speaker listens again (it is at 127.0.0.1 now): cleared.
+	setAddress(g02.SpeakerIDs[0], "127.0.0.1")
+	req2, _ := http.NewRequestWithContext(lctx, http.MethodGet, env.http.URL+"/broadcast/zones/g02/stream", nil)
+	resp2, err := http.DefaultClient.Do(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	go io.Copy(io.Discard, resp2.Body)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if o = open(); len(o) == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d troubles after grid 2's speaker came back, want 12", len(o))
+		}
 	}
 }

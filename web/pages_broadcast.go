@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/broadcast"
+	"github.com/shequ/shequ/community"
 )
 
 // The loudspeaker programme (/broadcast): the next slot and what it
@@ -39,6 +41,11 @@ type airingView struct {
 	Zones []string
 }
 
+type offlineSpeaker struct {
+	Name, Zone string
+	Since      time.Time
+}
+
 type dayView struct {
 	Day     time.Time
 	Airings []airingView
@@ -60,6 +67,9 @@ type broadcastBody struct {
 	Tracks      []broadcast.Track
 	TrackTitles map[int64]string
 	SlotNames   map[int64]string
+	// Offline are the loudspeakers that missed a whole slot and have not
+	// listened since.
+	Offline []offlineSpeaker
 	// Confirm is the emergency awaiting its second step; Sent the one
 	// that went out.
 	Confirm *broadcast.Emergency
@@ -96,6 +106,23 @@ func (s *Server) broadcastBody(ctx context.Context, p *pageData) (*broadcastBody
 	b.Tracks, b.TrackTitles = tracks.Items, map[int64]string{}
 	for _, t := range tracks.Items {
 		b.TrackTitles[t.ID] = t.Title
+	}
+	troubles, err := s.store.SpeakerTroubles(ctx, sc, p.communityID)
+	if err != nil && shequ.ErrorCode(err) != shequ.EFORBIDDEN {
+		return nil, err
+	}
+	if len(troubles) > 0 {
+		names := map[int64]string{}
+		if ds, err := s.store.ListDevices(ctx, sc, community.Filter{CommunityID: p.communityID, Kind: community.DeviceSpeaker, Page: shequ.Page{Limit: shequ.MaxLimit}}); err == nil {
+			for _, d := range ds.Items {
+				names[d.ID] = d.Name
+			}
+		}
+		for _, t := range troubles {
+			if t.ClearedAt == nil {
+				b.Offline = append(b.Offline, offlineSpeaker{Name: cmp.Or(names[t.SpeakerID], "#"+strconv.FormatInt(t.SpeakerID, 10)), Zone: b.ZoneNames[t.ZoneID], Since: t.RaisedAt})
+			}
+		}
 	}
 	if b.CanModerate = p.Actor.Can(auth.PermBroadcastWrite); b.CanModerate {
 		pending, err := s.store.ListDedications(ctx, p.Actor.Scope(auth.PermBroadcastDedicate), p.Actor.User.ID, p.communityID, broadcast.DedicationPending, shequ.Page{Limit: 50})

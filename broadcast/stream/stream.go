@@ -69,7 +69,7 @@ func (h *Hub) station(zone int64) *station {
 	defer h.mu.Unlock()
 	s := h.stations[zone]
 	if s == nil {
-		s = &station{hub: h, zone: zone, listeners: map[chan []byte]bool{}}
+		s = &station{hub: h, zone: zone, listeners: map[chan []byte]broadcast.Listener{}}
 		h.stations[zone] = s
 		if h.ctx != nil {
 			go s.run(h.ctx)
@@ -168,10 +168,19 @@ func (h *Hub) InterruptLive(ctx context.Context, zones []int64, src io.ReadClose
 // Listen returns the zone's stream from now on, in chunks; the channel
 // closes when ctx ends or the listener falls behind.
 func (h *Hub) Listen(ctx context.Context, zone int64) (<-chan []byte, error) {
+	return h.ListenAs(ctx, zone, broadcast.Listener{})
+}
+
+// ListenAs is Listen for a listener known by its address (a loudspeaker,
+// a phone): the zone's listener list shows it.
+func (h *Hub) ListenAs(ctx context.Context, zone int64, who broadcast.Listener) (<-chan []byte, error) {
 	s := h.station(zone)
 	ch := make(chan []byte, listenerBuffer)
+	if who.Since.IsZero() {
+		who.Since = h.clock.Now()
+	}
 	s.mu.Lock()
-	s.listeners[ch] = true
+	s.listeners[ch] = who
 	s.mu.Unlock()
 	go func() {
 		<-ctx.Done()
@@ -186,6 +195,21 @@ func (h *Hub) Listeners(zone int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.listeners)
+}
+
+// ListenerList returns who listens to a zone by address (listeners
+// inside shequ, such as the Icecast source, have none and are left out).
+func (h *Hub) ListenerList(zone int64) []broadcast.Listener {
+	s := h.station(zone)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []broadcast.Listener
+	for _, l := range s.listeners {
+		if l.Addr != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // item is cued audio and how far it has played.
@@ -265,7 +289,7 @@ type station struct {
 	playing *item
 	paused  []*item
 
-	listeners map[chan []byte]bool
+	listeners map[chan []byte]broadcast.Listener
 }
 
 var silence = mp3.Silence()
@@ -382,7 +406,7 @@ func (s *station) using() []string {
 func (s *station) drop(ch chan []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.listeners[ch] {
+	if _, ok := s.listeners[ch]; ok {
 		delete(s.listeners, ch)
 		close(ch)
 	}

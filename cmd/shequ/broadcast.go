@@ -48,6 +48,7 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	// Every node feeds its own listeners; with several nodes on one
 	// database the lease holder renders ahead and writes the as-run log.
 	sched.Follow()
+	sched.WatchSpeakers(broadcast.NewHealth(st, hub.ListenerList))
 	node, _ := os.Hostname()
 	leader := &jobs.Leader{Store: st, Name: "broadcast", Holder: node, Log: log}
 	go leader.Run(ctx, sched.Lead)
