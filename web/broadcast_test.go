@@ -429,7 +429,7 @@ func TestSpeakerOffline(t *testing.T) {
 		return o
 	}
 	env.clock.Advance(time.Date(2026, 11, 28, 10, 30, 0, 0, time.UTC).Sub(env.clock.Now())) // 18:30 in Shanghai
-	time.Sleep(2500 * time.Millisecond)                                                      // the scheduler ticks every second
+	time.Sleep(2500 * time.Millisecond)                                                     // the scheduler ticks every second
 	if n := len(open()); n != 0 {
 		t.Fatalf("%d troubles during the slot", n)
 	}
