@@ -64,7 +64,7 @@ func hostOf(addr string) string {
 // Health checks, each tick, which speakers listen to their zones.
 type Health struct {
 	store     HealthStore
-	listeners func(zoneID int64) []Listener
+	listeners func(Zone) []Listener
 
 	mu sync.Mutex
 	// seen holds, by airing, the speakers seen listening during it, and
@@ -81,8 +81,8 @@ type watch struct {
 }
 
 // NewHealth returns a check of speakers against listeners, which gives a
-// zone's listeners on this node.
-func NewHealth(store HealthStore, listeners func(zoneID int64) []Listener) *Health {
+// zone's listeners (of this node's stream, and of its Icecast mount).
+func NewHealth(store HealthStore, listeners func(Zone) []Listener) *Health {
 	return &Health{store: store, listeners: listeners, seen: map[string]*watch{}}
 }
 
@@ -113,7 +113,7 @@ func (h *Health) Check(ctx context.Context, programmes []Programme, now time.Tim
 	for _, p := range programmes {
 		for _, z := range p.Zones {
 			hosts := map[string]bool{}
-			for _, l := range h.listeners(z.ID) {
+			for _, l := range h.listeners(z) {
 				hosts[hostOf(l.Addr)] = true
 			}
 			for _, sp := range z.SpeakerIDs {

@@ -54,9 +54,9 @@ func TestSpeakerHealth(t *testing.T) {
 		Slots: []Slot{{ID: 5, ZoneIDs: []int64{10}, Days: []int{1, 2, 3, 4, 5, 6, 7}, Start: "07:00", Minutes: 20}}}
 	st := &fakeHealthStore{addrs: map[int64]string{1: "10.0.0.1", 2: "http://10.0.0.2:8000/zone-g1"}, open: map[int64]SpeakerTrouble{}}
 	var listening []Listener
-	h := NewHealth(st, func(zone int64) []Listener {
-		if zone != 10 {
-			t.Fatalf("asked about zone %d", zone)
+	h := NewHealth(st, func(z Zone) []Listener {
+		if z.ID != 10 {
+			t.Fatalf("asked about zone %d", z.ID)
 		}
 		return listening
 	})

@@ -181,7 +181,7 @@ func broadcastEnv(t *testing.T, dialect string) *testEnv {
 	t.Cleanup(r.Close)
 	hub := stream.New(env.clock, env.server.blobs, quiet)
 	sched := broadcast.NewScheduler(env.store, r, hub, env.clock, quiet)
-	sched.WatchSpeakers(broadcast.NewHealth(env.store, hub.ListenerList))
+	sched.WatchSpeakers(broadcast.NewHealth(env.store, func(z broadcast.Zone) []broadcast.Listener { return hub.ListenerList(z.ID) }))
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	go hub.Run(ctx)

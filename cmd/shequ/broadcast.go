@@ -29,7 +29,7 @@ type broadcaster struct {
 // ends. Programs it needs and cannot find are reported now; the slots
 // they keep from going out are flagged and logged as they come.
 // With an Icecast server, each zone is also sent there.
-func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, log *slog.Logger) *broadcaster {
+func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, iceAdmin *url.Userinfo, log *slog.Logger) *broadcaster {
 	log = log.With("part", "broadcast")
 	tools := render.FindTools()
 	if missing := tools.Missing(); len(missing) > 0 {
@@ -48,7 +48,23 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	// Every node feeds its own listeners; with several nodes on one
 	// database the lease holder renders ahead and writes the as-run log.
 	sched.Follow()
-	sched.WatchSpeakers(broadcast.NewHealth(st, hub.ListenerList))
+	// Loudspeakers are online while they listen: to the zone's stream
+	// here, or to its Icecast mount when the admin's stats can be read.
+	var stats *icecast.Stats
+	if ice != nil && iceAdmin != nil {
+		stats = icecast.NewStats(ice, iceAdmin)
+	}
+	sched.WatchSpeakers(broadcast.NewHealth(st, func(z broadcast.Zone) []broadcast.Listener {
+		ls := hub.ListenerList(z.ID)
+		if stats != nil {
+			more, err := stats.Listeners(ctx, z)
+			if err != nil {
+				log.Warn("icecast listeners", "zone", z.Code, "err", err)
+			}
+			ls = append(ls, more...)
+		}
+		return ls
+	}))
 	node, _ := os.Hostname()
 	leader := &jobs.Leader{Store: st, Name: "broadcast", Holder: node, Log: log}
 	go leader.Run(ctx, sched.Lead)
