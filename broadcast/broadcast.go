@@ -90,6 +90,23 @@ type Item struct {
 	// TrackID names a song of the library (music, dedication; a clip may
 	// name a track instead of a media id).
 	TrackID int64 `json:"track_id,omitempty"`
+	// DedicationID names the song request a dedication item plays: it
+	// plays once, and leaves the rundown when it has aired.
+	DedicationID int64 `json:"dedication_id,omitempty"`
+	// From is the first date (YYYY-MM-DD) the item plays: a dedication
+	// waits for the day the resident wished for.
+	From string `json:"from,omitempty"`
+}
+
+// ItemsOn returns the items that play on date (YYYY-MM-DD).
+func ItemsOn(items []Item, date string) []Item {
+	out := make([]Item, 0, len(items))
+	for _, it := range items {
+		if it.From == "" || it.From <= date {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // Rundown is what a slot plays, in order.
@@ -148,6 +165,8 @@ type AsRun struct {
 	Seconds     float64   `json:"seconds"`
 	// Detail says what played, or why not.
 	Detail string `json:"detail,omitempty"`
+	// Listeners is how many listened to the zone's stream when it began.
+	Listeners int `json:"listeners"`
 }
 
 // AsRunFilter narrows the as-run log.
@@ -287,6 +306,12 @@ func (r *Rundown) Validate() error {
 		if it.Voice != "" && it.Voice != VoiceMandarin && it.Voice != VoiceCantonese {
 			p.Add(f+".voice", "must be cmn or yue")
 		}
+		if it.From != "" && !validDate(it.From) {
+			p.Add(f+".from", "must be YYYY-MM-DD")
+		}
+		if it.DedicationID != 0 && it.Kind != ItemDedication {
+			p.Add(f+".dedication_id", "only a dedication names a song request")
+		}
 		if utf8.RuneCountInString(it.Text) > 2000 {
 			p.Add(f+".text", "must be at most 2000 characters")
 		}
@@ -341,6 +366,9 @@ func (t *Track) Validate() error {
 type Audio struct {
 	SHA256  string  `json:"sha256"`
 	Seconds float64 `json:"seconds"`
+	// Marks are where each rundown item after the first begins, in
+	// seconds: a non-urgent announcement waits for the next one.
+	Marks []float64 `json:"marks,omitempty"`
 }
 
 // Programme is one community's zones and slots with what each slot plays:
@@ -358,6 +386,7 @@ const (
 	DedicationPending  = "pending"
 	DedicationApproved = "approved"
 	DedicationRejected = "rejected"
+	DedicationAired    = "aired"
 )
 
 // Dedication is a resident's song request (点歌): a song for someone, with
@@ -369,13 +398,20 @@ type Dedication struct {
 	TrackID     int64  `json:"track_id,omitempty"`
 	Song        string `json:"song,omitempty"`
 	For         string `json:"for"`
-	Message     string `json:"message,omitempty"`
-	Status      string `json:"status"`
-	SlotID      int64  `json:"slot_id,omitempty"`
-	Note        string `json:"note,omitempty"`
+	// Occasion is what it is for: a birthday, an anniversary…
+	Occasion string `json:"occasion,omitempty"`
+	Message  string `json:"message,omitempty"`
+	// Day is the day (YYYY-MM-DD) the resident wishes it to play, on or
+	// after which it is put on the air.
+	Day    string `json:"day,omitempty"`
+	Status string `json:"status"`
+	SlotID int64  `json:"slot_id,omitempty"`
+	Note   string `json:"note,omitempty"`
 	// DecidedBy and DecidedAt say who approved or rejected it, and when.
 	DecidedBy int64      `json:"decided_by,omitempty"`
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	// AiredAt is when it went out.
+	AiredAt   *time.Time `json:"aired_at,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 }
 
@@ -385,7 +421,7 @@ func (d *Dedication) Validate() error {
 	if d.CommunityID == 0 {
 		p.Add("community_id", "is required")
 	}
-	d.Song, d.For, d.Message = strings.TrimSpace(d.Song), strings.TrimSpace(d.For), strings.TrimSpace(d.Message)
+	d.Song, d.For, d.Message, d.Occasion = strings.TrimSpace(d.Song), strings.TrimSpace(d.For), strings.TrimSpace(d.Message), strings.TrimSpace(d.Occasion)
 	if d.TrackID == 0 && d.Song == "" {
 		p.Add("song", "name a song, or a track of the library")
 	}
@@ -396,12 +432,21 @@ func (d *Dedication) Validate() error {
 	if utf8.RuneCountInString(d.Message) > 200 {
 		p.Add("message", "must be at most 200 characters")
 	}
+	if utf8.RuneCountInString(d.Occasion) > 30 {
+		p.Add("occasion", "must be at most 30 characters")
+	}
+	if d.Day != "" && !validDate(d.Day) {
+		p.Add("day", "must be YYYY-MM-DD")
+	}
 	return p.Err()
 }
 
 // Words are what is said before the song.
 func (d Dedication) Words() string {
 	w := "送给" + d.For
+	if d.Occasion != "" {
+		w += "，" + d.Occasion
+	}
 	if d.Message != "" {
 		w += "：" + d.Message
 	}

@@ -76,14 +76,26 @@ func (e *Emergency) Validate() error {
 	return p.Err()
 }
 
+// Opening tones of an announcement.
+const (
+	// ToneAlarm is three short high beeps: a real alarm, or its exercise.
+	ToneAlarm = "alarm"
+	// ToneSoft is one low soft tone: a test, which must never sound like
+	// an alarm.
+	ToneSoft = "soft"
+)
+
+// Tone is what the announcement opens with.
+func (e Emergency) Tone() string {
+	if e.Status == StatusTest {
+		return ToneSoft
+	}
+	return ToneAlarm
+}
+
 var warningWords = map[string]string{"I": "一级特别重大", "II": "二级重大", "III": "三级较大", "IV": "四级一般"}
 
-// Alert is what an announcement opens with. It is rendered ahead (see
-// Scheduler.Tick), so that an urgent announcement cuts in with it at once
-// while its words are being rendered.
-var Alert = []Item{{Kind: ItemChime}}
-
-// Script is what is spoken for the announcement, after the Alert: a test
+// Script is what is spoken for the announcement, after its Tone: a test
 // or an exercise says so before and after every reading, and a warning
 // level is named.
 func (e Emergency) Script() []Item {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -22,28 +24,34 @@ type Cue struct {
 	At    time.Time
 	Until time.Time
 	Audio Audio
-	// OnAir is called when the cue starts; OnMiss when it is dropped
-	// unplayed.
-	OnAir  func(at time.Time)
+	// OnAir is called when the cue starts, with how many listen to the
+	// zone then; OnEnd when it has played to its end, with the same and
+	// how long it played; OnMiss when it is dropped unplayed.
+	OnAir  func(at time.Time, listeners int)
+	OnEnd  func(at time.Time, listeners int, played time.Duration)
 	OnMiss func()
-	// Hold keeps the zone silent for up to this long after the cue ends,
-	// waiting for the next announcement, rather than resuming what it cut.
-	Hold time.Duration
 }
 
 // Player puts audio on the zones' streams.
 type Player interface {
 	// Cue schedules audio on a zone.
 	Cue(ctx context.Context, zoneID int64, c Cue) error
-	// Interrupt plays audio on a zone next: urgent at once, cutting into
-	// what plays (which resumes after), otherwise when the current item
-	// ends.
-	Interrupt(ctx context.Context, zoneID int64, c Cue, urgent bool) error
+	// InterruptLive plays audio still being made (MP3 of the stream
+	// format, read from src as it comes, src closed at its end or on
+	// error) on the zones next: urgent at
+	// once, cutting into what plays (which resumes after), otherwise when
+	// the current item of what plays ends. cue gives each zone's cue.
+	InterruptLive(ctx context.Context, zoneIDs []int64, src io.ReadCloser, urgent bool, cue func(zoneID int64) Cue) error
 }
 
-// Renderer renders items to audio.
+// Renderer renders items to audio: ahead of air, whole (Render), or at
+// at once as it is spoken (Speak, speech only, after an opening tone).
 type Renderer interface {
 	Render(ctx context.Context, communityID int64, items []Item) (Audio, error)
+	// Rendered returns the audio of items if it was rendered before
+	// (ENOTFOUND if not), rendering nothing.
+	Rendered(ctx context.Context, communityID int64, items []Item) (Audio, error)
+	Speak(ctx context.Context, tone string, items []Item) (io.ReadCloser, error)
 }
 
 // SchedulerStore is what the scheduler reads and writes.
@@ -51,6 +59,12 @@ type SchedulerStore interface {
 	Programmes(ctx context.Context) ([]Programme, error)
 	FlagSlot(ctx context.Context, id int64, flag string) error
 	RecordAsRun(ctx context.Context, r *AsRun) error
+	// Aired records that a slot went out with items (song requests among
+	// them have aired).
+	Aired(ctx context.Context, slotID int64, items []Item, at time.Time) error
+	// EmergenciesSince lists the announcements made from since on, so
+	// that every node puts them on its own listeners' streams.
+	EmergenciesSince(ctx context.Context, since time.Time) ([]Emergency, error)
 }
 
 // Lead is how far ahead of its start a slot is rendered and cued.
@@ -63,6 +77,13 @@ const maxSlot = 180 * time.Minute
 // Scheduler renders each airing of the programme ahead of its start and
 // cues it on its zones; what went out, and what could not, goes to the
 // as-run log, and a slot that cannot be rendered is flagged.
+//
+// With several nodes, every node runs a scheduler that feeds its own
+// listeners, and one of them leads (see Follow and Lead): the leader
+// renders ahead, writes the as-run log, flags slots and marks song
+// requests aired; the others play what it rendered (rendering it
+// themselves only if it is not there a minute before the start) and pick
+// up announcements made on other nodes within a second.
 type Scheduler struct {
 	store  SchedulerStore
 	render Renderer
@@ -70,9 +91,16 @@ type Scheduler struct {
 	clock  shequ.Clock
 	log    *slog.Logger
 
+	// follower says another node may lead; leading says this one does.
+	follower, leading atomic.Bool
+	// since is where the next look for announcements starts.
+	since time.Time
+	// health checks the speakers, when set (WatchSpeakers).
+	health *Health
+
 	mu sync.Mutex
-	// alerts are the communities whose Alert is rendered.
-	alerts map[int64]bool
+	// announced are the announcements this node put on the air, by id.
+	announced map[int64]time.Time
 	// prepared holds, by airing, the items it was cued with (as JSON),
 	// or the error that kept it from being cued.
 	prepared map[string]prepared
@@ -94,8 +122,27 @@ func NewScheduler(store SchedulerStore, render Renderer, player Player, clock sh
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, alerts: map[int64]bool{}}
+	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, announced: map[int64]time.Time{},
+		since: clock.Now()}
 }
+
+// Follow makes the scheduler one of several nodes': it does the once-only
+// work only while Lead runs.
+func (s *Scheduler) Follow() { s.follower.Store(true) }
+
+// Lead is the chore of jobs.Leader: while it runs, this node leads.
+func (s *Scheduler) Lead(ctx context.Context) {
+	s.leading.Store(true)
+	defer s.leading.Store(false)
+	<-ctx.Done()
+}
+
+// leads reports whether this node does the once-only work.
+func (s *Scheduler) leads() bool { return !s.follower.Load() || s.leading.Load() }
+
+// WatchSpeakers makes the leading node check, every tick, that the
+// zones' loudspeakers listen (see Health).
+func (s *Scheduler) WatchSpeakers(h *Health) { s.health = h }
 
 // Run looks at the programme every second until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
@@ -117,17 +164,24 @@ func airingKey(o Occurrence) string {
 // were not prepared with their current items.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	now := s.clock.Now()
+	if err := s.pickUp(ctx); err != nil {
+		return err
+	}
 	programmes, err := s.store.Programmes(ctx)
 	if err != nil {
 		return err
 	}
+	if s.health != nil && s.leads() {
+		if err := s.health.Check(ctx, programmes, now); err != nil {
+			s.log.Error("speaker health", "err", err)
+		}
+	}
 	for _, p := range programmes {
-		s.warm(ctx, p.CommunityID)
 		for _, o := range Between(p.Slots, p.Location, now.Add(-maxSlot), now.Add(Lead)) {
 			if !o.End.After(now) {
 				continue
 			}
-			items := p.Rundowns[o.SlotID]
+			items := ItemsOn(p.Rundowns[o.SlotID], o.Start.In(p.Location).Format(time.DateOnly))
 			b, _ := json.Marshal(items)
 			key := airingKey(o)
 			s.mu.Lock()
@@ -139,29 +193,20 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 				}
 				continue
 			}
+			if !s.leads() && now.Before(o.Start.Add(-time.Minute)) {
+				// The leader renders it: take its audio when it is there.
+				a, err := s.render.Rendered(ctx, p.CommunityID, items)
+				if err != nil {
+					continue
+				}
+				s.cue(ctx, p.CommunityID, o, key, items, string(b), now, a)
+				continue
+			}
 			s.prepare(ctx, p.CommunityID, o, key, items, string(b), now)
 		}
 	}
 	s.forget(now)
 	return nil
-}
-
-// warm renders the community's Alert once, so that an urgent
-// announcement finds it ready.
-func (s *Scheduler) warm(ctx context.Context, community int64) {
-	s.mu.Lock()
-	done := s.alerts[community]
-	s.mu.Unlock()
-	if done {
-		return
-	}
-	if _, err := s.render.Render(ctx, community, Alert); err != nil {
-		s.log.Error("the emergency alert cannot be rendered", "community", community, "err", err)
-		return
-	}
-	s.mu.Lock()
-	s.alerts[community] = true
-	s.mu.Unlock()
 }
 
 // prepare renders an airing and cues it on its zones, or flags its slot.
@@ -179,22 +224,42 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 			p.err = err.Error()
 		}
 		s.log.Error("slot cannot be rendered", "slot", o.SlotID, "start", o.Start, "err", err)
-		if ferr := s.store.FlagSlot(ctx, o.SlotID, p.err); ferr != nil {
-			s.log.Error("flag slot", "slot", o.SlotID, "err", ferr)
+		if s.leads() {
+			if ferr := s.store.FlagSlot(ctx, o.SlotID, p.err); ferr != nil {
+				s.log.Error("flag slot", "slot", o.SlotID, "err", ferr)
+			}
 		}
 		s.mu.Lock()
 		s.prepared[key] = p
 		s.mu.Unlock()
 		return
 	}
-	if err := s.store.FlagSlot(ctx, o.SlotID, ""); err != nil {
-		s.log.Error("clear slot flag", "slot", o.SlotID, "err", err)
+	if s.leads() {
+		if err := s.store.FlagSlot(ctx, o.SlotID, ""); err != nil {
+			s.log.Error("clear slot flag", "slot", o.SlotID, "err", err)
+		}
 	}
+	s.cue(ctx, community, o, key, items, itemsJSON, now, a)
+}
+
+// cue puts rendered audio of an airing on its zones.
+func (s *Scheduler) cue(ctx context.Context, community int64, o Occurrence, key string, items []Item, itemsJSON string, now time.Time, a Audio) {
+	s.mu.Lock()
+	p := prepared{items: itemsJSON, start: o.Start, tried: now, recorded: s.prepared[key].recorded}
+	s.mu.Unlock()
 	for _, z := range o.ZoneIDs {
 		c := Cue{Key: key, At: o.Start, Until: o.End, Audio: a,
-			OnAir: func(at time.Time) {
+			OnAir: func(at time.Time, listeners int) {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
-					Detail: fmt.Sprintf("%d items", len(items))})
+					Detail: fmt.Sprintf("%d items", len(items)), Listeners: listeners})
+				if !s.leads() {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := s.store.Aired(ctx, o.SlotID, items, at); err != nil {
+					s.log.Error("song requests aired", "slot", o.SlotID, "err", err)
+				}
 			},
 			OnMiss: func() {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunSkipped, StartedAt: o.Start, Detail: "the zone was busy until the slot ended"})
@@ -222,7 +287,11 @@ func (s *Scheduler) missed(community int64, o Occurrence, key, why string) {
 	}
 }
 
+// asRun writes the as-run log, on the leading node only.
 func (s *Scheduler) asRun(community int64, r AsRun) {
+	if !s.leads() {
+		return
+	}
 	r.CommunityID = community
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -242,42 +311,97 @@ func (s *Scheduler) forget(now time.Time) {
 	}
 }
 
-// Announce puts an emergency announcement on its zones: the Alert at
-// once (urgent cuts into what plays, which resumes after; non-urgent
-// follows the current item), then its words as soon as they are
-// rendered.
+// announceFor bounds how long an announcement may take to say.
+const announceFor = 10 * time.Minute
+
+// Announce puts an emergency announcement on its zones at once: its tone
+// and words are spoken straight into the zones' streams as they are
+// synthesised (see Renderer.Speak), so that an urgent one, which cuts
+// into what plays (resuming it after), is heard within 2 seconds. A
+// non-urgent one follows the current item. It goes on the as-run log when
+// it has been said, or failed.
 func (s *Scheduler) Announce(ctx context.Context, e Emergency) error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	_, done := s.announced[e.ID]
+	if !done && e.ID != 0 {
+		s.announced[e.ID] = now
+	}
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
 	failed := func(err error) error {
-		s.log.Error("emergency cannot be rendered", "emergency", e.ID, "err", err)
+		s.log.Error("emergency cannot be spoken", "emergency", e.ID, "err", err)
 		for _, z := range e.ZoneIDs {
-			s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunFailed, StartedAt: s.clock.Now(), Detail: err.Error()})
+			s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunFailed, StartedAt: now, Detail: err.Error()})
 		}
 		return err
 	}
-	alert, err := s.render.Render(ctx, e.CommunityID, Alert)
+	// The announcement outlives the request that asked for it.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceFor)
+	src, err := s.render.Speak(sctx, e.Tone(), e.Script())
 	if err != nil {
+		cancel()
 		return failed(err)
 	}
-	key := "emergency-" + strconv.FormatInt(e.ID, 10)
-	for _, z := range e.ZoneIDs {
-		c := Cue{Key: key + "-alert", At: s.clock.Now(), Audio: alert, Hold: 30 * time.Second}
-		if err := s.player.Interrupt(ctx, z, c, e.Level == LevelUrgent); err != nil {
-			return err
-		}
-	}
-	words, err := s.render.Render(ctx, e.CommunityID, e.Script())
-	if err != nil {
-		return failed(err)
-	}
-	for _, z := range e.ZoneIDs {
-		c := Cue{Key: key, At: s.clock.Now(), Audio: words,
-			OnAir: func(at time.Time) {
-				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunPlayed, StartedAt: at, Seconds: alert.Seconds + words.Seconds,
-					Detail: e.Level + " " + e.Status})
+	cue := func(z int64) Cue {
+		return Cue{Key: "emergency-" + strconv.FormatInt(e.ID, 10), At: now,
+			OnEnd: func(at time.Time, listeners int, played time.Duration) {
+				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunPlayed, StartedAt: at, Seconds: played.Seconds(),
+					Detail: e.Level + " " + e.Status, Listeners: listeners})
+			},
+			OnMiss: func() {
+				s.asRun(e.CommunityID, AsRun{ZoneID: z, EmergencyID: e.ID, Kind: RunEmergency, Status: RunSkipped, StartedAt: now, Detail: "the stream stopped before it was said"})
 			}}
-		if err := s.player.Interrupt(ctx, z, c, false); err != nil {
-			return err
-		}
+	}
+	src = closeThen{src, cancel}
+	if err := s.player.InterruptLive(sctx, e.ZoneIDs, src, e.Level == LevelUrgent, cue); err != nil {
+		_ = src.Close()
+		return failed(err)
 	}
 	return nil
+}
+
+// pickUp announces, on this node, the announcements made on others.
+// Announcements older than a minute are not picked up: a node that
+// starts late does not play yesterday's alarm.
+func (s *Scheduler) pickUp(ctx context.Context) error {
+	now := s.clock.Now()
+	since := s.since
+	if floor := now.Add(-time.Minute); since.Before(floor) {
+		since = floor
+	}
+	es, err := s.store.EmergenciesSince(ctx, since)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if e.CreatedAt.After(s.since) {
+			s.since = e.CreatedAt
+		}
+		if err := s.Announce(ctx, e); err != nil {
+			s.log.Error("announcement from another node", "emergency", e.ID, "err", err)
+		}
+	}
+	s.mu.Lock()
+	for id, at := range s.announced {
+		if now.Sub(at) > time.Hour {
+			delete(s.announced, id)
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// closeThen calls after once it is closed.
+type closeThen struct {
+	io.ReadCloser
+	after func()
+}
+
+func (c closeThen) Close() error {
+	err := c.ReadCloser.Close()
+	c.after()
+	return err
 }

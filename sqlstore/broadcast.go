@@ -29,7 +29,7 @@ var (
 	broadcastTracks = table{what: "track", from: "broadcast_tracks t JOIN media m ON m.id = t.media_id", id: "t.id", scope: scopeCols{community: "t.community_id"},
 		order: "t.title, t.id", columns: "t.id, t.community_id, t.media_id, t.title, t.artist, t.seconds, t.lufs, m.content_type, m.size, m.sha256, t.created_at"}
 	broadcastAsRun = table{what: "as-run entry", from: "broadcast_asrun r", id: "r.id", scope: scopeCols{community: "r.community_id"},
-		order: "r.started_at DESC, r.id DESC", columns: "r.id, r.community_id, r.zone_id, r.slot_id, r.emergency_id, r.kind, r.status, r.started_at, r.seconds, r.detail"}
+		order: "r.started_at DESC, r.id DESC", columns: "r.id, r.community_id, r.zone_id, r.slot_id, r.emergency_id, r.kind, r.status, r.started_at, r.seconds, r.detail, r.listeners"}
 )
 
 func scanZone(r scanner) (broadcast.Zone, error) {
@@ -70,7 +70,7 @@ func scanTrack(r scanner) (broadcast.Track, error) {
 func scanAsRun(r scanner) (broadcast.AsRun, error) {
 	var a broadcast.AsRun
 	var slot, em sql.NullInt64
-	err := r.Scan(&a.ID, &a.CommunityID, &a.ZoneID, &slot, &em, &a.Kind, &a.Status, &a.StartedAt, &a.Seconds, &a.Detail)
+	err := r.Scan(&a.ID, &a.CommunityID, &a.ZoneID, &slot, &em, &a.Kind, &a.Status, &a.StartedAt, &a.Seconds, &a.Detail, &a.Listeners)
 	a.SlotID, a.EmergencyID, a.StartedAt = slot.Int64, em.Int64, a.StartedAt.UTC()
 	return a, err
 }
@@ -352,9 +352,13 @@ func (s *Store) AudioMedia(ctx context.Context, communityID, id int64) (media.Me
 // there is none.
 func (s *Store) Render(ctx context.Context, communityID int64, hash string) (broadcast.Audio, error) {
 	var a broadcast.Audio
-	err := s.reader().QueryRowContext(ctx, "SELECT sha256, seconds FROM broadcast_renders WHERE community_id = $1 AND hash = $2", communityID, hash).Scan(&a.SHA256, &a.Seconds)
+	var marks string
+	err := s.reader().QueryRowContext(ctx, "SELECT sha256, seconds, marks FROM broadcast_renders WHERE community_id = $1 AND hash = $2", communityID, hash).Scan(&a.SHA256, &a.Seconds, &marks)
 	if err == sql.ErrNoRows {
 		return a, shequ.Errorf(shequ.ENOTFOUND, "no render %s", hash)
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(marks), &a.Marks)
 	}
 	return a, err
 }
@@ -367,8 +371,8 @@ func (s *Store) SaveRender(ctx context.Context, communityID int64, hash string, 
 		if err != nil || n > 0 {
 			return err
 		}
-		id, err := insert(ctx, tx, "INSERT INTO broadcast_renders (community_id, hash, sha256, seconds, created_at) VALUES ($1, $2, $3, $4, $5)",
-			communityID, hash, a.SHA256, a.Seconds, s.now())
+		id, err := insert(ctx, tx, "INSERT INTO broadcast_renders (community_id, hash, sha256, seconds, marks, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			communityID, hash, a.SHA256, a.Seconds, jsonText(a.Marks), s.now())
 		if err != nil {
 			return err
 		}
@@ -380,9 +384,9 @@ func (s *Store) SaveRender(ctx context.Context, communityID int64, hash string, 
 // RecordAsRun appends to a zone's as-run log.
 func (s *Store) RecordAsRun(ctx context.Context, r *broadcast.AsRun) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		id, err := insert(ctx, tx, `INSERT INTO broadcast_asrun (community_id, zone_id, slot_id, emergency_id, kind, status, started_at, seconds, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			r.CommunityID, r.ZoneID, nullID(r.SlotID), nullID(r.EmergencyID), r.Kind, r.Status, r.StartedAt.UTC(), r.Seconds, r.Detail)
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_asrun (community_id, zone_id, slot_id, emergency_id, kind, status, started_at, seconds, detail, listeners)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			r.CommunityID, r.ZoneID, nullID(r.SlotID), nullID(r.EmergencyID), r.Kind, r.Status, r.StartedAt.UTC(), r.Seconds, r.Detail, r.Listeners)
 		r.ID = id
 		return err
 	})
@@ -507,17 +511,21 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-const dedicationColumns = "d.id, d.community_id, d.requested_by, d.track_id, d.song, d.for_whom, d.message, d.status, d.slot_id, d.note, d.decided_by, d.decided_at, d.created_at"
+const dedicationColumns = "d.id, d.community_id, d.requested_by, d.track_id, d.song, d.for_whom, d.occasion, d.message, d.wished_day, d.status, d.slot_id, d.note, d.decided_by, d.decided_at, d.aired_at, d.created_at"
 
 func scanDedication(r scanner) (broadcast.Dedication, error) {
 	var d broadcast.Dedication
 	var by, track, slot, decider sql.NullInt64
-	var at sql.NullTime
-	err := r.Scan(&d.ID, &d.CommunityID, &by, &track, &d.Song, &d.For, &d.Message, &d.Status, &slot, &d.Note, &decider, &at, &d.CreatedAt)
+	var at, aired sql.NullTime
+	err := r.Scan(&d.ID, &d.CommunityID, &by, &track, &d.Song, &d.For, &d.Occasion, &d.Message, &d.Day, &d.Status, &slot, &d.Note, &decider, &at, &aired, &d.CreatedAt)
 	d.RequestedBy, d.TrackID, d.SlotID, d.DecidedBy, d.CreatedAt = by.Int64, track.Int64, slot.Int64, decider.Int64, d.CreatedAt.UTC()
 	if at.Valid {
 		t := at.Time.UTC()
 		d.DecidedAt = &t
+	}
+	if aired.Valid {
+		t := aired.Time.UTC()
+		d.AiredAt = &t
 	}
 	return d, err
 }
@@ -581,8 +589,8 @@ func (s *Store) RequestDedication(ctx context.Context, scope auth.Scope, d *broa
 			d.RequestedBy = a.User.ID
 		}
 		d.Status, d.CreatedAt = broadcast.DedicationPending, s.now()
-		id, err := insert(ctx, tx, `INSERT INTO broadcast_dedications (community_id, requested_by, track_id, song, for_whom, message, status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.CommunityID, nullID(d.RequestedBy), nullID(d.TrackID), d.Song, d.For, d.Message, d.Status, d.CreatedAt)
+		id, err := insert(ctx, tx, `INSERT INTO broadcast_dedications (community_id, requested_by, track_id, song, for_whom, occasion, message, wished_day, status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, d.CommunityID, nullID(d.RequestedBy), nullID(d.TrackID), d.Song, d.For, d.Occasion, d.Message, d.Day, d.Status, d.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -632,7 +640,7 @@ func (s *Store) DecideDedication(ctx context.Context, scope auth.Scope, id int64
 			if err != nil {
 				return err
 			}
-			r.Items = append(r.Items, broadcast.Item{Kind: broadcast.ItemDedication, TrackID: trackID, Text: d.Words()})
+			r.Items = append(r.Items, broadcast.Item{Kind: broadcast.ItemDedication, TrackID: trackID, Text: d.Words(), DedicationID: d.ID, From: d.Day})
 			if err := s.writeRundown(ctx, tx, &r, r); err != nil {
 				return err
 			}
@@ -645,4 +653,358 @@ func (s *Store) DecideDedication(ctx context.Context, scope auth.Scope, id int64
 		return s.change(ctx, tx, d.CommunityID, d.Status, "broadcast_dedication", d.ID, before, d)
 	})
 	return d, err
+}
+
+// Aired records that a slot's airing went out with items: the song
+// requests among them are aired, and leave the slot's rundown so that
+// they play once. Recording it again changes nothing.
+func (s *Store) Aired(ctx context.Context, slotID int64, items []broadcast.Item, at time.Time) error {
+	var ids []int64
+	for _, it := range items {
+		if it.DedicationID != 0 {
+			ids = append(ids, it.DedicationID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRow(ctx, tx, "broadcast_slots", slotID); err != nil {
+			return err
+		}
+		r, err := readRundown(ctx, tx, auth.Scope{{}}, slotID)
+		if err != nil {
+			return err
+		}
+		before := r
+		r.Items = slices.DeleteFunc(slices.Clone(r.Items), func(it broadcast.Item) bool { return slices.Contains(ids, it.DedicationID) })
+		if len(r.Items) != len(before.Items) {
+			if err := s.writeRundown(ctx, tx, &r, before); err != nil {
+				return err
+			}
+		}
+		var a args
+		_, err = tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = "+a.add(broadcast.DedicationAired)+", aired_at = "+a.add(at.UTC())+
+			" WHERE status = "+a.add(broadcast.DedicationApproved)+" AND slot_id = "+a.add(slotID)+" AND id IN "+inList(&a, ids), a...)
+		return err
+	})
+}
+
+// ListenerProgramme is the programme a household hears: the zones with a
+// loudspeaker of its grid (its grid's own first, then wider ones), the
+// slots on them and what they carry.
+func (s *Store) ListenerProgramme(ctx context.Context, householdID int64) (broadcast.Programme, error) {
+	var p broadcast.Programme
+	var grid int64
+	var tz string
+	err := s.reader().QueryRowContext(ctx, `SELECT b.grid_id, h.community_id, c.timezone FROM households h JOIN homes o ON o.id = h.home_id
+		JOIN buildings b ON b.id = o.building_id JOIN communities c ON c.id = h.community_id WHERE h.id = $1`, householdID).Scan(&grid, &p.CommunityID, &tz)
+	if err == sql.ErrNoRows {
+		return p, notFound("household", householdID)
+	} else if err != nil {
+		return p, err
+	}
+	if p.Location, err = time.LoadLocation(tz); err != nil {
+		p.Location = time.UTC
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM devices WHERE grid_id = $1 AND kind = $2", grid, community.DeviceSpeaker)
+	if err != nil {
+		return p, err
+	}
+	var speakers []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return p, err
+		}
+		speakers = append(speakers, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	all, err := s.Programmes(ctx)
+	if err != nil {
+		return p, err
+	}
+	for _, q := range all {
+		if q.CommunityID != p.CommunityID {
+			continue
+		}
+		for _, z := range q.Zones {
+			if slices.ContainsFunc(z.SpeakerIDs, func(id int64) bool { return slices.Contains(speakers, id) }) {
+				p.Zones = append(p.Zones, z)
+			}
+		}
+		slices.SortStableFunc(p.Zones, func(a, b broadcast.Zone) int { return len(a.SpeakerIDs) - len(b.SpeakerIDs) })
+		p.Rundowns = map[int64][]broadcast.Item{}
+		for _, x := range q.Slots {
+			if slices.ContainsFunc(x.ZoneIDs, func(id int64) bool {
+				return slices.ContainsFunc(p.Zones, func(z broadcast.Zone) bool { return z.ID == id })
+			}) {
+				p.Slots = append(p.Slots, x)
+				p.Rundowns[x.ID] = q.Rundowns[x.ID]
+			}
+		}
+	}
+	return p, nil
+}
+
+// UpdateZone changes a zone's code, name and speakers.
+func (s *Store) UpdateZone(ctx context.Context, scope auth.Scope, z *broadcast.Zone) error {
+	before, err := s.Zone(ctx, scope, z.ID)
+	if err != nil {
+		return err
+	}
+	z.CommunityID, z.CreatedAt = before.CommunityID, before.CreatedAt
+	if err := z.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, z.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkSpeakers(ctx, tx, z.CommunityID, z.SpeakerIDs); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_zones SET code = $1, name = $2, speaker_ids = $3 WHERE id = $4",
+			z.Code, z.Name, jsonText(z.SpeakerIDs), z.ID); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, z.CommunityID, "update", "broadcast_zone", z.ID, before, z)
+	})
+}
+
+// DeleteZone removes a zone no slot plays on.
+func (s *Store) DeleteZone(ctx context.Context, scope auth.Scope, id int64) error {
+	z, err := s.Zone(ctx, scope, id)
+	if err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, z.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT zone_ids FROM broadcast_slots WHERE community_id = $1", z.CommunityID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ids string
+			var zs []int64
+			if err := rows.Scan(&ids); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(ids), &zs); err != nil {
+				return err
+			}
+			if slices.Contains(zs, id) {
+				return shequ.Errorf(shequ.ECONFLICT, "slots still play on zone %s: take it off them first", z.Code)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM broadcast_zones WHERE id = $1", id); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, z.CommunityID, "delete", "broadcast_zone", id, z, nil)
+	})
+}
+
+// UpdateSlot changes a slot's name, zones, days, time, dates and
+// exceptions; its rundown stays.
+func (s *Store) UpdateSlot(ctx context.Context, scope auth.Scope, x *broadcast.Slot) error {
+	before, err := s.Slot(ctx, scope, x.ID)
+	if err != nil {
+		return err
+	}
+	x.CommunityID, x.CreatedAt, x.Flag = before.CommunityID, before.CreatedAt, before.Flag
+	if err := x.Validate(); err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, x.CommunityID); err != nil {
+		return err
+	}
+	if x.Exceptions == nil {
+		x.Exceptions = []broadcast.Exception{}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkZones(ctx, tx, x.CommunityID, x.ZoneIDs); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE broadcast_slots SET name = $1, zone_ids = $2, days = $3, start_hm = $4, minutes = $5, date_from = $6, date_until = $7, exceptions = $8
+			WHERE id = $9`, x.Name, jsonText(x.ZoneIDs), jsonText(x.Days), x.Start, x.Minutes, x.From, x.Until, jsonText(x.Exceptions), x.ID); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, x.CommunityID, "update", "broadcast_slot", x.ID, before, x)
+	})
+}
+
+// DeleteSlot removes a slot and its rundown; song requests approved into
+// it go back to the queue.
+func (s *Store) DeleteSlot(ctx context.Context, scope auth.Scope, id int64) error {
+	x, err := s.Slot(ctx, scope, id)
+	if err != nil {
+		return err
+	}
+	if err := mustReachCommunity(scope, x.CommunityID); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = $1, slot_id = NULL WHERE slot_id = $2 AND status = $3",
+			broadcast.DedicationPending, id, broadcast.DedicationApproved); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_dedications SET slot_id = NULL WHERE slot_id = $1", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM broadcast_slots WHERE id = $1", id); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, x.CommunityID, "delete", "broadcast_slot", id, x, nil)
+	})
+}
+
+// EmergenciesSince lists the announcements made from since on, oldest
+// first, for the nodes that did not make them (no scope: the system's own
+// reading).
+func (s *Store) EmergenciesSince(ctx context.Context, since time.Time) ([]broadcast.Emergency, error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT id, community_id, zone_ids, text, level, warning_level, status, repeats, created_by, created_at
+		FROM broadcast_emergencies WHERE created_at >= $1 ORDER BY created_at, id`, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("emergencies: %w", err)
+	}
+	defer rows.Close()
+	var out []broadcast.Emergency
+	for rows.Next() {
+		var e broadcast.Emergency
+		var zones string
+		var by sql.NullInt64
+		if err := rows.Scan(&e.ID, &e.CommunityID, &zones, &e.Text, &e.Level, &e.WarningLevel, &e.Status, &e.Repeat, &by, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(zones), &e.ZoneIDs); err != nil {
+			return nil, err
+		}
+		e.CreatedBy, e.CreatedAt = by.Int64, e.CreatedAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SpeakerAddresses returns the configured network address of each
+// speaker (no scope: the system's own reading).
+func (s *Store) SpeakerAddresses(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var a args
+	rows, err := s.reader().QueryContext(ctx, "SELECT id, address FROM devices WHERE kind = "+a.add(community.DeviceSpeaker)+" AND id IN "+inList(&a, ids), a...)
+	if err != nil {
+		return nil, fmt.Errorf("speaker addresses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var addr string
+		if err := rows.Scan(&id, &addr); err != nil {
+			return nil, err
+		}
+		out[id] = addr
+	}
+	return out, rows.Err()
+}
+
+const speakerTroubleColumns = "id, community_id, speaker_id, zone_id, slot_id, raised_at, cleared_at"
+
+func scanSpeakerTrouble(r scanner) (broadcast.SpeakerTrouble, error) {
+	var t broadcast.SpeakerTrouble
+	var slot sql.NullInt64
+	var cleared sql.NullTime
+	err := r.Scan(&t.ID, &t.CommunityID, &t.SpeakerID, &t.ZoneID, &slot, &t.RaisedAt, &cleared)
+	t.SlotID, t.RaisedAt = slot.Int64, t.RaisedAt.UTC()
+	if cleared.Valid {
+		c := cleared.Time.UTC()
+		t.ClearedAt = &c
+	}
+	return t, err
+}
+
+// OpenSpeakerTroubles returns the speakers' troubles not cleared, by
+// speaker.
+func (s *Store) OpenSpeakerTroubles(ctx context.Context) (map[int64]broadcast.SpeakerTrouble, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT "+speakerTroubleColumns+" FROM broadcast_speaker_troubles WHERE cleared_at IS NULL")
+	if err != nil {
+		return nil, fmt.Errorf("speaker troubles: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]broadcast.SpeakerTrouble{}
+	for rows.Next() {
+		t, err := scanSpeakerTrouble(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[t.SpeakerID] = t
+	}
+	return out, rows.Err()
+}
+
+// SpeakerTroubles lists a community's speaker troubles, newest first.
+func (s *Store) SpeakerTroubles(ctx context.Context, scope auth.Scope, communityID int64) ([]broadcast.SpeakerTrouble, error) {
+	if err := mustReachCommunity(scope, communityID); err != nil {
+		return nil, err
+	}
+	rows, err := s.reader().QueryContext(ctx, "SELECT "+speakerTroubleColumns+" FROM broadcast_speaker_troubles WHERE community_id = $1 ORDER BY raised_at DESC, id DESC LIMIT 100", communityID)
+	if err != nil {
+		return nil, fmt.Errorf("speaker troubles: %w", err)
+	}
+	defer rows.Close()
+	var out []broadcast.SpeakerTrouble
+	for rows.Next() {
+		t, err := scanSpeakerTrouble(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RaiseSpeakerTrouble records that a speaker missed a whole slot, unless
+// it has a trouble open already.
+func (s *Store) RaiseSpeakerTrouble(ctx context.Context, t *broadcast.SpeakerTrouble) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		n, err := count(ctx, tx, "SELECT COUNT(*) FROM broadcast_speaker_troubles WHERE speaker_id = $1 AND cleared_at IS NULL", t.SpeakerID)
+		if err != nil || n > 0 {
+			return err
+		}
+		id, err := insert(ctx, tx, "INSERT INTO broadcast_speaker_troubles (community_id, speaker_id, zone_id, slot_id, raised_at) VALUES ($1, $2, $3, $4, $5)",
+			t.CommunityID, t.SpeakerID, t.ZoneID, nullID(t.SlotID), t.RaisedAt.UTC())
+		if err != nil {
+			return err
+		}
+		t.ID = id
+		return s.change(ctx, tx, t.CommunityID, "raise", "broadcast_speaker_trouble", id, nil, t)
+	})
+}
+
+// ClearSpeakerTrouble clears a speaker's open trouble: it listens again.
+func (s *Store) ClearSpeakerTrouble(ctx context.Context, speakerID int64, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var id, c int64
+		err := tx.QueryRowContext(ctx, "SELECT id, community_id FROM broadcast_speaker_troubles WHERE speaker_id = $1 AND cleared_at IS NULL", speakerID).Scan(&id, &c)
+		if err == sql.ErrNoRows {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE broadcast_speaker_troubles SET cleared_at = $1 WHERE id = $2", at.UTC(), id); err != nil {
+			return err
+		}
+		return s.change(ctx, tx, c, "clear", "broadcast_speaker_trouble", id, nil, map[string]any{"cleared_at": at.UTC()})
+	})
 }

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -95,18 +96,18 @@ func TestBroadcastProgramme(t *testing.T) {
 		}
 		_, err = st.Render(ctx, c, "h1")
 		wantCode(t, "", err, shequ.ENOTFOUND)
-		a := broadcast.Audio{SHA256: strings.Repeat("cd", 32), Seconds: 31.2}
+		a := broadcast.Audio{SHA256: strings.Repeat("cd", 32), Seconds: 31.2, Marks: []float64{2.1, 12.5}}
 		mustOK(t, st.SaveRender(ctx, c, "h1", a, media.Media{SHA256: a.SHA256, ContentType: "audio/mpeg", Size: 250000}))
 		mustOK(t, st.SaveRender(ctx, c, "h1", a, media.Media{SHA256: a.SHA256, ContentType: "audio/mpeg", Size: 250000}))
-		if got, err := st.Render(ctx, c, "h1"); err != nil || got != a {
+		if got, err := st.Render(ctx, c, "h1"); err != nil || !reflect.DeepEqual(got, a) {
 			t.Fatalf("render: %+v %v", got, err)
 		}
 		at := clock.Now()
 		mustOK(t, st.RecordAsRun(ctx, &broadcast.AsRun{CommunityID: c, ZoneID: z.ID, SlotID: slot.ID, Kind: broadcast.RunSlot, Status: broadcast.RunPlayed, StartedAt: at, Seconds: 31.2}))
-		mustOK(t, st.RecordAsRun(ctx, &broadcast.AsRun{CommunityID: c, ZoneID: z.ID, Kind: broadcast.RunEmergency, Status: broadcast.RunPlayed, StartedAt: at.Add(time.Hour), Seconds: 9}))
+		mustOK(t, st.RecordAsRun(ctx, &broadcast.AsRun{CommunityID: c, ZoneID: z.ID, Kind: broadcast.RunEmergency, Status: broadcast.RunPlayed, StartedAt: at.Add(time.Hour), Seconds: 9, Listeners: 3}))
 		runs, err := st.ListAsRun(ctx, admin, broadcast.AsRunFilter{ZoneID: z.ID})
 		mustOK(t, err)
-		if runs.Total != 2 || runs.Items[0].Kind != broadcast.RunEmergency || runs.Items[1].SlotID != slot.ID {
+		if runs.Total != 2 || runs.Items[0].Kind != broadcast.RunEmergency || runs.Items[0].Listeners != 3 || runs.Items[1].SlotID != slot.ID {
 			t.Fatalf("as-run: %+v", runs)
 		}
 		e := broadcast.Emergency{CommunityID: c, ZoneIDs: []int64{z.ID}, Text: "燃气泄漏，请撤离", Level: broadcast.LevelUrgent}
@@ -179,6 +180,48 @@ func TestBroadcastDedications(t *testing.T) {
 		}
 		if auditCount(t, st, "broadcast_dedication.approved") != 1 || auditCount(t, st, "broadcast_dedication.rejected") != 1 {
 			t.Error("decisions not audited")
+		}
+	})
+}
+
+func TestBroadcastSpeakerTroubles(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "spk")
+		c := tr.community.ID
+		speaker := community.Device{CommunityID: c, Kind: community.DeviceSpeaker, Name: "广播01", GridID: tr.grid1.ID, Address: "10.0.3.21"}
+		camera := community.Device{CommunityID: c, Kind: community.DeviceCamera, Name: "摄像机01", Address: "10.0.3.22"}
+		for _, d := range []*community.Device{&speaker, &camera} {
+			mustOK(t, st.CreateDevice(ctx, everywhere, d))
+		}
+		addrs, err := st.SpeakerAddresses(ctx, []int64{speaker.ID, camera.ID})
+		mustOK(t, err)
+		if len(addrs) != 1 || addrs[speaker.ID] != "10.0.3.21" {
+			t.Fatalf("addresses %v: want the speaker's only", addrs)
+		}
+		at := clock.Now()
+		tr1 := broadcast.SpeakerTrouble{CommunityID: c, SpeakerID: speaker.ID, ZoneID: 7, SlotID: 3, RaisedAt: at}
+		mustOK(t, st.RaiseSpeakerTrouble(ctx, &tr1))
+		again := broadcast.SpeakerTrouble{CommunityID: c, SpeakerID: speaker.ID, ZoneID: 7, SlotID: 4, RaisedAt: at.Add(time.Hour)}
+		mustOK(t, st.RaiseSpeakerTrouble(ctx, &again))
+		open, err := st.OpenSpeakerTroubles(ctx)
+		mustOK(t, err)
+		if len(open) != 1 || open[speaker.ID].SlotID != 3 || again.ID != 0 {
+			t.Fatalf("open %+v (second raise %+v): want one per speaker", open, again)
+		}
+		mustOK(t, st.ClearSpeakerTrouble(ctx, speaker.ID, at.Add(2*time.Hour)))
+		mustOK(t, st.ClearSpeakerTrouble(ctx, speaker.ID, at.Add(3*time.Hour)))
+		open, err = st.OpenSpeakerTroubles(ctx)
+		mustOK(t, err)
+		all, err := st.SpeakerTroubles(ctx, auth.Scope{{CommunityID: c}}, c)
+		mustOK(t, err)
+		if len(open) != 0 || len(all) != 1 || all[0].ClearedAt == nil || !all[0].ClearedAt.Equal(at.Add(2*time.Hour).UTC().Truncate(time.Microsecond)) {
+			t.Fatalf("after clearing: open %v, all %+v", open, all)
+		}
+		for _, action := range []string{"broadcast_speaker_trouble.raise", "broadcast_speaker_trouble.clear"} {
+			if auditCount(t, st, action) == 0 {
+				t.Errorf("%s not audited", action)
+			}
 		}
 	})
 }

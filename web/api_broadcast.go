@@ -19,6 +19,10 @@ type broadcastStore interface {
 	Zone(ctx context.Context, scope auth.Scope, id int64) (broadcast.Zone, error)
 	ZoneByCode(ctx context.Context, communityID int64, code string) (broadcast.Zone, error)
 	CreateZone(ctx context.Context, scope auth.Scope, z *broadcast.Zone) error
+	UpdateZone(ctx context.Context, scope auth.Scope, z *broadcast.Zone) error
+	DeleteZone(ctx context.Context, scope auth.Scope, id int64) error
+	UpdateSlot(ctx context.Context, scope auth.Scope, x *broadcast.Slot) error
+	DeleteSlot(ctx context.Context, scope auth.Scope, id int64) error
 	ListSlots(ctx context.Context, scope auth.Scope, communityID int64, page shequ.Page) (shequ.List[broadcast.Slot], error)
 	Slot(ctx context.Context, scope auth.Scope, id int64) (broadcast.Slot, error)
 	CreateSlot(ctx context.Context, scope auth.Scope, x *broadcast.Slot) error
@@ -32,6 +36,10 @@ type broadcastStore interface {
 	ListDedications(ctx context.Context, scope auth.Scope, user int64, communityID int64, status string, page shequ.Page) (shequ.List[broadcast.Dedication], error)
 	RequestDedication(ctx context.Context, scope auth.Scope, d *broadcast.Dedication) error
 	DecideDedication(ctx context.Context, scope auth.Scope, id int64, approve bool, slotID, trackID int64, note string) (broadcast.Dedication, error)
+	// SpeakerTroubles lists the loudspeakers that missed a whole slot.
+	SpeakerTroubles(ctx context.Context, scope auth.Scope, communityID int64) ([]broadcast.SpeakerTrouble, error)
+	// ListenerProgramme is what a household's loudspeaker plays.
+	ListenerProgramme(ctx context.Context, householdID int64) (broadcast.Programme, error)
 }
 
 // Broadcaster is the running broadcast: it measures audio, puts emergency
@@ -39,11 +47,16 @@ type broadcastStore interface {
 type Broadcaster interface {
 	// Probe measures audio: its tags, duration and loudness.
 	Probe(ctx context.Context, r io.Reader) (broadcast.AudioInfo, error)
+	// Render renders items to the audio that goes out (cached).
+	Render(ctx context.Context, communityID int64, items []broadcast.Item) (broadcast.Audio, error)
 	// Announce renders an emergency announcement and puts it on its zones.
 	Announce(ctx context.Context, e broadcast.Emergency) error
 	// Listen returns the MP3 stream of a zone from now on, in chunks; the
 	// channel closes when ctx ends or the listener falls behind.
 	Listen(ctx context.Context, zoneID int64) (<-chan []byte, error)
+	// ListenAs is Listen for a listener known by its address: a
+	// loudspeaker is online while it listens.
+	ListenAs(ctx context.Context, zoneID int64, who broadcast.Listener) (<-chan []byte, error)
 }
 
 // errNoBroadcast answers when the server runs without the broadcast.
@@ -73,7 +86,9 @@ type dedicationBody struct {
 	TrackID     int64  `json:"track_id,omitempty" doc:"A song of the library"`
 	Song        string `json:"song,omitempty" maxLength:"100" doc:"The song, when it is not in the library"`
 	For         string `json:"for" maxLength:"50" doc:"Who it is for"`
+	Occasion    string `json:"occasion,omitempty" maxLength:"30" doc:"A birthday, an anniversary…"`
 	Message     string `json:"message,omitempty" maxLength:"200"`
+	Day         string `json:"day,omitempty" doc:"The day wished for, YYYY-MM-DD: it plays in a slot on or after it"`
 }
 
 type rundownBody struct {
@@ -103,6 +118,31 @@ func (s *Server) registerBroadcastAPI() {
 			}
 			z := broadcast.Zone{CommunityID: c, Code: in.Body.Code, Name: in.Body.Name, SpeakerIDs: in.Body.SpeakerIDs}
 			return item(z, s.store.CreateZone(ctx, scope(ctx, auth.PermBroadcastWrite), &z))
+		})
+	handle(s, put("/api/v1/broadcast/zones/{id}", auth.PermBroadcastWrite), "update-zone", "Change a zone's code, name and loudspeakers", "broadcast",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body zoneBody
+		}) (*itemBody[broadcast.Zone], error) {
+			z := broadcast.Zone{ID: in.ID, Code: in.Body.Code, Name: in.Body.Name, SpeakerIDs: in.Body.SpeakerIDs}
+			return item(z, s.store.UpdateZone(ctx, scope(ctx, auth.PermBroadcastWrite), &z))
+		})
+	handle(s, remove("/api/v1/broadcast/zones/{id}", auth.PermBroadcastWrite), "delete-zone", "Remove a zone no slot plays on", "broadcast",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.DeleteZone(ctx, scope(ctx, auth.PermBroadcastWrite), in.ID)
+		})
+	handle(s, put("/api/v1/broadcast/slots/{id}", auth.PermBroadcastWrite), "update-slot", "Change a slot: zones, days, time, dates and exceptions (skipped or moved dates); its rundown stays", "broadcast",
+		func(ctx context.Context, in *struct {
+			IDParam
+			Body slotBody
+		}) (*itemBody[broadcast.Slot], error) {
+			b := in.Body
+			x := broadcast.Slot{ID: in.ID, Name: b.Name, ZoneIDs: b.ZoneIDs, Days: b.Days, Start: b.Start, Minutes: b.Minutes, From: b.From, Until: b.Until, Exceptions: b.Exceptions}
+			return item(x, s.store.UpdateSlot(ctx, scope(ctx, auth.PermBroadcastWrite), &x))
+		})
+	handle(s, remove("/api/v1/broadcast/slots/{id}", auth.PermBroadcastWrite), "delete-slot", "Remove a slot and its rundown; song requests approved into it go back to the queue", "broadcast",
+		func(ctx context.Context, in *IDParam) (*noContent, error) {
+			return &noContent{}, s.store.DeleteSlot(ctx, scope(ctx, auth.PermBroadcastWrite), in.ID)
 		})
 	handle(s, get("/api/v1/broadcast/slots", auth.PermBroadcastRead), "list-slots", "The programme: slots by start time; a flag says what kept a slot from going out", "broadcast",
 		func(ctx context.Context, in *PageParams) (*listBody[broadcast.Slot], error) {
@@ -163,7 +203,7 @@ func (s *Server) registerBroadcastAPI() {
 	handle(s, get("/api/v1/broadcast/dedications", auth.PermBroadcastDedicate), "list-dedications", "Song requests, newest first: the community's for broadcasters, a resident's own", "broadcast",
 		func(ctx context.Context, in *struct {
 			PageParams
-			Status string `query:"status" enum:"pending,approved,rejected,"`
+			Status string `query:"status" enum:"pending,approved,rejected,aired,"`
 		}) (*listBody[broadcast.Dedication], error) {
 			return list(s.store.ListDedications(ctx, scope(ctx, auth.PermBroadcastDedicate), auth.ActorFrom(ctx).User.ID, in.Community, in.Status, in.page()))
 		})
@@ -174,7 +214,7 @@ func (s *Server) registerBroadcastAPI() {
 				return nil, err
 			}
 			b := in.Body
-			d := broadcast.Dedication{CommunityID: c, TrackID: b.TrackID, Song: b.Song, For: b.For, Message: b.Message}
+			d := broadcast.Dedication{CommunityID: c, TrackID: b.TrackID, Song: b.Song, For: b.For, Occasion: b.Occasion, Message: b.Message, Day: b.Day}
 			return item(d, s.store.RequestDedication(ctx, scope(ctx, auth.PermBroadcastDedicate), &d))
 		})
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/broadcast/dedications/{id}/approve", Permission: auth.PermBroadcastWrite, OK: true}, "approve-dedication",
@@ -302,7 +342,7 @@ func (s *Server) zoneStream(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	chunks, err := s.broadcast.Listen(r.Context(), z.ID)
+	chunks, err := s.broadcast.ListenAs(r.Context(), z.ID, broadcast.Listener{Addr: s.clientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		fail(err)
 		return

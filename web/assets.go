@@ -37,6 +37,7 @@ var cssFiles = []string{
 	"assoc",       // associations' pages and statistics
 	"devices",     // the device health wall
 	"access",      // door keys, visitor passes, doors and the access log
+	"broadcast",   // the loudspeakers: the resident's programme, moderation, preview
 }
 
 // appCSS is static/app.css: the files of cssFiles in order.

@@ -261,6 +261,10 @@ var rules = map[string]string{
 	"POST /api/v1/broadcast/dedications":              "admin broadcast_manager resident",
 	"POST /api/v1/broadcast/dedications/{id}/approve": "admin broadcast_manager",
 	"POST /api/v1/broadcast/dedications/{id}/reject":  "admin broadcast_manager",
+	"PUT /api/v1/broadcast/zones/{id}":                "admin broadcast_manager",
+	"DELETE /api/v1/broadcast/zones/{id}":             "admin broadcast_manager",
+	"PUT /api/v1/broadcast/slots/{id}":                "admin broadcast_manager",
+	"DELETE /api/v1/broadcast/slots/{id}":             "admin broadcast_manager",
 }
 
 // roleUsers names an account holding each role in the demo community.

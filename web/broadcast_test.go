@@ -128,6 +128,44 @@ func TestBroadcastProgrammeOverHTTP(t *testing.T) {
 			if last := r.Items[len(r.Items)-1]; last.Kind != "dedication" || last.TrackID != track.ID {
 				t.Errorf("evening rundown ends with %+v", last)
 			}
+
+			// Changing and removing: a slot moved to 10:00 with Christmas
+			// moved to 11:00, the zone renamed; a zone a slot plays on
+			// stays until the slot goes; deleting the slot keeps nothing.
+			sid, zid := strconv.FormatInt(slot.ID, 10), strconv.FormatInt(z.ID, 10)
+			body["start"], body["exceptions"] = "10:00", []map[string]any{{"date": "2026-12-25", "start": "11:00"}}
+			var moved broadcast.Slot
+			if st := env.do("broadcaster", http.MethodPut, "/api/v1/broadcast/slots/"+sid, body, &moved); st != http.StatusOK || moved.Start != "10:00" ||
+				len(moved.Exceptions) != 1 || moved.Exceptions[0].Start != "11:00" || moved.CommunityID != slot.CommunityID {
+				t.Errorf("update slot: %d %+v", st, moved)
+			}
+			env.do("operator", http.MethodGet, "/api/v1/broadcast/slots/"+sid+"/rundown", nil, &r)
+			if len(r.Items) != 2 {
+				t.Errorf("the rundown went with the update: %+v", r)
+			}
+			if st, _ := env.problemCode("broadcaster", http.MethodPut, "/api/v1/broadcast/slots/"+sid, map[string]any{"zone_ids": []int64{z.ID}, "days": []int{1}, "start": "23:50", "minutes": 20}); st != http.StatusUnprocessableEntity {
+				t.Errorf("a slot past midnight: %d", st)
+			}
+			var renamed broadcast.Zone
+			if st := env.do("broadcaster", http.MethodPut, "/api/v1/broadcast/zones/"+zid, map[string]any{"code": "east", "name": "东片区", "speaker_ids": all.SpeakerIDs[:2]}, &renamed); st != http.StatusOK ||
+				renamed.Name != "东片区" || len(renamed.SpeakerIDs) != 2 {
+				t.Errorf("update zone: %d %+v", st, renamed)
+			}
+			if st, code := env.problemCode("broadcaster", http.MethodDelete, "/api/v1/broadcast/zones/"+zid, nil); st != http.StatusConflict {
+				t.Errorf("deleting a zone a slot plays on: %d %s", st, code)
+			}
+			if st, _ := env.problemCode("operator", http.MethodDelete, "/api/v1/broadcast/slots/"+sid, nil); st != http.StatusForbidden {
+				t.Errorf("operator deletes a slot: %d", st)
+			}
+			if st := env.do("broadcaster", http.MethodDelete, "/api/v1/broadcast/slots/"+sid, nil, nil); st != http.StatusNoContent {
+				t.Errorf("delete slot: %d", st)
+			}
+			if st := env.do("broadcaster", http.MethodDelete, "/api/v1/broadcast/zones/"+zid, nil, nil); st != http.StatusNoContent {
+				t.Errorf("delete zone: %d", st)
+			}
+			if st, _ := env.problemCode("broadcaster", http.MethodGet, "/api/v1/broadcast/slots/"+sid+"/rundown", nil); st != http.StatusNotFound {
+				t.Errorf("a deleted slot's rundown: %d", st)
+			}
 		})
 	}
 }
@@ -139,12 +177,14 @@ func broadcastEnv(t *testing.T, dialect string) *testEnv {
 	env := newTestEnv(t, dialect)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := render.New(render.FindTools(), env.store, env.server.blobs, quiet)
+	r.Warm() // as at start: an encoder waits for the first announcement
+	t.Cleanup(r.Close)
 	hub := stream.New(env.clock, env.server.blobs, quiet)
 	sched := broadcast.NewScheduler(env.store, r, hub, env.clock, quiet)
+	sched.WatchSpeakers(broadcast.NewHealth(env.store, func(z broadcast.Zone) []broadcast.Listener { return hub.ListenerList(z.ID) }))
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	go hub.Run(ctx)
-	// As at start, the scheduler renders the alert ahead before it runs.
 	if err := sched.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -283,8 +323,9 @@ func TestBroadcastOverHTTP(t *testing.T) {
 	if first.Sub(asked) > 2*time.Second {
 		t.Errorf("urgent announcement took %s to be heard", first.Sub(asked))
 	}
+	// The as-run entry is written when the announcement has been said.
 	var runs shequ.List[broadcast.AsRun]
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		env.do("broadcaster", http.MethodGet, "/api/v1/broadcast/asrun?zone="+strconv.FormatInt(g01.ID, 10), nil, &runs)
 		if runs.Total > 0 {
 			break
@@ -323,5 +364,111 @@ func TestBroadcastOverHTTP(t *testing.T) {
 	}
 	if bad := jar.post("broadcaster", "/broadcast/emergency", url.Values{"text": {"x"}, "level": {"urgent"}}, false); bad.status != http.StatusUnprocessableEntity {
 		t.Errorf("emergency without zones: %d", bad.status)
+	}
+
+	// The preview: the slot rendered as it will go out, to play in the
+	// browser; residents do not get it.
+	slots, err := env.store.ListSlots(t.Context(), auth.Scope{{}}, 0, shequ.Page{Limit: 10})
+	if err != nil || slots.Total == 0 {
+		t.Fatalf("slots: %v", err)
+	}
+	path := "/broadcast/slots/" + strconv.FormatInt(slots.Items[0].ID, 10) + "/preview"
+	pv := env.pageAs("broadcaster", path)
+	pf, err := mp3.Frames([]byte(pv.body))
+	if pv.status != http.StatusOK || err != nil || mp3.Duration(len(pf)) < 5*time.Second {
+		t.Errorf("preview: %d, %d frames, %v", pv.status, len(pf), err)
+	}
+	if r := env.pageAs("resident01", path); r.status != http.StatusForbidden {
+		t.Errorf("resident previews a slot: %d", r.status)
+	}
+}
+
+// TestSpeakerOffline: during the 18:30 slot (fake clock) only grid 1's
+// loudspeaker (its address 127.0.0.1, the test's own) listens to its zone
+// stream; when the slot ends each of the other 13 gets one trouble, shown
+// on the broadcaster's page, and one that listens again is cleared.
+func TestSpeakerOffline(t *testing.T) {
+	shequtest.NeedCommand(t, "espeak-ng", "ffmpeg", "ffprobe")
+	env := broadcastEnv(t, sqlstore.SQLite)
+	ctx := t.Context()
+	everyone := auth.Scope{{}}
+	g01, err := env.store.ZoneByCode(ctx, 0, "g01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g02, err := env.store.ZoneByCode(ctx, 0, "g02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAddress := func(id int64, addr string) {
+		d, err := env.store.Device(ctx, everyone, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Address = addr
+		if err := env.store.UpdateDevice(ctx, everyone, &d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setAddress(g01.SpeakerIDs[0], "http://127.0.0.1:8000/")
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	req, _ := http.NewRequestWithContext(lctx, http.MethodGet, env.http.URL+"/broadcast/zones/g01/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	go io.Copy(io.Discard, resp.Body)
+
+	open := func() map[int64]broadcast.SpeakerTrouble {
+		o, err := env.store.OpenSpeakerTroubles(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	env.clock.Advance(time.Date(2026, 11, 28, 10, 30, 0, 0, time.UTC).Sub(env.clock.Now())) // 18:30 in Shanghai
+	time.Sleep(2500 * time.Millisecond)                                                     // the scheduler ticks every second
+	if n := len(open()); n != 0 {
+		t.Fatalf("%d troubles during the slot", n)
+	}
+	env.clock.Advance(21 * time.Minute)
+	var o map[int64]broadcast.SpeakerTrouble
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if o = open(); len(o) >= 13 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d troubles after the slot, want 13", len(o))
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // a tick or two more raise nothing more
+	if o = open(); len(o) != 13 {
+		t.Errorf("%d troubles, want 13 (one per silent speaker)", len(o))
+	}
+	if _, ok := o[g01.SpeakerIDs[0]]; ok {
+		t.Error("grid 1's speaker, which listened, has a trouble")
+	}
+	pg := env.pageAs("broadcaster", "/broadcast")
+	if n := strings.Count(pg.body, "data-speaker-offline"); n != 13 || !strings.Contains(pg.body, "喇叭离线") {
+		t.Errorf("the page shows %d offline speakers, want 13", n)
+	}
+	// Grid 2's speaker listens again (it is at 127.0.0.1 now): cleared.
+	setAddress(g02.SpeakerIDs[0], "127.0.0.1")
+	req2, _ := http.NewRequestWithContext(lctx, http.MethodGet, env.http.URL+"/broadcast/zones/g02/stream", nil)
+	resp2, err := http.DefaultClient.Do(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	go io.Copy(io.Discard, resp2.Body)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if o = open(); len(o) == 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d troubles after grid 2's speaker came back, want 12", len(o))
+		}
 	}
 }

@@ -19,7 +19,7 @@ func TestNavBars(t *testing.T) {
 		bar  []string
 		more []string // nil: not checked
 	}{
-		{"resident01", []string{"/", "/my/alarm", "/my/matters", "/news"}, []string{"/my/keys", "/lostfound", "/guides", "/policies"}},
+		{"resident01", []string{"/", "/my/alarm", "/my/matters", "/news"}, []string{"/my/keys", "/lostfound", "/guides", "/policies", "/my/broadcast"}},
 		{"grid01", []string{"/my/dispatches", "/matters", "/"}, nil},
 		{"operator", []string{"/console", "/matters", "/homes", "/"}, nil},
 		{"police", []string{"/console", "/", "/homes", "/people"}, []string{"/lostfound", "/devices", "/news", "/guides", "/policies"}},

@@ -280,6 +280,7 @@ var navItems = []navEntry{
 	{key: "nav.policies", href: "/policies", perm: auth.PermContentRead, group: "info"},
 	{key: "nav.notices", href: "/notices", perm: auth.PermContentWrite, group: "info", short: "nav.bar.notices",
 		bar: map[auth.Role]int{auth.RoleBroadcastManager: 2}},
+	{key: "nav.mybroadcast", href: "/my/broadcast", perm: auth.PermBroadcastDedicate, unless: auth.PermBroadcastRead, group: "broadcast"},
 	{key: "nav.broadcast", href: "/broadcast", perm: auth.PermBroadcastRead, group: "broadcast",
 		bar: map[auth.Role]int{auth.RoleBroadcastManager: 1}},
 	{key: "nav.audit", href: "/audit", perm: auth.PermAuditRead, group: "admin"},

@@ -1,15 +1,20 @@
 package web
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/broadcast"
+	"github.com/shequ/shequ/community"
 )
 
 // The loudspeaker programme (/broadcast): the next slot and what it
@@ -20,6 +25,9 @@ import (
 func (s *Server) registerBroadcastPages() {
 	s.pageRoute("GET /broadcast", "/broadcast", auth.PermBroadcastRead, s.broadcastPage)
 	s.alarmRoute("POST /broadcast/emergency", "/broadcast", auth.PermBroadcastEmergency, true, s.broadcastEmergency)
+	s.formRoute("POST /broadcast/dedications/{id}/{action}", "/broadcast", auth.PermBroadcastWrite, 64<<10, s.broadcastModerate)
+	s.mux.HandleFunc("GET /broadcast/slots/{id}/preview", s.slotPreview)
+	s.registerListenerPages()
 }
 
 type airingView struct {
@@ -27,6 +35,11 @@ type airingView struct {
 	Slot  broadcast.Slot
 	Items []broadcast.Item
 	Zones []string
+}
+
+type offlineSpeaker struct {
+	Name, Zone string
+	Since      time.Time
 }
 
 type dayView struct {
@@ -42,6 +55,17 @@ type broadcastBody struct {
 	AsRun     []broadcast.AsRun
 	ZoneNames map[int64]string
 	CanAlert  bool
+	// The moderation queue: pending song requests, the slots and songs
+	// they may be approved into.
+	CanModerate bool
+	Pending     []broadcast.Dedication
+	Slots       []broadcast.Slot
+	Tracks      []broadcast.Track
+	TrackTitles map[int64]string
+	SlotNames   map[int64]string
+	// Offline are the loudspeakers that missed a whole slot and have not
+	// listened since.
+	Offline []offlineSpeaker
 	// Confirm is the emergency awaiting its second step; Sent the one
 	// that went out.
 	Confirm *broadcast.Emergency
@@ -66,6 +90,42 @@ func (s *Server) broadcastBody(ctx context.Context, p *pageData) (*broadcastBody
 	b := &broadcastBody{Zones: zones.Items, AsRun: runs.Items, ZoneNames: map[int64]string{}, CanAlert: p.Actor.Can(auth.PermBroadcastEmergency)}
 	for _, z := range zones.Items {
 		b.ZoneNames[z.ID] = z.Name
+	}
+	b.Slots, b.SlotNames = slots.Items, map[int64]string{}
+	for _, x := range slots.Items {
+		b.SlotNames[x.ID] = x.Name
+	}
+	tracks, err := s.store.ListTracks(ctx, sc, p.communityID, shequ.Page{Limit: shequ.MaxLimit})
+	if err != nil {
+		return nil, err
+	}
+	b.Tracks, b.TrackTitles = tracks.Items, map[int64]string{}
+	for _, t := range tracks.Items {
+		b.TrackTitles[t.ID] = t.Title
+	}
+	troubles, err := s.store.SpeakerTroubles(ctx, sc, p.communityID)
+	if err != nil && shequ.ErrorCode(err) != shequ.EFORBIDDEN {
+		return nil, err
+	}
+	if len(troubles) > 0 {
+		names := map[int64]string{}
+		if ds, err := s.store.ListDevices(ctx, sc, community.Filter{CommunityID: p.communityID, Kind: community.DeviceSpeaker, Page: shequ.Page{Limit: shequ.MaxLimit}}); err == nil {
+			for _, d := range ds.Items {
+				names[d.ID] = d.Name
+			}
+		}
+		for _, t := range troubles {
+			if t.ClearedAt == nil {
+				b.Offline = append(b.Offline, offlineSpeaker{Name: cmp.Or(names[t.SpeakerID], "#"+strconv.FormatInt(t.SpeakerID, 10)), Zone: b.ZoneNames[t.ZoneID], Since: t.RaisedAt})
+			}
+		}
+	}
+	if b.CanModerate = p.Actor.Can(auth.PermBroadcastWrite); b.CanModerate {
+		pending, err := s.store.ListDedications(ctx, p.Actor.Scope(auth.PermBroadcastDedicate), p.Actor.User.ID, p.communityID, broadcast.DedicationPending, shequ.Page{Limit: 50})
+		if err != nil {
+			return nil, err
+		}
+		b.Pending = pending.Items
 	}
 	byID := map[int64]broadcast.Slot{}
 	for _, x := range slots.Items {
@@ -93,7 +153,7 @@ func (s *Server) broadcastBody(ctx context.Context, p *pageData) (*broadcastBody
 			if err != nil {
 				return nil, err
 			}
-			a.Items = r.Items
+			a.Items = broadcast.ItemsOn(r.Items, o.Start.In(p.zone).Format(time.DateOnly))
 			b.Next = &a
 		}
 	}
@@ -151,6 +211,98 @@ func (s *Server) broadcastEmergency(w http.ResponseWriter, r *http.Request, p *p
 	s.render(w, r, p, "staff/broadcast", http.StatusOK)
 	return nil
 }
+
+// broadcastModerate approves a song request into the slot chosen, or
+// rejects it saying why.
+func (s *Server) broadcastModerate(w http.ResponseWriter, r *http.Request, p *pageData) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return shequ.Errorf(shequ.ENOTFOUND, "no such song request")
+	}
+	sc := p.Actor.Scope(auth.PermBroadcastWrite)
+	switch r.PathValue("action") {
+	case "approve":
+		slot, _ := strconv.ParseInt(r.PostFormValue("slot"), 10, 64)
+		track, _ := strconv.ParseInt(r.PostFormValue("track"), 10, 64)
+		_, err = s.store.DecideDedication(r.Context(), sc, id, true, slot, track, "")
+	case "reject":
+		note := strings.TrimSpace(r.PostFormValue("note"))
+		if note == "" {
+			return shequ.Invalid(map[string]string{"note": "say why, for the resident"})
+		}
+		_, err = s.store.DecideDedication(r.Context(), sc, id, false, 0, 0, note)
+	default:
+		return shequ.Errorf(shequ.ENOTFOUND, "no such step")
+	}
+	if err != nil {
+		return err
+	}
+	s.changed()
+	http.Redirect(w, r, "/broadcast#moderation", http.StatusSeeOther)
+	return nil
+}
+
+// slotPreview sends the rendered audio of a slot as it will go out on a
+// date (?date=YYYY-MM-DD, today when not given), rendering it if need be:
+// the broadcaster listens before it airs.
+func (s *Server) slotPreview(w http.ResponseWriter, r *http.Request) {
+	pageHeaders(w)
+	p := s.newPage(r)
+	if p.Actor == nil || !p.Actor.Can(auth.PermBroadcastRead) {
+		writeProblem(w, problemOf(shequ.Errorf(shequ.EFORBIDDEN, "sign in as a broadcaster")))
+		return
+	}
+	err := func() error {
+		if s.broadcast == nil {
+			return errNoBroadcast
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return shequ.Errorf(shequ.ENOTFOUND, "no such slot")
+		}
+		ctx := r.Context()
+		sc := p.Actor.Scope(auth.PermBroadcastRead)
+		slot, err := s.store.Slot(ctx, sc, id)
+		if err != nil {
+			return err
+		}
+		rd, err := s.store.Rundown(ctx, sc, id)
+		if err != nil {
+			return err
+		}
+		date := r.URL.Query().Get("date")
+		if date == "" {
+			date = s.clock.Now().In(p.zone).Format(time.DateOnly)
+		}
+		a, err := s.broadcast.Render(ctx, slot.CommunityID, broadcast.ItemsOn(rd.Items, date))
+		if err != nil {
+			return err
+		}
+		blob, err := s.blobs.Open(ctx, a.SHA256)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(blob)
+		blob.Close()
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "audio/mpeg")
+		w.Header().Set("Cache-Control", "private, max-age=60")
+		http.ServeContent(w, r, "slot.mp3", time.Time{}, bytes.NewReader(data))
+		return nil
+	}()
+	if err != nil {
+		p := problemOf(err)
+		if p.Status >= 500 {
+			s.log.Error("slot preview", "err", err)
+		}
+		writeProblem(w, p)
+	}
+}
+
+// Date8 is the date of t in the community's time zone, YYYY-MM-DD.
+func (p *pageData) Date8(t time.Time) string { return t.In(p.zone).Format(time.DateOnly) }
 
 // ZoneList names zones for a page.
 func (b *broadcastBody) ZoneList(ids []int64) []string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,5 +155,26 @@ func TestSourceToIcecast(t *testing.T) {
 	st.Body.Close()
 	if !strings.Contains(string(stats), `<source mount="/zone-g1">`) || !strings.Contains(string(stats), "<server_description>shequ loudspeaker zone g1</server_description>") {
 		t.Errorf("stats: %s", stats)
+	}
+
+	// Who listens to the mount, for the speaker health: this test, from
+	// 127.0.0.1; a zone without a source has nobody; wrong admin
+	// credentials are an error, not an empty list.
+	admin, err := ParseAdmin("admin:adm-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := NewStats(server, admin).Listeners(ctx, z)
+	if err != nil || len(ls) != 1 || ls[0].Addr != "127.0.0.1" || ls[0].UserAgent == "" {
+		t.Errorf("listeners of /zone-g1: %+v %v", ls, err)
+	}
+	if ls, err := NewStats(server, admin).Listeners(ctx, broadcast.Zone{Code: "nobody"}); err != nil || len(ls) != 0 {
+		t.Errorf("listeners of a mount without a source: %+v %v", ls, err)
+	}
+	if _, err := NewStats(server, url.UserPassword("admin", "wrong")).Listeners(ctx, z); err == nil {
+		t.Error("wrong admin password: no error")
+	}
+	if _, err := ParseAdmin("admin"); err == nil {
+		t.Error("admin without a password accepted")
 	}
 }

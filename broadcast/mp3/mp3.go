@@ -8,6 +8,7 @@ package mp3
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -74,3 +75,57 @@ func Frames(data []byte) ([][]byte, error) {
 
 // Duration is how long n frames play.
 func Duration(n int) time.Duration { return time.Duration(n) * FrameDuration }
+
+// Reader cuts frames of the stream format from audio as it comes (an
+// encoder's output read while it encodes), skipping an ID3v2 tag at the
+// start.
+type Reader struct {
+	r     io.Reader
+	begun bool
+}
+
+// NewReader reads frames from r.
+func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
+
+// Next returns the next frame; io.EOF after the last whole one.
+func (fr *Reader) Next() ([]byte, error) {
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(fr.r, head); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF // a cut frame at the end is dropped
+		}
+		return nil, err
+	}
+	if !fr.begun && string(head[:3]) == "ID3" {
+		rest := make([]byte, 6)
+		if _, err := io.ReadFull(fr.r, rest); err != nil {
+			return nil, fmt.Errorf("mp3: ID3 tag cut short: %w", err)
+		}
+		size := int64(rest[2]&0x7F)<<21 | int64(rest[3]&0x7F)<<14 | int64(rest[4]&0x7F)<<7 | int64(rest[5]&0x7F)
+		if rest[1]&0x10 != 0 {
+			size += 10
+		}
+		if _, err := io.CopyN(io.Discard, fr.r, size); err != nil {
+			return nil, fmt.Errorf("mp3: ID3 tag cut short: %w", err)
+		}
+		fr.begun = true
+		return fr.Next()
+	}
+	fr.begun = true
+	if head[0] != 0xFF || head[1] != header[1] || head[2]&0xFC != header[2] || head[3]&0xC0 != header[3]&0xC0 {
+		return nil, ErrFormat
+	}
+	n := FrameBytes
+	if head[2]&0x02 != 0 {
+		n++
+	}
+	f := make([]byte, n)
+	copy(f, head)
+	if _, err := io.ReadFull(fr.r, f[4:]); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		return nil, err
+	}
+	return f, nil
+}

@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
@@ -32,7 +33,7 @@ import (
 
 // version changes whenever the same items would render differently, so
 // that cached renders of the old way are not reused.
-const version = "render-1"
+const version = "render-2"
 
 // Store is what rendering needs of storage.
 type Store interface {
@@ -81,6 +82,10 @@ type Renderer struct {
 	// WPM is the speaking rate: slower than espeak-ng's 175 for older
 	// listeners.
 	WPM int
+
+	mu sync.Mutex
+	// spare is an encoder started ahead for the next announcement.
+	spare *encoder
 }
 
 // New returns a renderer with the programs tools names.
@@ -97,6 +102,9 @@ type part struct {
 	Text  string `json:"text,omitempty"`
 	Voice string `json:"voice,omitempty"`
 	SHA   string `json:"sha,omitempty"`
+	// itemStart says the part begins a rundown item (a dedication is
+	// two parts: its words and its song).
+	itemStart bool
 }
 
 // espeakVoice is the espeak-ng voice for an item's voice. Debian's cmn
@@ -119,9 +127,9 @@ func (r *Renderer) parts(ctx context.Context, communityID int64, items []broadca
 	for i, it := range items {
 		switch it.Kind {
 		case broadcast.ItemChime:
-			out = append(out, part{Kind: "chime"})
+			out = append(out, part{Kind: "chime", itemStart: true})
 		case broadcast.ItemSpeech:
-			out = append(out, part{Kind: "speech", Text: broadcast.Rewrite(it.Text), Voice: it.Voice})
+			out = append(out, part{Kind: "speech", Text: broadcast.Rewrite(it.Text), Voice: it.Voice, itemStart: true})
 		case broadcast.ItemDedication:
 			sha, err := track(it.TrackID)
 			if err != nil {
@@ -131,7 +139,7 @@ func (r *Renderer) parts(ctx context.Context, communityID int64, items []broadca
 			if it.Voice == broadcast.VoiceCantonese {
 				words = "點歌：" + it.Text
 			}
-			out = append(out, part{Kind: "speech", Text: broadcast.Rewrite(words), Voice: it.Voice}, part{Kind: "blob", SHA: sha})
+			out = append(out, part{Kind: "speech", Text: broadcast.Rewrite(words), Voice: it.Voice, itemStart: true}, part{Kind: "blob", SHA: sha})
 		case broadcast.ItemMusic, broadcast.ItemClip:
 			var sha string
 			var err error
@@ -145,7 +153,7 @@ func (r *Renderer) parts(ctx context.Context, communityID int64, items []broadca
 			if err != nil {
 				return nil, fmt.Errorf("item %d: %w", i, err)
 			}
-			out = append(out, part{Kind: "blob", SHA: sha})
+			out = append(out, part{Kind: "blob", SHA: sha, itemStart: true})
 		}
 	}
 	return out, nil
@@ -187,6 +195,8 @@ func (r *Renderer) Render(ctx context.Context, communityID int64, items []broadc
 	}
 	defer os.RemoveAll(dir)
 	var inputs []string
+	var marks []float64
+	at := 0.0 // where the next part begins; -1 once a length is unknown
 	for i, p := range parts {
 		path := filepath.Join(dir, fmt.Sprintf("%02d", i))
 		switch p.Kind {
@@ -203,6 +213,16 @@ func (r *Renderer) Render(ctx context.Context, communityID int64, items []broadc
 			return broadcast.Audio{}, err
 		}
 		inputs = append(inputs, path)
+		if at >= 0 && p.itemStart && i > 0 {
+			marks = append(marks, at)
+		}
+		if at >= 0 {
+			if d := r.seconds(ctx, path); d > 0 {
+				at += d + gap
+			} else {
+				at = -1
+			}
+		}
 	}
 	out := filepath.Join(dir, "slot.mp3")
 	if err := r.join(ctx, inputs, out); err != nil {
@@ -220,12 +240,23 @@ func (r *Renderer) Render(ctx context.Context, communityID int64, items []broadc
 	if err != nil {
 		return broadcast.Audio{}, err
 	}
-	a := broadcast.Audio{SHA256: sha, Seconds: mp3.Duration(len(frames)).Seconds()}
+	a := broadcast.Audio{SHA256: sha, Seconds: mp3.Duration(len(frames)).Seconds(), Marks: marks}
 	if err := r.store.SaveRender(ctx, communityID, hash, a, media.Media{Kind: media.Audio.Name, ContentType: "audio/mpeg", Size: size, SHA256: sha}); err != nil {
 		return a, err
 	}
 	r.log.Info("slot rendered", "community", communityID, "hash", hash[:12], "seconds", a.Seconds, "items", len(items))
 	return a, nil
+}
+
+// Rendered returns the audio of items when they were rendered before
+// (ENOTFOUND when not), without rendering: what a node that does not lead
+// plays.
+func (r *Renderer) Rendered(ctx context.Context, communityID int64, items []broadcast.Item) (broadcast.Audio, error) {
+	parts, err := r.parts(ctx, communityID, items)
+	if err != nil {
+		return broadcast.Audio{}, err
+	}
+	return r.store.Render(ctx, communityID, hashOf(parts))
 }
 
 // run runs a program and returns its standard output; a failure carries
@@ -290,6 +321,22 @@ func (r *Renderer) copyBlob(ctx context.Context, sha, path string) error {
 	return f.Close()
 }
 
+// gap is the silence after each part of a slot.
+const gap = 0.5
+
+// seconds is how long an input plays (ffprobe), 0 when it cannot tell.
+func (r *Renderer) seconds(ctx context.Context, path string) float64 {
+	if r.tools.FFprobe == "" {
+		return 0
+	}
+	out, err := run(ctx, nil, r.tools.FFprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path)
+	if err != nil {
+		return 0
+	}
+	d, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	return d
+}
+
 // join joins the inputs with half a second between them, evens out their
 // loudness (EBU R128, -16 LUFS, as for speech on small loudspeakers) and
 // encodes the stream format.
@@ -298,7 +345,7 @@ func (r *Renderer) join(ctx context.Context, inputs []string, out string) error 
 	var chains, labels strings.Builder
 	for i, in := range inputs {
 		args = append(args, "-i", in)
-		fmt.Fprintf(&chains, "[%d:a]aresample=%d,aformat=sample_fmts=fltp:channel_layouts=mono,apad=pad_dur=0.5[a%d];", i, mp3.SampleRate, i)
+		fmt.Fprintf(&chains, "[%d:a]aresample=%d,aformat=sample_fmts=fltp:channel_layouts=mono,apad=pad_dur=%g[a%d];", i, mp3.SampleRate, gap, i)
 		fmt.Fprintf(&labels, "[a%d]", i)
 	}
 	filter := chains.String() + labels.String() + fmt.Sprintf("concat=n=%d:v=0:a=1,loudnorm=I=-16:TP=-1.5:LRA=11,aresample=%d[out]", len(inputs), mp3.SampleRate)

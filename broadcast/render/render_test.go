@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/broadcast"
+	"github.com/shequ/shequ/broadcast/mp3"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/media/disk"
@@ -146,8 +149,13 @@ func TestRenderSlot(t *testing.T) {
 	if out.LUFS < -19 || out.LUFS > -13 {
 		t.Errorf("slot loudness %.1f LUFS, want about -16", out.LUFS)
 	}
+	// The speech begins after the chime and its pause (1.6 + 0.5 s), the
+	// song after the speech: where a non-urgent announcement may go.
+	if len(a.Marks) != 2 || math.Abs(a.Marks[0]-2.1) > 0.05 || a.Marks[1] < 4 || a.Marks[1] > a.Seconds-3 {
+		t.Errorf("marks %v of %.2f s", a.Marks, a.Seconds)
+	}
 	again, err := r.Render(ctx, c.ID, items)
-	if err != nil || again != a || cs.saves != 1 {
+	if err != nil || !reflect.DeepEqual(again, a) || cs.saves != 1 {
 		t.Errorf("second render: %+v %v, %d saves", again, err, cs.saves)
 	}
 
@@ -159,5 +167,53 @@ func TestRenderSlot(t *testing.T) {
 	}
 	if m := (Tools{}).Missing(); len(m) != 3 {
 		t.Errorf("missing: %v", m)
+	}
+}
+
+// TestSpeakAtOnce: an announcement's MP3 begins to come within a fraction
+// of a second, in the stream format, and decodes to its tone and words.
+func TestSpeakAtOnce(t *testing.T) {
+	shequtest.NeedCommand(t, "espeak-ng", "ffmpeg", "ffprobe")
+	r := New(FindTools(), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := broadcast.Emergency{Text: "3号楼燃气泄漏，请立即撤离。", Status: broadcast.StatusTest, Repeat: 2}
+	r.Warm() // as the server does at start
+	t.Cleanup(r.Close)
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	src, err := r.Speak(t.Context(), e.Tone(), e.Script())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := mp3.NewReader(src)
+	var frames [][]byte
+	var first time.Duration
+	for {
+		f, err := fr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if frames == nil {
+			first = time.Since(start)
+		}
+		frames = append(frames, f)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first frame after %s, all %d frames (%s of audio) after %s", first, len(frames), mp3.Duration(len(frames)), time.Since(start))
+	if first > 500*time.Millisecond {
+		t.Errorf("first frame after %s", first)
+	}
+	got := probeSeconds(t, bytes.Join(frames, nil))
+	// soft tone 0.7 s, two readings of about 10 s, pauses.
+	if got < 10 || got > 60 {
+		t.Errorf("decodes to %.1f s", got)
+	}
+	// Not speech: refused, not said wrong.
+	if _, err := r.Speak(t.Context(), broadcast.ToneAlarm, []broadcast.Item{{Kind: broadcast.ItemChime}}); err == nil {
+		t.Error("a chime was spoken")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -68,7 +69,7 @@ func (h *Hub) station(zone int64) *station {
 	defer h.mu.Unlock()
 	s := h.stations[zone]
 	if s == nil {
-		s = &station{hub: h, zone: zone, listeners: map[chan []byte]bool{}}
+		s = &station{hub: h, zone: zone, listeners: map[chan []byte]broadcast.Listener{}}
 		h.stations[zone] = s
 		if h.ctx != nil {
 			go s.run(h.ctx)
@@ -127,27 +128,59 @@ func (h *Hub) Cue(ctx context.Context, zone int64, c broadcast.Cue) error {
 	if err != nil {
 		return err
 	}
-	h.station(zone).cue(&item{Cue: c, frames: f})
+	h.station(zone).cue(newItem(c, f))
 	return nil
 }
 
-// Interrupt plays audio on a zone next (broadcast.Player).
-func (h *Hub) Interrupt(ctx context.Context, zone int64, c broadcast.Cue, urgent bool) error {
-	f, err := h.load(ctx, c.Audio)
-	if err != nil {
-		return err
+// InterruptLive plays audio still being made on the zones next
+// (broadcast.Player): its frames are cut from src as they come and go out
+// as soon as they are due; should they come slower than they play, the
+// zone sends silence until the next one is there.
+func (h *Hub) InterruptLive(ctx context.Context, zones []int64, src io.ReadCloser, urgent bool, cue func(int64) broadcast.Cue) error {
+	l := &live{}
+	go func() {
+		r := mp3.NewReader(src)
+		for {
+			f, err := r.Next()
+			if err != nil {
+				if err != io.EOF {
+					h.log.Error("live audio", "err", err)
+				}
+				break
+			}
+			l.mu.Lock()
+			l.frames = append(l.frames, f)
+			l.mu.Unlock()
+		}
+		if err := src.Close(); err != nil {
+			h.log.Error("live audio", "err", err)
+		}
+		l.mu.Lock()
+		l.done = true
+		l.mu.Unlock()
+	}()
+	for _, z := range zones {
+		h.station(z).interrupt(&item{Cue: cue(z), live: l}, urgent)
 	}
-	h.station(zone).interrupt(&item{Cue: c, frames: f}, urgent)
 	return nil
 }
 
 // Listen returns the zone's stream from now on, in chunks; the channel
 // closes when ctx ends or the listener falls behind.
 func (h *Hub) Listen(ctx context.Context, zone int64) (<-chan []byte, error) {
+	return h.ListenAs(ctx, zone, broadcast.Listener{})
+}
+
+// ListenAs is Listen for a listener known by its address (a loudspeaker,
+// a phone): the zone's listener list shows it.
+func (h *Hub) ListenAs(ctx context.Context, zone int64, who broadcast.Listener) (<-chan []byte, error) {
 	s := h.station(zone)
 	ch := make(chan []byte, listenerBuffer)
+	if who.Since.IsZero() {
+		who.Since = h.clock.Now()
+	}
 	s.mu.Lock()
-	s.listeners[ch] = true
+	s.listeners[ch] = who
 	s.mu.Unlock()
 	go func() {
 		<-ctx.Done()
@@ -164,11 +197,82 @@ func (h *Hub) Listeners(zone int64) int {
 	return len(s.listeners)
 }
 
+// ListenerList returns who listens to a zone by address (listeners
+// inside shequ, such as the Icecast source, have none and are left out).
+func (h *Hub) ListenerList(zone int64) []broadcast.Listener {
+	s := h.station(zone)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []broadcast.Listener
+	for _, l := range s.listeners {
+		if l.Addr != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // item is cued audio and how far it has played.
 type item struct {
 	broadcast.Cue
 	frames [][]byte
-	pos    int
+	// live is audio still being made, instead of frames.
+	live *live
+	pos  int
+	// marks are the frames where rundown items begin.
+	marks []int
+	// began and listeners are when it went on the air, to how many.
+	began     time.Time
+	listeners int
+}
+
+func newItem(c broadcast.Cue, frames [][]byte) *item {
+	it := &item{Cue: c, frames: frames}
+	for _, m := range c.Audio.Marks {
+		it.marks = append(it.marks, int(math.Round(m/mp3.FrameDuration.Seconds())))
+	}
+	return it
+}
+
+// live is audio being made, shared by the zones that play it.
+type live struct {
+	mu     sync.Mutex
+	frames [][]byte
+	done   bool
+}
+
+// next returns the item's next frame; ok is false when a live item's next
+// frame has not come yet, or the item is over.
+func (it *item) next() (f []byte, ok bool) {
+	if it.live == nil {
+		if it.pos >= len(it.frames) {
+			return nil, false
+		}
+		it.pos++
+		return it.frames[it.pos-1], true
+	}
+	it.live.mu.Lock()
+	defer it.live.mu.Unlock()
+	if it.pos >= len(it.live.frames) {
+		return nil, false
+	}
+	it.pos++
+	return it.live.frames[it.pos-1], true
+}
+
+// over reports whether the item has played to its end.
+func (it *item) over() bool {
+	if it.live == nil {
+		return it.pos >= len(it.frames)
+	}
+	it.live.mu.Lock()
+	defer it.live.mu.Unlock()
+	return it.live.done && it.pos >= len(it.live.frames)
+}
+
+// atMark reports whether the item stands between two rundown items.
+func (it *item) atMark() bool {
+	return slices.Contains(it.marks, it.pos)
 }
 
 // station is one zone's feeder.
@@ -181,14 +285,11 @@ type station struct {
 	// play as soon as the zone is free, before the queue.
 	queue []*item
 	next  []*item
-	// playing is what plays; paused what an urgent announcement cut.
+	// playing is what plays; paused what an announcement cut.
 	playing *item
 	paused  []*item
-	// holdUntil keeps the zone silent, waiting for an announcement's
-	// words, until then (wall time).
-	holdUntil time.Time
 
-	listeners map[chan []byte]bool
+	listeners map[chan []byte]broadcast.Listener
 }
 
 var silence = mp3.Silence()
@@ -213,6 +314,10 @@ func (s *station) interrupt(it *item, urgent bool) {
 		s.start(it)
 		return
 	}
+	if urgent && s.playing == nil {
+		s.start(it)
+		return
+	}
 	s.next = append(s.next, it)
 }
 
@@ -223,17 +328,30 @@ func (s *station) isAnnouncement(it *item) bool { return it.Until.IsZero() }
 // start puts it on the air; the caller holds mu.
 func (s *station) start(it *item) {
 	s.playing = it
-	if it.OnAir != nil && it.pos == 0 {
-		go it.OnAir(s.hub.clock.Now())
+	if it.pos == 0 {
+		it.began, it.listeners = s.hub.clock.Now(), len(s.listeners)
+		if it.OnAir != nil {
+			go it.OnAir(it.began, it.listeners)
+		}
+	}
+}
+
+// end takes it off the air, played to its end; the caller holds mu.
+func (s *station) end(it *item) {
+	s.playing = nil
+	if it.OnEnd != nil {
+		go it.OnEnd(it.began, it.listeners, mp3.Duration(it.pos))
 	}
 }
 
 // frame returns the next frame to send; the caller holds mu.
 func (s *station) frame() []byte {
-	if s.playing != nil && s.playing.pos >= len(s.playing.frames) {
-		if s.playing.Hold > 0 {
-			s.holdUntil = time.Now().Add(s.playing.Hold)
-		}
+	if s.playing != nil && s.playing.over() {
+		s.end(s.playing)
+	}
+	if s.playing != nil && len(s.next) > 0 && !s.isAnnouncement(s.playing) && s.playing.atMark() {
+		// A non-urgent announcement goes between two items of the slot.
+		s.paused = append(s.paused, s.playing)
 		s.playing = nil
 	}
 	if s.playing == nil {
@@ -242,10 +360,7 @@ func (s *station) frame() []byte {
 		case len(s.next) > 0:
 			it := s.next[0]
 			s.next = s.next[1:]
-			s.holdUntil = time.Time{}
 			s.start(it)
-		case time.Now().Before(s.holdUntil):
-			// silence: the announcement's words are coming
 		case len(s.paused) > 0:
 			it := s.paused[len(s.paused)-1]
 			s.paused = s.paused[:len(s.paused)-1]
@@ -264,12 +379,13 @@ func (s *station) frame() []byte {
 			}
 		}
 	}
-	if s.playing == nil || len(s.playing.frames) == 0 {
+	if s.playing == nil {
 		return silence
 	}
-	f := s.playing.frames[s.playing.pos]
-	s.playing.pos++
-	return f
+	if f, ok := s.playing.next(); ok {
+		return f
+	}
+	return silence // a live item's next frame is still being made
 }
 
 // using lists the audio the station holds.
@@ -290,7 +406,7 @@ func (s *station) using() []string {
 func (s *station) drop(ch chan []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.listeners[ch] {
+	if _, ok := s.listeners[ch]; ok {
 		delete(s.listeners, ch)
 		close(ch)
 	}

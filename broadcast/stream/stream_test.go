@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,8 @@ func newRig(t *testing.T, items []broadcast.Item) *rig {
 	must(t, r.st.SetRundown(ctx, everyone, &broadcast.Rundown{SlotID: r.slot.ID, Items: items}))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r.rend = render.New(render.FindTools(), r.st, r.blobs, quiet)
+	r.rend.Warm()
+	t.Cleanup(r.rend.Close)
 	r.hub = New(clock, r.blobs, quiet)
 	r.sched = broadcast.NewScheduler(r.st, r.rend, r.hub, clock, quiet)
 	hubCtx, stop := context.WithCancel(context.Background())
@@ -288,9 +291,38 @@ func TestMissingProgramFlagsTheSlot(t *testing.T) {
 	}
 }
 
+// spoken is what Speak makes of an announcement (it makes the same bytes
+// each time) and the first frame where its words are heard: the first
+// loud sample after its tone, found by decoding it.
+func spoken(t *testing.T, r *rig, e broadcast.Emergency) (frames [][]byte, words int) {
+	t.Helper()
+	src, err := r.rend.Speak(t.Context(), e.Tone(), e.Script())
+	must(t, err)
+	data, err := io.ReadAll(src)
+	must(t, err)
+	must(t, src.Close())
+	frames, err = mp3.Frames(data)
+	must(t, err)
+	cmd := exec.Command("ffmpeg", "-v", "error", "-f", "mp3", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:1")
+	cmd.Stdin = bytes.NewReader(data)
+	pcm, err := cmd.Output()
+	must(t, err)
+	toneEnd := 48000 * 3 / 4 // the soft tone and its pause: 0.7 s
+	if e.Tone() == broadcast.ToneAlarm {
+		toneEnd = 48000 * 105 / 100
+	}
+	for i := toneEnd; i+1 < len(pcm)/2; i++ {
+		if v := int16(pcm[2*i]) | int16(pcm[2*i+1])<<8; v > 2000 || v < -2000 {
+			return frames, i / (48000 * 24 / 1000)
+		}
+	}
+	t.Fatal("the announcement has no words")
+	return nil, 0
+}
+
 // TestUrgentAnnouncementCutsIn: while a slot plays, an urgent test
-// announcement is on the same stream within 2 seconds of being asked
-// for, and the slot resumes after it.
+// announcement's words are on the same stream within 2 seconds of being
+// asked for (found by their frames), and the slot resumes after it.
 func TestUrgentAnnouncementCutsIn(t *testing.T) {
 	shequtest.NeedCommand(t, "espeak-ng", "ffmpeg", "ffprobe")
 	ctx := t.Context()
@@ -299,6 +331,7 @@ func TestUrgentAnnouncementCutsIn(t *testing.T) {
 	must(t, r.sched.Tick(ctx))
 	e := broadcast.Emergency{CommunityID: r.c.ID, ZoneIDs: []int64{r.zone.ID}, Text: "燃气泄漏，请立即撤离。", Level: broadcast.LevelUrgent, Status: broadcast.StatusTest, Repeat: 1}
 	must(t, r.st.CreateEmergency(ctx, auth.Scope{{}}, &e))
+	ref, words := spoken(t, r, e)
 
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -323,40 +356,37 @@ func TestUrgentAnnouncementCutsIn(t *testing.T) {
 	asked := time.Now()
 	must(t, r.sched.Announce(ctx, e))
 	announced := time.Since(asked)
-	alert, err := r.rend.Render(ctx, r.c.ID, broadcast.Alert)
-	must(t, err)
-	em, err := r.hub.load(ctx, alert)
-	must(t, err)
-	// …the announcement's first frames arrive.
-	var at int
-	var came time.Time
+	// …the announcement's words arrive, on the same stream.
+	var at, heard int
+	var came, cameWords time.Time
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if at, came = a.find(before, em[:3]); at >= 0 {
-			break
+		if at, came = a.find(before, ref[:3]); at >= 0 {
+			if heard, cameWords = a.find(at, ref[words:words+3]); heard >= 0 {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the announcement did not go out")
 		}
 	}
-	waited := came.Sub(asked)
-	t.Logf("urgent announcement on the air %s after it was asked for (Announce returned after %s; frame %d of the stream)", waited, announced, at)
-	if waited > 2*time.Second {
-		t.Errorf("the announcement took %s to go out, want at most 2 s", waited)
+	t.Logf("urgent announcement: tone on the air %s and words %s after it was asked for (Announce returned after %s; frames %d and %d of the stream)",
+		came.Sub(asked), cameWords.Sub(asked), announced, at, heard)
+	if heard-at != words {
+		t.Errorf("the words came %d frames after the tone, want %d: the stream stalled", heard-at, words)
 	}
-	// The spoken part follows the alert, and the slot resumes after it.
-	speech, err := r.rend.Render(ctx, r.c.ID, e.Script())
-	must(t, err)
-	sf, err := r.hub.load(ctx, speech)
-	must(t, err)
+	if waited := cameWords.Sub(asked); waited > 2*time.Second {
+		t.Errorf("the words took %s to go out, want at most 2 s", waited)
+	}
+	// The whole announcement goes out, and the slot resumes after it.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		i, _ := a.find(at, sf[:3])
+		i, _ := a.find(at, ref[len(ref)-3:])
 		if i >= 0 {
 			if j, _ := a.find(i, slotFrames[len(slotFrames)-3:]); j > i {
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the spoken announcement or the rest of the slot did not follow")
+			t.Fatal("the rest of the announcement or of the slot did not follow")
 		}
 	}
 	// The test announces itself as a test, and the as-run log says so.
@@ -367,12 +397,67 @@ func TestUrgentAnnouncementCutsIn(t *testing.T) {
 	for {
 		l, err := r.st.ListAsRun(ctx, auth.Scope{{}}, broadcast.AsRunFilter{ZoneID: r.zone.ID})
 		must(t, err)
-		if l.Total == 2 && l.Items[0].EmergencyID == e.ID && l.Items[0].Detail == "urgent test" && l.Items[1].SlotID == r.slot.ID {
+		if l.Total == 2 && l.Items[0].EmergencyID == e.ID && l.Items[0].Detail == "urgent test" && l.Items[1].SlotID == r.slot.ID &&
+			l.Items[0].Listeners == 1 && math.Abs(l.Items[0].Seconds-mp3.Duration(len(ref)).Seconds()) < 0.1 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("as-run: %+v", l.Items)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestNonUrgentAnnouncementWaitsForTheItem: asked for during the slot's
+// opening chime, a non-urgent announcement goes out when the chime has
+// ended, before the slot's speech, which follows it.
+func TestNonUrgentAnnouncementWaitsForTheItem(t *testing.T) {
+	shequtest.NeedCommand(t, "espeak-ng", "ffmpeg", "ffprobe")
+	ctx := t.Context()
+	items := []broadcast.Item{{Kind: broadcast.ItemChime}, {Kind: broadcast.ItemSpeech, Text: "早上好，今天的广播开始了。"}}
+	r := newRig(t, items)
+	must(t, r.sched.Tick(ctx))
+	e := broadcast.Emergency{CommunityID: r.c.ID, ZoneIDs: []int64{r.zone.ID}, Text: "下午三点停电检修。", Level: broadcast.LevelNonUrgent, Status: broadcast.StatusActual, Repeat: 1}
+	must(t, r.st.CreateEmergency(ctx, auth.Scope{{}}, &e))
+	ref, _ := spoken(t, r, e)
+	items[1].Voice = broadcast.VoiceMandarin
+	slotAudio, err := r.rend.Render(ctx, r.c.ID, items)
+	must(t, err)
+	if len(slotAudio.Marks) != 1 {
+		t.Fatalf("marks %v", slotAudio.Marks)
+	}
+	slotFrames, err := r.hub.load(ctx, slotAudio)
+	must(t, err)
+	mark := int(math.Round(slotAudio.Marks[0] / mp3.FrameDuration.Seconds()))
+
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	ch, err := r.hub.Listen(lctx, r.zone.ID)
+	must(t, err)
+	a := listenInBackground(ch)
+	r.clock.Advance(2 * time.Minute)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if i, _ := a.find(0, slotFrames[:3]); i >= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slot did not start")
+		}
+	}
+	must(t, r.sched.Announce(ctx, e))
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		start, _ := a.find(0, slotFrames[:3])
+		chimeEnd, _ := a.find(start, slotFrames[mark-3:mark])
+		ann, _ := a.find(start, ref[:3])
+		rest, _ := a.find(start, slotFrames[mark:mark+3])
+		if ann >= 0 && rest >= 0 {
+			if chimeEnd < 0 || ann != chimeEnd+3 || rest < ann+len(ref) {
+				t.Fatalf("slot at %d, chime ends at %d, announcement at %d, the slot's speech at %d", start, chimeEnd+3, ann, rest)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the announcement or the slot's speech did not go out")
+		}
 	}
 }

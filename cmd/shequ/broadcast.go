@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/shequ/shequ"
@@ -11,6 +12,7 @@ import (
 	"github.com/shequ/shequ/broadcast/icecast"
 	"github.com/shequ/shequ/broadcast/render"
 	"github.com/shequ/shequ/broadcast/stream"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -27,7 +29,7 @@ type broadcaster struct {
 // ends. Programs it needs and cannot find are reported now; the slots
 // they keep from going out are flagged and logged as they come.
 // With an Icecast server, each zone is also sent there.
-func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, log *slog.Logger) *broadcaster {
+func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, iceAdmin *url.Userinfo, log *slog.Logger) *broadcaster {
 	log = log.With("part", "broadcast")
 	tools := render.FindTools()
 	if missing := tools.Missing(); len(missing) > 0 {
@@ -36,8 +38,36 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	}
 	clock := shequ.SystemClock{}
 	r := render.New(tools, st, blobs, log)
+	r.Warm() // an encoder waits for the first emergency announcement
+	go func() {
+		<-ctx.Done()
+		r.Close()
+	}()
 	hub := stream.New(clock, blobs, log)
 	sched := broadcast.NewScheduler(st, r, hub, clock, log)
+	// Every node feeds its own listeners; with several nodes on one
+	// database the lease holder renders ahead and writes the as-run log.
+	sched.Follow()
+	// Loudspeakers are online while they listen: to the zone's stream
+	// here, or to its Icecast mount when the admin's stats can be read.
+	var stats *icecast.Stats
+	if ice != nil && iceAdmin != nil {
+		stats = icecast.NewStats(ice, iceAdmin)
+	}
+	sched.WatchSpeakers(broadcast.NewHealth(st, func(z broadcast.Zone) []broadcast.Listener {
+		ls := hub.ListenerList(z.ID)
+		if stats != nil {
+			more, err := stats.Listeners(ctx, z)
+			if err != nil {
+				log.Warn("icecast listeners", "zone", z.Code, "err", err)
+			}
+			ls = append(ls, more...)
+		}
+		return ls
+	}))
+	node, _ := os.Hostname()
+	leader := &jobs.Leader{Store: st, Name: "broadcast", Holder: node, Log: log}
+	go leader.Run(ctx, sched.Lead)
 	go hub.Run(ctx)
 	go sched.Run(ctx)
 	if ice != nil {

@@ -25,7 +25,7 @@ import (
 func serveCmd(ctx context.Context, args []string) error {
 	var sc storeConfig
 	var ac alarmConfig
-	var addr, icecastURL string
+	var addr, icecastURL, icecastAdmin string
 	var loadDemo, secure, proxy bool
 	f := newFlags("serve", "shequ serve: run the server.")
 	sc.register(f)
@@ -37,6 +37,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
 	f.bool(&proxy, "trust-proxy", "SHEQU_TRUST_PROXY", false, "take the client address from X-Forwarded-For (behind a reverse proxy)")
 	f.string(&icecastURL, "icecast", "SHEQU_ICECAST", "", "also send each loudspeaker zone to this Icecast server as source, mount /zone-{code}: http://source:PASSWORD@host:8000")
+	f.string(&icecastAdmin, "icecast-admin", "SHEQU_ICECAST_ADMIN", "", "USER:PASSWORD of the Icecast admin, to see which loudspeakers listen to the mounts (speaker health)")
 	if err := f.Parse(args); err != nil {
 		return flagErr(err)
 	}
@@ -47,6 +48,14 @@ func serveCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		iceServer = u
+	}
+	var iceAdmin *url.Userinfo
+	if icecastAdmin != "" {
+		u, err := icecast.ParseAdmin(icecastAdmin)
+		if err != nil {
+			return err
+		}
+		iceAdmin = u
 	}
 	log := sc.logger()
 	start := time.Now()
@@ -95,7 +104,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	bcCtx, stopBroadcast := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroadcast()
-	bc := startBroadcast(bcCtx, st, blobs, iceServer, log)
+	bc := startBroadcast(bcCtx, st, blobs, iceServer, iceAdmin, log)
 	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
 		Registry: reg, Hub: hub, Media: blobs, Broadcast: bc, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
