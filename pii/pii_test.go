@@ -52,7 +52,7 @@ func TestKeyFile(t *testing.T) {
 		t.Fatalf("create: %v %v", created, err)
 	}
 	k2, created, err := LoadOrCreateKeyFile(path)
-	if err != nil || created || !bytes.Equal(k1, k2) {
+	if err != nil || created || len(k2) != 1 || !bytes.Equal(k1[0], k2[0]) {
 		t.Fatalf("reload: %v %v", created, err)
 	}
 }
