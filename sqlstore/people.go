@@ -82,8 +82,16 @@ func (s *Store) ListPeople(ctx context.Context, scope auth.Scope, f community.Fi
 	if f.Query != "" {
 		// A whole phone or ID number finds its person through the keyed
 		// index; anything else is matched against names.
-		idx := s.cipher.Index(f.Query)
-		conds = append(conds, "(p.name LIKE "+a.add("%"+likeEscape(f.Query)+"%")+` ESCAPE '\' OR p.phone_idx = `+a.add(idx)+" OR p.id_number_idx = "+a.add(idx)+")")
+		// During a key rotation a row is indexed under either key.
+		var idx []string
+		for _, x := range s.cipher.Indexes(f.Query) {
+			idx = append(idx, a.add(x))
+		}
+		if len(idx) == 0 {
+			idx = append(idx, a.add(""))
+		}
+		in := strings.Join(idx, ", ")
+		conds = append(conds, "(p.name LIKE "+a.add("%"+likeEscape(f.Query)+"%")+` ESCAPE '\' OR p.phone_idx IN (`+in+") OR p.id_number_idx IN ("+in+"))")
 	}
 	list, err := listOf(ctx, s.reader(), people, scope, conds, a, f.Page, s.scanPerson)
 	if err != nil {
