@@ -370,3 +370,26 @@ func Prune(ctx context.Context, t Target, keep int) ([]string, error) {
 	}
 	return gone, nil
 }
+
+// Record is one backup run, as the admin's page and /metrics show it.
+type Record struct {
+	ID         int64      `json:"id"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	OK         bool       `json:"ok"`
+	Name       string     `json:"name"`
+	Target     string     `json:"target"`
+	Parts      int        `json:"parts"`
+	Bytes      int64      `json:"bytes"`
+	Error      string     `json:"error,omitempty"`
+	Node       string     `json:"node"`
+}
+
+// Bytes is the size of all the parts.
+func (m Manifest) Bytes() int64 {
+	var n int64
+	for _, p := range m.Parts {
+		n += p.Size
+	}
+	return n
+}

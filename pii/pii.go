@@ -98,6 +98,21 @@ func (c *Cipher) SetReload(fn func() ([][]byte, error)) {
 	c.reloadMu.Unlock()
 }
 
+// Reload reads the keys again with the function SetReload gave, if any.
+func (c *Cipher) Reload() error {
+	c.reloadMu.Lock()
+	fn := c.reload
+	c.reloadMu.Unlock()
+	if fn == nil {
+		return nil
+	}
+	keys, err := fn()
+	if err != nil {
+		return err
+	}
+	return c.SetKeys(keys...)
+}
+
 func (c *Cipher) tryReload() bool {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
@@ -167,16 +182,20 @@ func ParseKey(s string) ([]byte, error) {
 // first; lines beginning with '#' are comments.
 func ParseKeys(s string) ([][]byte, error) {
 	var out [][]byte
-	for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+	for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
-		k, err := ParseKey(line)
-		if err != nil {
-			return nil, err
+		for _, field := range strings.Split(line, ",") {
+			if field = strings.TrimSpace(field); field == "" {
+				continue
+			}
+			k, err := ParseKey(field)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, k)
 		}
-		out = append(out, k)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("pii: no key given")

@@ -11,6 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/backup"
 )
 
 // SchemaVersion returns the highest migration applied.
@@ -128,4 +131,130 @@ func libpqURL(dsn string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// StartBackupRun records that a backup began.
+func (s *Store) StartBackupRun(ctx context.Context, target, node string) (int64, error) {
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = insert(ctx, tx, `INSERT INTO backup_runs (started_at, target, node) VALUES ($1, $2, $3)`, s.now(), target, node)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record backup: %w", err)
+	}
+	return id, nil
+}
+
+// FinishBackupRun records how a backup ended.
+func (s *Store) FinishBackupRun(ctx context.Context, id int64, m backup.Manifest, name string, runErr error) error {
+	errText := ""
+	if runErr != nil {
+		errText = runErr.Error()
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE backup_runs SET finished_at = $1, ok = $2, name = $3, parts = $4, bytes = $5, error = $6 WHERE id = $7`,
+			s.now(), runErr == nil, name, len(m.Parts), m.Bytes(), errText, id)
+		if err != nil {
+			return fmt.Errorf("record backup: %w", err)
+		}
+		return nil
+	})
+}
+
+const backupRunColumns = "id, started_at, finished_at, ok, name, target, parts, bytes, error, node"
+
+func scanBackupRun(sc scanner) (backup.Record, error) {
+	var r backup.Record
+	var fin sql.NullTime
+	err := sc.Scan(&r.ID, &r.StartedAt, &fin, &r.OK, &r.Name, &r.Target, &r.Parts, &r.Bytes, &r.Error, &r.Node)
+	r.StartedAt = r.StartedAt.UTC()
+	r.FinishedAt = timePtr(fin)
+	return r, err
+}
+
+// LastBackupRun returns the latest backup run, nil when none was taken.
+func (s *Store) LastBackupRun(ctx context.Context) (*backup.Record, error) {
+	r, err := scanBackupRun(s.read.QueryRowContext(ctx, `SELECT `+backupRunColumns+` FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("last backup: %w", err)
+	}
+	return &r, nil
+}
+
+// BackupRuns returns the latest backup runs, newest first, and the last
+// one that succeeded.
+func (s *Store) BackupRuns(ctx context.Context, n int) ([]backup.Record, *backup.Record, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+backupRunColumns+` FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT $1`, n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("backup runs: %w", err)
+	}
+	defer rows.Close()
+	var out []backup.Record
+	for rows.Next() {
+		r, err := scanBackupRun(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	ok, err := scanBackupRun(s.read.QueryRowContext(ctx, `SELECT `+backupRunColumns+` FROM backup_runs WHERE ok ORDER BY started_at DESC, id DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("last good backup: %w", err)
+	}
+	return out, &ok, nil
+}
+
+// RaiseSystemTrouble opens a trouble incident on the console of every
+// community for a fault of the box itself (a failed backup, a full
+// disk), recorded as a system event of account; while such an incident
+// is open another is not opened, the event joins it.
+func (s *Store) RaiseSystemTrouble(ctx context.Context, account, text string) error {
+	now := s.now()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM communities ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, c := range ids {
+			var open int64
+			err := tx.QueryRowContext(ctx, `SELECT i.id FROM incidents i WHERE i.community_id = $1 AND i.home_id IS NULL AND i.status <> 'resolved'
+				AND EXISTS (SELECT 1 FROM alarm_events e WHERE e.incident_id = i.id AND e.account = $2) LIMIT 1`, c, account).Scan(&open)
+			if err == nil {
+				r := alarm.Report{Source: alarm.SourceSystem, Account: account, Kind: alarm.KindTrouble, Text: text, ReceivedAt: now}
+				if _, err := s.insertEvent(ctx, tx, r, alarm.Origin{CommunityID: c}, open); err != nil {
+					return err
+				}
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			r := alarm.Report{Source: alarm.SourceSystem, Account: account, Code: "YP", Kind: alarm.KindTrouble, Text: text, ReceivedAt: now}
+			if _, err := s.process(ctx, tx, nil, 0, r, alarm.Origin{CommunityID: c}); err != nil {
+				return fmt.Errorf("raise trouble: %w", err)
+			}
+		}
+		return nil
+	})
 }

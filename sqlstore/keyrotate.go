@@ -13,7 +13,7 @@ import (
 // sealedTable is a table holding personal data sealed with the pii key:
 // its sealed columns, and for each the column of its keyed index (if it
 // has one). A capability that seals a new column adds its table here, and
-// a pii_key column (TEXT NOT NULL DEFAULT '') to it, so a key rotation
+// a pii_key column (TEXT NOT NULL DEFAULT ”) to it, so a key rotation
 // reseals it.
 type sealedTable struct {
 	table string
@@ -198,3 +198,6 @@ func (s *Store) CheckRetire(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Cipher returns the store's personal-data cipher (its key ring).
+func (s *Store) Cipher() *pii.Cipher { return s.cipher }

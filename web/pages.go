@@ -235,6 +235,7 @@ var navItems = []navEntry{
 	{"nav.audit", "/audit", auth.PermAuditRead, ""},
 	{"nav.users", "/users", auth.PermUsersManage, ""},
 	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
+	{"nav.ops", "/ops", auth.PermJobsManage, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {
@@ -287,6 +288,7 @@ func (s *Server) registerPages() {
 	s.registerServicePages()
 	s.registerAssocPages()
 	s.registerJobsPages()
+	s.registerOpsPages()
 	s.registerBroadcastPages()
 }
 

@@ -57,6 +57,11 @@ type Config struct {
 	// Broadcast is the running loudspeaker broadcast; without it the
 	// library refuses uploads, emergencies and streams are refused.
 	Broadcast Broadcaster
+	// Ready, when set, is a further readiness check of /readyz: that the
+	// data folder can be written (package health).
+	Ready func(context.Context) error
+	// Ops, when set, gives the admin's operations page its figures.
+	Ops OpsStatus
 }
 
 // Server is shequ's HTTP handler.
@@ -86,6 +91,8 @@ type Server struct {
 	handler       http.Handler
 	blobs         media.Blobs
 	broadcast     Broadcaster
+	ready         func(context.Context) error
+	ops           OpsStatus
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -118,6 +125,7 @@ func New(c Config) *Server {
 		mux: http.NewServeMux(), stopStreams: make(chan struct{}),
 	}
 	s.receiptSecret = c.ReceiptSecret
+	s.ready, s.ops = c.Ready, c.Ops
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10
@@ -173,6 +181,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("store unreachable\n"))
 		return
+	}
+	if s.ready != nil {
+		if err := s.ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(err.Error() + "\n"))
+			return
+		}
 	}
 	w.Write([]byte("ok\n"))
 }

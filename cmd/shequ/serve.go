@@ -24,11 +24,13 @@ import (
 func serveCmd(ctx context.Context, args []string) error {
 	var sc storeConfig
 	var ac alarmConfig
+	var bk backupConfig
 	var addr, icecastURL string
 	var loadDemo, secure, proxy bool
 	f := newFlags("serve", "shequ serve: run the server.")
 	sc.register(f)
 	ac.register(f)
+	bk.register(f, true)
 	f.string(&addr, "http", "SHEQU_HTTP", "127.0.0.1:8080", "address the HTTP server listens on")
 	f.bool(&loadDemo, "demo", "SHEQU_DEMO", false, "load the demo community (Baosheng East Road) on first start")
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
@@ -90,6 +92,10 @@ func serveCmd(ctx context.Context, args []string) error {
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
+	ops, dataReady, err := startOps(ctx, &sc, &bk, st, blobs, reg, log)
+	if err != nil {
+		return err
+	}
 	bcCtx, stopBroadcast := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroadcast()
 	bc := startBroadcast(bcCtx, st, blobs, iceServer, log)
@@ -98,7 +104,7 @@ func serveCmd(ctx context.Context, args []string) error {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
-		}, ReceiptSecret: []byte(ac.smsReceiptSecret)})
+		}, ReceiptSecret: []byte(ac.smsReceiptSecret), Ready: dataReady, Ops: ops})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
