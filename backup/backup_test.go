@@ -430,3 +430,63 @@ func drivePanel(addr string, i int, stop <-chan struct{}, ack func(acked)) error
 		ack(acked{account: p.Account, zone: zone, at: time.Now()})
 	}
 }
+
+// TestScheduledBackupFailureRaisesTrouble: a backup that cannot be written
+// is recorded as failed with its reason and opens one trouble incident on
+// the console (a second failure joins it); a good one is recorded as the
+// last success.
+func TestScheduledBackupFailureRaisesTrouble(t *testing.T) {
+	for _, dialect := range sqlstoretest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			if dialect == sqlstore.Postgres {
+				shequtest.NeedCommand(t, "pg_dump")
+			}
+			ctx := context.Background()
+			st := sqlstoretest.Open(t, dialect, nil)
+			if _, err := demo.Load(ctx, st, "backup-password-1"); err != nil {
+				t.Fatal(err)
+			}
+			blobs, _ := disk.New(filepath.Join(t.TempDir(), "media"))
+			// A file where the target folder should be: nothing can be written.
+			blocked := filepath.Join(t.TempDir(), "not-a-folder")
+			os.WriteFile(blocked, []byte("x"), 0o600)
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			o := backup.Options{DB: st, Blobs: blobs, KeyText: []byte("k\n"), Passphrase: passphrase, ScryptWorkFactor: 10}
+			s := &backup.Schedule{Options: o, Target: backup.Dir(blocked), Records: st, Troubles: st, Node: "n1", Log: log}
+			for range 2 {
+				if err := s.Once(ctx); err == nil {
+					t.Fatal("a backup into a file succeeded")
+				}
+			}
+			last, err := st.LastBackupRun(ctx)
+			if err != nil || last == nil || last.OK || last.Error == "" || last.FinishedAt == nil {
+				t.Fatalf("last run %+v, %v", last, err)
+			}
+			open, err := st.ListIncidents(ctx, auth.Scope{{}}, alarm.IncidentFilter{Status: "open", Page: shequ.Page{Limit: 50}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			troubles := 0
+			for _, i := range open.Items {
+				if i.Kind == alarm.KindTrouble && i.HomeID == 0 {
+					troubles++
+					if i.EventCount != 2 {
+						t.Errorf("trouble incident has %d events, want both failures", i.EventCount)
+					}
+				}
+			}
+			if troubles != 1 {
+				t.Errorf("%d trouble incidents, want one", troubles)
+			}
+
+			s.Target = backup.Dir(t.TempDir())
+			if err := s.Once(ctx); err != nil {
+				t.Fatal(err)
+			}
+			runs, ok, err := st.BackupRuns(ctx, 5)
+			if err != nil || len(runs) != 3 || ok == nil || !runs[0].OK || ok.ID != runs[0].ID || ok.Parts < 2 {
+				t.Errorf("runs %+v, last ok %+v, %v", runs, ok, err)
+			}
+		})
+	}
+}

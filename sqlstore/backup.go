@@ -245,6 +245,12 @@ func (s *Store) RaiseSystemTrouble(ctx context.Context, account, text string) er
 				if _, err := s.insertEvent(ctx, tx, r, alarm.Origin{CommunityID: c}, open); err != nil {
 					return err
 				}
+				if _, err := tx.ExecContext(ctx, `UPDATE incidents SET event_count = event_count + 1, last_event_at = $1 WHERE id = $2`, now, open); err != nil {
+					return err
+				}
+				if err := s.logIncident(ctx, tx, open, now, "event", 0, text); err != nil {
+					return err
+				}
 				continue
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
