@@ -13,12 +13,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/backup"
 	"github.com/shequ/shequ/health"
 	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/media/disk"
 	"github.com/shequ/shequ/media/s3"
+	"github.com/shequ/shequ/retention"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/web"
 )
@@ -283,6 +285,11 @@ func startOps(ctx context.Context, sc *storeConfig, bc *backupConfig, st *sqlsto
 		}()
 	}
 
+	node, _ := os.Hostname()
+	// Retention: once a day, on one node, what is past its period goes.
+	keeper := &jobs.Leader{Store: st, Name: "retention", Holder: node, Log: log}
+	go keeper.Run(ctx, func(ctx context.Context) { retention.Chore(ctx, st, shequ.SystemClock{}, log) })
+
 	if bc.every <= 0 {
 		return ops, probe.Ready, nil
 	}
@@ -297,7 +304,6 @@ func startOps(ctx context.Context, sc *storeConfig, bc *backupConfig, st *sqlsto
 	if err != nil {
 		return ops, nil, err
 	}
-	node, _ := os.Hostname()
 	sched := &backup.Schedule{Options: o, Target: target, Every: bc.every, Keep: bc.keep, Records: st, Troubles: st, Node: node, Log: log}
 	leader := &jobs.Leader{Store: st, Name: "backup", Holder: node, Log: log}
 	go leader.Run(ctx, sched.Run)

@@ -26,7 +26,31 @@ CREATE TABLE backup_runs (
 );
 CREATE INDEX backup_runs_started ON backup_runs (started_at);
 
+-- Retention: the period the administrator chose per kind of data (the
+-- defaults are in package retention), and legal holds that keep data past
+-- its period: a matter in dispute, an incident, footage for a case.
+CREATE TABLE retention_settings (
+    kind        TEXT PRIMARY KEY,
+    days        INTEGER NOT NULL,
+    updated_by  TEXT NOT NULL DEFAULT '',
+    updated_at  TIMESTAMP NOT NULL
+);
+CREATE TABLE legal_holds (
+    id           INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    entity_id    INTEGER NOT NULL,
+    reason       TEXT NOT NULL,
+    placed_by    TEXT NOT NULL DEFAULT '',
+    placed_at    TIMESTAMP NOT NULL,
+    released_at  TIMESTAMP
+);
+CREATE INDEX legal_holds_entity ON legal_holds (kind, entity_id) WHERE released_at IS NULL;
+ALTER TABLE matters ADD COLUMN anonymised_at TIMESTAMP;
+
 -- +goose Down
+ALTER TABLE matters DROP COLUMN anonymised_at;
+DROP TABLE legal_holds;
+DROP TABLE retention_settings;
 DROP TABLE backup_runs;
 ALTER TABLE open311_requests DROP COLUMN pii_key;
 ALTER TABLE alarm_panels DROP COLUMN pii_key;
