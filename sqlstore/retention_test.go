@@ -23,7 +23,9 @@ func TestRetention(t *testing.T) {
 		tr := makeTree(t, st, "rt")
 		c := tr.community.ID
 		now := clock.Now().UTC()
-		ago := func(days int, extra time.Duration) time.Time { return now.Add(-time.Duration(days)*retention.Day + extra) }
+		ago := func(days int, extra time.Duration) time.Time {
+			return now.Add(-time.Duration(days)*retention.Day + extra)
+		}
 		db := st.DB()
 		exec := func(q string, a ...any) {
 			t.Helper()
