@@ -75,6 +75,11 @@ const (
 	// retry them. The queue serves the whole deployment, so only a grant
 	// that reaches every community can use it.
 	PermJobsManage Permission = "jobs.manage"
+	// A resident's personal data (PIPL): their own, an office worker's on
+	// their behalf (audited), the administrator's review of erasures.
+	PermPrivacyOwn    Permission = "privacy.own"
+	PermPrivacyAssist Permission = "privacy.assist"
+	PermPrivacyReview Permission = "privacy.review"
 	// The loudspeakers.
 	PermBroadcastRead      Permission = "broadcast.read"      // zones, the programme, rundowns, the library, the as-run log
 	PermBroadcastWrite     Permission = "broadcast.write"     // zones, slots, rundowns and the library
@@ -99,6 +104,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
 		PermJobsManage,
 		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
+		PermPrivacyAssist, PermPrivacyReview,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -169,6 +175,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBoardRead, PermBoardPost,
 		PermIntakeSubmit,
 		PermBroadcastDedicate,
+		PermPrivacyOwn,
 	},
 }
 

@@ -47,7 +47,33 @@ CREATE TABLE legal_holds (
 CREATE INDEX legal_holds_entity ON legal_holds (kind, entity_id) WHERE released_at IS NULL;
 ALTER TABLE matters ADD COLUMN anonymised_at TIMESTAMP;
 
+-- A resident's requests about their personal data (PIPL): to see or
+-- export it, to withdraw a consent, to have it erased; by themselves or by
+-- an office worker on their behalf; with the administrator's decision and
+-- what was erased, anonymised or kept and why. Not a foreign key to
+-- people: the record outlives the person's record.
+CREATE TABLE privacy_requests (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL,
+    person_id     INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    reason        TEXT NOT NULL DEFAULT '',
+    requested_by  TEXT NOT NULL DEFAULT '',
+    on_behalf     BOOLEAN NOT NULL DEFAULT FALSE,
+    reviewed_by   TEXT NOT NULL DEFAULT '',
+    note          TEXT NOT NULL DEFAULT '',
+    outcome       TEXT NOT NULL DEFAULT '[]',
+    created_at    TIMESTAMP NOT NULL,
+    decided_at    TIMESTAMP
+);
+CREATE INDEX privacy_requests_person ON privacy_requests (person_id, id);
+CREATE INDEX privacy_requests_status ON privacy_requests (community_id, status, id);
+ALTER TABLE people ADD COLUMN anonymised_at TIMESTAMP;
+
 -- +goose Down
+ALTER TABLE people DROP COLUMN anonymised_at;
+DROP TABLE privacy_requests;
 ALTER TABLE matters DROP COLUMN anonymised_at;
 DROP TABLE legal_holds;
 DROP TABLE retention_settings;
