@@ -31,7 +31,8 @@ var personalSections = []personalSection{
 	{"household_members", `SELECT id, name, gender, relation, birth_date, created_at FROM people WHERE household_id = $2 AND id <> $1 ORDER BY id`},
 	{"users", `SELECT id, username, display_name, disabled, phone_enc, created_at, updated_at FROM users WHERE person_id = $1 ORDER BY id`},
 	{"ledger_entries", `SELECT * FROM ledger_entries WHERE person_id = $1 ORDER BY id`},
-	{"ledger_consents", `SELECT * FROM ledger_consents WHERE entry_id IN (SELECT id FROM ledger_entries WHERE person_id = $1) ORDER BY entry_id, partner_id`},
+	{"ledger_consents", `SELECT c.*, p.name AS partner_name FROM ledger_consents c JOIN partners p ON p.id = c.partner_id
+		WHERE c.entry_id IN (SELECT id FROM ledger_entries WHERE person_id = $1) ORDER BY c.entry_id, c.partner_id`},
 	{"ledger_history", `SELECT * FROM ledger_history WHERE entry_id IN (SELECT id FROM ledger_entries WHERE person_id = $1) ORDER BY id`},
 	{"ledger_followups", `SELECT * FROM ledger_followups WHERE entry_id IN (SELECT id FROM ledger_entries WHERE person_id = $1) ORDER BY id`},
 	{"matters", `SELECT * FROM matters WHERE person_id = $1 OR (household_id = $2 AND $2 <> 0) ORDER BY id`},

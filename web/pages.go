@@ -236,6 +236,7 @@ var navItems = []navEntry{
 	{"nav.users", "/users", auth.PermUsersManage, ""},
 	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
 	{"nav.ops", "/ops", auth.PermJobsManage, ""},
+	{"nav.privacy", "/privacy/requests", auth.PermPrivacyReview, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {
@@ -289,6 +290,7 @@ func (s *Server) registerPages() {
 	s.registerAssocPages()
 	s.registerJobsPages()
 	s.registerOpsPages()
+	s.registerPrivacyPages()
 	s.registerBroadcastPages()
 }
 
