@@ -144,7 +144,7 @@ func TestRetention(t *testing.T) {
 			}
 		}
 		// With 200 days the young event goes too; the held one stays.
-		res, err = retention.Run(ctx, st, clock)
+		_, err = retention.Run(ctx, st, clock)
 		mustOK(t, err)
 		var n int
 		mustOK(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alarm_events WHERE community_id = $1`, c).Scan(&n))

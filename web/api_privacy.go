@@ -6,6 +6,7 @@ import (
 
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/privacy"
+	"github.com/shequ/shequ/retention"
 )
 
 // privacyStore is what a resident's rights over their personal data need.
@@ -18,6 +19,7 @@ type privacyStore interface {
 	RequestErasure(ctx context.Context, person int64, reason string) (privacy.Request, error)
 	PendingErasures(ctx context.Context, scope auth.Scope) ([]privacy.Request, error)
 	DecideErasure(ctx context.Context, scope auth.Scope, id int64, approve bool, note string) (privacy.Request, error)
+	retentionStore
 }
 
 type withdrawBody struct {
@@ -39,6 +41,7 @@ type requestsBody struct {
 }
 
 func (s *Server) registerPrivacyAPI() {
+	s.registerRetentionAPI()
 	signedIn := func(method, path string) Route { return Route{Method: method, Path: path, SignedIn: true} }
 	handle(s, signedIn(http.MethodGet, "/api/v1/people/{id}/personal-data"), "personal-data",
 		"Everything held about a resident and their household, table by table (the resident, or an office worker on their behalf: audited)", "privacy",
@@ -79,5 +82,62 @@ func (s *Server) registerPrivacyAPI() {
 	handle(s, decide, "decide-erasure", "Approve (erase or anonymise what may be, keep what must be) or refuse an erasure request", "privacy",
 		func(ctx context.Context, in *idBodyInput[decisionBody]) (*itemBody[privacy.Request], error) {
 			return item(s.store.DecideErasure(ctx, scope(ctx, auth.PermPrivacyReview), in.ID, in.Body.Approve, in.Body.Note))
+		})
+}
+
+// retentionStore is what the administrator's retention periods need.
+type retentionStore interface {
+	RetentionSettings(ctx context.Context) (map[string]int, error)
+	SetRetention(ctx context.Context, scope auth.Scope, kind string, days int) error
+}
+
+type retentionRow struct {
+	Kind        string `json:"kind"`
+	Action      string `json:"action" doc:"delete, anonymise, or keep (never deleted early)"`
+	DefaultDays int    `json:"default_days"`
+	MinDays     int    `json:"min_days" doc:"The shortest period the law allows"`
+	Days        int    `json:"days" doc:"The period in force"`
+	Set         bool   `json:"set" doc:"Whether the administrator chose it (else the default)"`
+}
+
+type retentionList struct {
+	Body []retentionRow
+}
+
+type retentionKind struct {
+	Kind string `path:"kind"`
+	Body struct {
+		Days int `json:"days" minimum:"1"`
+	}
+}
+
+func (s *Server) retentionRows(ctx context.Context) ([]retentionRow, error) {
+	set, err := s.store.RetentionSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []retentionRow
+	for _, p := range retention.Policies() {
+		r := retentionRow{Kind: p.Kind, Action: p.Action, DefaultDays: int(p.Default / retention.Day), MinDays: int(p.Min / retention.Day)}
+		r.Days, r.Set = r.DefaultDays, false
+		if d, ok := set[p.Kind]; ok {
+			r.Days, r.Set = d, true
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (s *Server) registerRetentionAPI() {
+	handle(s, get("/api/v1/retention", auth.PermJobsManage), "retention-periods",
+		"How long each kind of data is kept: the lawful default, the shortest allowed, the period in force", "privacy",
+		func(ctx context.Context, _ *struct{}) (*retentionList, error) {
+			rows, err := s.retentionRows(ctx)
+			return &retentionList{Body: rows}, err
+		})
+	set := put("/api/v1/retention/{kind}", auth.PermJobsManage)
+	handle(s, set, "set-retention", "Set how long a kind of data is kept (the deployment's administrator; audited)", "privacy",
+		func(ctx context.Context, in *retentionKind) (*noContent, error) {
+			return &noContent{}, s.store.SetRetention(ctx, scope(ctx, auth.PermJobsManage), in.Kind, in.Body.Days)
 		})
 }

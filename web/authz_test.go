@@ -246,6 +246,8 @@ var rules = map[string]string{
 	"POST /api/v1/people/{id}/erasure-requests":         "signed-in",
 	"GET /api/v1/privacy/erasure-requests":              "admin",
 	"POST /api/v1/privacy/erasure-requests/{id}/decide": "admin",
+	"GET /api/v1/retention":                             "admin",
+	"PUT /api/v1/retention/{kind}":                      "admin",
 }
 
 // roleUsers names an account holding each role in the demo community.

@@ -35,6 +35,7 @@ type opsBody struct {
 	UsedPct   int
 	FreeMB    uint64
 	DiskLevel string
+	Retention []retentionRow
 }
 
 func (s *Server) opsPage(r *http.Request, p *pageData) (string, error) {
@@ -52,6 +53,10 @@ func (s *Server) opsPage(r *http.Request, p *pageData) (string, error) {
 		b.UsedPct = int(b.Disk.Used*100 + 0.5)
 		b.FreeMB = b.Disk.Free >> 20
 		b.DiskLevel = b.Disk.Level
+	}
+	var err error
+	if b.Retention, err = s.retentionRows(r.Context()); err != nil {
+		return "", err
 	}
 	p.Body = b
 	return "staff/backup", nil

@@ -44,7 +44,7 @@ func TestOpsPageAndReadiness(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("ops page: %d", r.status)
 	}
-	for _, want := range []string{"disk of the target full", "no space left on device", "还没有成功的备份", "ops-full"} {
+	for _, want := range []string{"disk of the target full", "no space left on device", "还没有成功的备份", "ops-full", "报警事件", "365 天", "不提前删除"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("ops page lacks %q", want)
 		}
