@@ -318,7 +318,7 @@ func TestPrune(t *testing.T) {
 }
 
 // addMedia puts n text files and records them as attachments of a guide.
-func addMedia(t *testing.T, st *sqlstore.Store, blobs media.Blobs, n int) []string {
+func addMedia(t testing.TB, st *sqlstore.Store, blobs media.Blobs, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	guides, err := st.ListGuides(ctx, auth.Scope{{}}, content.ListFilter{Page: shequ.Page{Limit: 1}})
@@ -342,7 +342,7 @@ func addMedia(t *testing.T, st *sqlstore.Store, blobs media.Blobs, n int) []stri
 	return out
 }
 
-func personWithPhone(t *testing.T, st *sqlstore.Store) community.Person {
+func personWithPhone(t testing.TB, st *sqlstore.Store) community.Person {
 	t.Helper()
 	ctx := context.Background()
 	l, err := st.ListPeople(ctx, auth.Scope{{}}, community.Filter{Page: shequ.Page{Limit: 50}})
@@ -364,7 +364,7 @@ func personWithPhone(t *testing.T, st *sqlstore.Store) community.Person {
 
 // startAlarmCentre registers the panels and runs a receiver storing
 // through an ingestor, as the server does.
-func startAlarmCentre(t *testing.T, st *sqlstore.Store) string {
+func startAlarmCentre(t testing.TB, st *sqlstore.Store) string {
 	t.Helper()
 	ctx := context.Background()
 	floor := 1
