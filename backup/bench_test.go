@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -40,6 +41,7 @@ func BenchmarkBackupWhileIngesting(b *testing.B) {
 				lat time.Duration
 			}
 			var samples []sample
+			var failed error
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for i := range panels {
@@ -50,6 +52,9 @@ func BenchmarkBackupWhileIngesting(b *testing.B) {
 					p := &siatest.Panel{Account: account(i), Key: key}
 					c, err := siatest.Dial("tcp", addr)
 					if err != nil {
+						mu.Lock()
+						failed = err
+						mu.Unlock()
 						return
 					}
 					c.Key = key
@@ -62,6 +67,9 @@ func BenchmarkBackupWhileIngesting(b *testing.B) {
 						}
 						t0 := time.Now()
 						if a, err := c.Exchange(p.SIA("Nri0/RP"+strconv.Itoa(n)), 10*time.Second); err != nil || a.Type != "ACK" {
+							mu.Lock()
+							failed = fmt.Errorf("panel %s frame %d: %v %s", p.Account, n, err, a.Raw)
+							mu.Unlock()
 							return
 						}
 						mu.Lock()
@@ -87,6 +95,9 @@ func BenchmarkBackupWhileIngesting(b *testing.B) {
 			b.StopTimer()
 			close(stop)
 			wg.Wait()
+			if failed != nil {
+				b.Fatal(failed)
+			}
 			var idle, during []time.Duration
 			for _, s := range samples {
 				if !s.at.Before(idleFrom) && s.at.Before(idleTo) {
