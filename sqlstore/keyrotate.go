@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/pii"
 )
 
@@ -201,3 +202,23 @@ func (s *Store) CheckRetire(ctx context.Context) error {
 
 // Cipher returns the store's personal-data cipher (its key ring).
 func (s *Store) Cipher() *pii.Cipher { return s.cipher }
+
+// idNumberTaken reports a conflict when another resident of community has
+// id number under an older key of the ring: during a rotation the unique
+// index sees only the index values, which differ between keys.
+func (s *Store) idNumberTaken(ctx context.Context, q querier, community, except int64, idNumber string) error {
+	idx := s.cipher.Indexes(idNumber)
+	if len(idx) < 2 {
+		return nil // one key: the unique index decides
+	}
+	for _, x := range idx[1:] {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM people WHERE community_id = $1 AND id_number_idx = $2 AND id <> $3`, community, x, except).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return shequ.Errorf(shequ.ECONFLICT, "a resident with this ID number is already registered in this community")
+		}
+	}
+	return nil
+}

@@ -63,6 +63,12 @@ func TestKeyRotationResumes(t *testing.T) {
 			}
 			checkPeople(t, st, people)
 			checkOneKeyPerRow(t, st)
+			// An ID number still indexed under the old key stays unique.
+			last := people[len(people)-1]
+			dup := community.Person{HouseholdID: tr.household2.ID, Name: "重复", IDNumber: last.IDNumber}
+			if err := st.CreatePerson(ctx, everywhere, &dup); shequ.ErrorCode(err) != shequ.ECONFLICT {
+				t.Errorf("a second resident with an ID number under the old key: %v", err)
+			}
 			if err := st.CheckRetire(ctx); !errors.Is(err, sqlstore.ErrKeyInUse) {
 				t.Fatalf("retire half way: %v", err)
 			}
