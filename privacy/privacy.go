@@ -24,6 +24,7 @@ const (
 	KindExport   = "export"   // saw or downloaded their data
 	KindWithdraw = "withdraw" // withdrew a consent to a partner
 	KindErase    = "erase"    // asked for erasure
+	KindCorrect  = "correct"  // corrected their phone number
 )
 
 // Statuses of a request.

@@ -423,3 +423,34 @@ func (s *Store) erasePerson(ctx context.Context, tx *sql.Tx, person int64) ([]pr
 	)
 	return out, nil
 }
+
+// CorrectPhone is the resident's own correction of their phone number
+// (name and ID number are corrected at the office, which sees the ID
+// card), audited and recorded as a request.
+func (s *Store) CorrectPhone(ctx context.Context, person int64, phone string) error {
+	c, _, _, onBehalf, err := s.privacyAccess(ctx, s.read, person)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		before, err := s.person(ctx, tx, auth.Scope{{}}, person)
+		if err != nil {
+			return err
+		}
+		after := before
+		after.Phone = strings.TrimSpace(phone)
+		if err := after.Validate(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE people SET phone_enc = $1, phone_idx = $2, updated_at = $3 WHERE id = $4`,
+			s.cipher.Seal(after.Phone), s.cipher.Index(after.Phone), s.now(), person); err != nil {
+			return mapError(err)
+		}
+		return s.change(ctx, tx, c, "correct", "person", person, maskedCopy(before), maskedCopy(after))
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.addPrivacyRequest(ctx, c, person, privacy.KindCorrect, privacy.StatusDone, "phone", onBehalf, nil)
+	return err
+}

@@ -141,6 +141,15 @@ func TestPersonalDataExportAndErasure(t *testing.T) {
 				t.Error("the consent is still given")
 			}
 
+			// Correct the phone number; a bad one changes nothing.
+			if err := st.CorrectPhone(office, person, "not a phone"); shequ.ErrorCode(err) != shequ.EINVALID {
+				t.Errorf("bad phone: %v", err)
+			}
+			mustOK(t, st.CorrectPhone(office, person, "13911112222"))
+			if p, err := st.Person(base, everywhere, person); err != nil || p.Phone != "13911112222" {
+				t.Errorf("corrected phone %q, %v", p.Phone, err)
+			}
+
 			// Erase: requested, then decided by the administrator.
 			auditBefore := one(`SELECT COUNT(*) FROM audit_log`)
 			req, err := st.RequestErasure(office, person, "搬离本社区")
@@ -202,7 +211,7 @@ func TestPersonalDataExportAndErasure(t *testing.T) {
 			for _, r := range reqs {
 				kinds[r.Kind]++
 			}
-			if kinds[privacy.KindExport] != 1 || kinds[privacy.KindWithdraw] != 1 || kinds[privacy.KindErase] != 1 {
+			if kinds[privacy.KindExport] != 1 || kinds[privacy.KindWithdraw] != 1 || kinds[privacy.KindErase] != 1 || kinds[privacy.KindCorrect] != 1 {
 				t.Errorf("requests on record: %v", kinds)
 			}
 		})

@@ -16,6 +16,7 @@ type privacyStore interface {
 	PersonalData(ctx context.Context, person int64) (privacy.Export, error)
 	PrivacyRequests(ctx context.Context, person int64) ([]privacy.Request, error)
 	WithdrawConsent(ctx context.Context, person, entry, partner int64) error
+	CorrectPhone(ctx context.Context, person int64, phone string) error
 	RequestErasure(ctx context.Context, person int64, reason string) (privacy.Request, error)
 	PendingErasures(ctx context.Context, scope auth.Scope) ([]privacy.Request, error)
 	DecideErasure(ctx context.Context, scope auth.Scope, id int64, approve bool, note string) (privacy.Request, error)

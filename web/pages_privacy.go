@@ -200,6 +200,11 @@ func (s *Server) dataAction(w http.ResponseWriter, r *http.Request, person int64
 			return err
 		}
 		http.Redirect(w, r, base+"?done=withdrawn#consents", http.StatusSeeOther)
+	case "phone":
+		if err := s.store.CorrectPhone(ctx, person, r.PostFormValue("phone")); err != nil {
+			return err
+		}
+		http.Redirect(w, r, base+"?done=corrected#correct", http.StatusSeeOther)
 	case "erase":
 		if _, err := s.store.RequestErasure(ctx, person, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
 			return err
