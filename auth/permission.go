@@ -75,6 +75,11 @@ const (
 	// retry them. The queue serves the whole deployment, so only a grant
 	// that reaches every community can use it.
 	PermJobsManage Permission = "jobs.manage"
+	// A resident's personal data (PIPL): their own, an office worker's on
+	// their behalf (audited), the administrator's review of erasures.
+	PermPrivacyOwn    Permission = "privacy.own"
+	PermPrivacyAssist Permission = "privacy.assist"
+	PermPrivacyReview Permission = "privacy.review"
 	// The loudspeakers.
 	PermBroadcastRead      Permission = "broadcast.read"      // zones, the programme, rundowns, the library, the as-run log
 	PermBroadcastWrite     Permission = "broadcast.write"     // zones, slots, rundowns and the library
@@ -105,6 +110,7 @@ var rolePermissions = map[Role][]Permission{
 		PermJobsManage,
 		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
 		PermAccessRead, PermAccessManage, PermAccessDecide,
+		PermPrivacyAssist, PermPrivacyReview,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -178,6 +184,7 @@ var rolePermissions = map[Role][]Permission{
 		PermIntakeSubmit,
 		PermBroadcastDedicate,
 		PermAccessRead, PermAccessOwn,
+		PermPrivacyOwn,
 	},
 }
 

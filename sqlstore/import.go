@@ -330,7 +330,13 @@ func (im *importer) person(ctx context.Context, r transfer.Row) (*transfer.Fault
 	idx := ""
 	if p.IDNumber != "" && !f.Has("id_number") {
 		idx = im.s.cipher.Index(p.IDNumber)
-		if at, dup := im.idNumbers[idx]; dup {
+		at, dup := im.idNumbers[idx]
+		for _, x := range im.s.cipher.Indexes(p.IDNumber)[1:] { // a row not yet resealed by a key rotation
+			if !dup {
+				at, dup = im.idNumbers[x]
+			}
+		}
+		if dup {
 			if at.line > 0 {
 				f.Add("id_number", "the same ID number appears twice in the file (first at row %d)", at.line)
 			} else {

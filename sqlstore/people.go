@@ -82,8 +82,16 @@ func (s *Store) ListPeople(ctx context.Context, scope auth.Scope, f community.Fi
 	if f.Query != "" {
 		// A whole phone or ID number finds its person through the keyed
 		// index; anything else is matched against names.
-		idx := s.cipher.Index(f.Query)
-		conds = append(conds, "(p.name LIKE "+a.add("%"+likeEscape(f.Query)+"%")+` ESCAPE '\' OR p.phone_idx = `+a.add(idx)+" OR p.id_number_idx = "+a.add(idx)+")")
+		// During a key rotation a row is indexed under either key.
+		var idx []string
+		for _, x := range s.cipher.Indexes(f.Query) {
+			idx = append(idx, a.add(x))
+		}
+		if len(idx) == 0 {
+			idx = append(idx, a.add(""))
+		}
+		in := strings.Join(idx, ", ")
+		conds = append(conds, "(p.name LIKE "+a.add("%"+likeEscape(f.Query)+"%")+` ESCAPE '\' OR p.phone_idx IN (`+in+") OR p.id_number_idx IN ("+in+"))")
 	}
 	list, err := listOf(ctx, s.reader(), people, scope, conds, a, f.Page, s.scanPerson)
 	if err != nil {
@@ -166,10 +174,13 @@ func (s *Store) createPerson(ctx context.Context, tx *sql.Tx, scope auth.Scope, 
 		return err
 	}
 	p.CreatedAt, p.UpdatedAt = s.now(), s.now()
-	id, err := insert(ctx, tx, `INSERT INTO people (community_id, household_id, name, gender, phone_enc, phone_idx, id_number_enc, id_number_idx, birth_date, relation, tags, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	if err := s.idNumberTaken(ctx, tx, p.CommunityID, 0, p.IDNumber); err != nil {
+		return err
+	}
+	id, err := insert(ctx, tx, `INSERT INTO people (community_id, household_id, name, gender, phone_enc, phone_idx, id_number_enc, id_number_idx, birth_date, relation, tags, created_at, updated_at, pii_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		p.CommunityID, nullID(p.HouseholdID), p.Name, p.Gender, s.cipher.Seal(p.Phone), s.cipher.Index(p.Phone),
-		s.cipher.Seal(p.IDNumber), s.cipher.Index(p.IDNumber), p.BirthDate, p.Relation, joinTags(p.Tags), p.CreatedAt, p.UpdatedAt)
+		s.cipher.Seal(p.IDNumber), s.cipher.Index(p.IDNumber), p.BirthDate, p.Relation, joinTags(p.Tags), p.CreatedAt, p.UpdatedAt, s.cipher.Current())
 	if err != nil {
 		if shequ.ErrorCode(err) == shequ.ECONFLICT {
 			return shequ.Errorf(shequ.ECONFLICT, "a resident with this ID number is already registered in this community")
@@ -216,6 +227,9 @@ func (s *Store) UpdatePerson(ctx context.Context, scope auth.Scope, p *community
 			return err
 		}
 		p.CreatedAt, p.UpdatedAt = before.CreatedAt, s.now()
+		if err := s.idNumberTaken(ctx, tx, p.CommunityID, p.ID, p.IDNumber); err != nil {
+			return err
+		}
 		if p.HouseholdID != before.HouseholdID {
 			// Moving out of a household ends the keys and passes of it.
 			if err := s.revokePersonAccess(ctx, tx, p.ID, "moved_out"); err != nil {
@@ -223,9 +237,9 @@ func (s *Store) UpdatePerson(ctx context.Context, scope auth.Scope, p *community
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE people SET household_id = $1, name = $2, gender = $3, phone_enc = $4, phone_idx = $5, id_number_enc = $6, id_number_idx = $7,
-			birth_date = $8, relation = $9, tags = $10, updated_at = $11 WHERE id = $12`,
+			birth_date = $8, relation = $9, tags = $10, updated_at = $11, pii_key = $13 WHERE id = $12`,
 			nullID(p.HouseholdID), p.Name, p.Gender, s.cipher.Seal(p.Phone), s.cipher.Index(p.Phone), s.cipher.Seal(p.IDNumber), s.cipher.Index(p.IDNumber),
-			p.BirthDate, p.Relation, joinTags(p.Tags), p.UpdatedAt, p.ID)
+			p.BirthDate, p.Relation, joinTags(p.Tags), p.UpdatedAt, p.ID, s.cipher.Current())
 		if err != nil {
 			return mapError(err)
 		}

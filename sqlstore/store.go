@@ -68,6 +68,8 @@ type Store struct {
 	// txn is set on the copy of the store that Atomic hands out: every
 	// read and write of that copy goes through the one transaction.
 	txn *sql.Tx
+	// dsn is where the store is, for backups (backup.go).
+	dsn string
 }
 
 // Options configure Open.
@@ -107,7 +109,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		o.AcceptTimeout = alarm.DefaultAcceptTimeout
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
-		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache()}
+		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres

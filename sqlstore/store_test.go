@@ -211,7 +211,7 @@ func TestPersonalDataEncryptedAtRest(t *testing.T) {
 		mustOK(t, st.DB().QueryRowContext(ctx, "SELECT phone_enc, id_number_enc FROM people WHERE id = $1", tr.alice.ID).Scan(&phone, &id))
 		mustOK(t, st.DB().QueryRowContext(ctx, "SELECT phone_enc FROM emergency_contacts WHERE person_id = $1", tr.alice.ID).Scan(&contact))
 		for _, v := range []string{phone, id, contact} {
-			if !strings.HasPrefix(v, "v1:") || strings.Contains(v, "1990000") || strings.Contains(v, "500112") {
+			if !strings.HasPrefix(v, "v2:") || strings.Contains(v, "1990000") || strings.Contains(v, "500112") {
 				t.Errorf("stored value %q is not sealed", v)
 			}
 		}

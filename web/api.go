@@ -145,6 +145,7 @@ func (s *Server) registerAPI() {
 	s.registerAssistanceAPI()
 	s.registerBroadcastAPI()
 	s.registerAccessAPI()
+	s.registerPrivacyAPI()
 }
 
 // --- sign-in ---

@@ -38,6 +38,7 @@ var cssFiles = []string{
 	"devices",     // the device health wall
 	"access",      // door keys, visitor passes, doors and the access log
 	"broadcast",   // the loudspeakers: the resident's programme, moderation, preview
+	"ops",         // the operations page (backups, disk) and personal-data pages
 }
 
 // appCSS is static/app.css: the files of cssFiles in order.

@@ -265,6 +265,16 @@ var rules = map[string]string{
 	"DELETE /api/v1/broadcast/zones/{id}":             "admin broadcast_manager",
 	"PUT /api/v1/broadcast/slots/{id}":                "admin broadcast_manager",
 	"DELETE /api/v1/broadcast/slots/{id}":             "admin broadcast_manager",
+	// Personal data: the store lets the resident themselves or an office
+	// worker with privacy.assist reach a person (TestPrivacyPagesAndAPI).
+	"GET /api/v1/people/{id}/personal-data":             "signed-in",
+	"GET /api/v1/people/{id}/privacy-requests":          "signed-in",
+	"POST /api/v1/people/{id}/consents/withdraw":        "signed-in",
+	"POST /api/v1/people/{id}/erasure-requests":         "signed-in",
+	"GET /api/v1/privacy/erasure-requests":              "admin",
+	"POST /api/v1/privacy/erasure-requests/{id}/decide": "admin",
+	"GET /api/v1/retention":                             "admin",
+	"PUT /api/v1/retention/{kind}":                      "admin",
 }
 
 // roleUsers names an account holding each role in the demo community.
@@ -325,8 +335,8 @@ func expectedAllowed(method, path string) int {
 		return http.StatusCreated // the resident really calls for help
 	case strings.HasSuffix(path, "/attachments/{n}"):
 		return http.StatusUnprocessableEntity // "{n}" is not a number
-	case path == "/api/v1/notices/{id}/confirm":
-		return http.StatusNotFound // it has no body
+	case path == "/api/v1/notices/{id}/confirm", path == "/api/v1/people/{id}/erasure-requests":
+		return http.StatusNotFound // it has no body, or an optional one
 	case path == "/api/v1/matters/{id}/photos", path == "/api/v1/lostfound/{id}/photos":
 		return http.StatusUnprocessableEntity // "{}" is not a photo
 	case path == "/api/v1/homes/{id}/alarm/disarm", path == "/api/v1/lostfound/{id}/resolve", strings.HasPrefix(path, "/api/v1/incidents/{id}/"), strings.HasPrefix(path, "/api/v1/matters/{id}/"):

@@ -286,6 +286,8 @@ var navItems = []navEntry{
 	{key: "nav.audit", href: "/audit", perm: auth.PermAuditRead, group: "admin"},
 	{key: "nav.users", href: "/users", perm: auth.PermUsersManage, group: "admin"},
 	{key: "nav.jobs", href: "/jobs", perm: auth.PermJobsManage, group: "admin", everywhere: true},
+	{key: "nav.ops", href: "/ops", perm: auth.PermJobsManage, group: "admin", everywhere: true},
+	{key: "nav.privacy", href: "/privacy/requests", perm: auth.PermPrivacyReview, group: "admin"},
 }
 
 // pageFunc fills in a page and names the view that shows it.
@@ -328,6 +330,8 @@ func (s *Server) registerPages() {
 	s.registerServicePages()
 	s.registerAssocPages()
 	s.registerJobsPages()
+	s.registerOpsPages()
+	s.registerPrivacyPages()
 	s.registerBroadcastPages()
 	s.registerAccessPages()
 }

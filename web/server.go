@@ -60,6 +60,11 @@ type Config struct {
 	// AccessWebhookSecret signs the calls of door controllers that call
 	// out; without it they are refused.
 	AccessWebhookSecret []byte
+	// Ready, when set, is a further readiness check of /readyz: that the
+	// data folder can be written (package health).
+	Ready func(context.Context) error
+	// Ops, when set, gives the admin's operations page its figures.
+	Ops OpsStatus
 }
 
 // Server is shequ's HTTP handler.
@@ -91,6 +96,8 @@ type Server struct {
 	broadcast     Broadcaster
 
 	accessWebhookSecret []byte
+	ready               func(context.Context) error
+	ops                 OpsStatus
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -124,6 +131,7 @@ func New(c Config) *Server {
 	}
 	s.receiptSecret = c.ReceiptSecret
 	s.accessWebhookSecret = c.AccessWebhookSecret
+	s.ready, s.ops = c.Ready, c.Ops
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10
@@ -179,6 +187,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("store unreachable\n"))
 		return
+	}
+	if s.ready != nil {
+		if err := s.ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(err.Error() + "\n"))
+			return
+		}
 	}
 	w.Write([]byte("ok\n"))
 }

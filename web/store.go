@@ -99,4 +99,5 @@ type Store interface {
 	broadcastStore
 	deviceHealthStore
 	accessStore
+	privacyStore
 }

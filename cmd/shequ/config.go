@@ -105,36 +105,67 @@ func (c *storeConfig) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// cipher loads the personal-data key. With SQLite the key file is created
-// next to the database on first start; with PostgreSQL, where several nodes
-// must share one key, it must be given.
+// cipher loads the personal-data keys (the current one first, older ones
+// a rotation has not finished with after it). With SQLite the key file is
+// created next to the database on first start; with PostgreSQL, where
+// several nodes must share the keys, they must be given. A key file is
+// read again when a value names a key the ring lacks (shequ key rotate,
+// run beside the server, added one).
 func (c *storeConfig) cipher(log *slog.Logger) (*pii.Cipher, error) {
 	if c.key != "" {
-		k, err := pii.ParseKey(c.key)
+		keys, err := pii.ParseKeys(c.key)
 		if err != nil {
 			return nil, err
 		}
-		return pii.New(k)
+		return pii.NewRing(keys...)
 	}
-	path := c.keyFile
-	postgres := sqlstore.IsPostgres(c.db)
-	if path == "" {
-		if postgres {
-			return nil, fmt.Errorf("with PostgreSQL give the personal-data key with --key or --key-file (SHEQU_KEY, SHEQU_KEY_FILE), the same on every node; make one with: openssl rand -hex 32")
-		}
-		if err := os.MkdirAll(c.data, 0o750); err != nil {
-			return nil, fmt.Errorf("create data directory: %w", err)
-		}
-		path = filepath.Join(c.data, "shequ.key")
+	path, err := c.keyPath()
+	if err != nil {
+		return nil, err
 	}
-	k, created, err := pii.LoadOrCreateKeyFile(path)
+	keys, created, err := pii.LoadOrCreateKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
 	if created {
-		log.Warn("created a new personal-data key; back it up with the database: without it ID and phone numbers cannot be read", "path", path)
+		log.Warn("created a new personal-data key; back it up with the database (shequ backup seals it): without it ID and phone numbers cannot be read", "path", path)
 	}
-	return pii.New(k)
+	ciph, err := pii.NewRing(keys...)
+	if err != nil {
+		return nil, err
+	}
+	ciph.SetReload(func() ([][]byte, error) { return pii.LoadKeyFile(path) })
+	return ciph, nil
+}
+
+// keyPath returns the key file: --key-file, or DATA/shequ.key with SQLite.
+func (c *storeConfig) keyPath() (string, error) {
+	if c.keyFile != "" {
+		return c.keyFile, nil
+	}
+	if sqlstore.IsPostgres(c.db) {
+		return "", fmt.Errorf("with PostgreSQL give the personal-data key with --key or --key-file (SHEQU_KEY, SHEQU_KEY_FILE), the same on every node; make one with: openssl rand -hex 32")
+	}
+	if err := os.MkdirAll(c.data, 0o750); err != nil {
+		return "", fmt.Errorf("create data directory: %w", err)
+	}
+	return filepath.Join(c.data, "shequ.key"), nil
+}
+
+// keyText returns the keys as a key file's text, for the backup.
+func (c *storeConfig) keyText() ([]byte, error) {
+	if c.key != "" {
+		keys, err := pii.ParseKeys(c.key)
+		if err != nil {
+			return nil, err
+		}
+		return pii.FormatKeys(keys), nil
+	}
+	path, err := c.keyPath()
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
 }
 
 // dsn returns where the store is.

@@ -22,6 +22,9 @@ Usage:
   shequ user    add|passwd|list [flags]   manage accounts
   shequ simulate [flags]  drive simulated panels and sensors at a running server
   shequ simulate doors [flags]  drive simulated door controllers (cards, passes, forced doors, network cuts)
+  shequ backup --to DIR|s3://…   take a backup (database, media, sealed key)
+  shequ restore FROM --data DIR  check and restore a backup
+  shequ key status|rotate|retire the personal-data key and its rotation
   shequ version           print the version
 
 Run "shequ <command> --help" for the flags of a command. Every flag can
@@ -54,6 +57,12 @@ func run(ctx context.Context, args []string) error {
 		return userCmd(ctx, args[1:])
 	case "simulate":
 		return simulateCmd(ctx, args[1:])
+	case "backup":
+		return backupCmd(ctx, args[1:])
+	case "restore":
+		return restoreCmd(ctx, args[1:])
+	case "key":
+		return keyCmd(ctx, args[1:])
 	case "version", "--version", "-v":
 		fmt.Println("shequ", version)
 		return nil

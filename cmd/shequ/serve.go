@@ -25,6 +25,7 @@ import (
 func serveCmd(ctx context.Context, args []string) error {
 	var sc storeConfig
 	var ac alarmConfig
+	var bk backupConfig
 	var addr, icecastURL, icecastAdmin string
 	var loadDemo, secure, proxy bool
 	f := newFlags("serve", "shequ serve: run the server.")
@@ -32,6 +33,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	ac.register(f)
 	var xc accessConfig
 	xc.register(f)
+	bk.register(f, true)
 	f.string(&addr, "http", "SHEQU_HTTP", "127.0.0.1:8080", "address the HTTP server listens on")
 	f.bool(&loadDemo, "demo", "SHEQU_DEMO", false, "load the demo community (Baosheng East Road) on first start")
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
@@ -102,6 +104,10 @@ func serveCmd(ctx context.Context, args []string) error {
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
+	ops, dataReady, err := startOps(ctx, &sc, &bk, st, blobs, reg, log)
+	if err != nil {
+		return err
+	}
 	bcCtx, stopBroadcast := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroadcast()
 	bc := startBroadcast(bcCtx, st, blobs, iceServer, iceAdmin, log)
@@ -110,7 +116,7 @@ func serveCmd(ctx context.Context, args []string) error {
 			if err := centre.accounts.reload(context.Background()); err != nil {
 				log.Error("reload panel accounts", "err", err)
 			}
-		}, ReceiptSecret: []byte(ac.smsReceiptSecret), AccessWebhookSecret: []byte(xc.webhookSecret)})
+		}, ReceiptSecret: []byte(ac.smsReceiptSecret), AccessWebhookSecret: []byte(xc.webhookSecret), Ready: dataReady, Ops: ops})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
