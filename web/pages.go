@@ -235,6 +235,7 @@ var navItems = []navEntry{
 	{"nav.audit", "/audit", auth.PermAuditRead, ""},
 	{"nav.users", "/users", auth.PermUsersManage, ""},
 	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
+	{"nav.assistance", "/assistance", auth.PermAssistanceRead, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {
@@ -288,6 +289,7 @@ func (s *Server) registerPages() {
 	s.registerAssocPages()
 	s.registerJobsPages()
 	s.registerBroadcastPages()
+	s.registerWorkPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {
