@@ -236,6 +236,7 @@ var navItems = []navEntry{
 	{"nav.users", "/users", auth.PermUsersManage, ""},
 	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
 	{"nav.assistance", "/assistance", auth.PermAssistanceRead, ""},
+	{"nav.openings", "/openings", auth.PermOpeningsWrite, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {

@@ -5,4 +5,5 @@ package web
 // the police's closed alarms and the site map.
 func (s *Server) registerWorkPages() {
 	s.registerAssistancePages()
+	s.registerOpeningPages()
 }
