@@ -6,4 +6,5 @@ package web
 func (s *Server) registerWorkPages() {
 	s.registerAssistancePages()
 	s.registerOpeningPages()
+	s.registerOpsExports()
 }
