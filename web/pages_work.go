@@ -7,4 +7,5 @@ func (s *Server) registerWorkPages() {
 	s.registerAssistancePages()
 	s.registerOpeningPages()
 	s.registerOpsExports()
+	s.registerHomePages()
 }

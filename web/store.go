@@ -98,4 +98,5 @@ type Store interface {
 	jobsStore
 	broadcastStore
 	opsStore
+	homePageStore
 }
