@@ -1,5 +1,11 @@
 package web
 
+import (
+	"context"
+
+	"github.com/shequ/shequ/auth"
+)
+
 // registerWorkPages registers the pages that were API only before: the
 // assistance policies, the partners' job openings, a home's page, auto-arm,
 // the police's closed alarms and the site map.
@@ -8,4 +14,25 @@ func (s *Server) registerWorkPages() {
 	s.registerOpeningPages()
 	s.registerOpsExports()
 	s.registerHomePages()
+}
+
+// userNames names the people who did things in a record's history: a
+// member by the name they go by, not their login ("assoc-jiuye").
+type userNames map[int64]auth.User
+
+// memberNames reads the names of the community's members and staff.
+// Their names are not personal data the way residents' numbers are, and a
+// history shows them to whoever may read the record.
+func (s *Server) memberNames(ctx context.Context, community int64) (userNames, error) {
+	m, err := s.staffNames(ctx, auth.Scope{{CommunityID: community}})
+	return userNames(m), err
+}
+
+// of is the name of user, or the login recorded with the line when the
+// user is gone.
+func (n userNames) of(user int64, login string) string {
+	if u, ok := n[user]; ok && user != 0 {
+		return displayName(u)
+	}
+	return login
 }
