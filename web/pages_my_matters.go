@@ -144,8 +144,8 @@ type matterForm struct {
 	// HomePlace) or "elsewhere" (Place says where). Nothing is chosen
 	// until the resident answers: a broken street lamp is not in the flat.
 	Where, Place, HomePlace string
-	DraftKey    string
-	Errors      map[string]string
+	DraftKey                string
+	Errors                  map[string]string
 	// Error is the message at the top when something must be fixed.
 	Error string
 	Phone officePhone
