@@ -237,6 +237,7 @@ var navItems = []navEntry{
 	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
 	{"nav.assistance", "/assistance", auth.PermAssistanceRead, ""},
 	{"nav.openings", "/openings", auth.PermOpeningsWrite, ""},
+	{"nav.alarms", "/alarms", auth.PermAlarmRead, auth.PermSOS},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {

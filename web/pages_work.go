@@ -14,6 +14,7 @@ func (s *Server) registerWorkPages() {
 	s.registerOpeningPages()
 	s.registerOpsExports()
 	s.registerHomePages()
+	s.registerPolicePages()
 }
 
 // userNames names the people who did things in a record's history: a
