@@ -97,4 +97,3 @@ func (s *Server) alarmHistoryPage(r *http.Request, p *pageData) (string, error) 
 	p.Body = b
 	return "staff/alarms", nil
 }
-
