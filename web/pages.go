@@ -238,6 +238,7 @@ var navItems = []navEntry{
 	{"nav.assistance", "/assistance", auth.PermAssistanceRead, ""},
 	{"nav.openings", "/openings", auth.PermOpeningsWrite, ""},
 	{"nav.alarms", "/alarms", auth.PermAlarmRead, auth.PermSOS},
+	{"nav.autoarm", "/my/autoarm", auth.PermSOS, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {

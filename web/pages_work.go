@@ -15,6 +15,7 @@ func (s *Server) registerWorkPages() {
 	s.registerOpsExports()
 	s.registerHomePages()
 	s.registerPolicePages()
+	s.registerAutoArmPages()
 }
 
 // userNames names the people who did things in a record's history: a

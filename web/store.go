@@ -99,4 +99,5 @@ type Store interface {
 	broadcastStore
 	opsStore
 	homePageStore
+	presenceStore
 }
