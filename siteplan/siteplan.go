@@ -69,10 +69,13 @@ type Marker struct {
 	At    Point
 }
 
-// Plan is what to draw.
+// Plan is what to draw. Live markers (open incidents, staff on duty) are
+// placed in the frame the rest sets, so that the drawing does not shift
+// when one comes or goes.
 type Plan struct {
 	Grids, Buildings []Shape
 	Markers          []Marker
+	Live             []Marker
 }
 
 // Frame maps places to the drawing: an equirectangular projection (a
@@ -175,6 +178,7 @@ type Drawing struct {
 	Grids         []DrawnShape
 	Buildings     []DrawnShape
 	Markers       []DrawnMarker
+	Live          []DrawnMarker
 }
 
 // Draw lays the plan out in a drawing width wide.
@@ -211,12 +215,17 @@ func Draw(p Plan, width float64) Drawing {
 		return out
 	}
 	d.Grids, d.Buildings = shapes(p.Grids), shapes(p.Buildings)
-	for _, m := range p.Markers {
-		if !m.At.Valid() {
-			continue
+	markers := func(ms []Marker) []DrawnMarker {
+		var out []DrawnMarker
+		for _, m := range ms {
+			if !m.At.Valid() {
+				continue
+			}
+			x, y := f.XY(m.At)
+			out = append(out, DrawnMarker{ID: m.ID, Kind: m.Kind, Label: m.Label, X: num(x), Y: num(y)})
 		}
-		x, y := f.XY(m.At)
-		d.Markers = append(d.Markers, DrawnMarker{ID: m.ID, Kind: m.Kind, Label: m.Label, X: num(x), Y: num(y)})
+		return out
 	}
+	d.Markers, d.Live = markers(p.Markers), markers(p.Live)
 	return d
 }

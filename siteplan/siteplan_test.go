@@ -68,6 +68,13 @@ func TestDraw(t *testing.T) {
 		Markers:   []Marker{{ID: 3, Kind: "speaker", Label: "喇叭", At: Point{29.995, 106.005}}, {ID: 4, Kind: "camera"}},
 	}
 	d := Draw(p, 400)
+	// A live marker far off is drawn where the frame puts it, and does not
+	// move the rest.
+	p.Live = []Marker{{ID: 5, Kind: "incident", At: Point{29.995, 106.005}}, {ID: 6, Kind: "staff", At: Point{29.5, 106.5}}}
+	withLive := Draw(p, 400)
+	if withLive.Height != d.Height || withLive.Buildings[0].X != d.Buildings[0].X || len(withLive.Live) != 2 || withLive.Live[0].X != d.Buildings[0].X {
+		t.Errorf("live markers moved the plan: %+v", withLive.Live)
+	}
 	if len(d.Grids) != 1 || !strings.HasPrefix(d.Grids[0].Path, "M24 24 L") || !strings.HasSuffix(d.Grids[0].Path, " Z") {
 		t.Errorf("grid %+v", d.Grids)
 	}

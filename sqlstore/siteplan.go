@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/siteplan"
 )
@@ -80,6 +81,29 @@ func (s *Store) SiteOutlines(ctx context.Context, scope auth.Scope, community in
 		} else {
 			out.Buildings[id] = r
 		}
+	}
+	return out, rows.Err()
+}
+
+// OnDutyPositions returns where the community's staff on duty last said
+// they were, for the site plan.
+func (s *Store) OnDutyPositions(ctx context.Context, scope auth.Scope, community int64) ([]alarm.StaffPosition, error) {
+	if !scope.All() && !slices.Contains(scope.Communities(), community) {
+		return nil, nil
+	}
+	rows, err := s.reader().QueryContext(ctx, `SELECT sp.user_id, u.display_name, sp.lat, sp.lng, sp.on_duty, sp.reported_at FROM staff_positions sp JOIN users u ON u.id = sp.user_id
+		WHERE sp.on_duty = TRUE AND sp.user_id IN (SELECT user_id FROM grants WHERE community_id = $1 AND role <> 'resident') ORDER BY u.display_name`, community)
+	if err != nil {
+		return nil, fmt.Errorf("staff positions: %w", err)
+	}
+	defer rows.Close()
+	var out []alarm.StaffPosition
+	for rows.Next() {
+		var p alarm.StaffPosition
+		if err := rows.Scan(&p.UserID, &p.Name, &p.Lat, &p.Lng, &p.OnDuty, &p.ReportedAt); err != nil {
+			return nil, fmt.Errorf("staff positions: %w", err)
+		}
+		out = append(out, p)
 	}
 	return out, rows.Err()
 }

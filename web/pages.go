@@ -239,6 +239,7 @@ var navItems = []navEntry{
 	{"nav.openings", "/openings", auth.PermOpeningsWrite, ""},
 	{"nav.alarms", "/alarms", auth.PermAlarmRead, auth.PermSOS},
 	{"nav.autoarm", "/my/autoarm", auth.PermSOS, ""},
+	{"nav.map", "/map", auth.PermDevicesRead, ""},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {

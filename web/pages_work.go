@@ -16,6 +16,7 @@ func (s *Server) registerWorkPages() {
 	s.registerHomePages()
 	s.registerPolicePages()
 	s.registerAutoArmPages()
+	s.registerMapPages()
 }
 
 // userNames names the people who did things in a record's history: a

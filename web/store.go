@@ -100,4 +100,5 @@ type Store interface {
 	opsStore
 	homePageStore
 	presenceStore
+	siteStore
 }
