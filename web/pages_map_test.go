@@ -51,6 +51,20 @@ func TestMapPage(t *testing.T) {
 		t.Errorf("no way to the home")
 	}
 
+	// The grid worker sent to the alarm is shown the way from the
+	// dispatch.
+	grid01, _ := e.store.UserByName(t.Context(), "grid01")
+	if got := e.do("operator", "POST", fmt.Sprintf("/api/v1/incidents/%d/dispatch", inc.ID), map[string]any{"user_id": grid01.ID}, nil); got != http.StatusOK {
+		t.Fatalf("dispatch: %d", got)
+	}
+	link := fmt.Sprintf(`href="/map?home=%d"`, home.ID)
+	if d := e.pageAs("grid01", "/my/dispatches"); !strings.Contains(d.body, link) {
+		t.Errorf("the dispatch has no way to the map")
+	}
+	if m := e.pageAs("grid01", fmt.Sprintf("/map?home=%d", home.ID)); m.status != http.StatusOK || !strings.Contains(m.body, "怎么走：") || !strings.Contains(m.body, fmt.Sprintf("%d楼", home.Floor)) {
+		t.Errorf("the grid worker's route: status %d", m.status)
+	}
+
 	csrf := csrfOf(t, page.body)
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
