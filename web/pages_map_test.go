@@ -58,8 +58,20 @@ func TestMapPage(t *testing.T) {
 		t.Fatalf("dispatch: %d", got)
 	}
 	link := fmt.Sprintf(`href="/map?home=%d"`, home.ID)
-	if d := e.pageAs("grid01", "/my/dispatches"); !strings.Contains(d.body, link) {
+	d := e.pageAs("grid01", "/my/dispatches")
+	if !strings.Contains(d.body, link) {
 		t.Errorf("the dispatch has no way to the map")
+	}
+	// On site, the report's photo field is the resident forms' photo
+	// control.
+	for _, step := range []string{"accept", "arrive"} {
+		if got := e.do("grid01", "POST", fmt.Sprintf("/api/v1/incidents/%d/%s", inc.ID, step), map[string]any{}, nil); got != http.StatusOK {
+			t.Fatalf("%s: %d", step, got)
+		}
+	}
+	d = e.pageAs("grid01", "/my/dispatches")
+	if !strings.Contains(d.body, `data-photo`) || !strings.Contains(d.body, `class="button big secondary photo-button"`) || !strings.Contains(d.body, "/static/photo-field.js") {
+		t.Errorf("the grid worker's report has the raw file input")
 	}
 	if m := e.pageAs("grid01", fmt.Sprintf("/map?home=%d", home.ID)); m.status != http.StatusOK || !strings.Contains(m.body, "怎么走：") || !strings.Contains(m.body, fmt.Sprintf("%d楼", home.Floor)) {
 		t.Errorf("the grid worker's route: status %d", m.status)

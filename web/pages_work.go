@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/shequ/shequ/auth"
 )
@@ -38,4 +39,16 @@ func (n userNames) of(user int64, login string) string {
 		return displayName(u)
 	}
 	return login
+}
+
+// photoControl is what the "photo-control" part needs: the page's words
+// and an id that tells the controls of one page apart.
+type photoControl struct {
+	L  *locale
+	ID string
+}
+
+// PhotoControl gives the "photo-control" part of the form with id.
+func (p *pageData) PhotoControl(id int64) photoControl {
+	return photoControl{L: p.L, ID: strconv.FormatInt(id, 10)}
 }
