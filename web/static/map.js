@@ -43,10 +43,18 @@
     });
   }
 
+  // Staff report where they are without an event on the stream: the
+  // layer is asked for again now and then while the page is seen.
+  setInterval(function () {
+    if (!document.hidden) {
+      refresh();
+    }
+  }, 30000);
+
   window.shequLive.follow({
     from: root.getAttribute("data-live-from"),
     status: document.getElementById("live"),
-    events: {incident: refresh, position: refresh},
+    events: {incident: refresh},
     onResume: refresh
   });
 })();
