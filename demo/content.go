@@ -94,7 +94,7 @@ func (b *builder) contentOf(ctx context.Context) error {
 	ends := demoTime(time.December, 1, 0)
 	notices := []content.Notice{
 		{Title: "“智慧东路”居民服务平台上线", Category: content.CategoryNews, Pinned: true, PublishAt: demoTime(time.November, 2, 9),
-			Body: "社区居民服务平台“智慧东路”正式上线 (now live)。\n\n在这里可以：\n\n- 查看社区大事小情\n- 查询办事流程和便民政策\n- 提交事项并跟踪办理进度\n- 遇到紧急情况一键报警"},
+			Body: "社区居民服务平台“智慧东路”正式上线。\n\n在这里可以：\n\n- 查看社区大事小情\n- 查询办事流程和便民政策\n- 提交事项并跟踪办理进度\n- 遇到紧急情况一键报警"},
 		{Title: "【重要】第1网格11月30日停水通知", Category: content.CategoryNotice, Important: true, Audience: content.Grids(grid1),
 			PublishAt: demoTime(time.November, 27, 10), ExpiresAt: &ends,
 			Body: "因供水管道维修，**11月30日 8:00–18:00** 第1网格各楼栋停水。\n\n请提前储水，关好水龙头。阅读后请点击“已读确认”，网格员将上门告知未确认的住户。"},
@@ -109,8 +109,8 @@ func (b *builder) contentOf(ctx context.Context) error {
 			Body: "独居老人按下报警按钮后，网格员十分钟内赶到，及时将老人送医。感谢每一位守护邻里的人！"},
 		{Title: "温馨提示：冬季用火用电安全", Category: content.CategoryReminder, PublishAt: demoTime(time.November, 15, 8),
 			Body: "天气转冷，请勿在楼道给电动车充电；使用取暖器时远离易燃物，外出前关好煤气。"},
-		{Title: "Community cleanup day 社区清洁日", Category: content.CategoryEvent, PublishAt: demoTime(time.November, 10, 9),
-			Body: "Volunteers meet at the square on Saturday at 9:00. 周六上午9点在广场集合，欢迎居民参加。"},
+		{Title: "社区清洁日", Category: content.CategoryEvent, PublishAt: demoTime(time.November, 10, 9),
+			Body: "周六上午9点在广场集合，志愿者和居民一起清扫楼道和绿地，欢迎参加。"},
 		{Title: "元旦文艺汇演报名", Category: content.CategoryEvent, PublishAt: demoTime(time.December, 15, 9),
 			Body: "元旦文艺汇演开始报名，欢迎各协会和居民踊跃参加。"},
 	}

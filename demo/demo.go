@@ -266,6 +266,9 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.services(ctx); err != nil {
 		return err
 	}
+	if err := b.sitePlanOf(ctx); err != nil {
+		return err
+	}
 	return b.mediationAndRelief(ctx)
 }
 

@@ -85,7 +85,9 @@ func (b *builder) liftMediation(ctx context.Context, tiaojie int64) error {
 	acc := assoc.Everything
 	m := assoc.Mediation{AssociationID: tiaojie, Subject: LiftMediationSubject,
 		Description: "A栋电梯故障停运两个月，业主多次报修未果，经居民向调解协会反映，协会组织业主与物业公司调解。"}
-	if err := b.st.CreateMediation(ctx, acc, &m); err != nil {
+	// Opened a week before the first session, which is six weeks ago.
+	now := b.st.Now()
+	if err := b.st.AsOf(now.AddDate(0, 0, -49)).CreateMediation(ctx, acc, &m); err != nil {
 		return err
 	}
 	owners, err := b.owners(ctx, 20)
@@ -111,7 +113,6 @@ func (b *builder) liftMediation(ctx context.Context, tiaojie int64) error {
 	if err := b.st.AddMediationParty(ctx, acc, m.ID, &company); err != nil {
 		return err
 	}
-	now := b.st.Now()
 	for i, s := range []assoc.MediationSession{
 		{Place: "社区议事厅", Notes: "业主代表陈述电梯停运对老人出行的影响；物业公司称维修资金不足。"},
 		{Place: "社区议事厅", Notes: "核对维修报价，商议维修资金分担：物业先行垫付，专项维修资金补足。"},

@@ -45,6 +45,11 @@ func TestDemoMediationAndRelief(t *testing.T) {
 			if len(m.Sessions) != 3 || m.Outcome != assoc.MediationAgreed || !m.Signed || m.Status != assoc.MediationFollowedUp {
 				t.Errorf("mediation %s/%s signed=%v with %d sessions", m.Status, m.Outcome, m.Signed, len(m.Sessions))
 			}
+			for _, s := range m.Sessions {
+				if !m.CreatedAt.Before(s.HeldAt) {
+					t.Errorf("the mediation was opened %s, after its session of %s", m.CreatedAt, s.HeldAt)
+				}
+			}
 			if len(m.FollowUps) != 1 || !m.FollowUps[0].Resolved {
 				t.Errorf("follow-ups %+v", m.FollowUps)
 			}

@@ -224,6 +224,9 @@ var transitions = map[string]struct {
 	"resubmit": {[]string{Returned}, Submitted, true, false},
 	"comment":  {[]string{Submitted, Accepted, Assigned, InProgress, Resolved, Returned}, "", true, true},
 	"rate":     {[]string{Resolved, Closed}, Closed, true, false},
+	// The resident says it was not fixed: back to the office, which sends
+	// someone again.
+	"reopen": {[]string{Resolved}, Accepted, true, false},
 }
 
 // Actions lists the actions a matter knows.
@@ -262,6 +265,11 @@ func (m Matter) Apply(s Step) (Matter, Change, error) {
 		if note == "" {
 			return m, Change{}, shequ.Invalid(map[string]string{"note": "write something"})
 		}
+	case "reopen":
+		if note == "" {
+			return m, Change{}, shequ.Invalid(map[string]string{"note": "say what is still wrong"})
+		}
+		m.ResolvedAt = nil
 	case "assign":
 		if (s.AssigneeUserID == 0) == (s.AssigneeAssociationID == 0) {
 			return m, Change{}, shequ.Invalid(map[string]string{"assignee": "give either a staff member or an association"})

@@ -52,7 +52,7 @@ type matterDetail struct {
 var matterActionPerm = map[string]auth.Permission{
 	"accept": auth.PermMatterHandle, "assign": auth.PermMatterHandle, "start": auth.PermMatterHandle,
 	"resolve": auth.PermMatterHandle, "reject": auth.PermMatterHandle, "return": auth.PermMatterHandle,
-	"resubmit": auth.PermMatterOwn, "rate": auth.PermMatterOwn,
+	"resubmit": auth.PermMatterOwn, "rate": auth.PermMatterOwn, "reopen": auth.PermMatterOwn,
 	"comment": auth.PermMatterRead, "close": auth.PermMatterRead,
 }
 
@@ -132,7 +132,7 @@ func (s *Server) registerMatterAPI() {
 					b = *in.Body
 				}
 				staff := a.Can(auth.PermMatterHandle)
-				step := matter.Step{Action: action, By: a.User.ID, Resident: !staff || slices.Contains([]string{"resubmit", "rate"}, action),
+				step := matter.Step{Action: action, By: a.User.ID, Resident: !staff || slices.Contains([]string{"resubmit", "rate", "reopen"}, action),
 					Note: b.Note, AssigneeUserID: b.AssigneeUserID, AssigneeAssociationID: b.AssigneeAssociationID, Rating: b.Rating}
 				sc := scope(ctx, auth.PermMatterHandle)
 				if step.Resident {

@@ -39,6 +39,7 @@ var cssFiles = []string{
 	"access",      // door keys, visitor passes, doors and the access log
 	"broadcast",   // the loudspeakers: the resident's programme, moderation, preview
 	"ops",         // the operations page (backups, disk) and personal-data pages
+	"map",         // the site map
 }
 
 // appCSS is static/app.css: the files of cssFiles in order.

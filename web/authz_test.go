@@ -131,6 +131,7 @@ var rules = map[string]string{
 	"POST /api/v1/matters/{id}/return":          "admin operator grid_worker association_chair",
 	"POST /api/v1/matters/{id}/resubmit":        "resident",
 	"POST /api/v1/matters/{id}/rate":            "resident",
+	"POST /api/v1/matters/{id}/reopen":          "resident",
 	"POST /api/v1/matters/{id}/comment":         "admin operator grid_worker association_chair resident",
 	"POST /api/v1/matters/{id}/close":           "admin operator grid_worker association_chair resident",
 	"GET /api/v1/lostfound":                     "admin operator grid_worker building_head association_member association_chair police broadcast_manager resident",

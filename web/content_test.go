@@ -114,8 +114,8 @@ func TestContentFeedAndSearch(t *testing.T) {
 			if got := search("resident01", "低保"); len(got) == 0 || got[0] != "guide:申请低保（最低生活保障）" {
 				t.Errorf("低保: %v", got)
 			}
-			if got := search("resident01", "cleanup"); len(got) != 1 || got[0] != "notice:Community cleanup day 社区清洁日" {
-				t.Errorf("cleanup: %v", got)
+			if got := search("resident01", "清洁日"); len(got) != 1 || got[0] != "notice:社区清洁日" {
+				t.Errorf("清洁日: %v", got)
 			}
 			if got := search("resident01", "消防通道"); len(got) != 0 {
 				t.Errorf("a grid 1 resident finds a grid 5 notice: %v", got)

@@ -19,13 +19,13 @@ func TestNavBars(t *testing.T) {
 		bar  []string
 		more []string // nil: not checked
 	}{
-		{"resident01", []string{"/", "/my/alarm", "/my/matters", "/news"}, []string{"/my/keys", "/lostfound", "/guides", "/policies", "/my/broadcast"}},
+		{"resident01", []string{"/", "/my/alarm", "/my/matters", "/news"}, []string{"/my/keys", "/my/autoarm", "/lostfound", "/guides", "/policies", "/my/broadcast"}},
 		{"grid01", []string{"/my/dispatches", "/matters", "/"}, nil},
 		{"operator", []string{"/console", "/matters", "/homes", "/"}, nil},
-		{"police", []string{"/console", "/", "/homes", "/people"}, []string{"/lostfound", "/devices", "/news", "/guides", "/policies"}},
+		{"police", []string{"/console", "/", "/homes", "/people"}, []string{"/alarms", "/lostfound", "/devices", "/map", "/news", "/guides", "/policies"}},
 		{"director", []string{"/", "/console", "/matters", "/stats"}, nil},
 		{"broadcaster", []string{"/broadcast", "/notices", "/"}, nil},
-		{"hr-partner", []string{"/ledgers", "/"}, []string{}},
+		{"hr-partner", []string{"/ledgers", "/"}, []string{"/openings"}},
 		{"assoc-jiuye", []string{"/ledgers", "/cases", "/mediations", "/"}, nil},
 	}
 	barLink := regexp.MustCompile(`<a class="bar-link" href="([^"]+)"`)

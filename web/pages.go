@@ -288,6 +288,11 @@ var navItems = []navEntry{
 	{key: "nav.jobs", href: "/jobs", perm: auth.PermJobsManage, group: "admin", everywhere: true},
 	{key: "nav.ops", href: "/ops", perm: auth.PermJobsManage, group: "admin", everywhere: true},
 	{key: "nav.privacy", href: "/privacy/requests", perm: auth.PermPrivacyReview, group: "admin"},
+	{key: "nav.assistance", href: "/assistance", perm: auth.PermAssistanceRead, group: "assoc"},
+	{key: "nav.openings", href: "/openings", perm: auth.PermOpeningsWrite, group: "assoc"},
+	{key: "nav.alarms", href: "/alarms", perm: auth.PermAlarmRead, unless: auth.PermSOS, group: "alarm", roles: staffRoles},
+	{key: "nav.autoarm", href: "/my/autoarm", perm: auth.PermSOS, group: "alarm"},
+	{key: "nav.map", href: "/map", perm: auth.PermDevicesRead, group: "community", roles: staffRoles},
 }
 
 // pageFunc fills in a page and names the view that shows it.
@@ -334,6 +339,7 @@ func (s *Server) registerPages() {
 	s.registerPrivacyPages()
 	s.registerBroadcastPages()
 	s.registerAccessPages()
+	s.registerWorkPages()
 }
 
 func pageHeaders(w http.ResponseWriter) {

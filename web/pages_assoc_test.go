@@ -476,6 +476,8 @@ func TestEntryEdit(t *testing.T) {
 	}
 	if page := e.pageAs("assoc-jiuye", path+"?done=changed"); !strings.Contains(page.body, "已保存修改") || !strings.Contains(page.body, "意向工作: 养老护理") {
 		t.Errorf("the entry's page after the change lacks the word or the history line")
+	} else if h := page.body[strings.Index(page.body, `id="history"`):]; !strings.Contains(h, "就业协会会长（演示）") || strings.Contains(h, ">assoc-jiuye<") {
+		t.Errorf("the history does not name the member who changed the entry")
 	}
 	for _, user := range []string{"assoc-bangfu", "hr-partner", "member01"} {
 		if user == "member01" {

@@ -50,6 +50,10 @@ type casesBody struct {
 
 var caseStatuses = []string{assoc.CaseOpen, assoc.CaseClosed, assoc.CaseHeld}
 
+// casesPageSize is the services a page of /cases lists: each is a card of
+// five lines on a phone, and fifty were a page of 14,000 pixels.
+const casesPageSize = 15
+
 func (s *Server) casesPage(r *http.Request, p *pageData) (string, error) {
 	ctx, q := r.Context(), r.URL.Query()
 	b := casesBody{Kind: q.Get("kind"), Status: q.Get("status"), CanWrite: !access(ctx, auth.PermCaseWrite).Empty()}
@@ -70,7 +74,7 @@ func (s *Server) casesPage(r *http.Request, p *pageData) (string, error) {
 		return "", err
 	}
 	acc := access(ctx, auth.PermCaseRead)
-	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[assoc.Case], error) {
+	l, n, err := listPageOf(q, casesPageSize, func(pg shequ.Page) (shequ.List[assoc.Case], error) {
 		return s.store.ListCases(ctx, acc, assoc.CaseFilter{CommunityID: p.communityID, Kind: b.Kind, Status: b.Status, Page: pg})
 	})
 	if err != nil {
@@ -84,7 +88,7 @@ func (s *Server) casesPage(r *http.Request, p *pageData) (string, error) {
 		}
 		b.Rows = append(b.Rows, row)
 	}
-	b.Pager = newPager("/cases", q, []string{"kind", "status"}, n, l.Total)
+	b.Pager = newPagerOf("/cases", q, []string{"kind", "status"}, n, l.Total, casesPageSize)
 	p.Title = p.L.T("cases.title")
 	p.Body = b
 	return "assoc/cases", nil
@@ -270,8 +274,12 @@ func (s *Server) caseOf(r *http.Request, p *pageData, form url.Values) (*caseVie
 	b := &caseView{ID: c.ID, Kind: c.Kind, KindWord: p.L.T("case.kind." + c.Kind), Group: c.Kind == assoc.KindGroup, Who: c.PersonName,
 		Association: names[c.AssociationID], Summary: c.Summary, Day: c.Day, Place: c.Place, Topic: c.Topic, Attendance: c.Attendance,
 		Status: c.Status, StatusWord: p.L.T("case.status." + c.Status), Outcome: c.Outcome, Closed: p.DatePtr(c.ClosedAt), Form: form, Errors: map[string]string{}}
+	who, err := s.memberNames(ctx, c.CommunityID)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range c.Actions {
-		b.Actions = append(b.Actions, actionRow{At: p.Date(a.At), Who: a.Username, Note: a.Note})
+		b.Actions = append(b.Actions, actionRow{At: p.Date(a.At), Who: who.of(a.UserID, a.Username), Note: a.Note})
 	}
 	write := access(ctx, auth.PermCaseWrite)
 	b.CanAct = p.Actor.Can(auth.PermCaseWrite) && (write.IsAdmin(c.CommunityID) || slices.Contains(write.AssociationsIn(c.CommunityID), c.AssociationID))

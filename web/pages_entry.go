@@ -551,8 +551,14 @@ func (s *Server) entryView(r *http.Request, p *pageData, form url.Values) (*entr
 		if err != nil {
 			return nil, err
 		}
+		who, err := s.memberNames(ctx, t.CommunityID)
+		if err != nil {
+			return nil, err
+		}
 		for i := len(hs) - 1; i >= 0; i-- {
-			b.History = append(b.History, historyRowOf(p, t, hs[i]))
+			row := historyRowOf(p, t, hs[i])
+			row.Who = who.of(hs[i].UserID, hs[i].Username)
+			b.History = append(b.History, row)
 		}
 	}
 	// Follow-ups are the owner association's and the partners'; the

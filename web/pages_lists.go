@@ -35,14 +35,19 @@ func pageNumber(q url.Values) int {
 // listPage fetches page n of a list. Past the last page it shows the last
 // one: a bookmark outlives rows.
 func listPage[T any](q url.Values, fetch func(shequ.Page) (shequ.List[T], error)) (shequ.List[T], int, error) {
+	return listPageOf(q, pageSize, fetch)
+}
+
+// listPageOf is listPage with size rows a page, for lists of tall cards.
+func listPageOf[T any](q url.Values, size int, fetch func(shequ.Page) (shequ.List[T], error)) (shequ.List[T], int, error) {
 	n := pageNumber(q)
-	l, err := fetch(shequ.Page{Limit: pageSize, Offset: (n - 1) * pageSize})
+	l, err := fetch(shequ.Page{Limit: size, Offset: (n - 1) * size})
 	if err != nil {
 		return l, n, err
 	}
 	if len(l.Items) == 0 && l.Total > 0 && n > 1 {
-		n = (l.Total + pageSize - 1) / pageSize
-		l, err = fetch(shequ.Page{Limit: pageSize, Offset: (n - 1) * pageSize})
+		n = (l.Total + size - 1) / size
+		l, err = fetch(shequ.Page{Limit: size, Offset: (n - 1) * size})
 	}
 	return l, n, err
 }
@@ -50,7 +55,12 @@ func listPage[T any](q url.Values, fetch func(shequ.Page) (shequ.List[T], error)
 // newPager builds the paging links of a list at path, keeping the filters
 // named in keys.
 func newPager(path string, q url.Values, keys []string, page, total int) pager {
-	pg := pager{Page: page, Pages: max(1, (total+pageSize-1)/pageSize), Total: total}
+	return newPagerOf(path, q, keys, page, total, pageSize)
+}
+
+// newPagerOf is newPager for pages of size rows.
+func newPagerOf(path string, q url.Values, keys []string, page, total, size int) pager {
+	pg := pager{Page: page, Pages: max(1, (total+size-1)/size), Total: total}
 	link := func(n int) string {
 		v := url.Values{}
 		for _, k := range keys {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/media"
 )
@@ -139,8 +140,12 @@ type matterForm struct {
 	Categories  []categoryTile
 	Category    string
 	Description string
-	DraftKey    string
-	Errors      map[string]string
+	// Where the problem is: "home" (the resident's flat, named in
+	// HomePlace) or "elsewhere" (Place says where). Nothing is chosen
+	// until the resident answers: a broken street lamp is not in the flat.
+	Where, Place, HomePlace string
+	DraftKey                string
+	Errors                  map[string]string
 	// Error is the message at the top when something must be fixed.
 	Error string
 	Phone officePhone
@@ -216,6 +221,9 @@ func (s *Server) newMatterForm(ctx context.Context, p *pageData, chosen string) 
 	}
 	if c, err := s.myCommunity(ctx, p.Actor); err == nil {
 		f.Phone = phoneOf(c)
+	}
+	if hs, err := s.store.ListHomes(ctx, p.Actor.Scope(auth.PermHomesRead), community.Filter{Page: shequ.Page{Limit: 1}}); err == nil && len(hs.Items) == 1 {
+		f.HomePlace = strings.TrimSpace(hs.Items[0].BuildingName + " " + hs.Items[0].Door)
 	}
 	return f, nil
 }
@@ -316,6 +324,10 @@ func (s *Server) matterSubmit(w http.ResponseWriter, r *http.Request, p *pageDat
 	}
 
 	m := matter.Matter{Category: f.Category, Description: f.Description, Attributes: answers, PersonID: a.User.PersonID, SubmittedBy: a.User.ID, Channel: "app"}
+	if f.Where == "elsewhere" {
+		// The store names the flat when no place is given.
+		m.Address = f.Place
+	}
 	sent, filed, err := s.fileMatterOnce(ctx, a, f.DraftKey, &m)
 	switch {
 	case shequ.ErrorCode(err) == shequ.EINVALID:
@@ -352,6 +364,10 @@ func (s *Server) readMatterForm(r *http.Request, p *pageData) (*matterForm, map[
 		return nil, nil, err
 	}
 	f.Description = r.PostFormValue("description")
+	if w := r.PostFormValue("where"); w == "home" || w == "elsewhere" {
+		f.Where = w
+	}
+	f.Place = strings.TrimSpace(r.PostFormValue("place"))
 	if k := r.PostFormValue("draft_key"); k != "" && len(k) <= 64 {
 		f.DraftKey = k
 	}
@@ -384,6 +400,14 @@ func (f *matterForm) checkRequired(p *pageData) {
 	}
 	if strings.TrimSpace(f.Description) == "" {
 		f.Errors["description"] = p.L.T("matterform.description.missing")
+	}
+	switch {
+	case f.Where == "":
+		f.Errors["where"] = p.L.T("matterform.where.missing")
+	case f.Where == "elsewhere" && f.Place == "":
+		f.Errors["place"] = p.L.T("matterform.place.missing")
+	case utf8.RuneCountInString(f.Place) > 200:
+		f.Errors["place"] = p.L.T("matterform.place.long")
 	}
 }
 
@@ -456,6 +480,7 @@ type myMatterBody struct {
 	CanClose    bool
 	CanRate     bool
 	CanResubmit bool
+	CanReopen   bool
 	CanComment  bool
 	Phone       officePhone
 }
@@ -570,6 +595,7 @@ func (s *Server) myMatter(r *http.Request, p *pageData, msg string) (*myMatterBo
 	b.CanClose = m.Status == matter.Resolved
 	b.CanRate = own && (m.Status == matter.Resolved || m.Status == matter.Closed) && m.Rating == 0
 	b.CanResubmit = own && m.Status == matter.Returned
+	b.CanReopen = own && m.Status == matter.Resolved
 	b.CanComment = openMatter(m.Status) && m.Status != matter.Returned
 	if c, err := s.myCommunity(ctx, a); err == nil {
 		b.Phone = phoneOf(c)
@@ -591,7 +617,7 @@ func (s *Server) myMatterStep(w http.ResponseWriter, r *http.Request, p *pageDat
 		step.Note = string([]rune(step.Note)[:2000])
 	}
 	switch step.Action {
-	case "comment", "close", "resubmit":
+	case "comment", "close", "resubmit", "reopen":
 	case "rate":
 		step.Rating, _ = strconv.Atoi(r.PostFormValue("rating"))
 	default:

@@ -62,7 +62,7 @@ var tinyPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte,
 // returns its id.
 func submitThroughPage(t *testing.T, e *testEnv, jar *cookieJar, category, description string, answers map[string]string) int64 {
 	t.Helper()
-	f := url.Values{"csrf_token": {jar.csrf("resident01")}, "category": {category}, "description": {description}}
+	f := url.Values{"csrf_token": {jar.csrf("resident01")}, "category": {category}, "description": {description}, "where": {"home"}}
 	for k, v := range answers {
 		f.Set("attr."+category+"."+k, v)
 	}
@@ -192,7 +192,7 @@ func TestResidentSubmitsMatterThroughThePage(t *testing.T) {
 
 	// The required question of the lift, unanswered: the form comes back
 	// with what was written and what to fix.
-	f := url.Values{"csrf_token": {csrf}, "category": {"lift"}, "description": {"3号楼电梯停在5楼不动"}, "draft_key": {"k1"}}
+	f := url.Values{"csrf_token": {csrf}, "category": {"lift"}, "description": {"3号楼电梯停在5楼不动"}, "draft_key": {"k1"}, "where": {"home"}}
 	r := e.postMultipart("/my/matters", f, nil, nil, res...)
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "请回答这个问题") || !strings.Contains(r.body, "3号楼电梯停在5楼不动") {
 		t.Fatalf("missing answer: %d %.600s", r.status, r.body)

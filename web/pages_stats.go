@@ -72,6 +72,8 @@ type statsBody struct {
 	Charts      []chart
 	CSV, XLSX   string
 	PeriodWords string
+	// Ops are the alarm and matter figures, for those who handle them.
+	Ops opsFigures
 }
 
 func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
@@ -144,6 +146,9 @@ func (s *Server) statsPage(r *http.Request, p *pageData) (string, error) {
 	}
 	mediationFigures(p, &b, st)
 	eligibleFigures(p, &b, st)
+	if err := s.operationsFigures(r, p, &b); err != nil {
+		return "", err
+	}
 	p.Title = p.L.T("stats.title")
 	p.Body = b
 	return "assoc/stats", nil

@@ -111,6 +111,7 @@ func TestBrowserResidentMatter(t *testing.T) {
 	res.wait("its questions show", `document.querySelector("#questions-lift").hidden === false &&
 		document.querySelector('input[name="attr.lift.trapped"]').required`, 3*time.Second)
 	res.run("nobody is trapped", chromedp.Tap(chromedp.CSS(`#questions-lift input[name="attr.lift.trapped"][value="no"]`)))
+	res.run("say it is at home", chromedp.Tap(chromedp.CSS(`label[for="where-home"]`)))
 	res.run("say what is wrong", chromedp.SendKeys(chromedp.ID("description"), "3号楼电梯停在5楼不动"))
 	// A photo as big as a phone's camera takes; the page shrinks it.
 	photo := filepath.Join(t.TempDir(), "lift.png")

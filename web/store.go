@@ -100,4 +100,8 @@ type Store interface {
 	deviceHealthStore
 	accessStore
 	privacyStore
+	opsStore
+	homePageStore
+	presenceStore
+	siteStore
 }
