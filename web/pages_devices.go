@@ -49,7 +49,10 @@ type devicesBody struct {
 	Counts          []wallCount
 	Groups          []wallGroup
 	Shown, Total    int
-	LiveFrom        int64
+	// Live follows the live stream, which only those who read alarms may
+	// open; others (the broadcaster) see the wall as it was loaded.
+	Live     bool
+	LiveFrom int64
 }
 
 // wallLimit is how many devices the wall shows at once: a community's
@@ -121,8 +124,10 @@ func (s *Server) devicesPage(r *http.Request, p *pageData) (string, error) {
 		}
 		return gi.Kind < gj.Kind
 	})
-	if b.LiveFrom, err = s.store.LastLiveID(ctx); err != nil {
-		return "", err
+	if b.Live = p.Actor.Can(auth.PermAlarmRead); b.Live {
+		if b.LiveFrom, err = s.store.LastLiveID(ctx); err != nil {
+			return "", err
+		}
 	}
 	p.Body = b
 	return "staff/devices", nil
