@@ -22,6 +22,7 @@ Usage:
   shequ user    add|passwd|list [flags]   manage accounts
   shequ simulate [flags]  drive simulated panels and sensors at a running server
   shequ version           print the version
+  shequ evidence verify PACKAGE   check a footage package against its manifest and custody log
 
 Run "shequ <command> --help" for the flags of a command. Every flag can
 also be set by the environment variable named in its help; a flag given on
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string) error {
 		return userCmd(ctx, args[1:])
 	case "simulate":
 		return simulateCmd(ctx, args[1:])
+	case "evidence":
+		return evidenceCmd(ctx, args[1:])
 	case "version", "--version", "-v":
 		fmt.Println("shequ", version)
 		return nil

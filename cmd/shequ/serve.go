@@ -83,6 +83,7 @@ func serveCmd(ctx context.Context, args []string) error {
 
 	hub := live.NewHub()
 	centre := newAlarmCentre(ac, st, log, hub)
+	centre.moreJobs = append(centre.moreJobs, evidenceWorker(st, blobs, log).Register)
 	if err := centre.listen(ctx); err != nil {
 		return err
 	}
