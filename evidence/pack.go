@@ -111,7 +111,9 @@ type Report struct {
 // OK reports whether the package is whole.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
-func (r *Report) add(format string, a ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, a...)) }
+func (r *Report) add(format string, a ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, a...))
+}
 
 // Verify checks a package: every file against the manifest, the custody
 // chain, the exported entry's hashes against the manifest and the
