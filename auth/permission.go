@@ -80,6 +80,11 @@ const (
 	PermBroadcastWrite     Permission = "broadcast.write"     // zones, slots, rundowns and the library
 	PermBroadcastEmergency Permission = "broadcast.emergency" // cut into the loudspeakers with an emergency announcement
 	PermBroadcastDedicate  Permission = "broadcast.dedicate"  // request a song for someone (residents: their own requests)
+	// Footage and warning notices (package evidence).
+	PermFootageRequest Permission = "footage.request" // request camera footage; download what was approved for oneself
+	PermFootageApprove Permission = "footage.approve" // the director: approve or refuse footage requests and warning notices, release legal holds
+	PermWarningRequest Permission = "warning.request" // ask for a warning notice with a captured face
+	PermWarningRead    Permission = "warning.read"    // read the community's published warning notices
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -99,6 +104,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCaseRead, PermCaseWrite, PermAssistanceRead, PermAssistanceWrite, PermPolicyConfigure, PermStatsRead,
 		PermJobsManage,
 		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
+		PermFootageRequest, PermFootageApprove, PermWarningRequest, PermWarningRead,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -109,6 +115,7 @@ var rolePermissions = map[Role][]Permission{
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
 		PermBroadcastRead, PermBroadcastEmergency,
+		PermFootageRequest, PermWarningRequest, PermWarningRead,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
@@ -118,6 +125,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMatterSubmit, PermMatterRead, PermMatterHandle,
 		PermContentRead, PermContentWrite, PermContentTrack,
 		PermBoardRead, PermBoardPost,
+		PermWarningRead,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
@@ -150,6 +158,7 @@ var rolePermissions = map[Role][]Permission{
 		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermStaffRead, PermAlarmRead,
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
+		PermFootageRequest, PermWarningRequest, PermWarningRead,
 	},
 	// Broadcast managers write what the loudspeakers say (policy notices,
 	// police alerts, good deeds, reminders); the same items go out as
@@ -169,6 +178,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBoardRead, PermBoardPost,
 		PermIntakeSubmit,
 		PermBroadcastDedicate,
+		PermWarningRead,
 	},
 }
 

@@ -21,11 +21,11 @@ const (
 	ActReleased   = "released"
 )
 
-// Entry is one line of a request's custody log. Each carries the hash of
+// CustodyEntry is one line of a request's custody log. Each carries the hash of
 // the one before (Prev, "" for the first) and its own Hash over all its
 // other fields, so that changing, removing or reordering any entry breaks
 // the chain from there on.
-type Entry struct {
+type CustodyEntry struct {
 	Seq     int             `json:"seq"`
 	At      time.Time       `json:"at"`
 	Action  string          `json:"action"`
@@ -38,7 +38,7 @@ type Entry struct {
 }
 
 // ComputeHash is the SHA-256 of the entry's JSON without its Hash.
-func (e Entry) ComputeHash() string {
+func (e CustodyEntry) ComputeHash() string {
 	e.Hash = ""
 	e.At = e.At.UTC()
 	b, err := json.Marshal(e)
@@ -53,7 +53,7 @@ func (e Entry) ComputeHash() string {
 // Seal completes e as the entry after prev (nil for the first): its
 // number, its Prev and its Hash. Times are kept to the microsecond, which
 // every store keeps, so that the hash of an entry read back is the same.
-func Seal(e Entry, prev *Entry) Entry {
+func Seal(e CustodyEntry, prev *CustodyEntry) CustodyEntry {
 	e.At = e.At.UTC().Truncate(time.Microsecond)
 	e.Seq, e.Prev = 1, ""
 	if prev != nil {
@@ -80,7 +80,7 @@ func (e *ChainError) Error() string { return fmt.Sprintf("custody entry %d: %s",
 // VerifyChain checks that the entries are numbered from 1 with no gap,
 // that each one's Hash is its own and that each carries the hash of the
 // one before. It returns the first entry that is wrong.
-func VerifyChain(entries []Entry) error {
+func VerifyChain(entries []CustodyEntry) error {
 	prev := ""
 	for i, e := range entries {
 		if e.Seq != i+1 {

@@ -25,8 +25,8 @@ const (
 	MaxAge = 90 * 24 * time.Hour
 )
 
-// Request is a request for footage of some cameras over a window.
-type Request struct {
+// FootageRequest is a request for footage of some cameras over a window.
+type FootageRequest struct {
 	ID             int64      `json:"id"`
 	CommunityID    int64      `json:"community_id"`
 	RequestedBy    int64      `json:"requested_by"`
@@ -47,11 +47,11 @@ type Request struct {
 	LegalHold  bool       `json:"legal_hold"`
 	ReleasedAt *time.Time `json:"released_at,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
-	Exports    []Export   `json:"exports"`
+	Exports    []FootageFile   `json:"exports"`
 }
 
-// Export is the footage of one camera of a request, in the media store.
-type Export struct {
+// FootageFile is the footage of one camera of a request, in the media store.
+type FootageFile struct {
 	DeviceID   int64     `json:"camera_id"`
 	CameraName string    `json:"camera_name"`
 	MediaID    int64     `json:"media_id"`
@@ -63,7 +63,7 @@ type Export struct {
 }
 
 // Validate checks a new request at now.
-func (r *Request) Validate(now time.Time) error {
+func (r *FootageRequest) Validate(now time.Time) error {
 	p := shequ.Problems{}
 	p.RequireText("reason", r.Reason, 500)
 	p.RequireText("case_number", r.CaseNumber, 64)

@@ -53,7 +53,7 @@ func FileName(cameraID int64) string { return fmt.Sprintf("footage/camera-%d.mp4
 // log and each file open gives, checked against its hash while it is
 // copied. A file whose bytes no longer match is not packaged: the write
 // fails, naming it.
-func WritePackage(w io.Writer, m Manifest, custody []Entry, open func(ManifestFile) (io.ReadCloser, error)) error {
+func WritePackage(w io.Writer, m Manifest, custody []CustodyEntry, open func(ManifestFile) (io.ReadCloser, error)) error {
 	m.Format = FormatV1
 	if len(custody) > 0 {
 		m.CustodyHead = custody[len(custody)-1].Hash
@@ -100,7 +100,7 @@ func WritePackage(w io.Writer, m Manifest, custody []Entry, open func(ManifestFi
 // Report is what Verify found.
 type Report struct {
 	Manifest Manifest
-	Custody  []Entry
+	Custody  []CustodyEntry
 	// Checked lists the files whose hash matched.
 	Checked []string
 	// Problems says exactly what is wrong, one line each; none when the
@@ -214,7 +214,7 @@ func Verify(ra io.ReaderAt, size int64) (*Report, error) {
 // checkExported holds the manifest to what the custody log recorded at
 // export: a manifest rewritten to match changed files is caught here.
 func checkExported(r *Report) {
-	i := slices.IndexFunc(r.Custody, func(e Entry) bool { return e.Action == ActExported })
+	i := slices.IndexFunc(r.Custody, func(e CustodyEntry) bool { return e.Action == ActExported })
 	if i < 0 {
 		r.add("custody.json has no exported entry: nothing in the package was recorded as exported")
 		return

@@ -20,11 +20,11 @@ import (
 type Store interface {
 	// ExportSources returns a request and where each of its cameras'
 	// footage is, credentials opened.
-	ExportSources(ctx context.Context, requestID int64) (Request, []Source, error)
+	ExportSources(ctx context.Context, requestID int64) (FootageRequest, []Source, error)
 	// RecordFootageExport records the exported files (their bytes put) of an
 	// approved request, its exported entry in the custody log and, under
 	// a case, its legal hold, in one transaction.
-	RecordFootageExport(ctx context.Context, requestID int64, files []Export) error
+	RecordFootageExport(ctx context.Context, requestID int64, files []FootageFile) error
 	// NoteExportError keeps the last failure of an export being retried
 	// and returns how many there were; FailExport ends it, with an entry
 	// in the custody log.
@@ -120,7 +120,7 @@ func (w *Worker) Export(ctx context.Context, requestID int64) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var files []Export
+	var files []FootageFile
 	for _, s := range sources {
 		dst := filepath.Join(dir, fmt.Sprintf("camera-%d.mp4", s.CameraID))
 		start := time.Now()
@@ -148,7 +148,7 @@ func (w *Worker) Export(ctx context.Context, requestID int64) error {
 			return fmt.Errorf("camera %d: store: %w", s.CameraID, err)
 		}
 		w.Log.Info("footage exported", "request", requestID, "camera", s.CameraID, "adapter", adapter, "bytes", size, "took", time.Since(start).Round(time.Millisecond))
-		files = append(files, Export{DeviceID: s.CameraID, SHA256: sha, Size: size, From: req.From, Until: req.Until, Adapter: adapter})
+		files = append(files, FootageFile{DeviceID: s.CameraID, SHA256: sha, Size: size, From: req.From, Until: req.Until, Adapter: adapter})
 	}
 	return w.Store.RecordFootageExport(ctx, requestID, files)
 }
@@ -174,7 +174,9 @@ func (w *Worker) Snapshots(ctx context.Context, incidentID int64) error {
 		b, err := Snapshot(cctx, w.http(), c, media.Photo.MaxBytes)
 		cancel()
 		if err != nil {
-			failed++
+			if !errors.Is(err, ErrNoSnapshot) {
+				failed++ // worth trying again; a camera without an address is not
+			}
 			if rerr := w.Store.RecordSnapshot(ctx, incidentID, c.DeviceID, nil, err.Error()); rerr != nil {
 				return rerr
 			}

@@ -97,15 +97,8 @@ func (s *Store) Camera(ctx context.Context, scope auth.Scope, id int64) (evidenc
 	return cams[0], err
 }
 
-// CameraFilter narrows the list of cameras.
-type CameraFilter struct {
-	CommunityID int64
-	BuildingID  int64 // cameras that cover this building
-	shequ.Page
-}
-
 // ListCameras lists the cameras scope reaches, with their coverage.
-func (s *Store) ListCameras(ctx context.Context, scope auth.Scope, f CameraFilter) (shequ.List[evidence.Camera], error) {
+func (s *Store) ListCameras(ctx context.Context, scope auth.Scope, f evidence.CameraFilter) (shequ.List[evidence.Camera], error) {
 	var a args
 	conds := []string{"d.kind = " + a.add(community.DeviceCamera)}
 	if f.CommunityID != 0 {

@@ -32,29 +32,19 @@ var footageRequests = table{
 		"COALESCE(fr.decided_by, 0), COALESCE(du.display_name, ''), fr.decided_at, fr.decision_reason, fr.exported_at, fr.export_error, fr.legal_hold, fr.released_at, fr.created_at",
 }
 
-func scanFootageRequest(r scanner) (evidence.Request, error) {
-	var x evidence.Request
+func scanFootageRequest(r scanner) (evidence.FootageRequest, error) {
+	var x evidence.FootageRequest
 	var decided, exported, released sql.NullTime
 	err := r.Scan(&x.ID, &x.CommunityID, &x.RequestedBy, &x.RequesterName, &x.Reason, &x.CaseNumber, &x.From, &x.Until, &x.Status,
 		&x.DecidedBy, &x.DeciderName, &decided, &x.DecisionReason, &exported, &x.ExportError, &x.LegalHold, &released, &x.CreatedAt)
 	x.From, x.Until, x.CreatedAt = x.From.UTC(), x.Until.UTC(), x.CreatedAt.UTC()
 	x.DecidedAt, x.ExportedAt, x.ReleasedAt = timePtr(decided), timePtr(exported), timePtr(released)
-	x.CameraIDs, x.Exports = []int64{}, []evidence.Export{}
+	x.CameraIDs, x.Exports = []int64{}, []evidence.FootageFile{}
 	return x, err
 }
 
-// FootageFilter narrows the list of requests.
-type FootageFilter struct {
-	CommunityID int64
-	Status      string
-	// RequestedBy, when set, lists only that user's requests: what a
-	// requester who does not decide sees.
-	RequestedBy int64
-	shequ.Page
-}
-
 // ListFootageRequests lists requests in scope, newest first.
-func (s *Store) ListFootageRequests(ctx context.Context, scope auth.Scope, f FootageFilter) (shequ.List[evidence.Request], error) {
+func (s *Store) ListFootageRequests(ctx context.Context, scope auth.Scope, f evidence.FootageFilter) (shequ.List[evidence.FootageRequest], error) {
 	var a args
 	var conds []string
 	if f.CommunityID != 0 {
@@ -79,7 +69,7 @@ func (s *Store) ListFootageRequests(ctx context.Context, scope auth.Scope, f Foo
 }
 
 // footageDetails fills in a request's cameras and exports.
-func (s *Store) footageDetails(ctx context.Context, q querier, x *evidence.Request) error {
+func (s *Store) footageDetails(ctx context.Context, q querier, x *evidence.FootageRequest) error {
 	rows, err := q.QueryContext(ctx, "SELECT device_id FROM footage_request_cameras WHERE request_id = $1 ORDER BY device_id", x.ID)
 	if err != nil {
 		return err
@@ -103,7 +93,7 @@ func (s *Store) footageDetails(ctx context.Context, q querier, x *evidence.Reque
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e evidence.Export
+		var e evidence.FootageFile
 		if err := rows.Scan(&e.DeviceID, &e.CameraName, &e.MediaID, &e.SHA256, &e.Size, &e.From, &e.Until, &e.Adapter); err != nil {
 			return err
 		}
@@ -115,24 +105,24 @@ func (s *Store) footageDetails(ctx context.Context, q querier, x *evidence.Reque
 
 // FootageRequest returns one request in scope; with mine set, only when
 // that user made it.
-func (s *Store) FootageRequest(ctx context.Context, scope auth.Scope, id, mine int64) (evidence.Request, error) {
+func (s *Store) FootageRequest(ctx context.Context, scope auth.Scope, id, mine int64) (evidence.FootageRequest, error) {
 	return s.footageRequest(ctx, s.reader(), scope, id, mine)
 }
 
-func (s *Store) footageRequest(ctx context.Context, q querier, scope auth.Scope, id, mine int64) (evidence.Request, error) {
+func (s *Store) footageRequest(ctx context.Context, q querier, scope auth.Scope, id, mine int64) (evidence.FootageRequest, error) {
 	x, err := oneOf(ctx, q, footageRequests, scope.Widen(), id, scanFootageRequest)
 	if err != nil {
 		return x, err
 	}
 	if mine != 0 && x.RequestedBy != mine {
-		return evidence.Request{}, notFound(footageRequests.what, id)
+		return evidence.FootageRequest{}, notFound(footageRequests.what, id)
 	}
 	return x, s.footageDetails(ctx, q, &x)
 }
 
 // CreateFootageRequest records a request for footage of cameras scope
 // reaches, all of one community, and opens its custody log.
-func (s *Store) CreateFootageRequest(ctx context.Context, scope auth.Scope, x *evidence.Request) error {
+func (s *Store) CreateFootageRequest(ctx context.Context, scope auth.Scope, x *evidence.FootageRequest) error {
 	if err := x.Validate(s.now()); err != nil {
 		return err
 	}
@@ -181,20 +171,20 @@ func (s *Store) CreateFootageRequest(ctx context.Context, scope auth.Scope, x *e
 // appendCustody appends an entry to a request's custody log, by the actor
 // of ctx (the system when there is none) from the request's address, in
 // the caller's transaction, chained to the last entry.
-func (s *Store) appendCustody(ctx context.Context, tx *sql.Tx, requestID int64, action string, detail any) (evidence.Entry, error) {
+func (s *Store) appendCustody(ctx context.Context, tx *sql.Tx, requestID int64, action string, detail any) (evidence.CustodyEntry, error) {
 	if err := s.lockRow(ctx, tx, "footage_requests", requestID); err != nil {
-		return evidence.Entry{}, err
+		return evidence.CustodyEntry{}, err
 	}
-	var prev *evidence.Entry
-	var last evidence.Entry
+	var prev *evidence.CustodyEntry
+	var last evidence.CustodyEntry
 	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM custody_log WHERE request_id = $1 ORDER BY seq DESC LIMIT 1", requestID).Scan(&last.Seq, &last.Hash)
 	switch {
 	case err == nil:
 		prev = &last
 	case err != sql.ErrNoRows:
-		return evidence.Entry{}, fmt.Errorf("custody log: %w", err)
+		return evidence.CustodyEntry{}, fmt.Errorf("custody log: %w", err)
 	}
-	e := evidence.Entry{At: s.now(), Action: action, Actor: "system", From: audit.OriginFrom(ctx).IP}
+	e := evidence.CustodyEntry{At: s.now(), Action: action, Actor: "system", From: audit.OriginFrom(ctx).IP}
 	if a := auth.ActorFrom(ctx); a != nil {
 		e.ActorID, e.Actor = a.User.ID, a.User.Username
 	}
@@ -215,15 +205,15 @@ func (s *Store) appendCustody(ctx context.Context, tx *sql.Tx, requestID int64, 
 }
 
 // custody returns a request's custody log in order.
-func custody(ctx context.Context, q querier, requestID int64) ([]evidence.Entry, error) {
+func custody(ctx context.Context, q querier, requestID int64) ([]evidence.CustodyEntry, error) {
 	rows, err := q.QueryContext(ctx, "SELECT seq, at, action, COALESCE(actor_id, 0), actor, from_addr, detail, prev_hash, hash FROM custody_log WHERE request_id = $1 ORDER BY seq", requestID)
 	if err != nil {
 		return nil, fmt.Errorf("custody log: %w", err)
 	}
 	defer rows.Close()
-	out := []evidence.Entry{}
+	out := []evidence.CustodyEntry{}
 	for rows.Next() {
-		var e evidence.Entry
+		var e evidence.CustodyEntry
 		var detail string
 		if err := rows.Scan(&e.Seq, &e.At, &e.Action, &e.ActorID, &e.Actor, &e.From, &detail, &e.Prev, &e.Hash); err != nil {
 			return nil, err
@@ -239,7 +229,7 @@ func custody(ctx context.Context, q querier, requestID int64) ([]evidence.Entry,
 
 // FootageCustody returns the custody log of a request in scope (mine as
 // for FootageRequest).
-func (s *Store) FootageCustody(ctx context.Context, scope auth.Scope, id, mine int64) ([]evidence.Entry, error) {
+func (s *Store) FootageCustody(ctx context.Context, scope auth.Scope, id, mine int64) ([]evidence.CustodyEntry, error) {
 	if _, err := s.FootageRequest(ctx, scope, id, mine); err != nil {
 		return nil, err
 	}
@@ -249,12 +239,12 @@ func (s *Store) FootageCustody(ctx context.Context, scope auth.Scope, id, mine i
 // DecideFootageRequest approves or refuses a request. Only someone who
 // reaches its whole community decides, and never on their own request.
 // An approval queues the export.
-func (s *Store) DecideFootageRequest(ctx context.Context, scope auth.Scope, id int64, d evidence.Decision) (evidence.Request, error) {
+func (s *Store) DecideFootageRequest(ctx context.Context, scope auth.Scope, id int64, d evidence.Decision) (evidence.FootageRequest, error) {
 	if err := d.Validate(); err != nil {
-		return evidence.Request{}, err
+		return evidence.FootageRequest{}, err
 	}
 	a := auth.ActorFrom(ctx)
-	var x evidence.Request
+	var x evidence.FootageRequest
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockRow(ctx, tx, "footage_requests", id); err != nil {
 			return err
@@ -301,7 +291,7 @@ func (s *Store) DecideFootageRequest(ctx context.Context, scope auth.Scope, id i
 }
 
 // ExportSources returns a request and where its cameras' footage is.
-func (s *Store) ExportSources(ctx context.Context, requestID int64) (evidence.Request, []evidence.Source, error) {
+func (s *Store) ExportSources(ctx context.Context, requestID int64) (evidence.FootageRequest, []evidence.Source, error) {
 	x, err := s.footageRequest(ctx, s.reader(), auth.Scope{{}}, requestID, 0)
 	if err != nil {
 		return x, nil, err
@@ -324,7 +314,7 @@ func (s *Store) ExportSources(ctx context.Context, requestID int64) (evidence.Re
 // bytes put), the exported entry of its custody log with their hashes
 // and, under a case number, the legal hold that keeps them from
 // retention deletion until released.
-func (s *Store) RecordFootageExport(ctx context.Context, requestID int64, files []evidence.Export) error {
+func (s *Store) RecordFootageExport(ctx context.Context, requestID int64, files []evidence.FootageFile) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockRow(ctx, tx, "footage_requests", requestID); err != nil {
 			return err
@@ -405,9 +395,9 @@ func clip(s string, n int) string {
 // FootagePackage records a download of an exported request's package by
 // the actor of ctx, on the custody log and in the audit log, and returns
 // its manifest and the custody log ending with that download.
-func (s *Store) FootagePackage(ctx context.Context, scope auth.Scope, id, mine int64) (evidence.Manifest, []evidence.Entry, error) {
+func (s *Store) FootagePackage(ctx context.Context, scope auth.Scope, id, mine int64) (evidence.Manifest, []evidence.CustodyEntry, error) {
 	var m evidence.Manifest
-	var log []evidence.Entry
+	var log []evidence.CustodyEntry
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		x, err := s.footageRequest(ctx, tx, scope, id, mine)
 		if err != nil {
@@ -453,14 +443,14 @@ func (s *Store) FootageMedia(ctx context.Context, requestID, cameraID int64) (me
 
 // ShareFootage records on the custody log that the package was handed on
 // (to whom, how), by its requester or the director.
-func (s *Store) ShareFootage(ctx context.Context, scope auth.Scope, id, mine int64, to, note string) (evidence.Entry, error) {
+func (s *Store) ShareFootage(ctx context.Context, scope auth.Scope, id, mine int64, to, note string) (evidence.CustodyEntry, error) {
 	p := shequ.Problems{}
 	p.RequireText("to", to, 200)
 	p.OptionalText("note", note, 500)
 	if err := p.Err(); err != nil {
-		return evidence.Entry{}, err
+		return evidence.CustodyEntry{}, err
 	}
-	var e evidence.Entry
+	var e evidence.CustodyEntry
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		x, err := s.footageRequest(ctx, tx, scope, id, mine)
 		if err != nil {
@@ -479,13 +469,13 @@ func (s *Store) ShareFootage(ctx context.Context, scope auth.Scope, id, mine int
 
 // ReleaseFootage lifts the legal hold of a request's export: from then
 // on retention may delete it. Only the director releases.
-func (s *Store) ReleaseFootage(ctx context.Context, scope auth.Scope, id int64, reason string) (evidence.Request, error) {
+func (s *Store) ReleaseFootage(ctx context.Context, scope auth.Scope, id int64, reason string) (evidence.FootageRequest, error) {
 	p := shequ.Problems{}
 	p.RequireText("reason", reason, 500)
 	if err := p.Err(); err != nil {
-		return evidence.Request{}, err
+		return evidence.FootageRequest{}, err
 	}
-	var x evidence.Request
+	var x evidence.FootageRequest
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if x, err = s.footageRequest(ctx, tx, scope, id, 0); err != nil {

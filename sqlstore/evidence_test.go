@@ -94,7 +94,7 @@ func TestFootageRequestExportAndVerify(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
 		w := newEvidenceWorld(t, st, clock, "ev")
 		now := clock.Now()
-		req := evidence.Request{Reason: "入室盗窃案调查", CaseNumber: "渝公(宝)刑案2026-118", CameraIDs: []int64{w.cam1.ID, w.cam2.ID},
+		req := evidence.FootageRequest{Reason: "入室盗窃案调查", CaseNumber: "渝公(宝)刑案2026-118", CameraIDs: []int64{w.cam1.ID, w.cam2.ID},
 			From: now.Add(-10 * time.Minute), Until: now.Add(-10*time.Minute + 20*time.Second)}
 		bad := req
 		bad.Until = now.Add(time.Hour)
@@ -181,7 +181,7 @@ func TestFootageRequestExportAndVerify(t *testing.T) {
 			t.Fatalf("a changed file: %v", rep.Problems)
 		}
 		// One custody entry changed: that entry is named.
-		forged := append([]evidence.Entry(nil), log...)
+		forged := append([]evidence.CustodyEntry(nil), log...)
 		forged[1].Actor = "someone-else"
 		rep = verifyFile(t, writePackage(t, w.blobs, manifest, forged))
 		if rep.OK() || !strings.Contains(strings.Join(rep.Problems, "\n"), "custody entry 2: was changed") {
@@ -208,7 +208,7 @@ func TestFootageRequestExportAndVerify(t *testing.T) {
 		}
 
 		// A refused request is never exported.
-		r2 := evidence.Request{Reason: "查看", CaseNumber: "X-1", CameraIDs: []int64{w.cam1.ID}, From: req.From, Until: req.Until}
+		r2 := evidence.FootageRequest{Reason: "查看", CaseNumber: "X-1", CameraIDs: []int64{w.cam1.ID}, From: req.From, Until: req.Until}
 		mustOK(t, st.CreateFootageRequest(w.staff, everywhere, &r2))
 		_, err = st.DecideFootageRequest(w.director, everywhere, r2.ID, evidence.Decision{Reason: "理由不足"})
 		mustOK(t, err)
@@ -236,7 +236,7 @@ func blobFile(t *testing.T, blobs media.Blobs, sha string) string {
 	return p
 }
 
-func writePackage(t *testing.T, blobs media.Blobs, m evidence.Manifest, log []evidence.Entry) string {
+func writePackage(t *testing.T, blobs media.Blobs, m evidence.Manifest, log []evidence.CustodyEntry) string {
 	p := filepath.Join(t.TempDir(), "package.zip")
 	f, err := os.Create(p)
 	mustOK(t, err)
@@ -357,7 +357,7 @@ func TestWarningNotices(t *testing.T) {
 		_, err := st.SetWarningPhoto(police, everywhere, w.ID, photo)
 		mustOK(t, err)
 		// Not yet approved: residents see nothing.
-		if l, _ := st.ListWarnings(ctx, resident, sqlstore.WarningFilter{Live: true}); l.Total != 0 {
+		if l, _ := st.ListWarnings(ctx, resident, evidence.WarningFilter{Live: true}); l.Total != 0 {
 			t.Fatalf("residents see a notice before approval")
 		}
 		if _, err := st.Warning(ctx, resident, w.ID, false); shequ.ErrorCode(err) != shequ.ENOTFOUND {
@@ -371,7 +371,7 @@ func TestWarningNotices(t *testing.T) {
 		if pub.Status != evidence.WarningPublished || pub.DeciderName == "" {
 			t.Fatalf("after approval %+v", pub)
 		}
-		l, err := st.ListWarnings(ctx, resident, sqlstore.WarningFilter{Live: true})
+		l, err := st.ListWarnings(ctx, resident, evidence.WarningFilter{Live: true})
 		mustOK(t, err)
 		if l.Total != 1 || l.Items[0].PhotoID != 0 || l.Items[0].Reason != "" {
 			t.Fatalf("resident list (no faces, no reasons): %+v", l.Items)
@@ -398,7 +398,7 @@ func TestWarningNotices(t *testing.T) {
 			t.Fatal("taken down early")
 		}
 		clock.Advance(72*time.Hour + time.Second)
-		if l, _ := st.ListWarnings(ctx, resident, sqlstore.WarningFilter{Live: true}); l.Total != 0 {
+		if l, _ := st.ListWarnings(ctx, resident, evidence.WarningFilter{Live: true}); l.Total != 0 {
 			t.Errorf("an expired notice is listed")
 		}
 		down, err = st.ExpireWarning(ctx, w.ID)

@@ -37,18 +37,9 @@ func scanWarning(r scanner) (evidence.Warning, error) {
 	return w, err
 }
 
-// WarningFilter narrows the list of warning notices.
-type WarningFilter struct {
-	CommunityID int64
-	Status      string
-	// Live lists only what residents see: published and unexpired.
-	Live bool
-	shequ.Page
-}
-
 // ListWarnings lists warning notices in scope, without their faces. A
 // list for residents (Live) also leaves out who asked and why.
-func (s *Store) ListWarnings(ctx context.Context, scope auth.Scope, f WarningFilter) (shequ.List[evidence.Warning], error) {
+func (s *Store) ListWarnings(ctx context.Context, scope auth.Scope, f evidence.WarningFilter) (shequ.List[evidence.Warning], error) {
 	var a args
 	var conds []string
 	if f.CommunityID != 0 {

@@ -144,6 +144,7 @@ func (s *Server) registerAPI() {
 	s.registerMediationAPI()
 	s.registerAssistanceAPI()
 	s.registerBroadcastAPI()
+	s.registerEvidenceAPI()
 }
 
 // --- sign-in ---

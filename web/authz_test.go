@@ -59,6 +59,28 @@ var rules = map[string]string{
 
 	"GET /api/v1/associations": "admin operator grid_worker building_head association_member association_chair resident",
 
+	"GET /api/v1/cameras":                          "admin operator grid_worker police broadcast_manager",
+	"GET /api/v1/cameras/{id}":                     "admin operator grid_worker police broadcast_manager",
+	"PUT /api/v1/cameras/{id}":                     "admin",
+	"GET /api/v1/incidents/{id}/snapshots/{photo}": "admin operator grid_worker police resident",
+	"GET /api/v1/footage-requests":                 "admin operator police",
+	"POST /api/v1/footage-requests":                "admin operator police",
+	"GET /api/v1/footage-requests/{id}":            "admin operator police",
+	"POST /api/v1/footage-requests/{id}/approve":   "admin",
+	"POST /api/v1/footage-requests/{id}/refuse":    "admin",
+	"GET /api/v1/footage-requests/{id}/custody":    "admin operator police",
+	"POST /api/v1/footage-requests/{id}/share":     "admin operator police",
+	"POST /api/v1/footage-requests/{id}/release":   "admin",
+	"GET /api/v1/footage-requests/{id}/package":    "admin operator police",
+	"GET /api/v1/warnings":                         "admin operator grid_worker police resident",
+	"GET /api/v1/warnings/{id}":                    "admin operator grid_worker police resident",
+	"POST /api/v1/warnings":                        "admin operator police",
+	"POST /api/v1/warnings/{id}/photo":             "admin operator police",
+	"GET /api/v1/warnings/{id}/photo":              "admin operator grid_worker police resident",
+	"POST /api/v1/warnings/{id}/approve":           "admin",
+	"POST /api/v1/warnings/{id}/refuse":            "admin",
+	"POST /api/v1/warnings/{id}/withdraw":          "admin",
+
 	"GET /api/v1/users":               "admin",
 	"GET /api/v1/staff":               "admin operator grid_worker association_chair police",
 	"POST /api/v1/users":              "admin",
@@ -303,6 +325,8 @@ func expectedAllowed(method, path string) int {
 	case path == "/api/v1/matters/{id}/photos", path == "/api/v1/lostfound/{id}/photos":
 		return http.StatusUnprocessableEntity // "{}" is not a photo
 	case path == "/api/v1/homes/{id}/alarm/disarm", path == "/api/v1/lostfound/{id}/resolve", strings.HasPrefix(path, "/api/v1/incidents/{id}/"), strings.HasPrefix(path, "/api/v1/matters/{id}/"):
+		return http.StatusNotFound // their bodies are optional
+	case path == "/api/v1/cameras/{id}", path == "/api/v1/footage-requests/{id}/approve", path == "/api/v1/warnings/{id}/approve":
 		return http.StatusNotFound // their bodies are optional
 	case strings.HasSuffix(path, "/stream"):
 		return http.StatusOK

@@ -97,4 +97,5 @@ type Store interface {
 	mediaStore
 	jobsStore
 	broadcastStore
+	evidenceStore
 }
