@@ -44,10 +44,10 @@ type FootageRequest struct {
 	ExportedAt     *time.Time `json:"exported_at,omitempty"`
 	ExportError    string     `json:"export_error,omitempty"`
 	// LegalHold keeps the export from retention deletion until released.
-	LegalHold  bool       `json:"legal_hold"`
-	ReleasedAt *time.Time `json:"released_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	Exports    []FootageFile   `json:"exports"`
+	LegalHold  bool          `json:"legal_hold"`
+	ReleasedAt *time.Time    `json:"released_at,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	Exports    []FootageFile `json:"exports"`
 }
 
 // FootageFile is the footage of one camera of a request, in the media store.
