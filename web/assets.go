@@ -34,6 +34,7 @@ var cssFiles = []string{
 	"content",     // news, guides, policies, composing notices
 	"service-fit", // the service pages on wide screens and in large text
 	"assoc",       // associations' pages and statistics
+	"evidence",    // cameras on the console, footage requests, warning notices
 }
 
 // appCSS is static/app.css: the files of cssFiles in order.

@@ -1,0 +1,193 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/evidence"
+	"github.com/shequ/shequ/evidence/evidencetest"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
+)
+
+// evidenceSetup points the cameras at the entrances of resident01's
+// building at a fake camera and recorder, and returns the worker that
+// takes snapshots and exports footage, and those cameras.
+func (e *testEnv) evidenceSetup(rec *evidencetest.Recorder) (*evidence.Worker, []int64) {
+	e.t.Helper()
+	var home community.Home
+	if st := e.do("director", http.MethodGet, fmt.Sprintf("/api/v1/homes/%d", e.residentHomeID()), nil, &home); st != http.StatusOK {
+		e.t.Fatalf("home: %d", st)
+	}
+	var cams page[evidence.Camera]
+	e.do("director", http.MethodGet, fmt.Sprintf("/api/v1/cameras?building=%d&limit=500", home.BuildingID), nil, &cams)
+	var ids []int64
+	for _, c := range cams.Items {
+		if len(c.Coverage) == 0 || c.Coverage[0].Kind != evidence.CoverEntrance {
+			continue
+		}
+		body := map[string]any{"live_url": c.LiveURL, "snapshot_url": rec.URL + fmt.Sprintf("/snapshot/cam%d.jpg", c.DeviceID),
+			"username": evidencetest.User, "password": evidencetest.Password,
+			"recorder_kind": "isapi", "recorder_url": rec.URL, "channel": "101", "coverage": c.Coverage}
+		var got evidence.Camera
+		if st := e.do("director", http.MethodPut, fmt.Sprintf("/api/v1/cameras/%d", c.DeviceID), body, &got); st != http.StatusOK || !got.HasPassword {
+			e.t.Fatalf("set camera %d: %d %+v", c.DeviceID, st, got)
+		}
+		ids = append(ids, c.DeviceID)
+	}
+	if len(ids) != 2 {
+		e.t.Fatalf("resident01's building has %d entrance cameras, want 2", len(ids))
+	}
+	w := &evidence.Worker{Store: e.store, Blobs: e.server.blobs, Fetcher: &evidence.Fetcher{}, Clock: e.clock,
+		Log: slog.New(slog.DiscardHandler), TempDir: e.t.TempDir()}
+	return w, ids
+}
+
+type incidentWithCameras struct {
+	ID      int64                     `json:"id"`
+	Cameras []evidence.IncidentCamera `json:"cameras"`
+}
+
+// TestEvidenceAPI: an SOS at a home lists the building's entrance cameras
+// with their window and snapshots; the police request footage, the
+// director approves, the police download a package that verifies, and
+// the download is on the custody log and in the audit log.
+func TestEvidenceAPI(t *testing.T) {
+	shequtest.NeedCommand(t, "ffmpeg")
+	e := newTestEnv(t, sqlstore.SQLite)
+	rec := evidencetest.New(t)
+	worker, camIDs := e.evidenceSetup(rec)
+
+	var inc0 alarm.Incident
+	if st := e.do("resident01", http.MethodPost, "/api/v1/sos", map[string]any{}, &inc0); st != http.StatusCreated {
+		t.Fatalf("sos: %d", st)
+	}
+	id := inc0.ID
+	if err := worker.Snapshots(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	var inc incidentWithCameras
+	if st := e.do("operator", http.MethodGet, fmt.Sprintf("/api/v1/incidents/%d", id), nil, &inc); st != http.StatusOK {
+		t.Fatalf("incident: %d", st)
+	}
+	if len(inc.Cameras) != 2 {
+		t.Fatalf("incident cameras %+v", inc.Cameras)
+	}
+	for _, c := range inc.Cameras {
+		if c.SnapshotMediaID == 0 || c.BookmarkUntil.Sub(c.BookmarkFrom) != 7*time.Minute {
+			t.Errorf("camera %+v", c)
+		}
+		resp := e.request("operator", http.MethodGet, fmt.Sprintf("/api/v1/incidents/%d/snapshots/%d", id, c.SnapshotMediaID), nil)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || len(b) < 100 {
+			t.Errorf("snapshot: %d %s %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(b))
+		}
+	}
+
+	// Footage: residents may not ask; the police ask, the director says yes.
+	from := env0.Add(-30 * time.Minute)
+	body := map[string]any{"reason": "电动车被盗", "case_number": "宝公刑2026-77", "camera_ids": camIDs, "from": from, "until": from.Add(15 * time.Second)}
+	if st := e.do("resident01", http.MethodPost, "/api/v1/footage-requests", body, nil); st != http.StatusForbidden {
+		t.Errorf("resident requests footage: %d", st)
+	}
+	var req evidence.FootageRequest
+	if st := e.do("police", http.MethodPost, "/api/v1/footage-requests", body, &req); st != http.StatusCreated {
+		t.Fatalf("request: %d", st)
+	}
+	if st := e.do("police", http.MethodPost, fmt.Sprintf("/api/v1/footage-requests/%d/approve", req.ID), nil, nil); st != http.StatusForbidden {
+		t.Errorf("police approve: %d", st)
+	}
+	if st := e.request("police", http.MethodGet, fmt.Sprintf("/api/v1/footage-requests/%d/package", req.ID), nil); st.StatusCode != http.StatusConflict {
+		t.Errorf("package before approval: %d", st.StatusCode)
+	}
+	if st := e.do("director", http.MethodPost, fmt.Sprintf("/api/v1/footage-requests/%d/approve", req.ID), map[string]string{"reason": "同意"}, &req); st != http.StatusOK || req.Status != "approved" {
+		t.Fatalf("approve: %d %s", st, req.Status)
+	}
+	if err := worker.Export(t.Context(), req.ID); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.request("police", http.MethodGet, fmt.Sprintf("/api/v1/footage-requests/%d/package", req.ID), nil)
+	pkg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("package: %d %s", resp.StatusCode, pkg)
+	}
+	rep, err := evidence.Verify(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil || !rep.OK() || len(rep.Checked) != 2 {
+		t.Fatalf("package: %v %v", err, rep)
+	}
+	last := rep.Custody[len(rep.Custody)-1]
+	if last.Action != evidence.ActDownloaded || last.Actor != "police" || last.From == "" {
+		t.Errorf("the package's last custody entry %+v", last)
+	}
+	var log []evidence.CustodyEntry
+	e.do("police", http.MethodGet, fmt.Sprintf("/api/v1/footage-requests/%d/custody", req.ID), nil, &log)
+	if len(log) != len(rep.Custody) || log[len(log)-1].Hash != last.Hash {
+		t.Errorf("the server's custody log ends elsewhere than the package's")
+	}
+	if n := e.auditTotal("footage_request.download"); n != 1 {
+		t.Errorf("%d downloads audited", n)
+	}
+	// The operator, who did not ask, does not see the police's request.
+	if st := e.do("operator", http.MethodGet, fmt.Sprintf("/api/v1/footage-requests/%d", req.ID), nil, nil); st != http.StatusNotFound {
+		t.Errorf("operator reads the police's request: %d", st)
+	}
+}
+
+// TestBrowserIncidentCameras: an alarm at a home shows the building's
+// entrance cameras with their snapshots on the console.
+func TestBrowserIncidentCameras(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	shequtest.NeedCommand(t, "ffmpeg")
+	e := newTestEnv(t, sqlstore.SQLite)
+	t.Cleanup(e.server.StopStreams)
+	rec := evidencetest.New(t)
+	worker, _ := e.evidenceSetup(rec)
+	var inc alarm.Incident
+	if st := e.do("resident01", http.MethodPost, "/api/v1/sos", map[string]any{}, &inc); st != http.StatusCreated {
+		t.Fatalf("sos: %d", st)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	op := &browserTab{t: t, name: "operator", ctx: newBrowser(t, ctx)}
+	op.log = watchConsole(op.ctx)
+	op.run("emulate a desktop", chromedp.EmulateViewport(1600, 1000), acceptLanguage("zh-CN,zh;q=0.9"))
+	op.signIn(e.http.URL, "operator", "/console")
+	op.navigate("open the incident", chromedp.Navigate(fmt.Sprintf("%s/console?id=%d", e.http.URL, inc.ID)))
+	op.wait("cameras listed", `document.querySelectorAll("#incident-cameras .camera-shot").length === 2`, 5*time.Second)
+	// The snapshots are taken after the incident opened: the block
+	// fetches itself again until they are there.
+	if err := worker.Snapshots(t.Context(), inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	op.wait("snapshots shown", `Array.from(document.querySelectorAll("#incident-cameras img")).filter(i => i.complete && i.naturalWidth === 320).length === 2`, 10*time.Second)
+	text := op.eval(`document.querySelector("#incident-cameras").innerText`)
+	for _, want := range []string{"1单元入口", "2单元入口", "摄像头"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the cameras block says %q, without %q", text, want)
+		}
+	}
+	dir := os.Getenv("SHEQU_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	op.shoot(dir, "evidence-console-cameras")
+	if p := op.log.problems(); len(p) > 0 {
+		t.Errorf("browser console: %v", p)
+	}
+}
