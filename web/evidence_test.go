@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +193,101 @@ func TestBrowserIncidentCameras(t *testing.T) {
 	op.shoot(dir, "evidence-console-cameras")
 	if p := op.log.problems(); len(p) > 0 {
 		t.Errorf("browser console: %v", p)
+	}
+}
+
+func pngFace(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestEvidencePages: the police ask for footage on the page, the director
+// decides in the queue; a warning notice with a face is asked for, shown
+// to the director with its face, published, and read by a resident, whose
+// list carries no face.
+func TestEvidencePages(t *testing.T) {
+	e := newTestEnv(t, sqlstore.SQLite)
+	pg := e.pageAs("police", "/footage")
+	if pg.status != http.StatusOK || !strings.Contains(pg.body, `id="footage-form"`) || !strings.Contains(pg.body, "调取录像") {
+		t.Fatalf("police footage page: %d", pg.status)
+	}
+	cam := regexp.MustCompile(`name="camera" value="(\d+)"`).FindAllStringSubmatch(pg.body, 2)
+	if len(cam) != 2 {
+		t.Fatalf("cameras on the form: %v", cam)
+	}
+	if r := e.pageAs("resident01", "/footage"); r.status != http.StatusForbidden {
+		t.Errorf("resident footage page: %d", r.status)
+	}
+	from := env0.In(time.FixedZone("CST", 8*3600)).Add(-time.Hour)
+	form := url.Values{"csrf_token": {csrfOf(t, pg.body)}, "case_number": {"宝公刑2026-9"}, "reason": {"盗窃"},
+		"from": {from.Format(formStamp)}, "until": {from.Add(10 * time.Minute).Format(formStamp)}, "camera": {cam[0][1], cam[1][1]}}
+	if r := e.pageRequest(http.MethodPost, "/footage", form, nil, e.cookies["police"]); r.status != http.StatusSeeOther {
+		t.Fatalf("request footage: %d %s", r.status, r.body)
+	}
+	bad := url.Values{"csrf_token": form["csrf_token"], "case_number": {""}, "reason": {"x"}, "from": form["from"], "until": form["from"]}
+	if r := e.pageRequest(http.MethodPost, "/footage", bad, nil, e.cookies["police"]); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="footage-error"`) {
+		t.Errorf("a bad request: %d", r.status)
+	}
+	dp := e.pageAs("director", "/footage")
+	id := regexp.MustCompile(`id="approve-(\d+)"`).FindStringSubmatch(dp.body)
+	if id == nil || !strings.Contains(dp.body, "宝公刑2026-9") {
+		t.Fatalf("the director's queue has no request to approve")
+	}
+	refuse := url.Values{"csrf_token": {csrfOf(t, dp.body)}, "decision": {"refuse"}}
+	if r := e.pageRequest(http.MethodPost, "/footage/"+id[1]+"/decide", refuse, nil, e.cookies["director"]); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("refusing without a reason: %d", r.status)
+	}
+	approve := url.Values{"csrf_token": refuse["csrf_token"], "decision": {"approve"}}
+	if r := e.pageRequest(http.MethodPost, "/footage/"+id[1]+"/decide", approve, nil, e.cookies["director"]); r.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d", r.status)
+	}
+	if r := e.pageAs("police", "/footage"); !strings.Contains(r.body, "已批准，正在导出") {
+		t.Errorf("the police do not see the approval")
+	}
+
+	// A warning notice with a face.
+	wp := e.pageAs("police", "/footage/warnings")
+	if !strings.Contains(wp.body, "人脸属于敏感个人信息") {
+		t.Errorf("the form does not say faces are sensitive")
+	}
+	expires := env0.AddDate(0, 0, 7).Format("2006-01-02")
+	r := e.postMultipart("/footage/warnings", url.Values{"csrf_token": {csrfOf(t, wp.body)}, "title": {"警惕冒充快递员"},
+		"body": {"此人冒充快递员入户。"}, "reason": {"三户被骗"}, "expires_at": {expires}}, pngFace(t), nil, e.cookies["police"])
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/footage/warnings/") {
+		t.Fatalf("ask for a notice: %d %s", r.status, r.body)
+	}
+	wid := strings.TrimPrefix(loc, "/footage/warnings/")
+	if l := e.pageAs("resident01", "/warnings"); strings.Contains(l.body, "警惕冒充快递员") {
+		t.Errorf("residents see an unapproved notice")
+	}
+	d := e.pageAs("director", loc)
+	if !strings.Contains(d.body, `src="/api/v1/warnings/`+wid+`/photo"`) || !strings.Contains(d.body, `id="warning-approve"`) {
+		t.Fatalf("the director's view of the notice: %d", d.status)
+	}
+	if l := e.pageAs("director", "/footage/warnings"); strings.Contains(l.body, "<img") {
+		t.Errorf("a face in the staff list")
+	}
+	ok := url.Values{"csrf_token": {csrfOf(t, d.body)}, "decision": {"approve"}}
+	if r := e.pageRequest(http.MethodPost, loc+"/decide", ok, nil, e.cookies["director"]); r.status != http.StatusSeeOther {
+		t.Fatalf("publish: %d", r.status)
+	}
+	l := e.pageAs("resident01", "/warnings")
+	if !strings.Contains(l.body, "警惕冒充快递员") || strings.Contains(l.body, "<img") {
+		t.Errorf("the residents' list: %d", l.status)
+	}
+	one := e.pageAs("resident01", "/warnings/"+wid)
+	if !strings.Contains(one.body, `src="/api/v1/warnings/`+wid+`/photo"`) || strings.Contains(one.body, "三户被骗") {
+		t.Errorf("the resident's notice: %d", one.status)
+	}
+	if r := e.request("resident01", http.MethodGet, "/api/v1/warnings/"+wid+"/photo", nil); r.StatusCode != http.StatusOK {
+		t.Errorf("the face for a resident: %d", r.StatusCode)
 	}
 }

@@ -235,6 +235,9 @@ var navItems = []navEntry{
 	{"nav.audit", "/audit", auth.PermAuditRead, ""},
 	{"nav.users", "/users", auth.PermUsersManage, ""},
 	{"nav.jobs", "/jobs", auth.PermJobsManage, ""},
+	{"nav.footage", "/footage", auth.PermFootageRequest, ""},
+	{"nav.footage.warnings", "/footage/warnings", auth.PermWarningRequest, ""},
+	{"nav.warnings", "/warnings", auth.PermWarningRead, auth.PermWarningRequest},
 }
 
 func navFor(a *auth.Actor, current string) []navItem {
@@ -288,6 +291,7 @@ func (s *Server) registerPages() {
 	s.registerAssocPages()
 	s.registerJobsPages()
 	s.registerBroadcastPages()
+	s.registerEvidencePages()
 }
 
 func pageHeaders(w http.ResponseWriter) {
