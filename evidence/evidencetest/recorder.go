@@ -41,6 +41,8 @@ type Recorder struct {
 	Downloads int
 	clips     map[float64]string
 	jpeg      []byte
+	// Size is the picture size of the footage; default 320x240.
+	Size string
 }
 
 // New starts a fake recorder; it stops when the test ends.
@@ -74,9 +76,13 @@ func (r *Recorder) Clip(secs float64) (string, error) {
 	if p, ok := r.clips[secs]; ok {
 		return p, nil
 	}
+	size := r.Size
+	if size == "" {
+		size = "320x240"
+	}
 	p := filepath.Join(r.dir, fmt.Sprintf("clip-%.0f.mp4", secs*1000))
 	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-		"-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", fmt.Sprintf("%.3f", secs),
+		"-f", "lavfi", "-i", "testsrc=size="+size+":rate=25", "-t", fmt.Sprintf("%.3f", secs),
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", p)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
