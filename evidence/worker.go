@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -21,6 +22,8 @@ type Store interface {
 	// ExportSources returns a request and where each of its cameras'
 	// footage is, credentials opened.
 	ExportSources(ctx context.Context, requestID int64) (FootageRequest, []Source, error)
+	// PendingExports lists the approved requests not yet exported.
+	PendingExports(ctx context.Context) ([]int64, error)
 	// RecordFootageExport records the exported files (their bytes put) of an
 	// approved request, its exported entry in the custody log and, under
 	// a case, its legal hold, in one transaction.
@@ -55,8 +58,14 @@ type Worker struct {
 	// TempDir holds footage while it is fetched; "" is the system's.
 	TempDir string
 	// Attempts is how many times an export is tried before it fails for
-	// good. Default 5.
+	// good, ExportEvery apart. Default 10.
 	Attempts int
+	// ExportEvery is how often approved requests are looked for besides
+	// the wake-up an approval's job gives. Default a minute.
+	ExportEvery time.Duration
+
+	once  sync.Once
+	woken chan struct{}
 }
 
 // Register adds the worker's handlers to r.
@@ -73,26 +82,80 @@ func (w *Worker) http() *http.Client {
 	return &http.Client{Timeout: 10 * time.Second}
 }
 
-func (w *Worker) export(ctx context.Context, _ string, p jobs.FootageExport) ([]jobs.New, error) {
-	err := w.Export(ctx, p.RequestID)
-	if err == nil || jobs.IsPermanent(err) {
-		return nil, err
+// export only wakes the exporter: an export runs as long as its footage
+// plays on an RTSP recorder, and the outbox worker that runs this handler
+// also sends the alarm SMS, which must not wait behind it. The request's
+// status (approved, not yet exported) is what keeps the work durable: the
+// exporter finds it after a crash too.
+func (w *Worker) export(_ context.Context, _ string, _ jobs.FootageExport) ([]jobs.New, error) {
+	select {
+	case w.wake() <- struct{}{}:
+	default: // already woken
 	}
-	tries, nerr := w.Store.NoteExportError(ctx, p.RequestID, err.Error())
+	return nil, nil
+}
+
+func (w *Worker) wake() chan struct{} {
+	w.once.Do(func() { w.woken = make(chan struct{}, 1) })
+	return w.woken
+}
+
+// RunExports exports approved requests, oldest approval first, until ctx
+// ends: at once when an approval wakes it, else every ExportEvery. Run it
+// on one node (jobs.Leader): two nodes would fetch the same footage twice.
+func (w *Worker) RunExports(ctx context.Context) {
+	every := w.ExportEvery
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		ids, err := w.Store.PendingExports(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.Log.Error("pending exports", "err", err)
+		}
+		for _, id := range ids {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := w.tryExport(ctx, id); err != nil && ctx.Err() == nil {
+				w.Log.Warn("footage export failed; tried again later", "request", id, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake():
+		case <-t.C:
+		}
+	}
+}
+
+// tryExport exports one request; a failure is kept on the request, and
+// after Attempts failures the export fails for good, on the custody log.
+func (w *Worker) tryExport(ctx context.Context, id int64) error {
+	err := w.Export(ctx, id)
+	if err == nil || jobs.IsPermanent(err) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err // stopped, not failed
+	}
+	tries, nerr := w.Store.NoteExportError(ctx, id, err.Error())
 	if nerr != nil {
-		return nil, errors.Join(err, nerr)
+		return errors.Join(err, nerr)
 	}
 	max := w.Attempts
 	if max <= 0 {
-		max = 5
+		max = 10
 	}
 	if tries >= max {
-		if ferr := w.Store.FailExport(ctx, p.RequestID, err.Error()); ferr != nil {
-			return nil, ferr
+		if ferr := w.Store.FailExport(ctx, id, err.Error()); ferr != nil {
+			return ferr
 		}
-		return nil, jobs.Permanent{Err: err}
 	}
-	return nil, err
+	return err
 }
 
 // Export fetches the footage of an approved request, puts each file into
@@ -157,23 +220,41 @@ func (w *Worker) snapshots(ctx context.Context, _ string, p jobs.IncidentSnapsho
 	return nil, w.Snapshots(ctx, p.IncidentID)
 }
 
+// SnapshotTimeout bounds how long a camera has to give its snapshot. The
+// snapshot job runs in the outbox worker that sends the alarm SMS: the
+// cameras are asked all at once, so the job holds it up at most this long.
+const SnapshotTimeout = 5 * time.Second
+
 // Snapshots takes a snapshot from each camera covering the incident's
-// building entrances that has none yet. Cameras that fail are tried again
-// (the error makes the job retry) while the bookmark window lasts; after
-// it a later picture says nothing of the moment, and the failure stays
-// recorded.
+// building entrances that has none yet, all at once. Cameras that fail
+// are tried again (the error makes the job retry) while the bookmark
+// window lasts; after it a later picture says nothing of the moment, and
+// the failure stays recorded.
 func (w *Worker) Snapshots(ctx context.Context, incidentID int64) error {
 	opened, cams, err := w.Store.SnapshotTargets(ctx, incidentID)
 	if err != nil {
 		return err
 	}
 	_, until := Bookmark(opened)
+	type shot struct {
+		b   []byte
+		err error
+	}
+	shots := make([]shot, len(cams))
+	var wg sync.WaitGroup
+	for i, c := range cams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, SnapshotTimeout)
+			defer cancel()
+			shots[i].b, shots[i].err = Snapshot(cctx, w.http(), c, media.Photo.MaxBytes)
+		}()
+	}
+	wg.Wait()
 	failed := 0
-	for _, c := range cams {
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		b, err := Snapshot(cctx, w.http(), c, media.Photo.MaxBytes)
-		cancel()
-		if err != nil {
+	for i, c := range cams {
+		if err := shots[i].err; err != nil {
 			if !errors.Is(err, ErrNoSnapshot) {
 				failed++ // worth trying again; a camera without an address is not
 			}
@@ -182,6 +263,7 @@ func (w *Worker) Snapshots(ctx context.Context, incidentID int64) error {
 			}
 			continue
 		}
+		b := shots[i].b
 		sha, size, err := w.Blobs.Put(ctx, bytes.NewReader(b))
 		if err != nil {
 			return err

@@ -310,6 +310,25 @@ func (s *Store) ExportSources(ctx context.Context, requestID int64) (evidence.Fo
 	return x, out, nil
 }
 
+// PendingExports lists the approved requests not yet exported, oldest
+// approval first.
+func (s *Store) PendingExports(ctx context.Context) ([]int64, error) {
+	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM footage_requests WHERE status = $1 ORDER BY decided_at, id", evidence.StatusApproved)
+	if err != nil {
+		return nil, fmt.Errorf("pending exports: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // RecordFootageExport records the exported files of an approved request (their
 // bytes put), the exported entry of its custody log with their hashes
 // and, under a case number, the legal hold that keeps them from

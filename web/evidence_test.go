@@ -22,6 +22,7 @@ import (
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/evidence"
 	"github.com/shequ/shequ/evidence/evidencetest"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -120,9 +121,23 @@ func TestEvidenceAPI(t *testing.T) {
 	if st := e.do("director", http.MethodPost, fmt.Sprintf("/api/v1/footage-requests/%d/approve", req.ID), map[string]string{"reason": "同意"}, &req); st != http.StatusOK || req.Status != "approved" {
 		t.Fatalf("approve: %d %s", st, req.Status)
 	}
-	if err := worker.Export(t.Context(), req.ID); err != nil {
+	// The approval's job wakes the exporter, which runs beside the
+	// outbox worker (so that no SMS waits for footage).
+	exporting, stop := context.WithCancel(t.Context())
+	defer stop()
+	go worker.RunExports(exporting)
+	reg := &jobs.Registry{}
+	worker.Register(reg)
+	if _, err := reg.Do(t.Context(), jobs.Job{Kind: "footage_export", Payload: []byte(fmt.Sprintf(`{"request_id":%d}`, req.ID))}); err != nil {
 		t.Fatal(err)
 	}
+	for deadline := time.Now().Add(30 * time.Second); req.Status != evidence.StatusExported; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not exported in 30 s: %+v", req)
+		}
+		e.do("director", http.MethodGet, fmt.Sprintf("/api/v1/footage-requests/%d", req.ID), nil, &req)
+	}
+	stop()
 	resp := e.request("police", http.MethodGet, fmt.Sprintf("/api/v1/footage-requests/%d/package", req.ID), nil)
 	pkg, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/evidence"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/sqlstore"
 )
@@ -18,6 +19,14 @@ import (
 // footage exports, warning notices taken down at expiry.
 func evidenceWorker(st *sqlstore.Store, blobs media.Blobs, log *slog.Logger) *evidence.Worker {
 	return &evidence.Worker{Store: st, Blobs: blobs, Fetcher: &evidence.Fetcher{}, Clock: shequ.SystemClock{}, Log: log}
+}
+
+// runExports exports approved footage requests on the one node that
+// holds the chore's lease, until ctx ends.
+func runExports(ctx context.Context, st *sqlstore.Store, w *evidence.Worker, log *slog.Logger) {
+	node, _ := os.Hostname()
+	l := &jobs.Leader{Store: st, Name: "footage-exports", Holder: node, Log: log}
+	l.Run(ctx, w.RunExports)
 }
 
 // errVerifyFailed is what a package that fails verification returns: the
