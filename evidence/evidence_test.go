@@ -91,7 +91,9 @@ func TestFootageRequestValidate(t *testing.T) {
 		{"backwards", func(r *evidence.FootageRequest) { r.Until = r.From }, "until"},
 		{"too long", func(r *evidence.FootageRequest) { r.From = r.Until.Add(-3 * time.Hour) }, "until"},
 		{"future", func(r *evidence.FootageRequest) { r.Until = now.Add(time.Minute) }, "until"},
-		{"too old", func(r *evidence.FootageRequest) { r.From, r.Until = now.AddDate(0, -4, 0), now.AddDate(0, -4, 0).Add(time.Minute) }, "from"},
+		{"too old", func(r *evidence.FootageRequest) {
+			r.From, r.Until = now.AddDate(0, -4, 0), now.AddDate(0, -4, 0).Add(time.Minute)
+		}, "from"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ok
