@@ -306,3 +306,63 @@ func TestEvidencePages(t *testing.T) {
 		t.Errorf("the face for a resident: %d", r.StatusCode)
 	}
 }
+
+// TestBrowserEvidencePhone: the police's footage page and the director's
+// queue and a resident's warning notice hold at 390 px with doubled text.
+func TestBrowserEvidencePhone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	e := newTestEnv(t, sqlstore.SQLite)
+	t.Cleanup(e.server.StopStreams)
+	// A published notice with a face, and a request in the queue.
+	e.pageAs("police", "/footage")
+	wp := e.pageAs("police", "/footage/warnings")
+	r := e.postMultipart("/footage/warnings", url.Values{"csrf_token": {csrfOf(t, wp.body)}, "title": {"警惕冒充燃气公司人员上门收费的陌生男子"},
+		"body": {"此人自称燃气公司员工，上门以检查管道为名收取费用。见到请勿开门，立即拨打110。"}, "reason": {"多户被骗"}, "expires_at": {env0.AddDate(0, 0, 7).Format("2006-01-02")}},
+		pngFace(t), nil, e.cookies["police"])
+	loc := r.header.Get("Location")
+	d := e.pageAs("director", loc)
+	if r := e.pageRequest(http.MethodPost, loc+"/decide", url.Values{"csrf_token": {csrfOf(t, d.body)}, "decision": {"approve"}}, nil, e.cookies["director"]); r.status != http.StatusSeeOther {
+		t.Fatalf("publish: %d", r.status)
+	}
+	wid := strings.TrimPrefix(loc, "/footage/warnings/")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	dir := os.Getenv("SHEQU_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	phone := chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
+	fits := func(b *browserTab, where string) {
+		t.Helper()
+		if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+			t.Errorf("%s is %s px wide on a 390 px phone", where, w)
+		}
+	}
+	for _, c := range []struct{ user, home, page, shot string }{
+		{"police", "/footage", "/footage", "evidence-police-footage"},
+		{"director", "/footage", "/footage/warnings", "evidence-director-warnings"},
+		{"resident01", "/", "/warnings/" + wid, "evidence-resident-warning"},
+	} {
+		b := &browserTab{t: t, name: c.user, ctx: newBrowser(t, ctx)}
+		b.log = watchConsole(b.ctx)
+		b.run("emulate a phone", phone, acceptLanguage("zh-CN,zh;q=0.9"))
+		b.signIn(e.http.URL, c.user, c.home)
+		b.navigate("open "+c.page, chromedp.Navigate(e.http.URL+c.page))
+		fits(b, c.page)
+		b.navigate("large text", chromedp.Tap(chromedp.CSS(`#prefs button[name="text"]`)))
+		if fs := b.eval(`getComputedStyle(document.documentElement).fontSize`); fs != "32px" {
+			t.Errorf("large text font size %s", fs)
+		}
+		fits(b, c.page+" in large text")
+		b.shoot(dir, c.shot)
+		if c.user == "resident01" {
+			b.wait("the face shows", `(() => { const i = document.querySelector(".warning-face"); return !!i && i.complete && i.naturalWidth === 64 })()`, 5*time.Second)
+		}
+		if p := b.log.problems(); len(p) > 0 {
+			t.Errorf("%s: browser console: %v", c.user, p)
+		}
+	}
+}
