@@ -102,6 +102,26 @@ func TestEvidenceAPI(t *testing.T) {
 		}
 	}
 
+	// A warning notice may take its face from a snapshot.
+	var wn evidence.Warning
+	wb := map[string]any{"title": "警惕陌生人尾随进楼", "body": "见到请报警。", "reason": "尾随入室", "expires_at": env0.Add(48 * time.Hour),
+		"snapshot": map[string]int64{"incident_id": id, "media_id": inc.Cameras[0].SnapshotMediaID}}
+	if st := e.do("police", http.MethodPost, "/api/v1/warnings", wb, &wn); st != http.StatusCreated || wn.PhotoID == 0 || wn.Status != evidence.WarningRequested {
+		t.Fatalf("warning from a snapshot: %d %+v", st, wn)
+	}
+	var wl page[evidence.Warning]
+	e.do("resident01", http.MethodGet, "/api/v1/warnings", nil, &wl)
+	if wl.Total != 0 {
+		t.Errorf("residents see a notice before approval: %+v", wl.Items)
+	}
+	if st := e.do("director", http.MethodPost, fmt.Sprintf("/api/v1/warnings/%d/approve", wn.ID), nil, &wn); st != http.StatusOK || wn.Status != evidence.WarningPublished {
+		t.Fatalf("approve the notice: %d %+v", st, wn)
+	}
+	e.do("resident01", http.MethodGet, "/api/v1/warnings", nil, &wl)
+	if wl.Total != 1 || wl.Items[0].PhotoID != 0 || wl.Items[0].Reason != "" {
+		t.Errorf("the residents' list: %+v", wl.Items)
+	}
+
 	// Footage: residents may not ask; the police ask, the director says yes.
 	from := env0.Add(-30 * time.Minute)
 	body := map[string]any{"reason": "电动车被盗", "case_number": "宝公刑2026-77", "camera_ids": camIDs, "from": from, "until": from.Add(15 * time.Second)}
