@@ -42,6 +42,9 @@ type Store interface {
 	// there is none.
 	RecordSnapshot(ctx context.Context, incidentID, deviceID int64, m *media.Media, cause string) error
 
+	// ReleaseMedia notes put bytes that no row came to name, for the sweep.
+	ReleaseMedia(ctx context.Context, sha string) error
+
 	// ExpireWarning takes down a published warning notice whose time is up.
 	ExpireWarning(ctx context.Context, id int64) (bool, error)
 }
@@ -213,7 +216,16 @@ func (w *Worker) Export(ctx context.Context, requestID int64) error {
 		w.Log.Info("footage exported", "request", requestID, "camera", s.CameraID, "adapter", adapter, "bytes", size, "took", time.Since(start).Round(time.Millisecond))
 		files = append(files, FootageFile{DeviceID: s.CameraID, SHA256: sha, Size: size, From: req.From, Until: req.Until, Adapter: adapter})
 	}
-	return w.Store.RecordFootageExport(ctx, requestID, files)
+	if err := w.Store.RecordFootageExport(ctx, requestID, files); err != nil {
+		// Bytes no row names are swept, unless named again meanwhile.
+		for _, f := range files {
+			if rerr := w.Store.ReleaseMedia(context.WithoutCancel(ctx), f.SHA256); rerr != nil {
+				w.Log.Error("release unrecorded export", "sha256", f.SHA256, "err", rerr)
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 func (w *Worker) snapshots(ctx context.Context, _ string, p jobs.IncidentSnapshots) ([]jobs.New, error) {
