@@ -75,6 +75,31 @@ func BenchmarkFootageExport(b *testing.B) {
 			export(b, src)
 		}
 	})
+	// The RTSP pair: the 320x240 stream the fake RTSP recorder serves, as
+	// ffmpeg alone copies it from its file, and as the playback adapter
+	// records it over RTSP (RTP interleaved, Digest) into the store.
+	rtsp := evidencetest.NewRTSP(b, secs)
+	rfi, err := os.Stat(rtsp.Clip)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ffmpeg-copy-alone-h264-320", func(b *testing.B) {
+		b.SetBytes(rfi.Size())
+		for b.Loop() {
+			out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-r", "25", "-i", rtsp.Clip, "-c", "copy", "-f", "mp4", filepath.Join(dir, "alone.mp4")).CombinedOutput()
+			if err != nil {
+				b.Fatalf("%v: %s", err, out)
+			}
+		}
+	})
+	b.Run("export-playback-rtsp-320", func(b *testing.B) {
+		b.SetBytes(rfi.Size())
+		src := evidence.Source{CameraID: 1, Kind: evidence.RecorderPlayback, URL: rtsp.URL + "/Streaming/tracks/101?starttime={start}&endtime={end}",
+			Username: evidencetest.User, Password: evidencetest.Password}
+		for b.Loop() {
+			export(b, src)
+		}
+	})
 	b.Run("export-isapi-download", func(b *testing.B) {
 		b.SetBytes(fi.Size())
 		src := evidence.Source{CameraID: 1, Kind: evidence.RecorderISAPI, URL: rec.URL, Channel: "101",

@@ -1,13 +1,19 @@
 package evidence_test
 
 import (
+	"context"
 	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/evidence"
+	"github.com/shequ/shequ/evidence/evidencetest"
+	"github.com/shequ/shequ/shequtest"
 )
 
 func chain(n int) []evidence.CustodyEntry {
@@ -144,5 +150,42 @@ func TestCameraValidate(t *testing.T) {
 		if (tc.field == "") != (err == nil) || (e != nil && e.Fields[tc.field] == "") {
 			t.Errorf("%+v: %v, want a problem with %q", tc.c, err, tc.field)
 		}
+	}
+}
+
+// TestPlaybackAdapterOverRTSP records a recorder's RTSP playback with
+// ffmpeg -c copy: Digest authentication from the URL's credentials,
+// RTP over the RTSP connection, the window's length and no re-encoding.
+func TestPlaybackAdapterOverRTSP(t *testing.T) {
+	shequtest.NeedCommand(t, "ffmpeg", "ffprobe")
+	srv := evidencetest.NewRTSP(t, 10)
+	until := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	from := until.Add(-8 * time.Second)
+	dst := filepath.Join(t.TempDir(), "out.mp4")
+	f := &evidence.Fetcher{}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	adapter, err := f.Fetch(ctx, evidence.Source{CameraID: 3, Kind: evidence.RecorderPlayback,
+		URL:      srv.URL + "/Streaming/tracks/101?starttime={start}&endtime={end}",
+		Username: evidencetest.User, Password: evidencetest.Password}, from, until, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if adapter != "ffmpeg-copy" || srv.Plays != 1 {
+		t.Errorf("adapter %s, %d plays", adapter, srv.Plays)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name,width", "-of", "default=nw=1", dst).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe: %v: %s", err, out)
+	}
+	t.Logf("ffprobe: %s", strings.ReplaceAll(string(out), "\n", " "))
+	var d float64
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "duration="); ok {
+			d, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if !strings.Contains(string(out), "codec_name=h264") || !strings.Contains(string(out), "width=320") || d < 6 || d > 10 {
+		t.Errorf("recorded: %s", out)
 	}
 }

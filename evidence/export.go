@@ -94,7 +94,12 @@ func (f *Fetcher) playback(ctx context.Context, src Source, from, until time.Tim
 	in := withCredentials(PlaybackURL(src.URL, from, until), src.Username, src.Password)
 	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y"}
 	if strings.HasPrefix(strings.ToLower(in), "rtsp") {
-		args = append(args, "-rtsp_transport", "tcp")
+		// TCP: no packets lost on the way; a recorder silent for 30 s
+		// (the recording ended early, the link died) ends the export
+		// instead of holding it forever.
+		args = append(args, "-rtsp_transport", "tcp", "-timeout", "30000000")
+	} else {
+		args = append(args, "-rw_timeout", "30000000")
 	}
 	secs := strconv.FormatFloat(until.Sub(from).Seconds(), 'f', 3, 64)
 	args = append(args, "-i", in, "-t", secs, "-map", "0:v", "-map", "0:a?", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", dst)
