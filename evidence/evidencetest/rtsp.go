@@ -29,12 +29,12 @@ type RTSP struct {
 	URL string
 	// Clip is the H.264 elementary stream it serves.
 	Clip string
-	ln  net.Listener
-	aus [][][]byte // access units, each its NAL units
-	sps []byte
-	pps []byte
-	t   testing.TB
-	mu  sync.Mutex
+	ln   net.Listener
+	aus  [][][]byte // access units, each its NAL units
+	sps  []byte
+	pps  []byte
+	t    testing.TB
+	mu   sync.Mutex
 	// Plays counts the PLAY requests answered.
 	Plays int
 }
