@@ -90,6 +90,11 @@ const (
 	PermAccessManage Permission = "access.manage" // doors, issuing and revoking credentials, move-outs
 	PermAccessOwn    Permission = "access.own"    // a resident's visitor passes, phone key and lost cards: their household's
 	PermAccessDecide Permission = "access.decide" // ask for a decision as a controller does
+	// Footage and warning notices (package evidence).
+	PermFootageRequest Permission = "footage.request" // request camera footage; download what was approved for oneself
+	PermFootageApprove Permission = "footage.approve" // the director: approve or refuse footage requests and warning notices, release legal holds
+	PermWarningRequest Permission = "warning.request" // ask for a warning notice with a captured face
+	PermWarningRead    Permission = "warning.read"    // read the community's published warning notices
 )
 
 // rolePermissions says what each role may do within its grant's scope.
@@ -111,6 +116,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBroadcastRead, PermBroadcastWrite, PermBroadcastEmergency, PermBroadcastDedicate,
 		PermAccessRead, PermAccessManage, PermAccessDecide,
 		PermPrivacyAssist, PermPrivacyReview,
+		PermFootageRequest, PermFootageApprove, PermWarningRequest, PermWarningRead,
 	},
 	// The monitoring centre calls householders and sends staff to homes.
 	RoleOperator: {
@@ -122,6 +128,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBoardRead, PermBoardPost,
 		PermBroadcastRead, PermBroadcastEmergency,
 		PermAccessRead,
+		PermFootageRequest, PermWarningRequest, PermWarningRead,
 	},
 	// Grid workers keep the ledger of their grid and visit its homes.
 	RoleGridWorker: {
@@ -132,6 +139,7 @@ var rolePermissions = map[Role][]Permission{
 		PermContentRead, PermContentWrite, PermContentTrack,
 		PermBoardRead, PermBoardPost,
 		PermAccessRead, PermAccessManage,
+		PermWarningRead,
 	},
 	RoleBuildingHead: {
 		PermCommunitiesRead, PermGridsRead, PermBuildingsRead, PermHomesRead, PermPeopleRead,
@@ -164,6 +172,7 @@ var rolePermissions = map[Role][]Permission{
 		PermPeopleRead, PermPeoplePII, PermDevicesRead, PermStaffRead, PermAlarmRead,
 		PermContentRead,
 		PermBoardRead, PermBoardPost,
+		PermFootageRequest, PermWarningRequest, PermWarningRead,
 	},
 	// Broadcast managers write what the loudspeakers say (policy notices,
 	// police alerts, good deeds, reminders); the same items go out as
@@ -185,6 +194,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBroadcastDedicate,
 		PermAccessRead, PermAccessOwn,
 		PermPrivacyOwn,
+		PermWarningRead,
 	},
 }
 

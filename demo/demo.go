@@ -239,6 +239,9 @@ func (b *builder) build(ctx context.Context) error {
 	if err := b.devicesOf(ctx); err != nil {
 		return err
 	}
+	if err := b.camerasOf(ctx); err != nil {
+		return err
+	}
 	if err := b.broadcastOf(ctx); err != nil {
 		return err
 	}

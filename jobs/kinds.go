@@ -75,3 +75,26 @@ type SMS struct {
 }
 
 func (SMS) Kind() string { return "sms" }
+
+// FootageExport fetches the footage of an approved request from the
+// recorders into the media store (package evidence).
+type FootageExport struct {
+	RequestID int64 `json:"request_id"`
+}
+
+func (FootageExport) Kind() string { return "footage_export" }
+
+// IncidentSnapshots takes a snapshot from each camera covering the
+// entrances of an incident's building, as it opens (package evidence).
+type IncidentSnapshots struct {
+	IncidentID int64 `json:"incident_id"`
+}
+
+func (IncidentSnapshots) Kind() string { return "incident_snapshots" }
+
+// WarningExpiry, due when a warning notice runs out, takes it down.
+type WarningExpiry struct {
+	WarningID int64 `json:"warning_id"`
+}
+
+func (WarningExpiry) Kind() string { return "warning_expiry" }

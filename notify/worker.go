@@ -51,6 +51,9 @@ type Worker struct {
 	// Wake, when set, makes the worker look at once instead of at the
 	// next poll.
 	Wake func() <-chan struct{}
+	// More registers the handlers of other capabilities' jobs, which
+	// share the one outbox (cameras and evidence, for one).
+	More []func(*jobs.Registry)
 
 	runner *jobs.Runner
 }
@@ -83,6 +86,9 @@ func (w *Worker) Handlers() *jobs.Registry {
 	jobs.Handle(r, w.noticePublished)
 	jobs.Handle(r, w.matterUpdate)
 	jobs.Handle(r, w.sms)
+	for _, more := range w.More {
+		more(r)
+	}
 	return r
 }
 

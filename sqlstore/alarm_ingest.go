@@ -463,6 +463,13 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 			if err := s.queueJob(ctx, tx, w, key, jobs.Escalate{IncidentID: d.Incident.ID}, now.Add(s.escalateAfter)); err != nil {
 				return o, err
 			}
+			if d.Incident.HomeID != 0 {
+				// The cameras at the building's entrances, as it opens.
+				key := fmt.Sprintf("incident_snapshots:%d", d.Incident.ID)
+				if err := s.queueJob(ctx, tx, w, key, jobs.IncidentSnapshots{IncidentID: d.Incident.ID}, now); err != nil {
+					return o, err
+				}
+			}
 		}
 		if err := s.publish(w, d.Incident.CommunityID, d.Incident.HomeID, h.grid, "incident", d.Incident); err != nil {
 			return o, err

@@ -146,6 +146,7 @@ func (s *Server) registerAPI() {
 	s.registerBroadcastAPI()
 	s.registerAccessAPI()
 	s.registerPrivacyAPI()
+	s.registerEvidenceAPI()
 }
 
 // --- sign-in ---

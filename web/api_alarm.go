@@ -10,6 +10,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/evidence"
 	"github.com/shequ/shequ/live"
 )
 
@@ -62,6 +63,9 @@ type incidentDetail struct {
 	alarm.Incident
 	Timeline []alarm.TimelineEntry `json:"timeline"`
 	Events   []alarm.Event         `json:"events"`
+	// Cameras cover the entrances of the home's building: the window to
+	// look at and the snapshot taken as the incident opened.
+	Cameras []evidence.IncidentCamera `json:"cameras"`
 }
 
 type handlingStats struct {
@@ -187,7 +191,11 @@ func (s *Server) getIncident(ctx context.Context, in *IDParam) (*itemBody[incide
 	if err != nil {
 		return nil, err
 	}
-	return item(incidentDetail{Incident: inc, Timeline: tl, Events: evs.Items}, nil)
+	cams, err := s.store.IncidentCameras(ctx, sc, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return item(incidentDetail{Incident: inc, Timeline: tl, Events: evs.Items, Cameras: cams}, nil)
 }
 
 type incidentStepInput struct {

@@ -32,7 +32,7 @@ type erasureBody struct {
 	Reason string `json:"reason,omitempty" maxLength:"1000"`
 }
 
-type decisionBody struct {
+type erasureDecisionBody struct {
 	Approve bool   `json:"approve"`
 	Note    string `json:"note,omitempty" maxLength:"1000" doc:"Required when refusing: the resident is told why"`
 }
@@ -81,7 +81,7 @@ func (s *Server) registerPrivacyAPI() {
 	decide := post("/api/v1/privacy/erasure-requests/{id}/decide", auth.PermPrivacyReview)
 	decide.OK = true
 	handle(s, decide, "decide-erasure", "Approve (erase or anonymise what may be, keep what must be) or refuse an erasure request", "privacy",
-		func(ctx context.Context, in *idBodyInput[decisionBody]) (*itemBody[privacy.Request], error) {
+		func(ctx context.Context, in *idBodyInput[erasureDecisionBody]) (*itemBody[privacy.Request], error) {
 			return item(s.store.DecideErasure(ctx, scope(ctx, auth.PermPrivacyReview), in.ID, in.Body.Approve, in.Body.Note))
 		})
 }

@@ -40,6 +40,7 @@ var cssFiles = []string{
 	"broadcast",   // the loudspeakers: the resident's programme, moderation, preview
 	"ops",         // the operations page (backups, disk) and personal-data pages
 	"map",         // the site map
+	"evidence",    // cameras on the console, footage requests, warning notices
 }
 
 // appCSS is static/app.css: the files of cssFiles in order.

@@ -19,10 +19,10 @@ func TestNavBars(t *testing.T) {
 		bar  []string
 		more []string // nil: not checked
 	}{
-		{"resident01", []string{"/", "/my/alarm", "/my/matters", "/news"}, []string{"/my/keys", "/my/autoarm", "/lostfound", "/guides", "/policies", "/my/broadcast"}},
+		{"resident01", []string{"/", "/my/alarm", "/my/matters", "/news"}, []string{"/my/keys", "/my/autoarm", "/lostfound", "/guides", "/policies", "/warnings", "/my/broadcast"}},
 		{"grid01", []string{"/my/dispatches", "/matters", "/"}, nil},
 		{"operator", []string{"/console", "/matters", "/homes", "/"}, nil},
-		{"police", []string{"/console", "/", "/homes", "/people"}, []string{"/alarms", "/lostfound", "/devices", "/map", "/news", "/guides", "/policies"}},
+		{"police", []string{"/console", "/", "/homes", "/people"}, []string{"/alarms", "/footage", "/footage/warnings", "/lostfound", "/devices", "/map", "/news", "/guides", "/policies"}},
 		{"director", []string{"/", "/console", "/matters", "/stats"}, nil},
 		{"broadcaster", []string{"/broadcast", "/notices", "/"}, nil},
 		{"hr-partner", []string{"/ledgers", "/"}, []string{"/openings"}},

@@ -293,6 +293,9 @@ var navItems = []navEntry{
 	{key: "nav.alarms", href: "/alarms", perm: auth.PermAlarmRead, unless: auth.PermSOS, group: "alarm", roles: staffRoles},
 	{key: "nav.autoarm", href: "/my/autoarm", perm: auth.PermSOS, group: "alarm"},
 	{key: "nav.map", href: "/map", perm: auth.PermDevicesRead, group: "community", roles: staffRoles},
+	{key: "nav.footage", href: "/footage", perm: auth.PermFootageRequest, group: "alarm", roles: staffRoles},
+	{key: "nav.footage.warnings", href: "/footage/warnings", perm: auth.PermWarningRequest, group: "alarm", roles: staffRoles},
+	{key: "nav.warnings", href: "/warnings", perm: auth.PermWarningRead, unless: auth.PermWarningRequest, group: "info"},
 }
 
 // pageFunc fills in a page and names the view that shows it.
@@ -340,6 +343,7 @@ func (s *Server) registerPages() {
 	s.registerBroadcastPages()
 	s.registerAccessPages()
 	s.registerWorkPages()
+	s.registerEvidencePages()
 }
 
 func pageHeaders(w http.ResponseWriter) {

@@ -31,6 +31,7 @@ func (s *Server) registerAlarmPages() {
 	s.alarmRoute("GET /console/queue", "/console", auth.PermAlarmRead, false, s.consoleQueue)
 	s.alarmRoute("GET /console/incidents/{id}", "/console", auth.PermAlarmRead, false, s.consoleDetail)
 	s.alarmRoute("GET /console/incidents/{id}/state", "/console", auth.PermAlarmRead, false, s.consoleState)
+	s.alarmRoute("GET /console/incidents/{id}/cameras", "/console", auth.PermAlarmRead, false, s.consoleCameras)
 	s.alarmRoute("POST /console/incidents/{id}/{action}", "/console", auth.PermIncidentHandle, true, s.consoleStep)
 
 	s.pageRoute("GET /my/alarm", "/my/alarm", auth.PermAlarmArm, s.myAlarmPage)
@@ -286,6 +287,8 @@ type incidentView struct {
 	DispatchedName string
 	// Photos are the addresses of the photos reported from the home.
 	Photos []string
+	// Cameras cover the entrances of the home's building.
+	Cameras cameraBlock
 }
 
 // CanAck and friends say which buttons are live.
@@ -458,6 +461,9 @@ func (s *Server) incident(ctx context.Context, p *pageData, id int64, people boo
 	}
 	v.Timeline = timelineRows(p, tl, staff, zones)
 	if v.Photos, err = s.incidentPhotos(ctx, sc, 0, id); err != nil {
+		return nil, err
+	}
+	if v.Cameras, err = s.incidentCameras(ctx, sc, id); err != nil {
 		return nil, err
 	}
 

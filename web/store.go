@@ -104,4 +104,5 @@ type Store interface {
 	homePageStore
 	presenceStore
 	siteStore
+	evidenceStore
 }

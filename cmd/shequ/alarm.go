@@ -78,6 +78,9 @@ type alarmCentre struct {
 	ingestor *alarm.Ingestor
 	accounts *panelAccounts
 	receiver *sia.Receiver
+	// moreJobs register the handlers of other capabilities' jobs with
+	// the outbox worker.
+	moreJobs []func(*jobs.Registry)
 }
 
 func newAlarmCentre(cfg alarmConfig, st *sqlstore.Store, log *slog.Logger, hub *live.Hub) *alarmCentre {
@@ -178,7 +181,7 @@ func (a *alarmCentre) run(ctx context.Context) error {
 			alarm.RunTimers(ctx, a.store, a.log, func([]alarm.Outcome) { a.hub.Changed() })
 		})
 	})
-	worker := &notify.Worker{Store: a.store, Sender: sender, Clock: shequ.SystemClock{}, Log: a.log, Wake: a.hub.Wait}
+	worker := &notify.Worker{Store: a.store, Sender: sender, Clock: shequ.SystemClock{}, Log: a.log, Wake: a.hub.Wait, More: a.moreJobs}
 	start("notifications", func() { worker.Run(ctx) })
 	start("accounts", func() { a.accounts.refreshEvery(ctx, 30*time.Second) })
 	<-ctx.Done()

@@ -26,6 +26,7 @@ Usage:
   shequ restore FROM --data DIR  check and restore a backup
   shequ key status|rotate|retire the personal-data key and its rotation
   shequ version           print the version
+  shequ evidence verify PACKAGE   check a footage package against its manifest and custody log
 
 Run "shequ <command> --help" for the flags of a command. Every flag can
 also be set by the environment variable named in its help; a flag given on
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string) error {
 		return restoreCmd(ctx, args[1:])
 	case "key":
 		return keyCmd(ctx, args[1:])
+	case "evidence":
+		return evidenceCmd(ctx, args[1:])
 	case "version", "--version", "-v":
 		fmt.Println("shequ", version)
 		return nil

@@ -97,6 +97,9 @@ func serveCmd(ctx context.Context, args []string) error {
 
 	hub := live.NewHub()
 	centre := newAlarmCentre(ac, st, log, hub)
+	ev := evidenceWorker(st, blobs, log)
+	centre.moreJobs = append(centre.moreJobs, ev.Register)
+	go runExports(ctx, st, ev, log)
 	if err := centre.listen(ctx); err != nil {
 		return err
 	}
