@@ -2,12 +2,17 @@ package broadcast
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/device"
 )
 
 // Speaker health as the broadcast sees it: a loudspeaker is online while
@@ -70,6 +75,43 @@ type Health struct {
 	// seen holds, by airing, the speakers seen listening during it, and
 	// the airing itself.
 	seen map[string]*watch
+
+	// devices, when set, hears a speaker's status when it changes, so
+	// that the device registry, its health wall and the console's
+	// trouble incidents know the speakers as they know other devices.
+	// It has its own lock: Check holds mu while it raises troubles.
+	repMu    sync.Mutex
+	devices  device.Reporter
+	reported map[int64]string
+}
+
+// ReportTo makes h tell r a speaker's status when it changes: online once
+// it is heard listening, offline when it missed a whole slot.
+func (h *Health) ReportTo(r device.Reporter) {
+	h.repMu.Lock()
+	defer h.repMu.Unlock()
+	h.devices, h.reported = r, map[int64]string{}
+}
+
+// report tells the device registry sp's status, if it changed.
+func (h *Health) report(ctx context.Context, sp int64, status, reason string, at time.Time) error {
+	h.repMu.Lock()
+	r, last := h.devices, h.reported[sp]
+	h.repMu.Unlock()
+	if r == nil || last == status {
+		return nil
+	}
+	res := device.Result{Status: status, Reason: reason, At: at}
+	if status == community.DeviceOnline {
+		res.Detail = "listening to its zone's stream"
+	}
+	if err := r.ReportDeviceStatus(ctx, sp, res); err != nil && shequ.ErrorCode(err) != shequ.ENOTFOUND {
+		return fmt.Errorf("speaker %d status: %w", sp, err)
+	}
+	h.repMu.Lock()
+	h.reported[sp] = status
+	h.repMu.Unlock()
+	return nil
 }
 
 type watch struct {
@@ -124,6 +166,9 @@ func (h *Health) Check(ctx context.Context, programmes []Programme, now time.Tim
 		}
 	}
 	for sp := range on {
+		if err := h.report(ctx, sp, community.DeviceOnline, "", now); err != nil {
+			return err
+		}
 		if _, ok := open[sp]; ok {
 			if err := h.store.ClearSpeakerTrouble(ctx, sp, now); err != nil {
 				return err
@@ -174,6 +219,9 @@ func (h *Health) Check(ctx context.Context, programmes []Programme, now time.Tim
 				return err
 			}
 			open[sp] = t
+			if err := h.report(ctx, sp, community.DeviceOffline, "not listening to its zone's stream during a whole slot", w.o.End); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -2,8 +2,12 @@ package broadcast
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/shequ/shequ/device"
 )
 
 type fakeHealthStore struct {
@@ -60,6 +64,8 @@ func TestSpeakerHealth(t *testing.T) {
 		}
 		return listening
 	})
+	reports := &fakeReporter{}
+	h.ReportTo(reports)
 	at := func(day, hour, minute int) time.Time { return time.Date(2026, 12, day, hour, minute, 0, 0, shanghai) }
 	check := func(now time.Time) {
 		t.Helper()
@@ -93,6 +99,18 @@ func TestSpeakerHealth(t *testing.T) {
 	if len(st.clears) != 1 || st.clears[0] != 2 || len(st.open) != 1 {
 		t.Fatalf("clears %v, open %v", st.clears, st.open)
 	}
+	// The registry heard each change once: 1 online, 2 offline, 1
+	// offline, 2 online.
+	if got, want := strings.Join(reports.said, " "), "1:online 2:offline 1:offline 2:online"; got != want {
+		t.Errorf("device reports %q, want %q", got, want)
+	}
+}
+
+type fakeReporter struct{ said []string }
+
+func (f *fakeReporter) ReportDeviceStatus(_ context.Context, id int64, r device.Result) error {
+	f.said = append(f.said, fmt.Sprintf("%d:%s", id, r.Status))
+	return nil
 }
 
 func TestHostOf(t *testing.T) {

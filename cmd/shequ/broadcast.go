@@ -54,7 +54,7 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	if ice != nil && iceAdmin != nil {
 		stats = icecast.NewStats(ice, iceAdmin)
 	}
-	sched.WatchSpeakers(broadcast.NewHealth(st, func(z broadcast.Zone) []broadcast.Listener {
+	health := broadcast.NewHealth(st, func(z broadcast.Zone) []broadcast.Listener {
 		ls := hub.ListenerList(z.ID)
 		if stats != nil {
 			more, err := stats.Listeners(ctx, z)
@@ -64,7 +64,11 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 			ls = append(ls, more...)
 		}
 		return ls
-	}))
+	})
+	// Speakers join the device registry's health: the wall shows them and
+	// one missing a slot opens a trouble on the console like any device.
+	health.ReportTo(st)
+	sched.WatchSpeakers(health)
 	node, _ := os.Hostname()
 	leader := &jobs.Leader{Store: st, Name: "broadcast", Holder: node, Log: log}
 	go leader.Run(ctx, sched.Lead)
