@@ -30,15 +30,13 @@ type retentionTarget struct {
 
 // retentionTargets maps each policy's kind to its table. A capability
 // whose table has a period adds one line here (and its policy in package
-// retention), e.g. when the access log lands:
-//
-//	"access_log":    {table: "access_log", key: "id", at: "at", holdOf: "camera_id"},
-//	"device_checks": {table: "device_checks", key: "id", at: "checked_at"},
-//
-// A policy whose table is not here (yet) is skipped and says so.
+// retention). Device checks are kept as hourly counts per device
+// (device_uptime), which the health chore prunes itself after 31 days, so
+// that policy is skipped and says so.
 var retentionTargets = map[string]retentionTarget{
 	"alarm_events":   {table: "alarm_events", key: "id", at: "received_at", holdOf: "incident_id"},
 	"live_events":    {table: "live_events", key: "id", at: "at"},
+	"access_log":     {table: "access_log", key: "id", at: "at"},
 	"closed_matters": {table: "matters", key: "id", at: "updated_at", where: "status IN ('closed', 'rejected') AND anonymised_at IS NULL", holdOf: "id", anonymise: anonymiseMatters},
 }
 
