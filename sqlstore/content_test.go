@@ -21,7 +21,10 @@ type contentTree struct {
 }
 
 func makeContentTree(t *testing.T, st *sqlstore.Store, code string) contentTree {
-	tr := makeTree(t, st, code)
+	return contentTreeOf(makeTree(t, st, code))
+}
+
+func contentTreeOf(tr tree) contentTree {
 	c := tr.community.ID
 	return contentTree{tree: tr,
 		admin:     auth.Scope{{CommunityID: c}},

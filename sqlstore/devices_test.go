@@ -254,7 +254,7 @@ func TestMigration17RegistersAlarmDevices(t *testing.T) {
 			if v, err := st.MigrateTo(ctx, 16); err != nil || v != 16 {
 				t.Fatalf("migrate to 16: %d %v", v, err)
 			}
-			tr := makeTree(t, st, "m17")
+			tr := makePlaces(t, st, "m17")
 			db := st.DB()
 			now := clock.Now()
 			_, err = db.ExecContext(ctx, "INSERT INTO alarm_panels (community_id, home_id, account, created_at) VALUES ($1, $2, $3, $4)", tr.community.ID, tr.home1.ID, "ABC1", now)

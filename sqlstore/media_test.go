@@ -60,7 +60,7 @@ func TestMoveMediaOut(t *testing.T) {
 			if v, err := st.MigrateTo(ctx, 10); err != nil || v != 10 {
 				t.Fatalf("migrate to 10: %d %v", v, err)
 			}
-			ct := makeContentTree(t, st, "mv")
+			ct := contentTreeOf(makePlaces(t, st, "mv"))
 			n := ct.notice(t, st, "旧附件", content.Community(), nil)
 			db := st.DB()
 

@@ -164,8 +164,10 @@ func TestMediaStreamsLargeFiles(t *testing.T) {
 	<-sampled
 	t.Logf("300 MiB in %v, out %v; RSS %d MiB before, peak %d MiB, high-water mark %d MiB",
 		up.Round(time.Millisecond), down.Round(time.Millisecond), before>>20, peak.Load()>>20, rss(t, "VmHWM")>>20)
-	if peak.Load() >= 100<<20 {
-		t.Errorf("resident memory reached %d MiB while streaming 300 MiB", peak.Load()>>20)
+	// What streaming holds is the rise over the process's own size, which
+	// the package's other tests set.
+	if rise := peak.Load() - before; rise >= 64<<20 {
+		t.Errorf("resident memory rose by %d MiB while streaming 300 MiB", rise>>20)
 	}
 
 	t.Run("range", func(t *testing.T) {

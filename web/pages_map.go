@@ -38,7 +38,10 @@ func (s *Server) registerMapPages() {
 var mapDevices = []string{community.DeviceSpeaker, community.DeviceCamera, community.DeviceWiFiAP}
 
 type mapBody struct {
-	Plan      siteplan.Drawing
+	Plan siteplan.Drawing
+	// Live follows the live stream, which only those who read alarms
+	// may open.
+	Live      bool
 	LiveFrom  int64
 	Route     string
 	Target    int64
@@ -166,8 +169,10 @@ func (s *Server) mapView(r *http.Request, p *pageData, problem string) (string, 
 	}
 	b.Target = target
 	var err error
-	if b.LiveFrom, err = s.store.LastLiveID(ctx); err != nil {
-		return "", err
+	if b.Live = p.Actor.Can(auth.PermAlarmRead); b.Live {
+		if b.LiveFrom, err = s.store.LastLiveID(ctx); err != nil {
+			return "", err
+		}
 	}
 	pl, incidents, counts, err := s.plan(ctx, p, target)
 	if err != nil {

@@ -51,6 +51,11 @@
     }
   }, 30000);
 
+  // Only those who may read alarms get the stream (the page leaves out
+  // data-live-from for the others); the rest see staff move by the timer.
+  if (!root.hasAttribute("data-live-from")) {
+    return;
+  }
   window.shequLive.follow({
     from: root.getAttribute("data-live-from"),
     status: document.getElementById("live"),
