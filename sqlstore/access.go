@@ -274,7 +274,19 @@ func (s *Store) Credential(ctx context.Context, scope auth.Scope, id int64) (acc
 // credentialIndex is the keyed hash a card or PIN is found by: per
 // community, so two communities may hand out the same PIN.
 func (s *Store) credentialIndex(c int64, kind, value string) string {
-	return s.cipher.Index(kind + "." + strconv.FormatInt(c, 10) + "." + value)
+	return s.cipher.Index(credentialIndexInput(kind, strconv.FormatInt(c, 10), value))
+}
+
+// credentialIndexes are the hashes of a card or PIN under every key of
+// the ring: during a key rotation a credential is found by either.
+func (s *Store) credentialIndexes(c int64, kind, value string) []string {
+	return s.cipher.Indexes(credentialIndexInput(kind, strconv.FormatInt(c, 10), value))
+}
+
+// credentialIndexInput is what a credential's keyed hash is taken of (the
+// key rotation hashes the same: see sealedTables).
+func credentialIndexInput(kind, community, value string) string {
+	return kind + "." + community + "." + value
 }
 
 // CreateCredential issues a credential to a person (or a staff account).
@@ -313,9 +325,9 @@ func (s *Store) CreateCredential(ctx context.Context, scope auth.Scope, c *acces
 		}
 		c.Hint = access.Hint(c.Kind, c.Value)
 		c.CreatedAt = s.now()
-		id, err := insert(ctx, tx, `INSERT INTO access_credentials (community_id, person_id, household_id, user_id, kind, role, label, value_idx, value_enc, hint, fingerprint, serial, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			c.CommunityID, nullID(c.PersonID), nullID(c.HouseholdID), nullID(c.UserID), c.Kind, c.Role, c.Label, idx, enc, c.Hint, fp, int64(c.Serial), c.CreatedAt)
+		id, err := insert(ctx, tx, `INSERT INTO access_credentials (community_id, person_id, household_id, user_id, kind, role, label, value_idx, value_enc, hint, fingerprint, serial, created_at, pii_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			c.CommunityID, nullID(c.PersonID), nullID(c.HouseholdID), nullID(c.UserID), c.Kind, c.Role, c.Label, idx, enc, c.Hint, fp, int64(c.Serial), c.CreatedAt, s.cipher.Current())
 		if err != nil {
 			if shequ.ErrorCode(err) == shequ.ECONFLICT {
 				return shequ.Errorf(shequ.ECONFLICT, "this %s is already in use", c.Kind)
@@ -728,7 +740,9 @@ func (s *Store) resolve(ctx context.Context, q querier, door access.Door, pub ed
 		if value == "" {
 			return sub, nil
 		}
-		return s.credentialSubject(ctx, q, "ac.value_idx = $1 AND ac.community_id = $2", s.credentialIndex(door.CommunityID, p.Kind, value), door.CommunityID)
+		var a args
+		cond := "ac.community_id = " + a.add(door.CommunityID) + " AND ac.value_idx IN (" + a.list(s.credentialIndexes(door.CommunityID, p.Kind, value)) + ")"
+		return s.credentialSubject(ctx, q, cond, a...)
 	case access.KindPhone, access.KindPass:
 		if pub == nil {
 			return sub, nil // no key yet: no token was ever signed

@@ -22,6 +22,12 @@ type sealedTable struct {
 	// sealed columns, and the index column of each ("" when none).
 	sealed []string
 	index  []string
+	// indexOf, when set, names the columns whose values, each followed by
+	// a dot, come before the plain value in what is hashed (a door
+	// credential's kind and community).
+	indexOf []string
+	// where narrows the rows that are resealed ("" for all).
+	where string
 }
 
 var sealedTables = []sealedTable{
@@ -30,7 +36,18 @@ var sealedTables = []sealedTable{
 	{table: "users", key: "id", sealed: []string{"phone_enc"}, index: []string{""}},
 	{table: "alarm_panels", key: "id", sealed: []string{"key_enc"}, index: []string{""}},
 	{table: "open311_requests", key: "matter_id", sealed: []string{"contact"}, index: []string{""}},
+	{table: "access_keys", key: "community_id", sealed: []string{"private_sealed"}, index: []string{""}},
+	// A PIN is kept only as its hash: it cannot be hashed again, and
+	// CheckRetire keeps the old key while one made under it is in use.
+	{table: "access_credentials", key: "id", sealed: []string{"value_enc"}, index: []string{"value_idx"},
+		indexOf: []string{"kind", "community_id"}, where: "value_enc <> ''"},
+	{table: "cameras", key: "device_id", sealed: []string{"password_sealed"}, index: []string{""}},
+	{table: "devices", key: "id", sealed: []string{"check_secret_enc"}, index: []string{""}},
 }
+
+// pinsUnderAnOlderKey finds a door PIN in use whose hash was made under
+// another key than cur: it must be set again before the old key goes.
+const pinsUnderAnOlderKey = `SELECT id FROM access_credentials WHERE value_enc = '' AND value_idx <> '' AND revoked_at IS NULL AND pii_key <> $1`
 
 // KeyUse counts, per table, the rows whose pii_key is not the current key
 // (still to reseal) and all rows.
@@ -99,8 +116,13 @@ func (s *Store) ResealAll(ctx context.Context, o RotateOptions) (int, error) {
 func (s *Store) resealBatch(ctx context.Context, t sealedTable, cur string, batch int) (int, error) {
 	n := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+t.key+`, pii_key, `+strings.Join(t.sealed, ", ")+` FROM `+t.table+
-			` WHERE pii_key <> $1 ORDER BY `+t.key+` LIMIT $2`, cur, batch)
+		cols := append(append([]string{t.key, "pii_key"}, t.sealed...), t.indexOf...)
+		where := "pii_key <> $1"
+		if t.where != "" {
+			where += " AND " + t.where
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+t.table+
+			` WHERE `+where+` ORDER BY `+t.key+` LIMIT $2`, cur, batch)
 		if err != nil {
 			return fmt.Errorf("reseal %s: %w", t.table, err)
 		}
@@ -108,13 +130,17 @@ func (s *Store) resealBatch(ctx context.Context, t sealedTable, cur string, batc
 			id     int64
 			was    string
 			values []string
+			prefix []string
 		}
 		var todo []row
 		for rows.Next() {
-			r := row{values: make([]string, len(t.sealed))}
+			r := row{values: make([]string, len(t.sealed)), prefix: make([]string, len(t.indexOf))}
 			dest := []any{&r.id, &r.was}
 			for i := range r.values {
 				dest = append(dest, &r.values[i])
+			}
+			for i := range r.prefix {
+				dest = append(dest, &r.prefix[i])
 			}
 			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
@@ -146,7 +172,11 @@ func (s *Store) resealBatch(ctx context.Context, t sealedTable, cur string, batc
 				}
 				args = append(args, s.cipher.Seal(plain))
 				if t.index[i] != "" {
-					args = append(args, s.cipher.Index(plain))
+					hashed := plain
+					if len(r.prefix) > 0 {
+						hashed = strings.Join(r.prefix, ".") + "." + plain
+					}
+					args = append(args, s.cipher.Index(hashed))
 				}
 			}
 			args = append(args, r.id, r.was)
@@ -169,6 +199,13 @@ var ErrKeyInUse = errors.New("a row is still sealed with an older key: run shequ
 // a writer marked with no key are checked value by value and marked.
 func (s *Store) CheckRetire(ctx context.Context) error {
 	cur := s.cipher.Current()
+	var pin int64
+	switch err := s.read.QueryRowContext(ctx, pinsUnderAnOlderKey+" LIMIT 1", cur).Scan(&pin); {
+	case err == nil:
+		return fmt.Errorf("%w (access_credentials %d: a door PIN, kept only as its hash, must be set again under the new key)", ErrKeyInUse, pin)
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("check door PINs: %w", err)
+	}
 	for _, t := range sealedTables {
 		rows, err := s.read.QueryContext(ctx, `SELECT `+t.key+`, `+strings.Join(t.sealed, ", ")+` FROM `+t.table+` WHERE pii_key <> $1`, cur)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/access"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/pii"
@@ -168,5 +169,62 @@ func checkOneKeyPerRow(t *testing.T, st *sqlstore.Store) {
 			}
 		}
 		rs.Close()
+	}
+}
+
+// TestKeyRotationCoversDoors: door cards are resealed and hashed again
+// under the new key, and open doors during and after the rotation; a PIN,
+// kept only as its hash, keeps the old key from being retired until it is
+// set again; the community's signing key is resealed too.
+func TestKeyRotationCoversDoors(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			oldKey, newKey := bytes.Repeat([]byte{3}, pii.KeySize), bytes.Repeat([]byte{4}, pii.KeySize)
+			ciph, err := pii.NewRing(oldKey)
+			mustOK(t, err)
+			st, err := sqlstore.Open(ctx, sqlstoretest.DSN(t, d), sqlstore.Options{Cipher: ciph})
+			mustOK(t, err)
+			t.Cleanup(func() { st.Close() })
+			_, err = st.Migrate(ctx)
+			mustOK(t, err)
+			f := makeDoors(t, st, "kd")
+			card := access.Credential{PersonID: f.alice.ID, Kind: access.KindCard, Value: "04:A2:2B:9C"}
+			mustOK(t, st.CreateCredential(ctx, everywhere, &card))
+			pin := access.Credential{PersonID: f.bob.ID, Kind: access.KindPIN, Value: "246810"}
+			mustOK(t, st.CreateCredential(ctx, everywhere, &pin))
+			_, err = st.AccessPublicKey(ctx, f.community.ID)
+			mustOK(t, err)
+			cardAt := access.Presented{Kind: access.KindCard, Value: "04a22b9c"}
+			pinAt := access.Presented{Kind: access.KindPIN, Value: "246810"}
+
+			mustOK(t, ciph.SetKeys(newKey, oldKey))
+			// Before the rows are resealed, both still open their doors.
+			if dc, dp := decide(t, st, f.entranceA, cardAt), decide(t, st, f.entranceB, pinAt); !dc.Granted || !dp.Granted {
+				t.Fatalf("mid-rotation: card %+v, PIN %+v", dc, dp)
+			}
+			_, err = st.ResealAll(ctx, sqlstore.RotateOptions{Batch: 1})
+			mustOK(t, err)
+			var enc, priv string
+			mustOK(t, st.DB().QueryRowContext(ctx, "SELECT value_enc FROM access_credentials WHERE id = $1", card.ID).Scan(&enc))
+			mustOK(t, st.DB().QueryRowContext(ctx, "SELECT private_sealed FROM access_keys WHERE community_id = $1", f.community.ID).Scan(&priv))
+			if pii.SealedBy(enc) != ciph.Current() || pii.SealedBy(priv) != ciph.Current() {
+				t.Errorf("card sealed by %q, signing key by %q, want %q", pii.SealedBy(enc), pii.SealedBy(priv), ciph.Current())
+			}
+			if err := st.CheckRetire(ctx); !errors.Is(err, sqlstore.ErrKeyInUse) {
+				t.Fatalf("retiring with a PIN hashed under the old key: %v", err)
+			}
+			mustOK(t, st.RevokeCredential(ctx, everywhere, pin.ID, "set again"))
+			pin2 := access.Credential{PersonID: f.bob.ID, Kind: access.KindPIN, Value: "135790"}
+			mustOK(t, st.CreateCredential(ctx, everywhere, &pin2))
+			mustOK(t, st.CheckRetire(ctx))
+
+			// The old key gone, the card and the new PIN still open.
+			mustOK(t, ciph.SetKeys(newKey))
+			if dc, dp := decide(t, st, f.entranceA, cardAt), decide(t, st, f.entranceB, access.Presented{Kind: access.KindPIN, Value: "135790"}); !dc.Granted || !dp.Granted {
+				t.Errorf("after retiring: card %+v, PIN %+v", dc, dp)
+			}
+		})
 	}
 }

@@ -43,6 +43,10 @@ var personalSections = []personalSection{
 	{"mediation_parties", `SELECT * FROM mediation_parties WHERE person_id = $1 ORDER BY id`},
 	{"assistance_applications", `SELECT * FROM assistance_applications WHERE person_id = $1 ORDER BY id`},
 	{"notifications", `SELECT * FROM notifications WHERE person_id = $1 ORDER BY id`},
+	{"access_credentials", `SELECT * FROM access_credentials WHERE person_id = $1 ORDER BY id`},
+	{"access_passes", `SELECT * FROM access_passes WHERE person_id = $1 OR (household_id = $2 AND $2 <> 0) ORDER BY id`},
+	{"access_log", `SELECT * FROM access_log WHERE person_id = $1 OR (household_id = $2 AND $2 <> 0) ORDER BY id`},
+	{"access_welfare", `SELECT * FROM access_welfare WHERE person_id = $1`},
 	{"privacy_requests", `SELECT * FROM privacy_requests WHERE person_id = $1 ORDER BY id`},
 	{"audit_log", `SELECT * FROM audit_log WHERE entity = 'person' AND entity_id = $1 ORDER BY id`},
 }

@@ -39,6 +39,10 @@ var expectedCounts = map[string]string{
 	"assistance_applications": `SELECT COUNT(*) FROM assistance_applications WHERE person_id = $1`,
 	"notifications":           `SELECT COUNT(*) FROM notifications WHERE person_id = $1`,
 	"privacy_requests":        `SELECT COUNT(*) FROM privacy_requests WHERE person_id = $1`,
+	"access_credentials":      `SELECT COUNT(*) FROM access_credentials WHERE person_id = $1`,
+	"access_passes":           `SELECT COUNT(*) FROM access_passes WHERE person_id = $1 OR household_id = (SELECT household_id FROM people WHERE id = $1)`,
+	"access_log":              `SELECT COUNT(*) FROM access_log WHERE person_id = $1 OR household_id = (SELECT household_id FROM people WHERE id = $1)`,
+	"access_welfare":          `SELECT COUNT(*) FROM access_welfare WHERE person_id = $1`,
 	"audit_log":               `SELECT COUNT(*) FROM audit_log WHERE entity = 'person' AND entity_id = $1`,
 }
 
@@ -81,6 +85,12 @@ func TestPersonalDataExportAndErasure(t *testing.T) {
 			}
 			_, err := db.ExecContext(base, `INSERT INTO alarm_events (community_id, home_id, source, account, kind, received_at) VALUES ($1, $2, 'panel', 'PV01', 'test', $3)`, community, home, now)
 			mustOK(t, err)
+			// Who came and went is about them too.
+			for i := range 2 {
+				_, err = db.ExecContext(base, `INSERT INTO access_log (community_id, door_id, at, event, granted, person_id, household_id) VALUES ($1, 1, $2, 'opened', TRUE, $3, $4)`,
+					community, now.Add(time.Duration(i)*time.Minute), person, household)
+				mustOK(t, err)
+			}
 			_, err = st.PlaceHold(base, "matter", matterIDs[1], "居民对处理结果有争议")
 			mustOK(t, err)
 
