@@ -52,11 +52,13 @@ skip() {
 	printf 'SKIP %s\n' "$*"
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# listening PORT: something accepts TCP connections on loopback there.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
 	local p
 	while :; do
 		p=$((20000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" | grep -q . || ss -Huln "sport = :$p" | grep -q . || {
+		listening "$p" || {
 			echo "$p"
 			return
 		}
@@ -91,7 +93,9 @@ build=$(grep -E '^RUN CGO_ENABLED=0 ' $df | sed -e 's/^RUN //' -e 's/\${VERSION}
 [[ $build == *"CGO_ENABLED=0"*"go build"* ]] || fail "$df: no CGO_ENABLED=0 go build line"
 echo "running: $build"
 (eval "$build")
-file "$work/shequ" | grep -q 'statically linked' || fail "the binary is not static: $(file "$work/shequ")"
+# ldd fails on a static binary, saying so.
+linked=$(ldd "$work/shequ" 2>&1 || true)
+grep -qE 'not a dynamic executable|statically linked' <<<"$linked" || fail "the binary is not static: $linked"
 [[ $("$work/shequ" version) == *check-deploy* ]] || fail "the version did not reach the binary"
 ok "the Dockerfile's build command makes a static binary ($(du -m "$work/shequ" | cut -f1) MB)"
 
@@ -109,7 +113,7 @@ for v in $used; do
 done
 ok "$(wc -w <<<"$used") variables named, all real"
 for f in $(grep -ohE '(^|[ `(])--[a-z][a-z0-9-]+' docs/deploy.md deploy/* | grep -oE -- '--[a-z0-9-]+' | sort -u); do
-	case $f in --build | --build-arg | --env-file | --no-install-recommends | --offline | --stanza | --type | --target | --system | --uid | --gid | --home-dir | --no-create-home | --shell | --start-period | --interval | --timeout | --retries | --to | --keep | --data | --now | --always | --force | --verify | --help | --from) ;; # other programs' flags and other shequ commands'
+	case $f in --build | --build-arg | --env-file | --no-install-recommends | --offline | --stanza | --type | --target | --system | --uid | --gid | --home-dir | --no-create-home | --shell | --start-period | --interval | --timeout | --retries | --to | --keep | --now | --always | --force | --verify | --help | --from) ;; # other programs' flags and other shequ commands'
 	*) grep -qE -- "^  -${f#--}( |$)" "$work/serve-help" || fail "$f is named in docs/deploy.md or deploy/ but shequ serve has no such flag" ;;
 	esac
 done
@@ -234,8 +238,8 @@ if have mosquitto && have mosquitto_passwd; then
 	sed -e "s#/mosquitto/data/#$work/mosquitto/#" -e "s#^listener 1883#listener $mqport 127.0.0.1#" deploy/mosquitto.conf >"$work/mosquitto.conf"
 	mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.out" 2>&1 &
 	pids+=($!)
-	for _ in $(seq 1 40); do ss -Htln "sport = :$mqport" | grep -q . && break; sleep 0.25; done
-	ss -Htln "sport = :$mqport" | grep -q . || fail "mosquitto with deploy/mosquitto.conf did not listen: $(cat "$work/mosquitto.out")"
+	for _ in $(seq 1 40); do listening "$mqport" && break; sleep 0.25; done
+	listening "$mqport" || fail "mosquitto with deploy/mosquitto.conf did not listen: $(cat "$work/mosquitto.out")"
 	ok "mosquitto runs with deploy/mosquitto.conf (password file, no anonymous clients)"
 else
 	skip "deploy/mosquitto.conf (mosquitto missing)"
