@@ -234,7 +234,13 @@ if have mosquitto && have mosquitto_passwd; then
 	mqpass=$(openssl rand -hex 16)
 	mkdir -m 0777 "$work/mosquitto"
 	mosquitto_passwd -c -b "$work/mosquitto/passwd" shequ "$mqpass" 2>/dev/null
-	chmod 0644 "$work/mosquitto/passwd"
+	# As deploy/compose.yaml leaves it: the broker's own, nobody else's.
+	if [[ $(id -u) == 0 ]] && id mosquitto >/dev/null 2>&1; then
+		chown mosquitto: "$work/mosquitto/passwd"
+		chmod 0600 "$work/mosquitto/passwd"
+	else
+		chmod 0644 "$work/mosquitto/passwd"
+	fi
 	sed -e "s#/mosquitto/data/#$work/mosquitto/#" -e "s#^listener 1883#listener $mqport 127.0.0.1#" deploy/mosquitto.conf >"$work/mosquitto.conf"
 	mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.out" 2>&1 &
 	pids+=($!)
