@@ -168,6 +168,9 @@ type Notice struct {
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	Pinned      bool       `json:"pinned"`
 	Important   bool       `json:"important" doc:"Residents are asked to confirm they have read it"`
+	// Broadcast says it is also read on the loudspeakers, once, in the
+	// next slot of the zones its audience hears.
+	Broadcast bool   `json:"broadcast" doc:"Also read on the loudspeakers, once, in the next slot of the zones covering its audience"`
 	Status      string     `json:"status" doc:"scheduled, live or expired"`
 	AuthorID    int64      `json:"author_id,omitempty"`
 	AuthorName  string     `json:"author_name,omitempty"`
