@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,6 +112,8 @@ type prepared struct {
 	items string
 	err   string
 	start time.Time
+	// zones are the zones it was cued on.
+	zones []int64
 	// tried is when it was last rendered; a failed render is tried again
 	// a minute later.
 	tried time.Time
@@ -232,12 +235,13 @@ func (s *Scheduler) tickAiring(ctx context.Context, community int64, o Occurrenc
 	s.prepare(ctx, community, o, key, items, string(b), now)
 }
 
-// cuedLocked reports whether some zones of o's airing were cued; s.mu is
-// held.
+// cuedLocked reports whether o's airing was cued on some of o's zones;
+// s.mu is held.
 func (s *Scheduler) cuedLocked(o Occurrence) bool {
 	base := airingKey(o)
 	for k, p := range s.prepared {
-		if p.err == "" && (k == base || strings.HasPrefix(k, base+"/")) {
+		if p.err == "" && (k == base || strings.HasPrefix(k, base+"/")) &&
+			slices.ContainsFunc(p.zones, func(z int64) bool { return slices.Contains(o.ZoneIDs, z) }) {
 			return true
 		}
 	}
@@ -251,7 +255,7 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 		err = shequ.Errorf(shequ.EINVALID, "the rundown is empty")
 	}
 	s.mu.Lock()
-	p := prepared{items: itemsJSON, start: o.Start, tried: now, recorded: s.prepared[key].recorded}
+	p := prepared{items: itemsJSON, start: o.Start, zones: o.ZoneIDs, tried: now, recorded: s.prepared[key].recorded}
 	s.mu.Unlock()
 	if err != nil {
 		p.err = shequ.ErrorMessage(err)
@@ -280,7 +284,7 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 // cue puts rendered audio of an airing on its zones.
 func (s *Scheduler) cue(ctx context.Context, community int64, o Occurrence, key string, items []Item, itemsJSON string, now time.Time, a Audio) {
 	s.mu.Lock()
-	p := prepared{items: itemsJSON, start: o.Start, tried: now, recorded: s.prepared[key].recorded}
+	p := prepared{items: itemsJSON, start: o.Start, zones: o.ZoneIDs, tried: now, recorded: s.prepared[key].recorded}
 	s.mu.Unlock()
 	for _, z := range o.ZoneIDs {
 		// The zone's cue is named by the airing, not by the zones it was
