@@ -3,8 +3,8 @@ package web
 import (
 	"context"
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
