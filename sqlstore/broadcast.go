@@ -1233,3 +1233,34 @@ func scanNoticeAiring(r scanner) (broadcast.NoticeAiring, error) {
 	}
 	return x, json.Unmarshal([]byte(zones), &x.ZoneIDs)
 }
+
+// takeOffAir takes a notice being deleted out of the rundowns it waits in
+// to be read, and forgets its airings: a deleted notice is not read.
+func (s *Store) takeOffAir(ctx context.Context, tx *sql.Tx, noticeID int64) error {
+	var slots []int64
+	if err := eachRow(ctx, tx, "SELECT DISTINCT slot_id FROM broadcast_notice_airings WHERE notice_id = $1 AND aired_at IS NULL", []any{noticeID}, func(r scanner) error {
+		var id int64
+		err := r.Scan(&id)
+		slots = append(slots, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, slot := range slots {
+		r, err := readRundown(ctx, tx, auth.Scope{{}}, slot)
+		if shequ.ErrorCode(err) == shequ.ENOTFOUND {
+			continue // the slot went first
+		} else if err != nil {
+			return err
+		}
+		before := r
+		r.Items = slices.DeleteFunc(slices.Clone(r.Items), func(it broadcast.Item) bool { return it.NoticeID == noticeID })
+		if len(r.Items) != len(before.Items) {
+			if err := s.writeRundown(ctx, tx, &r, before); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := tx.ExecContext(ctx, "DELETE FROM broadcast_notice_airings WHERE notice_id = $1", noticeID)
+	return err
+}

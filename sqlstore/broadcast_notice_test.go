@@ -125,6 +125,18 @@ func TestBroadcastNoticeOnAir(t *testing.T) {
 			t.Errorf("as-run notices %v: want each grid's own", read)
 		}
 
+		// A notice deleted before it is read leaves the rundown.
+		gone := content.Notice{CommunityID: c, Title: "撤回的通知", Body: "写错了。", Audience: content.Community(), Broadcast: true}
+		mustOK(t, st.CreateNotice(ctx, admin, &gone))
+		mustOK(t, st.DeleteNotice(ctx, admin, gone.ID))
+		for _, x := range []int64{morning.ID, evening.ID} {
+			r, err := st.Rundown(ctx, admin, x)
+			mustOK(t, err)
+			if slices.ContainsFunc(r.Items, func(it broadcast.Item) bool { return it.NoticeID == gone.ID }) {
+				t.Errorf("a deleted notice is still to be read in slot %d", x)
+			}
+		}
+
 		// Nothing plays to an audience no zone covers: a clear error, and
 		// no notice.
 		other := makeTree(t, st, "bn-none")

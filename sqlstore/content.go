@@ -535,6 +535,9 @@ func (s *Store) DeleteNotice(ctx context.Context, scope auth.Scope, id int64) er
 		if err := s.deleteOwned(ctx, tx, content.KindNotice, id); err != nil {
 			return err
 		}
+		if err := s.takeOffAir(ctx, tx, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM notices WHERE id = $1", id); err != nil {
 			return mapError(err)
 		}
