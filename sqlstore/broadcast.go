@@ -811,7 +811,11 @@ func (s *Store) ListenerProgramme(ctx context.Context, householdID int64) (broad
 				return slices.ContainsFunc(p.Zones, func(z broadcast.Zone) bool { return z.ID == id })
 			}) {
 				p.Slots = append(p.Slots, x)
-				p.Rundowns[x.ID] = q.Rundowns[x.ID]
+				// Items kept to other zones (another grid's notice) are
+				// not the household's to hear.
+				p.Rundowns[x.ID] = slices.DeleteFunc(slices.Clone(q.Rundowns[x.ID]), func(it broadcast.Item) bool {
+					return len(it.ZoneIDs) > 0 && !slices.ContainsFunc(p.Zones, func(z broadcast.Zone) bool { return slices.Contains(it.ZoneIDs, z.ID) })
+				})
 			}
 		}
 	}

@@ -92,6 +92,17 @@ func TestBroadcastNoticeOnAir(t *testing.T) {
 			t.Error("the first grid's notice plays on the second grid's zone")
 		}
 
+		// A household hears its grid's notice, not the other grid's.
+		hears := func(h int64, id int64) bool {
+			t.Helper()
+			p, err := st.ListenerProgramme(ctx, h)
+			mustOK(t, err)
+			return slices.ContainsFunc(p.Rundowns[evening.ID], func(it broadcast.Item) bool { return it.NoticeID == id })
+		}
+		if !hears(tr.household1.ID, grid1.ID) || hears(tr.household2.ID, grid1.ID) || !hears(tr.household2.ID, everyone.ID) {
+			t.Error("the programme a household hears is not its zones'")
+		}
+
 		// The evening goes out on the first grid's zone: what it carried
 		// leaves the rundown and is on the as-run log, once.
 		at := time.Date(2026, 11, 28, 10, 30, 0, 0, time.UTC)
