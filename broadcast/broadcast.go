@@ -93,9 +93,27 @@ type Item struct {
 	// DedicationID names the song request a dedication item plays: it
 	// plays once, and leaves the rundown when it has aired.
 	DedicationID int64 `json:"dedication_id,omitempty"`
+	// NoticeID names the notice a speech item reads ("also read on the
+	// loudspeakers"): it plays once, and leaves the rundown when it has
+	// aired.
+	NoticeID int64 `json:"notice_id,omitempty"`
+	// ZoneIDs keep the item to some of the slot's zones (a grid's notice
+	// is read on its grid's loudspeaker only); every zone when empty.
+	ZoneIDs []int64 `json:"zone_ids,omitempty"`
 	// From is the first date (YYYY-MM-DD) the item plays: a dedication
 	// waits for the day the resident wished for.
 	From string `json:"from,omitempty"`
+}
+
+// ItemsFor returns the items that play on zone.
+func ItemsFor(items []Item, zoneID int64) []Item {
+	out := make([]Item, 0, len(items))
+	for _, it := range items {
+		if len(it.ZoneIDs) == 0 || slices.Contains(it.ZoneIDs, zoneID) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // ItemsOn returns the items that play on date (YYYY-MM-DD).
@@ -167,6 +185,9 @@ type AsRun struct {
 	Detail string `json:"detail,omitempty"`
 	// Listeners is how many listened to the zone's stream when it began.
 	Listeners int `json:"listeners"`
+	// Notices are the titles of the notices read in it ("also read on
+	// the loudspeakers").
+	Notices []string `json:"notices,omitempty"`
 }
 
 // AsRunFilter narrows the as-run log.
@@ -312,6 +333,14 @@ func (r *Rundown) Validate() error {
 		if it.DedicationID != 0 && it.Kind != ItemDedication {
 			p.Add(f+".dedication_id", "only a dedication names a song request")
 		}
+		if it.NoticeID != 0 && it.Kind != ItemSpeech {
+			p.Add(f+".notice_id", "only speech reads a notice")
+		}
+		for _, z := range it.ZoneIDs {
+			if z <= 0 {
+				p.Add(f+".zone_ids", "must be zone ids")
+			}
+		}
 		if utf8.RuneCountInString(it.Text) > 2000 {
 			p.Add(f+".text", "must be at most 2000 characters")
 		}
@@ -451,4 +480,15 @@ func (d Dedication) Words() string {
 		w += "：" + d.Message
 	}
 	return w
+}
+
+// NoticeAiring is where a notice ticked "also read on the loudspeakers"
+// is read: the slot's airing it was put into, on which zones, and when it
+// went out (nil until it has).
+type NoticeAiring struct {
+	NoticeID int64      `json:"notice_id"`
+	SlotID   int64      `json:"slot_id"`
+	ZoneIDs  []int64    `json:"zone_ids"`
+	AirsAt   time.Time  `json:"airs_at"`
+	AiredAt  *time.Time `json:"aired_at,omitempty"`
 }

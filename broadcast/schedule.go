@@ -72,3 +72,57 @@ func Between(slots []Slot, loc *time.Location, from, to time.Time) []Occurrence 
 	})
 	return out
 }
+
+// Next returns the first airing, starting after after and within a week,
+// of the slots that play on zone.
+func Next(slots []Slot, loc *time.Location, after time.Time, zoneID int64) (Occurrence, bool) {
+	for _, o := range Between(slots, loc, after, after.AddDate(0, 0, 8)) {
+		if o.Start.After(after) && slices.Contains(o.ZoneIDs, zoneID) {
+			return o, true
+		}
+	}
+	return Occurrence{}, false
+}
+
+// ZonesFor returns the zones whose every loudspeaker stands in one of
+// grids (a grid's notice is read on its grid's zone, not on the zone of
+// all), or, with community, every zone. gridOf gives each speaker's grid.
+func ZonesFor(zones []Zone, gridOf map[int64]int64, community bool, grids []int64) []int64 {
+	var out []int64
+	for _, z := range zones {
+		in := community || (len(z.SpeakerIDs) > 0 && !slices.ContainsFunc(z.SpeakerIDs, func(sp int64) bool { return !slices.Contains(grids, gridOf[sp]) }))
+		if in {
+			out = append(out, z.ID)
+		}
+	}
+	return out
+}
+
+// ZoneGroup is zones of an airing that play the same items.
+type ZoneGroup struct {
+	ZoneIDs []int64
+	Items   []Item
+}
+
+// GroupZones splits an airing's zones by the items each plays (items kept
+// to some zones make them differ), in the order of zones.
+func GroupZones(zones []int64, items []Item) []ZoneGroup {
+	var out []ZoneGroup
+	for _, z := range zones {
+		its := ItemsFor(items, z)
+		i := slices.IndexFunc(out, func(g ZoneGroup) bool { return sameItems(g.Items, its) })
+		if i < 0 {
+			out = append(out, ZoneGroup{Items: its})
+			i = len(out) - 1
+		}
+		out[i].ZoneIDs = append(out[i].ZoneIDs, z)
+	}
+	return out
+}
+
+func sameItems(a, b []Item) bool {
+	return slices.EqualFunc(a, b, func(x, y Item) bool {
+		return x.Kind == y.Kind && x.Text == y.Text && x.Voice == y.Voice && x.MediaID == y.MediaID && x.TrackID == y.TrackID &&
+			x.DedicationID == y.DedicationID && x.NoticeID == y.NoticeID && x.From == y.From && slices.Equal(x.ZoneIDs, y.ZoneIDs)
+	})
+}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +112,8 @@ type prepared struct {
 	items string
 	err   string
 	start time.Time
+	// zones are the zones it was cued on.
+	zones []int64
 	// tried is when it was last rendered; a failed render is tried again
 	// a minute later.
 	tried time.Time
@@ -181,32 +185,67 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 			if !o.End.After(now) {
 				continue
 			}
-			items := ItemsOn(p.Rundowns[o.SlotID], o.Start.In(p.Location).Format(time.DateOnly))
-			b, _ := json.Marshal(items)
-			key := airingKey(o)
-			s.mu.Lock()
-			prev, seen := s.prepared[key]
-			s.mu.Unlock()
-			if seen && prev.items == string(b) && (prev.err == "" || now.Sub(prev.tried) < time.Minute) {
-				if prev.err != "" && !prev.recorded && !now.Before(o.Start) {
-					s.missed(p.CommunityID, o, key, prev.err)
+			groups := GroupZones(o.ZoneIDs, ItemsOn(p.Rundowns[o.SlotID], o.Start.In(p.Location).Format(time.DateOnly)))
+			for _, g := range groups {
+				key := airingKey(o)
+				if len(groups) > 1 {
+					// Zones that play different items (a grid's notice)
+					// are rendered and cued apart.
+					key += "/" + strings.Trim(strings.Join(strings.Fields(fmt.Sprint(g.ZoneIDs)), ","), "[]")
 				}
-				continue
+				part := o
+				part.ZoneIDs = g.ZoneIDs
+				s.tickAiring(ctx, p.CommunityID, part, key, g.Items, now)
 			}
-			if !s.leads() && now.Before(o.Start.Add(-time.Minute)) {
-				// The leader renders it: take its audio when it is there.
-				a, err := s.render.Rendered(ctx, p.CommunityID, items)
-				if err != nil {
-					continue
-				}
-				s.cue(ctx, p.CommunityID, o, key, items, string(b), now, a)
-				continue
-			}
-			s.prepare(ctx, p.CommunityID, o, key, items, string(b), now)
 		}
 	}
 	s.forget(now)
 	return nil
+}
+
+// tickAiring prepares one airing on some of its zones, unless it was
+// prepared with the same items.
+func (s *Scheduler) tickAiring(ctx context.Context, community int64, o Occurrence, key string, items []Item, now time.Time) {
+	b, _ := json.Marshal(items)
+	s.mu.Lock()
+	prev, seen := s.prepared[key]
+	started := !now.Before(o.Start) && s.cuedLocked(o)
+	s.mu.Unlock()
+	if started && (!seen || prev.err == "") {
+		// On the air already: a rundown changed since (a song
+		// request or notice that aired left it) waits for the
+		// next airing rather than playing the slot again.
+		return
+	}
+	if seen && prev.items == string(b) && (prev.err == "" || now.Sub(prev.tried) < time.Minute) {
+		if prev.err != "" && !prev.recorded && !now.Before(o.Start) {
+			s.missed(community, o, key, prev.err)
+		}
+		return
+	}
+	if !s.leads() && now.Before(o.Start.Add(-time.Minute)) {
+		// The leader renders it: take its audio when it is there.
+		a, err := s.render.Rendered(ctx, community, items)
+		if err != nil {
+			return
+		}
+		s.cue(ctx, community, o, key, items, string(b), now, a)
+		return
+	}
+	s.prepare(ctx, community, o, key, items, string(b), now)
+}
+
+// cuedLocked reports whether o's airing was cued on some of o's zones;
+// s.mu is held.
+func (s *Scheduler) cuedLocked(o Occurrence) bool {
+	base := airingKey(o)
+	for k, p := range s.prepared {
+		if p.err == "" && (k == base || strings.HasPrefix(k, base+"/")) &&
+			slices.ContainsFunc(p.zones, func(z int64) bool { return slices.Contains(o.ZoneIDs, z) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // prepare renders an airing and cues it on its zones, or flags its slot.
@@ -216,7 +255,7 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 		err = shequ.Errorf(shequ.EINVALID, "the rundown is empty")
 	}
 	s.mu.Lock()
-	p := prepared{items: itemsJSON, start: o.Start, tried: now, recorded: s.prepared[key].recorded}
+	p := prepared{items: itemsJSON, start: o.Start, zones: o.ZoneIDs, tried: now, recorded: s.prepared[key].recorded}
 	s.mu.Unlock()
 	if err != nil {
 		p.err = shequ.ErrorMessage(err)
@@ -245,10 +284,12 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 // cue puts rendered audio of an airing on its zones.
 func (s *Scheduler) cue(ctx context.Context, community int64, o Occurrence, key string, items []Item, itemsJSON string, now time.Time, a Audio) {
 	s.mu.Lock()
-	p := prepared{items: itemsJSON, start: o.Start, tried: now, recorded: s.prepared[key].recorded}
+	p := prepared{items: itemsJSON, start: o.Start, zones: o.ZoneIDs, tried: now, recorded: s.prepared[key].recorded}
 	s.mu.Unlock()
 	for _, z := range o.ZoneIDs {
-		c := Cue{Key: key, At: o.Start, Until: o.End, Audio: a,
+		// The zone's cue is named by the airing, not by the zones it was
+		// rendered with: a regrouped airing replaces what was cued.
+		c := Cue{Key: airingKey(o), At: o.Start, Until: o.End, Audio: a,
 			OnAir: func(at time.Time, listeners int) {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
 					Detail: fmt.Sprintf("%d items", len(items)), Listeners: listeners})

@@ -168,9 +168,12 @@ type Notice struct {
 	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 	Pinned      bool       `json:"pinned"`
 	Important   bool       `json:"important" doc:"Residents are asked to confirm they have read it"`
-	Status      string     `json:"status" doc:"scheduled, live or expired"`
-	AuthorID    int64      `json:"author_id,omitempty"`
-	AuthorName  string     `json:"author_name,omitempty"`
+	// Broadcast says it is also read on the loudspeakers, once, in the
+	// next slot of the zones its audience hears.
+	Broadcast  bool   `json:"broadcast" doc:"Also read on the loudspeakers, once, in the next slot of the zones covering its audience"`
+	Status     string `json:"status" doc:"scheduled, live or expired"`
+	AuthorID   int64  `json:"author_id,omitempty"`
+	AuthorName string `json:"author_name,omitempty"`
 	// ConfirmedAt is when the reader's household confirmed it, for
 	// residents; nil when not confirmed.
 	ConfirmedAt *time.Time `json:"confirmed_at,omitempty"`

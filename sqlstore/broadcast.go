@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/broadcast"
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/content"
 	"github.com/shequ/shequ/media"
 )
 
@@ -402,7 +404,56 @@ func (s *Store) ListAsRun(ctx context.Context, scope auth.Scope, f broadcast.AsR
 	if !f.Since.IsZero() {
 		conds = append(conds, "r.started_at >= "+a.add(f.Since.UTC()))
 	}
-	return listOf(ctx, s.reader(), broadcastAsRun, scope, conds, a, f.Page, scanAsRun)
+	l, err := listOf(ctx, s.reader(), broadcastAsRun, scope, conds, a, f.Page, scanAsRun)
+	if err != nil {
+		return l, err
+	}
+	return l, s.noticesAired(ctx, l.Items)
+}
+
+// noticesAired names, on each slot's as-run entry, the notices read in
+// it: those whose airing went out on the entry's zone while it played.
+func (s *Store) noticesAired(ctx context.Context, runs []broadcast.AsRun) error {
+	var slots []int64
+	for _, r := range runs {
+		if r.SlotID != 0 && r.Status == broadcast.RunPlayed && !slices.Contains(slots, r.SlotID) {
+			slots = append(slots, r.SlotID)
+		}
+	}
+	if len(slots) == 0 {
+		return nil
+	}
+	type aired struct {
+		broadcast.NoticeAiring
+		title string
+	}
+	var all []aired
+	var a args
+	err := eachRow(ctx, s.reader(), "SELECT a.notice_id, a.slot_id, a.zone_ids, a.airs_at, a.aired_at, n.title FROM broadcast_notice_airings a JOIN notices n ON n.id = a.notice_id"+
+		" WHERE a.aired_at IS NOT NULL AND a.slot_id IN "+inList(&a, slots), a, func(r scanner) error {
+		var x aired
+		var err error
+		x.NoticeAiring, err = scanNoticeAiring(scanFunc(func(dest ...any) error { return r.Scan(append(dest, &x.title)...) }))
+		all = append(all, x)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i := range runs {
+		r := &runs[i]
+		if r.SlotID == 0 || r.Status != broadcast.RunPlayed {
+			continue
+		}
+		// The zones of one airing begin within moments of each other.
+		from, until := r.StartedAt.Add(-time.Minute), r.StartedAt.Add(time.Duration(r.Seconds*float64(time.Second))+time.Minute)
+		for _, x := range all {
+			if x.SlotID == r.SlotID && slices.Contains(x.ZoneIDs, r.ZoneID) && !x.AiredAt.Before(from) && x.AiredAt.Before(until) {
+				r.Notices = append(r.Notices, x.title)
+			}
+		}
+	}
+	return nil
 }
 
 // CreateEmergency records an emergency announcement.
@@ -656,16 +707,19 @@ func (s *Store) DecideDedication(ctx context.Context, scope auth.Scope, id int64
 }
 
 // Aired records that a slot's airing went out with items: the song
-// requests among them are aired, and leave the slot's rundown so that
-// they play once. Recording it again changes nothing.
+// requests and notices among them are aired, and leave the slot's rundown
+// so that they play once. Recording it again changes nothing.
 func (s *Store) Aired(ctx context.Context, slotID int64, items []broadcast.Item, at time.Time) error {
-	var ids []int64
+	var dedications, notices []int64
 	for _, it := range items {
 		if it.DedicationID != 0 {
-			ids = append(ids, it.DedicationID)
+			dedications = append(dedications, it.DedicationID)
+		}
+		if it.NoticeID != 0 {
+			notices = append(notices, it.NoticeID)
 		}
 	}
-	if len(ids) == 0 {
+	if len(dedications)+len(notices) == 0 {
 		return nil
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
@@ -677,16 +731,29 @@ func (s *Store) Aired(ctx context.Context, slotID int64, items []broadcast.Item,
 			return err
 		}
 		before := r
-		r.Items = slices.DeleteFunc(slices.Clone(r.Items), func(it broadcast.Item) bool { return slices.Contains(ids, it.DedicationID) })
+		r.Items = slices.DeleteFunc(slices.Clone(r.Items), func(it broadcast.Item) bool {
+			return (it.DedicationID != 0 && slices.Contains(dedications, it.DedicationID)) || (it.NoticeID != 0 && slices.Contains(notices, it.NoticeID))
+		})
 		if len(r.Items) != len(before.Items) {
 			if err := s.writeRundown(ctx, tx, &r, before); err != nil {
 				return err
 			}
 		}
-		var a args
-		_, err = tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = "+a.add(broadcast.DedicationAired)+", aired_at = "+a.add(at.UTC())+
-			" WHERE status = "+a.add(broadcast.DedicationApproved)+" AND slot_id = "+a.add(slotID)+" AND id IN "+inList(&a, ids), a...)
-		return err
+		if len(dedications) > 0 {
+			var a args
+			if _, err := tx.ExecContext(ctx, "UPDATE broadcast_dedications SET status = "+a.add(broadcast.DedicationAired)+", aired_at = "+a.add(at.UTC())+
+				" WHERE status = "+a.add(broadcast.DedicationApproved)+" AND slot_id = "+a.add(slotID)+" AND id IN "+inList(&a, dedications), a...); err != nil {
+				return err
+			}
+		}
+		if len(notices) > 0 {
+			var a args
+			if _, err := tx.ExecContext(ctx, "UPDATE broadcast_notice_airings SET aired_at = "+a.add(at.UTC())+
+				" WHERE aired_at IS NULL AND slot_id = "+a.add(slotID)+" AND notice_id IN "+inList(&a, notices), a...); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -744,7 +811,11 @@ func (s *Store) ListenerProgramme(ctx context.Context, householdID int64) (broad
 				return slices.ContainsFunc(p.Zones, func(z broadcast.Zone) bool { return z.ID == id })
 			}) {
 				p.Slots = append(p.Slots, x)
-				p.Rundowns[x.ID] = q.Rundowns[x.ID]
+				// Items kept to other zones (another grid's notice) are
+				// not the household's to hear.
+				p.Rundowns[x.ID] = slices.DeleteFunc(slices.Clone(q.Rundowns[x.ID]), func(it broadcast.Item) bool {
+					return len(it.ZoneIDs) > 0 && !slices.ContainsFunc(p.Zones, func(z broadcast.Zone) bool { return slices.Contains(it.ZoneIDs, z.ID) })
+				})
 			}
 		}
 	}
@@ -1007,4 +1078,193 @@ func (s *Store) ClearSpeakerTrouble(ctx context.Context, speakerID int64, at tim
 		}
 		return s.change(ctx, tx, c, "clear", "broadcast_speaker_trouble", id, nil, map[string]any{"cleared_at": at.UTC()})
 	})
+}
+
+// readOnAir puts a notice ticked "also read on the loudspeakers" into the
+// rundown of the next airing, after it is published, of each zone its
+// audience hears: every zone for the whole community, else the zones whose
+// loudspeakers all stand in its grids (or its buildings' grids). Zones
+// that share an airing share one item, kept to them when the slot plays
+// on others too; each airing is recorded so that the notice is read once
+// and shows on the as-run log.
+func (s *Store) readOnAir(ctx context.Context, tx *sql.Tx, n *content.Notice) error {
+	c := n.CommunityID
+	zrows, err := tx.QueryContext(ctx, "SELECT "+broadcastZones.columns+" FROM broadcast_zones z WHERE z.community_id = $1 ORDER BY z.id", c)
+	if err != nil {
+		return fmt.Errorf("notice on air: %w", err)
+	}
+	var zones []broadcast.Zone
+	for zrows.Next() {
+		z, err := scanZone(zrows)
+		if err != nil {
+			zrows.Close()
+			return err
+		}
+		zones = append(zones, z)
+	}
+	zrows.Close()
+	if err := zrows.Err(); err != nil {
+		return err
+	}
+	gridOf := map[int64]int64{}
+	if err := eachRow(ctx, tx, "SELECT id, grid_id FROM devices WHERE community_id = $1 AND kind = $2", []any{c, community.DeviceSpeaker}, func(r scanner) error {
+		var id int64
+		var g sql.NullInt64
+		err := r.Scan(&id, &g)
+		gridOf[id] = g.Int64
+		return err
+	}); err != nil {
+		return err
+	}
+	grids := slices.Clone(n.Audience.GridIDs)
+	if bs := n.Audience.BuildingIDs; len(bs) > 0 {
+		var a args
+		if err := eachRow(ctx, tx, "SELECT DISTINCT grid_id FROM buildings WHERE community_id = "+a.add(c)+" AND id IN "+inList(&a, bs), a, func(r scanner) error {
+			var g sql.NullInt64
+			err := r.Scan(&g)
+			grids = append(grids, g.Int64)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	covered := broadcast.ZonesFor(zones, gridOf, n.Audience.Scope == content.AudienceCommunity, grids)
+	if len(covered) == 0 {
+		return shequ.Invalid(map[string]string{"broadcast": "no loudspeaker zone plays to the notice's audience"})
+	}
+	var slots []broadcast.Slot
+	if err := eachRow(ctx, tx, "SELECT "+broadcastSlots.columns+" FROM broadcast_slots s WHERE s.community_id = $1 ORDER BY s.id", []any{c}, func(r scanner) error {
+		x, err := scanSlot(r)
+		slots = append(slots, x)
+		return err
+	}); err != nil {
+		return err
+	}
+	var tz string
+	if err := tx.QueryRowContext(ctx, "SELECT timezone FROM communities WHERE id = $1", c).Scan(&tz); err != nil {
+		return fmt.Errorf("notice on air: %w", err)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	after := s.now()
+	if n.PublishAt.After(after) {
+		after = n.PublishAt
+	}
+	// The airings chosen, in order, with the zones each reads it on.
+	var airings []broadcast.Occurrence
+	for _, z := range covered {
+		o, ok := broadcast.Next(slots, loc, after, z)
+		if !ok {
+			continue
+		}
+		i := slices.IndexFunc(airings, func(x broadcast.Occurrence) bool { return x.SlotID == o.SlotID && x.Start.Equal(o.Start) })
+		if i < 0 {
+			o.ZoneIDs = nil
+			airings = append(airings, o)
+			i = len(airings) - 1
+		}
+		airings[i].ZoneIDs = append(airings[i].ZoneIDs, z)
+	}
+	if len(airings) == 0 {
+		return shequ.Invalid(map[string]string{"broadcast": "no loudspeaker slot plays to the notice's audience in the coming week"})
+	}
+	text := noticeWords(n)
+	for _, o := range airings {
+		r, err := readRundown(ctx, tx, auth.Scope{{}}, o.SlotID)
+		if err != nil {
+			return err
+		}
+		before := r
+		it := broadcast.Item{Kind: broadcast.ItemSpeech, Text: text, NoticeID: n.ID, From: o.Start.In(loc).Format(time.DateOnly)}
+		slot := slots[slices.IndexFunc(slots, func(x broadcast.Slot) bool { return x.ID == o.SlotID })]
+		if slices.ContainsFunc(slot.ZoneIDs, func(z int64) bool { return !slices.Contains(o.ZoneIDs, z) }) {
+			it.ZoneIDs = o.ZoneIDs
+		}
+		r.Items = append(slices.Clone(r.Items), it)
+		if err := s.writeRundown(ctx, tx, &r, before); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO broadcast_notice_airings (community_id, notice_id, slot_id, zone_ids, airs_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+			c, n.ID, o.SlotID, jsonText(o.ZoneIDs), o.Start, s.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noticeWords are what the loudspeakers say of a notice: its title and
+// its body as plain text, within what a speech item may hold (the
+// renderer rewrites numbers, dates and the like for speech).
+func noticeWords(n *content.Notice) string {
+	title := strings.TrimSpace(n.Title)
+	if last, _ := utf8.DecodeLastRuneInString(title); !strings.ContainsRune("。！？.!?", last) {
+		title += "。"
+	}
+	text := []rune(strings.TrimSpace(title + content.PlainText(n.Body)))
+	if len(text) > 2000 {
+		text = text[:2000]
+	}
+	return string(text)
+}
+
+// NoticeAirings lists where a notice is, or was, read on the
+// loudspeakers.
+func (s *Store) NoticeAirings(ctx context.Context, scope auth.Scope, noticeID int64) ([]broadcast.NoticeAiring, error) {
+	var a args
+	var out []broadcast.NoticeAiring
+	err := eachRow(ctx, s.reader(), "SELECT a.notice_id, a.slot_id, a.zone_ids, a.airs_at, a.aired_at FROM broadcast_notice_airings a WHERE a.notice_id = "+a.add(noticeID)+
+		" AND "+scopeWhere(scope, scopeCols{community: "a.community_id"}, &a)+" ORDER BY a.airs_at, a.id", a, func(r scanner) error {
+		x, err := scanNoticeAiring(r)
+		out = append(out, x)
+		return err
+	})
+	return out, err
+}
+
+func scanNoticeAiring(r scanner) (broadcast.NoticeAiring, error) {
+	var x broadcast.NoticeAiring
+	var zones string
+	var aired sql.NullTime
+	if err := r.Scan(&x.NoticeID, &x.SlotID, &zones, &x.AirsAt, &aired); err != nil {
+		return x, err
+	}
+	x.AirsAt = x.AirsAt.UTC()
+	if aired.Valid {
+		t := aired.Time.UTC()
+		x.AiredAt = &t
+	}
+	return x, json.Unmarshal([]byte(zones), &x.ZoneIDs)
+}
+
+// takeOffAir takes a notice being deleted out of the rundowns it waits in
+// to be read, and forgets its airings: a deleted notice is not read.
+func (s *Store) takeOffAir(ctx context.Context, tx *sql.Tx, noticeID int64) error {
+	var slots []int64
+	if err := eachRow(ctx, tx, "SELECT DISTINCT slot_id FROM broadcast_notice_airings WHERE notice_id = $1 AND aired_at IS NULL", []any{noticeID}, func(r scanner) error {
+		var id int64
+		err := r.Scan(&id)
+		slots = append(slots, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, slot := range slots {
+		r, err := readRundown(ctx, tx, auth.Scope{{}}, slot)
+		if shequ.ErrorCode(err) == shequ.ENOTFOUND {
+			continue // the slot went first
+		} else if err != nil {
+			return err
+		}
+		before := r
+		r.Items = slices.DeleteFunc(slices.Clone(r.Items), func(it broadcast.Item) bool { return it.NoticeID == noticeID })
+		if len(r.Items) != len(before.Items) {
+			if err := s.writeRundown(ctx, tx, &r, before); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := tx.ExecContext(ctx, "DELETE FROM broadcast_notice_airings WHERE notice_id = $1", noticeID)
+	return err
 }

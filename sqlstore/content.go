@@ -170,14 +170,14 @@ func inList(a *args, ids []int64) string {
 
 // --- notices ---
 
-const noticeColumns = "n.id, n.community_id, n.title, n.body, n.category, n.audience, n.publish_at, n.expires_at, n.pinned, n.important, n.author_id, n.author_name, n.created_at, n.updated_at"
+const noticeColumns = "n.id, n.community_id, n.title, n.body, n.category, n.audience, n.publish_at, n.expires_at, n.pinned, n.important, n.author_id, n.author_name, n.created_at, n.updated_at, n.broadcast"
 
 func scanNotice(r scanner) (content.Notice, error) {
 	var n content.Notice
 	var expires sql.NullTime
 	var author sql.NullInt64
 	err := r.Scan(&n.ID, &n.CommunityID, &n.Title, &n.Body, &n.Category, &n.Audience.Scope, &n.PublishAt, &expires, &n.Pinned, &n.Important,
-		&author, &n.AuthorName, &n.CreatedAt, &n.UpdatedAt)
+		&author, &n.AuthorName, &n.CreatedAt, &n.UpdatedAt, &n.Broadcast)
 	n.PublishAt, n.CreatedAt, n.UpdatedAt = n.PublishAt.UTC(), n.CreatedAt.UTC(), n.UpdatedAt.UTC()
 	if expires.Valid {
 		t := expires.Time.UTC()
@@ -427,16 +427,21 @@ func (s *Store) CreateNotice(ctx context.Context, scope auth.Scope, n *content.N
 			return err
 		}
 		n.CreatedAt, n.UpdatedAt = now, now
-		id, err := insert(ctx, tx, `INSERT INTO notices (community_id, title, body, category, audience, publish_at, expires_at, pinned, important, author_id, author_name, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		id, err := insert(ctx, tx, `INSERT INTO notices (community_id, title, body, category, audience, publish_at, expires_at, pinned, important, author_id, author_name, created_at, updated_at, broadcast)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			n.CommunityID, n.Title, n.Body, n.Category, n.Audience.Scope, n.PublishAt, nullTimePtr(n.ExpiresAt), n.Pinned, n.Important,
-			nullID(n.AuthorID), n.AuthorName, now, now)
+			nullID(n.AuthorID), n.AuthorName, now, now, n.Broadcast)
 		if err != nil {
 			return err
 		}
 		n.ID = id
 		if err := s.saveNotice(ctx, tx, n, false); err != nil {
 			return err
+		}
+		if n.Broadcast {
+			if err := s.readOnAir(ctx, tx, n); err != nil {
+				return err
+			}
 		}
 		n.Status = content.StatusAt(n.PublishAt, n.ExpiresAt, now)
 		n.Attachments = []content.Attachment{}
@@ -501,6 +506,8 @@ func (s *Store) UpdateNotice(ctx context.Context, scope auth.Scope, n *content.N
 			return err
 		}
 		n.AuthorID, n.AuthorName, n.CreatedAt, n.UpdatedAt = before.AuthorID, before.AuthorName, before.CreatedAt, now
+		// It was put on the air, or not, when it was written.
+		n.Broadcast = before.Broadcast
 		if _, err := tx.ExecContext(ctx, `UPDATE notices SET title = $1, body = $2, category = $3, audience = $4, publish_at = $5, expires_at = $6,
 			pinned = $7, important = $8, updated_at = $9 WHERE id = $10`,
 			n.Title, n.Body, n.Category, n.Audience.Scope, n.PublishAt, nullTimePtr(n.ExpiresAt), n.Pinned, n.Important, now, n.ID); err != nil {
@@ -526,6 +533,9 @@ func (s *Store) DeleteNotice(ctx context.Context, scope auth.Scope, id int64) er
 			return err
 		}
 		if err := s.deleteOwned(ctx, tx, content.KindNotice, id); err != nil {
+			return err
+		}
+		if err := s.takeOffAir(ctx, tx, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM notices WHERE id = $1", id); err != nil {

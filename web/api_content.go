@@ -66,10 +66,11 @@ type noticeBody struct {
 	ExpiresAt   *time.Time        `json:"expires_at,omitempty" doc:"It leaves the feed then; never when not given"`
 	Pinned      bool              `json:"pinned,omitempty" doc:"Shown before the others"`
 	Important   bool              `json:"important,omitempty" doc:"Residents are asked to confirm reading it, and are notified"`
+	Broadcast   bool              `json:"broadcast,omitempty" doc:"Also read on the loudspeakers, once, in the next slot of the zones covering its audience (on creation only)"`
 }
 
 func (b noticeBody) notice(id, community int64) content.Notice {
-	n := content.Notice{ID: id, CommunityID: community, Title: b.Title, Body: b.Body, Category: b.Category, ExpiresAt: b.ExpiresAt, Pinned: b.Pinned, Important: b.Important}
+	n := content.Notice{ID: id, CommunityID: community, Title: b.Title, Body: b.Body, Category: b.Category, ExpiresAt: b.ExpiresAt, Pinned: b.Pinned, Important: b.Important, Broadcast: b.Broadcast}
 	if b.Audience != nil {
 		n.Audience = *b.Audience
 	}

@@ -28,6 +28,7 @@ func (s *Server) registerBroadcastPages() {
 	s.formRoute("POST /broadcast/dedications/{id}/{action}", "/broadcast", auth.PermBroadcastWrite, 64<<10, s.broadcastModerate)
 	s.mux.HandleFunc("GET /broadcast/slots/{id}/preview", s.slotPreview)
 	s.registerListenerPages()
+	s.registerBroadcastEditPages()
 }
 
 type airingView struct {
@@ -71,6 +72,12 @@ type broadcastBody struct {
 	Confirm *broadcast.Emergency
 	Sent    *broadcast.Emergency
 	Problem string
+	// The programme's edit forms, for those who may change it; EditFor
+	// names the one whose change failed (kept open), EditProblem why.
+	ZoneEdits   []zoneEdit
+	SlotEdits   []slotEdit
+	EditFor     string
+	EditProblem string
 }
 
 func (s *Server) broadcastBody(ctx context.Context, p *pageData) (*broadcastBody, error) {
@@ -126,6 +133,9 @@ func (s *Server) broadcastBody(ctx context.Context, p *pageData) (*broadcastBody
 			return nil, err
 		}
 		b.Pending = pending.Items
+		if err := s.editForms(ctx, p, b); err != nil {
+			return nil, err
+		}
 	}
 	byID := map[int64]broadcast.Slot{}
 	for _, x := range slots.Items {

@@ -379,9 +379,11 @@ type composeForm struct {
 	ExpiresAt      string
 	Pinned         bool
 	Important      bool
-	Errors         map[string]string
-	Error          string
-	Zone           string
+	// Broadcast is the tick "also read on the loudspeakers".
+	Broadcast bool
+	Errors    map[string]string
+	Error     string
+	Zone      string
 }
 
 type targetOption struct {
@@ -447,7 +449,7 @@ func (s *Server) composeSubmit(w http.ResponseWriter, r *http.Request, p *pageDa
 	form := r.PostForm
 	f.Title, f.Body, f.Category = strings.TrimSpace(form.Get("title")), form.Get("body"), form.Get("category")
 	f.Audience, f.When, f.PublishAt, f.ExpiresAt = form.Get("audience"), form.Get("when"), form.Get("publish_at"), form.Get("expires_at")
-	f.Pinned, f.Important = form.Get("pinned") == "1", form.Get("important") == "1"
+	f.Pinned, f.Important, f.Broadcast = form.Get("pinned") == "1", form.Get("important") == "1", form.Get("broadcast") == "1"
 	ids := func(name string, opts []targetOption) []int64 {
 		var out []int64
 		for i := range opts {
@@ -460,7 +462,8 @@ func (s *Server) composeSubmit(w http.ResponseWriter, r *http.Request, p *pageDa
 	}
 	grids, buildings := ids("grid", f.Grids), ids("building", f.Buildings)
 
-	n := content.Notice{Title: f.Title, Body: f.Body, Category: f.Category, Pinned: f.Pinned, Important: f.Important, AuthorName: p.Actor.User.DisplayName}
+	n := content.Notice{Title: f.Title, Body: f.Body, Category: f.Category, Pinned: f.Pinned, Important: f.Important, Broadcast: f.Broadcast,
+		AuthorName: p.Actor.User.DisplayName}
 	switch f.Audience {
 	case content.AudienceGrids:
 		n.Audience = content.Grids(grids...)
