@@ -174,7 +174,17 @@ func (s *Store) ListIncidents(ctx context.Context, scope auth.Scope, f alarm.Inc
 	if !f.Until.IsZero() {
 		conds = append(conds, "i.opened_at < "+a.add(f.Until.UTC()))
 	}
-	return listOf(ctx, s.reader(), incidents, scope, conds, a, f.Page, scanIncidentRow)
+	w := strings.Join(append([]string{scopeWhere(scope, incidents.scope, &a)}, conds...), " AND ")
+	// The joins only name the home and its building (one row each at most),
+	// so they count nothing unless the scope is a grid's (b.grid_id).
+	countFrom := "incidents i"
+	for _, g := range scope {
+		if g.GridID != 0 {
+			countFrom = incidents.from
+		}
+	}
+	return pageThenCount(ctx, s.reader(), incidents.what, "SELECT "+incidents.columns+" FROM "+incidents.from+" WHERE "+w+" ORDER BY "+incidents.order,
+		"SELECT COUNT(*) FROM "+countFrom+" WHERE "+w, a, f.Page, scanIncidentRow)
 }
 
 // Incident returns one incident.

@@ -136,27 +136,12 @@ func listCounted[T any](ctx context.Context, q querier, what, from, columns, whe
 	if capped {
 		countQuery = "SELECT COUNT(*) FROM (SELECT 1 FROM " + from + " WHERE " + where + " LIMIT " + strconv.Itoa(shequ.MaxExactTotal+1) + ") capped"
 	}
-	total, err := count(ctx, q, countQuery, a...)
-	if err != nil {
-		return shequ.List[T]{}, fmt.Errorf("count %s: %w", what, err)
+	out, err := pageThenCount(ctx, q, what, "SELECT "+columns+" FROM "+from+" WHERE "+where+" ORDER BY "+order, countQuery, a, page, scan)
+	if capped && out.Total > shequ.MaxExactTotal {
+		// Said as the capped count says it, whether or not it was counted.
+		out.Total, out.TotalIsEstimate = shequ.MaxExactTotal+1, true
 	}
-	out := shequ.List[T]{Items: []T{}, Total: total, TotalIsEstimate: capped && total > shequ.MaxExactTotal}
-	if total == 0 {
-		return out, nil
-	}
-	rows, err := q.QueryContext(ctx, "SELECT "+columns+" FROM "+from+" WHERE "+where+" ORDER BY "+order+limit(&a, page), a...)
-	if err != nil {
-		return out, fmt.Errorf("list %s: %w", what, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return out, fmt.Errorf("scan %s: %w", what, err)
-		}
-		out.Items = append(out.Items, v)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 // inList returns "(…)" placeholders for ids.

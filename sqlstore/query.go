@@ -29,28 +29,51 @@ type scanner interface{ Scan(dest ...any) error }
 func listOf[T any](ctx context.Context, q querier, t table, scope auth.Scope, conds []string, a args, page shequ.Page, scan func(scanner) (T, error)) (shequ.List[T], error) {
 	where := append([]string{scopeWhere(scope, t.scope, &a)}, conds...)
 	w := strings.Join(where, " AND ")
-	total, err := count(ctx, q, "SELECT COUNT(*) FROM "+t.from+" WHERE "+w, a...)
+	return pageThenCount(ctx, q, t.what, "SELECT "+t.columns+" FROM "+t.from+" WHERE "+w+" ORDER BY "+t.order,
+		"SELECT COUNT(*) FROM "+t.from+" WHERE "+w, a, page, scan)
+}
+
+// pageThenCount reads one page of selectQuery (which has no LIMIT) and its
+// total. The page is read first with one row more than asked: when that
+// row is not there the page holds the end of the list and the total is
+// known without countQuery. Most lists people open (a resident's three
+// matters, a community of one) are shorter than a page, and the COUNT was
+// a second query over the same rows (issue 13). countQuery takes the same
+// arguments a as selectQuery.
+func pageThenCount[T any](ctx context.Context, q querier, what, selectQuery, countQuery string, a args, page shequ.Page, scan func(scanner) (T, error)) (shequ.List[T], error) {
+	page = page.Normalize()
+	n := len(a)
+	rows, err := q.QueryContext(ctx, selectQuery+limit(&a, shequ.Page{Limit: page.Limit + 1, Offset: page.Offset}), a...)
 	if err != nil {
-		return shequ.List[T]{}, fmt.Errorf("count %s: %w", t.what, err)
-	}
-	out := shequ.List[T]{Items: []T{}, Total: total}
-	if total == 0 {
-		return out, nil
-	}
-	query := "SELECT " + t.columns + " FROM " + t.from + " WHERE " + w + " ORDER BY " + t.order + limit(&a, page)
-	rows, err := q.QueryContext(ctx, query, a...)
-	if err != nil {
-		return out, fmt.Errorf("list %s: %w", t.what, err)
+		return shequ.List[T]{}, fmt.Errorf("list %s: %w", what, err)
 	}
 	defer rows.Close()
+	out := shequ.List[T]{Items: []T{}}
+	more := false
 	for rows.Next() {
+		if len(out.Items) == page.Limit {
+			more = true
+			break
+		}
 		v, err := scan(rows)
 		if err != nil {
-			return out, fmt.Errorf("scan %s: %w", t.what, err)
+			return out, fmt.Errorf("scan %s: %w", what, err)
 		}
 		out.Items = append(out.Items, v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("list %s: %w", what, err)
+	}
+	rows.Close()
+	if !more && (len(out.Items) > 0 || page.Offset == 0) {
+		out.Total = page.Offset + len(out.Items)
+		return out, nil
+	}
+	// More rows than the page, or a page past the end: count them.
+	if out.Total, err = count(ctx, q, countQuery, a[:n]...); err != nil {
+		return out, fmt.Errorf("count %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // oneOf returns the row of t with id when scope reaches it. A row out of

@@ -283,13 +283,17 @@ func (s *Server) residentHomePage(r *http.Request, p *pageData) (string, error) 
 		b.Alarm = s.homeAlarm(ctx, a)
 	}
 
-	_, cats, err := s.categories(ctx, a)
-	if err != nil {
-		return "", err
-	}
 	ms, err := s.store.ListMatters(ctx, residentScope(a, auth.PermMatterRead), matter.Filter{Page: shequ.Page{Limit: 3}})
 	if err != nil {
 		return "", err
+	}
+	// The categories name the matters shown; a home without matters does
+	// not read them (every category with its attributes, on each visit).
+	var cats map[string]matter.Category
+	if len(ms.Items) > 0 {
+		if _, cats, err = s.categories(ctx, a); err != nil {
+			return "", err
+		}
 	}
 	now := s.clock.Now()
 	for _, m := range ms.Items {
