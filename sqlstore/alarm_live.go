@@ -28,7 +28,7 @@ func (s *Store) publishLive(ctx context.Context, q querier, community, home int6
 	if err != nil {
 		return fmt.Errorf("live event: %w", err)
 	}
-	return nil
+	return s.notifyLive(ctx, q)
 }
 
 var liveEvents = table{
