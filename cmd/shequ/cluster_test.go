@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,4 +183,53 @@ func TestLiveEventsCrossNodes(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("resumed from %d: got %v, want %v", lastSeen, got, want)
 	}
+
+	// The database goes away: the nodes are not ready; it comes back:
+	// they are, and node B hears node A's commits again.
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	admin, err := sql.Open("pgx", sqlstoretest.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	mustExec := func(q string) {
+		t.Helper()
+		if _, err := admin.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	readyz := func(p *proc) int {
+		resp, err := http.Get("http://" + p.addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitReady := func(p *proc, want int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for readyz(p) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz of %s: still not %d after 20 s", p.addr, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	mustExec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false")
+	t.Cleanup(func() { admin.Exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true") })
+	mustExec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'")
+	waitReady(b, http.StatusServiceUnavailable)
+	mustExec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true")
+	waitReady(a, http.StatusOK)
+	waitReady(b, http.StatusOK)
+	events = b.stream(t, t.Context(), operator, "")
+	sent := time.Now()
+	sos(rounds + 1)
+	e := next("SOS after the database came back")
+	t.Logf("after the database came back: %v", e.at.Sub(sent))
 }
