@@ -130,3 +130,74 @@ func TestNoListenerOnSQLite(t *testing.T) {
 		t.Fatal("a listener on SQLite")
 	}
 }
+
+// TestLiveStreamsWaitForTransactionsInFlight: on PostgreSQL a live event
+// may commit after a later id did; the streams read no further than the
+// first gap until its transaction commits — or, if it rolled back, until
+// the grace has passed — so that no stream skips it.
+func TestLiveStreamsWaitForTransactionsInFlight(t *testing.T) {
+	ctx := t.Context()
+	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	dsn := sqlstoretest.DSN(t, sqlstore.Postgres)
+	st := sqlstoretest.OpenDSN(t, dsn, clock)
+	tr := makeTree(t, st, "if")
+	_, err := st.RaiseSOS(ctx, everywhere, tr.home1.ID, "", 0, 0)
+	mustOK(t, err)
+	start, err := st.LastLiveID(ctx)
+	mustOK(t, err)
+
+	// Another node's transaction holds an id, uncommitted.
+	other, err := pgx.Connect(ctx, dsn)
+	mustOK(t, err)
+	defer other.Close(context.Background())
+	inFlight := func() (pgx.Tx, int64) {
+		t.Helper()
+		tx, err := other.Begin(ctx)
+		mustOK(t, err)
+		var id int64
+		mustOK(t, tx.QueryRow(ctx, "INSERT INTO live_events (community_id, type, payload, at) VALUES ($1, 'incident', '{}', now()) RETURNING id", tr.community.ID).Scan(&id))
+		return tx, id
+	}
+	ids := func() []int64 {
+		t.Helper()
+		evs, err := st.LiveSince(ctx, everywhere, start, 100)
+		mustOK(t, err)
+		var out []int64
+		for _, e := range evs {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+
+	tx, held := inFlight()
+	_, err = st.RaiseSOS(ctx, everywhere, tr.home2.ID, "", 0, 0) // commits a later id
+	mustOK(t, err)
+	later, err := st.LastLiveID(ctx)
+	mustOK(t, err)
+	if later >= held {
+		t.Fatalf("a new subscriber starts at %d, past the id %d in flight", later, held)
+	}
+	if got := ids(); len(got) != 0 {
+		t.Fatalf("read %v past the id %d in flight", got, held)
+	}
+	mustOK(t, tx.Commit(ctx))
+	got := ids()
+	if len(got) < 2 || got[0] != held {
+		t.Fatalf("after the commit: %v, want %d first and the later one", got, held)
+	}
+	start = got[len(got)-1]
+
+	// A transaction that rolls back leaves a gap that never fills: the
+	// streams wait liveGrace for it, then go on.
+	tx, _ = inFlight()
+	mustOK(t, tx.Rollback(ctx))
+	_, err = st.RaiseSOS(ctx, everywhere, tr.home1.ID, "again", 0, 0)
+	mustOK(t, err)
+	if got := ids(); len(got) != 0 {
+		t.Fatalf("read %v past a gap at once", got)
+	}
+	clock.Advance(6 * time.Second)
+	if got := ids(); len(got) == 0 {
+		t.Fatal("still waiting for a rolled-back id after the grace")
+	}
+}
