@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,33 +151,86 @@ func TestLiveEventsCrossNodes(t *testing.T) {
 		t.Errorf("p50 %v: node B was not woken by node A's commits", p50)
 	}
 
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rowsAfter := func(after int64) []int64 {
+		t.Helper()
+		var ids []int64
+		rows, err := db.QueryContext(t.Context(), "SELECT id FROM live_events WHERE id > $1 ORDER BY id", after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		return ids
+	}
+
+	// Both nodes write at once, so ids commit out of order: B's stream
+	// still carries every row once, in order.
+	residentB := b.token(t, "resident01", "demo-password-1")
+	var wg sync.WaitGroup
+	codes := make(chan int, 40)
+	for i := range 20 {
+		for _, n := range []struct {
+			p     *proc
+			token string
+		}{{a, resident}, {b, residentB}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body := strings.NewReader(`{"note":"both ` + strconv.Itoa(i) + `"}`)
+				req, _ := http.NewRequest("POST", "http://"+n.p.addr+"/api/v1/sos", body)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+n.token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 201 {
+			t.Fatalf("SOS on both nodes at once: %d", c)
+		}
+	}
+	want := rowsAfter(lastSeen)
+	var got []int64
+	for len(got) == 0 || got[len(got)-1] < want[len(want)-1] {
+		got = append(got, next("both nodes at once").id)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("writes on both nodes: B's stream carried %v, the table holds %v", got, want)
+	}
+	lastSeen = got[len(got)-1]
+	if id := drain(); id != 0 {
+		lastSeen = id
+	}
+
 	// The console goes away; SOS calls go on; it comes back with the
 	// last id it saw.
 	cancel()
 	for range 10 {
 		sos(rounds)
 	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var want []int64
-	rows, err := db.QueryContext(t.Context(), "SELECT id FROM live_events WHERE id > $1 ORDER BY id", lastSeen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		want = append(want, id)
-	}
-	rows.Close()
+	want = rowsAfter(lastSeen)
 	if len(want) < 10 {
 		t.Fatalf("only %d live events written during the gap", len(want))
 	}
 	events = b.stream(t, t.Context(), operator, strconv.FormatInt(lastSeen, 10))
-	var got []int64
+	got = nil
 	for len(got) == 0 || got[len(got)-1] < want[len(want)-1] {
 		got = append(got, next("resume").id)
 	}
