@@ -365,6 +365,11 @@ func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	if err != nil {
 		return fmt.Errorf("live events: %w", err)
 	}
+	if len(w.live) > 0 {
+		if err := s.notifyLive(ctx, q); err != nil {
+			return err
+		}
+	}
 	w.live = w.live[:0]
 	err = execChunks(ctx, q, insertJobsSQL[s.dialect], len(w.jobs), func(a []any, i int) []any {
 		j := w.jobs[i]

@@ -70,6 +70,8 @@ type Store struct {
 	txn *sql.Tx
 	// dsn is where the store is, for backups (backup.go).
 	dsn string
+	// liveHoles are the gaps among the newest live event ids (alarm_live.go).
+	liveHoles *liveHoles
 }
 
 // Options configure Open.
@@ -109,7 +111,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		o.AcceptTimeout = alarm.DefaultAcceptTimeout
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
-		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn}
+		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn,
+		liveHoles: &liveHoles{seen: map[int64]time.Time{}}}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres

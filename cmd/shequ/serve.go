@@ -39,6 +39,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
 	f.bool(&proxy, "trust-proxy", "SHEQU_TRUST_PROXY", false, "take the client address from X-Forwarded-For (behind a reverse proxy)")
 	f.string(&icecastURL, "icecast", "SHEQU_ICECAST", "", "also send each loudspeaker zone to this Icecast server as source, mount /zone-{code}: http://source:PASSWORD@host:8000")
+	var node string
+	f.string(&node, "node", "SHEQU_NODE", defaultNode(), "this node's name among several on one PostgreSQL, in /metrics (shequ_node_info) and the log")
 	f.string(&icecastAdmin, "icecast-admin", "SHEQU_ICECAST_ADMIN", "", "USER:PASSWORD of the Icecast admin, to see which loudspeakers listen to the mounts (speaker health)")
 	if err := f.Parse(args); err != nil {
 		return flagErr(err)
@@ -59,7 +61,7 @@ func serveCmd(ctx context.Context, args []string) error {
 		}
 		iceAdmin = u
 	}
-	log := sc.logger()
+	log := sc.logger().With("node", node)
 	start := time.Now()
 	st, err := sc.open(ctx, log)
 	if err != nil {
@@ -104,12 +106,18 @@ func serveCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(nodeInfo(node))
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
 	ops, dataReady, err := startOps(ctx, &sc, &bk, st, blobs, reg, log)
 	if err != nil {
 		return err
+	}
+	// Other nodes' commits of live events wake this node's streams.
+	if l := st.LiveListener(hub.Changed, log); l != nil {
+		go l.Run(ctx)
+		dataReady = bothReady(dataReady, l.Ready)
 	}
 	bcCtx, stopBroadcast := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroadcast()
@@ -211,5 +219,39 @@ func sweepMedia(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, log 
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// defaultNode is the host's name, which tells the nodes of one
+// deployment apart unless several run on one host.
+func defaultNode() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "shequ"
+}
+
+// nodeInfo is the gauge that names the node whose metrics these are.
+func nodeInfo(node string) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "shequ_node_info", Help: "Always 1; its label names the node serving these metrics.",
+		ConstLabels: prometheus.Labels{"node": node},
+	})
+	g.Set(1)
+	return g
+}
+
+// bothReady is ready when a and b are (either may be nil).
+func bothReady(a, b func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for _, f := range []func(context.Context) error{a, b} {
+			if f == nil {
+				continue
+			}
+			if err := f(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }

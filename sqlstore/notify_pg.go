@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// LiveChannel is the PostgreSQL notification channel every node's commits
+// of live events are announced on; the payload is the newest id the
+// transaction wrote. The row stays the source of truth: a notification
+// only tells listeners to read.
+const LiveChannel = "shequ_live"
+
+// notifyLiveSQL announces the live events the transaction wrote last; it
+// is delivered when (and only if) the transaction commits. currval is the
+// session's own last id, never another node's.
+const notifyLiveSQL = "SELECT pg_notify('" + LiveChannel + "', currval(pg_get_serial_sequence('live_events', 'id'))::text)"
+
+// notifyLive tells the other nodes, at commit, that live events were
+// written. SQLite runs one process: nothing to tell.
+func (s *Store) notifyLive(ctx context.Context, q querier) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, notifyLiveSQL); err != nil {
+		return fmt.Errorf("notify live event: %w", err)
+	}
+	return nil
+}
+
+// LiveListener wakes this node's live streams when any node of the
+// deployment commits a live event. It listens on one connection of its
+// own (PostgreSQL LISTEN), reconnecting with backoff; after every
+// (re)connection it wakes the streams anyway, since commits made while it
+// was away were announced to nobody.
+type LiveListener struct {
+	dsn     string
+	changed func()
+	log     *slog.Logger
+
+	mu  sync.Mutex
+	err error // why it is not listening; nil while it is
+}
+
+// LiveListener returns the listener of the store's database, or nil on
+// SQLite, where every writer is this process.
+func (s *Store) LiveListener(changed func(), log *slog.Logger) *LiveListener {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return NewLiveListener(s.dsn, changed, log)
+}
+
+// NewLiveListener returns a listener on the PostgreSQL database at dsn
+// that calls changed at every commit of live events.
+func NewLiveListener(dsn string, changed func(), log *slog.Logger) *LiveListener {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &LiveListener{dsn: dsn, changed: changed, log: log, err: errors.New("live listener: not connected yet")}
+}
+
+// Ready reports why the listener is not listening, nil when it is: a
+// node deaf to the other nodes would show its consoles alarms a second
+// late (the streams' poll), so it is not ready.
+func (l *LiveListener) Ready(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+func (l *LiveListener) setErr(err error) {
+	l.mu.Lock()
+	l.err = err
+	l.mu.Unlock()
+}
+
+// Run listens until ctx ends.
+func (l *LiveListener) Run(ctx context.Context) {
+	const first, most = 100 * time.Millisecond, 10 * time.Second
+	wait := first
+	for ctx.Err() == nil {
+		connected, err := l.listen(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		l.setErr(fmt.Errorf("live listener: %w", err))
+		if connected {
+			wait = first
+		}
+		l.log.Warn("live listener lost the database; reconnecting", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, most)
+	}
+}
+
+// listen connects, listens and wakes the hub at each notification until
+// the connection fails; connected says whether it got as far as listening.
+func (l *LiveListener) listen(ctx context.Context) (connected bool, err error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.Connect(cctx, l.dsn)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+LiveChannel); err != nil {
+		return false, err
+	}
+	l.setErr(nil)
+	l.log.Info("live listener: listening", "channel", LiveChannel)
+	// Commits made while nobody listened were announced to nobody.
+	l.changed()
+	for {
+		// A connection that went silent (a cut network) reports nothing:
+		// after a quiet spell, ask the server.
+		wctx, cancel := context.WithTimeout(ctx, listenerQuiet)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			if n.Channel == LiveChannel {
+				l.changed()
+			}
+		case ctx.Err() != nil:
+			return true, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return true, err
+			}
+		default:
+			return true, err
+		}
+	}
+}
+
+// listenerQuiet is how long the listener waits for a notification before
+// checking that its connection still answers.
+const listenerQuiet = 30 * time.Second
