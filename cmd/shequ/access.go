@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -56,7 +55,7 @@ func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore
 	log = log.With("part", "access")
 	var adapters []access.Adapter
 	if u := c.brokerURL(ac); u != "" {
-		node, _ := os.Hostname()
+		node := thisNode
 		a := accessmqtt.New(accessmqtt.Config{URL: u, ClientID: "shequ-access-" + node, Username: ac.mqttUser, Password: ac.mqttPass, Logger: log}, st)
 		if err := a.Start(ctx); err != nil {
 			log.Error("door controllers over MQTT", "err", err)
@@ -75,7 +74,7 @@ func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore
 			p.Run(ctx)
 		}()
 	}
-	node, _ := os.Hostname()
+	node := thisNode
 	fire := &jobs.Leader{Store: st, Name: "access-chores", Holder: node, Log: log}
 	fire.Run(ctx, func(ctx context.Context) {
 		purge := time.NewTicker(time.Hour)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -45,7 +44,7 @@ func (c *alarmConfig) register(f envFlags) {
 	f.string(&c.mqttListen, "mqtt-listen", "SHEQU_MQTT_LISTEN", "", "address of the embedded MQTT broker for sensors, e.g. 127.0.0.1:1883; beyond loopback it needs --mqtt-password")
 	f.string(&c.mqttUser, "mqtt-user", "SHEQU_MQTT_USER", "", "MQTT username: shequ's at the external broker, and the one sensor bridges present to the embedded broker")
 	f.string(&c.mqttPass, "mqtt-password", "SHEQU_MQTT_PASSWORD", "", "MQTT password that goes with --mqtt-user (better set in the environment than on the command line)")
-	f.string(&c.mqttClientID, "mqtt-client-id", "SHEQU_MQTT_CLIENT_ID", "", "shequ's MQTT client id at the external broker, its session there; each node needs its own (default shequ-<hostname>)")
+	f.string(&c.mqttClientID, "mqtt-client-id", "SHEQU_MQTT_CLIENT_ID", "", "shequ's MQTT client id at the external broker, its session there; each node needs its own (default shequ-<node>)")
 	f.string(&c.sms, "sms", "SHEQU_SMS", "log", "how SMS go out: log (write them to the log), an https:// URL of an SMS gateway webhook, or smpp://systemid:password@host:port?source=NUMBER")
 	f.string(&c.smsToken, "sms-token", "SHEQU_SMS_TOKEN", "", "bearer token for the SMS gateway webhook")
 	f.string(&c.smsReceiptSecret, "sms-receipt-secret", "SHEQU_SMS_RECEIPT_SECRET", "", "shared secret the SMS gateway signs its delivery callbacks to POST /api/v1/notify/receipts with (HMAC-SHA256 in X-Shequ-Signature); empty refuses callbacks")
@@ -93,7 +92,11 @@ func newAlarmCentre(cfg alarmConfig, st *sqlstore.Store, log *slog.Logger, hub *
 
 // mqttConfig is the sensors' MQTT configuration.
 func (a *alarmCentre) mqttConfig() mqtt.Config {
-	return mqtt.Config{URL: a.cfg.mqttURL, Listen: a.cfg.mqttListen, Username: a.cfg.mqttUser, Password: a.cfg.mqttPass, ClientID: a.cfg.mqttClientID, Logger: a.log}
+	id := a.cfg.mqttClientID
+	if id == "" {
+		id = "shequ-" + thisNode
+	}
+	return mqtt.Config{URL: a.cfg.mqttURL, Listen: a.cfg.mqttListen, Username: a.cfg.mqttUser, Password: a.cfg.mqttPass, ClientID: id, Logger: a.log}
 }
 
 // listen binds the receiver's address so that a taken port fails the
@@ -174,7 +177,7 @@ func (a *alarmCentre) run(ctx context.Context) error {
 	}
 	// The timers change shared state (delays, supervision, schedules):
 	// with several nodes on one database only the lease holder runs them.
-	node, _ := os.Hostname()
+	node := thisNode
 	timers := &jobs.Leader{Store: a.store, Name: "alarm-timers", Holder: node, Log: a.log}
 	start("timers", func() {
 		timers.Run(ctx, func(ctx context.Context) {

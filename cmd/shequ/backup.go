@@ -110,7 +110,7 @@ every part. Each backup is a folder shequ-YYYYMMDDTHHMMSSZ in the target.`)
 	if err != nil {
 		return err
 	}
-	node, _ := os.Hostname()
+	node := thisNode
 	s := &backup.Schedule{Options: o, Target: target, Keep: bc.keep, Records: st, Node: node, Log: log}
 	if err := s.Once(ctx); err != nil {
 		return err
@@ -285,7 +285,7 @@ func startOps(ctx context.Context, sc *storeConfig, bc *backupConfig, st *sqlsto
 		}()
 	}
 
-	node, _ := os.Hostname()
+	node := thisNode
 	// Retention: once a day, on one node, what is past its period goes.
 	keeper := &jobs.Leader{Store: st, Name: "retention", Holder: node, Log: log}
 	go keeper.Run(ctx, func(ctx context.Context) { retention.Chore(ctx, st, shequ.SystemClock{}, log) })

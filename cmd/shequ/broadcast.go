@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/shequ/shequ"
@@ -69,7 +68,7 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	// one missing a slot opens a trouble on the console like any device.
 	health.ReportTo(st)
 	sched.WatchSpeakers(health)
-	node, _ := os.Hostname()
+	node := thisNode
 	leader := &jobs.Leader{Store: st, Name: "broadcast", Holder: node, Log: log}
 	go leader.Run(ctx, sched.Lead)
 	go hub.Run(ctx)

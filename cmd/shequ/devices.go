@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/device"
@@ -15,7 +14,7 @@ import (
 // runDeviceHealth checks the devices on the one node that holds the
 // "device-health" lease, until ctx ends; status changes wake live pages.
 func runDeviceHealth(ctx context.Context, st *sqlstore.Store, log *slog.Logger, hub *live.Hub) {
-	node, _ := os.Hostname()
+	node := thisNode
 	leader := &jobs.Leader{Store: st, Name: "device-health", Holder: node, Log: log}
 	leader.Run(ctx, func(ctx context.Context) {
 		clock := shequ.SystemClock{}

@@ -24,7 +24,7 @@ func evidenceWorker(st *sqlstore.Store, blobs media.Blobs, log *slog.Logger) *ev
 // runExports exports approved footage requests on the one node that
 // holds the chore's lease, until ctx ends.
 func runExports(ctx context.Context, st *sqlstore.Store, w *evidence.Worker, log *slog.Logger) {
-	node, _ := os.Hostname()
+	node := thisNode
 	l := &jobs.Leader{Store: st, Name: "footage-exports", Holder: node, Log: log}
 	l.Run(ctx, w.RunExports)
 }

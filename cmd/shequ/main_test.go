@@ -190,7 +190,7 @@ func TestFlagWinsOverEnvironment(t *testing.T) {
 
 func TestServeHelpDocumentsEverySetting(t *testing.T) {
 	out, _ := exec.Command(binary, "serve", "--help").CombinedOutput()
-	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy", "-sia", "SHEQU_SIA", "-sia-max-conns-per-addr", "SHEQU_SIA_MAX_CONNS_PER_ADDR", "-sia-idle-timeout", "SHEQU_SIA_IDLE_TIMEOUT", "-sia-frame-timeout", "SHEQU_SIA_FRAME_TIMEOUT", "-mqtt", "-mqtt-listen", "-mqtt-client-id", "SHEQU_MQTT_CLIENT_ID", "-sms"} {
+	for _, want := range []string{"-data", "SHEQU_DATA", "-db", "SHEQU_DB", "-http", "SHEQU_HTTP", "-demo", "-key", "SHEQU_KEY", "-key-file", "-log-level", "-secure-cookies", "-trust-proxy", "-sia", "SHEQU_SIA", "-sia-max-conns-per-addr", "SHEQU_SIA_MAX_CONNS_PER_ADDR", "-sia-idle-timeout", "SHEQU_SIA_IDLE_TIMEOUT", "-sia-frame-timeout", "SHEQU_SIA_FRAME_TIMEOUT", "-node", "SHEQU_NODE", "-mqtt", "-mqtt-listen", "-mqtt-client-id", "SHEQU_MQTT_CLIENT_ID", "-sms"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("serve --help lacks %s:\n%s", want, out)
 		}
@@ -235,8 +235,7 @@ func TestMQTTClientIDPerNode(t *testing.T) {
 	if given.ClientID != "shequ-node-b" {
 		t.Errorf("client id %q, want the flag's", given.ClientID)
 	}
-	host, _ := os.Hostname()
-	if d := (&alarmCentre{}).mqttConfig(); d.ClientID != "" && d.ClientID != "shequ-"+host {
-		t.Errorf("default client id %q", d.ClientID)
+	if d := (&alarmCentre{}).mqttConfig(); d.ClientID != "shequ-"+thisNode {
+		t.Errorf("default client id %q, want shequ-%s (the node's name)", d.ClientID, thisNode)
 	}
 }

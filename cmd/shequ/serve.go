@@ -39,8 +39,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	f.bool(&secure, "secure-cookies", "SHEQU_SECURE_COOKIES", false, "mark session cookies Secure (set when served over HTTPS)")
 	f.bool(&proxy, "trust-proxy", "SHEQU_TRUST_PROXY", false, "take the client address from X-Forwarded-For (behind a reverse proxy)")
 	f.string(&icecastURL, "icecast", "SHEQU_ICECAST", "", "also send each loudspeaker zone to this Icecast server as source, mount /zone-{code}: http://source:PASSWORD@host:8000")
-	var node string
-	f.string(&node, "node", "SHEQU_NODE", defaultNode(), "this node's name among several on one PostgreSQL, in /metrics (shequ_node_info) and the log")
+	f.string(&thisNode, "node", "SHEQU_NODE", defaultNode(), "this node's name among several on one PostgreSQL: the holder of its leases, in /metrics (shequ_node_info) and the log")
 	f.string(&icecastAdmin, "icecast-admin", "SHEQU_ICECAST_ADMIN", "", "USER:PASSWORD of the Icecast admin, to see which loudspeakers listen to the mounts (speaker health)")
 	if err := f.Parse(args); err != nil {
 		return flagErr(err)
@@ -61,7 +60,7 @@ func serveCmd(ctx context.Context, args []string) error {
 		}
 		iceAdmin = u
 	}
-	log := sc.logger().With("node", node)
+	log := sc.logger().With("node", thisNode)
 	start := time.Now()
 	st, err := sc.open(ctx, log)
 	if err != nil {
@@ -106,7 +105,7 @@ func serveCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(nodeInfo(node))
+	reg.MustRegister(nodeInfo(thisNode))
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
@@ -221,6 +220,11 @@ func sweepMedia(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, log 
 		}
 	}
 }
+
+// thisNode names this process among the nodes of one deployment: it holds
+// the leases of the once-only chores under it, and names its MQTT
+// sessions. serve sets it from --node before anything starts.
+var thisNode = defaultNode()
 
 // defaultNode is the host's name, which tells the nodes of one
 // deployment apart unless several run on one host.
