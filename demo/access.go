@@ -6,6 +6,7 @@ import (
 
 	"github.com/shequ/shequ/access"
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/siteplan"
 )
 
 // accessOf puts controllers on the doors: each building's entrances, the
@@ -14,7 +15,8 @@ import (
 // cleaner a card for the morning round.
 func (b *builder) accessOf(ctx context.Context) error {
 	c := b.community.ID
-	add := func(d access.Door) (access.Door, error) {
+	// at is where the door's controller stands (the zero point: not placed).
+	add := func(d access.Door, at siteplan.Point) (access.Door, error) {
 		if err := b.st.CreateDoor(ctx, b.everyone, &d); err != nil {
 			return d, fmt.Errorf("door %s: %w", d.Name, err)
 		}
@@ -24,11 +26,13 @@ func (b *builder) accessOf(ctx context.Context) error {
 			return d, err
 		}
 		dev.Status, dev.Serial = community.DeviceOnline, fmt.Sprintf("DOOR-%03d", b.devices)
+		dev.Lat, dev.Lng = at.Lat, at.Lng
 		return d, b.st.UpdateDevice(ctx, b.everyone, &dev)
 	}
 	for bi, bd := range b.buildings {
 		for e := 1; e <= entrances; e++ {
-			if _, err := add(access.Door{BuildingID: bd.ID, Name: fmt.Sprintf("%s%d单元门", bd.Name, e), Entrance: fmt.Sprint(e), FireRelease: bi == 0}); err != nil {
+			at := entranceAt(siteplan.Point{Lat: bd.Lat, Lng: bd.Lng}, e)
+			if _, err := add(access.Door{BuildingID: bd.ID, Name: fmt.Sprintf("%s%d单元门", bd.Name, e), Entrance: fmt.Sprint(e), FireRelease: bi == 0}, at); err != nil {
 				return err
 			}
 		}
@@ -38,7 +42,7 @@ func (b *builder) accessOf(ctx context.Context) error {
 		{CommunityID: c, Name: "小区西门", Kind: access.DoorGate, FireRelease: true},
 		{CommunityID: c, Name: "自行车棚", Kind: access.DoorShed},
 	} {
-		if _, err := add(g); err != nil {
+		if _, err := add(g, siteplan.Point{}); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,17 @@ import (
 	"github.com/shequ/shequ/siteplan"
 )
 
+// footprintWidth and footprintDepth are the demo building's slab, in
+// metres: its long side faces south.
+const footprintWidth, footprintDepth = 60.0, 14.0
+
+// entranceAt is where entrance e (1…entrances) of a building at c opens:
+// on the slab's south face, the entrances spread evenly along it.
+func entranceAt(c siteplan.Point, e int) siteplan.Point {
+	east := (float64(e) - float64(entrances+1)/2) * footprintWidth / entrances
+	return siteplan.Offset(c, east, -footprintDepth/2)
+}
+
 // sitePlanOf gives the demo's buildings synthetic footprints (a 60 × 14 m
 // slab centred on each building's point) and each grid a boundary around
 // its buildings, 15 m out, imported as a GeoJSON import would be.
@@ -16,7 +27,7 @@ func (b *builder) sitePlanOf(ctx context.Context) error {
 	type box struct{ minLat, maxLat, minLng, maxLng float64 }
 	boxes := map[int64]*box{}
 	for _, bd := range b.buildings {
-		foot := siteplan.Rect(siteplan.Point{Lat: bd.Lat, Lng: bd.Lng}, 60, 14)
+		foot := siteplan.Rect(siteplan.Point{Lat: bd.Lat, Lng: bd.Lng}, footprintWidth, footprintDepth)
 		outlines = append(outlines, siteplan.Outline{Kind: siteplan.KindBuilding, Ref: bd.Name, Ring: foot})
 		x := boxes[bd.GridID]
 		if x == nil {

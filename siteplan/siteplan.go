@@ -42,6 +42,12 @@ func (r Ring) Centre() Point {
 // metresPerDegree is the length of a degree of latitude.
 const metresPerDegree = 111_320.0
 
+// Offset is the point east and north metres from c (west and south when
+// negative): where on a footprint an entrance stands.
+func Offset(c Point, east, north float64) Point {
+	return Point{Lat: c.Lat + north/metresPerDegree, Lng: c.Lng + east/(metresPerDegree*math.Cos(c.Lat*math.Pi/180))}
+}
+
 // Rect is a w×h metre rectangle centred on c, as a ring: a footprint
 // where none was surveyed.
 func Rect(c Point, w, h float64) Ring {

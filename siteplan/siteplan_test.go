@@ -120,3 +120,26 @@ func TestParseGeoJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestOffset: metres east and north are drawn east and north, and an
+// entrance on a footprint's face lies on its ring's edge.
+func TestOffset(t *testing.T) {
+	c := Point{Lat: 29.72, Lng: 106.63}
+	for _, tt := range []struct{ east, north float64 }{{0, 0}, {15, 0}, {-15, -7}, {0, 100}} {
+		p := Offset(c, tt.east, tt.north)
+		f := FrameFor([]Point{c, Offset(c, 200, 200), Offset(c, -200, -200)}, 400, 0)
+		cx, cy := f.XY(c)
+		px, py := f.XY(p)
+		// x grows east, y south.
+		if (tt.north > 0 && py >= cy) || (tt.north < 0 && py <= cy) || (tt.east > 0 && px <= cx) || (tt.east < 0 && px >= cx) {
+			t.Errorf("Offset(%v, %v) drawn at (%v, %v) from (%v, %v)", tt.east, tt.north, px, py, cx, cy)
+		}
+	}
+	r := Rect(c, 60, 14)
+	if s := Offset(c, 0, -7); math.Abs(s.Lat-r[2].Lat) > 1e-9 || math.Abs(s.Lat-r[3].Lat) > 1e-9 {
+		t.Errorf("the south face's middle %v is not on the ring's south edge %v", s, r[2:])
+	}
+	if e := Offset(c, 30, 0); math.Abs(e.Lng-r[1].Lng) > 1e-9 {
+		t.Errorf("the east end %v is not the ring's east edge %v", e, r[1])
+	}
+}

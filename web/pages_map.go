@@ -34,8 +34,9 @@ func (s *Server) registerMapPages() {
 	s.formRoute("POST /map/import", "/map", auth.PermBuildingsWrite, 4<<20, s.mapImport)
 }
 
-// mapDevices are the device kinds the plan shows.
-var mapDevices = []string{community.DeviceSpeaker, community.DeviceCamera, community.DeviceWiFiAP}
+// mapDevices are the device kinds the plan shows; door controllers mark
+// the buildings' entrances.
+var mapDevices = []string{community.DeviceSpeaker, community.DeviceCamera, community.DeviceWiFiAP, community.DeviceDoorController}
 
 type mapBody struct {
 	Plan siteplan.Drawing

@@ -26,7 +26,7 @@ func TestMapPage(t *testing.T) {
 	if n := strings.Count(page.body, `class="dev dev-speaker"`); n != 14 {
 		t.Errorf("%d loudspeakers on the map, want 14", n)
 	}
-	for _, want := range []string{`class="grid" d="M`, `class="building" d="M`, `class="dev dev-camera"`, `class="dev dev-wifi_ap"`, `href="/map"`, "/static/map.js"} {
+	for _, want := range []string{`class="grid" d="M`, `class="building" d="M`, `class="dev dev-camera"`, `class="dev dev-wifi_ap"`, `class="dev dev-door_controller"`, `href="/map"`, "/static/map.js"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("the map lacks %q", want)
 		}
