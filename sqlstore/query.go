@@ -43,7 +43,9 @@ func listOf[T any](ctx context.Context, q querier, t table, scope auth.Scope, co
 func pageThenCount[T any](ctx context.Context, q querier, what, selectQuery, countQuery string, a args, page shequ.Page, scan func(scanner) (T, error)) (shequ.List[T], error) {
 	page = page.Normalize()
 	n := len(a)
-	rows, err := q.QueryContext(ctx, selectQuery+limit(&a, shequ.Page{Limit: page.Limit + 1, Offset: page.Offset}), a...)
+	// One row past the page, also past shequ.MaxLimit (limit would cut it
+	// back to the page, and a full page would then look like the end).
+	rows, err := q.QueryContext(ctx, selectQuery+" LIMIT "+a.add(page.Limit+1)+" OFFSET "+a.add(page.Offset), a...)
 	if err != nil {
 		return shequ.List[T]{}, fmt.Errorf("list %s: %w", what, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
@@ -551,6 +552,38 @@ func TestAtomicRollsBackWhole(t *testing.T) {
 		}
 		if _, err := st.CommunityByCode(ctx, "half"); shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			t.Errorf("half a batch stayed: %v", err)
+		}
+	})
+}
+
+// TestListTotalsPastAFullPage: a list of more rows than the largest page
+// says so in its total, on every page, so that a client paging through it
+// does not stop after the first (a full page of shequ.MaxLimit once looked
+// like the end).
+func TestListTotalsPastAFullPage(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makePlaces(t, st, "lt")
+		want := shequ.MaxLimit + 7
+		for i := range want {
+			_, err := st.DB().ExecContext(ctx, `INSERT INTO alarm_events (community_id, home_id, source, account, kind, received_at) VALUES ($1, $2, 'panel', 'LT01', 'test', $3)`,
+				tr.community.ID, tr.home1.ID, clock.Now().Add(time.Duration(i)*time.Second))
+			mustOK(t, err)
+		}
+		seen := 0
+		for off := 0; ; off += shequ.MaxLimit {
+			l, err := st.ListEvents(ctx, everywhere, alarm.EventFilter{HomeID: tr.home1.ID, Page: shequ.Page{Limit: shequ.MaxLimit, Offset: off}})
+			mustOK(t, err)
+			if l.Total != want {
+				t.Fatalf("offset %d: total %d, want %d", off, l.Total, want)
+			}
+			seen += len(l.Items)
+			if off+shequ.MaxLimit >= l.Total {
+				break
+			}
+		}
+		if seen != want {
+			t.Errorf("paged through %d of %d events", seen, want)
 		}
 	})
 }

@@ -50,12 +50,18 @@ func (g *gateway) snapshot() (map[string]string, int) {
 
 func (p *proc) siaAddr(t *testing.T) string {
 	s := p.out.String()
-	const mark = `SIA DC-09 receiver listening" addr=`
-	i := strings.Index(s, mark)
+	// The line may carry other attributes (the node's name) before addr.
+	const line, mark = `SIA DC-09 receiver listening"`, " addr="
+	i := strings.Index(s, line)
 	if i < 0 {
 		t.Fatalf("no SIA address in the log:\n%s", s)
 	}
-	return strings.Fields(s[i+len(mark):])[0]
+	rest, _, _ := strings.Cut(s[i:], "\n")
+	j := strings.Index(rest, mark)
+	if j < 0 {
+		t.Fatalf("no addr on the SIA line: %s", rest)
+	}
+	return strings.Fields(rest[j+len(mark):])[0]
 }
 
 func (p *proc) api(t *testing.T, token, method, path string, body, out any) int {
