@@ -72,6 +72,9 @@ type Marker struct {
 	ID    int64
 	Kind  string
 	Label string
+	// State is what the marker's device was last found to be (online,
+	// offline, degraded, unknown); "" for markers that are no device.
+	State string
 	At    Point
 }
 
@@ -174,6 +177,7 @@ type DrawnMarker struct {
 	ID    int64
 	Kind  string
 	Label string
+	State string
 	X, Y  string
 }
 
@@ -228,7 +232,7 @@ func Draw(p Plan, width float64) Drawing {
 				continue
 			}
 			x, y := f.XY(m.At)
-			out = append(out, DrawnMarker{ID: m.ID, Kind: m.Kind, Label: m.Label, X: num(x), Y: num(y)})
+			out = append(out, DrawnMarker{ID: m.ID, Kind: m.Kind, Label: m.Label, State: m.State, X: num(x), Y: num(y)})
 		}
 		return out
 	}

@@ -102,7 +102,10 @@ func (s *Server) plan(ctx context.Context, p *pageData, target int64) (siteplan.
 			return pl, nil, nil, err
 		}
 		for _, d := range ds.Items {
-			pl.Markers = append(pl.Markers, siteplan.Marker{ID: d.ID, Kind: d.Kind, Label: d.Name, At: siteplan.Point{Lat: d.Lat, Lng: d.Lng}})
+			// The device's measured state, as on the health wall: a
+			// camera gone offline is red on the plan too.
+			label := d.Name + " · " + p.L.Or("wall.status."+d.Status, d.Status)
+			pl.Markers = append(pl.Markers, siteplan.Marker{ID: d.ID, Kind: d.Kind, Label: label, State: d.Status, At: siteplan.Point{Lat: d.Lat, Lng: d.Lng}})
 			counts[d.Kind]++
 		}
 	}

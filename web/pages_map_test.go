@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/device"
 	"github.com/shequ/shequ/sqlstore"
 )
 
@@ -23,13 +26,26 @@ func TestMapPage(t *testing.T) {
 	if page.status != http.StatusOK {
 		t.Fatalf("/map: status %d", page.status)
 	}
-	if n := strings.Count(page.body, `class="dev dev-speaker"`); n != 14 {
+	if n := strings.Count(page.body, `class="dev dev-speaker `); n != 14 {
 		t.Errorf("%d loudspeakers on the map, want 14", n)
 	}
-	for _, want := range []string{`class="grid" d="M`, `class="building" d="M`, `class="dev dev-camera"`, `class="dev dev-wifi_ap"`, `class="dev dev-door_controller"`, `href="/map"`, "/static/map.js"} {
+	for _, want := range []string{`class="grid" d="M`, `class="building" d="M`, `class="dev dev-camera `, `class="dev dev-wifi_ap `, `class="dev dev-door_controller `, `href="/map"`, "/static/map.js"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("the map lacks %q", want)
 		}
+	}
+	// A camera found offline is marked so on the plan, as on the wall.
+	cams, err := e.store.ListDevices(t.Context(), auth.Scope{{}}, community.Filter{Kind: community.DeviceCamera, Page: shequ.Page{Limit: 1}})
+	if err != nil || len(cams.Items) == 0 {
+		t.Fatalf("cameras: %v", err)
+	}
+	cam := cams.Items[0]
+	if err := e.store.ReportDeviceStatus(t.Context(), cam.ID, device.Result{Status: community.DeviceOffline, Reason: "connection refused", At: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	marked := regexp.MustCompile(fmt.Sprintf(`<circle class="dev dev-camera state-offline"[^>]*data-id="%d"><title>[^<]*离线</title>`, cam.ID))
+	if again := e.pageAs("director", "/map"); !marked.MatchString(again.body) {
+		t.Errorf("the offline camera %d is not marked offline on the map", cam.ID)
 	}
 	inc := e.intrusion()
 	home, err := e.store.Home(t.Context(), auth.Scope{{}}, inc.HomeID)
