@@ -384,6 +384,18 @@ func (s *Store) erasePerson(ctx context.Context, tx *sql.Tx, person int64) ([]pr
 			`UPDATE assistance_applications SET note = '', reason = '' WHERE person_id = $1`, []any{person}},
 		{"notifications", "anonymised", "name and masked number of the messages sent to them cleared",
 			`UPDATE notifications SET name = '', masked_phone = '' WHERE person_id = $1`, []any{person}},
+		{"access_credentials", "erased", "their door cards and PINs stop opening doors (the controllers are told) and their numbers are removed",
+			`UPDATE access_credentials SET value_enc = '', value_idx = '', hint = '', label = '' WHERE person_id = $1`, []any{person}},
+		{"access_passes", "anonymised", "the names of the visitors they invited cleared; the passes stay as counts",
+			`UPDATE access_passes SET visitor_name = '' WHERE person_id = $1`, []any{person}},
+		{"access_log", "anonymised", "their door passages no longer name them; the passages stay as counts",
+			`UPDATE access_log SET person_id = NULL, visitor_name = '' WHERE person_id = $1`, []any{person}},
+		{"access_welfare", "erased", "the welfare watch of their door passages ends", `DELETE FROM access_welfare WHERE person_id = $1`, []any{person}},
+	}
+	// Their keys are revoked first, so that the controllers' revocation
+	// list names them before the numbers are removed.
+	if err := s.revokePersonAccess(ctx, tx, person, "erased"); err != nil {
+		return nil, err
 	}
 	for _, st := range steps {
 		if err := do(st.what, st.done, st.why, st.query, st.args...); err != nil {

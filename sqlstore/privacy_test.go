@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/access"
 	"github.com/shequ/shequ/assoc"
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
@@ -91,6 +92,7 @@ func TestPersonalDataExportAndErasure(t *testing.T) {
 					community, now.Add(time.Duration(i)*time.Minute), person, household)
 				mustOK(t, err)
 			}
+			mustOK(t, st.CreateCredential(base, everywhere, &access.Credential{PersonID: person, Kind: access.KindCard, Value: "0A1B2C3D"}))
 			_, err = st.PlaceHold(base, "matter", matterIDs[1], "居民对处理结果有争议")
 			mustOK(t, err)
 
@@ -202,6 +204,13 @@ func TestPersonalDataExportAndErasure(t *testing.T) {
 			mustOK(t, db.QueryRowContext(base, `SELECT description FROM matters WHERE id = $1`, matterIDs[1]).Scan(&desc1))
 			if desc0 != "" || desc1 == "" {
 				t.Errorf("matters after erasure: free %q, held %q", desc0, desc1)
+			}
+			// Their door passages stay as counts but no longer name them.
+			if named, kept := one(`SELECT COUNT(*) FROM access_log WHERE person_id = $1`, person), one(`SELECT COUNT(*) FROM access_log WHERE household_id = $1`, household); named != 0 || kept < 2 {
+				t.Errorf("door log after erasure: %d rows still name them, %d of the household's kept", named, kept)
+			}
+			if open := one(`SELECT COUNT(*) FROM access_credentials WHERE person_id = $1 AND (revoked_at IS NULL OR value_enc <> '' OR value_idx <> '')`, person); open != 0 {
+				t.Errorf("%d door credentials still open doors or hold numbers after erasure", open)
 			}
 			if after := one(`SELECT COUNT(*) FROM audit_log`); after <= auditBefore {
 				t.Errorf("audit log went from %d to %d entries", auditBefore, after)
