@@ -391,21 +391,13 @@ func (s *Store) TroubleDevices(ctx context.Context, scope auth.Scope, incidentID
 }
 
 // troubleText is the incident's headline: how many devices, where, and
-// the first few names.
+// the first few names (device.TroubleHeadline).
 func troubleText(place string, ts []device.Target, total int) string {
-	names := make([]string, 0, 5)
-	for i, t := range ts {
-		if i == 5 {
-			names = append(names, "…")
-			break
-		}
+	names := make([]string, 0, len(ts))
+	for _, t := range ts {
 		names = append(names, t.Name)
 	}
-	where := ""
-	if place != "" {
-		where = place + " "
-	}
-	return fmt.Sprintf("%s%d devices offline: %s", where, total, strings.Join(names, ", "))
+	return device.TroubleHeadline(place, total, names)
 }
 
 // ApplyTrouble carries out trouble actions through the alarm path: a new

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,11 @@ func TestDeviceAPI(t *testing.T) {
 	r := e.page("/console", c)
 	if !strings.Contains(r.body, cams.Items[0].Name) {
 		t.Fatalf("the console does not show the trouble incident: %s", r.body)
+	}
+	// In the reader's words, not the API's English headline (which stays
+	// in the event's code detail for the operator).
+	if !regexp.MustCompile(`<span class="inc-place">[^<]*1 台设备离线：[^<]*</span>`).MatchString(r.body) {
+		t.Errorf("the console does not say the trouble in Chinese")
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/device"
 )
 
 // The alarm pages: the monitoring centre's console (/console) and the
@@ -209,15 +210,43 @@ type incidentRow struct {
 	AgeClass string
 	Age      string
 	Selected bool
+	// where says, in the reader's language, where an incident of no home
+	// is when its title has a known form (devices offline).
+	where string
 }
 
 func (s *Server) incidentRow(p *pageData, inc alarm.Incident, now time.Time) incidentRow {
-	return incidentRow{Incident: inc, Class: prioClass(inc), AgeClass: ageClass(inc, now), Age: ageText(p.L, inc.OpenedAt, now)}
+	return incidentRow{Incident: inc, Class: prioClass(inc), AgeClass: ageClass(inc, now), Age: ageText(p.L, inc.OpenedAt, now), where: noHomePlace(p.L, inc)}
+}
+
+// noHomePlace says a device trouble's headline in the reader's language;
+// "" for any other incident.
+func noHomePlace(l *locale, inc alarm.Incident) string {
+	if inc.BuildingName != "" || inc.Door != "" {
+		return ""
+	}
+	// The alarm path titles a system report "kind [code]: its text"; the
+	// text is the device headline.
+	text := inc.Title
+	if _, after, found := strings.Cut(text, "]: "); found {
+		text = after
+	}
+	place, total, names, ok := device.ParseTroubleHeadline(text)
+	if !ok {
+		return ""
+	}
+	if place != "" {
+		place += " "
+	}
+	return l.T("console.devices.offline", place, l.Num(total), strings.Join(names, l.T("console.devices.sep")))
 }
 
 // Place is where the incident is, in one line.
 func (r incidentRow) Place() string {
 	if r.BuildingName == "" && r.Door == "" {
+		if r.where != "" {
+			return r.where
+		}
 		return r.Title // an incident of no home (a door controller's) says where in its title
 	}
 	return strings.TrimSpace(r.BuildingName + " " + r.Door)
