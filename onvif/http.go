@@ -2,12 +2,13 @@ package onvif
 
 import (
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/shequ/shequ/rtsp"
 )
 
 // Do sends req with the credentials: without any when there are none,
@@ -37,24 +38,15 @@ func Do(client *http.Client, req *http.Request, username, password string) (*htt
 	return client.Do(again)
 }
 
-// answer picks Digest over Basic from the challenges and answers it.
+// answer picks the strongest challenge it can answer (Digest with
+// SHA-256 or MD5, then Basic) and answers it: the one implementation of
+// RFC 2617/7616 is package rtsp's, whose protocol asks the same way.
 func answer(challenges []string, method, uri, username, password string) (string, error) {
-	basic := false
-	for _, c := range challenges {
-		scheme, rest, _ := strings.Cut(strings.TrimSpace(c), " ")
-		switch strings.ToLower(scheme) {
-		case "digest":
-			return digestAnswer(ParseChallenge(rest), method, uri, username, password)
-		case "basic":
-			basic = true
-		}
+	c, ok := rtsp.PickChallenge(challenges)
+	if !ok {
+		return "", fmt.Errorf("onvif: the server asks for authentication it does not name (%q)", challenges)
 	}
-	if basic {
-		req, _ := http.NewRequest(method, "http://x/", nil)
-		req.SetBasicAuth(username, password)
-		return req.Header.Get("Authorization"), nil
-	}
-	return "", fmt.Errorf("onvif: the server asks for authentication it does not name (%q)", challenges)
+	return rtsp.Credentials{Username: username, Password: password}.Authorization(c, method, uri, 1)
 }
 
 // ParseChallenge reads the comma-separated key=value (quoted or not)
@@ -101,40 +93,6 @@ func ParseChallenge(s string) map[string]string {
 func md5hex(s string) string {
 	h := md5.Sum([]byte(s))
 	return hex.EncodeToString(h[:])
-}
-
-// digestAnswer answers an RFC 2617 challenge (MD5; qop auth or none).
-func digestAnswer(ch map[string]string, method, uri, username, password string) (string, error) {
-	if a := strings.ToUpper(ch["algorithm"]); a != "" && a != "MD5" {
-		return "", fmt.Errorf("onvif: digest algorithm %s is not supported", a)
-	}
-	realm, nonce := ch["realm"], ch["nonce"]
-	ha1 := md5hex(username + ":" + realm + ":" + password)
-	ha2 := md5hex(method + ":" + uri)
-	qop := ""
-	for _, q := range strings.Split(ch["qop"], ",") {
-		if strings.TrimSpace(q) == "auth" {
-			qop = "auth"
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `Digest username="%s", realm="%s", nonce="%s", uri="%s"`, username, realm, nonce, uri)
-	if qop == "" {
-		fmt.Fprintf(&b, `, response="%s"`, md5hex(ha1+":"+nonce+":"+ha2))
-	} else {
-		cb := make([]byte, 8)
-		if _, err := rand.Read(cb); err != nil {
-			return "", err
-		}
-		cnonce, nc := hex.EncodeToString(cb), "00000001"
-		resp := md5hex(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":" + qop + ":" + ha2)
-		fmt.Fprintf(&b, `, qop=%s, nc=%s, cnonce="%s", response="%s"`, qop, nc, cnonce, resp)
-	}
-	if o := ch["opaque"]; o != "" {
-		fmt.Fprintf(&b, `, opaque="%s"`, o)
-	}
-	b.WriteString(`, algorithm=MD5`)
-	return b.String(), nil
 }
 
 // CheckDigest checks an Authorization header against the password, as a

@@ -87,9 +87,10 @@ func isToken(s string) bool {
 	return true
 }
 
-// pickChallenge chooses the strongest challenge we can answer: Digest with
-// SHA-256, then Digest with MD5, then Basic.
-func pickChallenge(values []string) (Challenge, bool) {
+// PickChallenge chooses the strongest challenge we can answer: Digest with
+// SHA-256, then Digest with MD5, then Basic. HTTP asks the same way (RFC
+// 7235, 7616): package onvif answers cameras' HTTP challenges with it.
+func PickChallenge(values []string) (Challenge, bool) {
 	var best Challenge
 	rank := 0
 	for _, v := range values {

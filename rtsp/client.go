@@ -92,7 +92,7 @@ func (c *Conn) Do(ctx context.Context, method, uri string, header Header) (*Resp
 		return nil, err
 	}
 	if res.StatusCode == 401 && c.creds.Username != "" && c.auth == nil {
-		ch, ok := pickChallenge(res.Header.Values("WWW-Authenticate"))
+		ch, ok := PickChallenge(res.Header.Values("WWW-Authenticate"))
 		if !ok {
 			return nil, fmt.Errorf("%w: no challenge we can answer (%q)", ErrUnauthorized, res.Header.Values("WWW-Authenticate"))
 		}

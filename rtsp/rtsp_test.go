@@ -107,11 +107,11 @@ func TestDigestWithoutQopMatchesServerCheck(t *testing.T) {
 }
 
 func TestPickChallengePrefersDigest(t *testing.T) {
-	c, ok := pickChallenge([]string{`Basic realm="x"`, `Digest realm="x", nonce="n"`, `Digest realm="x", nonce="n", algorithm=SHA-256`})
+	c, ok := PickChallenge([]string{`Basic realm="x"`, `Digest realm="x", nonce="n"`, `Digest realm="x", nonce="n", algorithm=SHA-256`})
 	if !ok || c.Scheme != "digest" || c.Params["algorithm"] != "SHA-256" {
 		t.Fatalf("got %+v", c)
 	}
-	if _, ok := pickChallenge([]string{`Digest realm="x", nonce="n", qop="auth-int"`, `NTLM`}); ok {
+	if _, ok := PickChallenge([]string{`Digest realm="x", nonce="n", qop="auth-int"`, `NTLM`}); ok {
 		t.Fatal("want no answerable challenge")
 	}
 	a, _ := Credentials{"u", "p"}.Authorization(Challenge{Scheme: "basic"}, "OPTIONS", "*", 1)
