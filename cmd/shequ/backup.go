@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -257,19 +258,19 @@ func (l *lazyDisk) Delete(ctx context.Context, sha string) error {
 // run beside the server adds a key), and the scheduled backups under a
 // jobs.Leader. It returns the operations page's figures and the readiness
 // check of the data folder.
-func startOps(ctx context.Context, sc *storeConfig, bc *backupConfig, st *sqlstore.Store, blobs media.Blobs, reg *prometheus.Registry, log *slog.Logger) (web.OpsStatus, func(context.Context) error, error) {
+func startOps(ctx context.Context, chores *sync.WaitGroup, sc *storeConfig, bc *backupConfig, st *sqlstore.Store, blobs media.Blobs, reg *prometheus.Registry, log *slog.Logger) (web.OpsStatus, func(context.Context) error, error) {
 	if err := os.MkdirAll(sc.data, 0o750); err != nil {
 		return web.OpsStatus{}, nil, fmt.Errorf("data folder: %w", err)
 	}
 	probe := &health.Probe{Dir: sc.data, Troubles: st, Log: log}
 	probe.Check(ctx)
-	go probe.Run(ctx, 30*time.Second)
+	chores.Go(func() { probe.Run(ctx, 30*time.Second) })
 	reg.MustRegister(probe)
 	reg.MustRegister(backup.Collector{History: st})
 	ops := web.OpsStatus{Backups: st.BackupRuns, Disk: probe.State}
 
 	if sc.key == "" {
-		go func() {
+		chores.Go(func() {
 			t := time.NewTicker(10 * time.Second)
 			defer t.Stop()
 			for {
@@ -282,13 +283,15 @@ func startOps(ctx context.Context, sc *storeConfig, bc *backupConfig, st *sqlsto
 					}
 				}
 			}
-		}()
+		})
 	}
 
 	node := thisNode
 	// Retention: once a day, on one node, what is past its period goes.
 	keeper := &jobs.Leader{Store: st, Name: "retention", Holder: node, Log: log}
-	go keeper.Run(ctx, func(ctx context.Context) { retention.Chore(ctx, st, shequ.SystemClock{}, log) })
+	chores.Go(func() {
+		keeper.Run(ctx, func(ctx context.Context) { retention.Chore(ctx, st, shequ.SystemClock{}, log) })
+	})
 
 	if bc.every <= 0 {
 		return ops, probe.Ready, nil
@@ -306,7 +309,7 @@ func startOps(ctx context.Context, sc *storeConfig, bc *backupConfig, st *sqlsto
 	}
 	sched := &backup.Schedule{Options: o, Target: target, Every: bc.every, Keep: bc.keep, Records: st, Troubles: st, Node: node, Log: log}
 	leader := &jobs.Leader{Store: st, Name: "backup", Holder: node, Log: log}
-	go leader.Run(ctx, sched.Run)
+	chores.Go(func() { leader.Run(ctx, sched.Run) })
 	ops.Schedule = fmt.Sprintf("%s → %s (keep %d)", bc.every, target, bc.keep)
 	log.Info("scheduled backups", "every", bc.every, "to", target.String(), "keep", bc.keep)
 	return ops, probe.Ready, nil

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/broadcast"
@@ -28,7 +29,7 @@ type broadcaster struct {
 // ends. Programs it needs and cannot find are reported now; the slots
 // they keep from going out are flagged and logged as they come.
 // With an Icecast server, each zone is also sent there.
-func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, iceAdmin *url.Userinfo, log *slog.Logger) *broadcaster {
+func startBroadcast(ctx context.Context, chores *sync.WaitGroup, st *sqlstore.Store, blobs media.Blobs, ice *url.URL, iceAdmin *url.Userinfo, log *slog.Logger) *broadcaster {
 	log = log.With("part", "broadcast")
 	tools := render.FindTools()
 	if missing := tools.Missing(); len(missing) > 0 {
@@ -70,9 +71,9 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 	sched.WatchSpeakers(health)
 	node := thisNode
 	leader := &jobs.Leader{Store: st, Name: "broadcast", Holder: node, Log: log}
-	go leader.Run(ctx, sched.Lead)
-	go hub.Run(ctx)
-	go sched.Run(ctx)
+	chores.Go(func() { leader.Run(ctx, sched.Lead) })
+	chores.Go(func() { hub.Run(ctx) })
+	chores.Go(func() { sched.Run(ctx) })
 	if ice != nil {
 		zones := func(ctx context.Context) ([]broadcast.Zone, error) {
 			ps, err := st.Programmes(ctx)
@@ -82,7 +83,8 @@ func startBroadcast(ctx context.Context, st *sqlstore.Store, blobs media.Blobs, 
 			}
 			return out, err
 		}
-		go icecast.NewRelay(ice, hub, zones, log).Run(ctx)
+		relay := icecast.NewRelay(ice, hub, zones, log)
+		chores.Go(func() { relay.Run(ctx) })
 		log.Info("zones go to icecast too", "server", ice.Redacted())
 	}
 	return &broadcaster{Renderer: r, Scheduler: sched, Hub: hub}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,6 +73,16 @@ func serveCmd(ctx context.Context, args []string) error {
 		}
 		log.Info("store closed")
 	}()
+	// The chores that run beside the server (sweeps, leases, probes, the
+	// loudspeakers) are stopped and waited for before the store closes:
+	// one still writing (a lease given back) would do so after the last
+	// checkpoint, or on a closed store.
+	var chores sync.WaitGroup
+	ctx, stopChores := context.WithCancel(ctx)
+	defer func() {
+		stopChores()
+		chores.Wait()
+	}()
 
 	if pw := os.Getenv("SHEQU_ADMIN_PASSWORD"); pw != "" {
 		if err := st.EnsureAdmin(ctx, pw); err != nil {
@@ -94,13 +105,13 @@ func serveCmd(ctx context.Context, args []string) error {
 	if _, err := st.MoveMediaOut(ctx, blobs); err != nil {
 		return err
 	}
-	go sweepMedia(ctx, st, blobs, log)
+	chores.Go(func() { sweepMedia(ctx, st, blobs, log) })
 
 	hub := live.NewHub()
 	centre := newAlarmCentre(ac, st, log, hub)
 	ev := evidenceWorker(st, blobs, log)
 	centre.moreJobs = append(centre.moreJobs, ev.Register)
-	go runExports(ctx, st, ev, log)
+	chores.Go(func() { runExports(ctx, st, ev, log) })
 	if err := centre.listen(ctx); err != nil {
 		return err
 	}
@@ -109,18 +120,18 @@ func serveCmd(ctx context.Context, args []string) error {
 	if centre.receiver != nil {
 		reg.MustRegister(centre.receiver)
 	}
-	ops, dataReady, err := startOps(ctx, &sc, &bk, st, blobs, reg, log)
+	ops, dataReady, err := startOps(ctx, &chores, &sc, &bk, st, blobs, reg, log)
 	if err != nil {
 		return err
 	}
 	// Other nodes' commits of live events wake this node's streams.
 	if l := st.LiveListener(hub.Changed, log); l != nil {
-		go l.Run(ctx)
+		chores.Go(func() { l.Run(ctx) })
 		dataReady = bothReady(dataReady, l.Ready)
 	}
 	bcCtx, stopBroadcast := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBroadcast()
-	bc := startBroadcast(bcCtx, st, blobs, iceServer, iceAdmin, log)
+	bc := startBroadcast(bcCtx, &chores, st, blobs, iceServer, iceAdmin, log)
 	handler := web.New(web.Config{Store: st, Logger: log, Version: version, SecureCookies: secure, TrustProxy: proxy,
 		Registry: reg, Hub: hub, Media: blobs, Broadcast: bc, PanelsChanged: func() {
 			if err := centre.accounts.reload(context.Background()); err != nil {
@@ -148,7 +159,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	alarmCtx, stopAlarm := context.WithCancel(context.WithoutCancel(ctx))
 	alarmDone := make(chan error, 1)
 	go func() { alarmDone <- centre.run(alarmCtx) }()
-	go runDeviceHealth(alarmCtx, st, log, hub)
+	chores.Go(func() { runDeviceHealth(alarmCtx, st, log, hub) })
 	accessDone := make(chan struct{})
 	go func() { runAccess(alarmCtx, xc, ac, st, log); close(accessDone) }()
 
