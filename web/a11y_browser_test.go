@@ -254,9 +254,9 @@ func TestBrowserKeyboard(t *testing.T) {
 	op.run("press D", chromedp.KeyEvent("d"))
 	op.waitSwaps("dispatched", `document.querySelector("#incident-state").dataset.status === "dispatched"`, 5*time.Second)
 	op.run("press R", chromedp.KeyEvent("r"))
-	op.waitSwaps("the outcome has the focus", `document.activeElement && document.activeElement.id === "resolution"`, 3*time.Second)
+	op.waitSwaps("the outcome has the focus", `document.activeElement && document.activeElement.id === "resolution"`, 5*time.Second)
 	op.run("choose an outcome with the arrow key", chromedp.KeyEvent(kb.ArrowDown))
-	op.waitSwaps("an outcome is chosen and the focus on 处理完毕", `document.querySelector("#resolution").value !== "" && document.activeElement.id === "btn-resolve"`, 3*time.Second)
+	op.waitSwaps("an outcome is chosen and the focus on 处理完毕", `document.querySelector("#resolution").value !== "" && document.activeElement.id === "btn-resolve"`, 5*time.Second)
 	op.run("Enter resolves", chromedp.KeyEvent(kb.Enter))
 	op.waitSwaps("resolved", `document.querySelector("#incident-state").dataset.status === "resolved"`, 5*time.Second)
 
