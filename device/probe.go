@@ -13,6 +13,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/httpauth"
 	"github.com/shequ/shequ/rtsp"
 )
 
@@ -85,7 +86,7 @@ func reason(err error) string {
 }
 
 func (p *Prober) rtsp(ctx context.Context, c Check) Result {
-	d, err := rtsp.Describe(ctx, c.URL, rtsp.Credentials{Username: c.Username, Password: c.Password})
+	d, err := rtsp.Describe(ctx, c.URL, httpauth.Credentials{Username: c.Username, Password: c.Password})
 	var se *rtsp.StatusError
 	switch {
 	case errors.Is(err, rtsp.ErrUnauthorized):

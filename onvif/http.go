@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/shequ/shequ/rtsp"
+	"github.com/shequ/shequ/httpauth"
 )
 
 // Do sends req with the credentials: without any when there are none,
@@ -40,13 +40,13 @@ func Do(client *http.Client, req *http.Request, username, password string) (*htt
 
 // answer picks the strongest challenge it can answer (Digest with
 // SHA-256 or MD5, then Basic) and answers it: the one implementation of
-// RFC 2617/7616 is package rtsp's, whose protocol asks the same way.
+// RFC 2617/7616 is package httpauth, which RTSP uses too.
 func answer(challenges []string, method, uri, username, password string) (string, error) {
-	c, ok := rtsp.PickChallenge(challenges)
+	c, ok := httpauth.PickChallenge(challenges)
 	if !ok {
 		return "", fmt.Errorf("onvif: the server asks for authentication it does not name (%q)", challenges)
 	}
-	return rtsp.Credentials{Username: username, Password: password}.Authorization(c, method, uri, 1)
+	return httpauth.Credentials{Username: username, Password: password}.Authorization(c, method, uri, 1)
 }
 
 // ParseChallenge reads the comma-separated key=value (quoted or not)

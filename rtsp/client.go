@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shequ/shequ/httpauth"
 )
 
 // ErrUnauthorized is returned when the server refuses the credentials (or
@@ -34,9 +36,9 @@ type Conn struct {
 	conn    net.Conn
 	r       *bufio.Reader
 	url     *url.URL
-	creds   Credentials
+	creds   httpauth.Credentials
 	cseq    int
-	auth    *Challenge
+	auth    *httpauth.Challenge
 	nc      int
 	session string
 	// UserAgent is sent with every request.
@@ -45,7 +47,7 @@ type Conn struct {
 
 // Dial connects to the server of rawURL (rtsp://[user:pass@]host[:port]/path).
 // Credentials in the URL are used unless creds has a username.
-func Dial(ctx context.Context, rawURL string, creds Credentials) (*Conn, error) {
+func Dial(ctx context.Context, rawURL string, creds httpauth.Credentials) (*Conn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("rtsp: url: %w", err)
@@ -92,7 +94,7 @@ func (c *Conn) Do(ctx context.Context, method, uri string, header Header) (*Resp
 		return nil, err
 	}
 	if res.StatusCode == 401 && c.creds.Username != "" && c.auth == nil {
-		ch, ok := PickChallenge(res.Header.Values("WWW-Authenticate"))
+		ch, ok := httpauth.PickChallenge(res.Header.Values("WWW-Authenticate"))
 		if !ok {
 			return nil, fmt.Errorf("%w: no challenge we can answer (%q)", ErrUnauthorized, res.Header.Values("WWW-Authenticate"))
 		}
@@ -174,7 +176,7 @@ type Description struct {
 // Describe runs OPTIONS and DESCRIBE against rawURL, authenticating when
 // asked, and parses the SDP. It does not judge the result: a camera with
 // no video track is for the caller to call degraded.
-func Describe(ctx context.Context, rawURL string, creds Credentials) (Description, error) {
+func Describe(ctx context.Context, rawURL string, creds httpauth.Credentials) (Description, error) {
 	c, err := Dial(ctx, rawURL, creds)
 	if err != nil {
 		return Description{}, err

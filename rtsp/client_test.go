@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shequ/shequ/httpauth"
 	"github.com/shequ/shequ/rtsp"
 	"github.com/shequ/shequ/rtsp/rtsptest"
 )
@@ -16,10 +17,10 @@ func TestDescribeAgainstTestServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	if _, err := rtsp.Describe(ctx, srv.URL(), rtsp.Credentials{Username: "admin", Password: "wrong"}); !errors.Is(err, rtsp.ErrUnauthorized) {
+	if _, err := rtsp.Describe(ctx, srv.URL(), httpauth.Credentials{Username: "admin", Password: "wrong"}); !errors.Is(err, rtsp.ErrUnauthorized) {
 		t.Fatalf("wrong password: want ErrUnauthorized, got %v", err)
 	}
-	c, err := rtsp.Dial(ctx, srv.URL(), rtsp.Credentials{Username: "admin", Password: "s3cret"})
+	c, err := rtsp.Dial(ctx, srv.URL(), httpauth.Credentials{Username: "admin", Password: "s3cret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestDescribeAudioOnlyAndDown(t *testing.T) {
 	srv.AudioOnly = true
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	d, err := rtsp.Describe(ctx, srv.URL(), rtsp.Credentials{})
+	d, err := rtsp.Describe(ctx, srv.URL(), httpauth.Credentials{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,11 +70,11 @@ func TestDescribeAudioOnlyAndDown(t *testing.T) {
 		t.Fatal("audio-only server described video")
 	}
 	srv.Stop()
-	if _, err := rtsp.Describe(ctx, srv.URL(), rtsp.Credentials{}); err == nil {
+	if _, err := rtsp.Describe(ctx, srv.URL(), httpauth.Credentials{}); err == nil {
 		t.Fatal("a stopped server answered")
 	}
 	srv.Start()
-	if _, err := rtsp.Describe(ctx, srv.URL(), rtsp.Credentials{}); err != nil {
+	if _, err := rtsp.Describe(ctx, srv.URL(), httpauth.Credentials{}); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shequ/shequ/httpauth"
 	"github.com/shequ/shequ/rtsp"
 )
 
@@ -313,13 +314,13 @@ func (s *Server) handle(c net.Conn) {
 
 func (s *Server) authorized(req *rtsp.Request, nonce string) bool {
 	a := req.Header.Get("Authorization")
-	ch, err := rtsp.ParseChallenge(a)
+	ch, err := httpauth.ParseChallenge(a)
 	if err != nil || ch.Scheme != "digest" {
 		return false
 	}
 	p := ch.Params
 	return p["username"] == s.Username && p["nonce"] == nonce && p["realm"] == realm &&
-		p["response"] == rtsp.DigestResponse(s.Username, realm, s.Password, req.Method, p["uri"], nonce)
+		p["response"] == httpauth.DigestResponse(s.Username, realm, s.Password, req.Method, p["uri"], nonce)
 }
 
 // play sends the pattern, looping, as RTP on interleaved channel 0 until

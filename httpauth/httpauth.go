@@ -1,4 +1,9 @@
-package rtsp
+// Package httpauth answers the HTTP-style authentication challenges that
+// cameras and recorders send (RFC 7235 challenges; Basic, RFC 7617; Digest,
+// RFC 7616 and RFC 2617 with MD5, SHA-256 and their -sess variants). RTSP
+// (RFC 2326 §D, RFC 7826 §19) and ONVIF's HTTP both use it, so it belongs to
+// neither.
+package httpauth
 
 import (
 	"crypto/md5"
@@ -6,11 +11,20 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"slices"
 	"strings"
 )
+
+// ErrMalformed is wrapped by every error about a challenge that does not
+// follow RFC 7235's grammar.
+var ErrMalformed = errors.New("httpauth: malformed challenge")
+
+func malformed(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+}
 
 // Challenge is one WWW-Authenticate challenge (RFC 7235 §2.1).
 type Challenge struct {
@@ -146,7 +160,7 @@ func (cr Credentials) Authorization(c Challenge, method, uri string, nc int) (st
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(cr.Username+":"+cr.Password)), nil
 	case "digest":
 	default:
-		return "", fmt.Errorf("rtsp: authentication scheme %q is not supported", c.Scheme)
+		return "", fmt.Errorf("httpauth: authentication scheme %q is not supported", c.Scheme)
 	}
 	algo := strings.ToUpper(c.Params["algorithm"])
 	var newHash func() hash.Hash
@@ -156,7 +170,7 @@ func (cr Credentials) Authorization(c Challenge, method, uri string, nc int) (st
 	case "SHA-256", "SHA-256-SESS":
 		newHash = sha256.New
 	default:
-		return "", fmt.Errorf("rtsp: digest algorithm %q is not supported", algo)
+		return "", fmt.Errorf("httpauth: digest algorithm %q is not supported", algo)
 	}
 	h := func(parts ...string) string {
 		x := newHash()
@@ -168,7 +182,7 @@ func (cr Credentials) Authorization(c Challenge, method, uri string, nc int) (st
 	qop := ""
 	if q := c.Params["qop"]; q != "" {
 		if !slices.Contains(splitList(q), "auth") {
-			return "", fmt.Errorf("rtsp: digest qop %q is not supported", q)
+			return "", fmt.Errorf("httpauth: digest qop %q is not supported", q)
 		}
 		qop = "auth"
 	}
