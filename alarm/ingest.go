@@ -42,12 +42,11 @@ type ingestResult struct {
 // last two commits released, while it has fewer than those commits had
 // between them. Under load they send again soon, and waiting for them
 // makes one commit of what would be several: a commit costs as much as
-// several reports (in an alarm storm the writer spends 70–80 µs of CPU a
-// frame at 7 frames a commit and 60 at 64; docs/benchmarks.md, "Alarm
-// storm"). Counting the last two commits rather than the last alone lets
-// the batches grow: with the last alone, a storm's 64 connections settled
-// at 7–12 frames a commit, each batch waiting only for as many as the one
-// before it. The wait is as long as the last commit took (a loaded
+// several reports. Counting the last two commits rather than the last
+// alone lets the batches grow: with the last alone, an alarm storm's 64
+// connections settled at 7–13 frames a commit, each batch waiting only
+// for as many as the one before it; now 20–30 (docs/benchmarks.md,
+// "Alarm storm"). The wait is as long as the last commit took (a loaded
 // machine's senders come back late because its commits are slow too),
 // at least comeBack and at most maxLinger, which is what it can add to
 // an ACK. A batch that has them all goes at once, and a lone sender

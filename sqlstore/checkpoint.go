@@ -34,8 +34,9 @@ import (
 // small: a copy reads back and writes every page the commits since the
 // last one touched, and in an alarm storm the same few hundred pages (each
 // home's index pages, the tables' last pages) are written by every commit,
-// so a copy every 100 ms cost the process a tenth of its CPU per frame
-// (docs/benchmarks.md, "Alarm storm").
+// so a copy every 100 ms cost the storm's process about 5 % of its CPU
+// per frame, half of it reading back pages (docs/benchmarks.md, "Alarm
+// storm").
 
 const (
 	// syncEvery is how often the log is made durable: what a power cut
