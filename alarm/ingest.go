@@ -49,8 +49,12 @@ type ingestResult struct {
 // "Alarm storm"). The wait is as long as the last commit took (a loaded
 // machine's senders come back late because its commits are slow too),
 // at least comeBack and at most maxLinger, which is what it can add to
-// an ACK. A batch that has them all goes at once, and a lone sender
-// (batches of one) never waits.
+// an ACK (a fixed 200 µs gave the storm smaller batches, 14–15 frames,
+// and the same p50 below). A batch that has them all goes at once, and a
+// lone sender (batches of one) never waits. The price is paid by a few
+// busy connections: a batch now waits for all of them, so 8 connections'
+// p50 ACK went from 0.4–0.5 to 1.7 ms on a loaded machine, and their p99
+// from 17–30 to 10–13 ms.
 const (
 	comeBack  = 200 * time.Microsecond
 	maxLinger = time.Millisecond
