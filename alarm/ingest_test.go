@@ -114,3 +114,20 @@ func TestIngestorIsolatesABadFrame(t *testing.T) {
 		t.Errorf("failed %d, stored %d; want 1 and 2", failed, store.stored)
 	}
 }
+
+// TestAwaited: a batch waits for the senders of the last two batches, and
+// never after a lone request (a lone sender never waits).
+func TestAwaited(t *testing.T) {
+	for _, c := range []struct{ last, prev, want int }{
+		{0, 0, 0},
+		{1, 0, 0},
+		{1, 40, 0},
+		{2, 0, 2},
+		{8, 12, 20},
+		{32, 32, 64},
+	} {
+		if got := awaited(c.last, c.prev); got != c.want {
+			t.Errorf("awaited(%d, %d) = %d, want %d", c.last, c.prev, got, c.want)
+		}
+	}
+}

@@ -86,3 +86,53 @@ func rowsInFileAlone(t *testing.T, path string) (int, error) {
 	err = db.QueryRow("SELECT COUNT(*) FROM filler").Scan(&n)
 	return n, err
 }
+
+// TestCopyTicksFollowTheLog: copies space out while the log found at a copy
+// is small, up to maxCopyTicks, and come back to every tick once it is not.
+func TestCopyTicksFollowTheLog(t *testing.T) {
+	for _, c := range []struct {
+		ticks, frames, want int
+	}{
+		{1, 0, 2},
+		{2, 100, 4},
+		{8, 100, maxCopyTicks},
+		{maxCopyTicks, 0, maxCopyTicks},
+		{4, copyFrames / 2, 4}, // between half and the whole: kept
+		{8, copyFrames, 1},
+		{maxCopyTicks, 5 * copyFrames, 1},
+		{1, -1, 2}, // not in WAL mode: nothing to copy
+	} {
+		if got := nextCopyTicks(c.ticks, c.frames); got != c.want {
+			t.Errorf("nextCopyTicks(%d, %d) = %d, want %d", c.ticks, c.frames, got, c.want)
+		}
+	}
+}
+
+// TestCheckpointerKeepsTheLogDurableBetweenCopies: between two copies the
+// checkpointer fsyncs the log (a file that is missing is no error), so that
+// spacing the copies out does not widen what a power cut can take.
+func TestCheckpointerKeepsTheLogDurableBetweenCopies(t *testing.T) {
+	dir := t.TempDir()
+	if err := syncFile(filepath.Join(dir, "none.db-wal")); err != nil {
+		t.Fatalf("missing log: %v", err)
+	}
+	path := filepath.Join(dir, "shequ.db")
+	cipher, err := pii.New(bytes.Repeat([]byte{7}, pii.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), path, Options{Cipher: cipher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.ckpt == nil || s.ckpt.wal != path+"-wal" {
+		t.Fatalf("checkpointer's log %v, want %s", s.ckpt, path+"-wal")
+	}
+	if _, err := os.Stat(s.ckpt.wal); err != nil {
+		t.Fatalf("the log the checkpointer fsyncs: %v", err)
+	}
+	if err := syncFile(s.ckpt.wal); err != nil {
+		t.Fatal(err)
+	}
+}

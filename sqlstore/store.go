@@ -159,7 +159,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		}
 		ckpt.SetMaxOpenConns(1)
 		ckpt.SetConnMaxIdleTime(0)
-		s.ckpt = startCheckpointer(ckpt, s.log, checkpointEvery)
+		s.ckpt = startCheckpointer(ckpt, dsn, s.log)
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()

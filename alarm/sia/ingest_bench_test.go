@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -92,6 +93,11 @@ func ingestStore(b *testing.B, dialect string, full bool) *sqlstore.Store {
 			return a, nil
 		})
 		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if os.Getenv("SHEQU_DROPIDX") != "" {
+		if _, err := st.DB().Exec("DROP INDEX alarm_events_incident"); err != nil {
 			b.Fatal(err)
 		}
 	}
