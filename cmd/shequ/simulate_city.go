@@ -100,7 +100,7 @@ func simulateCityCmd(ctx context.Context, args []string) error {
 	f.IntVar(&c.panels, "panels", 224, "alarm panels in each community, on its lowest homes (--setup; at most 999)")
 	f.IntVar(&c.residents, "residents", 2, "residents in each home (--setup)")
 	f.IntVar(&c.districtSize, "district-size", 25, "communities in a district (the storm hits one)")
-	f.IntVar(&c.accounts, "accounts", 20, "residents given an account, one in each of the first communities, for SOS calls and matters")
+	f.IntVar(&c.accounts, "accounts", 20, "residents given an account, one in each of the first communities (at most --communities), for SOS calls and matters")
 	f.string(&c.password, "password", "SHEQU_SIM_PASSWORD", "", "password of city-admin (the consoles) and of the residents' accounts; --setup sets it")
 	f.BoolVar(&c.setup, "setup", false, "first make the communities that are not there yet (run it with no node serving: nodes read new panels' keys within 30 s)")
 	f.BoolVar(&c.supervise, "supervise", false, "with --setup, register each panel's heartbeat period as its supervision time (stopping the simulator then raises a communication failure from every panel)")
@@ -174,8 +174,8 @@ func (c *cityConfig) check() error {
 		return errors.New("--residents: 1 to 9")
 	case c.districtSize < 1:
 		return errors.New("--district-size must be positive")
-	case c.accounts < 0 || c.accounts > c.communities:
-		return errors.New("--accounts: 0 to --communities")
+	case c.accounts < 0:
+		return errors.New("--accounts cannot be negative")
 	case c.password == "":
 		return errors.New("give --password (SHEQU_SIM_PASSWORD): the consoles and residents sign in with it, and --setup sets it")
 	case c.duration < 0 || c.duration > 24*time.Hour:
@@ -197,6 +197,7 @@ func (c *cityConfig) check() error {
 	case len(c.pids) > 0 && len(c.pids) != len(c.servers):
 		return errors.New("--pids: one process id for each --server")
 	}
+	c.accounts = min(c.accounts, c.communities)
 	if c.seed == 0 {
 		c.seed = uint64(time.Now().UnixNano())
 	}

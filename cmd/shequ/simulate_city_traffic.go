@@ -115,15 +115,14 @@ func (w *cityWorker) run(ctx context.Context) {
 		frame := f.panel.p.Build(siatest.Message{ID: id, Data: data})
 		w.st.sent++
 		w.st.byCode[f.code]++
-		for conn == nil {
+		if conn == nil {
 			c, err := siatest.Dial("tcp", w.addr)
-			if err == nil {
-				conn = c
-				break
+			if err != nil {
+				w.st.connErrors++
+				w.unanswered(f, err)
+				return
 			}
-			w.st.connErrors++
-			w.unanswered(f, err)
-			return
+			conn = c
 		}
 		conn.Key = f.panel.p.Key
 		if f.code == "FA" {
