@@ -118,7 +118,7 @@ func simulateCityCmd(ctx context.Context, args []string) error {
 	f.DurationVar(&c.stormAt, "storm-at", 30*time.Second, "when the storm starts, from the start of the traffic")
 	f.DurationVar(&c.stormWindow, "storm-window", time.Minute, "over how long the storm's frames are spread")
 	f.IntVar(&c.stormDistrict, "storm-district", 1, "which district the storm hits (from 1)")
-	f.IntVar(&c.conns, "conns", 32, "SIA TCP connections to each node; a connection's panels wait for each other's answers")
+	f.IntVar(&c.conns, "conns", 32, "SIA TCP connections to each node; a connection's panels wait for each other's answers (a node takes 64 from one address unless its --sia-max-conns-per-addr says more)")
 	f.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for a frame's answer")
 	f.string(&pids, "pids", "SHEQU_SIM_PIDS", "", "process ids of the nodes, comma-separated in the order of --server: CPU from /proc (else from each node's /metrics)")
 	f.BoolVar(&c.json, "json", false, "print the report as JSON")

@@ -38,6 +38,7 @@ type cityPanel struct {
 	p         *siatest.Panel
 	heartbeat time.Duration // after --speed
 	test      time.Duration
+	seq       int
 }
 
 // cityFrame is one frame to send: a heartbeat (NULL), a routine test
@@ -112,7 +113,11 @@ func (w *cityWorker) run(ctx context.Context) {
 		if f.code == "NULL" {
 			id = sia.IDNULL
 		}
-		frame := f.panel.p.Build(siatest.Message{ID: id, Data: data})
+		// The sequence starts where the run's seed puts it, not at 0001:
+		// a second run would otherwise repeat the first one's frames,
+		// which the nodes rightly take for retransmissions and store once.
+		f.panel.seq = f.panel.seq%9999 + 1
+		frame := f.panel.p.Build(siatest.Message{ID: id, Seq: fmt.Sprintf("%04d", f.panel.seq), Data: data})
 		w.st.sent++
 		w.st.byCode[f.code]++
 		if conn == nil {
@@ -445,6 +450,7 @@ func errText(s string) string {
 // cityPanels reads the simulated panels of the first --communities
 // communities.
 func cityPanels(ctx context.Context, conn *pgx.Conn, c cityConfig) ([]*cityPanel, error) {
+	rng := rand.New(rand.NewPCG(c.seed, 11))
 	rows, err := conn.Query(ctx, "SELECT id, account FROM alarm_panels WHERE account LIKE 'C%' AND length(account) = 9 ORDER BY account")
 	if err != nil {
 		return nil, fmt.Errorf("simulated panels: %w", err)
@@ -463,7 +469,7 @@ func cityPanels(ctx context.Context, conn *pgx.Conn, c cityConfig) ([]*cityPanel
 			continue
 		}
 		key, _ := sia.ParseKey(simKey(account))
-		out = append(out, &cityPanel{id: id, n: n, j: j, p: &siatest.Panel{Account: account, Key: key}})
+		out = append(out, &cityPanel{id: id, n: n, j: j, p: &siatest.Panel{Account: account, Key: key}, seq: rng.IntN(9999)})
 	}
 	return out, rows.Err()
 }
