@@ -157,3 +157,68 @@ func TestSimulateCity(t *testing.T) {
 		t.Errorf("database: %+v", rep.DB)
 	}
 }
+
+func TestSimulateCityFlags(t *testing.T) {
+	valid := func() cityConfig {
+		return cityConfig{store: storeConfig{db: "postgres://127.0.0.1/x"}, communities: 10, buildings: 2, floors: 3, doors: 2, panels: 12,
+			residents: 2, districtSize: 5, accounts: 20, password: "p", duration: time.Minute, speed: 1,
+			minPeriod: time.Minute, maxPeriod: 5 * time.Minute, testEvery: 24 * time.Hour, timeout: time.Second, conns: 4,
+			servers: []string{"http://a", "http://b"}, sias: []string{"a:1", "b:1"}}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*cityConfig)
+		want   string // "" when valid
+	}{
+		{"valid", func(*cityConfig) {}, ""},
+		{"sqlite", func(c *cityConfig) { c.store.db = "" }, "--db"},
+		{"panels over the homes", func(c *cityConfig) { c.panels = 13 }, "--panels"},
+		{"panels over 999", func(c *cityConfig) { c.buildings, c.floors, c.doors, c.panels = 20, 50, 2, 1000 }, "--panels"},
+		{"no password", func(c *cityConfig) { c.password = "" }, "--password"},
+		{"nodes unpaired", func(c *cityConfig) { c.sias = c.sias[:1] }, "--server and --sia"},
+		{"pids unpaired", func(c *cityConfig) { c.pids = []int{1} }, "--pids"},
+		{"no bound", func(c *cityConfig) { c.duration = 0 }, "--duration"},
+		{"setup alone", func(c *cityConfig) { c.duration, c.setup, c.servers, c.sias = 0, true, nil, nil }, ""},
+		{"periods reversed", func(c *cityConfig) { c.maxPeriod = time.Second }, "--min-period"},
+		{"speed zero", func(c *cityConfig) { c.speed = 0 }, "--speed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.change(&c)
+			err := c.check()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one naming %s", err, tc.want)
+			case err == nil && (c.accounts != 10 || c.seed == 0):
+				t.Fatalf("accounts %d (want capped at the 10 communities), seed %d", c.accounts, c.seed)
+			}
+		})
+	}
+}
+
+// TestCityShapes: accounts, codes and heartbeat periods are the same in
+// every run, as setup and traffic must agree, and in their ranges.
+func TestCityShapes(t *testing.T) {
+	c := cityConfig{minPeriod: time.Minute, maxPeriod: 5 * time.Minute}
+	if got := cityAccount(12, 7); got != "C00012007" {
+		t.Errorf("account %s", got)
+	}
+	if got := cityCode(12); got != "city-00012" {
+		t.Errorf("code %s", got)
+	}
+	seen := map[time.Duration]bool{}
+	for n := 1; n <= 20; n++ {
+		for j := 1; j <= 20; j++ {
+			p := cityPeriod(c, n, j)
+			if p < c.minPeriod || p > c.maxPeriod || p != cityPeriod(c, n, j) {
+				t.Fatalf("period of %d/%d: %v", n, j, p)
+			}
+			seen[p.Truncate(30*time.Second)] = true
+		}
+	}
+	if len(seen) < 6 {
+		t.Errorf("periods not spread over the range: %v", seen)
+	}
+}

@@ -370,9 +370,10 @@ type cityDBReport struct {
 	// BeforeStorm is the size when the storm began (0: no storm).
 	BeforeStorm int64             `json:"bytes_before_storm"`
 	Tables      []cityTableGrowth `json:"tables_grown"`
-	// EventsStored are the frames that store an event (all but NULL) and
-	// the SOS calls; BytesPerEvent is the growth of every table but the
-	// matters' divided by them.
+	// EventsStored are the ACKed frames that store an event (all but
+	// NULL) and the SOS calls answered — stored unless a frame repeats
+	// one already stored (a retransmission); BytesPerEvent is the growth
+	// of every table but the matters' divided by them.
 	EventsStored  int64   `json:"events_stored"`
 	BytesPerEvent float64 `json:"bytes_per_event"`
 	// BytesPerMatter is the matters' tables' growth per matter.
@@ -427,7 +428,7 @@ func (t *cityTrafficReport) print(w io.Writer) {
 		fmt.Fprintf(w, "CPU %s: %.1f s (%.2f cores) from %s\n", c.Node, c.Seconds, c.Cores, c.Source)
 	}
 	d := t.DB
-	fmt.Fprintf(w, "database: %s before, %s after (+%s); %d events stored: %.0f B/event; %.0f B/matter\n",
+	fmt.Fprintf(w, "database: %s before, %s after (+%s); %d event frames and SOS calls answered: %.0f B each; %.0f B/matter\n",
 		bytesText(d.BytesBefore), bytesText(d.BytesAfter), bytesText(d.BytesAfter-d.BytesBefore), d.EventsStored, d.BytesPerEvent, d.BytesPerMatter)
 	for _, g := range d.Tables {
 		fmt.Fprintf(w, "  grew: %-32s %s\n", g.Table, bytesText(g.Bytes))
