@@ -79,6 +79,9 @@ func simulateCmd(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "doors" {
 		return simulateDoorsCmd(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "city" {
+		return simulateCityCmd(ctx, args[1:])
+	}
 	var c simConfig
 	f := newFlags("simulate", simAbout)
 	f.string(&c.server, "server", "SHEQU_SIM_SERVER", "http://127.0.0.1:8080", "the server's HTTP address, for --setup")
