@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -225,10 +226,19 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 		return 0, err
 	}
 	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
 	if s.dialect == Postgres {
 		dialect = goose.DialectPostgres
+		// Nodes rolling onto a new version start at once: one migrates,
+		// the others wait on a session advisory lock, then find nothing
+		// left to do (docs/deploy.md, "Rolling upgrades").
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(MigrationLockID), lock.WithLockTimeout(2, migrationLockTries))
+		if err != nil {
+			return 0, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(dialect, s.write, sub)
+	p, err := goose.NewProvider(dialect, s.write, sub, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
@@ -239,8 +249,32 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 	for _, r := range results {
 		s.log.Info("migration applied", "version", r.Source.Version, "took", r.Duration)
 	}
-	return p.GetDBVersion(ctx)
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return v, err
+	}
+	if s.dialect == Postgres && v >= partitionsVersion {
+		// A database migrated long ago gets this month's and the next
+		// months' partitions before the node serves (partitions.go).
+		if _, err := s.EnsurePartitions(ctx, s.now()); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
 }
+
+// MigrationLockID is the PostgreSQL advisory lock (session level) a node
+// holds while it migrates.
+const MigrationLockID int64 = 0x73686571755f6d // "shequ_m"
+
+// migrationLockTries is how many times, two seconds apart, a node asks
+// for the migration lock before it gives up: half an hour, longer than
+// the partitioning of a year of a city's events takes.
+const migrationLockTries = 900
+
+// partitionsVersion is the migration that partitions the high-volume
+// tables on PostgreSQL.
+const partitionsVersion = 31
 
 func (s *Store) now() time.Time { return s.clock.Now().UTC() }
 
