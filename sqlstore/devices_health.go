@@ -213,7 +213,6 @@ func (s *Store) HealthTargets(ctx context.Context) ([]device.Target, error) {
 	return out, rows.Err()
 }
 
-
 // RecordHealth stores check results: each device's new state, a count in
 // its hour's uptime row, and a live event for each change of status.
 func (s *Store) RecordHealth(ctx context.Context, obs []device.Observation) error {
