@@ -25,7 +25,10 @@ const Day = 24 * time.Hour
 const (
 	Delete    = "delete"
 	Anonymise = "anonymise"
-	// Keep is the audit log's: never removed by retention.
+	// Keep is the audit log's: kept for ever unless the administrator
+	// sets a period (at least Min, what the law requires); then what is
+	// past it is removed whole months at a time where the store can
+	// (PostgreSQL's monthly partitions), never row by row.
 	Keep = "keep"
 )
 
@@ -34,7 +37,8 @@ type Policy struct {
 	// Kind names the data, e.g. "alarm_events"; the store maps it to its
 	// table.
 	Kind string `json:"kind"`
-	// Default is the lawful default period; 0 with Action Keep is "never".
+	// Default is the lawful default period; 0 with Action Keep is "never"
+	// until a period is set.
 	Default time.Duration `json:"default"`
 	// Min is the shortest period an administrator may set (what the law
 	// requires to be kept).
@@ -97,7 +101,9 @@ func init() {
 	Register(Policy{Kind: "access_log", Default: 90 * Day, Min: 30 * Day, Action: Delete, Hold: "footage"})
 	Register(Policy{Kind: "device_checks", Default: 30 * Day, Min: 7 * Day, Action: Delete})
 	Register(Policy{Kind: "closed_matters", Default: 3 * 365 * Day, Min: 365 * Day, Action: Anonymise, Hold: "matter"})
-	Register(Policy{Kind: "audit", Action: Keep})
+	// The audit log records who saw and changed personal data; PIPL art. 56
+	// keeps such records at least three years.
+	Register(Policy{Kind: "audit", Min: 3 * 365 * Day, Action: Keep})
 }
 
 // Setting is the period an administrator chose for a kind.
@@ -116,7 +122,7 @@ func Validate(kind string, days int) error {
 	}
 	f := shequ.Problems{}
 	switch {
-	case p.Action == Keep:
+	case p.Action == Keep && p.Min == 0:
 		f.Add("days", "%s is kept as long as the law requires and is never deleted early", kind)
 	case time.Duration(days)*Day < p.Min:
 		f.Add("days", "at least %d days: the law requires %s to be kept that long", int(p.Min/Day), kind)
@@ -163,8 +169,8 @@ func Run(ctx context.Context, st Store, clock shequ.Clock) ([]Result, error) {
 	now := clock.Now().UTC()
 	var out []Result
 	for _, p := range Policies() {
-		if p.Action == Keep {
-			continue
+		if _, set := settings[p.Kind]; p.Action == Keep && !set {
+			continue // kept for ever: no period set
 		}
 		r, err := st.ApplyRetention(ctx, p, now.Add(-Period(p, settings)))
 		if err != nil {

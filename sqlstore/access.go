@@ -984,24 +984,20 @@ func (s *Store) ListAccessLog(ctx context.Context, scope auth.Scope, f access.Lo
 	return out, err
 }
 
-// PurgeAccessLog deletes log rows older than before (the retention
-// chore); it returns how many went.
-func (s *Store) PurgeAccessLog(ctx context.Context, before time.Time) (int64, error) {
+// PurgeRevocations deletes the revocations whose credential has expired
+// anyway, keeping each community's newest (the controllers resume their
+// list from its id); it returns how many went. The access log itself is
+// kept for its period by package retention.
+func (s *Store) PurgeRevocations(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM access_log WHERE at < $1", before.UTC())
+		res, err := tx.ExecContext(ctx, `DELETE FROM access_revocations WHERE expires_at IS NOT NULL AND expires_at < $1
+			AND id < (SELECT MAX(r2.id) FROM access_revocations r2 WHERE r2.community_id = access_revocations.community_id)`, s.now())
 		if err != nil {
-			return fmt.Errorf("purge access log: %w", err)
-		}
-		n, _ = res.RowsAffected()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM access_revocations WHERE expires_at IS NOT NULL AND expires_at < $1
-			AND id < (SELECT MAX(r2.id) FROM access_revocations r2 WHERE r2.community_id = access_revocations.community_id)`, s.now()); err != nil {
 			return fmt.Errorf("purge revocations: %w", err)
 		}
-		if n == 0 {
-			return nil
-		}
-		return s.record(ctx, tx, audit.Entry{Action: "access_log.purge", Entity: "access_log", After: snapshot(map[string]any{"before": before.UTC(), "deleted": n})})
+		n, err = res.RowsAffected()
+		return err
 	})
 	return n, err
 }

@@ -213,9 +213,6 @@ func (s *Store) HealthTargets(ctx context.Context) ([]device.Target, error) {
 	return out, rows.Err()
 }
 
-// uptimeKeep is how long hourly check counts are kept.
-const uptimeKeep = 31 * 24 * time.Hour
-
 // RecordHealth stores check results: each device's new state, a count in
 // its hour's uptime row, and a live event for each change of status.
 func (s *Store) RecordHealth(ctx context.Context, obs []device.Observation) error {
@@ -253,8 +250,9 @@ func (s *Store) RecordHealth(ctx context.Context, obs []device.Observation) erro
 				}
 			}
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM device_uptime WHERE hour < $1", s.now().Add(-uptimeKeep))
-		return err
+		// The counts past their period go with package retention's
+		// "device_checks" policy (whole months on PostgreSQL).
+		return nil
 	})
 }
 

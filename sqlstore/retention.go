@@ -16,8 +16,10 @@ import (
 // retentionTarget is where a kind of data of package retention lives.
 type retentionTarget struct {
 	table string
-	key   string // primary key column
-	at    string // the column that dates a row
+	// key is the primary key column; "" for a table keyed otherwise
+	// (device_uptime), whose rows past the period go in one statement.
+	key string
+	at  string // the column that dates a row
 	// where narrows the rows the policy is about ("" for all).
 	where string
 	// holdOf is the column naming the entity a legal hold of the policy's
@@ -26,17 +28,23 @@ type retentionTarget struct {
 	// anonymise, when set, anonymises the rows of ids instead of
 	// deleting them.
 	anonymise func(ctx context.Context, s *Store, tx *sql.Tx, ids []int64) error
+	// appendOnly tables refuse to delete rows (the audit log's trigger):
+	// on PostgreSQL whole months past the period are dropped, on SQLite
+	// nothing is removed.
+	appendOnly bool
 }
 
 // retentionTargets maps each policy's kind to its table. A capability
 // whose table has a period adds one line here (and its policy in package
-// retention). Device checks are kept as hourly counts per device
-// (device_uptime), which the health chore prunes itself after 31 days, so
-// that policy is skipped and says so.
+// retention). On PostgreSQL the tables partitioned by month (partitions.go)
+// lose whole months past the period by DROP; the rows of the month the
+// cutoff falls in are deleted row by row, so the period holds to the row.
 var retentionTargets = map[string]retentionTarget{
 	"alarm_events":   {table: "alarm_events", key: "id", at: "received_at", holdOf: "incident_id"},
 	"live_events":    {table: "live_events", key: "id", at: "at"},
 	"access_log":     {table: "access_log", key: "id", at: "at"},
+	"device_checks":  {table: "device_uptime", at: "hour"},
+	"audit":          {table: "audit_log", key: "id", at: "at", appendOnly: true},
 	"closed_matters": {table: "matters", key: "id", at: "updated_at", where: "status IN ('closed', 'rejected') AND anonymised_at IS NULL", holdOf: "id", anonymise: anonymiseMatters},
 }
 
@@ -165,8 +173,41 @@ func (s *Store) ApplyRetention(ctx context.Context, p retention.Policy, cutoff t
 		args = append(args, p.Hold)
 		held = t.holdOf + " IS NOT NULL AND EXISTS (SELECT 1 FROM legal_holds h WHERE h.kind = $2 AND h.entity_id = " + t.table + "." + t.holdOf + " AND h.released_at IS NULL)"
 	}
+	if t.appendOnly && s.dialect != Postgres {
+		res.Skipped = "append-only; kept whole on SQLite"
+		return res, nil
+	}
+	if s.dialect == Postgres && isPartitioned(t.table) {
+		if err := s.dropPartitions(ctx, p, t, cutoff, &res); err != nil {
+			return res, fmt.Errorf("retention %s: %w", p.Kind, err)
+		}
+	}
 	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t.table+` WHERE `+cond+` AND (`+held+`)`, args...).Scan(&res.Held); err != nil {
 		return res, fmt.Errorf("retention %s: %w", p.Kind, err)
+	}
+	if t.appendOnly {
+		// The rows of the month the cutoff falls in wait for the month
+		// to pass whole: the log refuses row deletions.
+		return res, nil
+	}
+	if t.key == "" {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			r, err := tx.ExecContext(ctx, `DELETE FROM `+t.table+` WHERE `+cond+` AND NOT (`+held+`)`, args...)
+			if err != nil {
+				return err
+			}
+			n, err := r.RowsAffected()
+			if err != nil || n == 0 {
+				return err
+			}
+			res.Rows += int(n)
+			return s.record(ctx, tx, auditEntry(0, "retention."+p.Action, p.Kind, 0, nil,
+				map[string]any{"kind": p.Kind, "table": t.table, "rows": n, "cutoff": cutoff}))
+		})
+		if err != nil {
+			return res, fmt.Errorf("retention %s: %w", p.Kind, err)
+		}
+		return res, nil
 	}
 	for {
 		var n int
@@ -211,6 +252,68 @@ func (s *Store) ApplyRetention(ctx context.Context, p retention.Policy, cutoff t
 			return res, nil
 		}
 	}
+}
+
+// dropPartitions drops the monthly partitions of t's table that end at or
+// before cutoff, each in its own transaction recorded in the audit log.
+// Rows of such a month under a legal hold are kept: the partition is
+// detached, its held rows go back into the table (into the default
+// partition, there being no month for them any more), and the rest is
+// dropped with it.
+func (s *Store) dropPartitions(ctx context.Context, p retention.Policy, t retentionTarget, cutoff time.Time, res *retention.Result) error {
+	parts, err := s.Partitions(ctx, t.table)
+	if err != nil {
+		return err
+	}
+	for _, part := range parts {
+		if part.To.IsZero() || part.To.After(cutoff) {
+			continue
+		}
+		var n, held int64
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '"+partitionLockTimeout+"'"); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+part.Name).Scan(&n); err != nil {
+				return err
+			}
+			if p.Hold != "" && t.holdOf != "" {
+				heldRows := `FROM ` + part.Name + ` WHERE ` + t.holdOf + ` IS NOT NULL AND EXISTS (SELECT 1 FROM legal_holds h
+					WHERE h.kind = $1 AND h.entity_id = ` + part.Name + `.` + t.holdOf + ` AND h.released_at IS NULL)`
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) `+heldRows, p.Hold).Scan(&held); err != nil {
+					return err
+				}
+				if held > 0 {
+					if _, err := tx.ExecContext(ctx, `ALTER TABLE `+t.table+` DETACH PARTITION `+part.Name); err != nil {
+						return err
+					}
+					if _, err := tx.ExecContext(ctx, `INSERT INTO `+t.table+` SELECT * `+heldRows, p.Hold); err != nil {
+						return err
+					}
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `DROP TABLE `+part.Name); err != nil {
+				return err
+			}
+			return s.record(ctx, tx, auditEntry(0, "retention.drop", p.Kind, 0, nil,
+				map[string]any{"kind": p.Kind, "table": t.table, "partition": part.Name, "rows": n - held, "kept_held": held, "cutoff": cutoff}))
+		})
+		if err != nil {
+			return fmt.Errorf("drop %s: %w", part.Name, err)
+		}
+		res.Rows += int(n - held)
+	}
+	return nil
+}
+
+// isPartitioned tells whether table is partitioned by month on PostgreSQL.
+func isPartitioned(table string) bool {
+	for _, p := range partitioned {
+		if p.table == table {
+			return true
+		}
+	}
+	return false
 }
 
 // anonymiseMatters clears what a closed matter says about the person who

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -220,17 +221,9 @@ func (s *Store) Migrate(ctx context.Context) (int64, error) {
 // MigrateTo applies the migrations up to version: tests of a migration
 // make a store as it was before it, with data, and migrate from there.
 func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
+	p, err := s.migrations()
 	if err != nil {
 		return 0, err
-	}
-	dialect := goose.DialectSQLite3
-	if s.dialect == Postgres {
-		dialect = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(dialect, s.write, sub)
-	if err != nil {
-		return 0, fmt.Errorf("migrations: %w", err)
 	}
 	results, err := p.UpTo(ctx, version)
 	if err != nil {
@@ -239,8 +232,76 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 	for _, r := range results {
 		s.log.Info("migration applied", "version", r.Source.Version, "took", r.Duration)
 	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return v, err
+	}
+	if s.dialect == Postgres && v >= partitionsVersion {
+		// A database migrated long ago gets this month's and the next
+		// months' partitions before the node serves (partitions.go).
+		if _, err := s.EnsurePartitions(ctx, s.now()); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// MigrateDownTo undoes the migrations above version, newest first: the
+// way back from a release, and how the tests check each Down.
+func (s *Store) MigrateDownTo(ctx context.Context, version int64) (int64, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return 0, err
+	}
+	results, err := p.DownTo(ctx, version)
+	if err != nil {
+		return 0, fmt.Errorf("migrate down: %w", err)
+	}
+	for _, r := range results {
+		s.log.Info("migration undone", "version", r.Source.Version, "took", r.Duration)
+	}
 	return p.GetDBVersion(ctx)
 }
+
+// migrations returns the goose provider of the store's dialect; on
+// PostgreSQL it migrates under a session advisory lock.
+func (s *Store) migrations() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+s.dialect)
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		// Nodes rolling onto a new version start at once: one migrates,
+		// the others wait on a session advisory lock, then find nothing
+		// left to do (docs/deploy.md, "Rolling upgrades").
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(MigrationLockID), lock.WithLockTimeout(2, migrationLockTries))
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, s.write, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
+// MigrationLockID is the PostgreSQL advisory lock (session level) a node
+// holds while it migrates.
+const MigrationLockID int64 = 0x73686571755f6d // "shequ_m"
+
+// migrationLockTries is how many times, two seconds apart, a node asks
+// for the migration lock before it gives up: half an hour, longer than
+// the partitioning of a year of a city's events takes.
+const migrationLockTries = 900
+
+// partitionsVersion is the migration that partitions the high-volume
+// tables on PostgreSQL.
+const partitionsVersion = 31
 
 func (s *Store) now() time.Time { return s.clock.Now().UTC() }
 

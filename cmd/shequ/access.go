@@ -15,13 +15,11 @@ import (
 
 // accessConfig is access control's part of the server's configuration.
 type accessConfig struct {
-	logDays       int
 	webhookSecret string
 	mqtt          string
 }
 
 func (c *accessConfig) register(f envFlags) {
-	f.int(&c.logDays, "access-log-days", "SHEQU_ACCESS_LOG_DAYS", 90, "days the access log (who came and went) is kept")
 	f.string(&c.webhookSecret, "access-webhook-secret", "SHEQU_ACCESS_WEBHOOK_SECRET", "", "secret door controllers that call out sign their webhook calls with (HMAC-SHA256); empty refuses them")
 	f.string(&c.mqtt, "access-mqtt", "SHEQU_ACCESS_MQTT", "", "MQTT broker the door controllers use; default the sensors' (--mqtt, or the embedded --mqtt-listen)")
 }
@@ -49,8 +47,9 @@ func (c *accessConfig) brokerURL(ac alarmConfig) string {
 
 // runAccess runs access control's background work until ctx ends: the
 // MQTT adapter, the revocation pusher, and, on the one node holding their
-// lease, the fire releases, the welfare checks and the access log's
-// retention.
+// lease, the fire releases, the welfare checks and the pruning of expired
+// revocations. The access log's period is package retention's (the
+// "access_log" policy), like every other kind of data.
 func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore.Store, log *slog.Logger) {
 	log = log.With("part", "access")
 	var adapters []access.Adapter
@@ -83,7 +82,7 @@ func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore
 		defer release.Stop()
 		welfare := time.NewTicker(10 * time.Minute)
 		defer welfare.Stop()
-		purgeLog(ctx, st, c.logDays, log)
+		purgeRevocations(ctx, st, log)
 		for {
 			select {
 			case <-ctx.Done():
@@ -96,7 +95,7 @@ func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore
 					log.Info("welfare checks opened", "incidents", ids)
 				}
 			case <-purge.C:
-				purgeLog(ctx, st, c.logDays, log)
+				purgeRevocations(ctx, st, log)
 			case <-release.C:
 				cmds, err := st.FireReleases(ctx)
 				if err != nil {
@@ -116,14 +115,11 @@ func runAccess(ctx context.Context, c accessConfig, ac alarmConfig, st *sqlstore
 	})
 }
 
-func purgeLog(ctx context.Context, st *sqlstore.Store, days int, log *slog.Logger) {
-	if days <= 0 {
-		return
-	}
-	n, err := st.PurgeAccessLog(ctx, time.Now().Add(-time.Duration(days)*24*time.Hour))
+func purgeRevocations(ctx context.Context, st *sqlstore.Store, log *slog.Logger) {
+	n, err := st.PurgeRevocations(ctx)
 	if err != nil {
-		log.Error("access log retention", "err", err)
+		log.Error("expired revocations", "err", err)
 	} else if n > 0 {
-		log.Info("access log rows past retention deleted", "rows", n, "days", days)
+		log.Info("expired revocations deleted", "rows", n)
 	}
 }

@@ -292,6 +292,14 @@ func startOps(ctx context.Context, chores *sync.WaitGroup, sc *storeConfig, bc *
 	chores.Go(func() {
 		keeper.Run(ctx, func(ctx context.Context) { retention.Chore(ctx, st, shequ.SystemClock{}, log) })
 	})
+	// PostgreSQL's monthly partitions: the next months' made ahead, on one
+	// node (sqlstore/partitions.go).
+	if st.Dialect() == sqlstore.Postgres {
+		ahead := &jobs.Leader{Store: st, Name: "partitions", Holder: node, Log: log}
+		chores.Go(func() {
+			ahead.Run(ctx, func(ctx context.Context) { st.RunPartitions(ctx, 6*time.Hour, log) })
+		})
+	}
 
 	if bc.every <= 0 {
 		return ops, probe.Ready, nil
