@@ -47,7 +47,7 @@ type Leader struct {
 	// Default a second, at most TTL/3. Each try is one statement on a
 	// row of its own, cheap beside any chore.
 	Retry time.Duration
-	Log *slog.Logger
+	Log   *slog.Logger
 }
 
 // Run takes part in the election until ctx ends, running chore while this
