@@ -76,11 +76,35 @@ func (l *Leader) Run(ctx context.Context, chore func(context.Context)) {
 	}
 }
 
+// Fence names the lease a chore's work is done under. The Leader puts it
+// in the chore's context; a store that sees it commits a transaction only
+// while the lease is still this holder's, and keeps the lease from
+// changing hands until that commit is over. So a leader that lost its
+// lease while it was paused (a stalled VM, a stop signal, a long GC)
+// cannot commit chore work beside the new leader: the renewal that would
+// stop it may come too late, the fence does not.
+type Fence struct {
+	Lease, Holder string
+}
+
+type fenceKey struct{}
+
+// WithFence returns ctx carrying f.
+func WithFence(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// FenceFrom returns the fence ctx carries, if any.
+func FenceFrom(ctx context.Context) (Fence, bool) {
+	f, ok := ctx.Value(fenceKey{}).(Fence)
+	return f, ok
+}
+
 // lead runs chore while the lease is renewed; it returns when ctx ends (and
 // gives the lease up), when a renewal fails, or when chore returns.
 func (l *Leader) lead(ctx context.Context, ttl, every time.Duration, chore func(context.Context)) {
 	l.Log.Info("leading", "chore", l.Name, "node", l.Holder)
-	choreCtx, stop := context.WithCancel(ctx)
+	choreCtx, stop := context.WithCancel(WithFence(ctx, Fence{Lease: l.Name, Holder: l.Holder}))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

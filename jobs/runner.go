@@ -32,7 +32,8 @@ type Runner struct {
 	Clock    shequ.Clock
 	Log      *slog.Logger
 	// Lease is how long a claimed job is the runner's before another may
-	// take it; longer than any handler runs. Default a minute.
+	// take it; a job is started only in the first half of its claim, so
+	// no handler may run longer than half of it. Default a minute.
 	Lease time.Duration
 	// MaxAttempts before a job is given up (and logged as an error).
 	// Default 12: with the backoff, about an hour of trying.
@@ -89,6 +90,7 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 	if batch == 0 {
 		batch = 20
 	}
+	claimed := time.Now()
 	jobs, err := r.Queue.ClaimJobs(ctx, batch, lease)
 	if err != nil {
 		return 0, err
@@ -105,6 +107,13 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 	defer stopGrace()
 	for i, j := range jobs {
 		if ctx.Err() != nil {
+			r.release(ctx, jobs[i:])
+			return i, nil
+		}
+		// A slow batch (a gateway taking its time) must not start a job
+		// whose claim is about to run out: another node may claim it
+		// then and do it too. Half the lease is left for the job.
+		if time.Since(claimed) > lease/2 {
 			r.release(ctx, jobs[i:])
 			return i, nil
 		}
@@ -128,8 +137,8 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 	return len(jobs), nil
 }
 
-// release gives the jobs of a batch not started back to the queue; ctx
-// has ended.
+// release gives the jobs of a batch not started back to the queue (ctx
+// may have ended).
 func (r *Runner) release(ctx context.Context, left []Job) {
 	rel, ok := r.Queue.(Releaser)
 	if !ok || len(left) == 0 {

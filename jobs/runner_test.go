@@ -99,3 +99,30 @@ func TestRunnerStopsBetweenJobs(t *testing.T) {
 		})
 	}
 }
+
+// A batch whose first job took more than half its claim gives the rest
+// back rather than starting them late: another runner may claim them
+// once the claim runs out.
+func TestRunnerStartsNoJobLateInItsClaim(t *testing.T) {
+	reg := &jobs.Registry{}
+	var did []string
+	jobs.Handle(reg, func(_ context.Context, key string, _ jobs.SMS) ([]jobs.New, error) {
+		did = append(did, key)
+		if key == "slow" {
+			time.Sleep(150 * time.Millisecond)
+		}
+		return nil, nil
+	})
+	q := &memQueue{}
+	for i, key := range []string{"quick", "slow", "late", "later"} {
+		q.claim = append(q.claim, jobs.Job{ID: int64(i + 1), Key: key, Kind: "sms", Payload: []byte(`{}`), Attempts: 1})
+	}
+	r := &jobs.Runner{Queue: q, Handlers: reg, Clock: shequ.SystemClock{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Lease: 200 * time.Millisecond}
+	n, err := r.RunOnce(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || !slices.Equal(did, []string{"quick", "slow"}) || !slices.Equal(q.done, []int64{1, 2}) || !slices.Equal(q.released, []int64{3, 4}) {
+		t.Errorf("ran %d %v, done %v, given back %v", n, did, q.done, q.released)
+	}
+}
