@@ -80,7 +80,7 @@ func (l *Leader) Run(ctx context.Context, chore func(context.Context)) {
 // in the chore's context; a store that sees it commits a transaction only
 // while the lease is still this holder's, and keeps the lease from
 // changing hands until that commit is over. So a leader that lost its
-// lease while it was paused (a stalled VM, a stop signal, a long GC)
+// lease while it was paused (a stalled VM, SIGSTOP, a long GC pause)
 // cannot commit chore work beside the new leader: the renewal that would
 // stop it may come too late, the fence does not.
 type Fence struct {
