@@ -24,7 +24,10 @@ type Lease struct {
 // Leader runs a periodic chore on exactly one node of a deployment at a
 // time: the node that holds the chore's lease. Every node runs a Leader
 // for the chore; the one that takes the lease runs it and renews the lease
-// every TTL/3, the others try again as often. A leader that cannot renew
+// every TTL/3, the others try to take it every Retry. A node that stops
+// gives its lease back, so another takes the chore within Retry; a node
+// that dies holds it until it runs out, so another takes the chore within
+// TTL+Retry (docs/deploy.md, "Drain and failover"). A leader that cannot renew
 // (the database is unreachable, or another node took the lease after a
 // pause longer than TTL) stops the chore at once, before its lease runs
 // out, so two nodes never run it together while their clocks agree.
@@ -39,7 +42,12 @@ type Leader struct {
 	// TTL is how long a lease lasts unrenewed: how long a chore may go
 	// undone after its node dies. Default 15 seconds.
 	TTL time.Duration
-	Log *slog.Logger
+	// Retry is how often a node that does not lead tries to take the
+	// lease: how long a chore waits after its leader gave it back.
+	// Default a second, at most TTL/3. Each try is one statement on a
+	// row of its own, cheap beside any chore.
+	Retry time.Duration
+	Log   *slog.Logger
 }
 
 // Run takes part in the election until ctx ends, running chore while this
@@ -51,6 +59,11 @@ func (l *Leader) Run(ctx context.Context, chore func(context.Context)) {
 		ttl = 15 * time.Second
 	}
 	every := ttl / 3
+	retry := l.Retry
+	if retry <= 0 {
+		retry = time.Second
+	}
+	retry = min(retry, every)
 	for {
 		if l.acquire(ctx, ttl) {
 			l.lead(ctx, ttl, every, chore)
@@ -58,16 +71,40 @@ func (l *Leader) Run(ctx context.Context, chore func(context.Context)) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-time.After(retry):
 		}
 	}
+}
+
+// Fence names the lease a chore's work is done under. The Leader puts it
+// in the chore's context; a store that sees it commits a transaction only
+// while the lease is still this holder's, and keeps the lease from
+// changing hands until that commit is over. So a leader that lost its
+// lease while it was paused (a stalled VM, SIGSTOP, a long GC pause)
+// cannot commit chore work beside the new leader: the renewal that would
+// stop it may come too late, the fence does not.
+type Fence struct {
+	Lease, Holder string
+}
+
+type fenceKey struct{}
+
+// WithFence returns ctx carrying f.
+func WithFence(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// FenceFrom returns the fence ctx carries, if any.
+func FenceFrom(ctx context.Context) (Fence, bool) {
+	f, ok := ctx.Value(fenceKey{}).(Fence)
+	return f, ok
 }
 
 // lead runs chore while the lease is renewed; it returns when ctx ends (and
 // gives the lease up), when a renewal fails, or when chore returns.
 func (l *Leader) lead(ctx context.Context, ttl, every time.Duration, chore func(context.Context)) {
 	l.Log.Info("leading", "chore", l.Name, "node", l.Holder)
-	choreCtx, stop := context.WithCancel(ctx)
+	choreCtx, stop := context.WithCancel(WithFence(ctx, Fence{Lease: l.Name, Holder: l.Holder}))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -85,6 +122,8 @@ func (l *Leader) lead(ctx context.Context, ttl, every time.Duration, chore func(
 			defer cancel()
 			if err := l.Store.ReleaseLease(rctx, l.Name, l.Holder); err != nil {
 				l.Log.Warn("release lease", "chore", l.Name, "err", err)
+			} else {
+				l.Log.Info("lease given back", "chore", l.Name, "node", l.Holder)
 			}
 			return
 		case <-done:

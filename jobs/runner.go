@@ -22,14 +22,18 @@ type Queue interface {
 // Runner claims due jobs and does each with the handler of its kind. Work
 // is done at least once: a runner that dies mid-job leaves it leased, and
 // once the lease runs out another takes it; handlers make repeats harmless
-// with the job's key.
+// with the job's key. A runner told to stop finishes the job in hand (for
+// at most Grace) and gives the rest of its batch back when its Queue is a
+// Releaser, so that another node does them now rather than after the
+// lease.
 type Runner struct {
 	Queue    Queue
 	Handlers *Registry
 	Clock    shequ.Clock
 	Log      *slog.Logger
 	// Lease is how long a claimed job is the runner's before another may
-	// take it; longer than any handler runs. Default a minute.
+	// take it; a job is started only in the first half of its claim, so
+	// no handler may run longer than half of it. Default a minute.
 	Lease time.Duration
 	// MaxAttempts before a job is given up (and logged as an error).
 	// Default 12: with the backoff, about an hour of trying.
@@ -39,6 +43,16 @@ type Runner struct {
 	// Wake, when set, makes the runner look at once instead of at the
 	// next poll.
 	Wake func() <-chan struct{}
+	// Grace is how long the job in hand may go on once the runner is
+	// told to stop. Default 10 seconds.
+	Grace time.Duration
+}
+
+// Releaser is a Queue that can give claimed jobs back unstarted.
+type Releaser interface {
+	// ReleaseJobs makes claimed jobs due again at once, as if they had
+	// not been claimed (their attempt is not counted).
+	ReleaseJobs(ctx context.Context, ids []int64) error
 }
 
 // Run works until ctx ends.
@@ -76,14 +90,36 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 	if batch == 0 {
 		batch = 20
 	}
+	claimed := time.Now()
 	jobs, err := r.Queue.ClaimJobs(ctx, batch, lease)
 	if err != nil {
 		return 0, err
 	}
-	for _, j := range jobs {
-		next, err := r.Handlers.Do(ctx, j)
+	grace := r.Grace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	// The job in hand outlives ctx by the grace: a message half sent when
+	// the node is told to stop is finished and recorded, not left leased.
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	defer stopGrace()
+	for i, j := range jobs {
+		if ctx.Err() != nil {
+			r.release(ctx, jobs[i:])
+			return i, nil
+		}
+		// A slow batch (a gateway taking its time) must not start a job
+		// whose claim is about to run out: another node may claim it
+		// then and do it too. Half the lease is left for the job.
+		if time.Since(claimed) > lease/2 {
+			r.release(ctx, jobs[i:])
+			return i, nil
+		}
+		next, err := r.Handlers.Do(work, j)
 		if err == nil {
-			if err := r.Queue.CompleteJob(ctx, j.ID, next); err != nil {
+			if err := r.Queue.CompleteJob(work, j.ID, next); err != nil {
 				r.Log.Error("complete job", "job", j.Key, "err", err)
 			}
 			continue
@@ -93,12 +129,32 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 		if permanent {
 			level = slog.LevelError
 		}
-		r.Log.Log(ctx, level, "job failed", "job", j.Key, "attempt", j.Attempts, "permanent", permanent, "err", err)
-		if rerr := r.Queue.RetryJob(ctx, j.ID, err.Error(), r.Clock.Now().Add(Backoff(j.Attempts)), permanent); rerr != nil {
+		r.Log.Log(work, level, "job failed", "job", j.Key, "attempt", j.Attempts, "permanent", permanent, "err", err)
+		if rerr := r.Queue.RetryJob(work, j.ID, err.Error(), r.Clock.Now().Add(Backoff(j.Attempts)), permanent); rerr != nil {
 			return len(jobs), rerr
 		}
 	}
 	return len(jobs), nil
+}
+
+// release gives the jobs of a batch not started back to the queue (ctx
+// may have ended).
+func (r *Runner) release(ctx context.Context, left []Job) {
+	rel, ok := r.Queue.(Releaser)
+	if !ok || len(left) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	ids := make([]int64, len(left))
+	for i, j := range left {
+		ids[i] = j.ID
+	}
+	if err := rel.ReleaseJobs(ctx, ids); err != nil {
+		r.Log.Warn("give back claimed jobs", "jobs", len(ids), "err", err)
+		return
+	}
+	r.Log.Info("claimed jobs given back", "jobs", len(ids))
 }
 
 // Backoff is the wait before attempt n+1: 2, 4, 8 … seconds, at most ten

@@ -377,7 +377,13 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 			}
 			// The day is marked done even when the home was armed already:
 			// the schedule arms once a day, it does not fight the residents.
-			if _, err := tx.ExecContext(ctx, "UPDATE arm_rules SET last_arm_day = $1 WHERE home_id = $2", d.day, d.home); err != nil {
+			// Only if not done today: two nodes that both think they lead
+			// (one paused past its lease) arm the home once.
+			res, err := tx.ExecContext(ctx, "UPDATE arm_rules SET last_arm_day = $1 WHERE home_id = $2 AND (last_arm_day IS NULL OR last_arm_day <> $1)", d.day, d.home)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
 				return err
 			}
 			st, err := s.armState(ctx, tx, d.home, community)

@@ -2,9 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/jobs"
 )
 
@@ -57,4 +59,25 @@ func (s *Store) Leases(ctx context.Context) ([]jobs.Lease, error) {
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// checkFence is the last step of a transaction done under a chore's lease
+// (jobs.Fence): it fails unless the lease is still the holder's and has
+// not run out. On PostgreSQL it also holds the lease row shared until the
+// commit, so another node's take-over (an update of the row) waits for the
+// commit: chore work commits while its lease holds, never after. The lock
+// lasts only the commit, so the holder's own renewal is not held up.
+func (s *Store) checkFence(ctx context.Context, tx *sql.Tx, f jobs.Fence) error {
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR SHARE"
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND expires_at > $3"+lock, f.Lease, f.Holder, s.now()).Scan(&one)
+	if err == sql.ErrNoRows {
+		return shequ.Errorf(shequ.ECONFLICT, "lease %s is no longer %s's: its chore's work is not committed", f.Lease, f.Holder)
+	} else if err != nil {
+		return fmt.Errorf("lease %s: %w", f.Lease, err)
+	}
+	return nil
 }

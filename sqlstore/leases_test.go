@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
@@ -57,6 +59,49 @@ func TestLeaseGoesToOneNodeAtATime(t *testing.T) {
 			ls, err := sqlstoretest.OpenDSN(t, dsn, clock).Leases(ctx)
 			if err != nil || len(ls) != 2 || ls[1].Name != "timers" || ls[1].Holder != "a" {
 				t.Errorf("leases %+v %v", ls, err)
+			}
+		})
+	}
+}
+
+// Work done under a chore's lease (jobs.Fence in the context) commits
+// while the lease is its node's and not once another node took it over,
+// or once it ran out: a leader that was paused past its lease commits
+// nothing of its chore.
+func TestFencedWorkCommitsOnlyUnderTheLease(t *testing.T) {
+	for _, dialect := range sqlstoretest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := t.Context()
+			clock := shequtest.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
+			dsn := sqlstoretest.DSN(t, dialect)
+			a, b := sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
+			fenced := jobs.WithFence(ctx, jobs.Fence{Lease: "timers", Holder: "a"})
+			work := func(key string) error {
+				return a.Enqueue(fenced, jobs.New{Key: key, Payload: jobs.Escalate{IncidentID: 1}})
+			}
+			if got, err := a.AcquireLease(ctx, "timers", "a", 10*time.Second); err != nil || !got {
+				t.Fatalf("a takes the lease: %v %v", got, err)
+			}
+			if err := work("while a leads"); err != nil {
+				t.Fatalf("work under a's lease: %v", err)
+			}
+			clock.Advance(11 * time.Second)
+			if err := work("a's lease ran out"); shequ.ErrorCode(err) != shequ.ECONFLICT {
+				t.Errorf("work after a's lease ran out: %v, want a conflict", err)
+			}
+			if got, err := b.AcquireLease(ctx, "timers", "b", 10*time.Second); err != nil || !got {
+				t.Fatalf("b takes the lease: %v %v", got, err)
+			}
+			if err := work("b leads"); shequ.ErrorCode(err) != shequ.ECONFLICT {
+				t.Errorf("a's work while b leads: %v, want a conflict", err)
+			}
+			// Unfenced work (a request, the outbox) is not concerned.
+			if err := a.Enqueue(ctx, jobs.New{Key: "unfenced", Payload: jobs.Escalate{IncidentID: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := a.JobStatus(ctx)
+			if err != nil || st["escalate.pending"] != 2 {
+				t.Errorf("jobs %v (%v), want the two committed", st, err)
 			}
 		})
 	}

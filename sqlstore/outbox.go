@@ -48,6 +48,20 @@ func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) (
 	return out, err
 }
 
+// ReleaseJobs gives claimed jobs back unstarted (a node stopping): they
+// are due at once for any node, and the claim does not count as an
+// attempt.
+func (s *Store) ReleaseJobs(ctx context.Context, ids []int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, "UPDATE outbox SET status = 'pending', locked_until = NULL, attempts = attempts - 1 WHERE id = $1 AND status = 'running'", id); err != nil {
+				return fmt.Errorf("release job %d: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
 // CompleteJob marks a job done and queues the work it led to, in one
 // transaction: a notice turns into its messages exactly once.
 func (s *Store) CompleteJob(ctx context.Context, id int64, next []jobs.New) error {

@@ -344,6 +344,12 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
+	if f, ok := jobs.FenceFrom(ctx); ok {
+		if err := s.checkFence(ctx, tx, f); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapError(err))
 	}

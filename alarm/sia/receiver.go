@@ -303,7 +303,7 @@ func (r *Receiver) Serve(ctx context.Context) error {
 	loops.Wait()
 	r.wg.Wait()
 	r.udp.Close()
-	r.log.Info("SIA DC-09 receiver stopped")
+	r.log.Info("SIA DC-09 receiver stopped", "frames", r.frames.Load(), "acked", r.acks.Load())
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shequ/shequ/broadcast/icecast"
 	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/live"
 	"github.com/shequ/shequ/media"
 	"github.com/shequ/shequ/sqlstore"
@@ -105,7 +106,9 @@ func serveCmd(ctx context.Context, args []string) error {
 	if _, err := st.MoveMediaOut(ctx, blobs); err != nil {
 		return err
 	}
-	chores.Go(func() { sweepMedia(ctx, st, blobs, log) })
+	// With several nodes sharing one media store, one of them sweeps.
+	sweeper := &jobs.Leader{Store: st, Name: "media-sweep", Holder: thisNode, Log: log}
+	chores.Go(func() { sweeper.Run(ctx, func(ctx context.Context) { sweepMedia(ctx, st, blobs, log) }) })
 
 	hub := live.NewHub()
 	centre := newAlarmCentre(ac, st, log, hub)
@@ -174,15 +177,23 @@ func serveCmd(ctx context.Context, args []string) error {
 		alarmDone <- nil
 	case <-ctx.Done():
 	}
+	// Drain (docs/deploy.md): the panels first, beside the HTTP
+	// requests rather than after them, so that they go to their backup
+	// receiver at once: the SIA listener closes, frames in hand are
+	// stored and acknowledged, the outbox worker finishes the job in hand
+	// and gives the rest of its batch back, and every lease is given back
+	// (the chores' context ended with ctx) for another node to take.
+	drainStart := time.Now()
 	log.Info("shutting down: finishing requests and frames in flight")
+	stopAlarm()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("shutdown", "err", err)
 	}
-	stopAlarm()
 	<-alarmDone
 	<-accessDone
+	log.Info("drained", "took", time.Since(drainStart).Round(time.Millisecond))
 	return serveErr
 }
 
