@@ -30,8 +30,9 @@
 // and nothing after it is acknowledged meanwhile; if the process stops
 // first, the messages were never acknowledged and come again.
 //
-// With an external broker the client uses paho's manual acknowledgement
-// (MQTT 5, in-order PUBACKs flushed every AckInterval), so a QoS 1 message
+// With an external broker the client writes the PUBACKs of a stored batch
+// itself, in order, in one write (paho would acknowledge each message on
+// receipt), so a QoS 1 message
 // whose reports were not stored is redelivered by the broker from the
 // persistent session when shequ reconnects. With the embedded broker the
 // ingestion runs in mochi's OnPublish hook before the broker acknowledges:
