@@ -72,6 +72,8 @@ type Store struct {
 	dsn string
 	// liveHoles are the gaps among the newest live event ids (alarm_live.go).
 	liveHoles *liveHoles
+	// liveBus, when set, announces commits of live events (notify_pg.go).
+	liveBus liveBus
 }
 
 // Options configure Open.
@@ -281,11 +283,14 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
+		s.txEnded(tx, false)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		s.txEnded(tx, false)
 		return fmt.Errorf("commit: %w", mapError(err))
 	}
+	s.txEnded(tx, true)
 	return nil
 }
 

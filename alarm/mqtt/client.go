@@ -254,7 +254,22 @@ func (c *Client) Close() error {
 		c.mu.Unlock()
 		if cm != nil {
 			// The pipeline wrote the stored batches' PUBACKs before
-			// shutdown returned; nothing is left to flush.
+			// shutdown returned, but the broker may not have read them
+			// yet, and closing a connection with unread data in it
+			// resets it: the broker's kernel then drops what Mosquitto
+			// had not read, and the next subscriber (another node) gets
+			// those messages again although they were stored. The broker
+			// handles a client's packets in order, so the answer to a
+			// subscription renewed now says it has read the PUBACKs. (The
+			// subscription is the same, and with retain handling 1 the
+			// renewal sends no retained messages.)
+			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
+			if _, err := cm.Subscribe(sctx, &paho.Subscribe{
+				Subscriptions: []paho.SubscribeOptions{{Topic: c.cfg.BaseTopic + "/#", QoS: 1, RetainHandling: 1}},
+			}); err != nil {
+				c.log.Debug("mqtt: the broker did not confirm the last acknowledgements", "err", err)
+			}
+			scancel()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			err = cm.Disconnect(ctx)
 			cancel()
