@@ -165,18 +165,15 @@ func publishChanges(t testing.TB, pub *publisher, sensors int, from, changes int
 // sensor's events alternate from an opening, with none lost or doubled.
 func checkStored(t *testing.T, st *sqlstore.Store, sensors, want int) {
 	t.Helper()
-	var got map[string]string
-	var n int
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got, n = storedSequences(t, st)
-		if n >= want || time.Now().After(deadline) {
+		if _, n := storedSequences(t, st); n >= want || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond) // anything stored twice would show now
-	got, n = storedSequences(t, st)
+	got, n := storedSequences(t, st)
 	if n != want {
 		t.Errorf("%d events stored, want %d", n, want)
 	}
