@@ -67,6 +67,9 @@ func Dial(url, name string, changed func(), log *slog.Logger) (*NATS, error) {
 		conn.Close()
 		return nil, fmt.Errorf("bus %s: subscribe: %w", url, err)
 	}
+	// A round trip, so that the server has the subscription when Dial
+	// returns (when connected; else it is sent at the connection).
+	_ = conn.FlushTimeout(2 * time.Second)
 	b.conn = conn
 	return b, nil
 }
