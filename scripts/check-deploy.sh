@@ -175,7 +175,7 @@ for n in nodes:
     assert e["SHEQU_DB"].startswith("postgres://") and "@postgres:5432/" in e["SHEQU_DB"]
     assert n["depends_on"]["postgres"]["condition"] == "service_healthy"
 assert nodes[0]["hostname"] != nodes[1]["hostname"], "the nodes share a name"
-assert nodes[0]["environment"]["SHEQU_MQTT_CLIENT_ID"] != nodes[1]["environment"]["SHEQU_MQTT_CLIENT_ID"], "the nodes share an MQTT client id"
+assert nodes[0]["environment"]["SHEQU_MQTT_CLIENT_ID"] == nodes[1]["environment"]["SHEQU_MQTT_CLIENT_ID"], "the nodes must share the deployment's MQTT client id (one subscribes at a time)"
 assert nodes[0]["volumes"][0] != nodes[1]["volumes"][0], "the nodes share a data volume"
 for n in nodes:
     assert n["environment"]["SHEQU_MEDIA"] == "/media" and "media:/media" in n["volumes"], "the nodes do not share their media"
@@ -278,7 +278,7 @@ start_node() { # start_node N
 	local n=$1
 	http[$n]=127.0.0.1:$(free_port)
 	local mq=()
-	[[ -n $mqport ]] && mq=(--mqtt "tcp://127.0.0.1:$mqport" --mqtt-user shequ --mqtt-client-id "shequ-check-$$-$n")
+	[[ -n $mqport ]] && mq=(--mqtt "tcp://127.0.0.1:$mqport" --mqtt-user shequ --mqtt-client-id "shequ-check-$$")
 	SHEQU_KEY=$key SHEQU_MQTT_PASSWORD=${mqpass:-} SHEQU_ADMIN_PASSWORD=$adminpw \
 		named "check-node-$n" "$work/shequ" serve --db "$dburl" --http "${http[$n]}" --sia "" \
 		--data "$work/node-$n" --media "$work/media" --trust-proxy --secure-cookies "${mq[@]}" >"$work/node-$n.log" 2>&1 &

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,15 +24,62 @@ const LiveChannel = "shequ_live"
 const notifyLiveSQL = "SELECT pg_notify('" + LiveChannel + "', currval(pg_get_serial_sequence('live_events', 'id'))::text)"
 
 // notifyLive tells the other nodes, at commit, that live events were
-// written. SQLite runs one process: nothing to tell.
+// written: by NOTIFY in the transaction, or, with a bus (PublishLiveTo),
+// by publishing the id once the transaction committed. SQLite runs one
+// process: nothing to tell.
 func (s *Store) notifyLive(ctx context.Context, q querier) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	if _, err := q.ExecContext(ctx, notifyLiveSQL); err != nil {
+	if s.liveBus.publish == nil {
+		if _, err := q.ExecContext(ctx, notifyLiveSQL); err != nil {
+			return fmt.Errorf("notify live event: %w", err)
+		}
+		return nil
+	}
+	tx, ok := q.(*sql.Tx)
+	if !ok {
+		return errors.New("notify live event: not in a transaction")
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, lastLiveIDSQL).Scan(&id); err != nil {
 		return fmt.Errorf("notify live event: %w", err)
 	}
+	s.liveBus.pending.Store(tx, id)
 	return nil
+}
+
+// lastLiveIDSQL is the id of the transaction's last live event.
+const lastLiveIDSQL = "SELECT currval(pg_get_serial_sequence('live_events', 'id'))"
+
+// liveBus publishes the live event ids of committed transactions when the
+// deployment uses a bus instead of NOTIFY.
+type liveBus struct {
+	publish func(id int64)
+	pending *sync.Map // *sql.Tx → the newest live event id it wrote
+}
+
+// PublishLiveTo makes the store announce its commits of live events by
+// calling publish with the newest id, after the commit, instead of by
+// PostgreSQL NOTIFY (--bus). Call it before the store is used; it does
+// nothing on SQLite.
+func (s *Store) PublishLiveTo(publish func(id int64)) {
+	if s.dialect != Postgres {
+		return
+	}
+	s.liveBus = liveBus{publish: publish, pending: &sync.Map{}}
+}
+
+// txEnded publishes the live event id tx wrote if it committed, and
+// forgets it either way.
+func (s *Store) txEnded(tx *sql.Tx, committed bool) {
+	if s.liveBus.publish == nil {
+		return
+	}
+	id, ok := s.liveBus.pending.LoadAndDelete(tx)
+	if ok && committed {
+		s.liveBus.publish(id.(int64))
+	}
 }
 
 // LiveListener wakes this node's live streams when any node of the

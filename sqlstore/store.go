@@ -73,6 +73,8 @@ type Store struct {
 	dsn string
 	// liveHoles are the gaps among the newest live event ids (alarm_live.go).
 	liveHoles *liveHoles
+	// liveBus, when set, announces commits of live events (notify_pg.go).
+	liveBus liveBus
 }
 
 // Options configure Open.
@@ -113,7 +115,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
 		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn,
-		liveHoles: &liveHoles{seen: map[int64]time.Time{}}}
+		liveHoles: &liveHoles{seen: map[int64]liveHole{}}}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres
@@ -342,6 +344,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
+		s.txEnded(tx, false)
 		return err
 	}
 	if f, ok := jobs.FenceFrom(ctx); ok {
@@ -351,8 +354,10 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		s.txEnded(tx, false)
 		return fmt.Errorf("commit: %w", mapError(err))
 	}
+	s.txEnded(tx, true)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -22,8 +23,10 @@ type Config struct {
 	// embedded broker.
 	Listen string
 
-	// ClientID at the external broker. It must stay the same across
-	// restarts for the broker to keep the session. Default shequ-<hostname>.
+	// ClientID at the external broker: the session there, where the
+	// broker keeps the messages not yet acknowledged. It must stay the
+	// same across restarts, and with Elect it is the deployment's, the
+	// same on every node (see Elect). Default shequ-<hostname>.
 	ClientID string
 	Username string
 	Password string
@@ -40,13 +43,10 @@ type Config struct {
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
 	// ReceiveMaximum is how many unacknowledged messages the external
-	// broker may send at once. Default 1024 (the window matters for the
-	// rate: acknowledgements go in batches every AckInterval).
+	// broker may send at once. Default 1024: the window must hold several
+	// batches (MaxBatch), so that the broker keeps sending while one is
+	// stored.
 	ReceiveMaximum uint16
-	// AckInterval is how often acknowledgements are flushed to the external
-	// broker (they must go in order, so the client buffers them). Default
-	// 2 ms.
-	AckInterval time.Duration
 
 	// MaxBatch is the most messages stored in one Handle call. Default 256.
 	MaxBatch int
@@ -60,6 +60,28 @@ type Config struct {
 	// DedupWindow is how long a stored message is remembered to recognise
 	// its redelivery after a lost acknowledgement. Default 1 h.
 	DedupWindow time.Duration
+
+	// Elect, when set, decides which process of a deployment subscribes at
+	// the external broker: it calls lead while this one should, and
+	// cancels lead's context when it no longer should (jobs.Leader.Run
+	// fits). Nil: this process always subscribes. The embedded broker is
+	// not affected.
+	//
+	// One subscriber at a time, rather than one MQTT 5 shared subscription
+	// ($share/group/...) per node, because a sensor's messages must be
+	// translated in the order they were sent: an "open" and the "closed"
+	// after it mean opposite things in the other order, the messages carry
+	// no sequence number, and a shared subscription hands consecutive
+	// messages of one sensor to different nodes, which store them in
+	// whatever order their transactions happen to commit. With one
+	// subscriber the order is the broker's, and the session (ClientID,
+	// the same on every node) carries the unacknowledged and queued
+	// messages over to the next subscriber. A subscriber stores only
+	// while it leads (see term): when lead's context ends, the batch being
+	// stored is finished and the rest is left unacknowledged for the next
+	// one, which starts from the stored state (Sensors.LastState), so a
+	// redelivered message that was stored makes no second report.
+	Elect func(ctx context.Context, lead func(context.Context))
 
 	// Now is the clock for ReceivedAt. Default time.Now.
 	Now func() time.Time
@@ -92,9 +114,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReceiveMaximum == 0 {
 		c.ReceiveMaximum = 1024
-	}
-	if c.AckInterval <= 0 {
-		c.AckInterval = 2 * time.Millisecond
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 256
@@ -157,14 +176,13 @@ func Run(ctx context.Context, cfg Config, sensors Sensors, h Handler) error {
 	if cfg.URL == "" && cfg.Listen == "" {
 		return errors.New("mqtt: neither a broker URL nor a listen address is configured")
 	}
-	p := newPipeline(cfg, sensors, h)
-	var c *Client
+	cfg = cfg.withDefaults()
 	if cfg.URL != "" {
-		var err error
-		if c, err = newClient(cfg, p, false); err != nil {
+		if _, err := parseBrokerURL(cfg.URL); err != nil {
 			return err
 		}
 	}
+	p := newPipeline(cfg, sensors, h)
 	var b *Broker
 	if cfg.Listen != "" {
 		b = newBroker(cfg, p, false)
@@ -176,22 +194,44 @@ func Run(ctx context.Context, cfg Config, sensors Sensors, h Handler) error {
 			return err
 		}
 	}
-	if c != nil {
-		c.start()
+	var terms sync.WaitGroup
+	if cfg.URL != "" {
+		elect := cfg.Elect
+		if elect == nil {
+			elect = func(ctx context.Context, lead func(context.Context)) { lead(ctx) }
+		}
+		terms.Add(1)
+		go func() {
+			defer terms.Done()
+			elect(ctx, func(ctx context.Context) { subscribeTerm(ctx, cfg, p) })
+		}()
 	}
 	<-ctx.Done()
-	if c != nil {
-		c.closing.Store(true)
-	}
 	if b != nil {
 		b.closing.Store(true)
 	}
+	terms.Wait()
 	p.shutdown()
-	if c != nil {
-		c.Close()
-	}
 	if b != nil {
 		b.Close()
 	}
 	return nil
+}
+
+// subscribeTerm subscribes at the external broker until ctx ends, then
+// returns once none of the messages it received is being stored, and none
+// will be: the rest stay unacknowledged at the broker for the next term.
+func subscribeTerm(ctx context.Context, cfg Config, p *pipeline) {
+	c, err := newClient(cfg, p, false)
+	if err != nil {
+		cfg.Logger.Error("mqtt: cannot start the client", "err", err)
+		return
+	}
+	c.term = p.beginTerm()
+	c.log.Info("mqtt: subscribing for this node")
+	c.start()
+	<-ctx.Done()
+	c.closing.Store(true)
+	c.term.end()
+	c.Close()
 }

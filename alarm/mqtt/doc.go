@@ -30,19 +30,38 @@
 // and nothing after it is acknowledged meanwhile; if the process stops
 // first, the messages were never acknowledged and come again.
 //
-// With an external broker the client uses paho's manual acknowledgement
-// (MQTT 5, in-order PUBACKs flushed every AckInterval), so a QoS 1 message
+// With an external broker the client writes the PUBACKs of a stored batch
+// itself, in order, in one write (paho would acknowledge each message on
+// receipt), so a QoS 1 message
 // whose reports were not stored is redelivered by the broker from the
 // persistent session when shequ reconnects. With the embedded broker the
 // ingestion runs in mochi's OnPublish hook before the broker acknowledges:
 // the publisher's PUBACK is sent after storage, and a message that was not
 // stored stays with the publisher until it reconnects.
 //
+// A crash after a batch was stored and before its PUBACKs went out makes
+// the broker send the batch again; the sensors' stored state makes a
+// repeated change no report (see Restart), but a batch holding two
+// changes of one sensor (open, then closed) would be stored again: the
+// second repeat is a change from the first. Telling it apart needs the
+// packet ids of the stored messages kept in the same transaction as the
+// reports (not done yet).
+//
 // Delivery is at least once. Duplicates are kept out in two ways: a
 // redelivered message flagged DUP whose session, packet id and content
 // match one already stored is acknowledged without storing it again; and
 // since only changes are reported, a repeat of the state last stored makes
 // no report.
+//
+// # Several nodes
+//
+// With Config.Elect (the server passes a lease, jobs.Leader) one node of a
+// deployment at a time subscribes at the external broker, under the
+// deployment's client id, so that each message is handled by one node and
+// in the broker's order; why not a shared subscription per node is said at
+// Config.Elect. When the subscribing node stops, it finishes the batch
+// being stored, confirms its PUBACKs and gives the lease up; the next node
+// starts from the stored state. The embedded broker runs on every node.
 //
 // # Restart
 //

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shequ/shequ/alarm"
@@ -51,6 +52,40 @@ type delivery struct {
 	// ack is called once the message's reports are stored (or the message
 	// was deliberately skipped). nil for QoS 0.
 	ack func()
+	// acker, instead of ack, acknowledges packet id with the other
+	// deliveries of the batch that have the same acker, in one go.
+	acker batchAcker
+	// term is the subscription term the delivery came in, nil for the
+	// embedded broker's: once the term has ended the delivery is dropped
+	// unstored, since the next subscriber (maybe another node) gets it
+	// again from the broker.
+	term *term
+	// reset, on a delivery that carries no message, makes the worker
+	// forget what it remembers of the sensors: a new term begins, and
+	// another node may have stored their changes since.
+	reset bool
+}
+
+// term is one stretch of subscribing at the external broker; on several
+// nodes, one node's hold of the subscriber's lease (see Config.Elect).
+type term struct {
+	// mu is held by the worker while it stores deliveries of the term,
+	// and by end: once end returned, none of them is being stored and
+	// none will be.
+	mu    sync.Mutex
+	ended atomic.Bool // set under mu
+}
+
+// end ends the term, waiting for the batch being stored to be stored.
+func (t *term) end() {
+	t.mu.Lock()
+	t.ended.Store(true)
+	t.mu.Unlock()
+}
+
+// batchAcker acknowledges QoS 1 messages by packet id, in the order given.
+type batchAcker interface {
+	ackBatch(ids []uint16) error
 }
 
 type dedupKey struct {
@@ -149,7 +184,7 @@ func (p *pipeline) run(ctx context.Context) {
 		}
 		batch := []*delivery{first}
 	gather:
-		for len(batch) < p.cfg.MaxBatch {
+		for len(batch) < p.cfg.MaxBatch && !batch[len(batch)-1].reset {
 			select {
 			case d := <-p.queue:
 				batch = append(batch, d)
@@ -157,8 +192,32 @@ func (p *pipeline) run(ctx context.Context) {
 				break gather
 			}
 		}
+		if last := batch[len(batch)-1]; last.reset {
+			if len(batch) > 1 {
+				p.process(ctx, batch[:len(batch)-1])
+			}
+			p.forget()
+			continue
+		}
 		p.process(ctx, batch)
 	}
+}
+
+// forget clears the memory of sensors and deliveries (see delivery.reset).
+func (p *pipeline) forget() {
+	clear(p.memory)
+	clear(p.handled)
+	clear(p.handledOld)
+}
+
+// beginTerm starts a subscription term: what the worker remembers is
+// forgotten before the term's first delivery.
+func (p *pipeline) beginTerm() *term {
+	if err := p.enqueue(&delivery{reset: true}); err != nil {
+		// Stopped: nothing more is stored anyway.
+		p.log.Debug("mqtt: term not begun", "err", err)
+	}
+	return &term{}
 }
 
 // shutdown stops taking deliveries and waits for the worker to return,
@@ -185,21 +244,32 @@ func (p *pipeline) shutdown() {
 func (p *pipeline) process(ctx context.Context, batch []*delivery) {
 	delay := p.cfg.RetryMin
 	for attempt := 1; ; attempt++ {
+		// A term is ended or held until this attempt is over.
+		t := p.holdTerm(batch)
+		batch = current(batch)
+		if len(batch) == 0 {
+			if t != nil {
+				t.mu.Unlock()
+			}
+			return
+		}
 		next, err := p.store(ctx, batch)
 		if err == nil {
 			for name, st := range next {
 				p.memory[name] = st
 			}
 			p.remember(batch)
-			for _, d := range batch {
-				if d.ack != nil {
-					d.ack()
-				}
+			p.acknowledge(batch)
+			if t != nil {
+				t.mu.Unlock()
 			}
 			if attempt > 1 {
 				p.log.Info("mqtt: reports stored after retrying", "messages", len(batch), "attempts", attempt)
 			}
 			return
+		}
+		if t != nil {
+			t.mu.Unlock()
 		}
 		p.log.Error("mqtt: storing reports failed; messages stay unacknowledged", "messages", len(batch), "attempt", attempt, "retry_in", delay, "err", err)
 		select {
@@ -211,6 +281,69 @@ func (p *pipeline) process(ctx context.Context, batch []*delivery) {
 		}
 		delay = min(delay*2, p.cfg.RetryMax)
 	}
+}
+
+// holdTerm locks the term of the batch's newest term delivery, so that the
+// term cannot end while the batch is stored. Terms follow one another, so
+// the deliveries of any older term in the batch belong to ended terms.
+func (p *pipeline) holdTerm(batch []*delivery) *term {
+	for i := len(batch) - 1; i >= 0; i-- {
+		if t := batch[i].term; t != nil {
+			t.mu.Lock()
+			return t
+		}
+	}
+	return nil
+}
+
+// current returns the deliveries of batch whose term has not ended; the
+// caller holds the newest term's lock (holdTerm), and older terms have
+// ended for good.
+func current(batch []*delivery) []*delivery {
+	keep := batch[:0:0]
+	dropped := false
+	for _, d := range batch {
+		if d.term != nil && d.term.ended.Load() {
+			dropped = true
+			continue
+		}
+		keep = append(keep, d)
+	}
+	if !dropped {
+		return batch
+	}
+	return keep
+}
+
+// acknowledge acknowledges a stored batch in order: the deliveries of one
+// connection to the external broker with one write, the others one by one.
+func (p *pipeline) acknowledge(batch []*delivery) {
+	var acker batchAcker
+	var ids []uint16
+	flush := func() {
+		if len(ids) == 0 {
+			return
+		}
+		if err := acker.ackBatch(ids); err != nil {
+			// The connection is gone: the broker sends the messages
+			// again, and they are recognised as stored.
+			p.log.Debug("mqtt: acknowledgements not sent", "messages", len(ids), "err", err)
+		}
+		ids = ids[:0]
+	}
+	for _, d := range batch {
+		switch {
+		case d.acker != nil:
+			if d.acker != acker {
+				flush()
+				acker = d.acker
+			}
+			ids = append(ids, d.id)
+		case d.ack != nil:
+			d.ack()
+		}
+	}
+	flush()
 }
 
 // store translates a batch and hands its reports to the Handler. It

@@ -44,7 +44,7 @@ func (c *alarmConfig) register(f envFlags) {
 	f.string(&c.mqttListen, "mqtt-listen", "SHEQU_MQTT_LISTEN", "", "address of the embedded MQTT broker for sensors, e.g. 127.0.0.1:1883; beyond loopback it needs --mqtt-password")
 	f.string(&c.mqttUser, "mqtt-user", "SHEQU_MQTT_USER", "", "MQTT username: shequ's at the external broker, and the one sensor bridges present to the embedded broker")
 	f.string(&c.mqttPass, "mqtt-password", "SHEQU_MQTT_PASSWORD", "", "MQTT password that goes with --mqtt-user (better set in the environment than on the command line)")
-	f.string(&c.mqttClientID, "mqtt-client-id", "SHEQU_MQTT_CLIENT_ID", "", "shequ's MQTT client id at the external broker, its session there; each node needs its own (default shequ-<node>)")
+	f.string(&c.mqttClientID, "mqtt-client-id", "SHEQU_MQTT_CLIENT_ID", "", "shequ's MQTT client id at the external broker, its session there: the deployment's, the same on every node, since one node at a time subscribes (default: shequ-<node> of the first node that subscribed, kept in the database)")
 	f.string(&c.sms, "sms", "SHEQU_SMS", "log", "how SMS go out: log (write them to the log), an https:// URL of an SMS gateway webhook, or smpp://systemid:password@host:port?source=NUMBER")
 	f.string(&c.smsToken, "sms-token", "SHEQU_SMS_TOKEN", "", "bearer token for the SMS gateway webhook")
 	f.string(&c.smsReceiptSecret, "sms-receipt-secret", "SHEQU_SMS_RECEIPT_SECRET", "", "shared secret the SMS gateway signs its delivery callbacks to POST /api/v1/notify/receipts with (HMAC-SHA256 in X-Shequ-Signature); empty refuses callbacks")
@@ -97,6 +97,40 @@ func (a *alarmCentre) mqttConfig() mqtt.Config {
 		id = "shequ-" + thisNode
 	}
 	return mqtt.Config{URL: a.cfg.mqttURL, Listen: a.cfg.mqttListen, Username: a.cfg.mqttUser, Password: a.cfg.mqttPass, ClientID: id, Logger: a.log}
+}
+
+// mqttSubscriberTTL is the subscriber's lease: how long the sensors'
+// messages wait at the broker after the subscribing node died, before
+// another node takes over (a node that stops gives the lease up at once).
+const mqttSubscriberTTL = 6 * time.Second
+
+// mqttCluster is mqttConfig for a deployment of one or more nodes: one
+// node at a time subscribes at the external broker, the holder of the
+// "mqtt-subscriber" lease, under the deployment's client id (see
+// mqtt.Config.Elect for why not a shared subscription per node).
+func (a *alarmCentre) mqttCluster(ctx context.Context) (mqtt.Config, error) {
+	cfg := a.mqttConfig()
+	if cfg.URL == "" {
+		return cfg, nil
+	}
+	if a.cfg.mqttClientID == "" {
+		for {
+			id, err := a.store.MQTTClientID(ctx, cfg.ClientID)
+			if err == nil {
+				cfg.ClientID = id
+				break
+			}
+			a.log.Error("MQTT: the deployment's client id; trying again in 5 s", "err", err)
+			select {
+			case <-ctx.Done():
+				return cfg, ctx.Err()
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+	lease := &jobs.Leader{Store: a.store, Name: "mqtt-subscriber", Holder: thisNode, TTL: mqttSubscriberTTL, Log: a.log}
+	cfg.Elect = lease.Run
+	return cfg, nil
 }
 
 // listen binds the receiver's address so that a taken port fails the
@@ -170,7 +204,11 @@ func (a *alarmCentre) run(ctx context.Context) error {
 	if a.cfg.mqttURL != "" || a.cfg.mqttListen != "" {
 		sensors := &sensorDirectory{store: a.store, log: a.log}
 		start("mqtt", func() {
-			if err := mqtt.Run(ctx, a.mqttConfig(), sensors, a.ingestor); err != nil && ctx.Err() == nil {
+			cfg, err := a.mqttCluster(ctx)
+			if err == nil {
+				err = mqtt.Run(ctx, cfg, sensors, a.ingestor)
+			}
+			if err != nil && ctx.Err() == nil {
 				a.log.Error("MQTT", "err", err)
 			}
 		})

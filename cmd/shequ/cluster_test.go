@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,10 +75,43 @@ func TestLiveEventsCrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test: not in -short")
 	}
+	liveEventsCrossNodes(t, "LISTEN/NOTIFY")
+}
+
+// TestLiveEventsCrossNodesNATS is TestLiveEventsCrossNodes with the nodes
+// woken over NATS (--bus) instead of LISTEN/NOTIFY. It needs a NATS server
+// at 127.0.0.1:4222 (or SHEQU_TEST_NATS_URL): skipped without one, except
+// under CI=true, which has one.
+func TestLiveEventsCrossNodesNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test: not in -short")
+	}
+	natsURL := os.Getenv("SHEQU_TEST_NATS_URL")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
+	}
+	u, err := url.Parse(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no NATS server at %s, and CI=true requires this test to run: %v", natsURL, err)
+		}
+		t.Skipf("no NATS server at %s (nats-server -a 127.0.0.1 -p 4222): %v", natsURL, err)
+	} else {
+		c.Close()
+	}
+	liveEventsCrossNodes(t, "NATS", "--bus", natsURL)
+}
+
+// liveEventsCrossNodes runs the cross-node test with the nodes' extra
+// arguments (the bus).
+func liveEventsCrossNodes(t *testing.T, how string, extra ...string) {
 	dsn := sqlstoretest.EmptyDSN(t, sqlstore.Postgres)
 	env := []string{"SHEQU_DEMO_PASSWORD=demo-password-1", "SHEQU_KEY=" + strings.Repeat("2a", 32)}
-	a := start(t, env, "--demo", "--db", dsn, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--node", "node-a")
-	b := start(t, env, "--db", dsn, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--node", "node-b")
+	a := start(t, env, append([]string{"--demo", "--db", dsn, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--node", "node-a"}, extra...)...)
+	b := start(t, env, append([]string{"--db", dsn, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--node", "node-b"}, extra...)...)
 
 	resp, err := http.Get("http://" + b.addr + "/metrics")
 	if err != nil {
@@ -140,7 +175,7 @@ func TestLiveEventsCrossNodes(t *testing.T) {
 	}
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[(len(lat)*99+99)/100-1]
-	t.Logf("SOS on node A to the console on node B, %d rounds: p50 %v, p99 %v, max %v", rounds, p50, p99, lat[len(lat)-1])
+	t.Logf("SOS on node A to the console on node B over %s, %d rounds: p50 %v, p99 %v, max %v", how, rounds, p50, p99, lat[len(lat)-1])
 	if p99 > time.Second {
 		t.Errorf("p99 %v over 1 s", p99)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shequ/shequ/broadcast/icecast"
+	"github.com/shequ/shequ/bus"
 	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/live"
@@ -42,6 +43,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	f.bool(&proxy, "trust-proxy", "SHEQU_TRUST_PROXY", false, "take the client address from X-Forwarded-For (behind a reverse proxy)")
 	f.string(&icecastURL, "icecast", "SHEQU_ICECAST", "", "also send each loudspeaker zone to this Icecast server as source, mount /zone-{code}: http://source:PASSWORD@host:8000")
 	f.string(&thisNode, "node", "SHEQU_NODE", defaultNode(), "this node's name among several on one PostgreSQL: the holder of its leases, in /metrics (shequ_node_info) and the log")
+	var busURL string
+	f.string(&busURL, "bus", "SHEQU_BUS", "", "NATS server(s) that wake the other nodes' live streams, e.g. nats://127.0.0.1:4222, instead of PostgreSQL LISTEN/NOTIFY (for many nodes)")
 	f.string(&icecastAdmin, "icecast-admin", "SHEQU_ICECAST_ADMIN", "", "USER:PASSWORD of the Icecast admin, to see which loudspeakers listen to the mounts (speaker health)")
 	if err := f.Parse(args); err != nil {
 		return flagErr(err)
@@ -74,6 +77,18 @@ func serveCmd(ctx context.Context, args []string) error {
 		}
 		log.Info("store closed")
 	}()
+	hub := live.NewHub()
+	// Other nodes' commits of live events wake this node's streams: over
+	// NATS with --bus, else by PostgreSQL LISTEN/NOTIFY (below). The bus
+	// is set before anything uses the store.
+	var liveBus *bus.NATS
+	if busURL != "" {
+		if liveBus, err = bus.Dial(busURL, "shequ-"+thisNode, hub.Changed, log); err != nil {
+			return err
+		}
+		defer liveBus.Close()
+		st.PublishLiveTo(liveBus.Publish)
+	}
 	// The chores that run beside the server (sweeps, leases, probes, the
 	// loudspeakers) are stopped and waited for before the store closes:
 	// one still writing (a lease given back) would do so after the last
@@ -110,7 +125,6 @@ func serveCmd(ctx context.Context, args []string) error {
 	sweeper := &jobs.Leader{Store: st, Name: "media-sweep", Holder: thisNode, Log: log}
 	chores.Go(func() { sweeper.Run(ctx, func(ctx context.Context) { sweepMedia(ctx, st, blobs, log) }) })
 
-	hub := live.NewHub()
 	centre := newAlarmCentre(ac, st, log, hub)
 	ev := evidenceWorker(st, blobs, log)
 	centre.moreJobs = append(centre.moreJobs, ev.Register)
@@ -128,7 +142,9 @@ func serveCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	// Other nodes' commits of live events wake this node's streams.
-	if l := st.LiveListener(hub.Changed, log); l != nil {
+	if liveBus != nil {
+		dataReady = bothReady(dataReady, liveBus.Ready)
+	} else if l := st.LiveListener(hub.Changed, log); l != nil {
 		chores.Go(func() { l.Run(ctx) })
 		dataReady = bothReady(dataReady, l.Ready)
 	}
