@@ -188,6 +188,104 @@ func DistinctPeople(people []Served) []PeopleCount {
 	return out
 }
 
+// ServedSet is the residents an association served in one month: their
+// ids, ascending, each once. A rollup that keeps one such set per
+// association and month answers every people-served figure of a period
+// exactly, by merging the sets of its months (CountServed).
+type ServedSet struct {
+	AssociationID int64
+	Month         string
+	People        []int64
+}
+
+// CountServed counts the residents of sets as DistinctPeople counts the
+// same residents given one by one: each once per association and month,
+// per association over the sets' months, per month over the associations
+// (AssociationID 0) and once in all. Each set must be ascending without
+// repeats, and there must be at most one set per association and month.
+// Distinct people over several months are counted by merging the sorted
+// sets: linear in the ids given, with no map.
+func CountServed(sets []ServedSet) []PeopleCount {
+	byAssoc := map[int64][][]int64{}
+	byMonth := map[string][][]int64{}
+	var assocs []int64
+	var months []string
+	out := make([]PeopleCount, 0, len(sets))
+	for _, s := range sets {
+		if len(s.People) == 0 {
+			continue
+		}
+		if _, ok := byAssoc[s.AssociationID]; !ok {
+			assocs = append(assocs, s.AssociationID)
+		}
+		if _, ok := byMonth[s.Month]; !ok {
+			months = append(months, s.Month)
+		}
+		byAssoc[s.AssociationID] = append(byAssoc[s.AssociationID], s.People)
+		byMonth[s.Month] = append(byMonth[s.Month], s.People)
+		out = append(out, PeopleCount{AssociationID: s.AssociationID, Month: s.Month, People: len(s.People)})
+	}
+	var each [][]int64
+	for _, a := range assocs {
+		u := unionSorted(byAssoc[a])
+		out = append(out, PeopleCount{AssociationID: a, People: len(u)})
+		each = append(each, u)
+	}
+	for _, m := range months {
+		out = append(out, PeopleCount{Month: m, People: len(unionSorted(byMonth[m]))})
+	}
+	if len(each) > 0 {
+		out = append(out, PeopleCount{People: len(unionSorted(each))})
+	}
+	return out
+}
+
+// unionSorted merges ascending sets into one, pairwise so that each id is
+// copied about log2(len(sets)) times. The sets are not changed.
+func unionSorted(sets [][]int64) []int64 {
+	switch len(sets) {
+	case 0:
+		return nil
+	case 1:
+		return sets[0]
+	}
+	level := make([][]int64, len(sets))
+	copy(level, sets)
+	for len(level) > 1 {
+		next := level[:0]
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				next = append(next, level[i])
+				continue
+			}
+			next = append(next, mergeTwo(make([]int64, 0, len(level[i])+len(level[i+1])), level[i], level[i+1]))
+		}
+		level = next
+	}
+	return level[0]
+}
+
+// mergeTwo appends the union of ascending x and y to dst.
+func mergeTwo(dst, x, y []int64) []int64 {
+	i, j := 0, 0
+	for i < len(x) && j < len(y) {
+		switch {
+		case x[i] < y[j]:
+			dst = append(dst, x[i])
+			i++
+		case x[i] > y[j]:
+			dst = append(dst, y[j])
+			j++
+		default:
+			dst = append(dst, x[i])
+			i++
+			j++
+		}
+	}
+	dst = append(dst, x[i:]...)
+	return append(dst, y[j:]...)
+}
+
 // MonthStats is one month of an association's figures, for charts.
 type MonthStats struct {
 	Month        string `json:"month" doc:"YYYY-MM"`
