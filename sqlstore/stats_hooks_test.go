@@ -82,3 +82,10 @@ func (s *Store) BulkCases(ctx context.Context, c int64, cs []assoc.Case) error {
 		return nil
 	})
 }
+
+// FormatServedSet writes ids as case_served keeps them, for the tests to
+// compare the rollup's text with a recount.
+func FormatServedSet(ids []int64) string { return formatServedSet(ids) }
+
+// ParseServedSet reads a set's text back.
+func ParseServedSet(text string) ([]int64, error) { return parseServedSet(nil, []byte(text)) }
