@@ -70,13 +70,18 @@ func TestParseDays(t *testing.T) {
 
 // CountServed, merging each month's set, counts as DistinctPeople does
 // one resident at a time: random residents served by a few associations
-// over a few months, repeats included.
+// over a few months, repeats included; ids close together (counted in
+// bitmaps) and far apart (counted by merging).
 func TestCountServedEqualsDistinctPeople(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 34))
 	for round := range 200 {
 		var people []Served
+		scale := int64(1)
+		if round%2 == 1 {
+			scale = 1_000_003
+		}
 		for range rng.IntN(300) {
-			people = append(people, Served{AssociationID: int64(1 + rng.IntN(4)), Month: fmt.Sprintf("2026-%02d", 1+rng.IntN(6)), PersonID: int64(1 + rng.IntN(1+rng.IntN(80)))})
+			people = append(people, Served{AssociationID: int64(1 + rng.IntN(4)), Month: fmt.Sprintf("2026-%02d", 1+rng.IntN(6)), PersonID: scale * int64(1+rng.IntN(1+rng.IntN(80)))})
 		}
 		sets := map[[2]string][]int64{}
 		for _, x := range people {
