@@ -239,7 +239,15 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 	for _, r := range results {
 		s.log.Info("migration applied", "version", r.Source.Version, "took", r.Duration)
 	}
-	return p.GetDBVersion(ctx)
+	v, err := p.GetDBVersion(ctx)
+	if err == nil && v >= publicTextVersion {
+		if n, err := s.scrubPublicTexts(ctx); err != nil {
+			return v, err
+		} else if n > 0 {
+			s.log.Info("matters' public texts scrubbed", "matters", n)
+		}
+	}
+	return v, err
 }
 
 func (s *Store) now() time.Time { return s.clock.Now().UTC() }
