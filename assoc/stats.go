@@ -1,6 +1,8 @@
 package assoc
 
 import (
+	"math"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -186,6 +188,171 @@ func DistinctPeople(people []Served) []PeopleCount {
 		out[i] = k
 	}
 	return out
+}
+
+// ServedSet is the residents an association served in one month: their
+// ids, ascending, each once. A rollup that keeps one such set per
+// association and month answers every people-served figure of a period
+// exactly, by merging the sets of its months (CountServed).
+type ServedSet struct {
+	AssociationID int64
+	Month         string
+	People        []int64
+}
+
+// CountServed counts the residents of sets as DistinctPeople counts the
+// same residents given one by one: each once per association and month,
+// per association over the sets' months, per month over the associations
+// (AssociationID 0) and once in all. Each set must be ascending without
+// repeats, and there must be at most one set per association and month.
+// Distinct people over several months are counted without a map: in
+// bitmaps over the span of the ids when they lie close together, as a
+// community's residents do, else by merging the sorted sets.
+func CountServed(sets []ServedSet) []PeopleCount {
+	var assocs []int64
+	var months []string
+	seenAssoc, seenMonth := map[int64]int{}, map[string]int{}
+	out := make([]PeopleCount, 0, len(sets))
+	lo, hi, n := int64(math.MaxInt64), int64(math.MinInt64), 0
+	for _, s := range sets {
+		if len(s.People) == 0 {
+			continue
+		}
+		if _, ok := seenAssoc[s.AssociationID]; !ok {
+			seenAssoc[s.AssociationID] = len(assocs)
+			assocs = append(assocs, s.AssociationID)
+		}
+		if _, ok := seenMonth[s.Month]; !ok {
+			seenMonth[s.Month] = len(months)
+			months = append(months, s.Month)
+		}
+		lo, hi, n = min(lo, s.People[0]), max(hi, s.People[len(s.People)-1]), n+len(s.People)
+		out = append(out, PeopleCount{AssociationID: s.AssociationID, Month: s.Month, People: len(s.People)})
+	}
+	if n == 0 {
+		return out
+	}
+	// The bitmaps take at most 16 bytes per id given (and 32 KiB).
+	if words := uint64(hi-lo)/64 + 1; words*uint64(len(assocs)+2) <= uint64(2*n+4096) {
+		return countBits(out, sets, assocs, months, seenAssoc, seenMonth, lo, int(words))
+	}
+	byAssoc := make([][][]int64, len(assocs))
+	byMonth := make([][][]int64, len(months))
+	for _, s := range sets {
+		if len(s.People) > 0 {
+			a, m := seenAssoc[s.AssociationID], seenMonth[s.Month]
+			byAssoc[a] = append(byAssoc[a], s.People)
+			byMonth[m] = append(byMonth[m], s.People)
+		}
+	}
+	var each [][]int64
+	for i, a := range assocs {
+		u := unionSorted(byAssoc[i])
+		out = append(out, PeopleCount{AssociationID: a, People: len(u)})
+		each = append(each, u)
+	}
+	for i, m := range months {
+		out = append(out, PeopleCount{Month: m, People: len(unionSorted(byMonth[i]))})
+	}
+	return append(out, PeopleCount{People: len(unionSorted(each))})
+}
+
+// countBits is CountServed's count in bitmaps of words words from id lo:
+// one per association, one for all, and one for the month at hand.
+func countBits(out []PeopleCount, sets []ServedSet, assocs []int64, months []string, assocIndex map[int64]int, monthIndex map[string]int, lo int64, words int) []PeopleCount {
+	bm := make([]uint64, (len(assocs)+2)*words)
+	all, month := bm[len(assocs)*words:(len(assocs)+1)*words], bm[(len(assocs)+1)*words:]
+	perMonth := make([][]int, len(months)) // the sets of each month
+	for i, s := range sets {
+		if len(s.People) == 0 {
+			continue
+		}
+		m := monthIndex[s.Month]
+		perMonth[m] = append(perMonth[m], i)
+		a := assocIndex[s.AssociationID]
+		mine := bm[a*words : (a+1)*words]
+		for _, id := range s.People {
+			x := id - lo
+			mine[x>>6] |= 1 << (x & 63)
+		}
+	}
+	for i, a := range assocs {
+		n := 0
+		for w, b := range bm[i*words : (i+1)*words] {
+			n += bits.OnesCount64(b)
+			all[w] |= b
+		}
+		out = append(out, PeopleCount{AssociationID: a, People: n})
+	}
+	for m, name := range months {
+		n := 0
+		for _, i := range perMonth[m] {
+			for _, id := range sets[i].People {
+				x := id - lo
+				if b := uint64(1) << (x & 63); month[x>>6]&b == 0 {
+					month[x>>6] |= b
+					n++
+				}
+			}
+		}
+		for _, i := range perMonth[m] {
+			for _, id := range sets[i].People {
+				month[(id-lo)>>6] = 0
+			}
+		}
+		out = append(out, PeopleCount{Month: name, People: n})
+	}
+	n := 0
+	for _, b := range all {
+		n += bits.OnesCount64(b)
+	}
+	return append(out, PeopleCount{People: n})
+}
+
+// unionSorted merges ascending sets into one, pairwise so that each id is
+// copied about log2(len(sets)) times. The sets are not changed.
+func unionSorted(sets [][]int64) []int64 {
+	switch len(sets) {
+	case 0:
+		return nil
+	case 1:
+		return sets[0]
+	}
+	level := make([][]int64, len(sets))
+	copy(level, sets)
+	for len(level) > 1 {
+		next := level[:0]
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				next = append(next, level[i])
+				continue
+			}
+			next = append(next, mergeTwo(make([]int64, 0, len(level[i])+len(level[i+1])), level[i], level[i+1]))
+		}
+		level = next
+	}
+	return level[0]
+}
+
+// mergeTwo appends the union of ascending x and y to dst.
+func mergeTwo(dst, x, y []int64) []int64 {
+	i, j := 0, 0
+	for i < len(x) && j < len(y) {
+		switch {
+		case x[i] < y[j]:
+			dst = append(dst, x[i])
+			i++
+		case x[i] > y[j]:
+			dst = append(dst, y[j])
+			j++
+		default:
+			dst = append(dst, x[i])
+			i++
+			j++
+		}
+	}
+	dst = append(dst, x[i:]...)
+	return append(dst, y[j:]...)
 }
 
 // MonthStats is one month of an association's figures, for charts.

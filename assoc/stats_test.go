@@ -2,6 +2,11 @@ package assoc
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/shequ/shequ"
@@ -60,5 +65,63 @@ func TestParseDays(t *testing.T) {
 		if err != nil || p.From != tt.wantFrom || p.To != tt.wantTo {
 			t.Errorf("%q–%q: %+v %v", tt.from, tt.to, p, err)
 		}
+	}
+}
+
+// CountServed, merging each month's set, counts as DistinctPeople does
+// one resident at a time: random residents served by a few associations
+// over a few months, repeats included; ids close together (counted in
+// bitmaps) and far apart (counted by merging).
+func TestCountServedEqualsDistinctPeople(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 34))
+	for round := range 200 {
+		var people []Served
+		scale := int64(1)
+		if round%2 == 1 {
+			scale = 1_000_003
+		}
+		for range rng.IntN(300) {
+			people = append(people, Served{AssociationID: int64(1 + rng.IntN(4)), Month: fmt.Sprintf("2026-%02d", 1+rng.IntN(6)), PersonID: scale * int64(1+rng.IntN(1+rng.IntN(80)))})
+		}
+		sets := map[[2]string][]int64{}
+		for _, x := range people {
+			k := [2]string{strconv.FormatInt(x.AssociationID, 10), x.Month}
+			if !slices.Contains(sets[k], x.PersonID) {
+				sets[k] = append(sets[k], x.PersonID)
+			}
+		}
+		var in []ServedSet
+		for k, ids := range sets {
+			a, _ := strconv.ParseInt(k[0], 10, 64)
+			slices.Sort(ids)
+			in = append(in, ServedSet{AssociationID: a, Month: k[1], People: ids})
+		}
+		rng.Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
+		want, got := map[PeopleCount]bool{}, map[PeopleCount]bool{}
+		for _, c := range DistinctPeople(people) {
+			want[c] = true
+		}
+		for _, c := range CountServed(in) {
+			if got[c] {
+				t.Fatalf("round %d: %+v twice", round, c)
+			}
+			got[c] = true
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("round %d: merged sets count\n%v\none by one\n%v", round, got, want)
+		}
+	}
+	if got := CountServed(nil); len(got) != 0 {
+		t.Errorf("no sets: %v", got)
+	}
+	// The hand-counted case: two associations, two months.
+	got := CountServed([]ServedSet{
+		{AssociationID: 1, Month: "2026-03", People: []int64{10, 11, 12}},
+		{AssociationID: 1, Month: "2026-04", People: []int64{11, 13}},
+		{AssociationID: 2, Month: "2026-03", People: []int64{12, 14}},
+	})
+	want := []PeopleCount{{1, "2026-03", 3}, {1, "2026-04", 2}, {2, "2026-03", 2}, {1, "", 4}, {2, "", 2}, {0, "2026-03", 4}, {0, "2026-04", 2}, {0, "", 5}}
+	if !slices.Equal(got, want) {
+		t.Errorf("hand count: got %v, want %v", got, want)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -111,53 +110,8 @@ type View struct {
 // building (address_id is the building's id) and long digit runs and
 // e-mail addresses in the description are hidden.
 func RequestOf(m matter.Matter, v View) Request {
-	zone := v.Zone
-	if zone == nil {
-		zone = time.UTC
-	}
-	name := v.Category.Name
-	if name == "" {
-		name = m.Category
-	}
-	r := Request{
-		ServiceRequestID:  m.Tracking,
-		Status:            StatusOf(m.Status),
-		StatusNotes:       NullString(Scrub(m.StatusNote)),
-		ServiceName:       name,
-		ServiceCode:       m.Category,
-		Description:       NullString(Scrub(m.Description)),
-		AgencyResponsible: NullString(v.Agency),
-		ServiceNotice:     NullString(ServiceNotice(v.Category)),
-		RequestedDatetime: FormatTime(m.CreatedAt, zone),
-		UpdatedDatetime:   FormatTime(m.UpdatedAt, zone),
-		MediaURL:          NullString(v.MediaURL),
-	}
-	if !m.DueAt.IsZero() {
-		r.ExpectedDatetime = NullString(FormatTime(m.DueAt, zone))
-	}
-	lat, lng := m.Lat, m.Lng
-	switch {
-	case m.HomeID != 0:
-		// The address of a home names its door: show the building only.
-		r.Address = NullString(joinPlace(v.Place.Name, v.Place.Address, v.Agency))
-		if lat == 0 && lng == 0 {
-			lat, lng = v.Place.Lat, v.Place.Lng
-		}
-	default:
-		if a := Scrub(m.Address); a != "" {
-			r.Address = NullString(joinPlace(a, v.Agency))
-		}
-		if lat == 0 && lng == 0 {
-			lat, lng = v.Place.Lat, v.Place.Lng
-		}
-	}
-	if v.Place.BuildingID != 0 {
-		r.AddressID = NullString(strconv.FormatInt(v.Place.BuildingID, 10))
-	}
-	if lat != 0 || lng != 0 {
-		r.Lat, r.Long = &lat, &lng
-	}
-	return r
+	row := FeedRowOf(m, v)
+	return row.Request(v)
 }
 
 // PlaceName names a building for an address: its street address when

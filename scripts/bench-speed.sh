@@ -58,5 +58,8 @@ if [[ -n ${BASE:-} ]]; then
 	trap 'git worktree remove --force "$base"' EXIT
 	# The old tree gets today's benchmark files, so both sides measure alike.
 	cp web/bench_test.go web/lists_bench_test.go "$base/web/"
+	# Open311 and statistics: the same percentiles, CPU and 32 clients.
+	cp web/open311_test.go "$base/web/"
+	cp sqlstore/stats_bench_test.go "$base/sqlstore/"
 	table "$base" base
 fi

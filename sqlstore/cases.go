@@ -16,8 +16,8 @@ import (
 // services (events). Administrators reach every case of their community,
 // association members and chairs the cases of the associations their
 // grants name; a case out of reach is not found. Every write is audited
-// and keeps the statistics' rollup (case_rollup, case_people) in the same
-// transaction.
+// and keeps the statistics' rollup (case_rollup, case_people, case_served;
+// see stats_sets.go) in the same transaction.
 
 var cases = table{
 	what: "case", id: "cs.id", order: "cs.day DESC, cs.id DESC",
@@ -85,32 +85,6 @@ func putAttendees(ctx context.Context, tx *sql.Tx, id int64, people []int64) err
 	return nil
 }
 
-// rollup adds a case to the statistics' rollup (sign 1) or takes it out
-// (sign -1): one service of its kind in its association's month, and each
-// resident it served in that month. Rows that fall to zero go.
-func rollup(ctx context.Context, tx *sql.Tx, c assoc.Case, sign int) error {
-	month := c.Day[:7]
-	if _, err := tx.ExecContext(ctx, `INSERT INTO case_rollup (community_id, association_id, month, kind, services) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (association_id, month, kind) DO UPDATE SET services = case_rollup.services + excluded.services`,
-		c.CommunityID, c.AssociationID, month, c.Kind, sign); err != nil {
-		return fmt.Errorf("rollup: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM case_rollup WHERE association_id = $1 AND month = $2 AND kind = $3 AND services <= 0", c.AssociationID, month, c.Kind); err != nil {
-		return fmt.Errorf("rollup: %w", err)
-	}
-	for _, p := range c.People() {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO case_people (community_id, association_id, month, person_id, refs) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (association_id, month, person_id) DO UPDATE SET refs = case_people.refs + excluded.refs`,
-			c.CommunityID, c.AssociationID, month, p, sign); err != nil {
-			return fmt.Errorf("rollup people: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM case_people WHERE association_id = $1 AND month = $2 AND person_id = $3 AND refs <= 0", c.AssociationID, month, p); err != nil {
-			return fmt.Errorf("rollup people: %w", err)
-		}
-	}
-	return nil
-}
-
 // CreateCase records a service for an association acc serves: an
 // individual service for a resident or a group service held. On any error
 // nothing is stored.
@@ -155,7 +129,7 @@ func (s *Store) CreateCase(ctx context.Context, acc assoc.Access, c *assoc.Case)
 		if err := putAttendees(ctx, tx, id, c.Attendees); err != nil {
 			return err
 		}
-		if err := rollup(ctx, tx, *c, 1); err != nil {
+		if err := rollupChange(ctx, tx, nil, c); err != nil {
 			return err
 		}
 		return s.change(ctx, tx, community, "create", "case", id, nil, caseSummary(*c))
@@ -351,10 +325,7 @@ func (s *Store) changeCase(ctx context.Context, acc assoc.Access, id int64, acti
 				return err
 			}
 		}
-		if err := rollup(ctx, tx, old, -1); err != nil {
-			return err
-		}
-		if err := rollup(ctx, tx, next, 1); err != nil {
+		if err := rollupChange(ctx, tx, &old, &next); err != nil {
 			return err
 		}
 		if next.PersonID != old.PersonID && next.PersonID != 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/media"
+	"github.com/shequ/shequ/open311"
 )
 
 var categories = table{
@@ -241,10 +242,10 @@ func (s *Store) submitMatter(ctx context.Context, tx *sql.Tx, scope auth.Scope, 
 	m.Tracking = matter.TrackingNumber(now, int64(n+1))
 	attrs, _ := json.Marshal(m.Attributes)
 	id, err := insert(ctx, tx, `INSERT INTO matters (community_id, tracking, category_id, person_id, household_id, home_id, grid_id, description, address, lat, lng, attributes,
-		status, submitted_by, filed_by, channel, due_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		status, submitted_by, filed_by, channel, due_at, created_at, updated_at, public_description, public_note, public_address)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		m.CommunityID, m.Tracking, m.CategoryID, nullID(m.PersonID), nullID(m.HouseholdID), nullID(m.HomeID), nullID(m.GridID), m.Description, m.Address, m.Lat, m.Lng, string(attrs),
-		m.Status, nullID(m.SubmittedBy), nullID(m.FiledBy), m.Channel, m.DueAt, now, now)
+		m.Status, nullID(m.SubmittedBy), nullID(m.FiledBy), m.Channel, m.DueAt, now, now, open311.Scrub(m.Description), open311.Scrub(m.StatusNote), open311.Scrub(m.Address))
 	if err != nil {
 		return err
 	}
@@ -319,8 +320,9 @@ func (s *Store) StepMatter(ctx context.Context, scope auth.Scope, id int64, step
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE matters SET status = $1, status_note = $2, assignee_user_id = $3, assignee_association_id = $4, rating = $5, rating_comment = $6,
-			updated_at = $7, resolved_at = $8 WHERE id = $9`,
-			next.Status, next.StatusNote, nullID(next.AssigneeUserID), nullID(next.AssigneeAssociationID), next.Rating, next.RatingComment, next.UpdatedAt, ptrTime(next.ResolvedAt), id)
+			updated_at = $7, resolved_at = $8, public_note = $9 WHERE id = $10`,
+			next.Status, next.StatusNote, nullID(next.AssigneeUserID), nullID(next.AssigneeAssociationID), next.Rating, next.RatingComment, next.UpdatedAt, ptrTime(next.ResolvedAt),
+			open311.Scrub(next.StatusNote), id)
 		if err != nil {
 			return mapError(err)
 		}

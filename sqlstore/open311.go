@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -170,10 +171,8 @@ type extraScanner struct {
 
 func (e extraScanner) Scan(dest ...any) error { return e.r.Scan(append(dest, e.extra...)...) }
 
-// ListOpen311Requests returns the matters of one community that f keeps,
-// newest first, without a count: the feed wants no total.
-func (s *Store) ListOpen311Requests(ctx context.Context, f open311.Filter) ([]open311.StoredRequest, error) {
-	var a args
+// open311Where is the condition and order of the matters f keeps.
+func open311Where(a *args, f open311.Filter) (string, error) {
 	conds := []string{"m.community_id = " + a.add(f.CommunityID)}
 	if len(f.Tracking) > 0 {
 		conds = append(conds, "m.tracking IN ("+a.list(f.Tracking)+")")
@@ -188,7 +187,7 @@ func (s *Store) ListOpen311Requests(ctx context.Context, f open311.Filter) ([]op
 			conds = append(conds, "m.status IN ('resolved', 'closed', 'rejected')")
 		case "":
 		default:
-			return nil, shequ.Invalid(map[string]string{"status": "must be open or closed"})
+			return "", shequ.Invalid(map[string]string{"status": "must be open or closed"})
 		}
 		if !f.Since.IsZero() {
 			conds = append(conds, "m.created_at >= "+a.add(f.Since.UTC()))
@@ -200,10 +199,23 @@ func (s *Store) ListOpen311Requests(ctx context.Context, f open311.Filter) ([]op
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
+	return " WHERE " + strings.Join(conds, " AND ") + " ORDER BY " + matters.order + " LIMIT " + a.add(f.Limit), nil
+}
+
+// open311Joins are the building (of the home, or the one address_id
+// named) and the Open311 extras of a matter.
+const open311Joins = " LEFT JOIN open311_requests o ON o.matter_id = m.id LEFT JOIN homes h ON h.id = m.home_id LEFT JOIN buildings b ON b.id = COALESCE(h.building_id, o.building_id)"
+
+// ListOpen311Requests returns the matters of one community that f keeps,
+// read whole, newest first, without a count: the feed wants no total.
+func (s *Store) ListOpen311Requests(ctx context.Context, f open311.Filter) ([]open311.StoredRequest, error) {
+	var a args
+	where, err := open311Where(&a, f)
+	if err != nil {
+		return nil, err
+	}
 	query := "SELECT " + matters.columns + ", COALESCE(b.id, 0), COALESCE(b.name, ''), COALESCE(b.address, ''), COALESCE(b.lat, 0), COALESCE(b.lng, 0), COALESCE(o.media_url, '')" +
-		" FROM " + matters.from +
-		" LEFT JOIN open311_requests o ON o.matter_id = m.id LEFT JOIN homes h ON h.id = m.home_id LEFT JOIN buildings b ON b.id = COALESCE(h.building_id, o.building_id)" +
-		" WHERE " + strings.Join(conds, " AND ") + " ORDER BY " + matters.order + " LIMIT " + a.add(f.Limit)
+		" FROM " + matters.from + open311Joins + where
 	rows, err := s.reader().QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, err
@@ -220,6 +232,146 @@ func (s *Store) ListOpen311Requests(ctx context.Context, f open311.Filter) ([]op
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// EachOpen311Request reads the feed's rows of the matters f keeps, newest
+// first, and hands each to fn as it comes; the row is reused, so fn must
+// not keep it. It reads only what the feed shows, the texts as scrubbed
+// when they were written (a matter written by an older build, which kept
+// no scrubbed text, is scrubbed here), and on SQLite the times as text,
+// parsed by feedTime rather than by the driver's trial of layouts.
+func (s *Store) EachOpen311Request(ctx context.Context, f open311.Filter, fn func(*open311.FeedRow) error) error {
+	var a args
+	where, err := open311Where(&a, f)
+	if err != nil {
+		return err
+	}
+	times := "m.due_at, m.created_at, m.updated_at"
+	if s.dialect == SQLite {
+		times = "CAST(m.due_at AS TEXT), CAST(m.created_at AS TEXT), CAST(m.updated_at AS TEXT)"
+	}
+	query := "SELECT m.tracking, m.status, mc.code, COALESCE(m.public_description, m.description), COALESCE(m.public_note, m.status_note), COALESCE(m.public_address, m.address), " +
+		"CASE WHEN m.public_description IS NULL OR m.public_note IS NULL OR m.public_address IS NULL THEN 1 ELSE 0 END, COALESCE(m.home_id, 0), m.lat, m.lng, " + times +
+		", COALESCE(b.id, 0), COALESCE(b.name, ''), COALESCE(b.address, ''), COALESCE(b.lat, 0), COALESCE(b.lng, 0), COALESCE(o.media_url, '')" +
+		" FROM " + matters.from + open311Joins + where
+	rows, err := s.reader().QueryContext(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r open311.FeedRow
+	var unscrubbed int
+	var home int64
+	due, created, updated := feedTime{&r.DueAt}, feedTime{&r.CreatedAt}, feedTime{&r.UpdatedAt}
+	for rows.Next() {
+		if err := rows.Scan(&r.Tracking, &r.Status, &r.Category, &r.Description, &r.StatusNote, &r.Address, &unscrubbed, &home, &r.Lat, &r.Lng, due, created, updated,
+			&r.Place.BuildingID, &r.Place.Name, &r.Place.Address, &r.Place.Lat, &r.Place.Lng, &r.MediaURL); err != nil {
+			return err
+		}
+		r.AtHome = home != 0
+		if unscrubbed != 0 {
+			r.Description, r.StatusNote, r.Address = open311.Scrub(r.Description), open311.Scrub(r.StatusNote), open311.Scrub(r.Address)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// feedTime scans a stored time: a time.Time (PostgreSQL) or its text as
+// the SQLite driver writes it, "2006-01-02 15:04:05.999999999-07:00",
+// read by hand (other layouts go through time.Parse).
+type feedTime struct{ t *time.Time }
+
+func (f feedTime) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		*f.t = v.UTC()
+		return nil
+	case string:
+		return f.parse(v)
+	case []byte:
+		return f.parse(string(v))
+	case nil:
+		*f.t = time.Time{}
+		return nil
+	}
+	return fmt.Errorf("a time stored as %T", src)
+}
+
+func (f feedTime) parse(s string) error {
+	if t, ok := parseStoredTime(s); ok {
+		*f.t = t
+		return nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			*f.t = t.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("time %q not understood", s)
+}
+
+// parseStoredTime reads "2006-01-02 15:04:05[.fraction]±hh:mm" (or Z);
+// ok is false for anything else.
+func parseStoredTime(s string) (time.Time, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day, hour, minute, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	i, nanos := 19, 0
+	if s[i] == '.' {
+		i++
+		digits := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			if digits < 9 {
+				nanos = nanos*10 + int(s[i]-'0')
+				digits++
+			}
+			i++
+		}
+		if digits == 0 {
+			return time.Time{}, false
+		}
+		for ; digits < 9; digits++ {
+			nanos *= 10
+		}
+	}
+	offset := 0
+	switch {
+	case i == len(s)-1 && s[i] == 'Z':
+	case i == len(s)-6 && (s[i] == '+' || s[i] == '-') && s[i+3] == ':':
+		oh, om := num(i+1, 2), num(i+4, 2)
+		if oh < 0 || om < 0 || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		offset = (oh*60 + om) * 60
+		if s[i] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
+	if t.Day() != day {
+		return time.Time{}, false // 31 April and the like
+	}
+	return t.Add(-time.Duration(offset) * time.Second), true
 }
 
 // list adds each value and returns their placeholders, comma separated.
@@ -259,4 +411,57 @@ func (s *Store) Open311Key(ctx context.Context, secret string) (open311.Open311K
 		return k, shequ.Errorf(shequ.EFORBIDDEN, "this api_key was revoked")
 	}
 	return k, nil
+}
+
+// publicTextVersion is the migration that added the matters' scrubbed
+// texts.
+const publicTextVersion = 35
+
+// scrubPublicTexts fills the scrubbed texts of the matters that have none:
+// those stored before migration 35 (Scrub is Go, so SQL cannot), and any
+// an older build wrote since. It runs after every migration; with nothing
+// to do it is one look into a partial index.
+func (s *Store) scrubPublicTexts(ctx context.Context) (int, error) {
+	done := 0
+	for {
+		var batch []struct {
+			id                      int64
+			description, note, addr string
+		}
+		err := func() error {
+			rows, err := s.write.QueryContext(ctx, `SELECT id, description, status_note, address FROM matters
+				WHERE public_description IS NULL OR public_note IS NULL OR public_address IS NULL ORDER BY id LIMIT 500`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var x struct {
+					id                      int64
+					description, note, addr string
+				}
+				if err := rows.Scan(&x.id, &x.description, &x.note, &x.addr); err != nil {
+					return err
+				}
+				batch = append(batch, x)
+			}
+			return rows.Err()
+		}()
+		if err != nil || len(batch) == 0 {
+			return done, err
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			for _, x := range batch {
+				if _, err := tx.ExecContext(ctx, "UPDATE matters SET public_description = $1, public_note = $2, public_address = $3 WHERE id = $4",
+					open311.Scrub(x.description), open311.Scrub(x.note), open311.Scrub(x.addr), x.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return done, fmt.Errorf("scrub matters' public texts: %w", err)
+		}
+		done += len(batch)
+	}
 }

@@ -336,7 +336,7 @@ func anonymiseMatters(ctx context.Context, s *Store, tx *sql.Tx, ids []int64) er
 		}
 		args := append([]any{now}, a...)
 		if _, err := tx.ExecContext(ctx, `UPDATE matters SET description = '', address = '', lat = 0, lng = 0, attributes = '{}', status_note = '',
-			rating_comment = '', person_id = NULL, household_id = NULL, anonymised_at = $1 WHERE id IN (`+retMarksFrom(2, len(chunk))+`)`, args...); err != nil {
+			public_description = '', public_note = '', public_address = '', rating_comment = '', person_id = NULL, household_id = NULL, anonymised_at = $1 WHERE id IN (`+retMarksFrom(2, len(chunk))+`)`, args...); err != nil {
 			return fmt.Errorf("anonymise matters: %w", err)
 		}
 		for _, id := range chunk {

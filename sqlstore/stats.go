@@ -14,8 +14,8 @@ import (
 
 // The associations' statistics. The dashboard's figures come from the
 // rollup kept with every case write: services per association, month and
-// kind (case_rollup) and the residents served per association and month
-// (case_people). A period that starts or ends inside a month takes those
+// kind (case_rollup) and the set of residents served per association and
+// month (case_served, see stats_sets.go). A period that starts or ends inside a month takes those
 // edge days from the cases themselves. AssociationStatsRaw computes the
 // same figures from the cases alone; the tests hold the two equal and the
 // benchmark compares their cost.
@@ -62,13 +62,15 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f assoc.Stat
 	var counts []assoc.ServiceCount
 	var served []assoc.PeopleCount
 	if len(ids) > 0 {
-		// The residents served come from one query over the rollup's
-		// whole months and the cases' edge days (or the cases alone); they
-		// are counted once each in Go, which on SQLite is about twice as
-		// fast as COUNT(DISTINCT) over the same rows four times.
-		var src args
-		var sources []string
+		// The rollup answers the whole months: services per kind, and a set
+		// of the residents served per association and month, merged into
+		// the distinct counts. The days at either end that do not make a
+		// whole month come from the cases, made into sets the same way.
+		// Without the rollup every figure comes from the cases, and the
+		// residents are counted one row at a time (DistinctPeople): a
+		// second way of counting for the tests to hold the first to.
 		parts := []assoc.Period{p}
+		var sets []assoc.ServedSet
 		if fromRollup {
 			var first, last string
 			first, last, parts = p.Split()
@@ -76,10 +78,13 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f assoc.Stat
 				if counts, err = rollupCounts(ctx, q, c, ids, first, last); err != nil {
 					return assoc.ServiceStats{}, err
 				}
-				sources = append(sources, "SELECT association_id, month, person_id FROM case_people WHERE community_id = "+src.add(c)+
-					" AND month >= "+src.add(first)+" AND month <= "+src.add(last)+" AND association_id IN "+inList(&src, ids))
+				if sets, err = servedSets(ctx, q, c, ids, first, last); err != nil {
+					return assoc.ServiceStats{}, err
+				}
 			}
 		}
+		var src args
+		var sources []string
 		for _, part := range parts {
 			more, err := rawCounts(ctx, q, c, ids, part)
 			if err != nil {
@@ -90,11 +95,17 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f assoc.Stat
 				"SELECT cs.association_id AS association_id, SUBSTR(cs.day, 1, 7) AS month, cs.person_id AS person_id FROM assoc_cases cs WHERE cs.person_id IS NOT NULL AND "+casesIn(&src, c, ids, part),
 				"SELECT cs.association_id, SUBSTR(cs.day, 1, 7), ca.person_id FROM case_attendees ca JOIN assoc_cases cs ON cs.id = ca.case_id WHERE "+casesIn(&src, c, ids, part))
 		}
-		people, err := servedRows(ctx, q, strings.Join(sources, " UNION ALL "), src)
-		if err != nil {
-			return assoc.ServiceStats{}, err
+		var people []assoc.Served
+		if len(sources) > 0 {
+			if people, err = servedRows(ctx, q, strings.Join(sources, " UNION ALL "), src); err != nil {
+				return assoc.ServiceStats{}, err
+			}
 		}
-		served = assoc.DistinctPeople(people)
+		if fromRollup {
+			served = assoc.CountServed(append(sets, setsOf(people)...))
+		} else {
+			served = assoc.DistinctPeople(people)
+		}
 	}
 	from, to := p.Bounds(loc)
 	placements, err := placedRows(ctx, q, c, from, to, nil)

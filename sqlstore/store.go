@@ -245,6 +245,13 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 			return v, err
 		}
 	}
+	if v >= publicTextVersion {
+		if n, err := s.scrubPublicTexts(ctx); err != nil {
+			return v, err
+		} else if n > 0 {
+			s.log.Info("matters' public texts scrubbed", "matters", n)
+		}
+	}
 	return v, nil
 }
 

@@ -67,7 +67,7 @@ type open311Store interface {
 	RevokeOpen311Key(ctx context.Context, scope auth.Scope, id int64) error
 	Open311Key(ctx context.Context, secret string) (open311.Open311Key, error)
 	SubmitOpen311(ctx context.Context, key open311.Open311Key, m *matter.Matter, x open311.Extra) error
-	ListOpen311Requests(ctx context.Context, f open311.Filter) ([]open311.StoredRequest, error)
+	EachOpen311Request(ctx context.Context, f open311.Filter, fn func(*open311.FeedRow) error) error
 	Open311Changeset(ctx context.Context) (time.Time, error)
 }
 
@@ -403,14 +403,6 @@ func (s *Server) open311Submit(w http.ResponseWriter, r *http.Request, f open311
 // open311Find returns the requests f keeps, in their public form.
 func (s *Server) open311Find(ctx context.Context, j open311Where, filter open311.Filter) (open311.Requests, error) {
 	filter.CommunityID = j.community.ID
-	rows, err := s.store.ListOpen311Requests(ctx, filter)
-	if err != nil {
-		return nil, err
-	}
-	out := make(open311.Requests, 0, len(rows))
-	if len(rows) == 0 {
-		return out, nil
-	}
 	cats, err := s.open311Categories(ctx, j.community.ID)
 	if err != nil {
 		return nil, err
@@ -419,14 +411,12 @@ func (s *Server) open311Find(ctx context.Context, j open311Where, filter open311
 	for _, c := range cats {
 		byCode[c.Code] = c
 	}
-	for _, row := range rows {
-		b := row.Building
-		out = append(out, open311.RequestOf(row.Matter, open311.View{
-			Category: byCode[row.Matter.Category], Agency: j.community.Name, Zone: j.zone, MediaURL: row.MediaURL,
-			Place: open311.Place{BuildingID: b.ID, Name: b.Name, Address: b.Address, Lat: b.Lat, Lng: b.Lng},
-		}))
-	}
-	return out, nil
+	out := open311.Requests{}
+	err = s.store.EachOpen311Request(ctx, filter, func(row *open311.FeedRow) error {
+		out = append(out, row.Request(open311.View{Category: byCode[row.Category], Agency: j.community.Name, Zone: j.zone}))
+		return nil
+	})
+	return out, err
 }
 
 func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open311.Format, _ string) error {
@@ -442,11 +432,32 @@ func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open3
 	if err != nil {
 		return err
 	}
-	out, err := s.open311Find(ctx, j, open311.Filter{Tracking: q.IDs, Categories: q.Codes, Status: q.Status, Since: q.Start, Until: q.End, Limit: q.Limit})
+	filter := open311.Filter{CommunityID: j.community.ID, Tracking: q.IDs, Categories: q.Codes, Status: q.Status, Since: q.Start, Until: q.End, Limit: q.Limit}
+	if f != open311.JSON {
+		out, err := s.open311Find(ctx, j, filter)
+		if err != nil {
+			return err
+		}
+		return open311.Write(w, f, http.StatusOK, out)
+	}
+	// JSON, the listing clients poll, is written while the rows are read:
+	// up to a thousand requests are never held whole.
+	cats, err := s.open311Categories(ctx, j.community.ID)
 	if err != nil {
 		return err
 	}
-	return open311.Write(w, f, http.StatusOK, out)
+	w.Header().Set("Content-Type", f.ContentType())
+	out := open311.NewRequestStream(w, j.community.Name, j.zone, cats)
+	if err := s.store.EachOpen311Request(ctx, filter, out.Add); err != nil {
+		if out.Started() {
+			// Part of a 200 has gone: end the connection, so the client
+			// sees a broken answer rather than a short list.
+			s.log.Warn("open311 listing broken off", "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		return err
+	}
+	return out.Close()
 }
 
 // open311One returns the request with this id, or a 404 failure that
