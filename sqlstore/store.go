@@ -75,6 +75,8 @@ type Store struct {
 	liveHoles *liveHoles
 	// writes counts the write transactions committed (WriteGeneration).
 	writes *atomic.Uint64
+	// feeds keeps readers' notice feeds (noticefeed.go).
+	feeds *noticeFeeds
 }
 
 // Options configure Open.
@@ -115,7 +117,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
 		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn,
-		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64)}
+		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds()}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"html/template"
 	"slices"
 	"strconv"
@@ -50,7 +51,8 @@ func navKey(a *auth.Actor, current string) string {
 	}
 	slices.Sort(parts)
 	parts = slices.Compact(parts)
-	return strconv.FormatBool(a.HouseholdID != 0) + " " + strings.Join(parts, ",") + " " + current
+	// navItems' address: a menu built from other items is another menu.
+	return fmt.Sprintf("%p %d ", navItems, len(navItems)) + strconv.FormatBool(a.HouseholdID != 0) + " " + strings.Join(parts, ",") + " " + current
 }
 
 // navFor returns a's menu; current is the menu address of the page shown.
