@@ -20,10 +20,9 @@ const incidentColumns = "i.id, i.community_id, i.home_id, i.panel_id, i.kind, i.
 func scanIncident(r scanner, extra ...any) (alarm.Incident, error) {
 	var i alarm.Incident
 	var home, panel, ackBy, to, resolvedBy sql.NullInt64
-	var ack, dispatched, accepted, arrived, resolved sql.NullTime
 	var kind, kinds string
-	dest := []any{&i.ID, &i.CommunityID, &home, &panel, &kind, &i.Priority, &i.Status, &i.Title, &i.OpenedAt, &i.LastEventAt, &i.EventCount,
-		&ack, &ackBy, &dispatched, &to, &accepted, &arrived, &resolved, &resolvedBy, &i.Resolution, &i.Notes, &kinds}
+	dest := []any{&i.ID, &i.CommunityID, &home, &panel, &kind, &i.Priority, &i.Status, &i.Title, scanTime{t: &i.OpenedAt}, scanTime{t: &i.LastEventAt}, &i.EventCount,
+		scanTimePtr{&i.AckAt}, &ackBy, scanTimePtr{&i.DispatchedAt}, &to, scanTimePtr{&i.AcceptedAt}, scanTimePtr{&i.ArrivedAt}, scanTimePtr{&i.ResolvedAt}, &resolvedBy, &i.Resolution, &i.Notes, &kinds}
 	if err := r.Scan(append(dest, extra...)...); err != nil {
 		return i, err
 	}
@@ -33,8 +32,6 @@ func scanIncident(r scanner, extra ...any) (alarm.Incident, error) {
 		}
 	}
 	i.Kind, i.HomeID, i.PanelID, i.AckBy, i.DispatchedTo, i.ResolvedBy = alarm.Kind(kind), home.Int64, panel.Int64, ackBy.Int64, to.Int64, resolvedBy.Int64
-	i.OpenedAt, i.LastEventAt = i.OpenedAt.UTC(), i.LastEventAt.UTC()
-	i.AckAt, i.DispatchedAt, i.AcceptedAt, i.ArrivedAt, i.ResolvedAt = timePtr(ack), timePtr(dispatched), timePtr(accepted), timePtr(arrived), timePtr(resolved)
 	return i, nil
 }
 
@@ -142,6 +139,10 @@ var incidents = table{
 	columns: incidentColumns + ", COALESCE(b.name, ''), COALESCE(h.door, ''), COALESCE(h.floor, 0), COALESCE(b.grid_id, 0)",
 }
 
+// incidentListColumns are incidents.columns with the timestamps as text, for
+// the queue on SQLite (scantime.go).
+var incidentListColumns = textTimes(incidents.columns, "i.opened_at", "i.last_event_at", "i.ack_at", "i.dispatched_at", "i.accepted_at", "i.arrived_at", "i.resolved_at")
+
 func scanIncidentRow(r scanner) (alarm.Incident, error) {
 	var building, door string
 	var floor int
@@ -183,7 +184,11 @@ func (s *Store) ListIncidents(ctx context.Context, scope auth.Scope, f alarm.Inc
 			countFrom = incidents.from
 		}
 	}
-	return pageThenCount(ctx, s.reader(), incidents.what, "SELECT "+incidents.columns+" FROM "+incidents.from+" WHERE "+w+" ORDER BY "+incidents.order,
+	cols := incidents.columns
+	if s.dialect == SQLite {
+		cols = incidentListColumns
+	}
+	return pageThenCount(ctx, s.reader(), incidents.what, "SELECT "+cols+" FROM "+incidents.from+" WHERE "+w+" ORDER BY "+incidents.order,
 		"SELECT COUNT(*) FROM "+countFrom+" WHERE "+w, a, f.Page, scanIncidentRow)
 }
 

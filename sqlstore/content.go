@@ -176,7 +176,12 @@ func scanNotice(r scanner) (content.Notice, error) {
 // noticeVisible is the condition for the notices a reader sees live and a
 // writer sees in any status.
 func (s *Store) noticeVisible(read, write auth.Scope, a *args) string {
-	live := windowCond(content.StatusLive, "n.publish_at", "n.expires_at", a, s.now())
+	return s.noticeVisibleAt(read, write, a, s.now())
+}
+
+// noticeVisibleAt is noticeVisible with readers' notices live at now.
+func (s *Store) noticeVisibleAt(read, write auth.Scope, a *args, now time.Time) string {
+	live := windowCond(content.StatusLive, "n.publish_at", "n.expires_at", a, now)
 	readers := "(" + audienceWhere(read, noticeAudience, a) + " AND " + live + ")"
 	if write = staffOnly(write); len(write) == 0 {
 		return readers // a resident's feed: keep the query plain for the planner
@@ -186,12 +191,42 @@ func (s *Store) noticeVisible(read, write auth.Scope, a *args) string {
 
 // ListNotices returns the notices read sees live and write sees in any
 // status: pinned first, then the newest.
+//
+// The feed of a reader who writes none (a resident's) is kept by audience
+// while it holds (noticefeed.go).
 func (s *Store) ListNotices(ctx context.Context, read, write auth.Scope, f content.NoticeFilter) (shequ.List[content.Notice], error) {
 	if err := checkStatus(f.Status); err != nil {
 		return shequ.List[content.Notice]{}, err
 	}
+	if len(staffOnly(write)) > 0 || s.txn != nil || s.feeds == nil {
+		return s.listNotices(ctx, read, write, f, s.now())
+	}
+	q := s.reader()
+	version, err := s.noticesVersion(ctx, q)
+	if err != nil {
+		return shequ.List[content.Notice]{}, err
+	}
+	now := s.now()
+	key := feedKey(read, f)
+	if l, ok := s.feeds.get(key, version, now); ok {
+		return l, nil
+	}
+	l, err := s.listNotices(ctx, read, write, f, now)
+	if err != nil {
+		return l, err
+	}
+	until, err := s.nextNoticeChange(ctx, q, now)
+	if err != nil {
+		return l, err
+	}
+	s.feeds.put(key, noticeFeed{version: version, read: now, until: until, list: l})
+	return l, nil
+}
+
+// listNotices is ListNotices read from the database, live at now.
+func (s *Store) listNotices(ctx context.Context, read, write auth.Scope, f content.NoticeFilter, now time.Time) (shequ.List[content.Notice], error) {
 	var a args
-	conds := []string{s.noticeVisible(read, write, &a), windowCond(f.Status, "n.publish_at", "n.expires_at", &a, s.now())}
+	conds := []string{s.noticeVisibleAt(read, write, &a, now), windowCond(f.Status, "n.publish_at", "n.expires_at", &a, now)}
 	if f.CommunityID != 0 {
 		conds = append(conds, "n.community_id = "+a.add(f.CommunityID))
 	}
@@ -212,7 +247,7 @@ func (s *Store) ListNotices(ctx context.Context, read, write auth.Scope, f conte
 	for i := range l.Items {
 		l.Items[i].Summary = content.Summarize(l.Items[i].Body, 120)
 	}
-	return l, s.completeNotices(ctx, q, read, l.Items)
+	return l, s.completeNoticesAt(ctx, q, read, l.Items, now)
 }
 
 // Notice returns one notice with its body rendered.
@@ -246,10 +281,14 @@ func (s *Store) notice(ctx context.Context, q querier, read, write auth.Scope, i
 // confirmations: the reader's household's for residents, the count for
 // staff.
 func (s *Store) completeNotices(ctx context.Context, q querier, read auth.Scope, ns []content.Notice) error {
+	return s.completeNoticesAt(ctx, q, read, ns, s.now())
+}
+
+// completeNoticesAt is completeNotices with the statuses at now.
+func (s *Store) completeNoticesAt(ctx context.Context, q querier, read auth.Scope, ns []content.Notice, now time.Time) error {
 	if len(ns) == 0 {
 		return nil
 	}
-	now := s.now()
 	ptrs := make([]*content.Notice, len(ns))
 	ids := make([]int64, len(ns))
 	at := map[int64]*content.Notice{}

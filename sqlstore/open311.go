@@ -239,7 +239,7 @@ func (s *Store) ListOpen311Requests(ctx context.Context, f open311.Filter) ([]op
 // not keep it. It reads only what the feed shows, the texts as scrubbed
 // when they were written (a matter written by an older build, which kept
 // no scrubbed text, is scrubbed here), and on SQLite the times as text,
-// parsed by feedTime rather than by the driver's trial of layouts.
+// parsed by scanTime rather than by the driver's trial of layouts.
 func (s *Store) EachOpen311Request(ctx context.Context, f open311.Filter, fn func(*open311.FeedRow) error) error {
 	var a args
 	where, err := open311Where(&a, f)
@@ -262,7 +262,8 @@ func (s *Store) EachOpen311Request(ctx context.Context, f open311.Filter, fn fun
 	var r open311.FeedRow
 	var unscrubbed int
 	var home int64
-	due, created, updated := feedTime{&r.DueAt}, feedTime{&r.CreatedAt}, feedTime{&r.UpdatedAt}
+	var dueSet bool
+	due, created, updated := scanTime{t: &r.DueAt, valid: &dueSet}, scanTime{t: &r.CreatedAt}, scanTime{t: &r.UpdatedAt}
 	for rows.Next() {
 		if err := rows.Scan(&r.Tracking, &r.Status, &r.Category, &r.Description, &r.StatusNote, &r.Address, &unscrubbed, &home, &r.Lat, &r.Lng, due, created, updated,
 			&r.Place.BuildingID, &r.Place.Name, &r.Place.Address, &r.Place.Lat, &r.Place.Lng, &r.MediaURL); err != nil {
@@ -277,101 +278,6 @@ func (s *Store) EachOpen311Request(ctx context.Context, f open311.Filter, fn fun
 		}
 	}
 	return rows.Err()
-}
-
-// feedTime scans a stored time: a time.Time (PostgreSQL) or its text as
-// the SQLite driver writes it, "2006-01-02 15:04:05.999999999-07:00",
-// read by hand (other layouts go through time.Parse).
-type feedTime struct{ t *time.Time }
-
-func (f feedTime) Scan(src any) error {
-	switch v := src.(type) {
-	case time.Time:
-		*f.t = v.UTC()
-		return nil
-	case string:
-		return f.parse(v)
-	case []byte:
-		return f.parse(string(v))
-	case nil:
-		*f.t = time.Time{}
-		return nil
-	}
-	return fmt.Errorf("a time stored as %T", src)
-}
-
-func (f feedTime) parse(s string) error {
-	if t, ok := parseStoredTime(s); ok {
-		*f.t = t
-		return nil
-	}
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			*f.t = t.UTC()
-			return nil
-		}
-	}
-	return fmt.Errorf("time %q not understood", s)
-}
-
-// parseStoredTime reads "2006-01-02 15:04:05[.fraction]±hh:mm" (or Z);
-// ok is false for anything else.
-func parseStoredTime(s string) (time.Time, bool) {
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
-		return time.Time{}, false
-	}
-	num := func(i, n int) int {
-		v := 0
-		for _, c := range []byte(s[i : i+n]) {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v
-	}
-	year, month, day, hour, minute, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
-	if year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
-		return time.Time{}, false
-	}
-	i, nanos := 19, 0
-	if s[i] == '.' {
-		i++
-		digits := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			if digits < 9 {
-				nanos = nanos*10 + int(s[i]-'0')
-				digits++
-			}
-			i++
-		}
-		if digits == 0 {
-			return time.Time{}, false
-		}
-		for ; digits < 9; digits++ {
-			nanos *= 10
-		}
-	}
-	offset := 0
-	switch {
-	case i == len(s)-1 && s[i] == 'Z':
-	case i == len(s)-6 && (s[i] == '+' || s[i] == '-') && s[i+3] == ':':
-		oh, om := num(i+1, 2), num(i+4, 2)
-		if oh < 0 || om < 0 || oh > 23 || om > 59 {
-			return time.Time{}, false
-		}
-		offset = (oh*60 + om) * 60
-		if s[i] == '-' {
-			offset = -offset
-		}
-	default:
-		return time.Time{}, false
-	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
-	if t.Day() != day {
-		return time.Time{}, false // 31 April and the like
-	}
-	return t.Add(-time.Duration(offset) * time.Second), true
 }
 
 // list adds each value and returns their placeholders, comma separated.

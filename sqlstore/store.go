@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -75,6 +76,10 @@ type Store struct {
 	liveHoles *liveHoles
 	// liveBus, when set, announces commits of live events (notify_pg.go).
 	liveBus liveBus
+	// writes counts the write transactions committed (WriteGeneration).
+	writes *atomic.Uint64
+	// feeds keeps readers' notice feeds (noticefeed.go).
+	feeds *noticeFeeds
 }
 
 // Options configure Open.
@@ -115,7 +120,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
 		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn,
-		liveHoles: &liveHoles{seen: map[int64]liveHole{}}}
+		liveHoles: &liveHoles{seen: map[int64]liveHole{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds()}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres
@@ -360,13 +365,23 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	// Counted whatever the commit said: a failed commit may still have
+	// changed something, and a needless count only costs a cache miss.
+	s.writes.Add(1)
+	if err != nil {
 		s.txEnded(tx, false)
 		return fmt.Errorf("commit: %w", mapError(err))
 	}
 	s.txEnded(tx, true)
 	return nil
 }
+
+// WriteGeneration counts the write transactions this store committed. A
+// cache of something read may be kept while it does not move: the web
+// server's session cache uses it, so that signing out or a changed grant
+// takes effect at once on this node.
+func (s *Store) WriteGeneration() uint64 { return s.writes.Load() }
 
 // querier is what both *sql.DB and *sql.Tx offer.
 type querier interface {

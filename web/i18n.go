@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -230,9 +231,17 @@ func zoneOf(name string) *time.Location {
 	if name == "" {
 		return defaultZone
 	}
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return defaultZone
 	}
+	zones.Store(name, loc)
 	return loc
 }
+
+// zones are the time zones loaded: time.LoadLocation reads and parses the
+// zone's file on every call, and every page asks (issue 13).
+var zones sync.Map

@@ -79,6 +79,8 @@ func BenchmarkLists(b *testing.B) {
 						b.Run("api", func(b *testing.B) { f.runLoopback(b, apiSrv.URL) })
 						b.Run("bare", func(b *testing.B) { f.runLoopback(b, bareSrv.URL) })
 					})
+					// In process, for CPU profiles of the handler alone.
+					b.Run("inproc", func(b *testing.B) { f.runInproc(b, f.api) })
 				})
 			}
 		})

@@ -1,8 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"cmp"
+	"fmt"
+	"html/template"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/shequ/shequ/auth"
 )
@@ -18,13 +24,79 @@ import (
 // all fit a 390 px phone at 200 % text with two-character labels.
 const navBarMax = 4
 
-// navMenu is one person's menu.
+// navMenu is one person's menu. Menus are shared by everyone with the
+// same roles (navFor): nothing may change one once built.
 type navMenu struct {
 	Bar    []navItem
 	Groups []navGroup
 	// MoreActive is set when the page shown is one of the panel's, so
 	// that "更多" says where the reader is.
 	MoreActive bool
+
+	// html holds the menu rendered, by language (HTML).
+	html sync.Map
+}
+
+// navMenus are the menus built, by navKey and page. A menu depends only on
+// the roles a person holds, whether a grant reaches every community, and
+// whether they live somewhere (what navShows asks), so there are few; the
+// menu was built and rendered anew on every page (issue 13).
+var navMenus sync.Map
+
+// navKey names what a's menu depends on.
+func navKey(a *auth.Actor, current string) string {
+	var parts []string
+	for _, g := range a.User.Grants {
+		parts = append(parts, string(g.Role)+"/"+strconv.FormatBool(g.CommunityID == 0))
+	}
+	slices.Sort(parts)
+	parts = slices.Compact(parts)
+	// navItems' address: a menu built from other items is another menu.
+	return fmt.Sprintf("%p %d ", navItems, len(navItems)) + strconv.FormatBool(a.HouseholdID != 0) + " " + strings.Join(parts, ",") + " " + current
+}
+
+// navFor returns a's menu; current is the menu address of the page shown.
+func navFor(a *auth.Actor, current string) *navMenu {
+	key := navKey(a, current)
+	if m, ok := navMenus.Load(key); ok {
+		return m.(*navMenu)
+	}
+	m, _ := navMenus.LoadOrStore(key, buildNav(a, current))
+	return m.(*navMenu)
+}
+
+// navData is what the "nav-menu" template gets.
+type navData struct {
+	*navMenu
+	L *locale
+}
+
+// HTML is the menu in l up to the account's own part, which layout.html
+// adds (the name and the session's token differ by person). It is
+// rendered once per menu and language.
+func (m *navMenu) HTML(l *locale) (template.HTML, error) {
+	if h, ok := m.html.Load(l.Tag); ok {
+		return h.(template.HTML), nil
+	}
+	var buf bytes.Buffer
+	if err := navTemplate.Execute(&buf, navData{m, l}); err != nil {
+		return "", err
+	}
+	h := template.HTML(buf.String()) // #nosec G203 -- rendered by html/template
+	m.html.Store(l.Tag, h)
+	return h, nil
+}
+
+// navTemplate is the menu's part of the layout, which every view shares.
+var navTemplate = mustNavTemplate()
+
+func mustNavTemplate() *template.Template {
+	for _, t := range views {
+		if n := t.Lookup("nav-menu"); n != nil {
+			return n
+		}
+	}
+	panic("layout.html defines no nav-menu")
 }
 
 type navGroup struct {
@@ -39,8 +111,8 @@ type navItem struct {
 	Active bool
 }
 
-// navFor builds a's menu; current is the menu address of the page shown.
-func navFor(a *auth.Actor, current string) *navMenu {
+// buildNav builds a's menu; current is the menu address of the page shown.
+func buildNav(a *auth.Actor, current string) *navMenu {
 	type seen struct {
 		e    navEntry
 		slot int // the bar's order, 0 when not on a's bar

@@ -98,6 +98,8 @@ type Server struct {
 	accessWebhookSecret []byte
 	ready               func(context.Context) error
 	ops                 OpsStatus
+	// sessions remembers resolved sessions briefly (sessioncache.go).
+	sessions *sessionCache
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -132,6 +134,7 @@ func New(c Config) *Server {
 	s.receiptSecret = c.ReceiptSecret
 	s.accessWebhookSecret = c.AccessWebhookSecret
 	s.ready, s.ops = c.Ready, c.Ops
+	s.sessions = newSessionCache(c.Store, c.Clock)
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10
@@ -237,7 +240,7 @@ func (s *Server) identify(next http.Handler) http.Handler {
 		ctx := audit.WithOrigin(r.Context(), audit.Origin{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), 200)})
 		token, viaCookie := sessionToken(r)
 		if token != "" && !anonymousPath(r.URL.Path) {
-			a, err := s.store.Actor(ctx, token)
+			a, err := s.sessions.actor(ctx, token, s.store.Actor)
 			if err == nil {
 				a.ViaCookie = viaCookie
 				ctx = auth.WithActor(ctx, a)
