@@ -214,8 +214,10 @@ func (s *Store) PanelKeyMark(ctx context.Context) (int64, error) {
 // changed, not the number of panels. The log commits in seq order (see
 // migration 00042), so nothing below the mark can appear later.
 func (s *Store) PanelKeysSince(ctx context.Context, after int64) (keys map[string]string, removed []string, mark int64, err error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT c.seq, c.account, p.key_enc FROM alarm_panel_key_changes c
-		LEFT JOIN alarm_panels p ON p.account = c.account WHERE c.seq > $1 ORDER BY c.seq`, after)
+	// A subquery per entry, not a join: the planner could otherwise hash
+	// the few entries and scan every panel.
+	rows, err := s.reader().QueryContext(ctx, `SELECT c.seq, c.account, (SELECT p.key_enc FROM alarm_panels p WHERE p.account = c.account)
+		FROM alarm_panel_key_changes c WHERE c.seq > $1 ORDER BY c.seq`, after)
 	if err != nil {
 		return nil, nil, after, fmt.Errorf("panel key changes: %w", err)
 	}
