@@ -37,7 +37,15 @@ CREATE TRIGGER alarm_panel_key_update AFTER UPDATE OF account, key_enc ON alarm_
 CREATE TRIGGER alarm_panel_key_delete AFTER DELETE ON alarm_panels
     FOR EACH ROW EXECUTE FUNCTION alarm_panel_key_log();
 
+-- The supervision sweep reads only the panels past their interval: per
+-- interval in use (few), the range of this index below now minus the
+-- interval, not every supervised panel (224,000 at city scale, 0.5 s
+-- every 5 s).
+CREATE INDEX alarm_panels_supervision_due ON alarm_panels (supervision_seconds, (COALESCE(last_seen_at, created_at)))
+    WHERE comm_failed = FALSE AND supervision_seconds > 0;
+
 -- +goose Down
+DROP INDEX alarm_panels_supervision_due;
 DROP TRIGGER alarm_panel_key_delete ON alarm_panels;
 DROP TRIGGER alarm_panel_key_update ON alarm_panels;
 DROP TRIGGER alarm_panel_key_insert ON alarm_panels;

@@ -32,7 +32,15 @@ BEGIN
 END;
 -- +goose StatementEnd
 
+-- The supervision sweep reads only the panels past their interval: per
+-- interval in use (few), the range of this index below now minus the
+-- interval, not every supervised panel (224,000 at city scale, 0.5 s
+-- every 5 s).
+CREATE INDEX alarm_panels_supervision_due ON alarm_panels (supervision_seconds, (COALESCE(last_seen_at, created_at)))
+    WHERE comm_failed = FALSE AND supervision_seconds > 0;
+
 -- +goose Down
+DROP INDEX alarm_panels_supervision_due;
 DROP TRIGGER alarm_panel_key_delete;
 DROP TRIGGER alarm_panel_key_update;
 DROP TRIGGER alarm_panel_key_insert;
