@@ -188,35 +188,37 @@ func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
 // clears the condition (see ingestOne).
 func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 	now := s.now()
-	rows, err := s.reader().QueryContext(ctx, "SELECT id, community_id, home_id, account, supervision_seconds, last_seen_at, created_at FROM alarm_panels WHERE supervision_seconds > 0 AND comm_failed = FALSE")
+	// The intervals in use, by a walk up the index (one lookup each),
+	// then per interval only the panels silent past it: the index's range
+	// (migration 00042), not every supervised panel. The conditions repeat
+	// the index's own so that SQLite sees it applies.
+	irows, err := s.reader().QueryContext(ctx, `WITH RECURSIVE s(secs) AS (
+		SELECT MIN(supervision_seconds) FROM alarm_panels WHERE comm_failed = FALSE AND supervision_seconds > 0
+		UNION ALL
+		SELECT (SELECT MIN(supervision_seconds) FROM alarm_panels WHERE comm_failed = FALSE AND supervision_seconds > 0 AND supervision_seconds > s.secs) FROM s WHERE s.secs IS NOT NULL)
+		SELECT secs FROM s WHERE secs IS NOT NULL`)
 	if err != nil {
-		return nil, fmt.Errorf("supervised panels: %w", err)
+		return nil, fmt.Errorf("supervision intervals: %w", err)
 	}
-	type silent struct {
-		origin  alarm.Origin
-		account string
-		before  time.Time // silent since before this
-	}
-	var due []silent
-	for rows.Next() {
-		var o alarm.Origin
-		var account string
+	var intervals []int
+	for irows.Next() {
 		var secs int
-		var seen sql.NullTime
-		var created time.Time
-		if err := rows.Scan(&o.PanelID, &o.CommunityID, &o.HomeID, &account, &secs, &seen, &created); err != nil {
-			rows.Close()
+		if err := irows.Scan(&secs); err != nil {
+			irows.Close()
 			return nil, err
 		}
-		last := created
-		if seen.Valid {
-			last = seen.Time
-		}
-		if now.Sub(last) > time.Duration(secs)*time.Second {
-			due = append(due, silent{o, account, now.Add(-time.Duration(secs) * time.Second)})
+		intervals = append(intervals, secs)
+	}
+	irows.Close()
+	if err := irows.Err(); err != nil {
+		return nil, fmt.Errorf("supervision intervals: %w", err)
+	}
+	var due []silent
+	for _, secs := range intervals {
+		if due, err = s.silentPanels(ctx, now, secs, due); err != nil {
+			return nil, err
 		}
 	}
-	rows.Close()
 	var out []alarm.Outcome
 	for _, d := range due {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -241,6 +243,34 @@ func (s *Store) CheckSupervision(ctx context.Context) ([]alarm.Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// silent is a supervised panel past its interval.
+type silent struct {
+	origin  alarm.Origin
+	account string
+	before  time.Time // silent since before this
+}
+
+// silentPanels appends the panels of supervision interval secs silent
+// for longer than it at now.
+func (s *Store) silentPanels(ctx context.Context, now time.Time, secs int, due []silent) ([]silent, error) {
+	before := now.Add(-time.Duration(secs) * time.Second)
+	rows, err := s.reader().QueryContext(ctx, `SELECT id, community_id, home_id, account FROM alarm_panels
+		WHERE comm_failed = FALSE AND supervision_seconds > 0 AND supervision_seconds = $1 AND COALESCE(last_seen_at, created_at) < $2`, secs, before)
+	if err != nil {
+		return due, fmt.Errorf("panels silent past %d s: %w", secs, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o alarm.Origin
+		var account string
+		if err := rows.Scan(&o.PanelID, &o.CommunityID, &o.HomeID, &account); err != nil {
+			return due, err
+		}
+		due = append(due, silent{o, account, before})
+	}
+	return due, rows.Err()
 }
 
 // ArmRules returns a home's automatic-arming rules.

@@ -196,6 +196,61 @@ func (s *Store) PanelKeys(ctx context.Context) (map[string]string, error) {
 	return out, rows.Err()
 }
 
+// PanelKeyMark returns the newest entry of the log of key changes. Read
+// before PanelKeys, it is where the next PanelKeysSince starts: a change
+// after the mark is read again, which is harmless.
+func (s *Store) PanelKeyMark(ctx context.Context) (int64, error) {
+	var mark int64
+	if err := s.reader().QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM alarm_panel_key_changes").Scan(&mark); err != nil {
+		return 0, fmt.Errorf("panel key mark: %w", err)
+	}
+	return mark, nil
+}
+
+// PanelKeysSince returns what changed in the panels' keys after the log
+// entry after: the key now of each account added or changed, the accounts
+// removed, and the new mark. It reads only the log's new entries (by its
+// primary key) and those accounts' rows, so a receiver's reload costs what
+// changed, not the number of panels. The log commits in seq order (see
+// migration 00042), so nothing below the mark can appear later.
+func (s *Store) PanelKeysSince(ctx context.Context, after int64) (keys map[string]string, removed []string, mark int64, err error) {
+	// A subquery per entry, not a join: the planner could otherwise hash
+	// the few entries and scan every panel.
+	rows, err := s.reader().QueryContext(ctx, `SELECT c.seq, c.account, (SELECT p.key_enc FROM alarm_panels p WHERE p.account = c.account)
+		FROM alarm_panel_key_changes c WHERE c.seq > $1 ORDER BY c.seq`, after)
+	if err != nil {
+		return nil, nil, after, fmt.Errorf("panel key changes: %w", err)
+	}
+	defer rows.Close()
+	mark, keys = after, map[string]string{}
+	gone := map[string]bool{}
+	for rows.Next() {
+		var seq int64
+		var account string
+		var sealed sql.NullString
+		if err := rows.Scan(&seq, &account, &sealed); err != nil {
+			return nil, nil, after, err
+		}
+		mark = max(mark, seq)
+		if !sealed.Valid {
+			gone[account] = true
+			continue
+		}
+		key, err := s.cipher.Open(sealed.String)
+		if err != nil {
+			return nil, nil, after, fmt.Errorf("panel %s key: %w", account, err)
+		}
+		keys[account] = key
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, after, err
+	}
+	for account := range gone {
+		removed = append(removed, account)
+	}
+	return keys, removed, mark, nil
+}
+
 var sensors = table{
 	what: "sensor", id: "x.id", order: "x.id",
 	from:    "alarm_sensors x JOIN homes h ON h.id = x.home_id JOIN buildings b ON b.id = h.building_id",

@@ -234,12 +234,15 @@ func (s *Store) submitMatter(ctx context.Context, tx *sql.Tx, scope auth.Scope, 
 	now := s.now()
 	m.CategoryID, m.Category, m.Status = cat.ID, cat.Code, matter.Submitted
 	m.CreatedAt, m.UpdatedAt, m.DueAt = now, now, now.Add(time.Duration(cat.SLAHours)*time.Hour)
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	n, err := count(ctx, tx, "SELECT COUNT(*) FROM matters WHERE created_at >= $1 AND created_at < $2", day, day.Add(24*time.Hour))
-	if err != nil {
-		return err
+	// The day's counter row, taken and locked in this transaction, so
+	// that submissions on several nodes cannot take one number (see
+	// migration 00043).
+	var n int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO matter_day_counters (day, last) VALUES ($1, 1)
+		ON CONFLICT (day) DO UPDATE SET last = matter_day_counters.last + 1 RETURNING last`, now.Format("20060102")).Scan(&n); err != nil {
+		return fmt.Errorf("tracking number: %w", err)
 	}
-	m.Tracking = matter.TrackingNumber(now, int64(n+1))
+	m.Tracking = matter.TrackingNumber(now, n)
 	attrs, _ := json.Marshal(m.Attributes)
 	id, err := insert(ctx, tx, `INSERT INTO matters (community_id, tracking, category_id, person_id, household_id, home_id, grid_id, description, address, lat, lng, attributes,
 		status, submitted_by, filed_by, channel, due_at, created_at, updated_at, public_description, public_note, public_address)

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"testing"
+)
+
+// fakePanelKeys is a store whose log of key changes the test writes.
+type fakePanelKeys struct {
+	keys  map[string]string
+	log   []string // account changed at seq i+1
+	fulls int
+}
+
+func (f *fakePanelKeys) PanelKeyMark(context.Context) (int64, error) { return int64(len(f.log)), nil }
+func (f *fakePanelKeys) PanelKeys(context.Context) (map[string]string, error) {
+	f.fulls++
+	return maps.Clone(f.keys), nil
+}
+func (f *fakePanelKeys) PanelKeysSince(_ context.Context, after int64) (map[string]string, []string, int64, error) {
+	keys := map[string]string{}
+	var removed []string
+	for _, a := range f.log[after:] {
+		if k, ok := f.keys[a]; ok {
+			keys[a] = k
+		} else {
+			removed = append(removed, a)
+		}
+	}
+	return keys, removed, int64(len(f.log)), nil
+}
+func (f *fakePanelKeys) set(account, key string) { f.keys[account] = key; f.log = append(f.log, account) }
+func (f *fakePanelKeys) drop(account string)     { delete(f.keys, account); f.log = append(f.log, account) }
+
+// TestPanelAccountsReload: after the one full load, reloads apply only
+// the logged changes, and an added, changed, removed or spoiled key is
+// seen by the next reload, as with the full reload before.
+func TestPanelAccountsReload(t *testing.T) {
+	const k1, k2 = "0123456789abcdef", "fedcba9876543210"
+	f := &fakePanelKeys{keys: map[string]string{"1111": k1, "2222": ""}}
+	p := &panelAccounts{store: f, log: slog.New(slog.DiscardHandler)}
+	ctx := t.Context()
+	if err := p.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name    string
+		change  func()
+		account string
+		key     string // "" with known: no encryption
+		known   bool
+	}{
+		{"loaded", func() {}, "1111", k1, true},
+		{"no key", func() {}, "2222", "", true},
+		{"added", func() { f.set("3333", k2) }, "3333", k2, true},
+		{"changed", func() { f.set("1111", k2) }, "1111", k2, true},
+		{"removed", func() { f.drop("2222") }, "2222", "", false},
+		{"spoiled key stops working", func() { f.set("3333", "not a key") }, "3333", "", false},
+		{"unknown", func() {}, "9999", "", false},
+	}
+	for _, s := range steps {
+		s.change()
+		if err := p.reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.mu.RLock()
+		k, ok := p.keys[s.account]
+		p.mu.RUnlock()
+		if ok != s.known || string(k) != s.key {
+			t.Errorf("%s: key of %s %q known %v, want %q %v", s.name, s.account, k, ok, s.key, s.known)
+		}
+	}
+	if f.fulls != 1 {
+		t.Errorf("%d full loads, want 1", f.fulls)
+	}
+}
