@@ -45,10 +45,7 @@ var liveEvents = table{
 // up to the horizon (liveHorizon): a stream that saw id n never later
 // misses an id below n.
 func (s *Store) LiveSince(ctx context.Context, scope auth.Scope, after int64, limit int) ([]live.Event, error) {
-	// The ids that matter are the next ones after the stream's position:
-	// no more than the read can return (the scope may skip some, so a
-	// few more than limit), and at least enough to see a gap right after.
-	horizon, err := s.liveHorizon(ctx, after, max(limit, 1)+liveHorizonSlack)
+	horizon, err := s.liveHorizon(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +72,7 @@ func (s *Store) LastLiveID(ctx context.Context) (int64, error) {
 	if err := s.reader().QueryRowContext(ctx, "SELECT MAX(id) FROM live_events").Scan(&id); err != nil {
 		return 0, err
 	}
-	horizon, err := s.liveHorizon(ctx, max(id.Int64-liveTail, 0), liveTail+1)
+	horizon, err := s.liveHorizon(ctx)
 	return min(id.Int64, horizon), err
 }
 
@@ -83,49 +80,35 @@ func (s *Store) LastLiveID(ctx context.Context) (int64, error) {
 // once on PostgreSQL; ids are handed out at the insert and become visible
 // at the commit, so id 101 may be read while 100 is still in flight. A
 // stream that went on to 101 would never show 100. So the streams read
-// only up to the first gap after their position, until the gap fills (its
+// only up to the first gap among the newest ids, until the gap fills (its
 // transaction commits) or liveGrace has passed (it rolled back: the id
 // will never come). SQLite has one writer: ids commit in order.
 const (
 	// liveGrace is how long a gap is waited for; longer than any
 	// transaction that writes live events holds them uncommitted.
 	liveGrace = 5 * time.Second
-	// liveTail is how many of the newest ids a new subscriber's start
-	// looks at for gaps.
+	// liveTail is how many of the newest ids are looked at for gaps.
 	liveTail = 1000
-	// liveHorizonSlack is how many ids beyond a read's limit are looked
-	// at: events of other scopes between the ones a stream shows.
-	liveHorizonSlack = 100
-	// liveHoleMemory is how long a gap is remembered after it was last
-	// seen; streams far apart look at different ids, and one that does
-	// not see a gap must not make another wait for it afresh.
-	liveHoleMemory = 10 * time.Minute
 )
 
-// liveHoles remembers since when each gap among the live event ids has
-// been seen, by its lowest missing id.
+// liveHoles remembers since when each gap among the newest live event
+// ids has been seen, by its lowest missing id.
 type liveHoles struct {
 	mu   sync.Mutex
-	seen map[int64]liveHole
+	seen map[int64]time.Time
 }
 
-type liveHole struct{ first, last time.Time }
-
-// liveHorizon returns the id up to which every live event from id from on
-// is either visible or known never to come (math.MaxInt64: no limit),
-// looking at n ids from there. It reads only those ids: from the stream's
-// position, not the newest ids of the table, on every read. The position
-// itself is read too: a gap between it and the next visible id is the one
-// that matters most; below the oldest id kept there is no gap.
-func (s *Store) liveHorizon(ctx context.Context, from int64, n int) (int64, error) {
+// liveHorizon returns the id up to which every live event is either
+// visible or known never to come (math.MaxInt64: no limit).
+func (s *Store) liveHorizon(ctx context.Context) (int64, error) {
 	if s.dialect != Postgres {
 		return math.MaxInt64, nil
 	}
-	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM live_events WHERE id >= $1 ORDER BY id LIMIT "+strconv.Itoa(n), from)
+	rows, err := s.reader().QueryContext(ctx, "SELECT id FROM live_events ORDER BY id DESC LIMIT "+strconv.Itoa(liveTail))
 	if err != nil {
 		return 0, fmt.Errorf("live events: %w", err)
 	}
-	var ids []int64 // oldest first
+	var ids []int64 // newest first
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
@@ -145,24 +128,21 @@ func (s *Store) liveHorizon(ctx context.Context, from int64, n int) (int64, erro
 	horizon := int64(math.MaxInt64)
 	current := map[int64]bool{}
 	for i := 0; i+1 < len(ids); i++ {
-		lo := ids[i] + 1
-		if lo == ids[i+1] {
+		lo := ids[i+1] + 1
+		if lo == ids[i] {
 			continue
 		}
 		current[lo] = true
-		hole, ok := h.seen[lo]
+		first, ok := h.seen[lo]
 		if !ok {
-			hole.first = now
+			h.seen[lo], first = now, now
 		}
-		hole.last = now
-		h.seen[lo] = hole
-		if now.Sub(hole.first) < liveGrace && horizon == math.MaxInt64 {
-			horizon = lo - 1 // the walk goes up: the lowest open gap wins
+		if now.Sub(first) < liveGrace {
+			horizon = lo - 1 // the walk goes down: the lowest open gap wins
 		}
 	}
-	for lo, hole := range h.seen {
-		filled := len(ids) > 1 && lo > ids[0] && lo < ids[len(ids)-1] && !current[lo]
-		if filled || now.Sub(hole.last) > liveHoleMemory {
+	for lo := range h.seen {
+		if !current[lo] {
 			delete(h.seen, lo)
 		}
 	}

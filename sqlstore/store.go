@@ -120,7 +120,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
 		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn,
-		liveHoles: &liveHoles{seen: map[int64]liveHole{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds()}
+		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds()}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres
