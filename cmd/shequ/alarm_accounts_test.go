@@ -31,8 +31,11 @@ func (f *fakePanelKeys) PanelKeysSince(_ context.Context, after int64) (map[stri
 	}
 	return keys, removed, int64(len(f.log)), nil
 }
-func (f *fakePanelKeys) set(account, key string) { f.keys[account] = key; f.log = append(f.log, account) }
-func (f *fakePanelKeys) drop(account string)     { delete(f.keys, account); f.log = append(f.log, account) }
+func (f *fakePanelKeys) set(account, key string) {
+	f.keys[account] = key
+	f.log = append(f.log, account)
+}
+func (f *fakePanelKeys) drop(account string) { delete(f.keys, account); f.log = append(f.log, account) }
 
 // TestPanelAccountsReload: after the one full load, reloads apply only
 // the logged changes, and an added, changed, removed or spoiled key is
