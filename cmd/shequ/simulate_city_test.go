@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"database/sql"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,28 +14,10 @@ import (
 // simulateCity runs shequ simulate city and decodes its --json report.
 func simulateCity(t *testing.T, env []string, args ...string) cityReport {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"simulate", "city", "--json"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("simulate city did not stop by itself:\n%s", stderr.String())
-	}
-	if err != nil {
-		t.Fatalf("simulate city %v: %v\n%s\n%s", args, err, stdout.String(), stderr.String())
-	}
 	var rep cityReport
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("report is not JSON (%v):\n%s\n%s", err, stdout.String(), stderr.String())
+	stderr, err := runSimulate(t, env, 2*time.Minute, &rep, append([]string{"simulate", "city", "--json"}, args...)...)
+	if err != nil {
+		t.Fatalf("simulate city %v: %v\n%s", args, err, stderr)
 	}
 	return rep
 }

@@ -72,7 +72,17 @@ func (p *proc) events(t *testing.T, token, account string) []alarm.Event {
 // simulate runs the command and decodes its --json summary.
 func simulate(t *testing.T, env []string, args ...string) (simReport, string, error) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"simulate", "--json"}, args...)...)
+	var rep simReport
+	stderr, err := runSimulate(t, env, 90*time.Second, &rep, append([]string{"simulate", "--json"}, args...)...)
+	return rep, stderr, err
+}
+
+// runSimulate runs shequ with args, kills it after limit, and decodes its
+// standard output as JSON into report; it returns the standard error and
+// how the command ended.
+func runSimulate(t *testing.T, env []string, limit time.Duration, report any, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -84,15 +94,14 @@ func simulate(t *testing.T, env []string, args ...string) (simReport, string, er
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(90 * time.Second):
+	case <-time.After(limit):
 		cmd.Process.Kill()
-		t.Fatalf("simulate did not stop by itself:\n%s", stderr.String())
+		t.Fatalf("%s did not stop by itself:\n%s", strings.Join(args[:2], " "), stderr.String())
 	}
-	var rep simReport
-	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
+	if jerr := json.Unmarshal(stdout.Bytes(), report); jerr != nil {
 		t.Fatalf("summary is not JSON (%v, exit %v):\n%s\n%s", jerr, err, stdout.String(), stderr.String())
 	}
-	return rep, stderr.String(), err
+	return stderr.String(), err
 }
 
 func TestSimulateAgainstServer(t *testing.T) {
