@@ -93,8 +93,14 @@ type Scheduler struct {
 	clock  shequ.Clock
 	log    *slog.Logger
 
-	// follower says another node may lead; leading says this one does.
-	follower, leading atomic.Bool
+	// follower says another node may lead.
+	follower atomic.Bool
+	// leadCtx is the context Lead runs in, while it runs: it carries the
+	// lease's fence (jobs.Fence), so that a once-only write made in it
+	// commits only while this node still holds the lease. A node that lost
+	// the lease but has not yet noticed must not write the as-run log a
+	// second time beside the new leader.
+	leadCtx atomic.Pointer[context.Context]
 	// since is where the next look for announcements starts.
 	since time.Time
 	// health checks the speakers, when set (WatchSpeakers).
@@ -136,13 +142,37 @@ func (s *Scheduler) Follow() { s.follower.Store(true) }
 
 // Lead is the chore of jobs.Leader: while it runs, this node leads.
 func (s *Scheduler) Lead(ctx context.Context) {
-	s.leading.Store(true)
-	defer s.leading.Store(false)
+	s.leadCtx.Store(&ctx)
+	defer s.leadCtx.Store(nil)
 	<-ctx.Done()
 }
 
 // leads reports whether this node does the once-only work.
-func (s *Scheduler) leads() bool { return !s.follower.Load() || s.leading.Load() }
+func (s *Scheduler) leads() bool { return !s.follower.Load() || s.leadCtx.Load() != nil }
+
+// leading returns the context once-only work is done in: the leader's
+// (with its fence) on a node of several, alone the one given; ok is false
+// when this node does not lead.
+func (s *Scheduler) leading(alone context.Context) (context.Context, bool) {
+	if !s.follower.Load() {
+		return alone, true
+	}
+	if p := s.leadCtx.Load(); p != nil {
+		return *p, true
+	}
+	return nil, false
+}
+
+// onceOnly returns the context for one once-only write, bounded to ten
+// seconds; ok is false when this node does not lead.
+func (s *Scheduler) onceOnly() (ctx context.Context, cancel context.CancelFunc, ok bool) {
+	parent, ok := s.leading(context.Background())
+	if !ok {
+		return nil, nil, false
+	}
+	ctx, cancel = context.WithTimeout(parent, 10*time.Second)
+	return ctx, cancel, true
+}
 
 // WatchSpeakers makes the leading node check, every tick, that the
 // zones' loudspeakers listen (see Health).
@@ -175,8 +205,8 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.health != nil && s.leads() {
-		if err := s.health.Check(ctx, programmes, now); err != nil {
+	if hctx, ok := s.leading(ctx); ok && s.health != nil {
+		if err := s.health.Check(hctx, programmes, now); err != nil {
 			s.log.Error("speaker health", "err", err)
 		}
 	}
@@ -263,21 +293,13 @@ func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, 
 			p.err = err.Error()
 		}
 		s.log.Error("slot cannot be rendered", "slot", o.SlotID, "start", o.Start, "err", err)
-		if s.leads() {
-			if ferr := s.store.FlagSlot(ctx, o.SlotID, p.err); ferr != nil {
-				s.log.Error("flag slot", "slot", o.SlotID, "err", ferr)
-			}
-		}
+		s.flagSlot(o.SlotID, p.err)
 		s.mu.Lock()
 		s.prepared[key] = p
 		s.mu.Unlock()
 		return
 	}
-	if s.leads() {
-		if err := s.store.FlagSlot(ctx, o.SlotID, ""); err != nil {
-			s.log.Error("clear slot flag", "slot", o.SlotID, "err", err)
-		}
-	}
+	s.flagSlot(o.SlotID, "")
 	s.cue(ctx, community, o, key, items, itemsJSON, now, a)
 }
 
@@ -293,10 +315,10 @@ func (s *Scheduler) cue(ctx context.Context, community int64, o Occurrence, key 
 			OnAir: func(at time.Time, listeners int) {
 				s.asRun(community, AsRun{ZoneID: z, SlotID: o.SlotID, Kind: RunSlot, Status: RunPlayed, StartedAt: at, Seconds: a.Seconds,
 					Detail: fmt.Sprintf("%d items", len(items)), Listeners: listeners})
-				if !s.leads() {
+				ctx, cancel, ok := s.onceOnly()
+				if !ok {
 					return
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				if err := s.store.Aired(ctx, o.SlotID, items, at); err != nil {
 					s.log.Error("song requests aired", "slot", o.SlotID, "err", err)
@@ -330,14 +352,27 @@ func (s *Scheduler) missed(community int64, o Occurrence, key, why string) {
 
 // asRun writes the as-run log, on the leading node only.
 func (s *Scheduler) asRun(community int64, r AsRun) {
-	if !s.leads() {
+	ctx, cancel, ok := s.onceOnly()
+	if !ok {
 		return
 	}
-	r.CommunityID = community
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	r.CommunityID = community
 	if err := s.store.RecordAsRun(ctx, &r); err != nil {
 		s.log.Error("as-run", "zone", r.ZoneID, "err", err)
+	}
+}
+
+// flagSlot sets (or, with "", clears) the flag of a slot that cannot be
+// rendered, on the leading node only.
+func (s *Scheduler) flagSlot(id int64, flag string) {
+	ctx, cancel, ok := s.onceOnly()
+	if !ok {
+		return
+	}
+	defer cancel()
+	if err := s.store.FlagSlot(ctx, id, flag); err != nil {
+		s.log.Error("flag slot", "slot", id, "flag", flag, "err", err)
 	}
 }
 
