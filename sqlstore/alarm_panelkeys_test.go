@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -70,6 +71,43 @@ func TestPanelKeysSince(t *testing.T) {
 				t.Errorf("%s: mark %d after %d", s.name, next, mark)
 			}
 			mark = next
+		}
+	})
+}
+
+// TestCutPanelKeyLog: cutting the log keeps its newest entries; a reader
+// whose mark is still in what is kept reads on as before, one whose mark
+// the cut passed is told to read every key again.
+func TestCutPanelKeyLog(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "cut")
+		before, err := st.PanelKeyMark(ctx)
+		mustOK(t, err)
+		for _, a := range []string{"5001", "5002", "5003", "5004"} {
+			mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: a}))
+		}
+		mark, err := st.PanelKeyMark(ctx)
+		mustOK(t, err)
+		n, err := st.CutPanelKeyLog(ctx, 2)
+		mustOK(t, err)
+		if n < 2 {
+			t.Fatalf("cut %d entries of at least 4, keeping 2", n)
+		}
+		if again, err := st.CutPanelKeyLog(ctx, 2); err != nil || again != 0 {
+			t.Fatalf("a second cut took %d (%v)", again, err)
+		}
+		// The mark two entries back is what the cut kept.
+		keys, _, next, err := st.PanelKeysSince(ctx, mark-2)
+		mustOK(t, err)
+		if len(keys) != 2 || keys["5003"] != "" || keys["5004"] != "" || next != mark {
+			t.Errorf("from the kept entries: %v, mark %d (want %d)", keys, next, mark)
+		}
+		if _, _, _, err := st.PanelKeysSince(ctx, before); !errors.Is(err, sqlstore.ErrPanelKeyLogCut) {
+			t.Errorf("from a mark the cut passed: %v, want ErrPanelKeyLogCut", err)
+		}
+		if keys, _, next, err := st.PanelKeysSince(ctx, mark); err != nil || len(keys) != 0 || next != mark {
+			t.Errorf("nothing new: %v %d %v", keys, next, err)
 		}
 	})
 }

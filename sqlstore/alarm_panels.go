@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -245,10 +246,46 @@ func (s *Store) PanelKeysSince(ctx context.Context, after int64) (keys map[strin
 	if err := rows.Err(); err != nil {
 		return nil, nil, after, err
 	}
+	// Read after the entries: the log is only ever cut from its oldest end,
+	// so if entries after the mark were cut before or while they were
+	// read, the oldest left is now past mark+1.
+	var oldest sql.NullInt64
+	if err := s.reader().QueryRowContext(ctx, "SELECT MIN(seq) FROM alarm_panel_key_changes").Scan(&oldest); err != nil {
+		return nil, nil, after, fmt.Errorf("panel key changes: %w", err)
+	}
+	if oldest.Valid && oldest.Int64 > after+1 {
+		return nil, nil, after, fmt.Errorf("panel key changes after %d: %w", after, ErrPanelKeyLogCut)
+	}
 	for account := range gone {
 		removed = append(removed, account)
 	}
 	return keys, removed, mark, nil
+}
+
+// ErrPanelKeyLogCut says the log of key changes no longer holds every
+// entry after the mark asked for: the reader must read every key again.
+var ErrPanelKeyLogCut = errors.New("the log of key changes was cut past the mark")
+
+// PanelKeyLogKept is how many of the newest entries CutPanelKeyLog keeps:
+// far more than change between two reads of a node (every half minute),
+// so that only a node that was away, or a mass import, reads every key.
+const PanelKeyLogKept = 10_000
+
+// CutPanelKeyLog deletes the log's entries older than its newest keep and
+// says how many went. Any node may run it at any time: the cut only ever
+// takes the oldest end, and PanelKeysSince sees when it went past a mark.
+func (s *Store) CutPanelKeyLog(ctx context.Context, keep int) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM alarm_panel_key_changes
+			WHERE seq <= (SELECT MAX(seq) FROM alarm_panel_key_changes) - $1`, keep)
+		if err != nil {
+			return fmt.Errorf("cut panel key log: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 var sensors = table{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -276,6 +277,7 @@ type panelKeyStore interface {
 	PanelKeyMark(ctx context.Context) (int64, error)
 	PanelKeys(ctx context.Context) (map[string]string, error)
 	PanelKeysSince(ctx context.Context, after int64) (map[string]string, []string, int64, error)
+	CutPanelKeyLog(ctx context.Context, keep int) (int64, error)
 }
 
 func (p *panelAccounts) parse(account, k string) ([]byte, bool) {
@@ -298,6 +300,10 @@ func (p *panelAccounts) reload(ctx context.Context) error {
 		return p.loadAll(ctx)
 	}
 	raw, removed, next, err := p.store.PanelKeysSince(ctx, mark)
+	if errors.Is(err, sqlstore.ErrPanelKeyLogCut) {
+		p.log.Info("panel key log cut past this node's mark: reading every key")
+		return p.loadAll(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -361,10 +367,24 @@ func (p *panelAccounts) Key(account string) ([]byte, bool) {
 	return k, ok
 }
 
+// refreshEvery reloads the keys every d, and once an hour cuts the
+// store's log of key changes to its newest entries. Every node cuts: the
+// cut is the same whoever makes it, and a node it left behind reads every
+// key once.
 func (p *panelAccounts) refreshEvery(ctx context.Context, d time.Duration) {
+	lastCut := time.Now()
 	shequ.Every(ctx, d, func(ctx context.Context) {
 		if err := p.reload(ctx); err != nil && ctx.Err() == nil {
 			p.log.Error("reload panel accounts", "err", err)
+		}
+		if time.Since(lastCut) < time.Hour {
+			return
+		}
+		lastCut = time.Now()
+		if n, err := p.store.CutPanelKeyLog(ctx, sqlstore.PanelKeyLogKept); err != nil && ctx.Err() == nil {
+			p.log.Error("cut panel key log", "err", err)
+		} else if n > 0 {
+			p.log.Info("panel key log cut", "entries", n)
 		}
 	})
 }

@@ -5,12 +5,15 @@ import (
 	"log/slog"
 	"maps"
 	"testing"
+
+	"github.com/shequ/shequ/sqlstore"
 )
 
 // fakePanelKeys is a store whose log of key changes the test writes.
 type fakePanelKeys struct {
 	keys  map[string]string
 	log   []string // account changed at seq i+1
+	cut   int      // entries up to this seq were cut
 	fulls int
 }
 
@@ -20,6 +23,9 @@ func (f *fakePanelKeys) PanelKeys(context.Context) (map[string]string, error) {
 	return maps.Clone(f.keys), nil
 }
 func (f *fakePanelKeys) PanelKeysSince(_ context.Context, after int64) (map[string]string, []string, int64, error) {
+	if int(after) < f.cut {
+		return nil, nil, after, sqlstore.ErrPanelKeyLogCut
+	}
 	keys := map[string]string{}
 	var removed []string
 	for _, a := range f.log[after:] {
@@ -31,6 +37,11 @@ func (f *fakePanelKeys) PanelKeysSince(_ context.Context, after int64) (map[stri
 	}
 	return keys, removed, int64(len(f.log)), nil
 }
+func (f *fakePanelKeys) CutPanelKeyLog(_ context.Context, keep int) (int64, error) {
+	n := max(0, len(f.log)-keep-f.cut)
+	f.cut += n
+	return int64(n), nil
+}
 func (f *fakePanelKeys) set(account, key string) {
 	f.keys[account] = key
 	f.log = append(f.log, account)
@@ -39,7 +50,8 @@ func (f *fakePanelKeys) drop(account string) { delete(f.keys, account); f.log = 
 
 // TestPanelAccountsReload: after the one full load, reloads apply only
 // the logged changes, and an added, changed, removed or spoiled key is
-// seen by the next reload, as with the full reload before.
+// seen by the next reload, as with the full reload before; a log cut past
+// the node's mark makes it read every key once.
 func TestPanelAccountsReload(t *testing.T) {
 	const k1, k2 = "0123456789abcdef", "fedcba9876543210"
 	f := &fakePanelKeys{keys: map[string]string{"1111": k1, "2222": ""}}
@@ -62,6 +74,12 @@ func TestPanelAccountsReload(t *testing.T) {
 		{"removed", func() { f.drop("2222") }, "2222", "", false},
 		{"spoiled key stops working", func() { f.set("3333", "not a key") }, "3333", "", false},
 		{"unknown", func() {}, "9999", "", false},
+		{"changed, then the log cut past the mark: every key read again", func() {
+			f.set("4444", k1)
+			f.set("1111", k1)
+			f.CutPanelKeyLog(ctx, 1)
+		}, "4444", k1, true},
+		{"after the full read, by the log again", func() { f.set("4444", k2) }, "4444", k2, true},
 	}
 	for _, s := range steps {
 		s.change()
@@ -75,7 +93,7 @@ func TestPanelAccountsReload(t *testing.T) {
 			t.Errorf("%s: key of %s %q known %v, want %q %v", s.name, s.account, k, ok, s.key, s.known)
 		}
 	}
-	if f.fulls != 1 {
-		t.Errorf("%d full loads, want 1", f.fulls)
+	if f.fulls != 2 {
+		t.Errorf("%d full loads, want 2 (the first and the one after the cut)", f.fulls)
 	}
 }
