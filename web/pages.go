@@ -326,7 +326,7 @@ func (s *Server) registerPages() {
 	s.mux.HandleFunc("POST /logout", s.logoutSubmit)
 	s.mux.HandleFunc("POST /prefs", s.prefsSubmit)
 
-	s.pageRoute("GET /{$}", "/", "", s.homePage)
+	s.mux.HandleFunc("GET /{$}", s.homeRoute) // homecache.go
 	s.pageRoute("GET /homes", "/homes", auth.PermHomesRead, s.homesPage)
 	s.pageRoute("GET /people", "/people", auth.PermPeopleRead, s.peoplePage)
 	s.pageRoute("GET /devices", "/devices", auth.PermDevicesRead, s.devicesPage)
@@ -469,11 +469,20 @@ func wantsResults(r *http.Request) bool {
 // render executes a view into a buffer first, so that a template error
 // becomes a clean 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, p *pageData, view string, status int) {
-	t, ok := views[view]
-	if !ok {
-		s.log.Error("no such view", "view", view)
+	b, err := execute(r, p, view)
+	if err != nil {
+		s.log.Error("render page", "view", view, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
+	}
+	writePage(w, status, b)
+}
+
+// execute renders a view for r: the whole page, or its results for htmx.
+func execute(r *http.Request, p *pageData, view string) ([]byte, error) {
+	t, ok := views[view]
+	if !ok {
+		return nil, fmt.Errorf("no such view %q", view)
 	}
 	name := "layout"
 	if wantsResults(r) && t.Lookup("results") != nil {
@@ -481,13 +490,16 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, p *pageData, vie
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, p); err != nil {
-		s.log.Error("render page", "view", view, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, err
 	}
+	return buf.Bytes(), nil
+}
+
+// writePage sends a rendered page.
+func writePage(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(b)
 }
 
 type errorBody struct {

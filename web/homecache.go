@@ -1,0 +1,208 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
+)
+
+// The resident's home page kept (issue 13). Rendering it was a dozen
+// queries (the community, the alarm state, open incidents, two lists of
+// matters, the categories, the board, the feed) and html/template over
+// the whole page: ~1/15 of a bare handler's rate. A rendered page is now
+// kept per session, language and text size, and shown again while
+//
+//   - the page's version has not moved: the sum of change counters that
+//     triggers move on every change the page can show (migration 00046 and
+//     sqlstore/homepage.go), read in one query of at most four rows. It is
+//     in the database, so a change made by another node (PostgreSQL) or
+//     another process (the command line on SQLite) shows at the next
+//     request, like one made here;
+//   - nothing on it has come due: a notice published or expiring, a post
+//     expiring, a matter shown becoming overdue; and at most a minute.
+//
+// Everything else the page shows comes from the session (the name, the
+// roles and so the menu, the CSRF token) and is part of the key, as are
+// the language and the text size.
+
+// maxKeptHomes bounds the pages kept (~20 KB each); past it they are all
+// dropped.
+const maxKeptHomes = 1024
+
+// homePageVersioner is a store that versions the resident's home page.
+type homePageVersioner interface {
+	HomePageVersion(ctx context.Context, household, home int64) (int64, error)
+	HomePageUntil(ctx context.Context, now time.Time) (time.Time, error)
+}
+
+type keptHomes struct {
+	store homePageVersioner
+	clock shequ.Clock
+	// hits counts the pages served kept (tests).
+	hits atomic.Int64
+
+	mu      sync.Mutex
+	entries map[string]keptHome
+}
+
+type keptHome struct {
+	household, home int64
+	version         int64
+	read, until     time.Time
+	body            []byte
+}
+
+// newKeptHomes returns nil when the store cannot version the page: then
+// every visit renders it.
+func newKeptHomes(store any, clock shequ.Clock) *keptHomes {
+	v, ok := store.(homePageVersioner)
+	if !ok {
+		return nil
+	}
+	return &keptHomes{store: v, clock: clock, entries: map[string]keptHome{}}
+}
+
+// keptHomeKey names what a page depends on besides the database: the
+// session (its token for forms), the account and its grants, the language
+// and the text size.
+func keptHomeKey(p *pageData) string {
+	a := p.Actor
+	var b strings.Builder
+	b.WriteString(p.L.Tag)
+	b.WriteString(strconv.FormatBool(p.Large))
+	for _, n := range []int64{a.Session.ID, a.User.ID, a.HouseholdID} {
+		b.WriteByte('|')
+		b.WriteString(strconv.FormatInt(n, 10))
+	}
+	for _, s := range []string{p.CSRF, a.User.Username, a.User.DisplayName} {
+		b.WriteByte('|')
+		b.WriteString(strconv.Quote(s))
+	}
+	for _, g := range a.User.Grants {
+		b.WriteByte('|')
+		b.WriteString(string(g.Role))
+		for _, n := range []int64{g.CommunityID, g.GridID, g.AssociationID, g.PartnerID} {
+			b.WriteByte('/')
+			b.WriteString(strconv.FormatInt(n, 10))
+		}
+	}
+	return b.String()
+}
+
+// homeRoute is "/": the resident's home kept when it may be, else the
+// page as every other (homePage).
+func (s *Server) homeRoute(w http.ResponseWriter, r *http.Request) {
+	if s.serveKeptHome(w, r) {
+		return
+	}
+	p, ok := s.signedInPage(w, r, "/", "")
+	if !ok {
+		return
+	}
+	e, keep := s.startKeptHome(r, p)
+	view, err := s.homePage(r, p)
+	if err != nil {
+		s.renderErr(w, r, p, err)
+		return
+	}
+	if !keep || !keepable(p, e.read, &e.until) {
+		s.render(w, r, p, view, http.StatusOK)
+		return
+	}
+	body, err := execute(r, p, view)
+	if err != nil {
+		s.log.Error("render page", "view", view, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	e.body = body
+	s.homes.put(keptHomeKey(p), e)
+	writePage(w, http.StatusOK, body)
+}
+
+// keptHomeAsked reports whether r may be answered by a kept page: the
+// resident's own home, with no query (the page's forms come back to its
+// address).
+func keptHomeAsked(r *http.Request, a *auth.Actor) bool {
+	return a != nil && r.URL.RawQuery == "" && residentView(a)
+}
+
+// serveKeptHome answers r with its kept page if it still holds.
+func (s *Server) serveKeptHome(w http.ResponseWriter, r *http.Request) bool {
+	if s.homes == nil || !keptHomeAsked(r, auth.ActorFrom(r.Context())) {
+		return false
+	}
+	p := s.newPage(r)
+	key := keptHomeKey(p)
+	now := s.clock.Now()
+	s.homes.mu.Lock()
+	e, ok := s.homes.entries[key]
+	s.homes.mu.Unlock()
+	if !ok || now.Before(e.read) || !now.Before(e.until) {
+		return false
+	}
+	v, err := s.homes.store.HomePageVersion(r.Context(), e.household, e.home)
+	if err != nil || v != e.version {
+		return false
+	}
+	s.homes.hits.Add(1)
+	pageHeaders(w)
+	writePage(w, http.StatusOK, e.body)
+	return true
+}
+
+// startKeptHome reads the version of p's page before the page itself, so
+// that a change committed meanwhile leaves the kept page stale at birth,
+// never wrong. It reports false when the page is not to be kept.
+func (s *Server) startKeptHome(r *http.Request, p *pageData) (keptHome, bool) {
+	if s.homes == nil || !keptHomeAsked(r, p.Actor) {
+		return keptHome{}, false
+	}
+	ctx := r.Context()
+	home, err := s.residentHome(ctx, p.Actor)
+	if err != nil {
+		return keptHome{}, false
+	}
+	e := keptHome{household: p.Actor.HouseholdID, home: home, read: s.clock.Now()}
+	if e.version, err = s.homes.store.HomePageVersion(ctx, e.household, home); err != nil {
+		s.log.Error("home page version", "err", err)
+		return keptHome{}, false
+	}
+	if e.until, err = s.homes.store.HomePageUntil(ctx, e.read); err != nil {
+		s.log.Error("home page until", "err", err)
+		return keptHome{}, false
+	}
+	return e, true
+}
+
+// keepable reports whether the page rendered for p may be kept, and
+// brings until forward to when a matter shown becomes overdue. A page
+// that could not read the alarm's state says so, and is not kept.
+func keepable(p *pageData, read time.Time, until *time.Time) bool {
+	b, ok := p.Body.(residentHomeBody)
+	if !ok || b.Alarm != nil && b.Alarm.Problem {
+		return false
+	}
+	for _, m := range b.Matters {
+		if openMatter(m.Status) && m.DueAtTs.After(read) && m.DueAtTs.Before(*until) {
+			*until = m.DueAtTs
+		}
+	}
+	return true
+}
+
+func (c *keptHomes) put(key string, e keptHome) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxKeptHomes {
+		clear(c.entries)
+	}
+	c.entries[key] = e
+}
