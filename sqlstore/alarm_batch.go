@@ -196,7 +196,7 @@ func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, commun
 // row to scan. A chunk too big for the ids left is filled up with the last
 // id (IN ignores repeats), so a batch's ids take one statement, not one
 // per power of two in their count.
-func queryIn(ctx context.Context, q querier, stmts map[int]string, ids []int64, scan func(*sql.Rows) error) error {
+func queryIn[T int64 | string](ctx context.Context, q querier, stmts map[int]string, ids []T, scan func(*sql.Rows) error) error {
 	a := make([]any, 0, eventChunks[0])
 	for rest := ids; len(rest) > 0; {
 		n := min(len(rest), eventChunks[0])

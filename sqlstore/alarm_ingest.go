@@ -35,7 +35,7 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 	if s.txn == nil && s.onlyFreshHeartbeats(reports) {
 		return out, nil
 	}
-	b := &ingestBatch{panels: map[string]*batchPanel{}, stored: map[retransmission]bool{}, events: make([]pendingEvent, 0, len(reports)), writes: newAlarmWrites()}
+	b := &ingestBatch{panels: map[string]*batchPanel{}, sensors: map[string]alarm.Origin{}, stored: map[retransmission]bool{}, events: make([]pendingEvent, 0, len(reports)), writes: newAlarmWrites()}
 	var marks cacheMarks // the home cache's marks after the batch's writes
 	err := s.ingestTx(ctx, func(tx *sql.Tx, conn any) error {
 		q := s.stmts.in(tx)
@@ -65,6 +65,9 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 			if p := b.panels[r.Account]; p != nil && r.Source == alarm.SourceSIA && r.Kind != alarm.KindTest && r.Kind != alarm.KindSupervision {
 				homes[p.known.origin.HomeID] = p.known.origin.CommunityID
 			}
+		}
+		if err := s.sensorOrigins(ctx, q, b, reports, homes); err != nil {
+			return err
 		}
 		if err := s.loadHomes(ctx, q, b.writes, homes); err != nil {
 			return err
@@ -135,6 +138,8 @@ func (s *Store) onlyFreshHeartbeats(reports []alarm.Report) bool {
 // report of the batch.
 type ingestBatch struct {
 	panels map[string]*batchPanel
+	// sensors are the batch's MQTT sensors by name (sensorOrigins).
+	sensors map[string]alarm.Origin
 	// events are inserted together at the end of the batch; stored holds
 	// the retransmission keys among them, which the database does not
 	// know yet, before those the database had within the window.
@@ -390,17 +395,12 @@ func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, at in
 			b.stored[key] = true
 		}
 	case alarm.SourceMQTT:
-		err := tx.QueryRowContext(ctx, "SELECT id, community_id, home_id, kind, zone FROM alarm_sensors WHERE mqtt_name = $1", r.Account).
-			Scan(&origin.SensorID, &origin.CommunityID, &origin.HomeID, &origin.SensorKind, &origin.SensorZone)
-		if err == sql.ErrNoRows {
-			return alarm.Outcome{Unknown: true}, nil
-		} else if err != nil {
+		var known bool
+		var err error
+		if origin, known, err = s.sensorOrigin(ctx, tx, b, r); err != nil {
 			return alarm.Outcome{}, err
-		}
-		if r.Kind == alarm.KindSensorOffline {
-			if _, err := tx.ExecContext(ctx, "UPDATE alarm_sensors SET online = $1 WHERE id = $2", r.Restore, origin.SensorID); err != nil {
-				return alarm.Outcome{}, err
-			}
+		} else if !known {
+			return alarm.Outcome{Unknown: true}, nil
 		}
 	default:
 		return alarm.Outcome{}, fmt.Errorf("ingest does not take %q reports", r.Source)

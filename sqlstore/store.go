@@ -65,6 +65,8 @@ type Store struct {
 	reads *preparedReads
 	// panelDir remembers alarm panels between ingest batches.
 	panelDir *panelDirectory
+	// sensorDir remembers MQTT sensors between ingest batches.
+	sensorDir *sensorDirectory
 	// homes remembers, on SQLite, the homes ingest batches wrote.
 	homes *homeCache
 	// txn is set on the copy of the store that Atomic hands out: every
@@ -119,7 +121,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		o.AcceptTimeout = alarm.DefaultAcceptTimeout
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
-		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), homes: newHomeCache(), dsn: dsn,
+		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), sensorDir: newSensorDirectory(), homes: newHomeCache(), dsn: dsn,
 		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds()}
 	var err error
 	if IsPostgres(dsn) {

@@ -43,15 +43,19 @@ type Config struct {
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
 	// ReceiveMaximum is how many unacknowledged messages the external
-	// broker may send at once. Default 1024: the window must hold several
+	// broker may send at once. Default 2048: the window must hold several
 	// batches (MaxBatch), so that the broker keeps sending while one is
 	// stored.
 	ReceiveMaximum uint16
 
-	// MaxBatch is the most messages stored in one Handle call. Default 256.
+	// MaxBatch is the most messages stored in one Handle call. Default
+	// 512: a backlog drained in batches of 512 cost 15 % (SQLite) and
+	// 28 % (PostgreSQL) less CPU per message than in batches of 256
+	// (BenchmarkIngestMosquittoStore); the commit of one batch holds up
+	// the panels' frames in the same group commit for a few milliseconds.
 	MaxBatch int
 	// QueueSize is the number of messages waiting for the worker. Default
-	// 2048; keep it above ReceiveMaximum so that paho's reader never waits.
+	// 4096; keep it above ReceiveMaximum so that paho's reader never waits.
 	QueueSize int
 	// RetryMin and RetryMax bound the backoff between attempts to store a
 	// batch when Handle fails. Defaults 200 ms and 30 s.
@@ -113,13 +117,13 @@ func (c Config) withDefaults() Config {
 		c.ReconnectMax = max(30*time.Second, c.ReconnectMin)
 	}
 	if c.ReceiveMaximum == 0 {
-		c.ReceiveMaximum = 1024
+		c.ReceiveMaximum = 2048
 	}
 	if c.MaxBatch <= 0 {
-		c.MaxBatch = 256
+		c.MaxBatch = 512
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = 2048
+		c.QueueSize = 4096
 	}
 	if c.RetryMin <= 0 {
 		c.RetryMin = 200 * time.Millisecond
