@@ -446,9 +446,13 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 			if err := s.saveIncident(ctx, tx, d.Incident, true); err != nil {
 				return o, err
 			}
-		} else {
+		}
+		// countOnly: the join moved the count and the last event's time,
+		// nothing else; most frames of an alarm storm.
+		countOnly := !d.New && !headlineChanged(h.open, d.Incident) && h.open.Status == d.Incident.Status
+		if !d.New {
 			j := w.incidents[d.Incident.ID]
-			w.incidents[d.Incident.ID] = joinedIncident{inc: d.Incident, headline: j.headline || headlineChanged(h.open, d.Incident)}
+			w.incidents[d.Incident.ID] = joinedIncident{inc: d.Incident, headline: j.headline || !countOnly}
 		}
 		h.open = d.Incident
 		o.Incident, o.NewIncident = d.Incident, d.New
@@ -471,7 +475,10 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 				}
 			}
 		}
-		if err := s.publish(w, d.Incident.CommunityID, d.Incident.HomeID, h.grid, "incident", d.Incident); err != nil {
+		if countOnly {
+			w.live = append(w.live, pendingLive{community: d.Incident.CommunityID, home: d.Incident.HomeID, grid: h.grid, typ: "incident",
+				payload: string(appendIncidentCount(make([]byte, 0, 256), d.Incident)), at: s.now()})
+		} else if err := s.publish(w, d.Incident.CommunityID, d.Incident.HomeID, h.grid, "incident", d.Incident); err != nil {
 			return o, err
 		}
 	}
