@@ -674,3 +674,14 @@ func int64s(rows *sql.Rows) ([]int64, error) {
 	}
 	return out, rows.Err()
 }
+
+// eventsOfIncident is the condition on alarm_events e for the events of
+// the incident whose id is the parameter p: by the incident's home
+// first. An incident's events are its home's (an incident of no home has
+// events of no home), and SQLite finds them through the index by home,
+// whose last column is the incident (migration 00049: an index by
+// incident cost an alarm storm a page written a frame). PostgreSQL keeps
+// its index by incident.
+func eventsOfIncident(p string) string {
+	return "e.home_id IS NOT DISTINCT FROM (SELECT ih.home_id FROM incidents ih WHERE ih.id = " + p + ") AND e.incident_id = " + p
+}
