@@ -93,7 +93,11 @@ func Process(in Input) Output {
 		}
 		return out
 	}
-	title := describe(Report{Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, Code: r.Code})
+	// The title is built only for an incident it heads: most frames of a
+	// storm join one it does not.
+	title := func() string {
+		return describe(Report{Kind: raised.Kind, Zone: raised.Zone, Text: raised.Text, Code: r.Code})
+	}
 	if in.Incident != nil && in.Incident.Correlates(in.Now) {
 		// Correlation groups events, it does not swallow them: a kind of
 		// alarm the incident has not had yet (a burglary in an open SOS)
@@ -105,7 +109,7 @@ func Process(in Input) Output {
 		}
 		inc := in.Incident.Join(raised.Kind, in.Now)
 		if p < in.Incident.Priority {
-			inc.Title = title
+			inc.Title = title()
 		}
 		out.Incident = &inc
 		return out
@@ -113,7 +117,7 @@ func Process(in Input) Output {
 	inc := Incident{
 		CommunityID: in.Origin.CommunityID, HomeID: in.Origin.HomeID, PanelID: in.Origin.PanelID,
 		Kind: raised.Kind, Priority: PriorityOf(raised.Kind), Status: StatusNew, Kinds: []Kind{raised.Kind},
-		Title:    title,
+		Title:    title(),
 		OpenedAt: in.Now, LastEventAt: in.Now, EventCount: 1,
 	}
 	out.Incident, out.New, out.Notify = &inc, true, noticesFor(inc.Priority)

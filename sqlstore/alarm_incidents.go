@@ -242,7 +242,7 @@ func (s *Store) IncidentTimeline(ctx context.Context, scope auth.Scope, id int64
 // order they were stored: the first opened the incident.
 func (s *Store) incidentEvents(ctx context.Context, q querier, id int64) ([]alarm.TimelineEntry, error) {
 	rows, err := q.QueryContext(ctx, `SELECT e.received_at, e.source, e.code, e.kind, e.restore, e.zone, e.text, COALESCE(sn.zone, '')
-		FROM alarm_events e LEFT JOIN alarm_sensors sn ON sn.id = e.sensor_id WHERE e.incident_id = $1 ORDER BY e.id`, id)
+		FROM alarm_events e LEFT JOIN alarm_sensors sn ON sn.id = e.sensor_id WHERE `+eventsOfIncident("$1")+` ORDER BY e.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("events of incident %d: %w", id, err)
 	}
@@ -351,7 +351,7 @@ func (s *Store) ListEvents(ctx context.Context, scope auth.Scope, f alarm.EventF
 		conds = append(conds, "e.home_id = "+a.add(f.HomeID))
 	}
 	if f.IncidentID != 0 {
-		conds = append(conds, "e.incident_id = "+a.add(f.IncidentID))
+		conds = append(conds, eventsOfIncident(a.add(f.IncidentID)))
 	}
 	return listOf(ctx, s.reader(), events, scope, conds, a, f.Page, scanEvent)
 }

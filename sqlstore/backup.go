@@ -239,7 +239,7 @@ func (s *Store) RaiseSystemTrouble(ctx context.Context, account, text string) er
 		for _, c := range ids {
 			var open int64
 			err := tx.QueryRowContext(ctx, `SELECT i.id FROM incidents i WHERE i.community_id = $1 AND i.home_id IS NULL AND i.status <> 'resolved'
-				AND EXISTS (SELECT 1 FROM alarm_events e WHERE e.incident_id = i.id AND e.account = $2) LIMIT 1`, c, account).Scan(&open)
+				AND EXISTS (SELECT 1 FROM alarm_events e WHERE e.home_id IS NULL AND e.account = $2 AND e.incident_id = i.id) LIMIT 1`, c, account).Scan(&open)
 			if err == nil {
 				r := alarm.Report{Source: alarm.SourceSystem, Account: account, Kind: alarm.KindTrouble, Text: text, ReceivedAt: now}
 				if _, err := s.insertEvent(ctx, tx, r, alarm.Origin{CommunityID: c}, open); err != nil {

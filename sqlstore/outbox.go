@@ -205,7 +205,7 @@ func (s *Store) NoticeTargets(ctx context.Context, incidentID int64, to string) 
 	var zone, zoneName, intrusion string
 	err = q.QueryRowContext(ctx, `SELECT e.kind, e.zone, COALESCE((SELECT z.name FROM alarm_zones z WHERE z.panel_id = e.panel_id AND z.zone = e.zone),
 			(SELECT x.name FROM alarm_sensors x WHERE x.id = e.sensor_id), '')
-		FROM alarm_events e WHERE e.incident_id = $1 AND NOT e.restore AND e.kind IN ('burglary', 'perimeter', 'interior', 'entry_exit') ORDER BY e.id LIMIT 1`, incidentID).
+		FROM alarm_events e WHERE `+eventsOfIncident("$1")+` AND NOT e.restore AND e.kind IN ('burglary', 'perimeter', 'interior', 'entry_exit') ORDER BY e.id LIMIT 1`, incidentID).
 		Scan(&intrusion, &zone, &zoneName)
 	if err != nil && err != sql.ErrNoRows {
 		return out, fmt.Errorf("intrusion of incident %d: %w", incidentID, err)

@@ -33,7 +33,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -93,11 +92,6 @@ func ingestStore(b *testing.B, dialect string, full bool) *sqlstore.Store {
 			return a, nil
 		})
 		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	if os.Getenv("SHEQU_DROPIDX") != "" {
-		if _, err := st.DB().Exec("DROP INDEX alarm_events_incident"); err != nil {
 			b.Fatal(err)
 		}
 	}
