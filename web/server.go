@@ -100,6 +100,8 @@ type Server struct {
 	ops                 OpsStatus
 	// sessions remembers resolved sessions briefly (sessioncache.go).
 	sessions *sessionCache
+	// kept holds the encoded pages of the busiest lists (listcache.go).
+	kept *keptPages
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -135,6 +137,7 @@ func New(c Config) *Server {
 	s.accessWebhookSecret = c.AccessWebhookSecret
 	s.ready, s.ops = c.Ready, c.Ops
 	s.sessions = newSessionCache(c.Store, c.Clock)
+	s.kept = newKeptPages(c.Store, c.Clock)
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10
