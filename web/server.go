@@ -323,7 +323,9 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 func jsonByDefault(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct := r.Header.Get("Content-Type")
-		if r.Body != nil && strings.HasPrefix(r.URL.Path, "/api/") && (ct == "" || ct == "application/x-www-form-urlencoded") {
+		// A request without a body (every GET) is left alone: the reader
+		// was 4 KiB to allocate on each of them.
+		if r.Body != nil && r.Body != http.NoBody && strings.HasPrefix(r.URL.Path, "/api/") && (ct == "" || ct == "application/x-www-form-urlencoded") {
 			br := bufio.NewReader(r.Body)
 			if b, err := br.Peek(1); err == nil && (b[0] == '{' || b[0] == '[') {
 				r.Header.Set("Content-Type", "application/json")
