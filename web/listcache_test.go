@@ -282,3 +282,37 @@ func sameAsHuma[T any](t *testing.T, body []byte, l shequ.List[T]) {
 		t.Errorf("kept answer\n%s\nhuma writes\n%s", body, want.Bytes())
 	}
 }
+
+// TestKeptListsInOpenAPI: the kept lists are documented as before (their
+// list's schema) with the ETag, If-None-Match and the 304.
+func TestKeptListsInOpenAPI(t *testing.T) {
+	env := newTestEnv(t, sqlstore.SQLite)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string }
+			Responses  map[string]struct {
+				Headers map[string]any
+				Content map[string]struct {
+					Schema map[string]any
+				}
+			}
+		}
+	}
+	if code := env.do("", http.MethodGet, "/api/v1/openapi.json", nil, &doc); code != http.StatusOK {
+		t.Fatalf("openapi: %d", code)
+	}
+	for _, path := range []string{"/api/v1/homes", "/api/v1/incidents", "/api/v1/notices"} {
+		op := doc.Paths[path]["get"]
+		ok := op.Responses["200"].Content["application/json"].Schema["$ref"] != nil && op.Responses["200"].Headers["ETag"] != nil
+		if _, has := op.Responses["304"]; !ok || !has {
+			t.Errorf("%s: responses %+v", path, op.Responses)
+		}
+		header := false
+		for _, p := range op.Parameters {
+			header = header || p.Name == "If-None-Match" && p.In == "header"
+		}
+		if !header {
+			t.Errorf("%s: no If-None-Match among %+v", path, op.Parameters)
+		}
+	}
+}
