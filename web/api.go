@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -22,6 +23,11 @@ func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) 
 // handle registers one API operation behind the authorize gate. Every route
 // goes through here, so the route list the tests walk is complete.
 func handle[I, O any](s *Server, rt Route, id, summary, tag string, h func(context.Context, *I) (*O, error)) {
+	register(s, rt, id, summary, tag, h, nil)
+}
+
+// register is handle with a last say on the operation (tweak may be nil).
+func register[I, O any](s *Server, rt Route, id, summary, tag string, h func(context.Context, *I) (*O, error), tweak func(*huma.Operation)) {
 	s.routes = append(s.routes, rt)
 	op := huma.Operation{
 		OperationID: id, Method: rt.Method, Path: rt.Path, Summary: summary, Tags: []string{tag},
@@ -35,6 +41,9 @@ func handle[I, O any](s *Server, rt Route, id, summary, tag string, h func(conte
 	}
 	if rt.Method == http.MethodPost && !rt.OK && !strings.HasPrefix(rt.Path, "/api/v1/auth/") {
 		op.DefaultStatus = http.StatusCreated
+	}
+	if tweak != nil {
+		tweak(&op)
 	}
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
@@ -308,6 +317,7 @@ func (b homeBody) home(id int64) community.Home {
 
 type homeFilter struct {
 	PageParams
+	Conditional
 	Building int64  `query:"building" doc:"Only homes of this building"`
 	Grid     int64  `query:"grid" doc:"Only homes of this grid"`
 	Floor    string `query:"floor" doc:"Only homes on this floor (1 is the ground floor)"`
@@ -399,8 +409,8 @@ func (s *Server) registerCommunityAPI() {
 			return &noContent{}, s.store.DeleteBuilding(ctx, scope(ctx, auth.PermBuildingsWrite), in.ID)
 		})
 
-	handle(s, get("/api/v1/homes", auth.PermHomesRead), "list-homes", "List homes", "community",
-		func(ctx context.Context, in *homeFilter) (*listBody[community.Home], error) {
+	handleKept[homeFilter, community.Home](s, get("/api/v1/homes", auth.PermHomesRead), "list-homes", "List homes", "community",
+		func(ctx context.Context, in *homeFilter) (*keptAnswer, error) {
 			f := in.filter()
 			f.BuildingID, f.GridID = in.Building, in.Grid
 			if in.Floor != "" {
@@ -410,7 +420,15 @@ func (s *Server) registerCommunityAPI() {
 				}
 				f.Floor = &n
 			}
-			return list(s.store.ListHomes(ctx, scope(ctx, auth.PermHomesRead), f))
+			sc := scope(ctx, auth.PermHomesRead)
+			key := fmt.Sprint(sc, f.CommunityID, f.BuildingID, f.GridID, in.Floor, f.Page.Normalize())
+			return s.keptList(ctx, "homes", key, true, in.IfNoneMatch, func(ctx context.Context) ([]byte, error) {
+				l, err := s.store.ListHomes(ctx, sc, f)
+				if err != nil {
+					return nil, err
+				}
+				return encodeJSON(l)
+			})
 		})
 	handle(s, get("/api/v1/homes/{id}", auth.PermHomesRead), "get-home", "Get a home", "community",
 		func(ctx context.Context, in *IDParam) (*itemBody[community.Home], error) {

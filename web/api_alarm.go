@@ -107,7 +107,7 @@ func (s *Server) registerAlarmAPI() {
 	handle(s, get("/api/v1/alarm/sensors", auth.PermAlarmRead), "list-sensors", "List sensors", "alarm", s.listSensors)
 	handle(s, get("/api/v1/alarm/events", auth.PermAlarmRead), "list-events", "List alarm events, newest first", "alarm", s.listEvents)
 
-	handle(s, get("/api/v1/incidents", auth.PermAlarmRead), "list-incidents", "The incident queue: by priority, then age", "alarm", s.listIncidents)
+	handleKept[incidentListInput, alarm.Incident](s, get("/api/v1/incidents", auth.PermAlarmRead), "list-incidents", "The incident queue: by priority, then age", "alarm", s.listIncidents)
 	handle(s, get("/api/v1/incidents/{id}", auth.PermAlarmRead), "get-incident", "An incident with its timeline and events", "alarm", s.getIncident)
 	for _, step := range incidentSteps {
 		handle(s, Route{Method: http.MethodPost, Path: "/api/v1/incidents/{id}/" + step.name, Permission: step.perm, OK: true}, step.name+"-incident", step.summary, "alarm",
@@ -169,12 +169,22 @@ func (s *Server) listEvents(ctx context.Context, in *eventListInput) (*listBody[
 
 type incidentListInput struct {
 	PageParams
+	Conditional
 	Status string `query:"status" enum:"open,new,acknowledged,dispatched,on_site,resolved," doc:"open: everything not resolved"`
 	Home   int64  `query:"home"`
 }
 
-func (s *Server) listIncidents(ctx context.Context, in *incidentListInput) (*listBody[alarm.Incident], error) {
-	return list(s.store.ListIncidents(ctx, scope(ctx, auth.PermAlarmRead).Restrict(in.Community), alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}))
+func (s *Server) listIncidents(ctx context.Context, in *incidentListInput) (*keptAnswer, error) {
+	sc := scope(ctx, auth.PermAlarmRead).Restrict(in.Community)
+	f := alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}
+	key := fmt.Sprint(sc, f.Status, f.HomeID, f.Page.Normalize())
+	return s.keptList(ctx, "incidents", key, true, in.IfNoneMatch, func(ctx context.Context) ([]byte, error) {
+		l, err := s.store.ListIncidents(ctx, sc, f)
+		if err != nil {
+			return nil, err
+		}
+		return encodeJSON(l)
+	})
 }
 
 func (s *Server) getIncident(ctx context.Context, in *IDParam) (*itemBody[incidentDetail], error) {

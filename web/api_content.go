@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"mime"
 	"net/http"
 	"time"
@@ -129,16 +130,34 @@ type confirmation struct {
 	ConfirmedAt time.Time `json:"confirmed_at"`
 }
 
+type noticeListInput struct {
+	PageParams
+	Conditional
+	Status    string `query:"status" enum:"live,scheduled,expired,all," doc:"live when not given; the others for those who write notices"`
+	Category  string `query:"category" enum:"news,event,notice,police_alert,good_deed,reminder,policy,"`
+	Important bool   `query:"important" doc:"Only notices that ask for a confirmation"`
+}
+
 func (s *Server) registerContentAPI() {
-	handle(s, get("/api/v1/notices", auth.PermContentRead), "list-notices", "The notice feed: live notices for the caller's home or area, pinned first, then the newest; writers may list scheduled and expired ones", "content",
-		func(ctx context.Context, in *struct {
-			PageParams
-			Status    string `query:"status" enum:"live,scheduled,expired,all," doc:"live when not given; the others for those who write notices"`
-			Category  string `query:"category" enum:"news,event,notice,police_alert,good_deed,reminder,policy,"`
-			Important bool   `query:"important" doc:"Only notices that ask for a confirmation"`
-		}) (*listBody[content.Notice], error) {
+	handleKept[noticeListInput, content.Notice](s, get("/api/v1/notices", auth.PermContentRead), "list-notices", "The notice feed: live notices for the caller's home or area, pinned first, then the newest; writers may list scheduled and expired ones", "content",
+		func(ctx context.Context, in *noticeListInput) (*keptAnswer, error) {
 			read, write := readWrite(ctx)
-			return list(s.store.ListNotices(ctx, read, write, content.NoticeFilter{CommunityID: in.Community, Status: in.Status, Category: in.Category, Important: in.Important, Page: in.page()}))
+			f := content.NoticeFilter{CommunityID: in.Community, Status: in.Status, Category: in.Category, Important: in.Important, Page: in.page()}
+			// Only a reader's feed is kept (as the store keeps it): staff's
+			// lists show who wrote and who confirmed what, which the
+			// notices' version does not follow.
+			keep := true
+			for _, r := range write {
+				keep = keep && r.HouseholdID != 0
+			}
+			key := fmt.Sprint(read, write, f.CommunityID, f.Status, f.Category, f.Important, f.Page.Normalize())
+			return s.keptList(ctx, "notices", key, keep, in.IfNoneMatch, func(ctx context.Context) ([]byte, error) {
+				l, err := s.store.ListNotices(ctx, read, write, f)
+				if err != nil {
+					return nil, err
+				}
+				return encodeJSON(l)
+			})
 		})
 	handle(s, get("/api/v1/notices/{id}", auth.PermContentRead), "get-notice", "A notice with its body rendered to safe HTML", "content",
 		func(ctx context.Context, in *IDParam) (*itemBody[content.Notice], error) {

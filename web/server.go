@@ -102,6 +102,8 @@ type Server struct {
 	sessions *sessionCache
 	// homes keeps residents' home pages (homecache.go).
 	homes *keptHomes
+	// kept holds the encoded pages of the busiest lists (listcache.go).
+	kept *keptPages
 }
 
 // Route is one API operation and the permission it needs. Public routes
@@ -138,6 +140,7 @@ func New(c Config) *Server {
 	s.ready, s.ops = c.Ready, c.Ops
 	s.sessions = newSessionCache(c.Store, c.Clock)
 	s.homes = newKeptHomes(c.Store, c.Clock)
+	s.kept = newKeptPages(c.Store, c.Clock)
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10
@@ -323,7 +326,9 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 func jsonByDefault(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct := r.Header.Get("Content-Type")
-		if r.Body != nil && strings.HasPrefix(r.URL.Path, "/api/") && (ct == "" || ct == "application/x-www-form-urlencoded") {
+		// A request without a body (every GET) is left alone: the reader
+		// was 4 KiB to allocate on each of them.
+		if r.Body != nil && r.Body != http.NoBody && strings.HasPrefix(r.URL.Path, "/api/") && (ct == "" || ct == "application/x-www-form-urlencoded") {
 			br := bufio.NewReader(r.Body)
 			if b, err := br.Peek(1); err == nil && (b[0] == '{' || b[0] == '[') {
 				r.Header.Set("Content-Type", "application/json")

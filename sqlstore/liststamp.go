@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// List stamps (issue 13): the API keeps the encoded pages of the busiest
+// lists and sends them again while what they show has not changed. A
+// list's stamp is the sum of the change counters (migrations 00036 and
+// 00044) that move with every change it can show; the counters only grow,
+// so the sum moves whenever one of them does. They are moved by triggers
+// in the writing transaction, so the stamp read after a commit, from any
+// node, is past it: a page built after reading stamp S shows at least
+// what was committed at S, and is used only while the stamp is still S.
+
+// listCounters names, per list, the change counters it depends on.
+var listCounters = map[string]string{
+	// homes, their buildings' names and grids, and households' homes
+	// (a resident reaches their home through the household).
+	"homes": "SELECT CAST(SUM(version) AS BIGINT) FROM change_counters WHERE name = 'places'",
+	// the incident queue shows each incident with its home and building.
+	"incidents": "SELECT CAST(SUM(version) AS BIGINT) FROM change_counters WHERE name IN ('incidents', 'places')",
+	// the notice feed (noticefeed.go); its time bound is ListUntil's.
+	"notices": "SELECT CAST(SUM(version) AS BIGINT) FROM change_counters WHERE name = 'notices'",
+}
+
+// ListStamp returns the stamp of list ("homes", "incidents", "notices").
+// ok is false when no page may be kept: on a store bound to a
+// transaction, whose reads see its own uncommitted writes.
+func (s *Store) ListStamp(ctx context.Context, list string) (stamp int64, ok bool, err error) {
+	query, known := listCounters[list]
+	if !known {
+		return 0, false, fmt.Errorf("list stamp: no list %q", list)
+	}
+	if s.txn != nil {
+		return 0, false, nil
+	}
+	if err := s.reader().QueryRowContext(ctx, query).Scan(&stamp); err != nil {
+		return 0, false, fmt.Errorf("list stamp %s: %w", list, err)
+	}
+	return stamp, true, nil
+}
+
+// ListUntil returns until when a page of list read at now holds while its
+// stamp does not move: the notice feed changes by itself when a notice's
+// publication or expiry time comes; the others only by writes, and are
+// read again after maxFeedAge all the same.
+func (s *Store) ListUntil(ctx context.Context, list string, now time.Time) (time.Time, error) {
+	if list == "notices" {
+		return s.nextNoticeChange(ctx, s.reader(), now)
+	}
+	return now.Add(maxFeedAge), nil
+}
