@@ -186,7 +186,7 @@ func readStats(ctx context.Context, q querier, acc assoc.Access, c, asked int64,
 	var id, n sql.NullInt64
 	var at time.Time
 	var atValid bool
-	var ids []int64 // one backing array for every set, grown as needed
+	var ids []int64              // one backing array for every set, grown as needed
 	names := map[string]string{} // months and kinds, one string each
 	name := func(b []byte) string {
 		if x, ok := names[string(b)]; ok {
