@@ -62,13 +62,17 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f assoc.Stat
 	today := s.now().In(loc)
 	// Inside a transaction (Atomic) the figures may hold writes that are
 	// not committed, and the version moves back if they are rolled back.
-	keep := fromRollup && s.txn == nil
-	key := statsKey(c, f, tz, today.Format(time.DateOnly), acc)
-	if keep {
-		if st, ok := s.stats.get(key, version); ok {
-			return st, nil
-		}
+	if !fromRollup || s.txn != nil {
+		return s.computeStats(ctx, q, acc, c, f, loc, today, fromRollup)
 	}
+	return s.stats.figures(ctx, statsKey(c, f, tz, today.Format(time.DateOnly), acc), version, func() (assoc.ServiceStats, error) {
+		return s.computeStats(ctx, q, acc, c, f, loc, today, true)
+	})
+}
+
+// computeStats reads the figures of community c in zone loc, where it is
+// today.
+func (s *Store) computeStats(ctx context.Context, q querier, acc assoc.Access, c int64, f assoc.StatsFilter, loc *time.Location, today time.Time, fromRollup bool) (assoc.ServiceStats, error) {
 	p, err := assoc.ParsePeriod(f.From, f.To, today)
 	if err != nil {
 		return assoc.ServiceStats{}, err
@@ -100,9 +104,6 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f assoc.Stat
 		return assoc.ServiceStats{}, err
 	}
 	out.AddEligible(policies)
-	if keep {
-		s.stats.put(key, version, out)
-	}
 	return out, nil
 }
 

@@ -27,6 +27,18 @@ const maxStatsKept = 1024
 type statsCache struct {
 	mu      sync.Mutex
 	entries map[string]keptStats
+	// computing holds the figures being read afresh, by key: callers
+	// that want the same figures at the same version wait for that read
+	// instead of making their own, so that a dashboard open on many
+	// screens reads once after a write, not once per screen.
+	computing map[string]*statsFlight
+}
+
+type statsFlight struct {
+	version int64
+	done    chan struct{}
+	stats   assoc.ServiceStats
+	err     error
 }
 
 type keptStats struct {
@@ -44,23 +56,55 @@ func statsKey(c int64, f assoc.StatsFilter, tz, today string, acc assoc.Access) 
 	return fmt.Sprintf("%d|%d|%q|%q|%s|%s|%v", c, f.AssociationID, f.From, f.To, tz, today, acc)
 }
 
-func (k *statsCache) get(key string, version int64) (assoc.ServiceStats, bool) {
+// figures returns the figures of key at version: kept, or read by
+// another caller at this moment, or read by compute and kept. A read of
+// another caller that failed (its request cancelled, say) is not taken:
+// compute is called instead.
+func (k *statsCache) figures(ctx context.Context, key string, version int64, compute func() (assoc.ServiceStats, error)) (assoc.ServiceStats, error) {
 	k.mu.Lock()
-	e, ok := k.entries[key]
+	if e, ok := k.entries[key]; ok && e.version == version {
+		k.mu.Unlock()
+		return copyStats(e.stats), nil
+	}
+	if f, ok := k.computing[key]; ok && f.version == version {
+		k.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return assoc.ServiceStats{}, ctx.Err()
+		}
+		if f.err == nil {
+			return copyStats(f.stats), nil
+		}
+		return compute()
+	}
+	f := &statsFlight{version: version, done: make(chan struct{})}
+	if k.computing == nil {
+		k.computing = map[string]*statsFlight{}
+	}
+	k.computing[key] = f
 	k.mu.Unlock()
-	if !ok || e.version != version {
-		return assoc.ServiceStats{}, false
-	}
-	return copyStats(e.stats), true
-}
 
-func (k *statsCache) put(key string, version int64, st assoc.ServiceStats) {
+	f.stats, f.err = compute()
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.entries == nil || len(k.entries) >= maxStatsKept {
-		k.entries = map[string]keptStats{}
+	if k.computing[key] == f {
+		delete(k.computing, key)
 	}
-	k.entries[key] = keptStats{version: version, stats: copyStats(st)}
+	if f.err == nil {
+		if k.entries == nil || len(k.entries) >= maxStatsKept {
+			k.entries = map[string]keptStats{}
+		}
+		// A newer version kept meanwhile stays.
+		if e, ok := k.entries[key]; !ok || e.version <= version {
+			k.entries[key] = keptStats{version: version, stats: f.stats}
+		}
+	}
+	k.mu.Unlock()
+	close(f.done)
+	if f.err != nil {
+		return assoc.ServiceStats{}, f.err
+	}
+	return copyStats(f.stats), nil
 }
 
 // copyStats copies the figures' lines and months, so that neither the

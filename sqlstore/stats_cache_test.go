@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,8 +100,34 @@ func TestStatsKeptUntilChanged(t *testing.T) {
 				t.Errorf("a case written on the other node does not show: %d individual services, %d before", got.Total.Individual, first.Total.Individual)
 			}
 
-			// A direct write to the cases moves the version too.
+			// Many readers at once after a write: one read for all of them,
+			// the same figures for each.
 			exec("UPDATE assoc_cases SET summary = $1 WHERE id = $2", "别处改的", x.ID)
+			fresh, err := one.AssociationStatsRaw(ctx, admin, assoc.StatsFilter{})
+			mustOK(t, err)
+			wantJSON, _ := json.Marshal(fresh)
+			var wg sync.WaitGroup
+			answers := make([][]byte, 16)
+			for i := range answers {
+				wg.Go(func() {
+					got, err := one.AssociationStats(ctx, admin, assoc.StatsFilter{})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					answers[i], _ = json.Marshal(got)
+				})
+			}
+			wg.Wait()
+			for i, a := range answers {
+				if string(a) != string(wantJSON) {
+					t.Errorf("reader %d of 16 at once: %s, the raw cases %s", i, a, wantJSON)
+				}
+			}
+
+			// A direct write to the cases moves the version too.
+			moved = version()
+			exec("UPDATE assoc_cases SET summary = $1 WHERE id = $2", "又改了", x.ID)
 			if version() == moved {
 				t.Error("a write to the cases did not move the version")
 			}
