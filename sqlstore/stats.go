@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -26,9 +27,9 @@ import (
 // (stats_cache.go; while it has not moved the figures kept answer and
 // that is all), one query for the associations, the services counted,
 // the sets, the edge days' residents and the placements together
-// (statsQuery), one for the mediations and the eligibility counts of
-// today's policies (eligibleUncovered: the policies, the ledgers, then
-// every policy's count in one query).
+// (readStats), and beside it one for the mediations and the eligibility
+// counts of today's policies (eligibleUncovered: the policies, the
+// ledgers, then every policy's count in one query).
 
 // AssociationStats returns the associations' figures over a period from
 // the rollup: administrators get every association of their community,
@@ -78,8 +79,30 @@ func (s *Store) computeStats(ctx context.Context, q querier, acc assoc.Access, c
 		return assoc.ServiceStats{}, err
 	}
 	from, to := p.Bounds(loc)
+	// The mediations and the eligibility counts are read beside the
+	// services, on connections of their own, so that a read waits for
+	// four round trips rather than six; inside a transaction, which has
+	// one connection, one after the other.
+	var med assoc.MediationStats
+	var policies []assoc.PolicyCount
+	var medErr, polErr error
+	mediations := func() {
+		med, medErr = s.MediationStats(ctx, acc, c, from, to)
+	}
+	eligible := func() {
+		policies, polErr = s.eligibleUncovered(ctx, acc, c, time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC))
+	}
+	var wg sync.WaitGroup
+	if s.txn == nil {
+		wg.Go(mediations)
+		wg.Go(eligible)
+	} else {
+		mediations()
+		eligible()
+	}
 	r, err := readStats(ctx, q, acc, c, f.AssociationID, p, loc, fromRollup)
-	if err != nil {
+	wg.Wait()
+	if err = cmp.Or(err, medErr, polErr); err != nil {
 		return assoc.ServiceStats{}, err
 	}
 	var served []assoc.PeopleCount
@@ -94,15 +117,7 @@ func (s *Store) computeStats(ctx context.Context, q querier, acc assoc.Access, c
 	}
 	out := assoc.Tally(p, r.lines, r.counts, served, assoc.DistinctPeople(r.placed))
 	out.CommunityID = c
-	med, err := s.MediationStats(ctx, acc, c, from, to)
-	if err != nil {
-		return assoc.ServiceStats{}, err
-	}
 	out.AddMediations(med)
-	policies, err := s.eligibleUncovered(ctx, acc, c, time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		return assoc.ServiceStats{}, err
-	}
 	out.AddEligible(policies)
 	return out, nil
 }
