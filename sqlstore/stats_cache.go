@@ -18,8 +18,10 @@ import (
 // the figures are read from, on any node or behind the store's back), the
 // community's zone and the day they were computed on; while all three
 // are unchanged, a read is one query of one row. The version is read
-// before the figures are, so that a write committed meanwhile leaves the
-// kept figures behind their version, never ahead of it.
+// before the figures are: a write committed in between may show in
+// figures kept under the version before it, which only makes the next
+// read compute them again; figures are never kept under a version that
+// counts a write they do not show.
 
 // maxStatsKept bounds the figures kept; past it they are all dropped.
 const maxStatsKept = 1024
