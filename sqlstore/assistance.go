@@ -181,11 +181,17 @@ type eligibility struct {
 // ledgers, and have no granted application under it. It is EFORBIDDEN when
 // a rule looks at a ledger or field acc may not see.
 func (s *Store) eligibleWhere(ctx context.Context, q querier, acc assoc.Access, x assoc.AssistancePolicy, day time.Time, a *args) (eligibility, []string, error) {
-	el := eligibility{policy: x, day: day}
-	var err error
-	if el.types, err = s.ledgersByKey(ctx, q, x.CommunityID); err != nil {
-		return el, nil, err
+	types, err := s.ledgersByKey(ctx, q, x.CommunityID)
+	if err != nil {
+		return eligibility{policy: x, day: day}, nil, err
 	}
+	return s.eligibleWhereIn(types, acc, x, day, a)
+}
+
+// eligibleWhereIn is eligibleWhere with the ledgers of the policy's
+// community, by key, already read.
+func (s *Store) eligibleWhereIn(types map[string]assoc.LedgerType, acc assoc.Access, x assoc.AssistancePolicy, day time.Time, a *args) (eligibility, []string, error) {
+	el := eligibility{policy: x, day: day, types: types}
 	conds := []string{"p.community_id = " + a.add(x.CommunityID)}
 	views := map[string]assoc.View{}
 	for _, key := range x.Ledgers() {
@@ -443,36 +449,71 @@ func typedValue(t assoc.LedgerType, field, value string) any {
 // the residents who appear eligible and are not covered. Policies whose
 // rules look at what acc may not see are left out.
 func (s *Store) EligibleUncovered(ctx context.Context, acc assoc.Access, community int64) ([]assoc.PolicyCount, error) {
+	day, err := s.assistanceDay(ctx, community, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	return s.eligibleUncovered(ctx, acc, community, day)
+}
+
+// eligibleUncovered is EligibleUncovered on day (midnight UTC of the
+// community's date) in three queries whatever the number of policies:
+// the policies, the community's ledgers, and every policy's count.
+func (s *Store) eligibleUncovered(ctx context.Context, acc assoc.Access, community int64, day time.Time) ([]assoc.PolicyCount, error) {
 	list, err := s.ListAssistancePolicies(ctx, acc, assoc.AssistancePolicyFilter{CommunityID: community, Page: shequ.Page{Limit: shequ.MaxLimit}})
 	if err != nil {
 		return nil, err
 	}
 	out := []assoc.PolicyCount{}
-	if len(list.Items) == 0 {
+	var running []assoc.AssistancePolicy
+	for _, x := range list.Items {
+		if x.ValidOn(day.Format(time.DateOnly)) {
+			running = append(running, x)
+		}
+	}
+	if len(running) == 0 {
 		return out, nil
 	}
-	day, err := s.assistanceDay(ctx, community, time.Time{})
+	types, err := s.ledgersByKey(ctx, s.reader(), community)
 	if err != nil {
 		return nil, err
 	}
-	for _, x := range list.Items {
-		if !x.ValidOn(day.Format(time.DateOnly)) {
-			continue
-		}
-		var a args
-		_, conds, err := s.eligibleWhere(ctx, s.reader(), acc, x, day, &a)
+	var a args
+	var counts []string
+	for _, x := range running {
+		// A policy left out must leave no parameters behind.
+		b := a
+		_, conds, err := s.eligibleWhereIn(types, acc, x, day, &b)
 		if shequ.ErrorCode(err) == shequ.EFORBIDDEN {
 			continue
 		} else if err != nil {
 			return nil, err
 		}
-		n, err := count(ctx, s.reader(), "SELECT COUNT(*) FROM people p WHERE "+strings.Join(conds, " AND "), a...)
-		if err != nil {
-			return nil, fmt.Errorf("policy %d eligible: %w", x.ID, err)
-		}
-		out = append(out, assoc.PolicyCount{PolicyID: x.ID, Name: x.Name, AssociationID: x.AssociationID, Uncovered: n})
+		a = b
+		// The policy's place in out, as a number in the text: a parameter
+		// there would be text to PostgreSQL.
+		counts = append(counts, "SELECT "+strconv.Itoa(len(out))+", COUNT(*) FROM people p WHERE "+strings.Join(conds, " AND "))
+		out = append(out, assoc.PolicyCount{PolicyID: x.ID, Name: x.Name, AssociationID: x.AssociationID})
 	}
-	return out, nil
+	if len(counts) == 0 {
+		return out, nil
+	}
+	rows, err := s.reader().QueryContext(ctx, strings.Join(counts, " UNION ALL "), a...)
+	if err != nil {
+		return nil, fmt.Errorf("eligible counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, n int
+		if err := rows.Scan(&i, &n); err != nil {
+			return nil, fmt.Errorf("eligible counts: %w", err)
+		}
+		if i < 0 || i >= len(out) {
+			return nil, fmt.Errorf("eligible counts: a count of policy number %d", i)
+		}
+		out[i].Uncovered = n
+	}
+	return out, rows.Err()
 }
 
 // --- applications ---

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -15,10 +17,19 @@ import (
 // The associations' statistics. The dashboard's figures come from the
 // rollup kept with every case write: services per association, month and
 // kind (case_rollup) and the set of residents served per association and
-// month (case_served, see stats_sets.go). A period that starts or ends inside a month takes those
-// edge days from the cases themselves. AssociationStatsRaw computes the
-// same figures from the cases alone; the tests hold the two equal and the
-// benchmark compares their cost.
+// month (case_served, see stats_sets.go). A period that starts or ends
+// inside a month takes those edge days from the cases themselves.
+// AssociationStatsRaw computes the same figures from the cases alone; the
+// tests hold the two equal and the benchmark compares their cost.
+//
+// A read is few queries (issue 13: under load each waits for a CPU, on
+// PostgreSQL for a round trip too): the zone with the statistics' version
+// (stats_cache.go; while it has not moved the figures kept answer and
+// that is all), one query for the associations, the services counted,
+// the sets, the edge days' residents and the placements together
+// (readStats), and beside it one for the mediations and the eligibility
+// counts of today's policies (eligibleUncovered: the policies, the
+// ledgers, then every policy's count in one query).
 
 // AssociationStats returns the associations' figures over a period from
 // the rollup: administrators get every association of their community,
@@ -29,7 +40,8 @@ func (s *Store) AssociationStats(ctx context.Context, acc assoc.Access, f assoc.
 }
 
 // AssociationStatsRaw returns the same figures as AssociationStats,
-// computed from the cases and attendees without the rollup.
+// computed from the cases and attendees without the rollup, and never
+// kept.
 func (s *Store) AssociationStatsRaw(ctx context.Context, acc assoc.Access, f assoc.StatsFilter) (assoc.ServiceStats, error) {
 	return s.serviceStats(ctx, acc, f, false)
 }
@@ -43,95 +55,69 @@ func (s *Store) serviceStats(ctx context.Context, acc assoc.Access, f assoc.Stat
 	if !acc.IsAdmin(c) && !acc.MemberIn(c) {
 		return assoc.ServiceStats{}, shequ.Errorf(shequ.EFORBIDDEN, "you do not work for the associations of community %d", c)
 	}
-	loc, err := s.location(ctx, q, c)
+	tz, version, err := statsVersion(ctx, q, c)
 	if err != nil {
 		return assoc.ServiceStats{}, err
 	}
-	p, err := assoc.ParsePeriod(f.From, f.To, s.now().In(loc))
+	loc := zone(tz)
+	today := s.now().In(loc)
+	// Inside a transaction (Atomic) the figures may hold writes that are
+	// not committed, and the version moves back if they are rolled back.
+	if !fromRollup || s.txn != nil {
+		return s.computeStats(ctx, q, acc, c, f, loc, today, fromRollup)
+	}
+	return s.stats.figures(ctx, statsKey(c, f, tz, today.Format(time.DateOnly), acc), version, func() (assoc.ServiceStats, error) {
+		return s.computeStats(ctx, q, acc, c, f, loc, today, true)
+	})
+}
+
+// computeStats reads the figures of community c in zone loc, where it is
+// today.
+func (s *Store) computeStats(ctx context.Context, q querier, acc assoc.Access, c int64, f assoc.StatsFilter, loc *time.Location, today time.Time, fromRollup bool) (assoc.ServiceStats, error) {
+	p, err := assoc.ParsePeriod(f.From, f.To, today)
 	if err != nil {
 		return assoc.ServiceStats{}, err
-	}
-	rows, err := statsRows(ctx, q, acc, c, f.AssociationID)
-	if err != nil {
-		return assoc.ServiceStats{}, err
-	}
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.AssociationID
-	}
-	var counts []assoc.ServiceCount
-	var served []assoc.PeopleCount
-	if len(ids) > 0 {
-		// The rollup answers the whole months: services per kind, and a set
-		// of the residents served per association and month, merged into
-		// the distinct counts. The days at either end that do not make a
-		// whole month come from the cases, made into sets the same way.
-		// Without the rollup every figure comes from the cases, and the
-		// residents are counted one row at a time (DistinctPeople): a
-		// second way of counting for the tests to hold the first to.
-		parts := []assoc.Period{p}
-		var sets []assoc.ServedSet
-		if fromRollup {
-			var first, last string
-			first, last, parts = p.Split()
-			if first != "" {
-				if counts, err = rollupCounts(ctx, q, c, ids, first, last); err != nil {
-					return assoc.ServiceStats{}, err
-				}
-				if sets, err = servedSets(ctx, q, c, ids, first, last); err != nil {
-					return assoc.ServiceStats{}, err
-				}
-			}
-		}
-		var src args
-		var sources []string
-		for _, part := range parts {
-			more, err := rawCounts(ctx, q, c, ids, part)
-			if err != nil {
-				return assoc.ServiceStats{}, err
-			}
-			counts = append(counts, more...)
-			sources = append(sources,
-				"SELECT cs.association_id AS association_id, SUBSTR(cs.day, 1, 7) AS month, cs.person_id AS person_id FROM assoc_cases cs WHERE cs.person_id IS NOT NULL AND "+casesIn(&src, c, ids, part),
-				"SELECT cs.association_id, SUBSTR(cs.day, 1, 7), ca.person_id FROM case_attendees ca JOIN assoc_cases cs ON cs.id = ca.case_id WHERE "+casesIn(&src, c, ids, part))
-		}
-		var people []assoc.Served
-		if len(sources) > 0 {
-			if people, err = servedRows(ctx, q, strings.Join(sources, " UNION ALL "), src); err != nil {
-				return assoc.ServiceStats{}, err
-			}
-		}
-		if fromRollup {
-			served = assoc.CountServed(append(sets, setsOf(people)...))
-		} else {
-			served = assoc.DistinctPeople(people)
-		}
 	}
 	from, to := p.Bounds(loc)
-	placements, err := placedRows(ctx, q, c, from, to, nil)
-	if err != nil {
+	// The mediations and the eligibility counts are read beside the
+	// services, on connections of their own, so that a read waits for
+	// four round trips rather than six; inside a transaction, which has
+	// one connection, one after the other.
+	var med assoc.MediationStats
+	var policies []assoc.PolicyCount
+	var medErr, polErr error
+	mediations := func() {
+		med, medErr = s.MediationStats(ctx, acc, c, from, to)
+	}
+	eligible := func() {
+		policies, polErr = s.eligibleUncovered(ctx, acc, c, time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC))
+	}
+	var wg sync.WaitGroup
+	if s.txn == nil {
+		wg.Go(mediations)
+		wg.Go(eligible)
+	} else {
+		mediations()
+		eligible()
+	}
+	r, err := readStats(ctx, q, acc, c, f.AssociationID, p, loc, fromRollup)
+	wg.Wait()
+	if err = cmp.Or(err, medErr, polErr); err != nil {
 		return assoc.ServiceStats{}, err
 	}
-	var placedIn []assoc.Served
-	for _, x := range placements {
-		if slices.Contains(ids, x.associationID) {
-			placedIn = append(placedIn, assoc.Served{AssociationID: x.associationID, Month: x.at.In(loc).Format("2006-01"), PersonID: x.personID})
-		}
+	var served []assoc.PeopleCount
+	if fromRollup {
+		// The rollup's sets of whole months and the edge days' sets, merged
+		// into the distinct counts. Without the rollup the residents are
+		// counted one row at a time (DistinctPeople): a second way of
+		// counting for the tests to hold the first to.
+		served = assoc.CountServed(append(r.sets, setsOf(r.people)...))
+	} else {
+		served = assoc.DistinctPeople(r.people)
 	}
-	placed := assoc.DistinctPeople(placedIn)
-	out := assoc.Tally(p, rows, counts, served, placed)
+	out := assoc.Tally(p, r.lines, r.counts, served, assoc.DistinctPeople(r.placed))
 	out.CommunityID = c
-	// Mediations and eligibility are few rows read straight, the same way
-	// for both sources.
-	med, err := s.MediationStats(ctx, acc, c, from, to)
-	if err != nil {
-		return assoc.ServiceStats{}, err
-	}
 	out.AddMediations(med)
-	policies, err := s.EligibleUncovered(ctx, acc, c)
-	if err != nil {
-		return assoc.ServiceStats{}, err
-	}
 	out.AddEligible(policies)
 	return out, nil
 }
@@ -151,26 +137,140 @@ func oneCommunity(acc assoc.Access, asked int64) (int64, error) {
 	return cs[0], nil
 }
 
-// statsRows lists the associations of community c whose figures acc may
-// see (one, when asked): all for an administrator, their own for members.
-func statsRows(ctx context.Context, q querier, acc assoc.Access, c, asked int64) ([]assoc.AssociationStats, error) {
-	rows, err := q.QueryContext(ctx, "SELECT id, key, name, name_en FROM associations WHERE community_id = $1 ORDER BY id", c)
+// statsRead is what statsQuery read, of the associations shown only.
+type statsRead struct {
+	lines  []assoc.AssociationStats
+	counts []assoc.ServiceCount
+	sets   []assoc.ServedSet
+	people []assoc.Served // residents served on days the sets do not cover
+	placed []assoc.Served
+}
+
+// readStats reads in one query what the figures of community c over p
+// are made of: the associations, services per association, month and
+// kind, residents served (the rollup's sets of the whole months and the
+// cases' rows of the other days, or every day's rows without the rollup)
+// and placements. The query is a UNION ALL of differently shaped reads,
+// each row tagged with what it is, in the columns
+//
+//	what, id, t1, t2, t3, n, at
+//
+// 'a': an association: id, key (t1), name (t2), name_en (t3);
+// 'c': services: association, month (t1), kind (t2), count (n);
+// 's': a set: association, month (t1), ids (t3), how many (n);
+// 'p': a resident served: association, month (t1), resident (n);
+// 'j': a placement: association, resident (n), when (at).
+//
+// The placements come first: PostgreSQL types a UNION's columns from the
+// left, and SQLite's driver reads a column's declared type from the first
+// SELECT. Every association of c is read; acc and asked choose the lines,
+// and figures of other associations are dropped here.
+func readStats(ctx context.Context, q querier, acc assoc.Access, c, asked int64, p assoc.Period, loc *time.Location, fromRollup bool) (statsRead, error) {
+	var a args
+	comm := a.add(c)
+	from, to := p.Bounds(loc)
+	branches := []string{
+		"SELECT 'j' AS what, e.association_id AS id, CAST(NULL AS TEXT) AS t1, CAST(NULL AS TEXT) AS t2, CAST(NULL AS TEXT) AS t3, e.person_id AS n, f.at AS at FROM " + placedFrom(&a, comm, from, to),
+		"SELECT 'a', id, key, name, name_en, 0, NULL FROM associations WHERE community_id = " + comm,
+	}
+	parts := []assoc.Period{p}
+	if fromRollup {
+		var first, last string
+		first, last, parts = p.Split()
+		if first != "" {
+			months := " WHERE community_id = " + comm + " AND month >= " + a.add(first) + " AND month <= " + a.add(last)
+			branches = append(branches,
+				"SELECT 'c', association_id, month, kind, NULL, services, NULL FROM case_rollup"+months,
+				"SELECT 's', association_id, month, NULL, ids, people, NULL FROM case_served"+months)
+		}
+	}
+	for _, part := range parts {
+		in := casesIn(&a, comm, part)
+		branches = append(branches,
+			"SELECT 'c', cs.association_id, SUBSTR(cs.day, 1, 7), cs.kind, NULL, COUNT(*), NULL FROM assoc_cases cs WHERE "+in+" GROUP BY cs.association_id, SUBSTR(cs.day, 1, 7), cs.kind",
+			"SELECT 'p', cs.association_id, SUBSTR(cs.day, 1, 7), NULL, NULL, cs.person_id, NULL FROM assoc_cases cs WHERE cs.person_id IS NOT NULL AND "+in,
+			"SELECT 'p', cs.association_id, SUBSTR(cs.day, 1, 7), NULL, NULL, ca.person_id, NULL FROM case_attendees ca JOIN assoc_cases cs ON cs.id = ca.case_id WHERE "+in)
+	}
+	rows, err := q.QueryContext(ctx, strings.Join(branches, " UNION ALL "), a...)
 	if err != nil {
-		return nil, fmt.Errorf("associations: %w", err)
+		return statsRead{}, fmt.Errorf("statistics: %w", err)
 	}
 	defer rows.Close()
-	out := []assoc.AssociationStats{}
-	for rows.Next() {
-		var r assoc.AssociationStats
-		if err := rows.Scan(&r.AssociationID, &r.Key, &r.Name, &r.NameEn); err != nil {
-			return nil, err
+	var all []assoc.AssociationStats
+	var r statsRead
+	var what, t1, t2, t3 sql.RawBytes
+	var id, n sql.NullInt64
+	var at time.Time
+	var atValid bool
+	var ids []int64              // one backing array for every set, grown as needed
+	names := map[string]string{} // months and kinds, one string each
+	name := func(b []byte) string {
+		if x, ok := names[string(b)]; ok {
+			return x
 		}
-		if (asked == 0 || asked == r.AssociationID) && acc.ActsFor(c, r.AssociationID) {
-			out = append(out, r)
+		x := string(b)
+		names[x] = x
+		return x
+	}
+	for rows.Next() {
+		if err := rows.Scan(&what, &id, &t1, &t2, &t3, &n, scanTime{&at, &atValid}); err != nil {
+			return statsRead{}, fmt.Errorf("statistics: %w", err)
+		}
+		switch string(what) {
+		case "a":
+			all = append(all, assoc.AssociationStats{AssociationID: id.Int64, Key: string(t1), Name: string(t2), NameEn: string(t3)})
+		case "c":
+			r.counts = append(r.counts, assoc.ServiceCount{AssociationID: id.Int64, Month: name(t1), Kind: name(t2), Services: int(n.Int64)})
+		case "s":
+			people := int(n.Int64)
+			if cap(ids)-len(ids) < people {
+				ids = make([]int64, 0, max(people, 4096))
+			}
+			start := len(ids)
+			if ids, err = parseServedSet(ids, t3); err != nil {
+				return statsRead{}, err
+			}
+			set := assoc.ServedSet{AssociationID: id.Int64, Month: name(t1), People: ids[start:len(ids):len(ids)]}
+			if len(set.People) != people {
+				return statsRead{}, fmt.Errorf("served set of association %d, %s: %d ids, %d said", set.AssociationID, set.Month, len(set.People), people)
+			}
+			r.sets = append(r.sets, set)
+		case "p":
+			r.people = append(r.people, assoc.Served{AssociationID: id.Int64, Month: name(t1), PersonID: n.Int64})
+		case "j":
+			if !atValid {
+				return statsRead{}, fmt.Errorf("statistics: a placement without its time")
+			}
+			r.placed = append(r.placed, assoc.Served{AssociationID: id.Int64, Month: at.In(loc).Format("2006-01"), PersonID: n.Int64})
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return statsRead{}, fmt.Errorf("statistics: %w", err)
+	}
+	if r.lines, err = statsLines(all, acc, c, asked); err != nil {
+		return statsRead{}, err
+	}
+	shown := map[int64]bool{}
+	for _, l := range r.lines {
+		shown[l.AssociationID] = true
+	}
+	r.counts = slices.DeleteFunc(r.counts, func(x assoc.ServiceCount) bool { return !shown[x.AssociationID] })
+	r.sets = slices.DeleteFunc(r.sets, func(x assoc.ServedSet) bool { return !shown[x.AssociationID] })
+	r.people = slices.DeleteFunc(r.people, func(x assoc.Served) bool { return !shown[x.AssociationID] })
+	r.placed = slices.DeleteFunc(r.placed, func(x assoc.Served) bool { return !shown[x.AssociationID] })
+	return r, nil
+}
+
+// statsLines keeps the associations of community c whose figures acc may
+// see (one, when asked), in id order: all for an administrator, their own
+// for members.
+func statsLines(all []assoc.AssociationStats, acc assoc.Access, c, asked int64) ([]assoc.AssociationStats, error) {
+	slices.SortFunc(all, func(x, y assoc.AssociationStats) int { return cmp.Compare(x.AssociationID, y.AssociationID) })
+	out := []assoc.AssociationStats{}
+	for _, r := range all {
+		if (asked == 0 || asked == r.AssociationID) && acc.ActsFor(c, r.AssociationID) {
+			out = append(out, r)
+		}
 	}
 	if asked != 0 && len(out) == 0 {
 		return nil, notFound("association", asked)
@@ -178,60 +278,10 @@ func statsRows(ctx context.Context, q querier, acc assoc.Access, c, asked int64)
 	return out, nil
 }
 
-// scanCounts reads association, month, kind, count rows.
-func scanCounts(ctx context.Context, q querier, query string, a args) ([]assoc.ServiceCount, error) {
-	rows, err := q.QueryContext(ctx, query, a...)
-	if err != nil {
-		return nil, fmt.Errorf("service counts: %w", err)
-	}
-	defer rows.Close()
-	var out []assoc.ServiceCount
-	for rows.Next() {
-		var x assoc.ServiceCount
-		if err := rows.Scan(&x.AssociationID, &x.Month, &x.Kind, &x.Services); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
-}
-
-func rollupCounts(ctx context.Context, q querier, c int64, ids []int64, first, last string) ([]assoc.ServiceCount, error) {
-	var a args
-	query := "SELECT association_id, month, kind, services FROM case_rollup WHERE community_id = " + a.add(c) +
-		" AND month >= " + a.add(first) + " AND month <= " + a.add(last) + " AND association_id IN " + inList(&a, ids)
-	return scanCounts(ctx, q, query, a)
-}
-
-// servedRows reads the association, month and person rows of source.
-func servedRows(ctx context.Context, q querier, source string, a args) ([]assoc.Served, error) {
-	rows, err := q.QueryContext(ctx, source, a...)
-	if err != nil {
-		return nil, fmt.Errorf("people served: %w", err)
-	}
-	defer rows.Close()
-	var out []assoc.Served
-	for rows.Next() {
-		var x assoc.Served
-		if err := rows.Scan(&x.AssociationID, &x.Month, &x.PersonID); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
-}
-
-// casesIn is the condition on cs that keeps community c's cases of
-// associations ids whose day falls in p.
-func casesIn(a *args, c int64, ids []int64, p assoc.Period) string {
-	return "cs.community_id = " + a.add(c) + " AND cs.day >= " + a.add(p.From) + " AND cs.day <= " + a.add(p.To) + " AND cs.association_id IN " + inList(a, ids)
-}
-
-func rawCounts(ctx context.Context, q querier, c int64, ids []int64, p assoc.Period) ([]assoc.ServiceCount, error) {
-	var a args
-	query := "SELECT cs.association_id, SUBSTR(cs.day, 1, 7), cs.kind, COUNT(*) FROM assoc_cases cs WHERE " + casesIn(&a, c, ids, p) +
-		" GROUP BY cs.association_id, SUBSTR(cs.day, 1, 7), cs.kind"
-	return scanCounts(ctx, q, query, a)
+// casesIn is the condition on cs that keeps the cases of the community
+// in placeholder comm whose day falls in p.
+func casesIn(a *args, comm string, p assoc.Period) string {
+	return "cs.community_id = " + comm + " AND cs.day >= " + a.add(p.From) + " AND cs.day <= " + a.add(p.To)
 }
 
 // placedRow is one placement follow-up: when, which resident, by which
@@ -244,13 +294,20 @@ type placedRow struct {
 	associationID int64
 }
 
+// placedFrom is the FROM and WHERE of the placements of the community in
+// placeholder comm in [from, to): follow-ups f of kind placed on ledger
+// entries e, with their partner pa when there is one. It is the one rule
+// of what counts as a placement.
+func placedFrom(a *args, comm string, from, to time.Time) string {
+	return "ledger_followups f JOIN ledger_entries e ON e.id = f.entry_id LEFT JOIN partners pa ON pa.id = f.partner_id WHERE e.community_id = " + comm +
+		" AND f.kind = 'placed' AND f.at >= " + a.add(from.UTC()) + " AND f.at < " + a.add(to.UTC())
+}
+
 // placedRows lists the placements of community c's residents in
-// [from, to), by the partners named (all when nil), in time order. It is
-// the one rule of what counts as a placement.
+// [from, to), by the partners named (all when nil), in time order.
 func placedRows(ctx context.Context, q querier, c int64, from, to time.Time, partners []int64) ([]placedRow, error) {
 	var a args
-	query := `SELECT f.at, e.person_id, f.partner_id, COALESCE(pa.name, ''), e.association_id FROM ledger_followups f JOIN ledger_entries e ON e.id = f.entry_id LEFT JOIN partners pa ON pa.id = f.partner_id
-		WHERE e.community_id = ` + a.add(c) + ` AND f.kind = 'placed' AND f.at >= ` + a.add(from.UTC()) + ` AND f.at < ` + a.add(to.UTC())
+	query := "SELECT f.at, e.person_id, f.partner_id, COALESCE(pa.name, ''), e.association_id FROM " + placedFrom(&a, a.add(c), from, to)
 	if partners != nil {
 		query += " AND f.partner_id IN " + inList(&a, partners)
 	}

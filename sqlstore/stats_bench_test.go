@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,10 +59,17 @@ func benchServices(associations, people []int64, until time.Time) []assoc.Case {
 // BenchmarkAssociationStats times the dashboard's figures for the demo
 // community with five years of services, from the rollup and from the
 // raw tables side by side, on both dialects, for this year, the five
-// years, and a period that starts and ends inside months. Each line also
-// reports the median and 99th percentile of its iterations (p50-ms,
-// p99-ms) and the process's CPU time per iteration (cpu-ms/op; PostgreSQL's
-// own CPU is not in it). The file uses only what older builds have too, so that it can
+// years, and a period that starts and ends inside months. From the
+// rollup: the same read again and again (rollup; kept figures answer it),
+// with the statistics' version moved before each call (rollup-changed:
+// computed afresh every time), from 8 and 32 callers at once (rollup-c8,
+// rollup-c32), and from 32 with the version moved every tenth call
+// (rollup-c32-changed), as a dashboard in use while cases are written.
+// Each line starts with one untimed round of calls, then reports the
+// median and 99th percentile of its calls
+// (p50-ms, p99-ms; for the concurrent lines, of each call's own time) and
+// the process's CPU time per call (cpu-ms/op; PostgreSQL's own CPU is not
+// in it). The file uses only what older builds have too, so that it can
 // be copied onto one to compare old and new.
 func BenchmarkAssociationStats(b *testing.B) {
 	for _, d := range sqlstoretest.Dialects() {
@@ -121,24 +130,86 @@ func BenchmarkAssociationStats(b *testing.B) {
 				}
 				b.Logf("%s %s: %d individual, %d group, %d people served", d, p.name, roll.Total.Individual, roll.Total.Group, roll.Total.PeopleServed)
 			}
+			// bump moves the statistics' version as any write to a case
+			// would. It writes a row on a build without that version too
+			// (the notices' version), so that both pay for a write and for
+			// what a write does to the readers' page caches.
+			bump := func() error {
+				_, err := st.DB().ExecContext(ctx, "UPDATE change_counters SET version = version + 1 WHERE name IN ('stats', 'notices')")
+				return err
+			}
 			for _, p := range periods {
-				for _, source := range []struct {
-					name string
-					fn   func() (assoc.ServiceStats, error)
+				rollup := func() (assoc.ServiceStats, error) { return st.AssociationStats(ctx, admin, p.f) }
+				for _, c := range []struct {
+					name    string
+					fn      func() (assoc.ServiceStats, error)
+					callers int // 0: one after the other
+					// bumpEvery moves the version before every so many calls
+					// (0: never), so that they are computed afresh.
+					bumpEvery int
 				}{
-					{"rollup", func() (assoc.ServiceStats, error) { return st.AssociationStats(ctx, admin, p.f) }},
-					{"raw", func() (assoc.ServiceStats, error) { return st.AssociationStatsRaw(ctx, admin, p.f) }},
+					{"rollup", rollup, 0, 0},
+					{"rollup-changed", rollup, 0, 1},
+					{"rollup-c8", rollup, 8, 0},
+					{"rollup-c32", rollup, 32, 0},
+					{"rollup-c32-changed", rollup, 32, 10},
+					{"raw", func() (assoc.ServiceStats, error) { return st.AssociationStatsRaw(ctx, admin, p.f) }, 0, 0},
 				} {
-					b.Run(fmt.Sprintf("%s/%s", p.name, source.name), func(b *testing.B) {
+					b.Run(fmt.Sprintf("%s/%s", p.name, c.name), func(b *testing.B) {
 						b.ReportAllocs()
-						took := make([]time.Duration, 0, b.N)
-						cpu := cpuTime()
-						for b.Loop() {
-							began := time.Now()
-							if _, err := source.fn(); err != nil {
-								b.Fatal(err)
+						took := make([]time.Duration, b.N)
+						var next atomic.Int64
+						var failed atomic.Pointer[error]
+						call := func() bool {
+							i := next.Add(1) - 1
+							if i >= int64(b.N) {
+								return false
 							}
-							took = append(took, time.Since(began))
+							if c.bumpEvery > 0 && i%int64(c.bumpEvery) == 0 {
+								if err := bump(); err != nil {
+									failed.Store(&err)
+									return false
+								}
+							}
+							began := time.Now()
+							if _, err := c.fn(); err != nil {
+								failed.Store(&err)
+								return false
+							}
+							took[i] = time.Since(began)
+							return true
+						}
+						// One untimed round first, as many calls at once as
+						// will be timed: the connections a burst needs are
+						// opened here (a new PostgreSQL connection costs
+						// more than a read), not in the first timed calls.
+						var warm sync.WaitGroup
+						for range max(c.callers, 1) {
+							warm.Go(func() {
+								if _, err := c.fn(); err != nil {
+									failed.Store(&err)
+								}
+							})
+						}
+						warm.Wait()
+						cpu := cpuTime()
+						b.ResetTimer()
+						if c.callers == 0 {
+							for call() {
+							}
+						} else {
+							var wg sync.WaitGroup
+							for range c.callers {
+								wg.Go(func() {
+									for call() {
+									}
+								})
+							}
+							wg.Wait()
+						}
+						b.StopTimer()
+						if err := failed.Load(); err != nil {
+							b.Fatal(*err)
 						}
 						b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 						reportPercentiles(b, took)

@@ -82,41 +82,6 @@ func formatServedSet(ids []int64) string {
 	return string(b)
 }
 
-// servedSets reads the sets of community c's associations ids over the
-// months first to last.
-func servedSets(ctx context.Context, q querier, c int64, ids []int64, first, last string) ([]assoc.ServedSet, error) {
-	var a args
-	rows, err := q.QueryContext(ctx, "SELECT association_id, month, people, ids FROM case_served WHERE community_id = "+a.add(c)+
-		" AND month >= "+a.add(first)+" AND month <= "+a.add(last)+" AND association_id IN "+inList(&a, ids), a...)
-	if err != nil {
-		return nil, fmt.Errorf("people served: %w", err)
-	}
-	defer rows.Close()
-	var out []assoc.ServedSet
-	var text sql.RawBytes
-	var all []int64 // one backing array for every set, grown as needed
-	for rows.Next() {
-		var s assoc.ServedSet
-		var people int
-		if err := rows.Scan(&s.AssociationID, &s.Month, &people, &text); err != nil {
-			return nil, err
-		}
-		if cap(all)-len(all) < people {
-			all = make([]int64, 0, max(people, 4096))
-		}
-		start := len(all)
-		if all, err = parseServedSet(all, text); err != nil {
-			return nil, err
-		}
-		s.People = all[start:len(all):len(all)]
-		if len(s.People) != people {
-			return nil, fmt.Errorf("served set of association %d, %s: %d ids, %d said", s.AssociationID, s.Month, len(s.People), people)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
 // setsOf groups served rows into sets, one per association and month.
 func setsOf(rows []assoc.Served) []assoc.ServedSet {
 	slices.SortFunc(rows, func(x, y assoc.Served) int {

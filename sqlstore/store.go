@@ -82,6 +82,8 @@ type Store struct {
 	writes *atomic.Uint64
 	// feeds keeps readers' notice feeds (noticefeed.go).
 	feeds *noticeFeeds
+	// stats keeps the associations' statistics (stats_cache.go).
+	stats *statsCache
 }
 
 // Options configure Open.
@@ -122,7 +124,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
 		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), sensorDir: newSensorDirectory(), homes: newHomeCache(), dsn: dsn,
-		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds()}
+		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds(), stats: &statsCache{}}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres
