@@ -234,6 +234,13 @@ const (
 	MaxResults = 1000
 )
 
+// WindowStep is what the end of the default window, now, is rounded up
+// to: the window without dates stays the same for that long, so the
+// listing of it can be kept (Listings) rather than read again on every
+// request while the clock moves. Rounding up keeps a request filed a
+// moment ago in it.
+const WindowStep = time.Minute
+
 // Query is GET requests' filter.
 type Query struct {
 	JurisdictionID string
@@ -262,7 +269,7 @@ func list(v string) []string {
 }
 
 // ReadQuery reads GET requests' arguments. Without dates the window is
-// the 90 days up to now; with one date it is the 90 days after start_date
+// the 90 days up to now rounded up to the WindowStep; with one date it is the 90 days after start_date
 // or before end_date; the two may not be more than 90 days apart. At most
 // 1000 requests come back, newest first.
 func ReadQuery(f url.Values, now time.Time, zone *time.Location) (Query, error) {
@@ -307,8 +314,11 @@ func ReadQuery(f url.Values, now time.Time, zone *time.Location) (Query, error) 
 	span := MaxDays * 24 * time.Hour
 	switch {
 	case q.Start.IsZero() && q.End.IsZero():
-		q.End = now
-		q.Start = now.Add(-span)
+		q.End = now.Truncate(WindowStep)
+		if q.End.Before(now) {
+			q.End = q.End.Add(WindowStep)
+		}
+		q.Start = q.End.Add(-span)
 	case q.Start.IsZero():
 		q.Start = q.End.Add(-span)
 	case q.End.IsZero():

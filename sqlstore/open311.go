@@ -300,6 +300,22 @@ func (s *Store) Open311Changeset(ctx context.Context) (time.Time, error) {
 	return t.UTC(), err
 }
 
+// Open311Version returns the version of a community's Open311 listing:
+// a number the database moves (migration 00047's triggers) with every
+// change to what the listing can show, whichever node made it, so a
+// listing kept in memory at one version is still right while it reads
+// the same. A community nothing has changed in since then is 0.
+func (s *Store) Open311Version(ctx context.Context, community int64) (int64, error) {
+	var v int64
+	err := s.reader().QueryRowContext(ctx, "SELECT version FROM open311_feed_versions WHERE community_id = $1", community).Scan(&v)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("open311 version: %w", err)
+	}
+	return v, nil
+}
+
 // Open311Key returns the live key whose secret this is. An unknown
 // secret and a revoked key are both EFORBIDDEN, with different messages.
 func (s *Store) Open311Key(ctx context.Context, secret string) (open311.Open311Key, error) {

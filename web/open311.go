@@ -26,7 +26,8 @@ package web
 //   - Every service is realtime: POST answers 200 with the
 //     service_request_id (the matter's tracking number) and no token; GET
 //     tokens/{token} still answers, the token being the id.
-//   - GET requests without dates covers the 90 days up to now; with one
+//   - GET requests without dates covers the 90 days up to now, rounded up
+//     to the whole minute (the listing is kept for that minute); with one
 //     date, the 90 days after start_date or before end_date; both may not
 //     be more than 90 days apart; both bounds are included; a bare date is
 //     midnight in the community's zone. At most 1000 come back, newest
@@ -42,8 +43,10 @@ package web
 //     e-mail addresses written in descriptions and notes are hidden.
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -68,12 +71,17 @@ type open311Store interface {
 	Open311Key(ctx context.Context, secret string) (open311.Open311Key, error)
 	SubmitOpen311(ctx context.Context, key open311.Open311Key, m *matter.Matter, x open311.Extra) error
 	EachOpen311Request(ctx context.Context, f open311.Filter, fn func(*open311.FeedRow) error) error
+	Open311Version(ctx context.Context, community int64) (int64, error)
 	Open311Changeset(ctx context.Context) (time.Time, error)
 }
 
 // open311Floor is the changeset discovery reports when no category says
 // later: when this endpoint's surface was last changed.
 var open311Floor = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+
+// open311ListingBytes bounds the GET requests answers kept in memory
+// (open311.Listings): sixty listings of a thousand requests.
+const open311ListingBytes = 40 << 20
 
 // maxOpen311Form bounds a POST requests body: a 4000-character
 // description and a few dozen answers fit many times over.
@@ -96,12 +104,16 @@ type open311Route struct {
 }
 
 func (s *Server) registerOpen311() {
+	listings := open311.NewListings(open311ListingBytes)
+	requests := func(w http.ResponseWriter, r *http.Request, f open311.Format, _ string) error {
+		return s.open311Requests(w, r, f, listings)
+	}
 	routes := []open311Route{
 		{http.MethodGet, "/open311/discovery.{format}", "", "discovery", s.open311Discovery},
 		{http.MethodGet, "/open311/v2/services.{format}", "v2/", "services", s.open311Services},
 		{http.MethodGet, "/open311/v2/services/{service_code}.{format}", "v2/services/", "", s.open311Definition},
 		{http.MethodPost, "/open311/v2/requests.{format}", "v2/", "requests", s.open311Submit},
-		{http.MethodGet, "/open311/v2/requests.{format}", "v2/", "requests", s.open311Requests},
+		{http.MethodGet, "/open311/v2/requests.{format}", "v2/", "requests", requests},
 		{http.MethodGet, "/open311/v2/requests/{service_request_id}.{format}", "v2/requests/", "", s.open311Request},
 		{http.MethodGet, "/open311/v2/tokens/{token}.{format}", "v2/tokens/", "", s.open311Token},
 	}
@@ -419,7 +431,13 @@ func (s *Server) open311Find(ctx context.Context, j open311Where, filter open311
 	return out, err
 }
 
-func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open311.Format, _ string) error {
+// open311Requests answers GET requests. The answer is kept in listings
+// by what was asked and sent again, with its ETag (304 when the client
+// has it), while the community's Open311 version (read with every
+// request, moved by the database on any change the listing shows, from
+// any node) is the one it was read at. Without listings it is read and
+// written every time.
+func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open311.Format, listings *open311.Listings) error {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
 		return open311.BadRequest("the query could not be read")
@@ -433,31 +451,74 @@ func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open3
 		return err
 	}
 	filter := open311.Filter{CommunityID: j.community.ID, Tracking: q.IDs, Categories: q.Codes, Status: q.Status, Since: q.Start, Until: q.End, Limit: q.Limit}
-	if f != open311.JSON {
-		out, err := s.open311Find(ctx, j, filter)
-		if err != nil {
+	if listings == nil {
+		w.Header().Set("Content-Type", f.ContentType())
+		if started, err := s.open311Listing(ctx, w, j, f, filter); err != nil {
+			if started {
+				// Part of a 200 has gone: end the connection, so the
+				// client sees a broken answer rather than a short list.
+				s.log.Warn("open311 listing broken off", "err", err)
+				panic(http.ErrAbortHandler)
+			}
 			return err
 		}
-		return open311.Write(w, f, http.StatusOK, out)
+		return nil
 	}
-	// JSON, the listing clients poll, is written while the rows are read:
-	// up to a thousand requests are never held whole.
-	cats, err := s.open311Categories(ctx, j.community.ID)
+	// The version first: a change committed after it moves it, so a
+	// listing read after a change is never kept under an earlier number.
+	version, err := s.store.Open311Version(ctx, j.community.ID)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", f.ContentType())
-	out := open311.NewRequestStream(w, j.community.Name, j.zone, cats)
-	if err := s.store.EachOpen311Request(ctx, filter, out.Add); err != nil {
-		if out.Started() {
-			// Part of a 200 has gone: end the connection, so the client
-			// sees a broken answer rather than a short list.
-			s.log.Warn("open311 listing broken off", "err", err)
-			panic(http.ErrAbortHandler)
-		}
+	l, err := listings.Get(ctx, open311.ListingKey(filter, f, j.community.Name, j.community.Timezone), version, func() ([]byte, error) {
+		var b bytes.Buffer
+		_, err := s.open311Listing(ctx, &b, j, f, filter)
+		return b.Bytes(), err
+	})
+	if err != nil {
 		return err
 	}
-	return out.Close()
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType())
+	h.Set("ETag", l.ETag)
+	// The listing is public: a client may keep it and ask again with
+	// If-None-Match.
+	h.Set("Cache-Control", "no-cache")
+	if open311.NotModified(r.Header.Get("If-None-Match"), l.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	// A failed write is the client gone, not an answer to give.
+	w.Write(l.Body)
+	return nil
+}
+
+// open311Listing writes the listing filter keeps in format f to w: JSON
+// while its rows are read (up to a thousand requests are never held as
+// values), XML built whole. started reports whether a failure came after
+// part of it was written.
+func (s *Server) open311Listing(ctx context.Context, w io.Writer, j open311Where, f open311.Format, filter open311.Filter) (started bool, err error) {
+	if f != open311.JSON {
+		out, err := s.open311Find(ctx, j, filter)
+		if err != nil {
+			return false, err
+		}
+		b, err := open311.Encode(f, out)
+		if err != nil {
+			return false, err
+		}
+		_, err = w.Write(b)
+		return err != nil, err
+	}
+	cats, err := s.open311Categories(ctx, j.community.ID)
+	if err != nil {
+		return false, err
+	}
+	out := open311.NewRequestStream(w, j.community.Name, j.zone, cats)
+	if err := s.store.EachOpen311Request(ctx, filter, out.Add); err != nil {
+		return out.Started(), err
+	}
+	return true, out.Close()
 }
 
 // open311One returns the request with this id, or a 404 failure that
