@@ -249,12 +249,22 @@ func TestBrowserKeyboard(t *testing.T) {
 	op.run("Enter on it", chromedp.KeyEvent(kb.Enter))
 	op.waitSwaps("it opens", `!!document.querySelector('#detail[data-id] #btn-ack:not([disabled])')`, 5*time.Second)
 	report.check(t, op.ctx, "operator", "1366", "/console with an incident open", "")
+	// A key must never send the plain form and reload the page: the next
+	// key would fall on a page whose script has not run yet.
+	op.eval(`window.shequMark = "kept"; ""`)
 	op.run("press A", chromedp.KeyEvent("a"))
 	op.waitSwaps("acknowledged", `document.querySelector("#incident-state").dataset.status === "acknowledged" && !!document.querySelector("#btn-dispatch:not([disabled])")`, 5*time.Second)
 	op.run("press D", chromedp.KeyEvent("d"))
 	op.waitSwaps("dispatched", `document.querySelector("#incident-state").dataset.status === "dispatched"`, 5*time.Second)
 	op.run("press R", chromedp.KeyEvent("r"))
 	op.waitSwaps("the outcome has the focus", `document.activeElement && document.activeElement.id === "resolution"`, 5*time.Second)
+	// The dispatch's live event comes meanwhile, and its refresh — or an
+	// older one still on its way — must neither take the focus nor bring
+	// back an older state.
+	time.Sleep(time.Second)
+	if got := op.eval(`[String(window.shequMark), document.activeElement.id, document.querySelector("#incident-state").dataset.status].join(" ")`); got != "kept resolution dispatched" {
+		t.Fatalf("a second after R: page mark, focus, status = %q, want \"kept resolution dispatched\"", got)
+	}
 	op.run("choose an outcome with the arrow key", chromedp.KeyEvent(kb.ArrowDown))
 	op.waitSwaps("an outcome is chosen and the focus on 处理完毕", `document.querySelector("#resolution").value !== "" && document.activeElement.id === "btn-resolve"`, 5*time.Second)
 	op.run("Enter resolves", chromedp.KeyEvent(kb.Enter))

@@ -147,6 +147,11 @@
   }
 
   var stateStale = false;
+  // stateSwaps counts the swaps of the incident's state, by a step's
+  // answer (htmx) or by a live refresh. A refresh whose answer comes back
+  // after another swap may be older than what is shown: the state read
+  // for the acknowledgement must not replace the dispatch's answer.
+  var stateSwaps = 0;
 
   function refreshState() {
     var id = selectedId();
@@ -158,9 +163,20 @@
       return;
     }
     stateStale = false;
+    var began = stateSwaps;
     fetchFragment("/console/incidents/" + encodeURIComponent(id) + "/state").then(function (html) {
-      if (selectedId() === id && !busyEditing()) {
+      if (selectedId() !== id) {
+        return;
+      }
+      if (busyEditing()) {
+        // Not now: the operator has begun to resolve. Once the focus
+        // leaves the form, the state is asked for again.
+        stateStale = true;
+      } else if (began !== stateSwaps) {
+        refreshState();
+      } else {
         swap("incident-state", html);
+        stateSwaps++;
       }
     }).catch(function (err) {
       console.info("incident not refreshed:", err.message);
@@ -256,6 +272,12 @@
     }
     if (btn && !btn.disabled) {
       e.preventDefault();
+      // htmx wires what it swaps in only as it settles; a key pressed
+      // before that would send the plain form and reload the page, and
+      // the next key would fall on a page whose script has not run yet.
+      if (window.htmx && btn.form) {
+        htmx.process(btn.form);
+      }
       btn.click();
     }
   });
@@ -272,6 +294,13 @@
 
   // After htmx swapped in a step's answer or another incident, keep the
   // focus on the page and the queue's mark on the right row.
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    var t = e.detail && e.detail.target;
+    if (t && t.id === "incident-state") {
+      stateSwaps++;
+    }
+  });
+
   document.body.addEventListener("htmx:afterSettle", function (e) {
     var t = e.detail && e.detail.target;
     if (!t) {
