@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/jobs"
@@ -382,64 +380,4 @@ func (s *Store) flush(ctx context.Context, q querier, w *alarmWrites) error {
 	}
 	w.jobs = w.jobs[:0]
 	return nil
-}
-
-// appendIncidentCount appends the live event of a join that changed only
-// an incident's count and last event's time: the incident's id, home,
-// headline (kind, priority, status, title) and counts, with "count_only"
-// set, under the names of the whole incident's JSON. In an alarm storm
-// nearly every frame is such a join; marshalling the whole incident by
-// reflection cost the writer several µs a frame (and 267 bytes a row
-// against 205). What the consoles read of an incident
-// event (id, home_id, status, priority) is in both; for the rest they
-// fetch the incident, as they did.
-func appendIncidentCount(b []byte, i *alarm.Incident) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, i.ID, 10)
-	b = append(b, `,"community_id":`...)
-	b = strconv.AppendInt(b, i.CommunityID, 10)
-	if i.HomeID != 0 {
-		b = append(b, `,"home_id":`...)
-		b = strconv.AppendInt(b, i.HomeID, 10)
-	}
-	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, string(i.Kind))
-	b = append(b, `,"priority":`...)
-	b = strconv.AppendInt(b, int64(i.Priority), 10)
-	b = append(b, `,"status":`...)
-	b = appendJSONString(b, i.Status)
-	b = append(b, `,"title":`...)
-	b = appendJSONString(b, i.Title)
-	b = append(b, `,"last_event_at":"`...)
-	b = i.LastEventAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","event_count":`...)
-	b = strconv.AppendInt(b, int64(i.EventCount), 10)
-	return append(b, `,"count_only":true}`...)
-}
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it (HTML's <, > and & too, and the line separators JavaScript
-// refuses); s is valid UTF-8, or its invalid bytes become U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r < 0x20 || r == '<' || r == '>' || r == '&':
-			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xF])
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return append(b, '"')
 }

@@ -475,10 +475,10 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 				}
 			}
 		}
-		if countOnly {
-			w.live = append(w.live, pendingLive{community: d.Incident.CommunityID, home: d.Incident.HomeID, grid: h.grid, typ: "incident",
-				payload: string(appendIncidentCount(make([]byte, 0, 256), d.Incident)), at: s.now()})
-		} else if err := s.publish(w, d.Incident.CommunityID, d.Incident.HomeID, h.grid, "incident", d.Incident); err != nil {
+		// The whole incident even for a join that only counted: the live
+		// stream is an API, and its clients (the simulator's consoles
+		// among them) read more of it than the pages do.
+		if err := s.publish(w, d.Incident.CommunityID, d.Incident.HomeID, h.grid, "incident", d.Incident); err != nil {
 			return o, err
 		}
 	}
