@@ -125,7 +125,14 @@ func (s *Store) liveHorizon(ctx context.Context) (int64, error) {
 	h := s.liveHoles
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	horizon := int64(math.MaxInt64)
+	// Never past the newest id this look saw: the stream's read is a later
+	// statement, and an id committed between the two would take it past
+	// a gap this look could not see (100 seen, 101 in flight, 102
+	// committed after the look: the read would go to 102).
+	horizon := int64(0)
+	if len(ids) > 0 {
+		horizon = ids[0]
+	}
 	current := map[int64]bool{}
 	for i := 0; i+1 < len(ids); i++ {
 		lo := ids[i+1] + 1
