@@ -281,6 +281,9 @@ func (s *Scheduler) cuedLocked(o Occurrence) bool {
 // prepare renders an airing and cues it on its zones, or flags its slot.
 func (s *Scheduler) prepare(ctx context.Context, community int64, o Occurrence, key string, items []Item, itemsJSON string, now time.Time) {
 	a, err := s.render.Render(ctx, community, items)
+	if err != nil && ctx.Err() != nil {
+		return // shutting down: the render was stopped, the slot is not at fault
+	}
 	if err == nil && len(items) == 0 {
 		err = shequ.Errorf(shequ.EINVALID, "the rundown is empty")
 	}
