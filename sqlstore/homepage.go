@@ -16,9 +16,8 @@ import (
 // HomePageVersion returns the version of the home page of a household
 // living in home: one read of at most four rows.
 func (s *Store) HomePageVersion(ctx context.Context, household, home int64) (int64, error) {
-	var v int64
-	err := s.reader().QueryRowContext(ctx, "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM change_counters WHERE name IN ('notices', 'resident_home', $1, $2)",
-		"household:"+strconv.FormatInt(household, 10), "home:"+strconv.FormatInt(home, 10)).Scan(&v)
+	v, err := counterSum(ctx, s.reader(), "notices", "resident_home",
+		"household:"+strconv.FormatInt(household, 10), "home:"+strconv.FormatInt(home, 10))
 	if err != nil {
 		return 0, fmt.Errorf("home page version: %w", err)
 	}

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,28 +18,48 @@ import (
 // what was committed at S, and is used only while the stamp is still S.
 
 // listCounters names, per list, the change counters it depends on.
-var listCounters = map[string]string{
+var listCounters = map[string][]string{
 	// homes, their buildings' names and grids, and households' homes
 	// (a resident reaches their home through the household).
-	"homes": "SELECT CAST(SUM(version) AS BIGINT) FROM change_counters WHERE name = 'places'",
+	"homes": {"places"},
 	// the incident queue shows each incident with its home and building.
-	"incidents": "SELECT CAST(SUM(version) AS BIGINT) FROM change_counters WHERE name IN ('incidents', 'places')",
+	"incidents": {"incidents", "places"},
 	// the notice feed (noticefeed.go); its time bound is ListUntil's.
-	"notices": "SELECT CAST(SUM(version) AS BIGINT) FROM change_counters WHERE name = 'notices'",
+	"notices": {"notices"},
+}
+
+// counterSum returns the sum of the named change counters: one read of a
+// few rows by primary key. Each counter only grows, so the sum moves when
+// any of them does; every kept answer (lists, home page, notice feed)
+// reads its version here.
+func counterSum(ctx context.Context, q querier, names ...string) (int64, error) {
+	var b strings.Builder
+	args := make([]any, len(names))
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i+1))
+		args[i] = n
+	}
+	var v int64
+	err := q.QueryRowContext(ctx, "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM change_counters WHERE name IN ("+b.String()+")", args...).Scan(&v)
+	return v, err
 }
 
 // ListStamp returns the stamp of list ("homes", "incidents", "notices").
 // ok is false when no page may be kept: on a store bound to a
 // transaction, whose reads see its own uncommitted writes.
 func (s *Store) ListStamp(ctx context.Context, list string) (stamp int64, ok bool, err error) {
-	query, known := listCounters[list]
+	names, known := listCounters[list]
 	if !known {
 		return 0, false, fmt.Errorf("list stamp: no list %q", list)
 	}
 	if s.txn != nil {
 		return 0, false, nil
 	}
-	if err := s.reader().QueryRowContext(ctx, query).Scan(&stamp); err != nil {
+	stamp, err = counterSum(ctx, s.reader(), names...)
+	if err != nil {
 		return 0, false, fmt.Errorf("list stamp %s: %w", list, err)
 	}
 	return stamp, true, nil

@@ -53,8 +53,8 @@ func feedKey(read auth.Scope, f content.NoticeFilter) string {
 
 // noticesVersion reads the feed's version.
 func (s *Store) noticesVersion(ctx context.Context, q querier) (int64, error) {
-	var v int64
-	if err := q.QueryRowContext(ctx, "SELECT version FROM change_counters WHERE name = 'notices'").Scan(&v); err != nil {
+	v, err := counterSum(ctx, q, "notices")
+	if err != nil {
 		return 0, fmt.Errorf("notice version: %w", err)
 	}
 	return v, nil
