@@ -91,12 +91,13 @@ func (m *navMenu) HTML(l *locale) (template.HTML, error) {
 var navTemplate = mustNavTemplate()
 
 func mustNavTemplate() *template.Template {
-	for _, t := range views {
-		if n := t.Lookup("nav-menu"); n != nil {
-			return n
-		}
+	// A copy of its own: a template that has run cannot be cloned, and
+	// the pages are clones of views.base.
+	n := template.Must(views.base.Clone()).Lookup("nav-menu")
+	if n == nil {
+		panic("layout.html defines no nav-menu")
 	}
-	panic("layout.html defines no nav-menu")
+	return n
 }
 
 type navGroup struct {

@@ -106,7 +106,7 @@ func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" 
 // renderFragment executes one named template of a view: the part of a
 // page that htmx swaps.
 func (s *Server) renderFragment(w http.ResponseWriter, p *pageData, view, name string, status int) {
-	t, ok := views[view]
+	t, ok := views.get(view)
 	if !ok || t.Lookup(name) == nil {
 		s.log.Error("no such fragment", "view", view, "name", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -424,7 +424,11 @@ func (s *Server) entryFieldCheck(w http.ResponseWriter, r *http.Request, p *page
 // renderPart answers with one named template of a view, for htmx.
 func (s *Server) renderPart(w http.ResponseWriter, view, name string, data any) error {
 	var buf strings.Builder
-	if err := views[view].ExecuteTemplate(&buf, name, data); err != nil {
+	t, ok := views.get(view)
+	if !ok {
+		return fmt.Errorf("render %s/%s: no such view", view, name)
+	}
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 		return fmt.Errorf("render %s/%s: %w", view, name, err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
