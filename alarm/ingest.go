@@ -130,7 +130,7 @@ func (g *Ingestor) Run(ctx context.Context) {
 				break gather
 			}
 		}
-		if want := awaited(last, prev, senders.n); len(batch) < want && n < g.maxBatch {
+		if want := awaited(last, prev, senders.n, took); len(batch) < want && n < g.maxBatch {
 			// The senders the last commits released are on their way
 			// back: wait a little for them (see comeBack).
 			linger.Reset(min(max(took, comeBack), maxLinger))
@@ -155,22 +155,37 @@ func (g *Ingestor) Run(ctx context.Context) {
 }
 
 // awaited is how many requests a batch waits for after batches of last
-// and prev requests, with senders senders about (senderCount): none after
-// a lone request, so that a lone sender never waits; else the senders
-// both batches released, but never more than half the senders there are.
-// Under load the senders split into two groups: while one group's batch
-// commits, the other's senders, released by the commit before, come back
-// and queue. Waiting for all of them, as the batch did before, kept
-// the writer waiting for the group it had just released, who cannot be
-// back before their round trip, and the receivers idle while it then
-// committed: an alarm storm's 64 connections made batches of 34 and left
-// the writer idle half the time (docs/benchmarks.md, "Alarm storm").
-func awaited(last, prev, senders int) int {
+// and prev requests, the last of which took took to commit, with senders
+// senders about (senderCount): none after a lone request, so that a lone
+// sender never waits; else the senders both batches released, but, when
+// the commits work rather than wait (see flushBound), never more than
+// half the senders there are. Under load the senders then split into two
+// groups: while one group's batch commits, the other's senders, released
+// by the commit before, come back and queue. Waiting for all of them, as
+// the batch did before, kept the writer waiting for the group it had just
+// released, who cannot be back before their round trip, and the receivers
+// idle while it then committed: an alarm storm's 64 connections made
+// batches of 34 on SQLite and left the writer idle half the time
+// (docs/benchmarks.md, "Alarm storm").
+func awaited(last, prev, senders int, took time.Duration) int {
 	if last < 2 {
 		return 0
 	}
+	if took > time.Duration(last)*flushBound {
+		return last + prev
+	}
 	return min(last+prev, (senders+1)/2)
 }
+
+// flushBound tells a commit that waits from one that works: one that took
+// longer than this a report waited for a flush (PostgreSQL's commit waits
+// for the server's WAL flush, SQLite's with synchronous=FULL for an
+// fsync), which costs the same for any number of reports, and a batch of
+// all the senders shares it best; the writer's own work is 40–120 µs a
+// report on SQLite, PostgreSQL's commits 200–700 µs a report (the storm
+// benchmark of docs/benchmarks.md, a loaded machine). Splitting the
+// senders there halved PostgreSQL's batches and its frames/s with them.
+const flushBound = 200 * time.Microsecond
 
 // senderCount follows how many senders wait on the ingestor at once. At
 // the end of a commit, the batch just committed and the requests queued

@@ -116,22 +116,31 @@ func TestIngestorIsolatesABadFrame(t *testing.T) {
 }
 
 // TestAwaited: a batch waits for the senders of the last two batches, but
-// never for more than half the senders there are, and never after a lone
-// request (a lone sender never waits).
+// never for more than half the senders there are unless its commits wait
+// for a flush, and never after a lone request (a lone sender never waits).
 func TestAwaited(t *testing.T) {
-	for _, c := range []struct{ last, prev, senders, want int }{
-		{0, 0, 0, 0},
-		{1, 0, 64, 0},
-		{1, 40, 64, 0},
-		{2, 0, 2, 1},
-		{2, 0, 8, 2},
-		{8, 12, 100, 20},
-		{8, 12, 21, 11},
-		{32, 32, 64, 32},
-		{34, 30, 64, 32},
+	const us = time.Microsecond
+	for _, c := range []struct {
+		last, prev, senders int
+		took                time.Duration
+		want                int
+	}{
+		{0, 0, 0, 0, 0},
+		{1, 0, 64, 50 * us, 0},
+		{1, 40, 64, 50 * us, 0},
+		{1, 40, 64, 5 * time.Millisecond, 0},
+		{2, 0, 2, 100 * us, 1},
+		{2, 0, 8, 100 * us, 2},
+		{8, 12, 100, 400 * us, 20},
+		{8, 12, 21, 400 * us, 11},
+		{32, 32, 64, 1300 * us, 32},
+		{34, 30, 64, 3 * time.Millisecond, 32},
+		// Commits that wait for a flush: all the senders.
+		{34, 30, 64, 10 * time.Millisecond, 64},
+		{4, 4, 8, 2 * time.Millisecond, 8},
 	} {
-		if got := awaited(c.last, c.prev, c.senders); got != c.want {
-			t.Errorf("awaited(%d, %d, %d) = %d, want %d", c.last, c.prev, c.senders, got, c.want)
+		if got := awaited(c.last, c.prev, c.senders, c.took); got != c.want {
+			t.Errorf("awaited(%d, %d, %d, %v) = %d, want %d", c.last, c.prev, c.senders, c.took, got, c.want)
 		}
 	}
 }
