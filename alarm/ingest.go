@@ -39,22 +39,18 @@ type ingestResult struct {
 }
 
 // comeBack and maxLinger bound how long a batch waits for the senders the
-// last two commits released, while it has fewer than those commits had
-// between them. Under load they send again soon, and waiting for them
-// makes one commit of what would be several: a commit costs as much as
-// several reports. Counting the last two commits rather than the last
-// alone lets the batches grow: with the last alone, an alarm storm's 64
-// connections settled at 7–13 frames a commit, each batch waiting only
-// for as many as the one before it; now 20–30 (docs/benchmarks.md,
-// "Alarm storm"). The wait is as long as the last commit took (a loaded
-// machine's senders come back late because its commits are slow too),
-// at least comeBack and at most maxLinger, which is what it can add to
-// an ACK (a fixed 200 µs gave the storm smaller batches, 14–15 frames,
-// and the same p50 below). A batch that has them all goes at once, and a
-// lone sender (batches of one) never waits. The price is paid by a few
-// busy connections: a batch now waits for all of them, so 8 connections'
-// p50 ACK went from 0.4–0.5 to 1.7 ms on a loaded machine, and their p99
-// from 17–30 to 10–13 ms.
+// last two commits released, while it has fewer than awaited says. Under
+// load they send again soon, and waiting for them makes one commit of what
+// would be several: a commit costs as much as several reports. Counting
+// the last two commits rather than the last alone lets the batches grow:
+// with the last alone, an alarm storm's 64 connections settled at 7–13
+// frames a commit, each batch waiting only for as many as the one before
+// it; now 20–30 (docs/benchmarks.md, "Alarm storm"). The wait is as long
+// as the last commit took (a loaded machine's senders come back late
+// because its commits are slow too), at least comeBack and at most
+// maxLinger, which is what it can add to an ACK (a fixed 200 µs gave the
+// storm smaller batches, 14–15 frames). A batch that has them all goes at
+// once, and a lone sender (batches of one) never waits.
 const (
 	comeBack  = 200 * time.Microsecond
 	maxLinger = time.Millisecond
