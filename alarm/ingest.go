@@ -39,22 +39,18 @@ type ingestResult struct {
 }
 
 // comeBack and maxLinger bound how long a batch waits for the senders the
-// last two commits released, while it has fewer than those commits had
-// between them. Under load they send again soon, and waiting for them
-// makes one commit of what would be several: a commit costs as much as
-// several reports. Counting the last two commits rather than the last
-// alone lets the batches grow: with the last alone, an alarm storm's 64
-// connections settled at 7–13 frames a commit, each batch waiting only
-// for as many as the one before it; now 20–30 (docs/benchmarks.md,
-// "Alarm storm"). The wait is as long as the last commit took (a loaded
-// machine's senders come back late because its commits are slow too),
-// at least comeBack and at most maxLinger, which is what it can add to
-// an ACK (a fixed 200 µs gave the storm smaller batches, 14–15 frames,
-// and the same p50 below). A batch that has them all goes at once, and a
-// lone sender (batches of one) never waits. The price is paid by a few
-// busy connections: a batch now waits for all of them, so 8 connections'
-// p50 ACK went from 0.4–0.5 to 1.7 ms on a loaded machine, and their p99
-// from 17–30 to 10–13 ms.
+// last two commits released, while it has fewer than awaited says. Under
+// load they send again soon, and waiting for them makes one commit of what
+// would be several: a commit costs as much as several reports. Counting
+// the last two commits rather than the last alone lets the batches grow:
+// with the last alone, an alarm storm's 64 connections settled at 7–13
+// frames a commit, each batch waiting only for as many as the one before
+// it; now 20–30 (docs/benchmarks.md, "Alarm storm"). The wait is as long
+// as the last commit took (a loaded machine's senders come back late
+// because its commits are slow too), at least comeBack and at most
+// maxLinger, which is what it can add to an ACK (a fixed 200 µs gave the
+// storm smaller batches, 14–15 frames). A batch that has them all goes at
+// once, and a lone sender (batches of one) never waits.
 const (
 	comeBack  = 200 * time.Microsecond
 	maxLinger = time.Millisecond
@@ -105,8 +101,10 @@ func (g *Ingestor) Run(ctx context.Context) {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	// last and prev are the requests in the last two batches, took how
-	// long the last commit took (see comeBack).
+	// long the last commit took (see comeBack), senders how many senders
+	// wait on the ingestor at once.
 	last, prev := 0, 0
+	var senders senderCount
 	var took time.Duration
 	for {
 		var first *ingestRequest
@@ -128,7 +126,7 @@ func (g *Ingestor) Run(ctx context.Context) {
 				break gather
 			}
 		}
-		if want := awaited(last, prev); len(batch) < want && n < g.maxBatch {
+		if want := awaited(last, prev, senders.n, took); len(batch) < want && n < g.maxBatch {
 			// The senders the last commits released are on their way
 			// back: wait a little for them (see comeBack).
 			linger.Reset(min(max(took, comeBack), maxLinger))
@@ -146,39 +144,91 @@ func (g *Ingestor) Run(ctx context.Context) {
 		}
 		prev, last = last, len(batch)
 		t0 := time.Now()
-		g.commit(ctx, batch, n)
+		queued := g.commit(ctx, batch, n)
 		took = time.Since(t0)
+		senders.saw(len(batch) + queued)
 	}
 }
 
 // awaited is how many requests a batch waits for after batches of last
-// and prev requests: the senders both released, when the last one had
-// company; none after a lone request, so that a lone sender never waits.
-func awaited(last, prev int) int {
+// and prev requests, the last of which took took to commit, with senders
+// senders about (senderCount): none after a lone request, so that a lone
+// sender never waits; else the senders both batches released, but, when
+// the commits work rather than wait (see flushBound), never more than
+// half the senders there are. Under load the senders then split into two
+// groups: while one group's batch commits, the other's senders, released
+// by the commit before, come back and queue. Waiting for all of them, as
+// the batch did before, kept the writer waiting for the group it had just
+// released, who cannot be back before their round trip, and the receivers
+// idle while it then committed: an alarm storm's 64 connections made
+// batches of 34 on SQLite and left the writer idle half the time
+// (docs/benchmarks.md, "Alarm storm").
+func awaited(last, prev, senders int, took time.Duration) int {
 	if last < 2 {
 		return 0
 	}
-	return last + prev
+	if took > time.Duration(last)*flushBound {
+		return last + prev
+	}
+	return min(last+prev, (senders+1)/2)
 }
 
-func (g *Ingestor) commit(ctx context.Context, batch []*ingestRequest, n int) {
+// flushBound tells a commit that waits from one that works: one that took
+// longer than this a report waited for a flush (PostgreSQL's commit waits
+// for the server's WAL flush), which costs the same for any number of
+// reports, and a batch of all the senders shares it best; the writer's own
+// work is 40–120 µs a report on SQLite, PostgreSQL's commits 200–700 µs a
+// report (the storm benchmark of docs/benchmarks.md, a loaded machine).
+// Splitting the senders there halved PostgreSQL's batches and its frames/s
+// with them. SQLite with synchronous=FULL (an fsync a commit) stays under
+// it in a storm and is split: its batches went from 44 to 34 frames, its
+// frames/s the same within the noise.
+const flushBound = 200 * time.Microsecond
+
+// senderCount follows how many senders wait on the ingestor at once. At
+// the end of a commit, the batch just committed and the requests queued
+// meanwhile are each a sender of its own (a sender waits for its commit
+// before it sends again). The highest count is kept, and forgotten one
+// sender every sendersDecay commits, so that senders who left stop being
+// waited for, but a paced load (senders that send on a clock, not on
+// their ACK, fewer of them queued at once) keeps the batches it grows.
+type senderCount struct {
+	n, since int
+}
+
+const sendersDecay = 16
+
+func (c *senderCount) saw(now int) {
+	if now >= c.n {
+		c.n, c.since = now, 0
+		return
+	}
+	if c.since++; c.since >= sendersDecay {
+		c.n, c.since = c.n-1, 0
+	}
+}
+
+// commit stores a batch and releases its senders; it returns how many
+// requests were queued when the commit ended (before the release).
+func (g *Ingestor) commit(ctx context.Context, batch []*ingestRequest, n int) int {
 	all := make([]Report, 0, n)
 	for _, r := range batch {
 		all = append(all, r.reports...)
 	}
 	outcomes, err := g.store.Ingest(context.WithoutCancel(ctx), all)
+	queued := len(g.requests)
 	if err != nil && len(batch) > 1 {
 		// One bad frame must not hold back the others: commit each alone.
 		g.log.Warn("batch commit failed; committing frames one by one", "frames", len(batch), "err", err)
 		for _, r := range batch {
 			g.commit(ctx, []*ingestRequest{r}, len(r.reports))
 		}
-		return
+		return queued
 	}
 	if err != nil {
 		g.log.Error("storing reports failed; the frame is not acknowledged", "err", err)
 		batch[0].done <- ingestResult{err: err}
-		return
+		return queued
 	}
 	if g.Committed != nil {
 		g.Committed(outcomes)
@@ -188,6 +238,7 @@ func (g *Ingestor) commit(ctx context.Context, batch []*ingestRequest, n int) {
 		r.done <- ingestResult{outcomes: outcomes[at : at+len(r.reports)]}
 		at += len(r.reports)
 	}
+	return queued
 }
 
 // drain refuses what is still queued so its senders do not wait forever.

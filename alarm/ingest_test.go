@@ -115,19 +115,63 @@ func TestIngestorIsolatesABadFrame(t *testing.T) {
 	}
 }
 
-// TestAwaited: a batch waits for the senders of the last two batches, and
-// never after a lone request (a lone sender never waits).
+// TestAwaited: a batch waits for the senders of the last two batches, but
+// never for more than half the senders there are unless its commits wait
+// for a flush, and never after a lone request (a lone sender never waits).
 func TestAwaited(t *testing.T) {
-	for _, c := range []struct{ last, prev, want int }{
-		{0, 0, 0},
-		{1, 0, 0},
-		{1, 40, 0},
-		{2, 0, 2},
-		{8, 12, 20},
-		{32, 32, 64},
+	const us = time.Microsecond
+	for _, c := range []struct {
+		last, prev, senders int
+		took                time.Duration
+		want                int
+	}{
+		{0, 0, 0, 0, 0},
+		{1, 0, 64, 50 * us, 0},
+		{1, 40, 64, 50 * us, 0},
+		{1, 40, 64, 5 * time.Millisecond, 0},
+		{2, 0, 2, 100 * us, 1},
+		{2, 0, 8, 100 * us, 2},
+		{8, 12, 100, 400 * us, 20},
+		{8, 12, 21, 400 * us, 11},
+		{32, 32, 64, 1300 * us, 32},
+		{34, 30, 64, 3 * time.Millisecond, 32},
+		// Commits that wait for a flush: all the senders.
+		{34, 30, 64, 10 * time.Millisecond, 64},
+		{4, 4, 8, 2 * time.Millisecond, 8},
 	} {
-		if got := awaited(c.last, c.prev); got != c.want {
-			t.Errorf("awaited(%d, %d) = %d, want %d", c.last, c.prev, got, c.want)
+		if got := awaited(c.last, c.prev, c.senders, c.took); got != c.want {
+			t.Errorf("awaited(%d, %d, %d, %v) = %d, want %d", c.last, c.prev, c.senders, c.took, got, c.want)
 		}
+	}
+}
+
+// TestSenderCountKeepsThePeak: the count follows a rise at once and
+// forgets a sender every sendersDecay commits below it.
+func TestSenderCountKeepsThePeak(t *testing.T) {
+	var c senderCount
+	c.saw(40)
+	c.saw(64)
+	if c.n != 64 {
+		t.Fatalf("after 40 and 64: %d", c.n)
+	}
+	for range sendersDecay - 1 {
+		c.saw(10)
+	}
+	if c.n != 64 {
+		t.Fatalf("after %d commits of 10: %d, want 64", sendersDecay-1, c.n)
+	}
+	c.saw(10)
+	if c.n != 63 {
+		t.Fatalf("after %d commits of 10: %d, want 63", sendersDecay, c.n)
+	}
+	for range 100 * sendersDecay {
+		c.saw(10)
+	}
+	if c.n != 10 {
+		t.Fatalf("after many commits of 10: %d, want 10", c.n)
+	}
+	c.saw(30)
+	if c.n != 30 {
+		t.Fatalf("after a commit of 30: %d", c.n)
 	}
 }

@@ -250,11 +250,18 @@ func execChunks(ctx context.Context, q querier, stmts map[int]string, n int, row
 	return nil
 }
 
-// publish queues a live event for the end of the batch.
+// publish queues a live event for the end of the batch. An incident, the
+// event of every stored alarm, is written by its own appender (the same
+// bytes as encoding/json, without reflection).
 func (s *Store) publish(w *alarmWrites, community, home int64, grid sql.NullInt64, typ string, payload any) error {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return err
+	var b []byte
+	if i, ok := payload.(*alarm.Incident); ok {
+		b = i.AppendJSON(make([]byte, 0, 512))
+	} else {
+		var err error
+		if b, err = json.Marshal(payload); err != nil {
+			return err
+		}
 	}
 	w.live = append(w.live, pendingLive{community: community, home: home, grid: grid, typ: typ, payload: string(b), at: s.now()})
 	return nil
