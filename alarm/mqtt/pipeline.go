@@ -253,12 +253,13 @@ func (p *pipeline) forget() {
 // emptyReceipt empties the stored receipt of the external broker's
 // session once the PUBACKs of its messages were written, while the worker
 // has nothing else to do: under load the next batch's receipt replaces
-// it at no cost. (Not while deliveries are still checked: the receipt
-// then holds messages of the process before, which may still come.) A receipt left holding messages acknowledged is what
+// it at no cost. A receipt left holding messages acknowledged is what
 // could make a new message taken for one sent again after a crash (see
 // the package documentation), so it is emptied rather than left until
-// the next batch, which may be hours away. On failure it stays dirty and
-// is emptied after the next batch.
+// the next batch, which may be hours away. (Not while deliveries are
+// still checked: the receipt may then hold messages of the process
+// before that are still to come.) On failure it stays dirty and is
+// emptied after the next batch.
 func (p *pipeline) emptyReceipt(ctx context.Context) {
 	t := p.receiptTerm
 	if t != nil {
@@ -419,7 +420,7 @@ func (p *pipeline) acknowledge(batch []*delivery) {
 	flush()
 }
 
-// stored is what a batch's storage leaves to remember once the Handler
+// storeResult is what a batch's storage leaves to remember once the Handler
 // succeeded: the sensors' states, the sessions' connections, and whether
 // a receipt went with the reports.
 type storeResult struct {
