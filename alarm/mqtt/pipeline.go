@@ -208,13 +208,24 @@ func (p *pipeline) start(parent context.Context) {
 // being retried).
 func (p *pipeline) run(ctx context.Context) {
 	defer close(p.done)
+	idleTimer := time.NewTimer(receiptIdle)
+	idleTimer.Stop()
 	for {
 		var first *delivery
+		var idle <-chan time.Time // while the stored receipt is to be emptied
+		if p.receiptDirty && p.toCheck == 0 {
+			idleTimer.Reset(receiptIdle)
+			idle = idleTimer.C
+		}
 		select {
 		case first = <-p.queue:
+		case <-idle:
+			p.emptyReceipt(ctx)
+			continue
 		case <-p.stop:
 			return
 		}
+		idleTimer.Stop()
 		batch := []*delivery{first}
 	gather:
 		for len(batch) < p.cfg.MaxBatch && !batch[len(batch)-1].reset {
@@ -233,11 +244,14 @@ func (p *pipeline) run(ctx context.Context) {
 			continue
 		}
 		p.process(ctx, batch)
-		if p.receiptDirty && p.toCheck == 0 && len(p.queue) == 0 {
-			p.emptyReceipt(ctx)
-		}
 	}
 }
+
+// receiptIdle is how long the worker waits for a delivery before it
+// empties the stored receipt (see emptyReceipt). Emptied at once, it
+// cost a commit each time a draining backlog left the queue empty for a
+// moment, between the broker's bursts.
+const receiptIdle = 500 * time.Millisecond
 
 // forget clears the memory of sensors and deliveries (see delivery.reset).
 // The stored receipt may be another node's from now on: it is neither
@@ -251,8 +265,8 @@ func (p *pipeline) forget() {
 }
 
 // emptyReceipt empties the stored receipt of the external broker's
-// session once the PUBACKs of its messages were written, while the worker
-// has nothing else to do: under load the next batch's receipt replaces
+// session once the PUBACKs of its messages were written, when the worker
+// has had nothing to do for receiptIdle: under load the next batch's receipt replaces
 // it at no cost. A receipt left holding messages acknowledged is what
 // could make a new message taken for one sent again after a crash (see
 // the package documentation), so it is emptied rather than left until
