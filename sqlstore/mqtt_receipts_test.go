@@ -11,11 +11,11 @@ import (
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
-// TestMQTTReceipts stores batches of an armed home's door sensor with the
-// receipt alarm/mqtt sends ahead of them, and finds each change stored
+// TestMQTTReceipts stores batches of an armed home's window sensor with
+// the receipt alarm/mqtt sends ahead of them, and finds each change stored
 // once: a batch sent again after a crash between commit and PUBACK (two
-// changes of the door, open then closed) stores nothing and doubles no
-// incident or job, also when the broker sends it again over two batches;
+// changes of the window, open then closed: an intrusion) stores nothing
+// and doubles no incident or job, also when the broker sends it again over two batches;
 // a checked message that is not in the stored receipt ends the check, so
 // a later one reusing a packet id of the receipt is new; a packet id the
 // ingestion does not ask to check (it acknowledged it itself) is a new
@@ -27,7 +27,7 @@ func TestMQTTReceipts(t *testing.T) {
 			st := sqlstoretest.Open(t, d, shequtest.NewClock(start))
 			ctx := t.Context()
 			tr := makeTree(t, st, "rc")
-			mustOK(t, st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorDoor, Zone: "front door", MQTTName: "door"}))
+			mustOK(t, st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorWindow, Zone: "kitchen", MQTTName: "window"}))
 			_, err := st.ChangeArmState(ctx, everywhere, tr.home1.ID, "arm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
 				a.State, a.Since = alarm.ArmedAway, now
 				return a, nil
@@ -35,13 +35,13 @@ func TestMQTTReceipts(t *testing.T) {
 			mustOK(t, err)
 
 			at := start
-			door := func(restore bool) alarm.Report {
+			window := func(restore bool) alarm.Report {
 				at = at.Add(time.Second)
 				code := "BA"
 				if restore {
 					code = "BR"
 				}
-				return alarm.Report{Source: alarm.SourceMQTT, Account: "door", Kind: alarm.KindEntryExit, Code: code, Restore: restore, ReceivedAt: at}
+				return alarm.Report{Source: alarm.SourceMQTT, Account: "window", Kind: alarm.KindPerimeter, Code: code, Restore: restore, ReceivedAt: at}
 			}
 			receipt := func(entries string) alarm.Report {
 				return alarm.Report{Source: alarm.SourceMQTT, Kind: mqtt.ReceiptKind, Account: "shequ-test", Fingerprint: entries, ReceivedAt: at}
@@ -77,26 +77,26 @@ func TestMQTTReceipts(t *testing.T) {
 
 			// A first batch after a start: checked, and not in the
 			// (missing) receipt, so stored. Message 3 gave no report.
-			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), door(false), door(true)); got != "-ss" {
+			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), window(false), window(true)); got != "-ss" {
 				t.Fatalf("first batch: %s", got)
 			}
 			stored := state()
-			if stored == "0 events, 0 incidents counting 0, 0 jobs" {
-				t.Fatalf("the armed home's door made nothing: %s", stored)
+			if stored != "2 events, 1 incidents counting 2, 4 jobs" {
+				t.Errorf("the intrusion made %s", stored)
 			}
 			// The process died before the PUBACKs: the broker sends the
 			// batch again, to the next process, which checks it.
-			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), door(false), door(true)); got != "-dd" {
+			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), window(false), window(true)); got != "-dd" {
 				t.Errorf("batch sent again: %s", got)
 			}
 			// Again, and now over two batches.
-			if got := ingest(receipt("?1:a1:1"), door(false)); got != "-d" {
+			if got := ingest(receipt("?1:a1:1"), window(false)); got != "-d" {
 				t.Errorf("first half sent again: %s", got)
 			}
 			if got := state(); got != stored {
 				t.Errorf("sent again, %s became %s", stored, got)
 			}
-			if got := ingest(receipt("?2:b2:1 ?3:c3:0 ?4:d4:1"), door(true), door(false)); got != "-ds" {
+			if got := ingest(receipt("?2:b2:1 ?3:c3:0 ?4:d4:1"), window(true), window(false)); got != "-ds" {
 				t.Errorf("second half sent again, then a new message: %s", got)
 			}
 			if got := state(); got == stored {
@@ -106,19 +106,19 @@ func TestMQTTReceipts(t *testing.T) {
 			// The receipt now holds 2, 3 and 4. A checked message not in
 			// it ends the check: packet id 2 with the same content after
 			// it is a new message reusing the id.
-			if got := ingest(receipt("?9:e9:1 ?2:b2:1"), door(true), door(false)); got != "-ss" {
+			if got := ingest(receipt("?9:e9:1 ?2:b2:1"), window(true), window(false)); got != "-ss" {
 				t.Errorf("after a new message: %s", got)
 			}
 			// Unchecked, a stored packet id and content is a new message:
 			// the ingestion acknowledged it itself.
-			if got := ingest(receipt("2:b2:1"), door(true)); got != "-s" {
+			if got := ingest(receipt("2:b2:1"), window(true)); got != "-s" {
 				t.Errorf("unchecked: %s", got)
 			}
 			// Emptied once the PUBACKs went out: nothing is recognised.
 			if got := ingest(receipt("")); got != "-" {
 				t.Errorf("empty receipt: %s", got)
 			}
-			if got := ingest(receipt("?2:b2:1"), door(false)); got != "-s" {
+			if got := ingest(receipt("?2:b2:1"), window(false)); got != "-s" {
 				t.Errorf("after the receipt was emptied: %s", got)
 			}
 			if got := state(); got == stored {
@@ -126,13 +126,13 @@ func TestMQTTReceipts(t *testing.T) {
 			}
 			// Reports of other messages in the batch (another session, QoS
 			// 0) are counted in the receipt and stored.
-			if got := ingest(receipt("5:f5:0 1 ?6:g6:0"), door(true)); got != "-s" {
+			if got := ingest(receipt("5:f5:0 1 ?6:g6:0"), window(true)); got != "-s" {
 				t.Errorf("a report from elsewhere: %s", got)
 			}
 			// A receipt announcing reports that do not follow is refused,
 			// and changes nothing.
 			before := state()
-			if _, err := st.Ingest(ctx, []alarm.Report{receipt("?7:h7:2"), door(false)}); err == nil {
+			if _, err := st.Ingest(ctx, []alarm.Report{receipt("?7:h7:2"), window(false)}); err == nil {
 				t.Error("a receipt announcing more reports than follow was taken")
 			}
 			if _, err := st.Ingest(ctx, []alarm.Report{receipt("7:h7")}); err == nil {
