@@ -86,17 +86,21 @@
 // A receipt whose PUBACKs have gone out could make a new message taken
 // for a stored one after a crash, had the broker given one of its packet
 // ids to a message with the same topic and payload sent first on the
-// next connection. So when the worker is idle (and nothing is being
-// checked) it empties the receipt; under load the next batch's receipt
-// replaces it at no cost. What is left: a crash in the moment between
-// the PUBACKs and the next batch or the emptying, followed by a broker
+// next connection. So when the worker has been idle for half a second
+// it empties the receipt; under load the next batch's receipt replaces it
+// at no cost. Not while deliveries are still checked (the receipt may
+// hold messages of the process before that are still to come), so after
+// a start or a new term it stays until ReceiveMaximum deliveries have
+// come. What is left: a crash in that time, or in the moment between the
+// PUBACKs and the next batch or the emptying, followed by a broker
 // that reuses an id for an identical message as the first one of the
 // next connection (Mosquitto numbers its packet ids in turn, so it
 // reuses an id only 65,535 messages later); and a crash after the
 // connection broke with PUBACKs unread and before the resends came,
 // which leaves only the last batch in the receipt. The cost is one
-// statement a batch (an upsert of the session's row), and one read of
-// the receipt for each batch with messages to check.
+// statement a batch (an upsert of the session's row), one read of the
+// receipt for each batch with messages to check (stored even when it
+// gives no report), and a transaction to empty it when idle.
 //
 // The embedded broker's sessions live in this process: after a crash the
 // publishers find no session, and a publisher that finds none discards
