@@ -110,12 +110,14 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 				break
 			}
 		}
-		inRow := make(map[uint16]string, len(stored))
+		var inRow map[uint16]string
+		if checked {
+			inRow = make(map[uint16]string, len(stored))
+		}
 		for _, m := range stored {
 			inRow[m.id] = m.digest
 		}
 		resending := checked
-		mine := make(map[uint16]bool, len(entries))
 		next := at + 1
 		for _, e := range entries {
 			if next+e.reports > len(reports) {
@@ -131,11 +133,9 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 				}
 			}
 			next += e.reports
-			if !e.other {
-				mine[e.id] = true
-			}
 		}
 		var row strings.Builder
+		row.Grow(len(r.Fingerprint))
 		add := func(id uint16, digest string) {
 			if row.Len() > 0 {
 				row.WriteByte(' ')
@@ -145,6 +145,12 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 			row.WriteString(digest)
 		}
 		if resending {
+			mine := make(map[uint16]bool, len(entries))
+			for _, e := range entries {
+				if !e.other {
+					mine[e.id] = true
+				}
+			}
 			for _, m := range stored {
 				if !mine[m.id] {
 					add(m.id, m.digest)
