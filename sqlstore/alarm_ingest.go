@@ -66,6 +66,12 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 				homes[p.known.origin.HomeID] = p.known.origin.CommunityID
 			}
 		}
+		// MQTT receipts, and the sensor reports of messages stored before
+		// (mqtt_receipts.go): left out of the batch.
+		skip, err := s.mqttReceipts(ctx, q, reports)
+		if err != nil {
+			return err
+		}
 		if err := s.sensorOrigins(ctx, q, b, reports, homes); err != nil {
 			return err
 		}
@@ -73,6 +79,10 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 			return err
 		}
 		for i, r := range reports {
+			if o, ok := skip[i]; ok {
+				out[i] = o
+				continue
+			}
 			o, err := s.ingestOne(ctx, q, b, i, r)
 			if err != nil {
 				return fmt.Errorf("report %d (%s %s): %w", i, r.Account, r.Seq, err)

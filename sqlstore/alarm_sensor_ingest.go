@@ -55,7 +55,7 @@ var (
 func (s *Store) sensorOrigins(ctx context.Context, q querier, b *ingestBatch, reports []alarm.Report, homes map[int64]int64) error {
 	var todo []string
 	for _, r := range reports {
-		if r.Source != alarm.SourceMQTT {
+		if r.Source != alarm.SourceMQTT || isMQTTReceipt(r) {
 			continue
 		}
 		if _, ok := b.sensors[r.Account]; ok {

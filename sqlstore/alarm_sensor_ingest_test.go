@@ -3,10 +3,12 @@ package sqlstore_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/alarm/mqtt"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
@@ -105,18 +107,23 @@ func TestSensorBatchIsLikeOneByOne(t *testing.T) {
 // BenchmarkIngestSensors stores batches of 256 or 1,024 door reports of
 // 64 sensors in two homes, as the MQTT pipeline hands them to Ingest;
 // ns/op and cpu-µs/report (this process's CPU, not PostgreSQL's) are
-// per report.
+// per report. The batches of 512 come without and with the receipt of
+// their messages ahead of them (alarm/mqtt's ReceiptKind), what the
+// client sends: the receipt's price.
 //
 //	go test -run '^$' -bench IngestSensors -cpu 1 ./sqlstore/
 func BenchmarkIngestSensors(b *testing.B) {
 	for _, d := range sqlstoretest.Dialects() {
 		for _, batch := range []int{256, 1024} {
-			b.Run(fmt.Sprintf("%s/batch=%d", d, batch), func(b *testing.B) { benchIngestSensors(b, d, batch) })
+			b.Run(fmt.Sprintf("%s/batch=%d", d, batch), func(b *testing.B) { benchIngestSensors(b, d, batch, false) })
+		}
+		for _, receipt := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/batch=512/receipt=%v", d, receipt), func(b *testing.B) { benchIngestSensors(b, d, 512, receipt) })
 		}
 	}
 }
 
-func benchIngestSensors(b *testing.B, dialect string, batch int) {
+func benchIngestSensors(b *testing.B, dialect string, batch int, receipt bool) {
 	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
 	st := sqlstoretest.Open(b, dialect, clock)
 	ctx := b.Context()
@@ -129,11 +136,24 @@ func benchIngestSensors(b *testing.B, dialect string, batch int) {
 		}
 		mustOK(b, st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: home, Kind: alarm.SensorDoor, Zone: "door", MQTTName: fmt.Sprintf("d%d", i)}))
 	}
-	reports := make([]alarm.Report, 0, batch)
+	reports := make([]alarm.Report, 0, batch+1)
+	var entries strings.Builder
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for done := 0; done < b.N; {
 		reports = reports[:0]
+		if receipt {
+			// One message a report, packet ids in turn, 16 hex digits of
+			// digest: the receipt of the client's batch.
+			entries.Reset()
+			for i := 0; i < batch && done+i < b.N; i++ {
+				if i > 0 {
+					entries.WriteByte(' ')
+				}
+				fmt.Fprintf(&entries, "%d:%016x:1", (done+i)%65535+1, uint64(done+i)*0x9e3779b97f4a7c15)
+			}
+			reports = append(reports, alarm.Report{Source: alarm.SourceMQTT, Kind: mqtt.ReceiptKind, Account: "shequ-bench", Fingerprint: entries.String(), ReceivedAt: clock.Now()})
+		}
 		for i := 0; i < batch && done+i < b.N; i++ {
 			n := done + i
 			// Each sensor opens, then closes, then opens again.
@@ -144,10 +164,14 @@ func benchIngestSensors(b *testing.B, dialect string, batch int) {
 			}
 			reports = append(reports, alarm.Report{Source: alarm.SourceMQTT, Account: fmt.Sprintf("d%d", n%sensors), Kind: alarm.KindEntryExit, Code: code, Restore: restore, ReceivedAt: clock.Now()})
 		}
-		if _, err := st.Ingest(ctx, reports); err != nil {
+		out, err := st.Ingest(ctx, reports)
+		if err != nil {
 			b.Fatal(err)
 		}
-		done += len(reports)
+		if receipt {
+			out = out[1:]
+		}
+		done += len(out)
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/report")
 }

@@ -165,6 +165,7 @@ func (h *ingestHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Pac
 		session:    cl.ID,
 		id:         pk.PacketID,
 		dup:        pk.FixedHeader.Dup,
+		conn:       cl,
 	}
 	if pk.FixedHeader.Qos == 0 {
 		d.id = 0

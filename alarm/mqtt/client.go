@@ -209,7 +209,7 @@ func (c *Client) received(pr paho.PublishReceived) (bool, error) {
 		// the session under its packet id, and that id stays its until
 		// acknowledged.
 		if conn := c.conn.Load(); conn != nil {
-			d.acker = conn
+			d.acker, d.conn = conn, conn
 		}
 	} else {
 		d.id = 0

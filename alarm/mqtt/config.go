@@ -45,7 +45,8 @@ type Config struct {
 	// ReceiveMaximum is how many unacknowledged messages the external
 	// broker may send at once. Default 2048: the window must hold several
 	// batches (MaxBatch), so that the broker keeps sending while one is
-	// stored.
+	// stored. It is also how many deliveries of a term are checked against
+	// the stored receipt: the most the broker can be sending again.
 	ReceiveMaximum uint16
 
 	// MaxBatch is the most messages stored in one Handle call. Default

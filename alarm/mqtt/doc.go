@@ -39,19 +39,73 @@
 // the publisher's PUBACK is sent after storage, and a message that was not
 // stored stays with the publisher until it reconnects.
 //
-// A crash after a batch was stored and before its PUBACKs went out makes
-// the broker send the batch again; the sensors' stored state makes a
-// repeated change no report (see Restart), but a batch holding two
-// changes of one sensor (open, then closed) would be stored again: the
-// second repeat is a change from the first. Telling it apart needs the
-// packet ids of the stored messages kept in the same transaction as the
-// reports (not done yet).
+// Delivery is at least once, so a stored message may come again: after a
+// crash between the commit of its batch and its PUBACK, or when the
+// connection broke before the broker read the PUBACK. Comparing states
+// does not recognise it: a batch holding two changes of one sensor (open,
+// then closed) sent again after its storage would report both again, each
+// being a change from the one before. What recognises it is the message's
+// packet id and content, under three facts of MQTT 5: a packet id stays
+// the message's until the sender has our PUBACK, and may then be given to
+// a new message (§2.2.1); a message is sent again only when the session
+// resumes on a new connection (§4.4); and what is sent again comes first,
+// in the original order (§4.4, §4.6). The DUP flag is not relied on: it
+// should mark a resend, but a broker may resend without it. So:
 //
-// Delivery is at least once. Duplicates are kept out in two ways: a
-// redelivered message flagged DUP whose session, packet id and content
-// match one already stored is acknowledged without storing it again; and
-// since only changes are reported, a repeat of the state last stored makes
-// no report.
+//   - A packet id that was acknowledged on this connection belongs to a
+//     new message, whatever its content: the sender reused it.
+//   - On a new connection, while the deliveries are messages stored and
+//     acknowledged on an older connection (same session, packet id and
+//     content digest), they are resends whose PUBACKs were lost, and are
+//     acknowledged without being stored. The first delivery that is not
+//     one ends the resends: every older PUBACK has arrived, those
+//     messages are forgotten, and their ids are free.
+//   - The same packet id twice in a batch, with the same content, is one
+//     message: not acknowledged in between, the id cannot have been
+//     reused.
+//
+// The worker keeps this memory itself (stored deliveries by session and
+// packet id, for DedupWindow). A crash, or another node taking over,
+// loses it; for the external broker's session it is kept in the store
+// too. Each batch goes to the Handler with a receipt ahead of its reports
+// (ReceiptKind): the packet id and digest of each of its messages, which
+// the store keeps, in the transaction that stores the reports, as the
+// session's receipt, replacing the one before: when a batch is stored the
+// PUBACKs of the batch before it have been written, so only the last
+// stored batch can be committed and not acknowledged. After a start (or a
+// new term, see Several nodes) the first ReceiveMaximum deliveries not
+// in memory, the most the broker can have sent without our PUBACK, are
+// marked in the receipt for the store to check: a marked message whose
+// packet id and digest the stored receipt holds was stored before, and
+// its reports are left out (with the same outcome as a panel's
+// retransmission); the check ends, for good, at the first marked message
+// the receipt does not hold, which is then new even if it reuses one of
+// the receipt's packet ids. A resend split over several batches keeps the
+// receipt's messages not seen yet in it until then.
+//
+// A receipt whose PUBACKs have gone out could make a new message taken
+// for a stored one after a crash, had the broker given one of its packet
+// ids to a message with the same topic and payload sent first on the
+// next connection. So when the worker has been idle for half a second
+// it empties the receipt; under load the next batch's receipt replaces it
+// at no cost. Not while deliveries are still checked (the receipt may
+// hold messages of the process before that are still to come), so after
+// a start or a new term it stays until ReceiveMaximum deliveries have
+// come. What is left: a crash in that time, or in the moment between the
+// PUBACKs and the next batch or the emptying, followed by a broker
+// that reuses an id for an identical message as the first one of the
+// next connection (Mosquitto numbers its packet ids in turn, so it
+// reuses an id only 65,535 messages later); and a crash after the
+// connection broke with PUBACKs unread and before the resends came,
+// which leaves only the last batch in the receipt. The cost is one
+// statement a batch (an upsert of the session's row), one read of the
+// receipt for each batch with messages to check (stored even when it
+// gives no report), and a transaction to empty it when idle.
+//
+// The embedded broker's sessions live in this process: after a crash the
+// publishers find no session, and a publisher that finds none discards
+// what it had in flight (§3.2.2.1.2), so their messages need no receipt;
+// the memory covers a reconnect.
 //
 // # Several nodes
 //

@@ -48,7 +48,11 @@ type delivery struct {
 	// QoS 0.
 	session string
 	id      uint16
-	dup     bool // the sender flagged it as a retransmission
+	dup     bool // the sender flagged it as a retransmission (logged only)
+	// conn is the connection the delivery came on: the external broker's
+	// brokerConn, the embedded broker's client. A sender resends a message
+	// only on a new connection (MQTT 5 §4.4).
+	conn any
 	// ack is called once the message's reports are stored (or the message
 	// was deliberately skipped). nil for QoS 0.
 	ack func()
@@ -93,6 +97,22 @@ type dedupKey struct {
 	id      uint16
 }
 
+// storedMsg is a QoS 1 delivery stored and acknowledged: its content
+// digest and the connection its PUBACK was written to.
+type storedMsg struct {
+	sum  uint64
+	conn any
+}
+
+// connView is what the worker knows of a session's connection: the one
+// its latest delivery came on, and whether the messages that connection
+// began with are resends still (see replay).
+type connView struct {
+	conn      any
+	resending bool
+	ended     bool // the resends ended in this batch
+}
+
 // pipeline translates deliveries in the order they arrive, stores their
 // reports through the Handler in batches, and acknowledges each delivery
 // only after its batch was stored. One goroutine does all of it, so the
@@ -106,13 +126,24 @@ type pipeline struct {
 
 	// memory is the last stored state of each sensor seen since start.
 	memory map[string]State
-	// handled remembers the content digest of every QoS 1 delivery stored
-	// recently, by session and packet id, in two generations. A delivery
-	// flagged as duplicate whose packet id and content match one already
-	// stored is a redelivery after a lost PUBACK and is acknowledged
-	// without storing its reports again.
-	handled, handledOld map[dedupKey]uint64
-	rotatedAt           time.Time
+	// stored remembers the QoS 1 deliveries stored and acknowledged
+	// since the term began, by session and packet id, in two generations
+	// (see remember); conns is each session's connection. Together they
+	// recognise a message sent again after its PUBACK was lost (see
+	// replay).
+	stored, storedOld map[dedupKey]storedMsg
+	rotatedAt         time.Time
+	conns             map[string]connView
+	// toCheck is how many of the external broker's next deliveries that
+	// are not in stored the store is to check against the receipt stored
+	// last, which may be another process's (see receipt.go): those the
+	// broker may be sending again, at most ReceiveMaximum from the start
+	// of the term. receiptDirty: the stored receipt holds messages whose
+	// PUBACKs have been written since, and is to be emptied when the
+	// worker is idle; receiptTerm is the term it was stored in.
+	toCheck      int
+	receiptDirty bool
+	receiptTerm  *term
 
 	unknown *limiter
 
@@ -129,18 +160,20 @@ const shutdownGrace = 10 * time.Second
 func newPipeline(cfg Config, sensors Sensors, h Handler) *pipeline {
 	cfg = cfg.withDefaults()
 	return &pipeline{
-		cfg:        cfg,
-		sensors:    sensors,
-		handler:    h,
-		log:        cfg.Logger,
-		queue:      make(chan *delivery, cfg.QueueSize),
-		memory:     map[string]State{},
-		handled:    map[dedupKey]uint64{},
-		handledOld: map[dedupKey]uint64{},
-		rotatedAt:  cfg.Now(),
-		unknown:    newLimiter(10 * time.Minute),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		cfg:       cfg,
+		sensors:   sensors,
+		handler:   h,
+		log:       cfg.Logger,
+		queue:     make(chan *delivery, cfg.QueueSize),
+		memory:    map[string]State{},
+		stored:    map[dedupKey]storedMsg{},
+		storedOld: map[dedupKey]storedMsg{},
+		conns:     map[string]connView{},
+		toCheck:   int(cfg.ReceiveMaximum),
+		rotatedAt: cfg.Now(),
+		unknown:   newLimiter(10 * time.Minute),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 }
 
@@ -175,13 +208,24 @@ func (p *pipeline) start(parent context.Context) {
 // being retried).
 func (p *pipeline) run(ctx context.Context) {
 	defer close(p.done)
+	idleTimer := time.NewTimer(receiptIdle)
+	idleTimer.Stop()
 	for {
 		var first *delivery
+		var idle <-chan time.Time // while the stored receipt is to be emptied
+		if p.receiptDirty && p.toCheck == 0 {
+			idleTimer.Reset(receiptIdle)
+			idle = idleTimer.C
+		}
 		select {
 		case first = <-p.queue:
+		case <-idle:
+			p.emptyReceipt(ctx)
+			continue
 		case <-p.stop:
 			return
 		}
+		idleTimer.Stop()
 		batch := []*delivery{first}
 	gather:
 		for len(batch) < p.cfg.MaxBatch && !batch[len(batch)-1].reset {
@@ -203,11 +247,50 @@ func (p *pipeline) run(ctx context.Context) {
 	}
 }
 
+// receiptIdle is how long the worker waits for a delivery before it
+// empties the stored receipt (see emptyReceipt). Emptied at once, it
+// cost a commit each time a draining backlog left the queue empty for a
+// moment, between the broker's bursts.
+const receiptIdle = 500 * time.Millisecond
+
 // forget clears the memory of sensors and deliveries (see delivery.reset).
+// The stored receipt may be another node's from now on: it is neither
+// relied on nor emptied.
 func (p *pipeline) forget() {
 	clear(p.memory)
-	clear(p.handled)
-	clear(p.handledOld)
+	clear(p.stored)
+	clear(p.storedOld)
+	clear(p.conns)
+	p.toCheck, p.receiptDirty, p.receiptTerm = int(p.cfg.ReceiveMaximum), false, nil
+}
+
+// emptyReceipt empties the stored receipt of the external broker's
+// session once the PUBACKs of its messages were written, when the worker
+// has had nothing to do for receiptIdle: under load the next batch's receipt replaces
+// it at no cost. A receipt left holding messages acknowledged is what
+// could make a new message taken for one sent again after a crash (see
+// the package documentation), so it is emptied rather than left until
+// the next batch, which may be hours away. (Not while deliveries are
+// still checked: the receipt may then hold messages of the process
+// before that are still to come.) On failure it stays dirty and is
+// emptied after the next batch.
+func (p *pipeline) emptyReceipt(ctx context.Context) {
+	t := p.receiptTerm
+	if t != nil {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.ended.Load() {
+			// The next subscriber, maybe on another node, owns the
+			// receipt now.
+			p.receiptDirty = false
+			return
+		}
+	}
+	if err := p.handler.Handle(ctx, []alarm.Report{receipt(p.cfg.ClientID, nil, p.cfg.Now())}); err != nil {
+		p.log.Debug("mqtt: stored receipt not emptied", "err", err)
+		return
+	}
+	p.receiptDirty = false
 }
 
 // beginTerm starts a subscription term: what the worker remembers is
@@ -253,12 +336,17 @@ func (p *pipeline) process(ctx context.Context, batch []*delivery) {
 			}
 			return
 		}
-		next, err := p.store(ctx, batch)
+		res, err := p.store(ctx, batch)
 		if err == nil {
-			for name, st := range next {
+			for name, st := range res.next {
 				p.memory[name] = st
 			}
+			p.follow(res.conns)
 			p.remember(batch)
+			if res.receipt {
+				p.receiptDirty, p.receiptTerm = true, t
+			}
+			p.toCheck -= res.checked
 			p.acknowledge(batch)
 			if t != nil {
 				t.mu.Unlock()
@@ -346,74 +434,127 @@ func (p *pipeline) acknowledge(batch []*delivery) {
 	flush()
 }
 
-// store translates a batch and hands its reports to the Handler. It
-// returns the states to remember once the Handler succeeded.
-func (p *pipeline) store(ctx context.Context, batch []*delivery) (map[string]State, error) {
-	next := map[string]State{}
-	var reports []alarm.Report
+// storeResult is what a batch's storage leaves to remember once the Handler
+// succeeded: the sensors' states, the sessions' connections, and whether
+// a receipt went with the reports.
+type storeResult struct {
+	next    map[string]State
+	conns   map[string]*connView
+	receipt bool
+	checked int // deliveries the store was asked to check
+}
+
+// store translates a batch and hands its reports to the Handler, with the
+// receipt of the external broker's messages (receipt.go) ahead of them.
+// It changes nothing of the pipeline's: what to remember is returned,
+// and remembered once the Handler succeeded, so that a retry of the
+// batch decides the same.
+func (p *pipeline) store(ctx context.Context, batch []*delivery) (storeResult, error) {
+	res := storeResult{next: map[string]State{}, conns: map[string]*connView{}}
+	reports := []alarm.Report{{}} // [0]: the receipt, if any
+	var entries []receiptEntry
+	external := false
 	inBatch := map[dedupKey]uint64{}
 	for _, d := range batch {
+		before := len(reports)
+		entry := receiptEntry{session: d.acker != nil && d.id != 0, id: d.id}
+		external = external || entry.session
 		if d.id != 0 {
 			k, sum := dedupKey{d.session, d.id}, digest(d)
-			if d.dup {
-				if v, ok := inBatch[k]; (ok && v == sum) || (!ok && p.seen(k, sum)) {
-					p.log.Debug("mqtt: redelivery of a stored message skipped", "topic", d.topic, "packet_id", d.id)
-					continue
-				}
-			}
+			entry.sum = sum
+			_, known := p.lookup(k)
+			_, inB := inBatch[k]
+			replay := p.replay(d, k, sum, inBatch, res.conns)
 			inBatch[k] = sum
+			if replay {
+				p.log.Debug("mqtt: a stored message sent again skipped", "topic", d.topic, "packet_id", d.id, "dup", d.dup)
+				if entry.session {
+					entries = append(entries, entry)
+				}
+				continue
+			}
+			// Unknown here, it may have been stored by the process (or
+			// the term) before this one: the store checks it against the
+			// receipt stored last.
+			entry.check = entry.session && !known && !inB && res.checked < p.toCheck
+			if entry.check {
+				res.checked++
+			}
 		}
-		name, topicKind := ParseTopic(p.cfg.BaseTopic, d.topic)
-		if topicKind == TopicIgnored {
-			continue
-		}
-		var m Message
-		var err error
-		if topicKind == TopicAvailability {
-			m, err = ParseAvailability(d.payload)
-		} else {
-			m, err = ParseState(d.payload)
-		}
-		if errors.Is(err, ErrEmpty) {
-			continue
-		}
+		out, err := p.translate(ctx, d, res.next)
 		if err != nil {
-			if p.unknown.allow("payload:" + d.topic) {
-				p.log.Warn("mqtt: message skipped", "topic", d.topic, "err", err)
-			}
-			continue
+			return storeResult{}, err
 		}
-		kind, zone, known := p.sensors.Sensor(name)
-		if !known {
-			if p.unknown.allow("sensor:" + name) {
-				p.log.Warn("mqtt: message of an unregistered sensor skipped", "sensor", name, "topic", d.topic)
-			}
-			continue
-		}
-		prev, ok := next[name]
-		if !ok {
-			prev, ok = p.memory[name]
-		}
-		if !ok {
-			st, found, err := p.sensors.LastState(ctx, name)
-			if err != nil {
-				return nil, err
-			}
-			if !found {
-				p.log.Debug("mqtt: no stored state; taking the sensor as normal", "sensor", name)
-			}
-			prev = st
-		}
-		st, out := Translate(Sensor{Name: name, Kind: kind, Zone: zone}, prev, m, d.receivedAt)
-		next[name] = st
 		reports = append(reports, out...)
+		entry.reports = len(reports) - before
+		if entry.session || entry.reports > 0 {
+			entries = append(entries, entry)
+		}
 	}
-	if len(reports) > 0 {
-		if err := p.handler.Handle(ctx, reports); err != nil {
+	if len(reports) == 1 && res.checked == 0 {
+		return res, nil
+	}
+	if external {
+		reports[0] = receipt(p.cfg.ClientID, entries, p.cfg.Now())
+		res.receipt = true
+	} else {
+		reports = reports[1:]
+	}
+	if err := p.handler.Handle(ctx, reports); err != nil {
+		return storeResult{}, err
+	}
+	return res, nil
+}
+
+// translate turns one delivery into reports, comparing it with the
+// sensor's state in next, else in memory, else as stored, and records the
+// sensor's new state in next. A delivery of no known sensor, or one that
+// cannot be read, gives none.
+func (p *pipeline) translate(ctx context.Context, d *delivery, next map[string]State) ([]alarm.Report, error) {
+	name, topicKind := ParseTopic(p.cfg.BaseTopic, d.topic)
+	if topicKind == TopicIgnored {
+		return nil, nil
+	}
+	var m Message
+	var err error
+	if topicKind == TopicAvailability {
+		m, err = ParseAvailability(d.payload)
+	} else {
+		m, err = ParseState(d.payload)
+	}
+	if errors.Is(err, ErrEmpty) {
+		return nil, nil
+	}
+	if err != nil {
+		if p.unknown.allow("payload:" + d.topic) {
+			p.log.Warn("mqtt: message skipped", "topic", d.topic, "err", err)
+		}
+		return nil, nil
+	}
+	kind, zone, known := p.sensors.Sensor(name)
+	if !known {
+		if p.unknown.allow("sensor:" + name) {
+			p.log.Warn("mqtt: message of an unregistered sensor skipped", "sensor", name, "topic", d.topic)
+		}
+		return nil, nil
+	}
+	prev, ok := next[name]
+	if !ok {
+		prev, ok = p.memory[name]
+	}
+	if !ok {
+		st, found, err := p.sensors.LastState(ctx, name)
+		if err != nil {
 			return nil, err
 		}
+		if !found {
+			p.log.Debug("mqtt: no stored state; taking the sensor as normal", "sensor", name)
+		}
+		prev = st
 	}
-	return next, nil
+	st, out := Translate(Sensor{Name: name, Kind: kind, Zone: zone}, prev, m, d.receivedAt)
+	next[name] = st
+	return out, nil
 }
 
 func digest(d *delivery) uint64 {
@@ -424,22 +565,86 @@ func digest(d *delivery) uint64 {
 	return h.Sum64()
 }
 
-func (p *pipeline) seen(k dedupKey, sum uint64) bool {
-	if v, ok := p.handled[k]; ok {
-		return v == sum
+// replay tells whether d is a message stored before and sent again. The
+// sender of a QoS 1 message may give its packet id to another message
+// once it has our PUBACK, and resends only on a new connection, first
+// thing and in order (MQTT 5 §4.4, §4.6). So a delivery is a replay when
+//   - its packet id came earlier in the batch with the same content: not
+//     acknowledged in between, the id cannot have been reused; or
+//   - its connection's resends are still coming, and the id was stored and
+//     acknowledged on an older connection with the same content: the
+//     PUBACK may have been lost with that connection.
+//
+// The resends end at the first delivery of the connection that is not
+// one; from then on every acknowledgement written to an older connection
+// is known to have arrived (follow forgets those deliveries), and a
+// packet id stored and acknowledged, on this connection or an older one,
+// belongs to a new message. The DUP flag is not relied on: a broker may
+// resend without it. views holds the batch's view of the sessions'
+// connections, taken from p.conns and kept there by follow.
+func (p *pipeline) replay(d *delivery, k dedupKey, sum uint64, inBatch map[dedupKey]uint64, views map[string]*connView) bool {
+	v := views[d.session]
+	if v == nil {
+		cv, ok := p.conns[d.session]
+		if !ok {
+			// The session's first delivery of the term: nothing stored
+			// here yet to be sent again.
+			cv = connView{conn: d.conn}
+		}
+		v = &cv
+		views[d.session] = v
 	}
-	v, ok := p.handledOld[k]
-	return ok && v == sum
+	if v.conn != d.conn {
+		v.conn, v.resending = d.conn, true
+	}
+	if s, ok := inBatch[k]; ok {
+		return s == sum
+	}
+	if v.resending {
+		if m, ok := p.lookup(k); ok && m.conn != d.conn && m.sum == sum {
+			return true
+		}
+		v.resending, v.ended = false, true
+	}
+	return false
+}
+
+// follow keeps the sessions' connections as a stored batch left them, and
+// forgets the deliveries acknowledged on older connections of a session
+// whose resends have ended: their PUBACKs arrived.
+func (p *pipeline) follow(views map[string]*connView) {
+	for session, v := range views {
+		p.conns[session] = connView{conn: v.conn, resending: v.resending}
+		if !v.ended {
+			continue
+		}
+		for _, m := range []map[dedupKey]storedMsg{p.stored, p.storedOld} {
+			for k, s := range m {
+				if k.session == session && s.conn != v.conn {
+					delete(m, k)
+				}
+			}
+		}
+	}
+}
+
+func (p *pipeline) lookup(k dedupKey) (storedMsg, bool) {
+	if m, ok := p.stored[k]; ok {
+		return m, true
+	}
+	m, ok := p.storedOld[k]
+	return m, ok
 }
 
 // remember records the stored deliveries for duplicate detection. The
 // newer generation becomes the older one every DedupWindow or when it
 // reaches maxHandled entries, whichever comes first, so an entry lives
-// between one and two windows.
+// between one and two windows: a message is sent again after a lost
+// PUBACK when its sender reconnects, within seconds or minutes.
 func (p *pipeline) remember(batch []*delivery) {
 	now := p.cfg.Now()
-	if now.Sub(p.rotatedAt) > p.cfg.DedupWindow || len(p.handled) >= maxHandled {
-		p.handledOld, p.handled = p.handled, make(map[dedupKey]uint64, len(p.handled))
+	if now.Sub(p.rotatedAt) > p.cfg.DedupWindow || len(p.stored) >= maxHandled {
+		p.storedOld, p.stored = p.stored, make(map[dedupKey]storedMsg, len(p.stored))
 		p.rotatedAt = now
 	}
 	for _, d := range batch {
@@ -447,8 +652,8 @@ func (p *pipeline) remember(batch []*delivery) {
 			continue
 		}
 		k := dedupKey{d.session, d.id}
-		p.handled[k] = digest(d)
-		delete(p.handledOld, k)
+		p.stored[k] = storedMsg{sum: digest(d), conn: d.conn}
+		delete(p.storedOld, k)
 	}
 }
 

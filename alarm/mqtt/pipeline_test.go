@@ -2,6 +2,8 @@ package mqtt
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +28,12 @@ func newFeeder(t *testing.T, sensors Sensors, h Handler) *feeder {
 }
 
 func (f *feeder) send(id uint16, dup bool, topic, payload string) {
-	d := &delivery{topic: topic, payload: []byte(payload), receivedAt: time.Now(), id: id, dup: dup}
+	f.sendOn(nil, id, dup, topic, payload)
+}
+
+// sendOn sends a delivery as if it came on connection conn.
+func (f *feeder) sendOn(conn any, id uint16, dup bool, topic, payload string) {
+	d := &delivery{topic: topic, payload: []byte(payload), receivedAt: time.Now(), id: id, dup: dup, conn: conn}
 	d.ack = func() {
 		f.mu.Lock()
 		f.acks = append(f.acks, id)
@@ -43,27 +50,186 @@ func (f *feeder) acked() []uint16 {
 	return append([]uint16(nil), f.acks...)
 }
 
-func TestPipelineDuplicateRedelivery(t *testing.T) {
+// TestPipelineDuplicateRule checks the rule of the package documentation
+// ("Acknowledgement"): a packet id acknowledged is free for a new
+// message, and only a message sent again first thing on a new connection,
+// with the id and content of one stored and acknowledged on an older
+// connection, is taken for a stored one, DUP flag or not.
+func TestPipelineDuplicateRule(t *testing.T) {
 	rec := newRecorder()
 	f := newFeeder(t, doors(1, rec), rec)
-	f.send(1, false, "zigbee2mqtt/d0", contact(false))
-	f.send(2, false, "zigbee2mqtt/d0", contact(true))
-	waitFor(t, 2*time.Second, "two acks", func() bool { return len(f.acked()) == 2 })
-	// The acknowledgements were lost: the broker sends both again, flagged
-	// DUP. Comparing states alone would report open and closed again.
-	f.send(1, true, "zigbee2mqtt/d0", contact(false))
-	f.send(2, true, "zigbee2mqtt/d0", contact(true))
-	// A new message reusing packet id 1 is not a duplicate.
-	f.send(1, false, "zigbee2mqtt/d0", contact(false))
-	waitFor(t, 2*time.Second, "five acks", func() bool { return len(f.acked()) == 5 })
-	if got := sequences(rec.snapshot())["d0"]; got != "BA BR BA" {
-		t.Errorf("got %q, want BA BR BA", got)
+	acks := 0
+	step := func(want string) {
+		t.Helper()
+		acks++
+		waitFor(t, 2*time.Second, "acks", func() bool { return len(f.acked()) == acks })
+		if got := sequences(rec.snapshot())["d0"]; got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
 	}
-	// DUP with the same id but other content is a different message.
-	f.send(1, true, "zigbee2mqtt/d0", contact(true))
-	waitFor(t, 2*time.Second, "six acks", func() bool { return len(f.acked()) == 6 })
+	a, b, c := new(int), new(int), new(int) // three connections
+	f.sendOn(a, 1, false, "zigbee2mqtt/d0", contact(false))
+	step("BA")
+	f.sendOn(a, 2, false, "zigbee2mqtt/d0", contact(true))
+	step("BA BR")
+	// Packet id 1 reused on the same connection after its PUBACK: a new
+	// message, though its content is the same, flagged DUP or not.
+	f.sendOn(a, 1, true, "zigbee2mqtt/d0", contact(false))
+	step("BA BR BA")
+	f.sendOn(a, 2, false, "zigbee2mqtt/d0", contact(true))
+	step("BA BR BA BR")
+	// The connection broke before the broker read the PUBACKs: on the
+	// next one it sends both again first, here without DUP. Comparing
+	// states alone would report opening and closing again.
+	f.sendOn(b, 1, false, "zigbee2mqtt/d0", contact(false))
+	step("BA BR BA BR")
+	f.sendOn(b, 2, true, "zigbee2mqtt/d0", contact(true))
+	step("BA BR BA BR")
+	// A message that is not one of them ends the resends: packet id 1
+	// with the same content after it is a new message.
+	f.sendOn(b, 3, false, "zigbee2mqtt/d0", contact(false))
+	step("BA BR BA BR BA")
+	f.sendOn(b, 2, false, "zigbee2mqtt/d0", contact(true))
+	step("BA BR BA BR BA BR")
+	f.sendOn(b, 1, true, "zigbee2mqtt/d0", contact(false))
+	step("BA BR BA BR BA BR BA")
+	// The same id with other content first thing on a new connection is
+	// a new message too, and ends the resends.
+	f.sendOn(c, 2, true, "zigbee2mqtt/d0", `{"contact":true,"linkquality":40}`)
+	step("BA BR BA BR BA BR BA BR")
+	f.sendOn(c, 1, true, "zigbee2mqtt/d0", contact(false))
+	step("BA BR BA BR BA BR BA BR BA")
+}
+
+// TestPipelineDuplicateInBatch: a message and its resend on a new
+// connection in one batch are stored once; a packet id not acknowledged
+// in between cannot have been reused.
+func TestPipelineDuplicateInBatch(t *testing.T) {
+	rec := newRecorder()
+	rec.block = make(chan struct{})
+	f := newFeeder(t, doors(1, rec), rec)
+	a, b := new(int), new(int)
+	f.sendOn(a, 1, false, "zigbee2mqtt/d0", contact(false)) // stored alone, blocked
+	time.Sleep(50 * time.Millisecond)
+	f.sendOn(a, 2, false, "zigbee2mqtt/d0", contact(true))
+	f.sendOn(a, 3, false, "zigbee2mqtt/d0", contact(false))
+	f.sendOn(b, 2, false, "zigbee2mqtt/d0", contact(true))
+	f.sendOn(b, 3, false, "zigbee2mqtt/d0", contact(false))
+	f.sendOn(b, 4, false, "zigbee2mqtt/d0", contact(true))
+	rec.mu.Lock()
+	close(rec.block)
+	rec.block = nil
+	rec.mu.Unlock()
+	waitFor(t, 2*time.Second, "acks", func() bool { return len(f.acked()) == 6 })
 	if got := sequences(rec.snapshot())["d0"]; got != "BA BR BA BR" {
 		t.Errorf("got %q, want BA BR BA BR", got)
+	}
+}
+
+// receiptRecorder keeps the receipts a pipeline sends.
+type receiptRecorder struct {
+	mu       sync.Mutex
+	receipts []string
+	reports  int
+}
+
+func (r *receiptRecorder) Handle(_ context.Context, reports []alarm.Report) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, x := range reports {
+		if IsReceipt(x) {
+			r.receipts = append(r.receipts, x.Account+" "+x.Fingerprint)
+		} else {
+			r.reports++
+		}
+	}
+	return nil
+}
+
+func (r *receiptRecorder) snapshot() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.receipts...)
+}
+
+type nopAcker struct{}
+
+func (nopAcker) ackBatch([]uint16) error { return nil }
+
+// TestPipelineReceipt checks the receipts sent with the external broker's
+// messages: every QoS 1 message of the session with its digest and report
+// count, a message from elsewhere by its count alone, the first
+// ReceiveMaximum messages not known here marked for the check (with a
+// receipt even when they gave no report), and the receipt emptied once
+// the worker is idle with no message left to check.
+func TestPipelineReceipt(t *testing.T) {
+	rr := &receiptRecorder{}
+	cfg := Config{ClientID: "shequ-r", ReceiveMaximum: 2, Logger: testLogger(t)}
+	p := newPipeline(cfg, doors(2, nil), rr)
+	p.start(context.Background())
+	t.Cleanup(p.shutdown)
+	conn := new(int)
+	send := func(id uint16, topic, payload string, external bool) *delivery {
+		d := &delivery{topic: topic, payload: []byte(payload), receivedAt: time.Now(), id: id, conn: conn}
+		if external {
+			d.acker = nopAcker{}
+		} else {
+			d.session, d.ack = "bridge", func() {}
+		}
+		if err := p.enqueue(d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	sum := func(d *delivery) string { return strconv.FormatUint(digest(d), 16) }
+	waitReceipts := func(n int) []string {
+		t.Helper()
+		waitFor(t, 2*time.Second, "receipts", func() bool { return len(rr.snapshot()) >= n })
+		return rr.snapshot()
+	}
+	// Closed, as the doors are taken to be: no report, but checked, so
+	// sent. Not emptied: one message is still to be checked.
+	d := send(1, "zigbee2mqtt/d0", contact(true), true)
+	want := []string{"shequ-r ?1:" + sum(d) + ":0"}
+	if got := waitReceipts(1); !slices.Equal(got, want) {
+		t.Fatalf("receipts %q, want %q", got, want)
+	}
+	// The last one checked; then, idle, the receipt is emptied.
+	d = send(2, "zigbee2mqtt/d0", contact(false), true)
+	want = append(want, "shequ-r ?2:"+sum(d)+":1", "shequ-r ")
+	if got := waitReceipts(3); !slices.Equal(got, want) {
+		t.Fatalf("receipts %q, want %q", got, want)
+	}
+	d = send(3, "zigbee2mqtt/d0", contact(true), true)
+	want = append(want, "shequ-r 3:"+sum(d)+":1", "shequ-r ")
+	if got := waitReceipts(5); !slices.Equal(got, want) {
+		t.Fatalf("receipts %q, want %q", got, want)
+	}
+	// The embedded broker's messages have no receipt, and a batch with no
+	// report and nothing to check is not stored.
+	send(1, "zigbee2mqtt/d1", contact(false), false)
+	waitFor(t, 2*time.Second, "reports", func() bool { rr.mu.Lock(); defer rr.mu.Unlock(); return rr.reports == 3 })
+	send(4, "zigbee2mqtt/d0", contact(true), true)
+	time.Sleep(100 * time.Millisecond)
+	if got := rr.snapshot(); !slices.Equal(got, want) {
+		t.Fatalf("receipts %q, want %q", got, want)
+	}
+}
+
+// TestReceiptFormat pins the receipt's format, which sqlstore reads
+// (sqlstore/mqtt_receipts.go, TestMQTTReceipts).
+func TestReceiptFormat(t *testing.T) {
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	r := receipt("shequ-x", []receiptEntry{
+		{session: true, check: true, id: 5, sum: 0xf5},
+		{reports: 1},
+		{session: true, id: 65535, sum: 0x1a, reports: 2},
+	}, at)
+	if !IsReceipt(r) || r.Account != "shequ-x" || r.Fingerprint != "?5:f5:0 1 65535:1a:2" || !r.ReceivedAt.Equal(at) {
+		t.Errorf("receipt %+v", r)
+	}
+	if e := receipt("shequ-x", nil, at); e.Fingerprint != "" || !IsReceipt(e) {
+		t.Errorf("empty receipt %+v", e)
 	}
 }
 

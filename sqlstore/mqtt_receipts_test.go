@@ -1,0 +1,146 @@
+package sqlstore_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/alarm/mqtt"
+	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
+)
+
+// TestMQTTReceipts stores batches of an armed home's window sensor with
+// the receipt alarm/mqtt sends ahead of them, and finds each change stored
+// once: a batch sent again after a crash between commit and PUBACK (two
+// changes of the window, open then closed: an intrusion) stores nothing
+// and doubles no incident or job, also when the broker sends it again over two batches;
+// a checked message that is not in the stored receipt ends the check, so
+// a later one reusing a packet id of the receipt is new; a packet id the
+// ingestion does not ask to check (it acknowledged it itself) is a new
+// message; an emptied receipt recognises nothing.
+func TestMQTTReceipts(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			start := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+			st := sqlstoretest.Open(t, d, shequtest.NewClock(start))
+			ctx := t.Context()
+			tr := makeTree(t, st, "rc")
+			mustOK(t, st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorWindow, Zone: "kitchen", MQTTName: "window"}))
+			_, err := st.ChangeArmState(ctx, everywhere, tr.home1.ID, "arm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
+				a.State, a.Since = alarm.ArmedAway, now
+				return a, nil
+			})
+			mustOK(t, err)
+
+			at := start
+			window := func(restore bool) alarm.Report {
+				at = at.Add(time.Second)
+				code := "BA"
+				if restore {
+					code = "BR"
+				}
+				return alarm.Report{Source: alarm.SourceMQTT, Account: "window", Kind: alarm.KindPerimeter, Code: code, Restore: restore, ReceivedAt: at}
+			}
+			receipt := func(entries string) alarm.Report {
+				return alarm.Report{Source: alarm.SourceMQTT, Kind: mqtt.ReceiptKind, Account: "shequ-test", Fingerprint: entries, ReceivedAt: at}
+			}
+			// ingest stores a batch and returns which of its reports were
+			// left out as stored before ("d"), stored ("s") or neither
+			// ("-": the receipt).
+			ingest := func(reports ...alarm.Report) string {
+				t.Helper()
+				out, err := st.Ingest(ctx, reports)
+				mustOK(t, err)
+				s := ""
+				for _, o := range out {
+					switch {
+					case o.Duplicate:
+						s += "d"
+					case o.EventID != 0:
+						s += "s"
+					default:
+						s += "-"
+					}
+				}
+				return s
+			}
+			state := func() string {
+				t.Helper()
+				var events, incidents, counted, jobs int
+				mustOK(t, st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM alarm_events WHERE source = 'mqtt'").Scan(&events))
+				mustOK(t, st.DB().QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(SUM(event_count), 0) FROM incidents").Scan(&incidents, &counted))
+				mustOK(t, st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox").Scan(&jobs))
+				return fmt.Sprintf("%d events, %d incidents counting %d, %d jobs", events, incidents, counted, jobs)
+			}
+
+			// A first batch after a start: checked, and not in the
+			// (missing) receipt, so stored. Message 3 gave no report.
+			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), window(false), window(true)); got != "-ss" {
+				t.Fatalf("first batch: %s", got)
+			}
+			stored := state()
+			if stored != "2 events, 1 incidents counting 2, 4 jobs" {
+				t.Errorf("the intrusion made %s", stored)
+			}
+			// The process died before the PUBACKs: the broker sends the
+			// batch again, to the next process, which checks it.
+			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), window(false), window(true)); got != "-dd" {
+				t.Errorf("batch sent again: %s", got)
+			}
+			// Again, and now over two batches.
+			if got := ingest(receipt("?1:a1:1"), window(false)); got != "-d" {
+				t.Errorf("first half sent again: %s", got)
+			}
+			if got := state(); got != stored {
+				t.Errorf("sent again, %s became %s", stored, got)
+			}
+			if got := ingest(receipt("?2:b2:1 ?3:c3:0 ?4:d4:1"), window(true), window(false)); got != "-ds" {
+				t.Errorf("second half sent again, then a new message: %s", got)
+			}
+			if got := state(); got == stored {
+				t.Errorf("the new opening made nothing: %s", got)
+			}
+			stored = state()
+			// The receipt now holds 2, 3 and 4. A checked message not in
+			// it ends the check: packet id 2 with the same content after
+			// it is a new message reusing the id.
+			if got := ingest(receipt("?9:e9:1 ?2:b2:1"), window(true), window(false)); got != "-ss" {
+				t.Errorf("after a new message: %s", got)
+			}
+			// Unchecked, a stored packet id and content is a new message:
+			// the ingestion acknowledged it itself.
+			if got := ingest(receipt("2:b2:1"), window(true)); got != "-s" {
+				t.Errorf("unchecked: %s", got)
+			}
+			// Emptied once the PUBACKs went out: nothing is recognised.
+			if got := ingest(receipt("")); got != "-" {
+				t.Errorf("empty receipt: %s", got)
+			}
+			if got := ingest(receipt("?2:b2:1"), window(false)); got != "-s" {
+				t.Errorf("after the receipt was emptied: %s", got)
+			}
+			if got := state(); got == stored {
+				t.Errorf("the new changes made nothing: %s", got)
+			}
+			// Reports of other messages in the batch (another session, QoS
+			// 0) are counted in the receipt and stored.
+			if got := ingest(receipt("5:f5:0 1 ?6:g6:0"), window(true)); got != "-s" {
+				t.Errorf("a report from elsewhere: %s", got)
+			}
+			// A receipt announcing reports that do not follow is refused,
+			// and changes nothing.
+			before := state()
+			if _, err := st.Ingest(ctx, []alarm.Report{receipt("?7:h7:2"), window(false)}); err == nil {
+				t.Error("a receipt announcing more reports than follow was taken")
+			}
+			if _, err := st.Ingest(ctx, []alarm.Report{receipt("7:h7")}); err == nil {
+				t.Error("a malformed receipt was taken")
+			}
+			if got := state(); got != before {
+				t.Errorf("a refused receipt changed %s to %s", before, got)
+			}
+		})
+	}
+}
