@@ -74,7 +74,8 @@ const (
 
 // Report is one event as a receiver decoded it, before it is stored.
 // Account and Seq identify a panel's frame so that a retransmission is
-// recognised; Fingerprint is the frame content used with them.
+// recognised; Fingerprint is the frame content used with them. A report
+// of KindBatchReceipt carries a Receipt instead of an event.
 type Report struct {
 	Source      Source
 	Account     string // panel account (SIA #acct) or sensor name
@@ -88,4 +89,5 @@ type Report struct {
 	Text        string    // free text the panel or sensor sent
 	PanelTime   time.Time // the panel's timestamp, zero when none
 	ReceivedAt  time.Time
+	Receipt     *BatchReceipt // set on reports of KindBatchReceipt only
 }

@@ -3,12 +3,10 @@ package sqlstore_test
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/shequ/shequ/alarm"
-	"github.com/shequ/shequ/alarm/mqtt"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
@@ -108,7 +106,7 @@ func TestSensorBatchIsLikeOneByOne(t *testing.T) {
 // 64 sensors in two homes, as the MQTT pipeline hands them to Ingest;
 // ns/op and cpu-µs/report (this process's CPU, not PostgreSQL's) are
 // per report. The batches of 512 come without and with the receipt of
-// their messages ahead of them (alarm/mqtt's ReceiptKind), what the
+// their messages ahead of them (alarm.BatchReceipt), what the
 // client sends: the receipt's price.
 //
 //	go test -run '^$' -bench IngestSensors -cpu 1 ./sqlstore/
@@ -137,22 +135,20 @@ func benchIngestSensors(b *testing.B, dialect string, batch int, receipt bool) {
 		mustOK(b, st.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: home, Kind: alarm.SensorDoor, Zone: "door", MQTTName: fmt.Sprintf("d%d", i)}))
 	}
 	reports := make([]alarm.Report, 0, batch+1)
-	var entries strings.Builder
+	var entries []alarm.ReceiptEntry
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for done := 0; done < b.N; {
 		reports = reports[:0]
 		if receipt {
-			// One message a report, packet ids in turn, 16 hex digits of
-			// digest: the receipt of the client's batch.
-			entries.Reset()
+			// One message a report, packet ids in turn, 64-bit digests:
+			// the receipt of the client's batch.
+			entries = entries[:0]
 			for i := 0; i < batch && done+i < b.N; i++ {
-				if i > 0 {
-					entries.WriteByte(' ')
-				}
-				fmt.Fprintf(&entries, "%d:%016x:1", (done+i)%65535+1, uint64(done+i)*0x9e3779b97f4a7c15)
+				entries = append(entries, alarm.ReceiptEntry{InSession: true, PacketID: uint16((done+i)%65535 + 1), Digest: uint64(done+i) * 0x9e3779b97f4a7c15, Reports: 1})
 			}
-			reports = append(reports, alarm.Report{Source: alarm.SourceMQTT, Kind: mqtt.ReceiptKind, Account: "shequ-bench", Fingerprint: entries.String(), ReceivedAt: clock.Now()})
+			reports = append(reports, alarm.Report{Source: alarm.SourceMQTT, Kind: alarm.KindBatchReceipt, ReceivedAt: clock.Now(),
+				Receipt: &alarm.BatchReceipt{Session: "shequ-bench", Entries: entries}})
 		}
 		for i := 0; i < batch && done+i < b.N; i++ {
 			n := done + i

@@ -10,64 +10,26 @@ import (
 	"github.com/shequ/shequ/alarm"
 )
 
-// mqttReceiptKind marks the report in which alarm/mqtt hands over the
-// receipt of a batch of MQTT messages (its receipt.go has the format and
-// the reasoning, its doc.go the rule). A receipt is not an event: Ingest
+// isMQTTReceipt tells whether r carries the receipt of a batch of MQTT
+// messages (alarm.BatchReceipt, its reasoning; alarm/mqtt's doc.go, the
+// rule) rather than a sensor report. A receipt is not an event: Ingest
 // records it in mqtt_receipts, in the batch's transaction, and stores no
 // event for it.
-const mqttReceiptKind alarm.Kind = "mqtt_receipt"
-
-// isMQTTReceipt tells whether r is a receipt rather than a sensor report.
 func isMQTTReceipt(r alarm.Report) bool {
-	return r.Source == alarm.SourceMQTT && r.Kind == mqttReceiptKind
+	return r.Source == alarm.SourceMQTT && r.IsBatchReceipt()
 }
 
-// receiptEntry is one message of a receipt: a QoS 1 message of the
-// receipt's session (packet id and digest), or a message from elsewhere
-// (other), and the number of reports it gave, which follow the receipt in
-// the order of its entries.
-type receiptEntry struct {
-	other   bool
-	check   bool // the sender could not tell whether the message was stored already
-	id      uint16
-	digest  string
-	reports int
-}
-
-// parseReceipt reads a receipt's entries: "[?]id:digest:n" for a message
-// of the session ("?" asks for the check), "n" for one from elsewhere,
-// separated by single spaces.
-func parseReceipt(s string) ([]receiptEntry, error) {
-	if s == "" {
-		return nil, nil
+// checkReceipt refuses a receipt the store cannot apply.
+func checkReceipt(r alarm.Report) error {
+	if r.Receipt == nil {
+		return fmt.Errorf("mqtt receipt: the report carries none")
 	}
-	fields := strings.Split(s, " ")
-	out := make([]receiptEntry, 0, len(fields))
-	for _, f := range fields {
-		var e receiptEntry
-		parts := strings.Split(f, ":")
-		switch len(parts) {
-		case 1:
-			e.other = true
-		case 3:
-			idText, found := strings.CutPrefix(parts[0], "?")
-			e.check = found
-			id, err := strconv.ParseUint(idText, 10, 16)
-			if err != nil || id == 0 || parts[1] == "" {
-				return nil, fmt.Errorf("mqtt receipt: bad entry %q", f)
-			}
-			e.id, e.digest = uint16(id), parts[1]
-		default:
-			return nil, fmt.Errorf("mqtt receipt: bad entry %q", f)
+	for i, e := range r.Receipt.Entries {
+		if (e.InSession && e.PacketID == 0) || e.Reports < 0 {
+			return fmt.Errorf("mqtt receipt of %s: bad entry %d %+v", r.Receipt.Session, i, e)
 		}
-		n, err := strconv.Atoi(parts[len(parts)-1])
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("mqtt receipt: bad entry %q", f)
-		}
-		e.reports = n
-		out = append(out, e)
 	}
-	return out, nil
+	return nil
 }
 
 // mqttReceipts records the batch's MQTT receipts, each in its session's
@@ -95,24 +57,25 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 			skip = map[int]alarm.Outcome{}
 		}
 		skip[at] = alarm.Outcome{}
-		entries, err := parseReceipt(r.Fingerprint)
-		if err != nil {
+		if err := checkReceipt(r); err != nil {
 			return nil, err
 		}
+		session, entries := r.Receipt.Session, r.Receipt.Entries
 		var stored []storedMessage
 		checked := false
 		for _, e := range entries {
-			if e.check {
-				if stored, err = s.receiptOf(ctx, q, r.Account); err != nil {
+			if e.Check {
+				var err error
+				if stored, err = s.receiptOf(ctx, q, session); err != nil {
 					return nil, err
 				}
 				checked = true
 				break
 			}
 		}
-		var inRow map[uint16]string
+		var inRow map[uint16]uint64
 		if checked {
-			inRow = make(map[uint16]string, len(stored))
+			inRow = make(map[uint16]uint64, len(stored))
 		}
 		for _, m := range stored {
 			inRow[m.id] = m.digest
@@ -120,51 +83,42 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 		resending := checked
 		next := at + 1
 		for _, e := range entries {
-			if next+e.reports > len(reports) {
-				return nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer follow", e.reports)
+			if next+e.Reports > len(reports) {
+				return nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer follow", e.Reports)
 			}
-			if e.check && resending {
-				if d, ok := inRow[e.id]; ok && d == e.digest {
-					for k := next; k < next+e.reports; k++ {
+			if e.Check && resending {
+				if d, ok := inRow[e.PacketID]; ok && d == e.Digest {
+					for k := next; k < next+e.Reports; k++ {
 						skip[k] = alarm.Outcome{Duplicate: true}
 					}
 				} else {
 					resending = false
 				}
 			}
-			next += e.reports
+			next += e.Reports
 		}
-		var row strings.Builder
-		row.Grow(len(r.Fingerprint))
-		add := func(id uint16, digest string) {
-			if row.Len() > 0 {
-				row.WriteByte(' ')
-			}
-			row.WriteString(strconv.Itoa(int(id)))
-			row.WriteByte(':')
-			row.WriteString(digest)
-		}
+		var row []storedMessage
 		if resending {
 			mine := make(map[uint16]bool, len(entries))
 			for _, e := range entries {
-				if !e.other {
-					mine[e.id] = true
+				if e.InSession {
+					mine[e.PacketID] = true
 				}
 			}
 			for _, m := range stored {
 				if !mine[m.id] {
-					add(m.id, m.digest)
+					row = append(row, m)
 				}
 			}
 		}
 		for _, e := range entries {
-			if !e.other {
-				add(e.id, e.digest)
+			if e.InSession {
+				row = append(row, storedMessage{e.PacketID, e.Digest})
 			}
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO mqtt_receipts (session, messages, stored_at) VALUES ($1, $2, $3)
 			ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`,
-			r.Account, row.String(), r.ReceivedAt.UTC()); err != nil {
+			session, formatStored(row), r.ReceivedAt.UTC()); err != nil {
 			return nil, fmt.Errorf("mqtt receipt: %w", err)
 		}
 	}
@@ -174,7 +128,45 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 // storedMessage is a message of a stored receipt.
 type storedMessage struct {
 	id     uint16
-	digest string
+	digest uint64
+}
+
+// formatStored writes the messages of a session's row as mqtt_receipts
+// stores them: "id:digest" (digest in hexadecimal) separated by single
+// spaces. parseStored reads it back.
+func formatStored(messages []storedMessage) string {
+	var b strings.Builder
+	for i, m := range messages {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(int(m.id)))
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatUint(m.digest, 16))
+	}
+	return b.String()
+}
+
+// parseStored reads a row's messages (see formatStored).
+func parseStored(messages string) ([]storedMessage, error) {
+	if messages == "" {
+		return nil, nil
+	}
+	fields := strings.Split(messages, " ")
+	out := make([]storedMessage, 0, len(fields))
+	for _, f := range fields {
+		idText, digestText, ok := strings.Cut(f, ":")
+		id, err := strconv.ParseUint(idText, 10, 16)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("bad entry %q", f)
+		}
+		digest, err := strconv.ParseUint(digestText, 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad entry %q", f)
+		}
+		out = append(out, storedMessage{uint16(id), digest})
+	}
+	return out, nil
 }
 
 // receiptOf returns the messages of session's row, in order.
@@ -184,18 +176,9 @@ func (s *Store) receiptOf(ctx context.Context, q querier, session string) ([]sto
 	if err != nil && err != sql.ErrNoRows {
 		return nil, fmt.Errorf("mqtt receipt: %w", err)
 	}
-	if messages == "" {
-		return nil, nil
-	}
-	fields := strings.Split(messages, " ")
-	out := make([]storedMessage, 0, len(fields))
-	for _, f := range fields {
-		idText, digest, ok := strings.Cut(f, ":")
-		id, err := strconv.ParseUint(idText, 10, 16)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("mqtt receipt of %s: bad entry %q", session, f)
-		}
-		out = append(out, storedMessage{uint16(id), digest})
+	out, err := parseStored(messages)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt receipt of %s: %w", session, err)
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shequ/shequ/alarm"
-	"github.com/shequ/shequ/alarm/mqtt"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
@@ -43,9 +42,19 @@ func TestMQTTReceipts(t *testing.T) {
 				}
 				return alarm.Report{Source: alarm.SourceMQTT, Account: "window", Kind: alarm.KindPerimeter, Code: code, Restore: restore, ReceivedAt: at}
 			}
-			receipt := func(entries string) alarm.Report {
-				return alarm.Report{Source: alarm.SourceMQTT, Kind: mqtt.ReceiptKind, Account: "shequ-test", Fingerprint: entries, ReceivedAt: at}
+			receipt := func(entries ...alarm.ReceiptEntry) alarm.Report {
+				return alarm.Report{Source: alarm.SourceMQTT, Kind: alarm.KindBatchReceipt, ReceivedAt: at,
+					Receipt: &alarm.BatchReceipt{Session: "shequ-test", Entries: entries}}
 			}
+			// checked and unchecked are messages of the session, packet id
+			// and digest, that gave n reports; other is one from elsewhere.
+			checked := func(id uint16, digest uint64, n int) alarm.ReceiptEntry {
+				return alarm.ReceiptEntry{InSession: true, Check: true, PacketID: id, Digest: digest, Reports: n}
+			}
+			unchecked := func(id uint16, digest uint64, n int) alarm.ReceiptEntry {
+				return alarm.ReceiptEntry{InSession: true, PacketID: id, Digest: digest, Reports: n}
+			}
+			other := func(n int) alarm.ReceiptEntry { return alarm.ReceiptEntry{Reports: n} }
 			// ingest stores a batch and returns which of its reports were
 			// left out as stored before ("d"), stored ("s") or neither
 			// ("-": the receipt).
@@ -77,7 +86,7 @@ func TestMQTTReceipts(t *testing.T) {
 
 			// A first batch after a start: checked, and not in the
 			// (missing) receipt, so stored. Message 3 gave no report.
-			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), window(false), window(true)); got != "-ss" {
+			if got := ingest(receipt(checked(1, 0xfedcba9876543210, 1), checked(2, 0xb2, 1), checked(3, 0xc3, 0)), window(false), window(true)); got != "-ss" {
 				t.Fatalf("first batch: %s", got)
 			}
 			stored := state()
@@ -86,17 +95,17 @@ func TestMQTTReceipts(t *testing.T) {
 			}
 			// The process died before the PUBACKs: the broker sends the
 			// batch again, to the next process, which checks it.
-			if got := ingest(receipt("?1:a1:1 ?2:b2:1 ?3:c3:0"), window(false), window(true)); got != "-dd" {
+			if got := ingest(receipt(checked(1, 0xfedcba9876543210, 1), checked(2, 0xb2, 1), checked(3, 0xc3, 0)), window(false), window(true)); got != "-dd" {
 				t.Errorf("batch sent again: %s", got)
 			}
 			// Again, and now over two batches.
-			if got := ingest(receipt("?1:a1:1"), window(false)); got != "-d" {
+			if got := ingest(receipt(checked(1, 0xfedcba9876543210, 1)), window(false)); got != "-d" {
 				t.Errorf("first half sent again: %s", got)
 			}
 			if got := state(); got != stored {
 				t.Errorf("sent again, %s became %s", stored, got)
 			}
-			if got := ingest(receipt("?2:b2:1 ?3:c3:0 ?4:d4:1"), window(true), window(false)); got != "-ds" {
+			if got := ingest(receipt(checked(2, 0xb2, 1), checked(3, 0xc3, 0), checked(4, 0xd4, 1)), window(true), window(false)); got != "-ds" {
 				t.Errorf("second half sent again, then a new message: %s", got)
 			}
 			if got := state(); got == stored {
@@ -106,19 +115,19 @@ func TestMQTTReceipts(t *testing.T) {
 			// The receipt now holds 2, 3 and 4. A checked message not in
 			// it ends the check: packet id 2 with the same content after
 			// it is a new message reusing the id.
-			if got := ingest(receipt("?9:e9:1 ?2:b2:1"), window(true), window(false)); got != "-ss" {
+			if got := ingest(receipt(checked(9, 0xe9, 1), checked(2, 0xb2, 1)), window(true), window(false)); got != "-ss" {
 				t.Errorf("after a new message: %s", got)
 			}
 			// Unchecked, a stored packet id and content is a new message:
 			// the ingestion acknowledged it itself.
-			if got := ingest(receipt("2:b2:1"), window(true)); got != "-s" {
+			if got := ingest(receipt(unchecked(2, 0xb2, 1)), window(true)); got != "-s" {
 				t.Errorf("unchecked: %s", got)
 			}
 			// Emptied once the PUBACKs went out: nothing is recognised.
-			if got := ingest(receipt("")); got != "-" {
+			if got := ingest(receipt()); got != "-" {
 				t.Errorf("empty receipt: %s", got)
 			}
-			if got := ingest(receipt("?2:b2:1"), window(false)); got != "-s" {
+			if got := ingest(receipt(checked(2, 0xb2, 1)), window(false)); got != "-s" {
 				t.Errorf("after the receipt was emptied: %s", got)
 			}
 			if got := state(); got == stored {
@@ -126,17 +135,23 @@ func TestMQTTReceipts(t *testing.T) {
 			}
 			// Reports of other messages in the batch (another session, QoS
 			// 0) are counted in the receipt and stored.
-			if got := ingest(receipt("5:f5:0 1 ?6:g6:0"), window(true)); got != "-s" {
+			if got := ingest(receipt(unchecked(5, 0xf5, 0), other(1), checked(6, 0xa6, 0)), window(true)); got != "-s" {
 				t.Errorf("a report from elsewhere: %s", got)
 			}
 			// A receipt announcing reports that do not follow is refused,
 			// and changes nothing.
 			before := state()
-			if _, err := st.Ingest(ctx, []alarm.Report{receipt("?7:h7:2"), window(false)}); err == nil {
+			if _, err := st.Ingest(ctx, []alarm.Report{receipt(checked(7, 0xb7, 2)), window(false)}); err == nil {
 				t.Error("a receipt announcing more reports than follow was taken")
 			}
-			if _, err := st.Ingest(ctx, []alarm.Report{receipt("7:h7")}); err == nil {
-				t.Error("a malformed receipt was taken")
+			if _, err := st.Ingest(ctx, []alarm.Report{receipt(checked(0, 0xb7, 0))}); err == nil {
+				t.Error("a receipt with a message of the session without packet id was taken")
+			}
+			if _, err := st.Ingest(ctx, []alarm.Report{receipt(other(-1))}); err == nil {
+				t.Error("a receipt with a negative report count was taken")
+			}
+			if _, err := st.Ingest(ctx, []alarm.Report{{Source: alarm.SourceMQTT, Kind: alarm.KindBatchReceipt, ReceivedAt: at}}); err == nil {
+				t.Error("a receipt report without a receipt was taken")
 			}
 			if got := state(); got != before {
 				t.Errorf("a refused receipt changed %s to %s", before, got)

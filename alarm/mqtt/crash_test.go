@@ -41,7 +41,7 @@ type crashHandler struct {
 }
 
 func (h *crashHandler) Handle(ctx context.Context, rs []alarm.Report) error {
-	if !slices.ContainsFunc(rs, func(r alarm.Report) bool { return !IsReceipt(r) }) {
+	if !slices.ContainsFunc(rs, func(r alarm.Report) bool { return !r.IsBatchReceipt() }) {
 		return h.ing.Handle(ctx, rs)
 	}
 	h.calls++

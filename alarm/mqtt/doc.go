@@ -68,7 +68,7 @@
 // packet id, for DedupWindow). A crash, or another node taking over,
 // loses it; for the external broker's session it is kept in the store
 // too. Each batch goes to the Handler with a receipt ahead of its reports
-// (ReceiptKind): the packet id and digest of each of its messages, which
+// (alarm.BatchReceipt): the packet id and digest of its messages, which
 // the store keeps, in the transaction that stores the reports, as the
 // session's receipt, replacing the one before: when a batch is stored the
 // PUBACKs of the batch before it have been written, so only the last

@@ -177,7 +177,7 @@ func newRecorder() *recorder { return &recorder{changed: make(chan struct{}, 1)}
 func (r *recorder) Handle(ctx context.Context, reports []alarm.Report) error {
 	// Receipts are the store's business (TestReceiptOverStore); a call
 	// with nothing else is the worker emptying it when idle.
-	reports = slices.DeleteFunc(slices.Clone(reports), IsReceipt)
+	reports = slices.DeleteFunc(slices.Clone(reports), alarm.Report.IsBatchReceipt)
 	if len(reports) == 0 {
 		return nil
 	}

@@ -452,23 +452,23 @@ type storeResult struct {
 func (p *pipeline) store(ctx context.Context, batch []*delivery) (storeResult, error) {
 	res := storeResult{next: map[string]State{}, conns: map[string]*connView{}}
 	reports := []alarm.Report{{}} // [0]: the receipt, if any
-	var entries []receiptEntry
+	var entries []alarm.ReceiptEntry
 	external := false
 	inBatch := map[dedupKey]uint64{}
 	for _, d := range batch {
 		before := len(reports)
-		entry := receiptEntry{session: d.acker != nil && d.id != 0, id: d.id}
-		external = external || entry.session
+		entry := alarm.ReceiptEntry{InSession: d.acker != nil && d.id != 0, PacketID: d.id}
+		external = external || entry.InSession
 		if d.id != 0 {
 			k, sum := dedupKey{d.session, d.id}, digest(d)
-			entry.sum = sum
+			entry.Digest = sum
 			_, known := p.lookup(k)
 			_, inB := inBatch[k]
 			replay := p.replay(d, k, sum, inBatch, res.conns)
 			inBatch[k] = sum
 			if replay {
 				p.log.Debug("mqtt: a stored message sent again skipped", "topic", d.topic, "packet_id", d.id, "dup", d.dup)
-				if entry.session {
+				if entry.InSession {
 					entries = append(entries, entry)
 				}
 				continue
@@ -476,8 +476,8 @@ func (p *pipeline) store(ctx context.Context, batch []*delivery) (storeResult, e
 			// Unknown here, it may have been stored by the process (or
 			// the term) before this one: the store checks it against the
 			// receipt stored last.
-			entry.check = entry.session && !known && !inB && res.checked < p.toCheck
-			if entry.check {
+			entry.Check = entry.InSession && !known && !inB && res.checked < p.toCheck
+			if entry.Check {
 				res.checked++
 			}
 		}
@@ -486,8 +486,8 @@ func (p *pipeline) store(ctx context.Context, batch []*delivery) (storeResult, e
 			return storeResult{}, err
 		}
 		reports = append(reports, out...)
-		entry.reports = len(reports) - before
-		if entry.session || entry.reports > 0 {
+		entry.Reports = len(reports) - before
+		if entry.InSession || entry.Reports > 0 {
 			entries = append(entries, entry)
 		}
 	}

@@ -2,8 +2,8 @@ package mqtt
 
 import (
 	"context"
+	"reflect"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -129,7 +129,7 @@ func TestPipelineDuplicateInBatch(t *testing.T) {
 // receiptRecorder keeps the receipts a pipeline sends.
 type receiptRecorder struct {
 	mu       sync.Mutex
-	receipts []string
+	receipts []alarm.BatchReceipt
 	reports  int
 }
 
@@ -137,8 +137,8 @@ func (r *receiptRecorder) Handle(_ context.Context, reports []alarm.Report) erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, x := range reports {
-		if IsReceipt(x) {
-			r.receipts = append(r.receipts, x.Account+" "+x.Fingerprint)
+		if x.IsBatchReceipt() {
+			r.receipts = append(r.receipts, *x.Receipt)
 		} else {
 			r.reports++
 		}
@@ -146,10 +146,10 @@ func (r *receiptRecorder) Handle(_ context.Context, reports []alarm.Report) erro
 	return nil
 }
 
-func (r *receiptRecorder) snapshot() []string {
+func (r *receiptRecorder) snapshot() []alarm.BatchReceipt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.receipts...)
+	return slices.Clone(r.receipts)
 }
 
 type nopAcker struct{}
@@ -181,8 +181,14 @@ func TestPipelineReceipt(t *testing.T) {
 		}
 		return d
 	}
-	sum := func(d *delivery) string { return strconv.FormatUint(digest(d), 16) }
-	waitReceipts := func(n int) []string {
+	// entry is the receipt's entry of d, which gave n reports.
+	entry := func(d *delivery, check bool, n int) alarm.ReceiptEntry {
+		return alarm.ReceiptEntry{InSession: true, Check: check, PacketID: d.id, Digest: digest(d), Reports: n}
+	}
+	batch := func(entries ...alarm.ReceiptEntry) alarm.BatchReceipt {
+		return alarm.BatchReceipt{Session: "shequ-r", Entries: entries}
+	}
+	waitReceipts := func(n int) []alarm.BatchReceipt {
 		t.Helper()
 		waitFor(t, 2*time.Second, "receipts", func() bool { return len(rr.snapshot()) >= n })
 		return rr.snapshot()
@@ -190,20 +196,20 @@ func TestPipelineReceipt(t *testing.T) {
 	// Closed, as the doors are taken to be: no report, but checked, so
 	// sent. Not emptied: one message is still to be checked.
 	d := send(1, "zigbee2mqtt/d0", contact(true), true)
-	want := []string{"shequ-r ?1:" + sum(d) + ":0"}
-	if got := waitReceipts(1); !slices.Equal(got, want) {
-		t.Fatalf("receipts %q, want %q", got, want)
+	want := []alarm.BatchReceipt{batch(entry(d, true, 0))}
+	if got := waitReceipts(1); !reflect.DeepEqual(got, want) {
+		t.Fatalf("receipts %+v, want %+v", got, want)
 	}
 	// The last one checked; then, idle, the receipt is emptied.
 	d = send(2, "zigbee2mqtt/d0", contact(false), true)
-	want = append(want, "shequ-r ?2:"+sum(d)+":1", "shequ-r ")
-	if got := waitReceipts(3); !slices.Equal(got, want) {
-		t.Fatalf("receipts %q, want %q", got, want)
+	want = append(want, batch(entry(d, true, 1)), batch())
+	if got := waitReceipts(3); !reflect.DeepEqual(got, want) {
+		t.Fatalf("receipts %+v, want %+v", got, want)
 	}
 	d = send(3, "zigbee2mqtt/d0", contact(true), true)
-	want = append(want, "shequ-r 3:"+sum(d)+":1", "shequ-r ")
-	if got := waitReceipts(5); !slices.Equal(got, want) {
-		t.Fatalf("receipts %q, want %q", got, want)
+	want = append(want, batch(entry(d, false, 1)), batch())
+	if got := waitReceipts(5); !reflect.DeepEqual(got, want) {
+		t.Fatalf("receipts %+v, want %+v", got, want)
 	}
 	// The embedded broker's messages have no receipt, and a batch with no
 	// report and nothing to check is not stored.
@@ -211,25 +217,8 @@ func TestPipelineReceipt(t *testing.T) {
 	waitFor(t, 2*time.Second, "reports", func() bool { rr.mu.Lock(); defer rr.mu.Unlock(); return rr.reports == 3 })
 	send(4, "zigbee2mqtt/d0", contact(true), true)
 	time.Sleep(100 * time.Millisecond)
-	if got := rr.snapshot(); !slices.Equal(got, want) {
-		t.Fatalf("receipts %q, want %q", got, want)
-	}
-}
-
-// TestReceiptFormat pins the receipt's format, which sqlstore reads
-// (sqlstore/mqtt_receipts.go, TestMQTTReceipts).
-func TestReceiptFormat(t *testing.T) {
-	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
-	r := receipt("shequ-x", []receiptEntry{
-		{session: true, check: true, id: 5, sum: 0xf5},
-		{reports: 1},
-		{session: true, id: 65535, sum: 0x1a, reports: 2},
-	}, at)
-	if !IsReceipt(r) || r.Account != "shequ-x" || r.Fingerprint != "?5:f5:0 1 65535:1a:2" || !r.ReceivedAt.Equal(at) {
-		t.Errorf("receipt %+v", r)
-	}
-	if e := receipt("shequ-x", nil, at); e.Fingerprint != "" || !IsReceipt(e) {
-		t.Errorf("empty receipt %+v", e)
+	if got := rr.snapshot(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("receipts %+v, want %+v", got, want)
 	}
 }
 
