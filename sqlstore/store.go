@@ -84,6 +84,9 @@ type Store struct {
 	feeds *noticeFeeds
 	// stats keeps the associations' statistics (stats_cache.go).
 	stats *statsCache
+	// counters mirrors the change counters from their notifications
+	// (countermirror.go); nil on SQLite.
+	counters *counterMirror
 }
 
 // Options configure Open.
@@ -136,6 +139,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		s.write.SetMaxIdleConns(20)
 		s.write.SetConnMaxIdleTime(5 * time.Minute)
 		s.read = s.write
+		s.counters = newCounterMirror(dsn, s.writes, s.log)
 	} else {
 		s.dialect = SQLite
 		if dir := filepath.Dir(dsn); dir != "" {
@@ -213,6 +217,9 @@ func (s *Store) Close() error {
 		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("checkpoint on close", "err", err)
 		}
+	}
+	if s.counters != nil {
+		s.counters.close()
 	}
 	s.stmts.close()
 	s.reads.close()

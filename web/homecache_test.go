@@ -69,6 +69,11 @@ func TestResidentHomeKept(t *testing.T) {
 			same := func(step, lang string) string {
 				t.Helper()
 				want := get(fresh, lang)
+				// A change made past node A reaches it with its
+				// notification (PostgreSQL): wait for that moment.
+				if err := stA.HeardCounters(ctx); err != nil {
+					t.Fatal(err)
+				}
 				hits := nodeA.homes.hits.Load()
 				if got := get(nodeA, lang); got != want {
 					t.Fatalf("%s: node A's page differs from a fresh one:\n%s", step, firstDiff(got, want))
