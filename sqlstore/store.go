@@ -176,6 +176,15 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		ckpt.SetMaxOpenConns(1)
 		ckpt.SetConnMaxIdleTime(0)
 		s.ckpt = startCheckpointer(ckpt, dsn, s.log)
+		file, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=query_only(1)")
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open sqlite version watch: %w", err)
+		}
+		file.SetMaxOpenConns(1)
+		file.SetConnMaxIdleTime(0)
+		s.counters = newCounterMirror(dsn, s.writes, s.log)
+		s.counters.file = file
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
