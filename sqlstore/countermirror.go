@@ -71,6 +71,11 @@ type counterMirror struct {
 	log   *slog.Logger
 	local *atomic.Uint64 // the store's committed writes
 
+	// reads counts the sums read from the database, and pid is the
+	// listener's server process (tests).
+	reads atomic.Int64
+	pid   atomic.Uint32
+
 	start  sync.Once
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -121,6 +126,7 @@ func (m *counterMirror) sum(ctx context.Context, read func(context.Context) (int
 	m.mu.Unlock()
 	// The token was taken before the read: a commit announced meanwhile
 	// moves it past token, and the sum read now is not used again.
+	m.reads.Add(1)
 	v, err := read(ctx)
 	if err != nil || !trusted {
 		return v, err
@@ -353,6 +359,7 @@ func (m *counterMirror) listenOnce(ctx context.Context) (connected bool, err err
 	if _, err := conn.Exec(ctx, "LISTEN "+CounterChannel); err != nil {
 		return false, err
 	}
+	m.pid.Store(conn.PgConn().PID())
 	// Listening from here on: every sum read from now is announced when
 	// it moves. Sums remembered before were not, so the epoch moves them.
 	m.mu.Lock()
