@@ -21,8 +21,8 @@ import (
 // goroutines, the socket, the server's own CPU on the same cores) was most
 // of a kept page's cost, holding it at 0.12–0.27× a bare handler. Every
 // move of a counter is announced at commit on CounterChannel (migration
-// 00051), so a node can tell, without asking, that a sum it read is still
-// the sum:
+// 00051, PostgreSQL), so a node can tell, without asking, that a sum it
+// read is still the sum:
 //
 //   - a sum is remembered with the token it was read under, the token
 //     being read first: the store's own commits (WriteGeneration), the
@@ -44,6 +44,11 @@ import (
 // database remains the source of the numbers, and PostgreSQL sends one
 // notification per name and transaction however many rows a bulk write
 // touched.
+//
+// SQLite has no notifications. There the mirror polls the file's
+// data_version (watchFile), which moves when any connection of any
+// process commits; every move moves every token. Another process's change
+// (the command line) then shows within filePoll, this process's at once.
 
 // CounterChannel is the PostgreSQL notification channel the moves of
 // change counters are announced on; the payload is the counter's name.

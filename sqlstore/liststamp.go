@@ -17,6 +17,9 @@ import (
 // in the writing transaction, so the stamp read after a commit, from any
 // node, is past it: a page built after reading stamp S shows at least
 // what was committed at S, and is used only while the stamp is still S.
+// The stamp is usually answered from the counters' mirror
+// (countermirror.go): at once for this store's writes, once heard for
+// another node's.
 
 // listCounters names, per list, the change counters it depends on.
 var listCounters = map[string][]string{
