@@ -16,7 +16,7 @@ import (
 // HomePageVersion returns the version of the home page of a household
 // living in home: one read of at most four rows.
 func (s *Store) HomePageVersion(ctx context.Context, household, home int64) (int64, error) {
-	v, err := counterSum(ctx, s.reader(), "notices", "resident_home",
+	v, err := s.counterSum(ctx, s.reader(), "notices", "resident_home",
 		"household:"+strconv.FormatInt(household, 10), "home:"+strconv.FormatInt(home, 10))
 	if err != nil {
 		return 0, fmt.Errorf("home page version: %w", err)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,6 +17,9 @@ import (
 // in the writing transaction, so the stamp read after a commit, from any
 // node, is past it: a page built after reading stamp S shows at least
 // what was committed at S, and is used only while the stamp is still S.
+// The stamp is usually answered from the counters' mirror
+// (countermirror.go): at once for this store's writes, once heard for
+// another node's.
 
 // listCounters names, per list, the change counters it depends on.
 var listCounters = map[string][]string{
@@ -30,20 +34,45 @@ var listCounters = map[string][]string{
 
 // counterSum returns the sum of the named change counters: one read of a
 // few rows by primary key. Each counter only grows, so the sum moves when
-// any of them does; every kept answer (lists, home page, notice feed)
-// reads its version here.
-func counterSum(ctx context.Context, q querier, names ...string) (int64, error) {
-	var b strings.Builder
+// any of them does; every kept answer (lists, home page, notice feed,
+// sessions) reads its version here. On PostgreSQL, outside a transaction,
+// the sum usually comes from the counters' mirror without a query
+// (countermirror.go).
+func (s *Store) counterSum(ctx context.Context, q querier, names ...string) (int64, error) {
+	read := func(ctx context.Context) (int64, error) { return readCounterSum(ctx, q, names) }
+	// A transaction sees its own writes, which nobody has announced.
+	if _, inTx := q.(*sql.Tx); inTx || s.counters == nil || s.txn != nil {
+		return read(ctx)
+	}
+	return s.counters.sum(ctx, read, names)
+}
+
+// counterSumSQL holds the query of counterSum per number of names, so
+// that a request builds no SQL.
+var counterSumSQL = func() (qs [8]string) {
+	for n := range qs {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(i+1))
+		}
+		qs[n] = "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM change_counters WHERE name IN (" + b.String() + ")"
+	}
+	return qs
+}()
+
+func readCounterSum(ctx context.Context, q querier, names []string) (int64, error) {
+	if len(names) == 0 || len(names) >= len(counterSumSQL) {
+		return 0, fmt.Errorf("counter sum of %d counters", len(names))
+	}
 	args := make([]any, len(names))
 	for i, n := range names {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(i+1))
 		args[i] = n
 	}
 	var v int64
-	err := q.QueryRowContext(ctx, "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM change_counters WHERE name IN ("+b.String()+")", args...).Scan(&v)
+	err := q.QueryRowContext(ctx, counterSumSQL[len(names)], args...).Scan(&v)
 	return v, err
 }
 
@@ -58,7 +87,7 @@ func (s *Store) ListStamp(ctx context.Context, list string) (stamp int64, ok boo
 	if s.txn != nil {
 		return 0, false, nil
 	}
-	stamp, err = counterSum(ctx, s.reader(), names...)
+	stamp, err = s.counterSum(ctx, s.reader(), names...)
 	if err != nil {
 		return 0, false, fmt.Errorf("list stamp %s: %w", list, err)
 	}

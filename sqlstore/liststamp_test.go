@@ -31,7 +31,14 @@ func TestListStampsMove(t *testing.T) {
 			return out
 		}
 		sql := func(q string, args ...any) func() error {
-			return func() error { _, err := st.DB().ExecContext(ctx, q, args...); return err }
+			return func() error {
+				if _, err := st.DB().ExecContext(ctx, q, args...); err != nil {
+					return err
+				}
+				// Past the store, as another node: heard with its
+				// notification (or the file's next poll).
+				return st.HeardCounters(ctx)
+			}
 		}
 		var home community.Home
 		var incident int64

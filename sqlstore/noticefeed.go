@@ -53,7 +53,7 @@ func feedKey(read auth.Scope, f content.NoticeFilter) string {
 
 // noticesVersion reads the feed's version.
 func (s *Store) noticesVersion(ctx context.Context, q querier) (int64, error) {
-	v, err := counterSum(ctx, q, "notices")
+	v, err := s.counterSum(ctx, q, "notices")
 	if err != nil {
 		return 0, fmt.Errorf("notice version: %w", err)
 	}

@@ -61,6 +61,8 @@ func TestNoticeFeedKeptUntilChanged(t *testing.T) {
 		if _, err := st.DB().ExecContext(ctx, "UPDATE notices SET title = $1 WHERE id = $2", "别处改的", imp.ID); err != nil {
 			t.Fatal(err)
 		}
+		// Heard with its notification (or the file's next poll).
+		mustOK(t, st.HeardCounters(ctx))
 		if got := feed(); !slices.Contains(got, "别处改的") {
 			t.Errorf("after another node changed a notice: %v", got)
 		}

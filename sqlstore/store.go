@@ -84,6 +84,9 @@ type Store struct {
 	feeds *noticeFeeds
 	// stats keeps the associations' statistics (stats_cache.go).
 	stats *statsCache
+	// counters mirrors the change counters from their notifications
+	// (countermirror.go); nil on SQLite.
+	counters *counterMirror
 }
 
 // Options configure Open.
@@ -136,6 +139,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		s.write.SetMaxIdleConns(20)
 		s.write.SetConnMaxIdleTime(5 * time.Minute)
 		s.read = s.write
+		s.counters = newCounterMirror(dsn, s.writes, s.log)
 	} else {
 		s.dialect = SQLite
 		if dir := filepath.Dir(dsn); dir != "" {
@@ -172,6 +176,15 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		ckpt.SetMaxOpenConns(1)
 		ckpt.SetConnMaxIdleTime(0)
 		s.ckpt = startCheckpointer(ckpt, dsn, s.log)
+		file, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=query_only(1)")
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open sqlite version watch: %w", err)
+		}
+		file.SetMaxOpenConns(1)
+		file.SetConnMaxIdleTime(0)
+		s.counters = newCounterMirror(dsn, s.writes, s.log)
+		s.counters.file = file
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -213,6 +226,9 @@ func (s *Store) Close() error {
 		if _, err := s.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("checkpoint on close", "err", err)
 		}
+	}
+	if s.counters != nil {
+		s.counters.close()
 	}
 	s.stmts.close()
 	s.reads.close()

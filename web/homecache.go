@@ -21,10 +21,12 @@ import (
 //
 //   - the page's version has not moved: the sum of change counters that
 //     triggers move on every change the page can show (migration 00046 and
-//     sqlstore/homepage.go), read in one query of at most four rows. It is
-//     in the database, so a change made by another node (PostgreSQL) or
-//     another process (the command line on SQLite) shows at the next
-//     request, like one made here;
+//     sqlstore/homepage.go), read in one query of at most four rows, or
+//     without one from the store's mirror of the counters while it holds
+//     (sqlstore/countermirror.go). It is in the database, so a change made
+//     by another node (PostgreSQL) or another process (the command line on
+//     SQLite) shows once the store has heard of it (its notification, the
+//     file's next poll), and one made here at the next request;
 //   - nothing on it has come due: a notice published or expiring, a post
 //     expiring, a matter shown becoming overdue; and at most a minute.
 //

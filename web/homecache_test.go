@@ -17,6 +17,7 @@ import (
 	"github.com/shequ/shequ/lostfound"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/shequtest"
+	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -68,6 +69,14 @@ func TestResidentHomeKept(t *testing.T) {
 			// page, the second the kept one.
 			same := func(step, lang string) string {
 				t.Helper()
+				// A change made past a store reaches it with its
+				// notification (PostgreSQL) or the file's next poll
+				// (SQLite): ask after that moment, as a client would.
+				for _, st := range []*sqlstore.Store{stA, stB} {
+					if err := st.HeardCounters(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
 				want := get(fresh, lang)
 				hits := nodeA.homes.hits.Load()
 				if got := get(nodeA, lang); got != want {

@@ -21,8 +21,10 @@ import (
 // the notice feed — are answered from their encoded bytes while the
 // store's stamp of what they show has not moved (sqlstore/liststamp.go:
 // change counters moved by triggers in the writing transaction, on every
-// node). A request then costs the session, one read of the stamp and a
-// write of the bytes, instead of the page's queries and its JSON.
+// node). A request then costs the session and the stamp — both usually
+// from the store's in-memory mirror of the counters, no statement at all
+// (sqlstore/countermirror.go) — and a write of the bytes, instead of the
+// page's queries and its JSON.
 //
 // A page is kept per list, per the asker's scope and per filter: the key
 // holds everything the answer depends on, so one scope's rows are never

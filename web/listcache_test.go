@@ -41,6 +41,11 @@ func (n *keptNode) get(user, path, ifNoneMatch string) (int, []byte, string) {
 		tok = benchLogin(n.t, n.srv, user)
 		n.tokens[user] = tok
 	}
+	// A change made past this node reaches it with its notification
+	// (PostgreSQL): ask as a client would after that moment.
+	if err := n.store.HeardCounters(n.t.Context()); err != nil {
+		n.t.Fatal(err)
+	}
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	if ifNoneMatch != "" {

@@ -77,3 +77,48 @@ func TestSessionCache(t *testing.T) {
 		t.Errorf("without a write count: %d look-ups for 3 requests", lookups-before)
 	}
 }
+
+type fakeSessionsVersion struct {
+	fakeGeneration
+	v int64
+}
+
+func (f *fakeSessionsVersion) SessionsVersion(context.Context) (int64, error) { return f.v, nil }
+
+// TestSessionCacheVersioned: with a store that versions sessions, an entry
+// holds while the version holds — past the unversioned TTL, and through
+// writes that do not touch sessions — and not a request longer once it
+// moves.
+func TestSessionCacheVersioned(t *testing.T) {
+	clock := shequtest.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	store := &fakeSessionsVersion{}
+	c := newSessionCache(store, clock)
+	lookups := 0
+	lookup := func(context.Context, string) (*auth.Actor, error) {
+		lookups++
+		a := &auth.Actor{}
+		a.Session.ExpiresAt = clock.Now().Add(time.Hour)
+		return a, nil
+	}
+	for _, s := range []struct {
+		name    string
+		before  func()
+		lookups int
+	}{
+		{"first", func() {}, 1},
+		{"again", func() {}, 1},
+		{"past the unversioned TTL", func() { clock.Advance(sessionTTL) }, 1},
+		{"a write elsewhere", func() { store.n++ }, 1},
+		{"a session, account or grant changed", func() { store.v++ }, 2},
+		{"again after it", func() {}, 2},
+		{"past the versioned TTL", func() { clock.Advance(versionedSessionTTL) }, 3},
+	} {
+		s.before()
+		if _, err := c.actor(t.Context(), "token", lookup); err != nil {
+			t.Fatal(err)
+		}
+		if lookups != s.lookups {
+			t.Errorf("%s: %d look-ups, want %d", s.name, lookups, s.lookups)
+		}
+	}
+}

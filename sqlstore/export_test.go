@@ -1,0 +1,9 @@
+package sqlstore
+
+// CounterReads is how many counter sums the store read from the database
+// instead of its mirror.
+func CounterReads(s *Store) int64 { return s.counters.reads.Load() }
+
+// CounterListenerPID is the server process of the store's counter
+// listener (PostgreSQL), 0 before it first listened.
+func CounterListenerPID(s *Store) uint32 { return s.counters.pid.Load() }
