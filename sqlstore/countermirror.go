@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -12,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The change counters mirrored in memory (issue 13). A kept page, the
@@ -350,50 +349,22 @@ func (m *counterMirror) heardFrom(name string) {
 // listenOnce connects, listens and mirrors until the connection fails;
 // connected says whether it got as far as listening.
 func (m *counterMirror) listenOnce(ctx context.Context) (connected bool, err error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.Connect(cctx, m.dsn)
-	cancel()
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		conn.Close(cctx)
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+CounterChannel); err != nil {
-		return false, err
-	}
-	m.pid.Store(conn.PgConn().PID())
-	// Listening from here on: every sum read from now is announced when
-	// it moves. Sums remembered before were not, so the epoch moves them.
-	m.mu.Lock()
-	m.epoch++
-	m.listening, m.heard = true, time.Now()
-	m.mu.Unlock()
-	for {
-		wctx, cancel := context.WithTimeout(ctx, mirrorPing)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case err == nil:
-			if n.Channel == CounterChannel {
-				m.heardFrom(n.Payload)
-			}
-		case ctx.Err() != nil:
-			return true, ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
-			pctx, cancel := context.WithTimeout(ctx, mirrorTrust)
-			err = conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return true, err
-			}
-			m.heardFrom("")
-		default:
-			return true, err
+	return listenOn(ctx, m.dsn, CounterChannel, mirrorPing, mirrorTrust, func(pid uint32) {
+		m.pid.Store(pid)
+		// Listening from here on: every sum read from now is announced
+		// when it moves. Sums remembered before were not, so the epoch
+		// moves them.
+		m.mu.Lock()
+		m.epoch++
+		m.listening, m.heard = true, time.Now()
+		m.mu.Unlock()
+	}, func(n *pgconn.Notification) {
+		if n == nil {
+			m.heardFrom("") // the server answered a ping
+			return
 		}
-	}
+		m.heardFrom(n.Payload)
+	})
 }
 
 // HeardCounters returns once this store has heard of every change

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // LiveChannel is the PostgreSQL notification channel every node's commits
@@ -155,8 +156,29 @@ func (l *LiveListener) Run(ctx context.Context) {
 // listen connects, listens and wakes the hub at each notification until
 // the connection fails; connected says whether it got as far as listening.
 func (l *LiveListener) listen(ctx context.Context) (connected bool, err error) {
+	return listenOn(ctx, l.dsn, LiveChannel, listenerQuiet, 5*time.Second, func(uint32) {
+		l.setErr(nil)
+		l.log.Info("live listener: listening", "channel", LiveChannel)
+		// Commits made while nobody listened were announced to nobody.
+		l.changed()
+	}, func(n *pgconn.Notification) {
+		if n != nil {
+			l.changed()
+		}
+	})
+}
+
+// listenOn connects to dsn on a connection of its own, LISTENs on channel,
+// calls listening (with the server's process id) once LISTEN holds, then
+// heard with each notification of the channel until the connection fails
+// or ctx ends; connected says whether it got as far as listening. A
+// connection that went silent (a cut network) reports nothing, so after
+// each quiet spell it asks the server, within pingTimeout, and calls
+// heard(nil) when the server answered: an answer comes after every
+// notification sent before the question.
+func listenOn(ctx context.Context, dsn, channel string, quiet, pingTimeout time.Duration, listening func(pid uint32), heard func(*pgconn.Notification)) (connected bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.Connect(cctx, l.dsn)
+	conn, err := pgx.Connect(cctx, dsn)
 	cancel()
 	if err != nil {
 		return false, err
@@ -166,33 +188,29 @@ func (l *LiveListener) listen(ctx context.Context) (connected bool, err error) {
 		defer cancel()
 		conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+LiveChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return false, err
 	}
-	l.setErr(nil)
-	l.log.Info("live listener: listening", "channel", LiveChannel)
-	// Commits made while nobody listened were announced to nobody.
-	l.changed()
+	listening(conn.PgConn().PID())
 	for {
-		// A connection that went silent (a cut network) reports nothing:
-		// after a quiet spell, ask the server.
-		wctx, cancel := context.WithTimeout(ctx, listenerQuiet)
+		wctx, cancel := context.WithTimeout(ctx, quiet)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
-			if n.Channel == LiveChannel {
-				l.changed()
+			if n.Channel == channel {
+				heard(n)
 			}
 		case ctx.Err() != nil:
 			return true, ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 			err = conn.Ping(pctx)
 			cancel()
 			if err != nil {
 				return true, err
 			}
+			heard(nil)
 		default:
 			return true, err
 		}
