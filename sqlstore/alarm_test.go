@@ -481,21 +481,13 @@ func TestAlarmBatchIsLikeOneByOne(t *testing.T) {
 					}
 				}
 			}
-			for _, q := range []string{
+			sameRows(t, stores[0], stores[1],
 				"SELECT id, community_id, home_id, panel_id, kind, priority, status, title, opened_at, last_event_at, event_count, kinds FROM incidents ORDER BY id",
 				"SELECT id, community_id, home_id, grid_id, type, payload, at FROM live_events ORDER BY id",
 				"SELECT idempotency_key, kind, payload, run_at, status FROM outbox ORDER BY id",
 				"SELECT home_id, community_id, state, mode, since, deadline, entry_delay, zone, changed_by FROM arm_states ORDER BY home_id",
 				"SELECT id, home_id, incident_id, seq, code, kind, restore, received_at FROM alarm_events ORDER BY id",
-			} {
-				one, batch := tableRows(t, stores[0], q), tableRows(t, stores[1], q)
-				if !slices.Equal(one, batch) {
-					t.Errorf("%s\none by one:\n%v\nin one batch:\n%v", q, one, batch)
-				}
-				if len(one) == 0 {
-					t.Errorf("%s: no rows", q)
-				}
-			}
+			)
 			// The timelines, which take their events from alarm_events.
 			one, batch := timelines(t, stores[0]), timelines(t, stores[1])
 			if !slices.Equal(one, batch) {
@@ -536,6 +528,22 @@ func notificationOf(e alarm.TimelineEntry) string {
 }
 
 // tableRows reads every row of q as text.
+// sameRows fails t unless each query gives the same rows, and some, on
+// the store that took the reports one by one and on the one that took
+// them in one batch.
+func sameRows(t *testing.T, oneByOne, inBatch *sqlstore.Store, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		one, batch := tableRows(t, oneByOne, q), tableRows(t, inBatch, q)
+		if !slices.Equal(one, batch) {
+			t.Errorf("%s\none by one:\n%v\nin one batch:\n%v", q, one, batch)
+		}
+		if len(one) == 0 {
+			t.Errorf("%s: no rows", q)
+		}
+	}
+}
+
 func tableRows(t *testing.T, st *sqlstore.Store, q string) []string {
 	t.Helper()
 	rows, err := st.DB().QueryContext(t.Context(), q)
