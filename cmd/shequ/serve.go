@@ -110,13 +110,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	} else {
 		adminDone <- nil
 	}
-	adminErr, adminWaited := error(nil), false
-	waitAdmin := func() error {
-		if !adminWaited {
-			adminErr, adminWaited = <-adminDone, true
-		}
-		return adminErr
-	}
+	waitAdmin := sync.OnceValue(func() error { return <-adminDone })
 	defer waitAdmin()
 	if loadDemo {
 		if err := loadDemoData(ctx, st, log); err != nil {
