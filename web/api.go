@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -421,7 +420,7 @@ func (s *Server) registerCommunityAPI() {
 				f.Floor = &n
 			}
 			sc := scope(ctx, auth.PermHomesRead)
-			key := fmt.Sprint(sc, f.CommunityID, f.BuildingID, f.GridID, in.Floor, f.Page.Normalize())
+			key := []any{sc, f.CommunityID, f.BuildingID, f.GridID, in.Floor, f.Page.Normalize()}
 			return s.keptList(ctx, "homes", key, true, in.IfNoneMatch, func(ctx context.Context) ([]byte, error) {
 				l, err := s.store.ListHomes(ctx, sc, f)
 				if err != nil {

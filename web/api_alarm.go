@@ -177,7 +177,7 @@ type incidentListInput struct {
 func (s *Server) listIncidents(ctx context.Context, in *incidentListInput) (*keptAnswer, error) {
 	sc := scope(ctx, auth.PermAlarmRead).Restrict(in.Community)
 	f := alarm.IncidentFilter{Status: in.Status, HomeID: in.Home, Page: in.page()}
-	key := fmt.Sprint(sc, f.Status, f.HomeID, f.Page.Normalize())
+	key := []any{sc, f.Status, f.HomeID, f.Page.Normalize()}
 	return s.keptList(ctx, "incidents", key, true, in.IfNoneMatch, func(ctx context.Context) ([]byte, error) {
 		l, err := s.store.ListIncidents(ctx, sc, f)
 		if err != nil {

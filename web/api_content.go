@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"mime"
 	"net/http"
 	"time"
@@ -150,7 +149,7 @@ func (s *Server) registerContentAPI() {
 			for _, r := range write {
 				keep = keep && r.HouseholdID != 0
 			}
-			key := fmt.Sprint(read, write, f.CommunityID, f.Status, f.Category, f.Important, f.Page.Normalize())
+			key := []any{read, write, f.CommunityID, f.Status, f.Category, f.Important, f.Page.Normalize()}
 			return s.keptList(ctx, "notices", key, keep, in.IfNoneMatch, func(ctx context.Context) ([]byte, error) {
 				l, err := s.store.ListNotices(ctx, read, write, f)
 				if err != nil {

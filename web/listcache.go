@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -101,11 +102,11 @@ type Conditional struct {
 	IfNoneMatch string `header:"If-None-Match" doc:"The ETag of a copy the client has: 304 Not Modified when the list is still the same"`
 }
 
-// keptList answers one page of list for key (the asker's scope and the
-// filter) from the kept bytes while the list's stamp holds, else from
+// keptList answers one page of list for the asker's scope and the filter
+// (keyParts) from the kept bytes while the list's stamp holds, else from
 // read, whose bytes are kept when keep is true.
-func (s *Server) keptList(ctx context.Context, list, key string, keep bool, ifNoneMatch string, read func(context.Context) ([]byte, error)) (*keptAnswer, error) {
-	key = list + "\x00" + key
+func (s *Server) keptList(ctx context.Context, list string, keyParts []any, keep bool, ifNoneMatch string, read func(context.Context) ([]byte, error)) (*keptAnswer, error) {
+	key := pageKey(list, keyParts)
 	var stamp int64
 	ok := keep && s.kept.store != nil
 	if ok {
@@ -134,6 +135,19 @@ func (s *Server) keptList(ctx context.Context, list, key string, keep bool, ifNo
 		s.kept.put(key, p)
 	}
 	return s.keptAnswer(p.body, p.etag, ifNoneMatch), nil
+}
+
+// pageKey names a kept page by its list and the parts its answer depends
+// on, each written with its type in Go syntax and set apart, so that two
+// different filters never make one key (fmt.Sprint of grid 1 and floor
+// "2" and of grid 12 and no floor were the same text).
+func pageKey(list string, parts []any) string {
+	var b strings.Builder
+	b.WriteString(list)
+	for _, p := range parts {
+		fmt.Fprintf(&b, "\x00%T:%#v", p, p)
+	}
+	return b.String()
 }
 
 func (s *Server) keptAnswer(body []byte, etag, ifNoneMatch string) *keptAnswer {

@@ -321,3 +321,24 @@ func TestKeptListsInOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptPagesOfFiltersThatPrintAlike: grid 1 on floor 2 and grid 12 on
+// every floor are two filters whose parts fmt.Sprint wrote as one text;
+// each must get its own page.
+func TestKeptPagesOfFiltersThatPrintAlike(t *testing.T) {
+	env := newTestEnv(t, sqlstore.SQLite)
+	var first, second page[community.Home]
+	env.do("director", http.MethodGet, "/api/v1/homes?grid=1&floor=2", nil, &first)
+	env.do("director", http.MethodGet, "/api/v1/homes?grid=12", nil, &second)
+	if len(first.Items) == 0 {
+		t.Fatal("grid 1 has no homes on floor 2: the test shows nothing")
+	}
+	for _, h := range second.Items {
+		if h.GridID != 12 {
+			t.Fatalf("grid 12's list holds home %d of grid %d: it was the kept page of grid 1, floor 2", h.ID, h.GridID)
+		}
+	}
+	if pageKey("homes", []any{int64(1), "2"}) == pageKey("homes", []any{int64(12), ""}) {
+		t.Error("two filters make one key")
+	}
+}
