@@ -339,9 +339,15 @@ func (m *counterMirror) heardFrom(name string) {
 		return
 	}
 	if _, ok := m.moved[name]; !ok && len(m.moved) >= maxMirrored {
+		// The epoch takes over every move forgotten, and one more, so that
+		// no token falls back to a value a sum being read now could be
+		// remembered under.
+		for _, n := range m.moved {
+			m.epoch += n
+		}
+		m.epoch++
 		clear(m.moved)
 		clear(m.sums)
-		m.epoch++
 	}
 	m.moved[name]++
 }
