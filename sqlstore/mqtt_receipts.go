@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,30 +62,34 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 			return nil, err
 		}
 		session, entries := r.Receipt.Session, r.Receipt.Entries
+		// inRow is the stored receipt's messages, read only when an entry
+		// asks for the check.
 		var stored []storedMessage
-		checked := false
-		for _, e := range entries {
-			if e.Check {
-				var err error
-				if stored, err = s.receiptOf(ctx, q, session); err != nil {
-					return nil, err
-				}
-				checked = true
-				break
+		var inRow map[uint16]uint64
+		if slices.ContainsFunc(entries, func(e alarm.ReceiptEntry) bool { return e.Check }) {
+			var err error
+			if stored, err = s.receiptOf(ctx, q, session); err != nil {
+				return nil, err
+			}
+			inRow = make(map[uint16]uint64, len(stored))
+			for _, m := range stored {
+				inRow[m.id] = m.digest
 			}
 		}
-		var inRow map[uint16]uint64
-		if checked {
-			inRow = make(map[uint16]uint64, len(stored))
-		}
-		for _, m := range stored {
-			inRow[m.id] = m.digest
-		}
-		resending := checked
+		resending := inRow != nil
 		next := at + 1
 		for _, e := range entries {
 			if next+e.Reports > len(reports) {
 				return nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer follow", e.Reports)
+			}
+			// The reports a receipt announces are its own request's sensor
+			// reports: a count too high must not reach into the next
+			// request of the group commit (another receipt, a panel's frame)
+			// and have it skipped as a duplicate.
+			for _, f := range reports[next : next+e.Reports] {
+				if f.Source != alarm.SourceMQTT || f.IsBatchReceipt() {
+					return nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer of its sensors follow", e.Reports)
+				}
 			}
 			if e.Check && resending {
 				if d, ok := inRow[e.PacketID]; ok && d == e.Digest {

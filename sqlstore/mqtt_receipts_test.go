@@ -144,6 +144,12 @@ func TestMQTTReceipts(t *testing.T) {
 			if _, err := st.Ingest(ctx, []alarm.Report{receipt(checked(7, 0xb7, 2)), window(false)}); err == nil {
 				t.Error("a receipt announcing more reports than follow was taken")
 			}
+			// …nor reach into the next request of the group commit: a
+			// panel's frame after it is not the receipt's to skip.
+			frame := alarm.Report{Source: alarm.SourceSIA, Account: "RC01", Seq: "0001", Code: "BA", Kind: alarm.KindBurglary, ReceivedAt: at}
+			if _, err := st.Ingest(ctx, []alarm.Report{receipt(checked(7, 0xb7, 2)), window(false), frame}); err == nil {
+				t.Error("a receipt announcing a panel's frame as its own was taken")
+			}
 			if _, err := st.Ingest(ctx, []alarm.Report{receipt(checked(0, 0xb7, 0))}); err == nil {
 				t.Error("a receipt with a message of the session without packet id was taken")
 			}
