@@ -457,12 +457,12 @@ func (s *Store) process(ctx context.Context, tx querier, b *ingestBatch, at int,
 				return o, err
 			}
 		}
-		// countOnly: the join moved the count and the last event's time,
-		// nothing else; most frames of an alarm storm.
-		countOnly := !d.New && !headlineChanged(h.open, d.Incident) && h.open.Status == d.Incident.Status
 		if !d.New {
+			// A join that leaves the headline as it was moved only the count
+			// and the last event's time (a join never changes the status):
+			// most frames of an alarm storm.
 			j := w.incidents[d.Incident.ID]
-			w.incidents[d.Incident.ID] = joinedIncident{inc: d.Incident, headline: j.headline || !countOnly}
+			w.incidents[d.Incident.ID] = joinedIncident{inc: d.Incident, headline: j.headline || headlineChanged(h.open, d.Incident)}
 		}
 		h.open = d.Incident
 		o.Incident, o.NewIncident = d.Incident, d.New
