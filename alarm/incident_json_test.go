@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -72,5 +73,41 @@ func TestIncidentAppendJSONIsMarshal(t *testing.T) {
 		if !bytes.Equal(got, append([]byte("prefix"), want...)) {
 			t.Fatalf("incident %+v:\n got %s\nwant prefix%s", i, got, want)
 		}
+	}
+}
+
+// TestIncidentAppendJSONHasEveryField: an incident with every field set,
+// by reflection, so that a field added to Incident and not to AppendJSON
+// fails here rather than vanish from the live stream (the random incidents
+// above set only the fields they name).
+func TestIncidentAppendJSONHasEveryField(t *testing.T) {
+	var i Incident
+	v := reflect.ValueOf(&i).Elem()
+	at := time.Date(2026, 12, 7, 2, 30, 0, 0, time.UTC)
+	for k := range v.NumField() {
+		f := v.Field(k)
+		switch {
+		case f.Type() == reflect.TypeOf(time.Time{}):
+			f.Set(reflect.ValueOf(at))
+		case f.Type() == reflect.TypeOf(&time.Time{}):
+			f.Set(reflect.ValueOf(&at))
+		case f.Kind() == reflect.String:
+			f.SetString("入侵 <x>")
+		case f.Kind() == reflect.Int, f.Kind() == reflect.Int64:
+			f.SetInt(7)
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+			f.Set(reflect.Append(reflect.MakeSlice(f.Type(), 0, 1), reflect.ValueOf("fire").Convert(f.Type().Elem())))
+		default:
+			t.Fatalf("field %s of type %s: set it here, and write it in AppendJSON", v.Type().Field(k).Name, f.Type())
+		}
+	}
+	want, err := json.Marshal(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := i.AppendJSON(nil); !bytes.Equal(got, want) {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
