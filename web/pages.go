@@ -91,11 +91,10 @@ var viewFolders = []string{"common", "staff", "resident", "field", "assoc"}
 // RSS within 60 MB). TestEveryViewBuilds builds them all, so a broken
 // template still fails the tests rather than a first visit.
 type viewSet struct {
-	base  *template.Template
-	files map[string]string // view name → template file
-
-	mu    sync.Mutex
-	built map[string]*template.Template
+	base *template.Template
+	// views builds each view once, at its first get; the map itself is
+	// only read after start, so a look-up takes no lock.
+	views map[string]func() *template.Template
 }
 
 // mustParseViews parses the layout and the shared parts and finds the
@@ -112,7 +111,7 @@ func mustParseViews() *viewSet {
 	for _, p := range parts {
 		mustParseFile(base, p)
 	}
-	v := &viewSet{base: base, files: map[string]string{}, built: map[string]*template.Template{}}
+	v := &viewSet{base: base, views: map[string]func() *template.Template{}}
 	for _, dir := range viewFolders {
 		pages, err := fs.Glob(pageFS, "templates/"+dir+"/*.html")
 		if err != nil {
@@ -120,7 +119,11 @@ func mustParseViews() *viewSet {
 		}
 		for _, p := range pages {
 			if p != layoutTemplate {
-				v.files[strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")] = p
+				v.views[strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")] = sync.OnceValue(func() *template.Template {
+					t := template.Must(base.Clone())
+					mustParseFile(t, p)
+					return t
+				})
 			}
 		}
 	}
@@ -141,24 +144,16 @@ func mustParseViews() *viewSet {
 // use; false for a name that is no view. A page that does not parse is
 // a programming error, as it was when every page was parsed at start.
 func (v *viewSet) get(name string) (*template.Template, bool) {
-	file, ok := v.files[name]
+	build, ok := v.views[name]
 	if !ok {
 		return nil, false
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if t, ok := v.built[name]; ok {
-		return t, true
-	}
-	t := template.Must(v.base.Clone())
-	mustParseFile(t, file)
-	v.built[name] = t
-	return t, true
+	return build(), true
 }
 
 // names lists the views.
 func (v *viewSet) names() []string {
-	return slices.Sorted(maps.Keys(v.files))
+	return slices.Sorted(maps.Keys(v.views))
 }
 
 // mustParseFile adds the file at p to t under its path, so that files of
