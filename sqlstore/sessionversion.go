@@ -9,8 +9,8 @@ import (
 // read from (Actor): sessions, accounts, grants and people's households
 // (migration 00051). A resolved session may be used again while it has
 // not moved; a sign-out, a revoked session, a disabled account or a
-// changed grant on any node moves it at commit. On PostgreSQL it usually
-// costs no query (countermirror.go).
+// changed grant on any node moves it at commit. It usually costs no
+// query (countermirror.go).
 func (s *Store) SessionsVersion(ctx context.Context) (int64, error) {
 	v, err := s.counterSum(ctx, s.reader(), "sessions")
 	if err != nil {

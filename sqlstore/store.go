@@ -84,8 +84,9 @@ type Store struct {
 	feeds *noticeFeeds
 	// stats keeps the associations' statistics (stats_cache.go).
 	stats *statsCache
-	// counters mirrors the change counters from their notifications
-	// (countermirror.go); nil on SQLite.
+	// counters mirrors the change counters (countermirror.go): from
+	// their notifications on PostgreSQL, from the file's data_version on
+	// SQLite.
 	counters *counterMirror
 }
 

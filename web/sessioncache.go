@@ -41,8 +41,8 @@ type sessionsVersioner interface {
 // (the session with its user, then the grants) on every request (issue
 // 13). With a store that versions sessions, an entry holds while the
 // sessions version it was read under has not moved: a change on any node
-// is honoured at the next request, and on PostgreSQL checking costs no
-// query (the store mirrors its counters). Without one, an entry holds for
+// is honoured at the next request once heard, and checking usually costs
+// no query (the store mirrors its counters). Without one, an entry holds for
 // sessionTTL while the store has committed no write since it was read, so
 // that signing out, a revoked session, a disabled account or a changed
 // grant stops at once on this node: any commit drops every entry.

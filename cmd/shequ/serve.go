@@ -105,8 +105,9 @@ func serveCmd(ctx context.Context, args []string) error {
 	// nothing is served before it is done (issue 13: a second start to
 	// /readyz within 0.3 s). The store closes only after it.
 	adminDone := make(chan error, 1)
-	if pw := os.Getenv("SHEQU_ADMIN_PASSWORD"); pw != "" {
-		go func() { adminDone <- st.EnsureAdmin(ctx, pw) }()
+	adminPassword := os.Getenv("SHEQU_ADMIN_PASSWORD")
+	if adminPassword != "" {
+		go func() { adminDone <- st.EnsureAdmin(ctx, adminPassword) }()
 	} else {
 		adminDone <- nil
 	}
@@ -173,7 +174,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	if err := waitAdmin(); err != nil {
 		return fmt.Errorf("set admin password: %w", err)
 	}
-	if os.Getenv("SHEQU_ADMIN_PASSWORD") != "" {
+	if adminPassword != "" {
 		log.Info("admin account ready", "username", "admin")
 	}
 	ln, err := net.Listen("tcp", addr)
