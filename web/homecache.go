@@ -177,6 +177,13 @@ func (s *Server) startKeptHome(r *http.Request, p *pageData) (keptHome, bool) {
 		s.log.Error("home page version", "err", err)
 		return keptHome{}, false
 	}
+	// A household that moved between the home's read and the version's
+	// would be kept under its old home's counter, deaf to its new home's
+	// alarm: the page is then not kept (a move after the version's read
+	// moves the version, through 'notices').
+	if again, err := s.residentHome(ctx, p.Actor); err != nil || again != home {
+		return keptHome{}, false
+	}
 	if e.until, err = s.homes.store.HomePageUntil(ctx, e.read); err != nil {
 		s.log.Error("home page until", "err", err)
 		return keptHome{}, false
