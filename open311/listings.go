@@ -118,8 +118,7 @@ func (c *Listings) encode(key string, version int64, encode func() ([]byte, erro
 	if err != nil {
 		return Listing{}, err
 	}
-	sum := sha256.Sum256(body)
-	l := Listing{Body: body, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	l := Listing{Body: body, ETag: ETag(body)}
 	c.keep(key, version, l)
 	return l, nil
 }
@@ -207,6 +206,13 @@ func keyTime(b *strings.Builder, t time.Time) {
 	b.WriteString(strconv.FormatInt(t.Unix(), 10))
 	b.WriteByte('.')
 	b.WriteString(strconv.Itoa(t.Nanosecond()))
+}
+
+// ETag is the strong entity tag of body: the same bytes, the same tag,
+// whoever asked.
+func ETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
 // NotModified reports whether an If-None-Match header value lets a

@@ -3,8 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/open311"
 )
 
 // Kept pages (issue 13): the busiest lists — the homes, the incident queue,
@@ -127,7 +126,7 @@ func (s *Server) keptList(ctx context.Context, list string, keyParts []any, keep
 	if err != nil {
 		return nil, err
 	}
-	p := keptPage{stamp: stamp, read: now, body: body, etag: etagOf(body)}
+	p := keptPage{stamp: stamp, read: now, body: body, etag: open311.ETag(body)}
 	if ok {
 		if p.until, err = s.kept.store.ListUntil(ctx, list, now); err != nil {
 			return nil, err
@@ -159,7 +158,7 @@ func (s *Server) keptAnswer(body []byte, etag, ifNoneMatch string) *keptAnswer {
 			}
 		}
 		ctx.SetHeader("ETag", etag)
-		if ifNoneMatch != "" && etagMatches(ifNoneMatch, etag) {
+		if open311.NotModified(ifNoneMatch, etag) {
 			ctx.SetStatus(http.StatusNotModified)
 			return
 		}
@@ -167,25 +166,6 @@ func (s *Server) keptAnswer(body []byte, etag, ifNoneMatch string) *keptAnswer {
 		ctx.SetStatus(http.StatusOK)
 		ctx.BodyWriter().Write(body)
 	}}
-}
-
-// etagOf is the strong validator of body: the same bytes, the same tag,
-// whoever asked.
-func etagOf(body []byte) string {
-	sum := sha256.Sum256(body)
-	return `"` + base64.RawURLEncoding.EncodeToString(sum[:15]) + `"`
-}
-
-// etagMatches reports whether If-None-Match's value names etag (RFC 9110
-// 13.1.2: the weak comparison, so W/ is ignored; * matches any).
-func etagMatches(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
-			return true
-		}
-	}
-	return false
 }
 
 // encodeJSON writes v as huma's JSON format does (no HTML escaping, a
