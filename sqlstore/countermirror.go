@@ -44,10 +44,12 @@ import (
 // notification per name and transaction however many rows a bulk write
 // touched.
 //
-// SQLite has no notifications. There the mirror polls the file's
-// data_version (watchFile), which moves when any connection of any
-// process commits; every move moves every token. Another process's change
-// (the command line) then shows within filePoll, this process's at once.
+// SQLite has no notifications. There the mirror asks the file's
+// data_version (pollFile), which moves when any connection of any process
+// commits; every move moves every token. It asks when a sum is wanted and
+// the last answer is older than filePoll, not on a clock: an idle node
+// wakes for nothing, and another process's change (the command line)
+// shows at the first request filePoll after it, this process's at once.
 
 // CounterChannel is the PostgreSQL notification channel the moves of
 // change counters are announced on; the payload is the counter's name.
@@ -75,9 +77,11 @@ type counterMirror struct {
 	log   *slog.Logger
 	local *atomic.Uint64 // the store's committed writes
 
-	// reads counts the sums read from the database, and pid is the
-	// listener's server process (tests).
+	// reads counts the sums read from the database, polls the times the
+	// SQLite file was asked, and pid is the listener's server process
+	// (tests).
 	reads atomic.Int64
+	polls atomic.Int64
 	pid   atomic.Uint32
 
 	start  sync.Once
@@ -120,6 +124,10 @@ func newCounterMirror(dsn string, local *atomic.Uint64, log *slog.Logger) *count
 // mirror vouches for it, else read by read, and then remembered.
 func (m *counterMirror) sum(ctx context.Context, read func(context.Context) (int64, error), names []string) (int64, error) {
 	m.start.Do(m.run)
+	if m.file != nil {
+		// A failed poll leaves the mirror deaf: the sum is read.
+		_ = m.pollIfStale(ctx)
+	}
 	key := strings.Join(names, "\x00")
 	m.mu.Lock()
 	token, trusted := m.tokenLocked(names)
@@ -194,17 +202,17 @@ func (m *counterMirror) sync(ctx context.Context, db interface {
 	}
 }
 
-// run starts the listener; the first sum asked for starts it, so that a
-// store that keeps nothing holds no extra connection.
+// run starts the listener (PostgreSQL); the first sum asked for starts
+// it, so that a store that keeps nothing holds no extra connection. On
+// SQLite there is nothing to run: the file is asked on demand.
 func (m *counterMirror) run() {
+	if m.file != nil {
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel, m.done = cancel, make(chan struct{})
 	go func() {
 		defer close(m.done)
-		if m.file != nil {
-			m.watchFile(ctx)
-			return
-		}
 		m.listen(ctx)
 	}()
 }
@@ -226,29 +234,33 @@ func (m *counterMirror) close() {
 	}
 }
 
-// filePoll is how often the SQLite file is asked whether anything was
-// committed: the delay with which another process's change (the command
-// line) shows on kept pages and sessions.
+// filePoll is how old the SQLite file's answer may be before a sum asks
+// again whether anything was committed: the delay with which another
+// process's change (the command line) shows on kept pages and sessions.
+// Asking costs a few microseconds, at most once in filePoll, instead of a
+// query per request.
 const filePoll = 25 * time.Millisecond
 
-// watchFile polls the SQLite file's data_version until ctx ends. SQLite
-// has no notifications; but every writer of the file commits through it,
-// and asking one connection whether the file changed costs a few
-// microseconds, a fortieth of a second apart — instead of a query per
-// request.
-func (m *counterMirror) watchFile(ctx context.Context) {
-	t := time.NewTicker(filePoll)
-	defer t.Stop()
-	for {
-		if err := m.pollFile(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("counter mirror cannot read the file's version; reading counters until it can", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// pollIfStale asks the file unless it answered within filePoll. Of the
+// requests that find the answer stale at once, one asks and the others
+// wait for it (pollMu) and take its answer.
+func (m *counterMirror) pollIfStale(ctx context.Context) error {
+	if m.fresh() {
+		return nil
 	}
+	m.pollMu.Lock()
+	defer m.pollMu.Unlock()
+	if m.fresh() {
+		return nil
+	}
+	return m.pollFileLocked(ctx)
+}
+
+// fresh tells whether the file answered within filePoll.
+func (m *counterMirror) fresh() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.listening && time.Since(m.heard) < filePoll
 }
 
 // pollFile reads the file's data_version: when it moved, every token
@@ -256,9 +268,20 @@ func (m *counterMirror) watchFile(ctx context.Context) {
 func (m *counterMirror) pollFile(ctx context.Context) error {
 	m.pollMu.Lock()
 	defer m.pollMu.Unlock()
+	return m.pollFileLocked(ctx)
+}
+
+func (m *counterMirror) pollFileLocked(ctx context.Context) error {
+	m.polls.Add(1)
 	v, err := m.fileVersion(ctx)
 	if err != nil {
-		m.setDeaf()
+		m.mu.Lock()
+		was := m.listening
+		m.listening = false
+		m.mu.Unlock()
+		if was && ctx.Err() == nil {
+			m.log.Warn("counter mirror cannot read the file's version; reading counters until it can", "err", err)
+		}
 		return err
 	}
 	m.mu.Lock()

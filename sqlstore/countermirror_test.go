@@ -139,3 +139,47 @@ func TestCounterMirror(t *testing.T) {
 		})
 	}
 }
+
+// TestCounterMirrorAsksTheFileOnDemand: on SQLite the mirror asks the
+// file whether anything was committed when a stamp is wanted and its last
+// answer is older than a fortieth of a second, not on a clock: an idle
+// store asks nothing, a burst of stamps asks once, and another process's
+// commit shows at the first stamp after that.
+func TestCounterMirrorAsksTheFileOnDemand(t *testing.T) {
+	ctx := t.Context()
+	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	dsn := sqlstoretest.DSN(t, sqlstore.SQLite)
+	a, b := sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
+	tr := makeTree(t, b, "od")
+	stamp := func() int64 {
+		t.Helper()
+		s, ok, err := a.ListStamp(ctx, "homes")
+		if err != nil || !ok {
+			t.Fatalf("stamp: %v %v", ok, err)
+		}
+		return s
+	}
+	s0 := stamp()
+	idle := sqlstore.CounterFilePolls(a)
+	time.Sleep(150 * time.Millisecond)
+	if n := sqlstore.CounterFilePolls(a) - idle; n != 0 {
+		t.Errorf("an idle store asked the file %d times in 150 ms", n)
+	}
+	// b stands for another process: a's mirror hears of b's commit only
+	// through the file.
+	h := community.Home{BuildingID: tr.building1.ID, Floor: 2, Door: "201"}
+	if err := b.CreateHome(ctx, auth.Scope{{}}, &h); err != nil {
+		t.Fatal(err)
+	}
+	before := sqlstore.CounterFilePolls(a)
+	s1 := stamp()
+	if s1 == s0 {
+		t.Fatal("the other store's commit did not move the first stamp after it")
+	}
+	for range 50 {
+		stamp()
+	}
+	if n := sqlstore.CounterFilePolls(a) - before; n < 1 || n > 5 {
+		t.Errorf("51 stamps in a burst asked the file %d times, want once (or a few, were the machine slow)", n)
+	}
+}

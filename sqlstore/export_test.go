@@ -4,6 +4,10 @@ package sqlstore
 // instead of its mirror.
 func CounterReads(s *Store) int64 { return s.counters.reads.Load() }
 
+// CounterFilePolls is how many times the store asked the SQLite file
+// whether anything was committed.
+func CounterFilePolls(s *Store) int64 { return s.counters.polls.Load() }
+
 // CounterListenerPID is the server process of the store's counter
 // listener (PostgreSQL), 0 before it first listened.
 func CounterListenerPID(s *Store) uint32 { return s.counters.pid.Load() }
