@@ -33,7 +33,7 @@ import (
 //     after the row is visible, so a read made after the token holds it);
 //   - the mirror is trusted only while the listener is connected and has
 //     heard from the server in the last mirrorTrust (a notification or the
-//     answer to a ping sent each mirrorPing when quiet: the answer comes
+//     answer to a ping sent each listenerPing when quiet: the answer comes
 //     after any notification sent before it). Otherwise every sum is read
 //     from the database, as before, and a new connection moves every
 //     token, since commits made while nobody listened were announced to
@@ -56,9 +56,6 @@ import (
 const CounterChannel = "shequ_counters"
 
 const (
-	// mirrorPing is how long the listener waits quietly before asking the
-	// server whether the connection still carries notifications.
-	mirrorPing = time.Second
 	// mirrorTrust is how long after it last heard from the server the
 	// mirror is believed: a connection cut silently is noticed by then.
 	mirrorTrust = 3 * time.Second
@@ -69,7 +66,10 @@ const (
 )
 
 type counterMirror struct {
-	dsn string
+	// listener is the store's listening connection (PostgreSQL; nil on
+	// SQLite), unsubscribe what ends the mirror's hearing of it.
+	listener    *pgListener
+	unsubscribe func()
 	// file, on SQLite, is a connection pool of one on the database file,
 	// whose PRAGMA data_version moves when any connection, of this
 	// process or another, commits (watchFile); nil on PostgreSQL.
@@ -84,9 +84,7 @@ type counterMirror struct {
 	polls atomic.Int64
 	pid   atomic.Uint32
 
-	start  sync.Once
-	cancel context.CancelFunc
-	done   chan struct{}
+	start sync.Once
 
 	mu sync.Mutex
 	// listening is set while the listener's LISTEN holds; heard is when
@@ -116,8 +114,8 @@ type mirroredSum struct {
 	sum   int64
 }
 
-func newCounterMirror(dsn string, local *atomic.Uint64, log *slog.Logger) *counterMirror {
-	return &counterMirror{dsn: dsn, log: log, local: local, moved: map[string]uint64{}, sums: map[string]mirroredSum{}, syncs: map[string]chan struct{}{}}
+func newCounterMirror(listener *pgListener, local *atomic.Uint64, log *slog.Logger) *counterMirror {
+	return &counterMirror{listener: listener, log: log, local: local, moved: map[string]uint64{}, sums: map[string]mirroredSum{}, syncs: map[string]chan struct{}{}}
 }
 
 // sum returns the sum of the named counters: from memory while the
@@ -202,27 +200,42 @@ func (m *counterMirror) sync(ctx context.Context, db interface {
 	}
 }
 
-// run starts the listener (PostgreSQL); the first sum asked for starts
-// it, so that a store that keeps nothing holds no extra connection. On
-// SQLite there is nothing to run: the file is asked on demand.
+// run starts hearing the store's listening connection (PostgreSQL),
+// which starts it if the live streams have not; the first sum asked for
+// starts it, so that a store that keeps nothing holds no extra
+// connection. On SQLite there is nothing to run: the file is asked on
+// demand.
 func (m *counterMirror) run() {
-	if m.file != nil {
+	if m.listener == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel, m.done = cancel, make(chan struct{})
-	go func() {
-		defer close(m.done)
-		m.listen(ctx)
-	}()
+	m.unsubscribe = m.listener.subscribe(&listenSub{
+		connected: func(pid uint32) {
+			m.pid.Store(pid)
+			// Listening from here on: every sum read from now is announced
+			// when it moves. Sums remembered before were not, so the epoch
+			// moves them.
+			m.mu.Lock()
+			m.epoch++
+			m.listening, m.heard = true, time.Now()
+			m.mu.Unlock()
+		},
+		heard: func(n *pgconn.Notification) {
+			if n == nil || n.Channel != CounterChannel {
+				m.heardFrom("") // the server answered: the connection carries
+				return
+			}
+			m.heardFrom(n.Payload)
+		},
+		lost: func(error) { m.setDeaf() },
+	})
 }
 
-// close stops the listener, if it was started.
+// close stops hearing the listener, if it was started.
 func (m *counterMirror) close() {
 	m.start.Do(func() {}) // never start once closing
-	if m.cancel != nil {
-		m.cancel()
-		<-m.done
+	if m.unsubscribe != nil {
+		m.unsubscribe()
 	}
 	if m.file != nil {
 		m.pollMu.Lock()
@@ -317,30 +330,6 @@ func (m *counterMirror) fileVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
-// listen keeps a listening connection until ctx ends, reconnecting with
-// backoff.
-func (m *counterMirror) listen(ctx context.Context) {
-	const first, most = 100 * time.Millisecond, 10 * time.Second
-	wait := first
-	for ctx.Err() == nil {
-		connected, err := m.listenOnce(ctx)
-		m.setDeaf()
-		if ctx.Err() != nil {
-			return
-		}
-		if connected {
-			wait = first
-		}
-		m.log.Warn("counter mirror lost the database; reading counters until it is back", "err", err, "in", wait)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, most)
-	}
-}
-
 func (m *counterMirror) setDeaf() {
 	m.mu.Lock()
 	m.listening = false
@@ -373,27 +362,6 @@ func (m *counterMirror) heardFrom(name string) {
 		clear(m.sums)
 	}
 	m.moved[name]++
-}
-
-// listenOnce connects, listens and mirrors until the connection fails;
-// connected says whether it got as far as listening.
-func (m *counterMirror) listenOnce(ctx context.Context) (connected bool, err error) {
-	return listenOn(ctx, m.dsn, CounterChannel, mirrorPing, mirrorTrust, func(pid uint32) {
-		m.pid.Store(pid)
-		// Listening from here on: every sum read from now is announced
-		// when it moves. Sums remembered before were not, so the epoch
-		// moves them.
-		m.mu.Lock()
-		m.epoch++
-		m.listening, m.heard = true, time.Now()
-		m.mu.Unlock()
-	}, func(n *pgconn.Notification) {
-		if n == nil {
-			m.heardFrom("") // the server answered a ping
-			return
-		}
-		m.heardFrom(n.Payload)
-	})
 }
 
 // HeardCounters returns once this store has heard of every change

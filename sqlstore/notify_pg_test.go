@@ -93,11 +93,11 @@ func TestLiveEventsWakeEveryNode(t *testing.T) {
 
 	// Cut the listener's connection: it reconnects and wakes.
 	drain()
-	var cut int
-	err = obs.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "+sqlstore.LiveChannel+"' AND pid <> pg_backend_pid()").Scan(&cut)
+	var cut bool
+	err = obs.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int64(sqlstore.ListenerPID(b))).Scan(&cut)
 	mustOK(t, err)
-	if cut != 1 {
-		t.Fatalf("terminated %d listener connections, want 1", cut)
+	if !cut {
+		t.Fatal("the listener's connection was not terminated")
 	}
 	waitWake("reconnection")
 	deadline := time.Now().Add(5 * time.Second)
@@ -109,6 +109,65 @@ func TestLiveEventsWakeEveryNode(t *testing.T) {
 	_, err = a.RaiseSOS(ctx, everywhere, tr.home1.ID, "again", 0, 0)
 	mustOK(t, err)
 	waitWake("SOS after the reconnection")
+}
+
+// TestOneListeningConnection: a node's live streams and its counter
+// mirror hear one connection between them, and both come back when it is
+// cut.
+func TestOneListeningConnection(t *testing.T) {
+	ctx := t.Context()
+	dsn := sqlstoretest.DSN(t, sqlstore.Postgres)
+	st := sqlstoretest.OpenDSN(t, dsn, nil)
+	woken := make(chan struct{}, 100)
+	l := st.LiveListener(func() { woken <- struct{}{} }, nil)
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { l.Run(lctx); close(done) }()
+	defer func() { stop(); <-done }()
+	// The mirror starts with the first stamp asked for.
+	if _, _, err := st.ListStamp(ctx, "homes"); err != nil {
+		t.Fatal(err)
+	}
+	listening := func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for l.Ready(ctx) != nil || sqlstore.CounterListenerPID(st) == 0 || sqlstore.CounterListenerPID(st) != sqlstore.ListenerPID(st) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not listening: live %v, mirror's connection %d, the store's %d", l.Ready(ctx), sqlstore.CounterListenerPID(st), sqlstore.ListenerPID(st))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	connections := func() int {
+		t.Helper()
+		var n int
+		if err := st.DB().QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1", sqlstore.ListenerApplication).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	listening()
+	if n := connections(); n != 1 {
+		t.Fatalf("%d listening connections, want 1", n)
+	}
+	before := sqlstore.ListenerPID(st)
+	if _, err := st.DB().ExecContext(ctx, "SELECT pg_terminate_backend($1)", int64(before)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sqlstore.ListenerPID(st) == before || sqlstore.ListenerPID(st) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener did not come back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	listening()
+	// The cut connection's backend may still be on its way out.
+	for deadline := time.Now().Add(5 * time.Second); connections() != 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d listening connections after the cut, want 1", connections())
+		}
+	}
 }
 
 // TestLiveListenerNotReadyWithoutDatabase: a node that cannot reach the

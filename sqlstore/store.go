@@ -88,6 +88,9 @@ type Store struct {
 	// their notifications on PostgreSQL, from the file's data_version on
 	// SQLite.
 	counters *counterMirror
+	// listener is the node's one listening connection (PostgreSQL):
+	// the live streams and the counter mirror hear it.
+	listener *pgListener
 }
 
 // Options configure Open.
@@ -140,7 +143,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		s.write.SetMaxIdleConns(20)
 		s.write.SetConnMaxIdleTime(5 * time.Minute)
 		s.read = s.write
-		s.counters = newCounterMirror(dsn, s.writes, s.log)
+		s.listener = newPGListener(dsn, s.log)
+		s.counters = newCounterMirror(s.listener, s.writes, s.log)
 	} else {
 		s.dialect = SQLite
 		if dir := filepath.Dir(dsn); dir != "" {
@@ -184,7 +188,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		}
 		file.SetMaxOpenConns(1)
 		file.SetConnMaxIdleTime(0)
-		s.counters = newCounterMirror(dsn, s.writes, s.log)
+		s.counters = newCounterMirror(nil, s.writes, s.log)
 		s.counters.file = file
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -230,6 +234,9 @@ func (s *Store) Close() error {
 	}
 	if s.counters != nil {
 		s.counters.close()
+	}
+	if s.listener != nil {
+		s.listener.close()
 	}
 	s.stmts.close()
 	s.reads.close()
