@@ -148,7 +148,10 @@ func (s *Scheduler) Lead(ctx context.Context) {
 }
 
 // leads reports whether this node does the once-only work.
-func (s *Scheduler) leads() bool { return !s.follower.Load() || s.leadCtx.Load() != nil }
+func (s *Scheduler) leads() bool {
+	_, ok := s.leading(context.Background())
+	return ok
+}
 
 // leading returns the context once-only work is done in: the leader's
 // (with its fence) on a node of several, alone the one given; ok is false
