@@ -274,3 +274,22 @@ func TestNotModified(t *testing.T) {
 		t.Error("no tag, yet not modified")
 	}
 }
+
+// BenchmarkGetKept is the cost of a kept answer, the path of every kept
+// request: two goroutines a core asking for a few keys.
+func BenchmarkGetKept(b *testing.B) {
+	c := newPages(1 << 20)
+	keys := []string{"homes\x00a", "incidents\x00b", "notices\x00c", "notices\x00d"}
+	for _, k := range keys {
+		c.Put(k, Entry[Page]{Value: NewPage([]byte(k)), Version: 1, Read: t0, Until: t0.Add(time.Minute)})
+	}
+	read := func(context.Context) (Page, time.Time, error) { return Page{}, time.Time{}, errors.New("not kept") }
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for i := 0; pb.Next(); i++ {
+			if _, err := c.Get(ctx, keys[i%len(keys)], 1, t0, read); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
