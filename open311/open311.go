@@ -18,7 +18,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/shequ/shequ/internal/jsonstr"
 )
 
 // Specification is the token discovery uses for GeoReport v2.
@@ -64,48 +65,13 @@ func SplitFormat(name string) (base string, f Format, ok bool) {
 // specification's examples have it), an empty element in XML.
 type NullString string
 
-// MarshalJSON writes "" as null.
+// MarshalJSON writes "" as null, and a text as the listing's encoder
+// does (HTML left unescaped; json.Marshal escapes it again on its own).
 func (s NullString) MarshalJSON() ([]byte, error) {
 	if s == "" {
 		return []byte("null"), nil
 	}
-	if plainJSON(string(s)) {
-		b := make([]byte, 0, len(s)+2)
-		b = append(b, '"')
-		b = append(b, s...)
-		return append(b, '"'), nil
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(string(s)); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
-
-// plainJSON reports whether s can stand between quotes in JSON as it is:
-// valid UTF-8 without quotes, backslashes, control characters or the line
-// separators encoding/json escapes.
-func plainJSON(s string) bool {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 || c == '"' || c == '\\' {
-				return false
-			}
-			i++
-			continue
-		}
-		// One pass for the rest: a listing checks every text of a
-		// thousand requests, and Chinese text is all multi-byte.
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
-			return false
-		}
-		i += n
-	}
-	return true
+	return jsonstr.Append(make([]byte, 0, len(s)+2), string(s), false), nil
 }
 
 // Service is one kind of request a client may file: a matter category.

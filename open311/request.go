@@ -236,7 +236,7 @@ const (
 
 // WindowStep is what the end of the default window, now, is rounded up
 // to: the window without dates stays the same for that long, so the
-// listing of it can be kept (Listings) rather than read again on every
+// listing of it can be kept (ListingKey) rather than read again on every
 // request while the clock moves. Rounding up keeps a request filed a
 // moment ago in it.
 const WindowStep = time.Minute

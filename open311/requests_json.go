@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/shequ/shequ/internal/jsonstr"
 )
 
 // appendJSON writes the requests as encoding/json would (HTML left
@@ -72,17 +74,9 @@ func appendNullString(b []byte, s NullString) []byte {
 	return appendJSONString(b, string(s))
 }
 
-// appendJSONString quotes s; text that needs escaping goes through
-// encoding/json, so that the escapes are its own.
-func appendJSONString(b []byte, s string) []byte {
-	if plainJSON(s) {
-		b = append(b, '"')
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	q, _ := NullString(s).MarshalJSON() // a string always encodes
-	return append(b, q...)
-}
+// appendJSONString quotes s as the listing's encoder does: encoding/json
+// with HTML left unescaped.
+func appendJSONString(b []byte, s string) []byte { return jsonstr.Append(b, s, false) }
 
 func appendJSONFloat(b []byte, f *float64) []byte {
 	if f == nil {

@@ -190,41 +190,13 @@ func (s *Store) noticeVisibleAt(read, write auth.Scope, a *args, now time.Time) 
 }
 
 // ListNotices returns the notices read sees live and write sees in any
-// status: pinned first, then the newest.
-//
-// The feed of a reader who writes none (a resident's) is kept by audience
-// while it holds (noticefeed.go).
+// status: pinned first, then the newest. A reader's feed is kept by the
+// web layer while the notices' stamp holds (ListStamp).
 func (s *Store) ListNotices(ctx context.Context, read, write auth.Scope, f content.NoticeFilter) (shequ.List[content.Notice], error) {
 	if err := checkStatus(f.Status); err != nil {
 		return shequ.List[content.Notice]{}, err
 	}
-	if len(staffOnly(write)) > 0 || s.txn != nil || s.feeds == nil {
-		return s.listNotices(ctx, read, write, f, s.now())
-	}
-	q := s.reader()
-	version, err := s.noticesVersion(ctx, q)
-	if err != nil {
-		return shequ.List[content.Notice]{}, err
-	}
 	now := s.now()
-	key := feedKey(read, f)
-	if l, ok := s.feeds.get(key, version, now); ok {
-		return l, nil
-	}
-	l, err := s.listNotices(ctx, read, write, f, now)
-	if err != nil {
-		return l, err
-	}
-	until, err := s.nextNoticeChange(ctx, q, now)
-	if err != nil {
-		return l, err
-	}
-	s.feeds.put(key, noticeFeed{version: version, read: now, until: until, list: l})
-	return l, nil
-}
-
-// listNotices is ListNotices read from the database, live at now.
-func (s *Store) listNotices(ctx context.Context, read, write auth.Scope, f content.NoticeFilter, now time.Time) (shequ.List[content.Notice], error) {
 	var a args
 	conds := []string{s.noticeVisibleAt(read, write, &a, now), windowCond(f.Status, "n.publish_at", "n.expires_at", &a, now)}
 	if f.CommunityID != 0 {

@@ -28,9 +28,12 @@ var listCounters = map[string][]string{
 	"homes": {"places"},
 	// the incident queue shows each incident with its home and building.
 	"incidents": {"incidents", "places"},
-	// the notice feed (noticefeed.go); its time bound is ListUntil's.
+	// readers' notice feeds; their time bound is ListUntil's.
 	"notices": {"notices"},
 }
+
+// maxFeedAge bounds how long a kept page is used at all.
+const maxFeedAge = time.Minute
 
 // counterSum returns the sum of the named change counters: one read of a
 // few rows by primary key. Each counter only grows, so the sum moves when
@@ -103,4 +106,20 @@ func (s *Store) ListUntil(ctx context.Context, list string, now time.Time) (time
 		return s.nextNoticeChange(ctx, s.reader(), now)
 	}
 	return now.Add(maxFeedAge), nil
+}
+
+// nextNoticeChange returns when the next notice is published or expires
+// after now: a feed read at now holds until then.
+func (s *Store) nextNoticeChange(ctx context.Context, q querier, now time.Time) (time.Time, error) {
+	var next *time.Time
+	err := q.QueryRowContext(ctx, `SELECT MIN(t) FROM (SELECT MIN(publish_at) AS t FROM notices WHERE publish_at > $1
+		UNION ALL SELECT MIN(expires_at) AS t FROM notices WHERE expires_at > $1) x`, now).Scan(scanTimePtr{&next})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next notice change: %w", err)
+	}
+	until := now.Add(maxFeedAge)
+	if next != nil && next.Before(until) {
+		until = *next
+	}
+	return until, nil
 }

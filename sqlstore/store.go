@@ -80,8 +80,6 @@ type Store struct {
 	liveBus liveBus
 	// writes counts the write transactions committed (WriteGeneration).
 	writes *atomic.Uint64
-	// feeds keeps readers' notice feeds (noticefeed.go).
-	feeds *noticeFeeds
 	// stats keeps the associations' statistics (stats_cache.go).
 	stats *statsCache
 	// counters mirrors the change counters (countermirror.go): from
@@ -131,7 +129,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	s := &Store{cipher: o.Cipher, clock: o.Clock, log: o.Logger, escalateAfter: o.EscalateAfter, acceptTimeout: o.AcceptTimeout, enqueueHook: o.Enqueue,
 		stmts: newStmtCache(nil), panelDir: newPanelDirectory(), sensorDir: newSensorDirectory(), homes: newHomeCache(), dsn: dsn,
-		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64), feeds: newNoticeFeeds(), stats: &statsCache{}}
+		liveHoles: &liveHoles{seen: map[int64]time.Time{}}, writes: new(atomic.Uint64), stats: &statsCache{}}
 	var err error
 	if IsPostgres(dsn) {
 		s.dialect = Postgres

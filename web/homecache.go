@@ -5,12 +5,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/internal/kept"
 )
 
 // The resident's home page kept (issue 13). Rendering it was a dozen
@@ -34,9 +33,9 @@ import (
 // roles and so the menu, the CSRF token) and is part of the key, as are
 // the language and the text size.
 
-// maxKeptHomes bounds the pages kept (~20 KB each); past it they are all
-// dropped.
-const maxKeptHomes = 1024
+// keptHomeLimits bound the pages kept (~20 KB each); past them the least
+// recently used go.
+var keptHomeLimits = kept.Limits{Entries: 1024, Bytes: 32 << 20}
 
 // homePageVersioner is a store that versions the resident's home page.
 type homePageVersioner interface {
@@ -46,29 +45,26 @@ type homePageVersioner interface {
 
 type keptHomes struct {
 	store homePageVersioner
-	clock shequ.Clock
 	// hits counts the pages served kept (tests).
-	hits atomic.Int64
-
-	mu      sync.Mutex
-	entries map[string]keptHome
+	hits  atomic.Int64
+	pages *kept.Cache[string, keptHome]
 }
 
+// keptHome is a rendered page and what its version was read for.
 type keptHome struct {
 	household, home int64
-	version         int64
-	read, until     time.Time
 	body            []byte
 }
 
 // newKeptHomes returns nil when the store cannot version the page: then
 // every visit renders it.
-func newKeptHomes(store any, clock shequ.Clock) *keptHomes {
+func newKeptHomes(store any) *keptHomes {
 	v, ok := store.(homePageVersioner)
 	if !ok {
 		return nil
 	}
-	return &keptHomes{store: v, clock: clock, entries: map[string]keptHome{}}
+	cost := func(key string, h keptHome) int { return len(key) + len(h.body) }
+	return &keptHomes{store: v, pages: kept.New(keptHomeLimits, cost)}
 }
 
 // keptHomeKey names what a page depends on besides the database: the
@@ -114,7 +110,7 @@ func (s *Server) homeRoute(w http.ResponseWriter, r *http.Request) {
 		s.renderErr(w, r, p, err)
 		return
 	}
-	if !keep || !keepable(p, e.read, &e.until) {
+	if !keep || !keepable(p, e.Read, &e.Until) {
 		s.render(w, r, p, view, http.StatusOK)
 		return
 	}
@@ -124,8 +120,8 @@ func (s *Server) homeRoute(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	e.body = body
-	s.homes.put(keptHomeKey(p), e)
+	e.Value.body = body
+	s.homes.pages.Put(keptHomeKey(p), e)
 	writePage(w, http.StatusOK, body)
 }
 
@@ -141,52 +137,48 @@ func (s *Server) serveKeptHome(w http.ResponseWriter, r *http.Request) bool {
 	if s.homes == nil || !keptHomeAsked(r, auth.ActorFrom(r.Context())) {
 		return false
 	}
-	p := s.newPage(r)
-	key := keptHomeKey(p)
-	now := s.clock.Now()
-	s.homes.mu.Lock()
-	e, ok := s.homes.entries[key]
-	s.homes.mu.Unlock()
-	if !ok || now.Before(e.read) || !now.Before(e.until) {
+	e, ok := s.homes.pages.Peek(keptHomeKey(s.newPage(r)), s.clock.Now())
+	if !ok {
 		return false
 	}
-	v, err := s.homes.store.HomePageVersion(r.Context(), e.household, e.home)
-	if err != nil || v != e.version {
+	v, err := s.homes.store.HomePageVersion(r.Context(), e.Value.household, e.Value.home)
+	if err != nil || v != e.Version {
 		return false
 	}
 	s.homes.hits.Add(1)
 	pageHeaders(w)
-	writePage(w, http.StatusOK, e.body)
+	writePage(w, http.StatusOK, e.Value.body)
 	return true
 }
 
 // startKeptHome reads the version of p's page before the page itself, so
 // that a change committed meanwhile leaves the kept page stale at birth,
 // never wrong. It reports false when the page is not to be kept.
-func (s *Server) startKeptHome(r *http.Request, p *pageData) (keptHome, bool) {
+func (s *Server) startKeptHome(r *http.Request, p *pageData) (kept.Entry[keptHome], bool) {
+	var none kept.Entry[keptHome]
 	if s.homes == nil || !keptHomeAsked(r, p.Actor) {
-		return keptHome{}, false
+		return none, false
 	}
 	ctx := r.Context()
 	home, err := s.residentHome(ctx, p.Actor)
 	if err != nil {
-		return keptHome{}, false
+		return none, false
 	}
-	e := keptHome{household: p.Actor.HouseholdID, home: home, read: s.clock.Now()}
-	if e.version, err = s.homes.store.HomePageVersion(ctx, e.household, home); err != nil {
+	e := kept.Entry[keptHome]{Value: keptHome{household: p.Actor.HouseholdID, home: home}, Read: s.clock.Now()}
+	if e.Version, err = s.homes.store.HomePageVersion(ctx, e.Value.household, home); err != nil {
 		s.log.Error("home page version", "err", err)
-		return keptHome{}, false
+		return none, false
 	}
 	// A household that moved between the home's read and the version's
 	// would be kept under its old home's counter, deaf to its new home's
 	// alarm: the page is then not kept (a move after the version's read
 	// moves the version, through 'notices').
 	if again, err := s.residentHome(ctx, p.Actor); err != nil || again != home {
-		return keptHome{}, false
+		return none, false
 	}
-	if e.until, err = s.homes.store.HomePageUntil(ctx, e.read); err != nil {
+	if e.Until, err = s.homes.store.HomePageUntil(ctx, e.Read); err != nil {
 		s.log.Error("home page until", "err", err)
-		return keptHome{}, false
+		return none, false
 	}
 	return e, true
 }
@@ -205,13 +197,4 @@ func keepable(p *pageData, read time.Time, until *time.Time) bool {
 		}
 	}
 	return true
-}
-
-func (c *keptHomes) put(key string, e keptHome) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= maxKeptHomes {
-		clear(c.entries)
-	}
-	c.entries[key] = e
 }

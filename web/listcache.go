@@ -8,13 +8,14 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/shequ/shequ"
-	"github.com/shequ/shequ/open311"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/content"
+	"github.com/shequ/shequ/internal/kept"
 )
 
 // Kept pages (issue 13): the busiest lists — the homes, the incident queue,
@@ -30,7 +31,13 @@ import (
 // holds everything the answer depends on, so one scope's rows are never
 // sent to another. Every answer carries an ETag (a hash of its bytes); a
 // client that sends it back in If-None-Match gets 304 Not Modified while
-// the page is the same.
+// the page is the same. While one request reads a page, others asking for
+// the same page at the same stamp wait for it (internal/kept).
+//
+// The readers' notice feeds of the web pages (the news, the home page's
+// feed) are kept the same way, as lists (noticeList): the store keeps
+// none, so that a feed is kept in one place, not once as bytes here and
+// again as a list below.
 
 // listStamper is a store that says when a list changed; without it nothing
 // is kept (every answer still has its ETag).
@@ -39,56 +46,58 @@ type listStamper interface {
 	ListUntil(ctx context.Context, list string, now time.Time) (time.Time, error)
 }
 
-const (
-	// maxKeptPages and maxKeptBytes bound the pages kept; past either, all
-	// are dropped and kept again as they are asked for.
-	maxKeptPages = 4096
-	maxKeptBytes = 32 << 20
-)
+// keptLimits bound the pages kept; past them the least recently used go.
+var keptLimits = kept.Limits{Entries: 4096, Bytes: 32 << 20}
 
+// maxKeptNoticeLists bounds the readers' notice lists kept for the pages
+// (noticeList): a few KB each.
+const maxKeptNoticeLists = 4096
+
+// keptPages are the kept answers of the lists, each under the key of its
+// list, scope and filter (pageKey) and the list's stamp.
 type keptPages struct {
 	store listStamper
-	clock shequ.Clock
-
-	mu    sync.Mutex
-	pages map[string]keptPage
-	bytes int
+	// pages are the API's encoded answers.
+	pages *kept.Cache[string, kept.Page]
+	// notices are readers' notice feeds for the web pages (the news,
+	// the home page's feed).
+	notices *kept.Cache[string, shequ.List[content.Notice]]
 }
 
-type keptPage struct {
-	stamp       int64
-	read, until time.Time
-	body        []byte
-	etag        string
-}
-
-func newKeptPages(store any, clock shequ.Clock) *keptPages {
+func newKeptPages(store any) *keptPages {
 	st, _ := store.(listStamper)
-	return &keptPages{store: st, clock: clock, pages: map[string]keptPage{}}
+	return &keptPages{
+		store:   st,
+		pages:   kept.New(keptLimits, kept.StringPageCost),
+		notices: kept.New[string, shequ.List[content.Notice]](kept.Limits{Entries: maxKeptNoticeLists}, nil),
+	}
 }
 
-func (k *keptPages) get(key string, stamp int64, now time.Time) (keptPage, bool) {
-	k.mu.Lock()
-	p, ok := k.pages[key]
-	k.mu.Unlock()
-	if !ok || p.stamp != stamp || now.Before(p.read) || !now.Before(p.until) {
-		return keptPage{}, false
+// keptRead returns the value of key, of list, from c while the list's
+// stamp holds, else from read, and keeps it when keep is true.
+func keptRead[V any](ctx context.Context, s *Server, c *kept.Cache[string, V], list, key string, keep bool, read func(context.Context) (V, error)) (V, error) {
+	if !keep || s.kept.store == nil {
+		return read(ctx)
 	}
-	return p, true
-}
-
-func (k *keptPages) put(key string, p keptPage) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if old, ok := k.pages[key]; ok {
-		k.bytes -= len(old.body)
+	stamp, ok, err := s.kept.store.ListStamp(ctx, list)
+	if err != nil {
+		var zero V
+		return zero, err
 	}
-	if len(k.pages) >= maxKeptPages || k.bytes+len(p.body) > maxKeptBytes {
-		clear(k.pages)
-		k.bytes = 0
+	if !ok {
+		return read(ctx)
 	}
-	k.pages[key] = p
-	k.bytes += len(p.body)
+	// The stamp was read before the page: a change committed meanwhile
+	// moves it past stamp, and this page is not used again.
+	now := s.clock.Now()
+	return c.Get(ctx, key, stamp, now, func(ctx context.Context) (V, time.Time, error) {
+		v, err := read(ctx)
+		if err != nil {
+			return v, time.Time{}, err
+		}
+		until, err := s.kept.store.ListUntil(ctx, list, now)
+		return v, until, err
+	})
 }
 
 // keptAnswer is the answer of a kept list: its bytes, or 304.
@@ -105,35 +114,27 @@ type Conditional struct {
 // (keyParts) from the kept bytes while the list's stamp holds, else from
 // read, whose bytes are kept when keep is true.
 func (s *Server) keptList(ctx context.Context, list string, keyParts []any, keep bool, ifNoneMatch string, read func(context.Context) ([]byte, error)) (*keptAnswer, error) {
-	key := pageKey(list, keyParts)
-	var stamp int64
-	ok := keep && s.kept.store != nil
-	if ok {
-		var err error
-		if stamp, ok, err = s.kept.store.ListStamp(ctx, list); err != nil {
-			return nil, err
+	p, err := keptRead(ctx, s, s.kept.pages, list, pageKey(list, keyParts), keep, func(ctx context.Context) (kept.Page, error) {
+		body, err := read(ctx)
+		if err != nil {
+			return kept.Page{}, err
 		}
-	}
-	now := s.clock.Now()
-	if ok {
-		if p, hit := s.kept.get(key, stamp, now); hit {
-			return s.keptAnswer(p.body, p.etag, ifNoneMatch), nil
-		}
-	}
-	// The stamp was read before the page: a change committed meanwhile
-	// moves it past stamp, and this page is not used again.
-	body, err := read(ctx)
+		return kept.NewPage(body), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	p := keptPage{stamp: stamp, read: now, body: body, etag: open311.ETag(body)}
-	if ok {
-		if p.until, err = s.kept.store.ListUntil(ctx, list, now); err != nil {
-			return nil, err
-		}
-		s.kept.put(key, p)
-	}
-	return s.keptAnswer(p.body, p.etag, ifNoneMatch), nil
+	return s.keptAnswer(p.Body, p.ETag, ifNoneMatch), nil
+}
+
+// noticeList returns a reader's notice feed for a page, kept while the
+// notices' stamp holds. Its items are shared with other requests: read
+// only.
+func (s *Server) noticeList(ctx context.Context, read auth.Scope, f content.NoticeFilter) (shequ.List[content.Notice], error) {
+	key := pageKey("notices", []any{read, f.CommunityID, f.Status, f.Category, f.Important, f.Page.Normalize()})
+	return keptRead(ctx, s, s.kept.notices, "notices", key, true, func(ctx context.Context) (shequ.List[content.Notice], error) {
+		return s.store.ListNotices(ctx, read, nil, f)
+	})
 }
 
 // pageKey names a kept page by its list and the parts its answer depends
@@ -158,7 +159,7 @@ func (s *Server) keptAnswer(body []byte, etag, ifNoneMatch string) *keptAnswer {
 			}
 		}
 		ctx.SetHeader("ETag", etag)
-		if open311.NotModified(ifNoneMatch, etag) {
+		if kept.NotModified(ifNoneMatch, etag) {
 			ctx.SetStatus(http.StatusNotModified)
 			return
 		}

@@ -342,3 +342,85 @@ func TestKeptPagesOfFiltersThatPrintAlike(t *testing.T) {
 		t.Error("two filters make one key")
 	}
 }
+
+// TestKeptNoticeLists: the readers' notice feeds of the pages (the news,
+// the home page's feed) are kept per scope and filter while the notices'
+// stamp holds: read again, the very list is given; one grid's feed is
+// never given to another grid; a change past the store and a notice whose
+// publication time comes show at the next read.
+func TestKeptNoticeLists(t *testing.T) {
+	for _, dialect := range sqlstoretest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			clock := shequtest.NewClock(env0)
+			st := sqlstoretest.OpenDSN(t, demoStore.DSN(t, dialect), clock)
+			srv := New(Config{Store: st, Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+			grids, err := st.ListGrids(ctx, auth.Scope{{}}, community.Filter{})
+			if err != nil || len(grids.Items) < 2 {
+				t.Fatalf("grids: %v, %d", err, len(grids.Items))
+			}
+			g1, g2 := grids.Items[0], grids.Items[1]
+			reader := func(g community.Grid) auth.Scope { return auth.Scope{{CommunityID: g.CommunityID, GridID: g.ID}} }
+			n := content.Notice{CommunityID: g1.CommunityID, Title: "一网格的通知", Body: "只给一网格", Audience: content.Grids(g1.ID), PublishAt: clock.Now().Add(-time.Minute)}
+			if err := st.CreateNotice(ctx, auth.Scope{{}}, &n); err != nil {
+				t.Fatal(err)
+			}
+			f := content.NoticeFilter{Page: shequ.Page{Limit: 100}}
+			feed := func(g community.Grid) shequ.List[content.Notice] {
+				t.Helper()
+				if err := st.HeardCounters(ctx); err != nil {
+					t.Fatal(err)
+				}
+				l, err := srv.noticeList(ctx, reader(g), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}
+			title := func(l shequ.List[content.Notice], id int64) string {
+				for _, x := range l.Items {
+					if x.ID == id {
+						return x.Title
+					}
+				}
+				return ""
+			}
+			first := feed(g1)
+			if title(first, n.ID) != n.Title {
+				t.Fatalf("grid %d's feed lacks its notice", g1.ID)
+			}
+			if again := feed(g1); len(again.Items) == 0 || &again.Items[0] != &first.Items[0] {
+				t.Error("grid 1's feed read again was not the kept one")
+			}
+			if other := feed(g2); title(other, n.ID) != "" {
+				t.Errorf("grid %d's feed shows grid %d's notice", g2.ID, g1.ID)
+			}
+			if again := feed(g1); title(again, n.ID) != n.Title {
+				t.Error("grid 1's feed after grid 2's lacks its notice")
+			}
+			if n, _ := srv.kept.notices.Len(); n != 2 {
+				t.Errorf("%d feeds kept, want 2", n)
+			}
+
+			if _, err := st.DB().ExecContext(ctx, "UPDATE notices SET title = $1 WHERE id = $2", "别处改的", n.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got := title(feed(g1), n.ID); got != "别处改的" {
+				t.Errorf("after SQL past the store, grid 1's feed shows %q", got)
+			}
+
+			later := content.Notice{CommunityID: g1.CommunityID, Title: "稍后", Body: "稍后", Audience: content.Community(), PublishAt: clock.Now().Add(time.Hour)}
+			if err := st.CreateNotice(ctx, auth.Scope{{}}, &later); err != nil {
+				t.Fatal(err)
+			}
+			if title(feed(g2), later.ID) != "" {
+				t.Error("a notice shows before its time")
+			}
+			clock.Advance(2 * time.Hour)
+			if title(feed(g2), later.ID) == "" {
+				t.Error("a notice does not show once its time came")
+			}
+		})
+	}
+}

@@ -57,6 +57,7 @@ import (
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/internal/kept"
 	"github.com/shequ/shequ/matter"
 	"github.com/shequ/shequ/open311"
 )
@@ -79,8 +80,8 @@ type open311Store interface {
 // later: when this endpoint's surface was last changed.
 var open311Floor = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 
-// open311ListingBytes bounds the GET requests answers kept in memory
-// (open311.Listings): sixty listings of a thousand requests.
+// open311ListingBytes bounds the GET requests answers kept in memory:
+// sixty listings of a thousand requests.
 const open311ListingBytes = 40 << 20
 
 // maxOpen311Form bounds a POST requests body: a 4000-character
@@ -104,7 +105,7 @@ type open311Route struct {
 }
 
 func (s *Server) registerOpen311() {
-	listings := open311.NewListings(open311ListingBytes)
+	listings := kept.New(kept.Limits{Bytes: open311ListingBytes}, kept.StringPageCost)
 	requests := func(w http.ResponseWriter, r *http.Request, f open311.Format, _ string) error {
 		return s.open311Requests(w, r, f, listings)
 	}
@@ -437,7 +438,7 @@ func (s *Server) open311Find(ctx context.Context, j open311Where, filter open311
 // request, moved by the database on any change the listing shows, from
 // any node) is the one it was read at. Without listings it is read and
 // written every time.
-func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open311.Format, listings *open311.Listings) error {
+func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open311.Format, listings *kept.Cache[string, kept.Page]) error {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
 		return open311.BadRequest("the query could not be read")
@@ -470,10 +471,12 @@ func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open3
 	if err != nil {
 		return err
 	}
-	l, err := listings.Get(ctx, open311.ListingKey(filter, f, j.community.Name, j.community.Timezone), version, func() ([]byte, error) {
+	l, err := listings.Get(ctx, open311.ListingKey(filter, f, j.community.Name, j.community.Timezone), version, s.clock.Now(), func(ctx context.Context) (kept.Page, time.Time, error) {
 		var b bytes.Buffer
-		_, err := s.open311Listing(ctx, &b, j, f, filter)
-		return b.Bytes(), err
+		if _, err := s.open311Listing(ctx, &b, j, f, filter); err != nil {
+			return kept.Page{}, time.Time{}, err
+		}
+		return kept.NewPage(b.Bytes()), time.Time{}, nil
 	})
 	if err != nil {
 		return err
@@ -484,7 +487,7 @@ func (s *Server) open311Requests(w http.ResponseWriter, r *http.Request, f open3
 	// The listing is public: a client may keep it and ask again with
 	// If-None-Match.
 	h.Set("Cache-Control", "no-cache")
-	if open311.NotModified(r.Header.Get("If-None-Match"), l.ETag) {
+	if kept.NotModified(r.Header.Get("If-None-Match"), l.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}

@@ -107,7 +107,7 @@ func (s *Server) feedPart(ctx context.Context, p *pageData) (*feedPart, error) {
 	if r := ownHousehold(read); len(r) > 0 {
 		read = r
 	}
-	l, err := s.store.ListNotices(ctx, read, nil, content.NoticeFilter{Page: shequ.Page{Limit: 5}})
+	l, err := s.noticeList(ctx, read, content.NoticeFilter{Page: shequ.Page{Limit: 5}})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (s *Server) newsPage(r *http.Request, p *pageData) (string, error) {
 		read = own
 	}
 	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[content.Notice], error) {
-		return s.store.ListNotices(ctx, read, nil, content.NoticeFilter{Category: b.Category, Page: pg})
+		return s.noticeList(ctx, read, content.NoticeFilter{Category: b.Category, Page: pg})
 	})
 	if err != nil {
 		return "", err

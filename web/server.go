@@ -139,8 +139,8 @@ func New(c Config) *Server {
 	s.accessWebhookSecret = c.AccessWebhookSecret
 	s.ready, s.ops = c.Ready, c.Ops
 	s.sessions = newSessionCache(c.Store, c.Clock)
-	s.homes = newKeptHomes(c.Store, c.Clock)
-	s.kept = newKeptPages(c.Store, c.Clock)
+	s.homes = newKeptHomes(c.Store)
+	s.kept = newKeptPages(c.Store)
 	s.feeds = newLiveFeeds(c.Store, c.Hub, c.Logger, s.stopStreams)
 	if c.LoginBurst == 0 {
 		c.LoginBurst = 10

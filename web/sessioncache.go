@@ -2,11 +2,11 @@ package web
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/internal/kept"
 )
 
 // sessionTTL is how long a looked-up session is used again without asking
@@ -21,7 +21,7 @@ const sessionTTL = 2 * time.Second
 // bounds how long an entry lives unasked.
 const versionedSessionTTL = time.Minute
 
-// maxCachedSessions bounds the cache; past it the cache starts again.
+// maxCachedSessions bounds the cache; past it the least recently used go.
 const maxCachedSessions = 10_000
 
 // writeGenerationer is a store that counts its committed writes. The
@@ -50,22 +50,15 @@ type sessionCache struct {
 	gen     writeGenerationer
 	version sessionsVersioner
 	clock   shequ.Clock
-
-	mu      sync.Mutex
-	entries map[string]cachedSession
-}
-
-type cachedSession struct {
-	actor   *auth.Actor
-	gen     uint64
-	version int64
-	until   time.Time
+	// actors are the sessions' actors, by token, under the sessions
+	// version (or the write generation) they were read at.
+	actors *kept.Cache[string, *auth.Actor]
 }
 
 func newSessionCache(store any, clock shequ.Clock) *sessionCache {
 	g, _ := store.(writeGenerationer)
 	v, _ := store.(sessionsVersioner)
-	return &sessionCache{gen: g, version: v, clock: clock, entries: map[string]cachedSession{}}
+	return &sessionCache{gen: g, version: v, clock: clock, actors: kept.New[string, *auth.Actor](kept.Limits{Entries: maxCachedSessions}, nil)}
 }
 
 // actor returns token's actor, from the cache when it may, else from
@@ -77,7 +70,6 @@ func (c *sessionCache) actor(ctx context.Context, token string, lookup func(cont
 	now := c.clock.Now()
 	// The version (or the generation) is read before the look-up: if a
 	// change commits meanwhile, the entry is stale at birth and never used.
-	var gen uint64
 	var version int64
 	ttl := versionedSessionTTL
 	if c.version != nil {
@@ -86,25 +78,25 @@ func (c *sessionCache) actor(ctx context.Context, token string, lookup func(cont
 			return nil, err
 		}
 	} else {
-		gen, ttl = c.gen.WriteGeneration(), sessionTTL
+		version, ttl = int64(c.gen.WriteGeneration()), sessionTTL
 	}
-	c.mu.Lock()
-	e, ok := c.entries[token]
-	c.mu.Unlock()
-	if ok && e.gen == gen && e.version == version && now.Before(e.until) && now.Before(e.actor.Session.ExpiresAt) {
-		a := *e.actor
-		return &a, nil
-	}
-	a, err := lookup(ctx, token)
+	a, err := c.actors.Get(ctx, token, version, now, func(ctx context.Context) (*auth.Actor, time.Time, error) {
+		a, err := lookup(ctx, token)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		until := now.Add(ttl)
+		if exp := a.Session.ExpiresAt; exp.Before(until) {
+			until = exp
+		}
+		if !until.After(now) {
+			until = now // never holds (the zero time would hold for ever)
+		}
+		return a, until, nil
+	})
 	if err != nil {
-		return a, err
+		return nil, err
 	}
-	keep := *a
-	c.mu.Lock()
-	if len(c.entries) >= maxCachedSessions {
-		clear(c.entries)
-	}
-	c.entries[token] = cachedSession{actor: &keep, gen: gen, version: version, until: now.Add(ttl)}
-	c.mu.Unlock()
-	return a, nil
+	own := *a
+	return &own, nil
 }
