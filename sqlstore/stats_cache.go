@@ -36,8 +36,8 @@ const maxStatsKept = 1024
 // waiting: the writes of a busy dashboard used to start a read of their
 // own each, up to a dozen of one key at once on 2 cores, some of them
 // twice for one version, each slower for the others (issue 13; measured
-// in docs/benchmarks.md). A caller gets figures read after it read its
-// version, never older ones.
+// in docs/benchmarks.md). Whatever a caller gets shows every write its
+// version counts: it was read after that version, or a newer one, was.
 
 type statsCache struct {
 	mu      sync.Mutex
