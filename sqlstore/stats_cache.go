@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shequ/shequ/assoc"
 )
@@ -26,18 +27,40 @@ import (
 // maxStatsKept bounds the figures kept; past it they are all dropped.
 const maxStatsKept = 1024
 
+// A key's figures are read afresh by one caller at a time. While they are
+// being read at version v, a caller that read v or an older version waits
+// for that read; a caller that read a newer version waits for the read
+// that comes next, which starts when the current one ends, at the newest
+// version any of its callers read, and answers them all. However often
+// writes move the version, a key has one read under way and at most one
+// waiting: the writes of a busy dashboard used to start a read of their
+// own each, up to a dozen of one key at once on 2 cores, some of them
+// twice for one version, each slower for the others (issue 13; measured
+// in docs/benchmarks.md). Whatever a caller gets shows every write its
+// version counts: it was read after that version, or a newer one, was.
+
 type statsCache struct {
 	mu      sync.Mutex
 	entries map[string]keptStats
-	// computing holds the figures being read afresh, by key: callers
-	// that want the same figures at the same version wait for that read
-	// instead of making their own, so that a dashboard open on many
-	// screens reads once after a write, not once per screen.
-	computing map[string]*statsFlight
+	flights map[string]*keyFlights
+	// computed counts the figures read afresh, for the tests.
+	computed atomic.Int64
+	// beforeRead, when set (tests only), is called as figures at a
+	// version start being read.
+	beforeRead func(version int64)
+}
+
+// keyFlights is a key's read under way and the one waiting for it.
+type keyFlights struct {
+	running *statsFlight
+	// next is read when running ends, by the caller that made it. Its
+	// version rises to the newest of the callers that join it until then.
+	next *statsFlight
 }
 
 type statsFlight struct {
 	version int64
+	waiting int // callers waiting for it other than its reader
 	done    chan struct{}
 	stats   assoc.ServiceStats
 	err     error
@@ -58,55 +81,117 @@ func statsKey(c int64, f assoc.StatsFilter, tz, today string, acc assoc.Access) 
 	return fmt.Sprintf("%d|%d|%q|%q|%s|%s|%v", c, f.AssociationID, f.From, f.To, tz, today, acc)
 }
 
-// figures returns the figures of key at version: kept, or read by
-// another caller at this moment, or read by compute and kept. A read of
-// another caller that failed (its request cancelled, say) is not taken:
-// compute is called instead.
+// figures returns the figures of key at version or newer: kept, or read
+// by another caller, or read by compute and kept. When the read of
+// another caller failed (its request cancelled, say), the caller asks
+// once more, and then reads or waits as anyone would.
 func (k *statsCache) figures(ctx context.Context, key string, version int64, compute func() (assoc.ServiceStats, error)) (assoc.ServiceStats, error) {
-	k.mu.Lock()
-	if e, ok := k.entries[key]; ok && e.version == version {
-		k.mu.Unlock()
-		return copyStats(e.stats), nil
+	f, own, err := k.flight(ctx, key, version, compute)
+	if err == nil && !own && f.err != nil {
+		f, _, err = k.flight(ctx, key, version, compute)
 	}
-	if f, ok := k.computing[key]; ok && f.version == version {
-		k.mu.Unlock()
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return assoc.ServiceStats{}, ctx.Err()
-		}
-		if f.err == nil {
-			return copyStats(f.stats), nil
-		}
-		return compute()
+	if err != nil {
+		return assoc.ServiceStats{}, err
 	}
-	f := &statsFlight{version: version, done: make(chan struct{})}
-	if k.computing == nil {
-		k.computing = map[string]*statsFlight{}
-	}
-	k.computing[key] = f
-	k.mu.Unlock()
-
-	f.stats, f.err = compute()
-	k.mu.Lock()
-	if k.computing[key] == f {
-		delete(k.computing, key)
-	}
-	if f.err == nil {
-		if k.entries == nil || len(k.entries) >= maxStatsKept {
-			k.entries = map[string]keptStats{}
-		}
-		// A newer version kept meanwhile stays.
-		if e, ok := k.entries[key]; !ok || e.version <= version {
-			k.entries[key] = keptStats{version: version, stats: f.stats}
-		}
-	}
-	k.mu.Unlock()
-	close(f.done)
 	if f.err != nil {
 		return assoc.ServiceStats{}, f.err
 	}
 	return copyStats(f.stats), nil
+}
+
+// flight returns the ended read whose figures answer a caller that read
+// version: the figures kept, a read of another caller, or its own (own).
+// The error is the caller's context's, while waiting; the read's own is
+// in the flight.
+func (k *statsCache) flight(ctx context.Context, key string, version int64, compute func() (assoc.ServiceStats, error)) (f *statsFlight, own bool, err error) {
+	k.mu.Lock()
+	if e, ok := k.entries[key]; ok && e.version == version {
+		k.mu.Unlock()
+		return &statsFlight{version: e.version, stats: e.stats}, false, nil
+	}
+	if k.flights == nil {
+		k.flights = map[string]*keyFlights{}
+	}
+	fl := k.flights[key]
+	if fl == nil {
+		fl = &keyFlights{}
+		k.flights[key] = fl
+	}
+	var before *statsFlight
+	switch {
+	case fl.running == nil:
+		f = &statsFlight{version: version, done: make(chan struct{})}
+		fl.running = f
+	case fl.running.version >= version:
+		return k.wait(ctx, fl.running)
+	case fl.next != nil:
+		fl.next.version = max(fl.next.version, version)
+		return k.wait(ctx, fl.next)
+	default:
+		f = &statsFlight{version: version, done: make(chan struct{})}
+		fl.next, before = f, fl.running
+	}
+	k.mu.Unlock()
+	if before != nil {
+		select {
+		case <-before.done: // its end made f the running read
+		case <-ctx.Done():
+			k.mu.Lock()
+			if fl.next == f {
+				// Not begun: dropped, its callers ask again.
+				fl.next = nil
+				k.mu.Unlock()
+				k.end(key, f, assoc.ServiceStats{}, ctx.Err(), false)
+				return nil, true, ctx.Err()
+			}
+			k.mu.Unlock()
+			k.end(key, f, assoc.ServiceStats{}, ctx.Err(), true)
+			return nil, true, ctx.Err()
+		}
+	}
+	if k.beforeRead != nil {
+		k.beforeRead(f.version)
+	}
+	k.computed.Add(1)
+	st, err := compute()
+	k.end(key, f, st, err, true)
+	return f, true, nil
+}
+
+// wait waits, k.mu held, for f to end.
+func (k *statsCache) wait(ctx context.Context, f *statsFlight) (*statsFlight, bool, error) {
+	f.waiting++
+	k.mu.Unlock()
+	select {
+	case <-f.done:
+		return f, false, nil
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+// end records how the read f of key ended and lets its callers go; ran
+// says f was the key's running read, which the next read now replaces.
+func (k *statsCache) end(key string, f *statsFlight, st assoc.ServiceStats, err error, ran bool) {
+	k.mu.Lock()
+	f.stats, f.err = st, err
+	if err == nil {
+		if k.entries == nil || len(k.entries) >= maxStatsKept {
+			k.entries = map[string]keptStats{}
+		}
+		// A newer version kept meanwhile stays.
+		if e, ok := k.entries[key]; !ok || e.version <= f.version {
+			k.entries[key] = keptStats{version: f.version, stats: st}
+		}
+	}
+	if fl := k.flights[key]; ran && fl != nil && fl.running == f {
+		fl.running, fl.next = fl.next, nil
+		if fl.running == nil {
+			delete(k.flights, key)
+		}
+	}
+	k.mu.Unlock()
+	close(f.done)
 }
 
 // copyStats copies the figures' lines and months, so that neither the

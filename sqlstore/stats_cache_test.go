@@ -1,7 +1,10 @@
 package sqlstore_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -136,6 +139,130 @@ func TestStatsKeptUntilChanged(t *testing.T) {
 			clock.Advance(time.Date(2027, 1, 1, 1, 0, 0, 0, time.UTC).Sub(clock.Now()))
 			if got := read(one, "in the new year"); got.Period.From != "2027-01-01" || got.Total.Individual != 0 {
 				t.Errorf("in the new year: %+v, %d individual services", got.Period, got.Total.Individual)
+			}
+		})
+	}
+}
+
+// TestStatsOneReadPerKeyAtATime holds the statistics of one key to one
+// read at a time, however often writes move the version meanwhile: while
+// a read is held up, 16 callers after a write and 16 after another wait,
+// and once it ends a single read answers all 32, at the newest version
+// they read. A caller that gives up while waiting to read leaves the
+// others waiting for one read still. Every answer equals the raw cases
+// after the last write.
+func TestStatsOneReadPerKeyAtATime(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			st := sqlstoretest.Open(t, d, clock)
+			res, err := demo.Load(ctx, st, "demo-password-for-tests")
+			mustOK(t, err)
+			admin := assoc.Access{Admin: []int64{res.CommunityID}}
+			first, err := st.AssociationStats(ctx, admin, assoc.StatsFilter{})
+			mustOK(t, err)
+			if len(first.Associations) == 0 || first.Total.Individual == 0 {
+				t.Fatalf("the demo's statistics are empty: the test tests nothing: %+v", first.Total)
+			}
+			line := first.Associations[0].AssociationID
+			version := func() int64 {
+				t.Helper()
+				var v int64
+				mustOK(t, st.DB().QueryRowContext(ctx, "SELECT version FROM change_counters WHERE name = 'stats'").Scan(&v))
+				return v
+			}
+			rename := func(name string) int64 {
+				t.Helper()
+				_, err := st.DB().ExecContext(ctx, "UPDATE associations SET name = $1 WHERE id = $2", name, line)
+				mustOK(t, err)
+				return version()
+			}
+			// waitFor waits until n callers wait for another read.
+			waitFor := func(n int) {
+				t.Helper()
+				for deadline := time.Now().Add(20 * time.Second); sqlstore.StatsWaiting(st) != n; time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%d callers wait for another read, want %d", sqlstore.StatsWaiting(st), n)
+					}
+				}
+			}
+
+			var mu sync.Mutex
+			var readAt []int64
+			held, release := make(chan struct{}), make(chan struct{})
+			let := sync.OnceFunc(func() { close(release) })
+			t.Cleanup(let) // a failed test does not leave the read held
+			sqlstore.SetStatsBeforeRead(st, func(v int64) {
+				mu.Lock()
+				readAt = append(readAt, v)
+				n := len(readAt)
+				mu.Unlock()
+				if n == 1 {
+					close(held)
+					<-release
+				}
+			})
+			reads := sqlstore.StatsReads(st)
+
+			var wg sync.WaitGroup
+			answers := make([][]byte, 33)
+			errs := make([]error, 33)
+			reader := func(ctx context.Context, i int) {
+				wg.Go(func() {
+					got, err := st.AssociationStats(ctx, admin, assoc.StatsFilter{})
+					errs[i] = err
+					answers[i], _ = json.Marshal(got)
+				})
+			}
+			v1 := rename("第一次")
+			reader(ctx, 0)
+			<-held
+			rename("第二次")
+			// The first to wait after this write will give up.
+			quitter, quit := context.WithCancel(ctx)
+			defer quit()
+			reader(quitter, 32)
+			waitFor(1)
+			for i := 1; i <= 15; i++ {
+				reader(ctx, i)
+			}
+			waitFor(16)
+			quit()
+			waitFor(15)
+			v3 := rename("第三次")
+			for i := 16; i <= 31; i++ {
+				reader(ctx, i)
+			}
+			waitFor(31)
+			let()
+			wg.Wait()
+
+			if got := sqlstore.StatsReads(st) - reads; got != 2 {
+				t.Errorf("33 callers over three versions read the statistics %d times, want 2", got)
+			}
+			if !slices.Equal(readAt, []int64{v1, v3}) {
+				t.Errorf("read at versions %v, want %v", readAt, []int64{v1, v3})
+			}
+			raw, err := st.AssociationStatsRaw(ctx, admin, assoc.StatsFilter{})
+			mustOK(t, err)
+			want, _ := json.Marshal(raw)
+			if !errors.Is(errs[32], context.Canceled) {
+				t.Errorf("the caller that gave up: %v, want context.Canceled", errs[32])
+			}
+			for i := range 32 {
+				if errs[i] != nil {
+					t.Errorf("caller %d: %v", i, errs[i])
+				} else if string(answers[i]) != string(want) {
+					t.Errorf("caller %d: %s, the raw cases %s", i, answers[i], want)
+				}
+			}
+			// Kept at the newest version.
+			again, err := st.AssociationStats(ctx, admin, assoc.StatsFilter{})
+			mustOK(t, err)
+			if got := sqlstore.StatsReads(st) - reads; got != 2 || again.Associations[0].Name != "第三次" {
+				t.Errorf("after the reads: %d reads, name %q", got, again.Associations[0].Name)
 			}
 		})
 	}
