@@ -618,9 +618,12 @@ func (r *Receiver) process(ctx context.Context, raw []byte, s *scratch, from net
 	f, err := Parse(raw)
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
-			r.corrupts.Add(1)
 			s.corrupt = true
 			r.warn(ctx, addrOf(from), "SIA corrupt frame, not answered", "from", from.String(), "err", err, "frame", quoteShort(string(raw)))
+			// Counted once its line is written (or suppressed): a corrupt
+			// frame gets no answer, so whoever watches the count knows the
+			// log is as far.
+			r.corrupts.Add(1)
 			return nil
 		}
 		return r.duh(ctx, &f, s, from, err.Error())
