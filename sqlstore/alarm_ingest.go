@@ -604,22 +604,21 @@ func chunk(n int) int {
 // statement journal to undo the statement's earlier rows, a tenth of the
 // writer's time. SQLite's statement has no RETURNING either (see
 // insertEvents). docs/benchmarks.md, "Alarm centre", has the figures.
-var insertEventsSQL = chunked{
-	SQLite:   newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", "")[SQLite],
-	Postgres: newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", " RETURNING id")[Postgres],
-}
+var insertEventsSQL = newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", "")[SQLite]
 
 var eventGroup = "(" + strings.Repeat("?, ", strings.Count(eventColumns, ",")) + "?)"
 
-// insertEvents inserts events in as few statements as eventChunks allow
-// and returns their ids in order. A multi-row INSERT inserts its rows in
-// the order of VALUES. On SQLite, under its one writer, a row without an
-// id gets the table's largest rowid plus one, so the statement's rows
-// hold the n ids that end with the last one inserted; RETURNING would
-// cost a temporary table and a read per row. On PostgreSQL the identity
-// sequence grows in that order, but the order RETURNING lists the ids in
-// is not promised, so they are sorted.
+// insertEvents inserts events and returns their ids in order: on
+// PostgreSQL in one statement (insertEventsUnnest), on SQLite in as few
+// as eventChunks allow. A multi-row INSERT inserts its rows in the order
+// of VALUES, and under SQLite's one writer a row without an id gets the
+// table's largest rowid plus one, so the statement's rows hold the n ids
+// that end with the last one inserted; RETURNING would cost a temporary
+// table and a read per row.
 func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+	if s.dialect == Postgres {
+		return insertEventsUnnest(ctx, q, events)
+	}
 	ids := make([]int64, 0, len(events))
 	for rest := events; len(rest) > 0; {
 		n := chunk(len(rest))
@@ -638,34 +637,76 @@ func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEve
 }
 
 func (s *Store) insertEventRows(ctx context.Context, q querier, n int, a []any) ([]int64, error) {
-	if s.dialect == SQLite {
-		res, err := q.ExecContext(ctx, insertEventsSQL[SQLite][n], a...)
-		if err != nil {
-			return nil, err
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return nil, err
-		}
-		if k, err := res.RowsAffected(); err != nil || k != int64(n) {
-			return nil, fmt.Errorf("%d rows inserted (%v)", k, err)
-		}
-		ids := make([]int64, n)
-		for i := range ids {
-			ids[i] = last - int64(n-1-i)
-		}
-		return ids, nil
-	}
-	rows, err := q.QueryContext(ctx, insertEventsSQL[Postgres][n], a...)
+	res, err := q.ExecContext(ctx, insertEventsSQL[n], a...)
 	if err != nil {
 		return nil, err
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	if k, err := res.RowsAffected(); err != nil || k != int64(n) {
+		return nil, fmt.Errorf("%d rows inserted (%v)", k, err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = last - int64(n-1-i)
+	}
+	return ids, nil
+}
+
+// insertEventsPostgresSQL inserts a batch's events from one array per
+// column: one statement and one round trip for any number of rows, where
+// rows of VALUES took one statement per 64 rows, each with 1,088
+// parameters for the server to parse and bind (docs/benchmarks.md, "MQTT
+// ingest"). unnest gives the rows in the arrays' order, and the identity
+// sequence grows in that order, but the order RETURNING lists the ids in
+// is not promised, so they are sorted.
+const insertEventsPostgresSQL = "INSERT INTO alarm_events (" + eventColumns + `) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[],
+	$4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[],
+	$14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[]) RETURNING id`
+
+// insertEventsUnnest is insertEvents on PostgreSQL.
+func insertEventsUnnest(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	n := len(events)
+	community := make([]int64, n)
+	home, panel, sensor, incident := make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n)
+	source, account, seq, fingerprint, code, kind := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	restore := make([]bool, n)
+	area, zone, text := make([]string, n), make([]string, n), make([]string, n)
+	panelTime, received := make([]*time.Time, n), make([]time.Time, n)
+	orNull := func(id int64) *int64 {
+		if id == 0 {
+			return nil
+		}
+		return &id
+	}
+	for i, e := range events {
+		r, o := e.report, e.origin
+		community[i] = o.CommunityID
+		home[i], panel[i], sensor[i], incident[i] = orNull(o.HomeID), orNull(o.PanelID), orNull(o.SensorID), orNull(e.incident)
+		source[i], account[i], seq[i], fingerprint[i], code[i], kind[i] = string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind)
+		restore[i], area[i], zone[i], text[i] = r.Restore, r.Area, r.Zone, r.Text
+		if !r.PanelTime.IsZero() {
+			t := r.PanelTime.UTC()
+			panelTime[i] = &t
+		}
+		received[i] = r.ReceivedAt
+	}
+	rows, err := q.QueryContext(ctx, insertEventsPostgresSQL, community, home, panel, sensor, incident,
+		source, account, seq, fingerprint, code, kind, restore, area, zone, text, panelTime, received)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 	}
 	ids, err := int64s(rows)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 	}
 	if len(ids) != n {
-		return nil, fmt.Errorf("%d ids returned", len(ids))
+		return nil, fmt.Errorf("insert %d events: %d ids returned", n, len(ids))
 	}
 	slices.Sort(ids)
 	return ids, nil

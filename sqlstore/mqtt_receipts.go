@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 )
 
 // isMQTTReceipt tells whether r carries the receipt of a batch of MQTT
@@ -121,13 +123,55 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 				row = append(row, storedMessage{e.PacketID, e.Digest})
 			}
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO mqtt_receipts (session, messages, stored_at) VALUES ($1, $2, $3)
-			ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`,
-			session, formatStored(row), r.ReceivedAt.UTC()); err != nil {
-			return nil, fmt.Errorf("mqtt receipt: %w", err)
+		if err := s.writeReceipt(ctx, q, r.Receipt, formatStored(row), r.ReceivedAt); err != nil {
+			return nil, err
 		}
 	}
 	return skip, nil
+}
+
+const (
+	writeReceiptSQL = `INSERT INTO mqtt_receipts (session, messages, stored_at) VALUES ($1, $2, $3)
+		ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`
+	// writeFencedReceiptSQL writes the row only while the lease holds:
+	// the fence of the other lease-holding writes (checkFence, with
+	// leaseHeldSQL's condition) in the receipt's own statement, which
+	// saves the batch a round trip. On PostgreSQL the lease row stays
+	// locked shared until the commit, so another node's take-over waits
+	// for the batch's commit (and so does the holder's own renewal, for
+	// the milliseconds a batch takes).
+	writeFencedReceiptSQL = `INSERT INTO mqtt_receipts (session, messages, stored_at) SELECT %s FROM leases WHERE ` + leaseHeldSQL + `%s
+		ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`
+)
+
+// fencedReceiptSQL is writeFencedReceiptSQL for each dialect: PostgreSQL
+// needs the selected parameters' types.
+var fencedReceiptSQL = map[string]string{
+	SQLite:   fmt.Sprintf(writeFencedReceiptSQL, "$4, $5, $6", ""),
+	Postgres: fmt.Sprintf(writeFencedReceiptSQL, "$4::text, $5::text, $6::timestamptz", " FOR SHARE"),
+}
+
+// writeReceipt replaces the session's row with messages, fenced by the
+// receipt's lease when it has one (alarm.BatchReceipt.Fence): a node that
+// lost the lease stores neither the receipt nor, since the error fails the
+// transaction, the batch's reports.
+func (s *Store) writeReceipt(ctx context.Context, q querier, rc *alarm.BatchReceipt, messages string, at time.Time) error {
+	if rc.Fence == (jobs.Fence{}) {
+		if _, err := q.ExecContext(ctx, writeReceiptSQL, rc.Session, messages, at.UTC()); err != nil {
+			return fmt.Errorf("mqtt receipt: %w", err)
+		}
+		return nil
+	}
+	res, err := q.ExecContext(ctx, fencedReceiptSQL[s.dialect], rc.Fence.Lease, rc.Fence.Holder, s.now(), rc.Session, messages, at.UTC())
+	if err != nil {
+		return fmt.Errorf("mqtt receipt: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("mqtt receipt: %w", err)
+	} else if n == 0 {
+		return fenceLost(rc.Fence, "the batch is not stored")
+	}
+	return nil
 }
 
 // storedMessage is a message of a stored receipt.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/shequ/shequ/jobs"
 )
 
 // Config configures the ingestion. The zero value plus URL or Listen is a
@@ -232,7 +234,10 @@ func subscribeTerm(ctx context.Context, cfg Config, p *pipeline) {
 		cfg.Logger.Error("mqtt: cannot start the client", "err", err)
 		return
 	}
-	c.term = p.beginTerm()
+	// Under Elect's lease (jobs.Leader) ctx carries its fence: the term's
+	// receipts, and so its batches, are stored only while it holds.
+	fence, _ := jobs.FenceFrom(ctx)
+	c.term = p.beginTerm(fence)
 	c.log.Info("mqtt: subscribing for this node")
 	c.start()
 	<-ctx.Done()

@@ -115,7 +115,13 @@
 // in the broker's order; why not a shared subscription per node is said at
 // Config.Elect. When the subscribing node stops, it finishes the batch
 // being stored, confirms its PUBACKs and gives the lease up; the next node
-// starts from the stored state. The embedded broker runs on every node.
+// starts from the stored state. A node that loses the lease without
+// knowing it (paused past it) may still hold a batch the next node has
+// received again: each receipt carries the term's lease (jobs.Fence from
+// lead's context, alarm.BatchReceipt.Fence), and the store writes the
+// receipt, and commits the batch, only while the lease is the node's,
+// keeping it from changing hands until that commit. The embedded broker
+// runs on every node.
 //
 // # Restart
 //
