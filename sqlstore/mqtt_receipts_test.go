@@ -57,25 +57,12 @@ func TestMQTTReceipts(t *testing.T) {
 				return alarm.ReceiptEntry{InSession: true, PacketID: id, Digest: digest, Reports: n}
 			}
 			other := func(n int) alarm.ReceiptEntry { return alarm.ReceiptEntry{Reports: n} }
-			// ingest stores a batch and returns which of its reports were
-			// left out as stored before ("d"), stored ("s") or neither
-			// ("-": the receipt).
+			// ingest stores a batch and returns its outcomes (outcomeLetters).
 			ingest := func(reports ...alarm.Report) string {
 				t.Helper()
 				out, err := st.Ingest(ctx, reports)
 				mustOK(t, err)
-				s := ""
-				for _, o := range out {
-					switch {
-					case o.Duplicate:
-						s += "d"
-					case o.EventID != 0:
-						s += "s"
-					default:
-						s += "-"
-					}
-				}
-				return s
+				return outcomeLetters(out)
 			}
 			state := func() string {
 				t.Helper()
@@ -210,20 +197,6 @@ func TestMQTTReceiptFenced(t *testing.T) {
 				}
 				return append([]alarm.Report{{Source: alarm.SourceMQTT, Kind: alarm.KindBatchReceipt, ReceivedAt: clock.Now(), Receipt: rc}}, reports...)
 			}
-			outcomes := func(out []alarm.Outcome) string {
-				s := ""
-				for _, o := range out {
-					switch {
-					case o.Duplicate:
-						s += "d"
-					case o.EventID != 0:
-						s += "s"
-					default:
-						s += "-"
-					}
-				}
-				return s
-			}
 			stored := func() string {
 				t.Helper()
 				var events int
@@ -237,8 +210,8 @@ func TestMQTTReceiptFenced(t *testing.T) {
 				t.Fatalf("a takes the lease: %v %v", got, err)
 			}
 			out, err := a.Ingest(ctx, batch(fenceA, true, 1, 2))
-			if err != nil || outcomes(out) != "-ss" {
-				t.Fatalf("a's first batch: %s %v", outcomes(out), err)
+			if err != nil || outcomeLetters(out) != "-ss" {
+				t.Fatalf("a's first batch: %s %v", outcomeLetters(out), err)
 			}
 			// a is paused past its lease, its PUBACKs of 1 and 2 lost with
 			// its connection; b takes over, and the broker sends b the
@@ -248,8 +221,8 @@ func TestMQTTReceiptFenced(t *testing.T) {
 				t.Fatalf("b takes the lease: %v %v", got, err)
 			}
 			out, err = b.Ingest(ctx, batch(fenceB, true, 1, 2, 3))
-			if err != nil || outcomes(out) != "-dds" {
-				t.Fatalf("b's first batch: %s %v", outcomes(out), err)
+			if err != nil || outcomeLetters(out) != "-dds" {
+				t.Fatalf("b's first batch: %s %v", outcomeLetters(out), err)
 			}
 			want := stored()
 			if want != `3 events, receipt "1:1 2:2 3:3"` {
@@ -259,7 +232,7 @@ func TestMQTTReceiptFenced(t *testing.T) {
 			// and stores it as its own: refused, whole.
 			out, err = a.Ingest(ctx, batch(fenceA, false, 3))
 			if shequ.ErrorCode(err) != shequ.ECONFLICT {
-				t.Errorf("a's batch after it lost the lease: %s %v, want a conflict", outcomes(out), err)
+				t.Errorf("a's batch after it lost the lease: %s %v, want a conflict", outcomeLetters(out), err)
 			}
 			// So is its emptying of the receipt, which would make b take
 			// a resend of 1, 2 or 3 for a new message.
@@ -271,12 +244,29 @@ func TestMQTTReceiptFenced(t *testing.T) {
 			}
 			// b goes on.
 			out, err = b.Ingest(ctx, batch(fenceB, false, 4))
-			if err != nil || outcomes(out) != "-s" {
-				t.Fatalf("b's next batch: %s %v", outcomes(out), err)
+			if err != nil || outcomeLetters(out) != "-s" {
+				t.Fatalf("b's next batch: %s %v", outcomeLetters(out), err)
 			}
 			if got := stored(); got != `4 events, receipt "4:4"` {
 				t.Errorf("after b's next batch: %s", got)
 			}
 		})
 	}
+}
+
+// outcomeLetters tells, for each report of a batch, whether it was left
+// out as stored before ("d"), stored ("s") or neither ("-": the receipt).
+func outcomeLetters(out []alarm.Outcome) string {
+	s := ""
+	for _, o := range out {
+		switch {
+		case o.Duplicate:
+			s += "d"
+		case o.EventID != 0:
+			s += "s"
+		default:
+			s += "-"
+		}
+	}
+	return s
 }
