@@ -68,7 +68,7 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		}
 		// MQTT receipts, and the sensor reports of messages stored before
 		// (mqtt_receipts.go): left out of the batch.
-		skip, err := s.mqttReceipts(ctx, q, reports)
+		skip, receipts, err := s.mqttReceipts(ctx, q, reports)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,19 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		if err := s.flush(ctx, q, b.writes); err != nil {
 			return err
 		}
-		ids, err := s.insertEvents(ctx, q, b.events)
+		// The receipts last: on PostgreSQL the last one in the events'
+		// statement, which saves the batch a round trip.
+		var withEvents *receiptWrite
+		if s.dialect == Postgres && len(b.events) > 0 && len(receipts) > 0 {
+			withEvents = &receipts[len(receipts)-1]
+			receipts = receipts[:len(receipts)-1]
+		}
+		for _, w := range receipts {
+			if err := s.writeReceipt(ctx, q, w); err != nil {
+				return err
+			}
+		}
+		ids, err := s.insertEvents(ctx, q, b.events, withEvents)
 		if err != nil {
 			return err
 		}
@@ -615,9 +627,9 @@ var eventGroup = "(" + strings.Repeat("?, ", strings.Count(eventColumns, ",")) +
 // table's largest rowid plus one, so the statement's rows hold the n ids
 // that end with the last one inserted; RETURNING would cost a temporary
 // table and a read per row.
-func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent, receipt *receiptWrite) ([]int64, error) {
 	if s.dialect == Postgres {
-		return insertEventsUnnest(ctx, q, events)
+		return s.insertEventsUnnest(ctx, q, events, receipt)
 	}
 	ids := make([]int64, 0, len(events))
 	for rest := events; len(rest) > 0; {
@@ -656,18 +668,36 @@ func (s *Store) insertEventRows(ctx context.Context, q querier, n int, a []any) 
 }
 
 // insertEventsPostgresSQL inserts a batch's events from one array per
-// column: one statement and one round trip for any number of rows, where
-// rows of VALUES took one statement per 64 rows, each with 1,088
-// parameters for the server to parse and bind (docs/benchmarks.md, "MQTT
-// ingest"). unnest gives the rows in the arrays' order, and the identity
-// sequence grows in that order, but the order RETURNING lists the ids in
-// is not promised, so they are sorted.
-const insertEventsPostgresSQL = "INSERT INTO alarm_events (" + eventColumns + `) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[],
-	$4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[],
-	$14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[]) RETURNING id`
+// column, the first array being parameter $from: one statement and one
+// round trip for any number of rows, where rows of VALUES took one
+// statement per 64 rows, each with 1,088 parameters for the server to
+// parse and bind (docs/benchmarks.md, "MQTT ingest"). unnest gives the
+// rows in the arrays' order, and the identity sequence grows in that
+// order, but the order RETURNING lists the ids in is not promised, so
+// they are sorted.
+func insertEventsPostgresSQL(from int) string {
+	types := []string{"bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "boolean", "text", "text", "text", "timestamptz", "timestamptz"}
+	arrays := make([]string, len(types))
+	for i, t := range types {
+		arrays[i] = "$" + strconv.Itoa(from+i) + "::" + t + "[]"
+	}
+	return "INSERT INTO alarm_events (" + eventColumns + ") SELECT * FROM unnest(" + strings.Join(arrays, ", ") + ") RETURNING id"
+}
 
-// insertEventsUnnest is insertEvents on PostgreSQL.
-func insertEventsUnnest(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+var (
+	insertEventsUnnestSQL = insertEventsPostgresSQL(1)
+	// insertEventsWithReceiptSQL is insertEventsUnnestSQL with a receipt's
+	// write ahead of it, unfenced and fenced (see receiptSQL): each row
+	// returned also says whether the receipt was written.
+	insertEventsWithReceiptSQL = map[int]string{
+		3: "WITH receipt AS (" + writeReceiptSQL + " RETURNING 1) " + insertEventsPostgresSQL(4) + ", (SELECT count(*) FROM receipt)",
+		6: "WITH receipt AS (" + fencedReceiptSQL[Postgres] + " RETURNING 1) " + insertEventsPostgresSQL(7) + ", (SELECT count(*) FROM receipt)",
+	}
+)
+
+// insertEventsUnnest is insertEvents on PostgreSQL; receipt, when not
+// nil, is written in the same statement.
+func (s *Store) insertEventsUnnest(ctx context.Context, q querier, events []pendingEvent, receipt *receiptWrite) ([]int64, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
@@ -696,17 +726,42 @@ func insertEventsUnnest(ctx context.Context, q querier, events []pendingEvent) (
 		}
 		received[i] = r.ReceivedAt
 	}
-	rows, err := q.QueryContext(ctx, insertEventsPostgresSQL, community, home, panel, sensor, incident,
-		source, account, seq, fingerprint, code, kind, restore, area, zone, text, panelTime, received)
+	columns := []any{community, home, panel, sensor, incident, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panelTime, received}
+	query, a := insertEventsUnnestSQL, columns
+	if receipt != nil {
+		r := *receipt
+		r.now = s.now()
+		_, k := s.receiptSQL(r)
+		query, a = insertEventsWithReceiptSQL[k], append(r.args(), columns...)
+	}
+	rows, err := q.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 	}
-	ids, err := int64s(rows)
-	if err != nil {
+	defer rows.Close()
+	ids := make([]int64, 0, n)
+	var written int64
+	for rows.Next() {
+		var id int64
+		dest := []any{&id}
+		if receipt != nil {
+			dest = append(dest, &written)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 	}
 	if len(ids) != n {
 		return nil, fmt.Errorf("insert %d events: %d ids returned", n, len(ids))
+	}
+	if receipt != nil {
+		if err := receipt.written(written); err != nil {
+			return nil, err
+		}
 	}
 	slices.Sort(ids)
 	return ids, nil
