@@ -162,10 +162,10 @@ const (
 	// writeFencedReceiptSQL writes the row only while the lease holds:
 	// the fence of the other lease-holding writes (checkFence, with
 	// leaseHeldSQL's condition) in the receipt's own statement, which
-	// saves the batch a round trip. On PostgreSQL the lease row stays
-	// locked shared until the commit, so another node's take-over waits
-	// for the batch's commit (and so does the holder's own renewal, for
-	// the milliseconds a batch takes).
+	// saves the batch a round trip. The receipt is the batch's last write
+	// (see Ingest), so on PostgreSQL the lease row is locked shared, as
+	// checkFence locks it, from then until the commit: another node's
+	// take-over waits for the batch's commit.
 	writeFencedReceiptSQL = `INSERT INTO mqtt_receipts (session, messages, stored_at) SELECT %s FROM leases WHERE ` + leaseHeldSQL + `%s
 		ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`
 )

@@ -54,9 +54,9 @@ type Config struct {
 	// MaxBatch is the most messages stored in one Handle call; a batch
 	// takes what is queued up to it, so only a deep backlog makes batches
 	// this big. Default 1024: on PostgreSQL a backlog drained in batches
-	// of 1024 cost about 15 % less CPU per message, in this process and
-	// in the server, than in batches of 512, which cost 15–28 % less than
-	// 256 (BenchmarkIngestMosquittoStore, docs/benchmarks.md); the commit
+	// of 1024 cost about 15 % less CPU per message in this process, and
+	// 5–10 % less in the server, than in batches of 512, which cost 15–28 %
+	// less than 256 (BenchmarkIngestMosquittoStore, docs/benchmarks.md); the commit
 	// of one batch holds up the panels' frames in the same group commit
 	// for some milliseconds.
 	MaxBatch int

@@ -98,7 +98,8 @@
 // reuses an id only 65,535 messages later); and a crash after the
 // connection broke with PUBACKs unread and before the resends came,
 // which leaves only the last batch in the receipt. The cost is one
-// statement a batch (an upsert of the session's row), one read of the
+// statement a batch (an upsert of the session's row; on PostgreSQL part
+// of the statement that inserts the batch's events), one read of the
 // receipt for each batch with messages to check (stored even when it
 // gives no report), and a transaction to empty it when idle.
 //
