@@ -1,5 +1,7 @@
 package alarm
 
+import "github.com/shequ/shequ/jobs"
+
 // KindBatchReceipt is the Kind of a report that carries a BatchReceipt
 // (Report.Receipt) instead of an event: the store records the receipt in
 // the transaction that stores the batch's other reports, stores no event
@@ -24,6 +26,15 @@ const KindBatchReceipt Kind = "batch_receipt"
 type BatchReceipt struct {
 	Session string // the sender's session (the MQTT client id) the receipt is kept for
 	Entries []ReceiptEntry
+	// Fence, when set, is the lease the receiver holds the session under
+	// (with several nodes, one subscribes at a time): the store writes the
+	// receipt, and so commits the batch, only while the lease is still
+	// Fence.Holder's, and keeps it from changing hands until the commit.
+	// A node that lost the lease while it stored a batch (paused past its
+	// lease) must not store it beside the new holder, which receives the
+	// same messages again: its receipt and the reports would then be
+	// stored twice. Zero: one receiver, no lease.
+	Fence jobs.Fence
 }
 
 // ReceiptEntry is one message of a batch.

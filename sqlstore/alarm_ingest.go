@@ -68,7 +68,7 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		}
 		// MQTT receipts, and the sensor reports of messages stored before
 		// (mqtt_receipts.go): left out of the batch.
-		skip, err := s.mqttReceipts(ctx, q, reports)
+		skip, receipts, err := s.mqttReceipts(ctx, q, reports)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,19 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		if err := s.flush(ctx, q, b.writes); err != nil {
 			return err
 		}
-		ids, err := s.insertEvents(ctx, q, b.events)
+		// The receipts last: on PostgreSQL the last one in the events'
+		// statement, which saves the batch a round trip.
+		var withEvents *receiptWrite
+		if s.dialect == Postgres && len(b.events) > 0 && len(receipts) > 0 {
+			withEvents = &receipts[len(receipts)-1]
+			receipts = receipts[:len(receipts)-1]
+		}
+		for _, w := range receipts {
+			if err := s.writeReceipt(ctx, q, w); err != nil {
+				return err
+			}
+		}
+		ids, err := s.insertEvents(ctx, q, b.events, withEvents)
 		if err != nil {
 			return err
 		}
@@ -604,22 +616,21 @@ func chunk(n int) int {
 // statement journal to undo the statement's earlier rows, a tenth of the
 // writer's time. SQLite's statement has no RETURNING either (see
 // insertEvents). docs/benchmarks.md, "Alarm centre", has the figures.
-var insertEventsSQL = chunked{
-	SQLite:   newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", "")[SQLite],
-	Postgres: newChunked("INSERT INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", " RETURNING id")[Postgres],
-}
+var insertEventsSQL = newChunked("INSERT OR FAIL INTO alarm_events ("+eventColumns+") VALUES ", eventGroup, ", ", "")[SQLite]
 
 var eventGroup = "(" + strings.Repeat("?, ", strings.Count(eventColumns, ",")) + "?)"
 
-// insertEvents inserts events in as few statements as eventChunks allow
-// and returns their ids in order. A multi-row INSERT inserts its rows in
-// the order of VALUES. On SQLite, under its one writer, a row without an
-// id gets the table's largest rowid plus one, so the statement's rows
-// hold the n ids that end with the last one inserted; RETURNING would
-// cost a temporary table and a read per row. On PostgreSQL the identity
-// sequence grows in that order, but the order RETURNING lists the ids in
-// is not promised, so they are sorted.
-func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent) ([]int64, error) {
+// insertEvents inserts events and returns their ids in order: on
+// PostgreSQL in one statement (insertEventsUnnest), on SQLite in as few
+// as eventChunks allow. A multi-row INSERT inserts its rows in the order
+// of VALUES, and under SQLite's one writer a row without an id gets the
+// table's largest rowid plus one, so the statement's rows hold the n ids
+// that end with the last one inserted; RETURNING would cost a temporary
+// table and a read per row.
+func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEvent, receipt *receiptWrite) ([]int64, error) {
+	if s.dialect == Postgres {
+		return s.insertEventsUnnest(ctx, q, events, receipt)
+	}
 	ids := make([]int64, 0, len(events))
 	for rest := events; len(rest) > 0; {
 		n := chunk(len(rest))
@@ -638,34 +649,119 @@ func (s *Store) insertEvents(ctx context.Context, q querier, events []pendingEve
 }
 
 func (s *Store) insertEventRows(ctx context.Context, q querier, n int, a []any) ([]int64, error) {
-	if s.dialect == SQLite {
-		res, err := q.ExecContext(ctx, insertEventsSQL[SQLite][n], a...)
-		if err != nil {
-			return nil, err
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return nil, err
-		}
-		if k, err := res.RowsAffected(); err != nil || k != int64(n) {
-			return nil, fmt.Errorf("%d rows inserted (%v)", k, err)
-		}
-		ids := make([]int64, n)
-		for i := range ids {
-			ids[i] = last - int64(n-1-i)
-		}
-		return ids, nil
-	}
-	rows, err := q.QueryContext(ctx, insertEventsSQL[Postgres][n], a...)
+	res, err := q.ExecContext(ctx, insertEventsSQL[n], a...)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := int64s(rows)
+	last, err := res.LastInsertId()
 	if err != nil {
 		return nil, err
+	}
+	if k, err := res.RowsAffected(); err != nil || k != int64(n) {
+		return nil, fmt.Errorf("%d rows inserted (%v)", k, err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = last - int64(n-1-i)
+	}
+	return ids, nil
+}
+
+// insertEventsPostgresSQL inserts a batch's events from one array per
+// column, the first array being parameter $from: one statement and one
+// round trip for any number of rows, where rows of VALUES took one
+// statement per 64 rows, each with 1,088 parameters for the server to
+// parse and bind (docs/benchmarks.md, "MQTT ingest"). unnest gives the
+// rows in the arrays' order, and the identity sequence grows in that
+// order, but the order RETURNING lists the ids in is not promised, so
+// they are sorted.
+func insertEventsPostgresSQL(from int) string {
+	types := []string{"bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "boolean", "text", "text", "text", "timestamptz", "timestamptz"}
+	arrays := make([]string, len(types))
+	for i, t := range types {
+		arrays[i] = "$" + strconv.Itoa(from+i) + "::" + t + "[]"
+	}
+	return "INSERT INTO alarm_events (" + eventColumns + ") SELECT * FROM unnest(" + strings.Join(arrays, ", ") + ") RETURNING id"
+}
+
+var (
+	insertEventsUnnestSQL = insertEventsPostgresSQL(1)
+	// insertEventsWithReceiptSQL is insertEventsUnnestSQL with a receipt's
+	// write ahead of it, unfenced and fenced (see receiptSQL): each row
+	// returned also says whether the receipt was written.
+	insertEventsWithReceiptSQL = map[int]string{
+		3: "WITH receipt AS (" + writeReceiptSQL + " RETURNING 1) " + insertEventsPostgresSQL(4) + ", (SELECT count(*) FROM receipt)",
+		6: "WITH receipt AS (" + fencedReceiptSQL[Postgres] + " RETURNING 1) " + insertEventsPostgresSQL(7) + ", (SELECT count(*) FROM receipt)",
+	}
+)
+
+// insertEventsUnnest is insertEvents on PostgreSQL; receipt, when not
+// nil, is written in the same statement.
+func (s *Store) insertEventsUnnest(ctx context.Context, q querier, events []pendingEvent, receipt *receiptWrite) ([]int64, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	n := len(events)
+	community := make([]int64, n)
+	home, panel, sensor, incident := make([]*int64, n), make([]*int64, n), make([]*int64, n), make([]*int64, n)
+	source, account, seq, fingerprint, code, kind := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	restore := make([]bool, n)
+	area, zone, text := make([]string, n), make([]string, n), make([]string, n)
+	panelTime, received := make([]*time.Time, n), make([]time.Time, n)
+	orNull := func(id int64) *int64 {
+		if id == 0 {
+			return nil
+		}
+		return &id
+	}
+	for i, e := range events {
+		r, o := e.report, e.origin
+		community[i] = o.CommunityID
+		home[i], panel[i], sensor[i], incident[i] = orNull(o.HomeID), orNull(o.PanelID), orNull(o.SensorID), orNull(e.incident)
+		source[i], account[i], seq[i], fingerprint[i], code[i], kind[i] = string(r.Source), r.Account, r.Seq, r.Fingerprint, r.Code, string(r.Kind)
+		restore[i], area[i], zone[i], text[i] = r.Restore, r.Area, r.Zone, r.Text
+		if !r.PanelTime.IsZero() {
+			t := r.PanelTime.UTC()
+			panelTime[i] = &t
+		}
+		received[i] = r.ReceivedAt
+	}
+	columns := []any{community, home, panel, sensor, incident, source, account, seq, fingerprint, code, kind, restore, area, zone, text, panelTime, received}
+	query, a := insertEventsUnnestSQL, columns
+	if receipt != nil {
+		r := *receipt
+		r.now = s.now()
+		_, k := s.receiptSQL(r)
+		query, a = insertEventsWithReceiptSQL[k], append(r.args(), columns...)
+	}
+	rows, err := q.QueryContext(ctx, query, a...)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, n)
+	var written int64
+	for rows.Next() {
+		var id int64
+		dest := []any{&id}
+		if receipt != nil {
+			dest = append(dest, &written)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("insert %d events: %w", n, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", n, mapError(err))
 	}
 	if len(ids) != n {
-		return nil, fmt.Errorf("%d ids returned", len(ids))
+		return nil, fmt.Errorf("insert %d events: %d ids returned", n, len(ids))
+	}
+	if receipt != nil {
+		if err := receipt.written(written); err != nil {
+			return nil, err
+		}
 	}
 	slices.Sort(ids)
 	return ids, nil

@@ -68,16 +68,25 @@ func (s *Store) Leases(ctx context.Context) ([]jobs.Lease, error) {
 // commit: chore work commits while its lease holds, never after. The lock
 // lasts only the commit, so the holder's own renewal is not held up.
 func (s *Store) checkFence(ctx context.Context, tx *sql.Tx, f jobs.Fence) error {
+	var one int
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR SHARE"
 	}
-	var one int
-	err := tx.QueryRowContext(ctx, "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND expires_at > $3"+lock, f.Lease, f.Holder, s.now()).Scan(&one)
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM leases WHERE "+leaseHeldSQL+lock, f.Lease, f.Holder, s.now()).Scan(&one)
 	if err == sql.ErrNoRows {
-		return shequ.Errorf(shequ.ECONFLICT, "lease %s is no longer %s's: its chore's work is not committed", f.Lease, f.Holder)
+		return fenceLost(f, "its chore's work is not committed")
 	} else if err != nil {
 		return fmt.Errorf("lease %s: %w", f.Lease, err)
 	}
 	return nil
+}
+
+// leaseHeldSQL is the condition of a fence on the leases row: the lease
+// $1 is holder $2's and has not run out at the node's time $3.
+const leaseHeldSQL = "name = $1 AND holder = $2 AND expires_at > $3"
+
+// fenceLost is the error of work refused by its fence.
+func fenceLost(f jobs.Fence, what string) error {
+	return shequ.Errorf(shequ.ECONFLICT, "lease %s is no longer %s's: %s", f.Lease, f.Holder, what)
 }

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 )
 
 // isMQTTReceipt tells whether r carries the receipt of a batch of MQTT
@@ -33,10 +35,13 @@ func checkReceipt(r alarm.Report) error {
 	return nil
 }
 
-// mqttReceipts records the batch's MQTT receipts, each in its session's
+// mqttReceipts works out the batch's MQTT receipts, each its session's
 // row of mqtt_receipts, and returns the outcomes of the reports not to be
-// stored: the receipts, and the reports of messages that were stored
-// already. Nil when the batch has no receipt.
+// stored (the receipts, and the reports of messages that were stored
+// already; nil when the batch has no receipt) and the rows to write, which
+// the caller writes by the end of the transaction (writeReceipt, or with
+// the events on PostgreSQL: insertEventsUnnest). A second receipt of a
+// session in one batch finds the first one's row written.
 //
 // The row holds the messages of the last batch stored for the session,
 // whose PUBACKs may not have gone out. A message marked for the check
@@ -48,8 +53,9 @@ func checkReceipt(r alarm.Report) error {
 // again). A receipt whose checked messages were all in the row leaves the
 // row's other messages in it, after its own: they may come in the next
 // batch. Any other receipt replaces the row.
-func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Report) (map[int]alarm.Outcome, error) {
+func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Report) (map[int]alarm.Outcome, []receiptWrite, error) {
 	var skip map[int]alarm.Outcome
+	var writes []receiptWrite
 	for at, r := range reports {
 		if !isMQTTReceipt(r) {
 			continue
@@ -59,9 +65,15 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 		}
 		skip[at] = alarm.Outcome{}
 		if err := checkReceipt(r); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		session, entries := r.Receipt.Session, r.Receipt.Entries
+		if i := slices.IndexFunc(writes, func(w receiptWrite) bool { return w.receipt.Session == session }); i >= 0 {
+			if err := s.writeReceipt(ctx, q, writes[i]); err != nil {
+				return nil, nil, err
+			}
+			writes = slices.Delete(writes, i, i+1)
+		}
 		// inRow is the stored receipt's messages, read only when an entry
 		// asks for the check.
 		var stored []storedMessage
@@ -69,7 +81,7 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 		if slices.ContainsFunc(entries, func(e alarm.ReceiptEntry) bool { return e.Check }) {
 			var err error
 			if stored, err = s.receiptOf(ctx, q, session); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			inRow = make(map[uint16]uint64, len(stored))
 			for _, m := range stored {
@@ -80,7 +92,7 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 		next := at + 1
 		for _, e := range entries {
 			if next+e.Reports > len(reports) {
-				return nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer follow", e.Reports)
+				return nil, nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer follow", e.Reports)
 			}
 			// The reports a receipt announces are its own request's sensor
 			// reports: a count too high must not reach into the next
@@ -88,7 +100,7 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 			// and have it skipped as a duplicate.
 			for _, f := range reports[next : next+e.Reports] {
 				if f.Source != alarm.SourceMQTT || f.IsBatchReceipt() {
-					return nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer of its sensors follow", e.Reports)
+					return nil, nil, fmt.Errorf("mqtt receipt: %d reports announced, fewer of its sensors follow", e.Reports)
 				}
 			}
 			if e.Check && resending {
@@ -121,13 +133,84 @@ func (s *Store) mqttReceipts(ctx context.Context, q querier, reports []alarm.Rep
 				row = append(row, storedMessage{e.PacketID, e.Digest})
 			}
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO mqtt_receipts (session, messages, stored_at) VALUES ($1, $2, $3)
-			ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`,
-			session, formatStored(row), r.ReceivedAt.UTC()); err != nil {
-			return nil, fmt.Errorf("mqtt receipt: %w", err)
-		}
+		writes = append(writes, receiptWrite{receipt: r.Receipt, messages: formatStored(row), at: r.ReceivedAt.UTC()})
 	}
-	return skip, nil
+	return skip, writes, nil
+}
+
+// receiptWrite is a session's row of mqtt_receipts to be written.
+type receiptWrite struct {
+	receipt  *alarm.BatchReceipt
+	messages string
+	at       time.Time
+	now      time.Time // the node's time, for the fence
+}
+
+// args are the write's parameters for receiptSQL's statement.
+func (w receiptWrite) args() []any {
+	if f := w.receipt.Fence; f != (jobs.Fence{}) {
+		return []any{f.Lease, f.Holder, w.now, w.receipt.Session, w.messages, w.at}
+	}
+	return []any{w.receipt.Session, w.messages, w.at}
+}
+
+const (
+	// writeReceiptSQL and writeFencedReceiptSQL replace the session's row;
+	// receiptSQL picks one for a write.
+	writeReceiptSQL = `INSERT INTO mqtt_receipts (session, messages, stored_at) VALUES ($1, $2, $3)
+		ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`
+	// writeFencedReceiptSQL writes the row only while the lease holds:
+	// the fence of the other lease-holding writes (checkFence, with
+	// leaseHeldSQL's condition) in the receipt's own statement, which
+	// saves the batch a round trip. The receipt is the batch's last write
+	// (see Ingest), so on PostgreSQL the lease row is locked shared, as
+	// checkFence locks it, from then until the commit: another node's
+	// take-over waits for the batch's commit.
+	writeFencedReceiptSQL = `INSERT INTO mqtt_receipts (session, messages, stored_at) SELECT %s FROM leases WHERE ` + leaseHeldSQL + `%s
+		ON CONFLICT (session) DO UPDATE SET messages = excluded.messages, stored_at = excluded.stored_at`
+)
+
+// fencedReceiptSQL is writeFencedReceiptSQL for each dialect: PostgreSQL
+// needs the selected parameters' types.
+var fencedReceiptSQL = map[string]string{
+	SQLite:   fmt.Sprintf(writeFencedReceiptSQL, "$4, $5, $6", ""),
+	Postgres: fmt.Sprintf(writeFencedReceiptSQL, "$4::text, $5::text, $6::timestamptz", " FOR SHARE"),
+}
+
+// receiptSQL is the statement that writes w, and how many parameters it
+// takes: fenced by the receipt's lease when it has one
+// (alarm.BatchReceipt.Fence).
+func (s *Store) receiptSQL(w receiptWrite) (string, int) {
+	if w.receipt.Fence != (jobs.Fence{}) {
+		return fencedReceiptSQL[s.dialect], 6
+	}
+	return writeReceiptSQL, 3
+}
+
+// writeReceipt replaces the session's row: a node that lost the receipt's
+// lease stores neither the receipt nor, since the error fails the
+// transaction, the batch's reports.
+func (s *Store) writeReceipt(ctx context.Context, q querier, w receiptWrite) error {
+	w.now = s.now()
+	query, _ := s.receiptSQL(w)
+	res, err := q.ExecContext(ctx, query, w.args()...)
+	if err != nil {
+		return fmt.Errorf("mqtt receipt: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("mqtt receipt: %w", err)
+	}
+	return w.written(n)
+}
+
+// written checks the rows a write of the receipt changed: none when its
+// fence refused it.
+func (w receiptWrite) written(n int64) error {
+	if n == 0 {
+		return fenceLost(w.receipt.Fence, "the batch is not stored")
+	}
+	return nil
 }
 
 // storedMessage is a message of a stored receipt.

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
@@ -55,25 +57,12 @@ func TestMQTTReceipts(t *testing.T) {
 				return alarm.ReceiptEntry{InSession: true, PacketID: id, Digest: digest, Reports: n}
 			}
 			other := func(n int) alarm.ReceiptEntry { return alarm.ReceiptEntry{Reports: n} }
-			// ingest stores a batch and returns which of its reports were
-			// left out as stored before ("d"), stored ("s") or neither
-			// ("-": the receipt).
+			// ingest stores a batch and returns its outcomes (outcomeLetters).
 			ingest := func(reports ...alarm.Report) string {
 				t.Helper()
 				out, err := st.Ingest(ctx, reports)
 				mustOK(t, err)
-				s := ""
-				for _, o := range out {
-					switch {
-					case o.Duplicate:
-						s += "d"
-					case o.EventID != 0:
-						s += "s"
-					default:
-						s += "-"
-					}
-				}
-				return s
+				return outcomeLetters(out)
 			}
 			state := func() string {
 				t.Helper()
@@ -164,4 +153,120 @@ func TestMQTTReceipts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMQTTReceiptFenced: with several nodes one subscribes at a time,
+// under a lease, and its receipts carry the lease (alarm.BatchReceipt's
+// Fence). A node that lost the lease while it was paused, and wakes up
+// with a batch in hand after another node took over and received the same
+// messages, stores neither the batch nor its receipt: the change would be
+// stored twice, and the receipt the new holder relies on replaced. The
+// new holder's delivery of messages the old one stored is recognised by
+// the receipt, so each change is stored once.
+func TestMQTTReceiptFenced(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			start := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+			clock := shequtest.NewClock(start)
+			dsn := sqlstoretest.DSN(t, d)
+			a, b := sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
+			ctx := t.Context()
+			tr := makeTree(t, a, "fence")
+			mustOK(t, a.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorDoor, Zone: "door", MQTTName: "door"}))
+			const lease = "mqtt-subscriber"
+			fenceA, fenceB := jobs.Fence{Lease: lease, Holder: "a"}, jobs.Fence{Lease: lease, Holder: "b"}
+
+			// The door's changes: message n (packet id n, digest n) opens
+			// the door when odd and closes it when even.
+			door := func(n int) alarm.Report {
+				restore := n%2 == 0
+				code := "BA"
+				if restore {
+					code = "BR"
+				}
+				return alarm.Report{Source: alarm.SourceMQTT, Account: "door", Kind: alarm.KindEntryExit, Code: code, Restore: restore, ReceivedAt: clock.Now()}
+			}
+			// batch is a batch of messages with its receipt, fenced by f;
+			// check: the receiver asks the store whether they were stored.
+			batch := func(f jobs.Fence, check bool, msgs ...int) []alarm.Report {
+				rc := &alarm.BatchReceipt{Session: "shequ-cluster", Fence: f}
+				var reports []alarm.Report
+				for _, n := range msgs {
+					rc.Entries = append(rc.Entries, alarm.ReceiptEntry{InSession: true, Check: check, PacketID: uint16(n), Digest: uint64(n), Reports: 1})
+					reports = append(reports, door(n))
+				}
+				return append([]alarm.Report{{Source: alarm.SourceMQTT, Kind: alarm.KindBatchReceipt, ReceivedAt: clock.Now(), Receipt: rc}}, reports...)
+			}
+			stored := func() string {
+				t.Helper()
+				var events int
+				var messages string
+				mustOK(t, a.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM alarm_events WHERE source = 'mqtt'").Scan(&events))
+				mustOK(t, a.DB().QueryRowContext(ctx, "SELECT messages FROM mqtt_receipts WHERE session = 'shequ-cluster'").Scan(&messages))
+				return fmt.Sprintf("%d events, receipt %q", events, messages)
+			}
+
+			if got, err := a.AcquireLease(ctx, lease, "a", 10*time.Second); err != nil || !got {
+				t.Fatalf("a takes the lease: %v %v", got, err)
+			}
+			out, err := a.Ingest(ctx, batch(fenceA, true, 1, 2))
+			if err != nil || outcomeLetters(out) != "-ss" {
+				t.Fatalf("a's first batch: %s %v", outcomeLetters(out), err)
+			}
+			// a is paused past its lease, its PUBACKs of 1 and 2 lost with
+			// its connection; b takes over, and the broker sends b the
+			// two again, then message 3.
+			clock.Advance(11 * time.Second)
+			if got, err := b.AcquireLease(ctx, lease, "b", 10*time.Second); err != nil || !got {
+				t.Fatalf("b takes the lease: %v %v", got, err)
+			}
+			out, err = b.Ingest(ctx, batch(fenceB, true, 1, 2, 3))
+			if err != nil || outcomeLetters(out) != "-dds" {
+				t.Fatalf("b's first batch: %s %v", outcomeLetters(out), err)
+			}
+			want := stored()
+			if want != `3 events, receipt "1:1 2:2 3:3"` {
+				t.Errorf("after b's batch: %s", want)
+			}
+			// a wakes up with message 3, received before it was paused,
+			// and stores it as its own: refused, whole.
+			out, err = a.Ingest(ctx, batch(fenceA, false, 3))
+			if shequ.ErrorCode(err) != shequ.ECONFLICT {
+				t.Errorf("a's batch after it lost the lease: %s %v, want a conflict", outcomeLetters(out), err)
+			}
+			// So is its emptying of the receipt, which would make b take
+			// a resend of 1, 2 or 3 for a new message.
+			if _, err := a.Ingest(ctx, batch(fenceA, false)); shequ.ErrorCode(err) != shequ.ECONFLICT {
+				t.Errorf("a's empty receipt after it lost the lease: %v, want a conflict", err)
+			}
+			if got := stored(); got != want {
+				t.Errorf("after a's stale writes: %s, want %s", got, want)
+			}
+			// b goes on.
+			out, err = b.Ingest(ctx, batch(fenceB, false, 4))
+			if err != nil || outcomeLetters(out) != "-s" {
+				t.Fatalf("b's next batch: %s %v", outcomeLetters(out), err)
+			}
+			if got := stored(); got != `4 events, receipt "4:4"` {
+				t.Errorf("after b's next batch: %s", got)
+			}
+		})
+	}
+}
+
+// outcomeLetters tells, for each report of a batch, whether it was left
+// out as stored before ("d"), stored ("s") or neither ("-": the receipt).
+func outcomeLetters(out []alarm.Outcome) string {
+	s := ""
+	for _, o := range out {
+		switch {
+		case o.Duplicate:
+			s += "d"
+		case o.EventID != 0:
+			s += "s"
+		default:
+			s += "-"
+		}
+	}
+	return s
 }

@@ -81,7 +81,7 @@ func BenchmarkIngestMosquitto(b *testing.B) {
 		c.Close()
 		preload(b, m.url(), b.N)
 
-		drain(b, cfg, h, &h.n)
+		drain(b, cfg, h, &h.n, nil)
 	})
 	b.Run("mosquitto_sub", func(b *testing.B) {
 		sub, err := exec.LookPath("mosquitto_sub")
@@ -116,9 +116,15 @@ func BenchmarkIngestMosquitto(b *testing.B) {
 // the CPU the test process spent per message meanwhile (the client, the
 // pipeline and, with a store, the store's side of the driver; not the
 // broker's nor PostgreSQL's), which a loaded machine blurs less than the
-// rate.
-func drain(b *testing.B, cfg Config, h Handler, n *atomic.Int64) {
+// rate. server, when not nil, is the CPU time the database server's
+// processes of the benchmark have used, reported per message as
+// server-cpu-µs/msg.
+func drain(b *testing.B, cfg Config, h Handler, n *atomic.Int64, server func() time.Duration) {
 	b.Helper()
+	var server0 time.Duration
+	if server != nil {
+		server0 = server()
+	}
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	c, err := NewClient(cfg, doors(benchSensors, nil), h)
@@ -140,6 +146,9 @@ func drain(b *testing.B, cfg Config, h Handler, n *atomic.Int64) {
 	<-c.Done()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
+	if server != nil {
+		b.ReportMetric(float64((server()-server0).Microseconds())/float64(b.N), "server-cpu-µs/msg")
+	}
 }
 
 // cpuTime is the CPU time the process has used.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/shequ/shequ/jobs"
 )
 
 // Config configures the ingestion. The zero value plus URL or Listen is a
@@ -43,20 +45,23 @@ type Config struct {
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
 	// ReceiveMaximum is how many unacknowledged messages the external
-	// broker may send at once. Default 2048: the window must hold several
+	// broker may send at once. Default 4096: the window must hold several
 	// batches (MaxBatch), so that the broker keeps sending while one is
 	// stored. It is also how many deliveries of a term are checked against
 	// the stored receipt: the most the broker can be sending again.
 	ReceiveMaximum uint16
 
-	// MaxBatch is the most messages stored in one Handle call. Default
-	// 512: a backlog drained in batches of 512 cost 15 % (SQLite) and
-	// 28 % (PostgreSQL) less CPU per message than in batches of 256
-	// (BenchmarkIngestMosquittoStore); the commit of one batch holds up
-	// the panels' frames in the same group commit for a few milliseconds.
+	// MaxBatch is the most messages stored in one Handle call; a batch
+	// takes what is queued up to it, so only a deep backlog makes batches
+	// this big. Default 1024: on PostgreSQL a backlog drained in batches
+	// of 1024 cost about 15 % less CPU per message in this process, and
+	// 5–10 % less in the server, than in batches of 512, which cost 15–28 %
+	// less than 256 (BenchmarkIngestMosquittoStore, docs/benchmarks.md); the commit
+	// of one batch holds up the panels' frames in the same group commit
+	// for some milliseconds.
 	MaxBatch int
 	// QueueSize is the number of messages waiting for the worker. Default
-	// 4096; keep it above ReceiveMaximum so that paho's reader never waits.
+	// 8192; keep it above ReceiveMaximum so that paho's reader never waits.
 	QueueSize int
 	// RetryMin and RetryMax bound the backoff between attempts to store a
 	// batch when Handle fails. Defaults 200 ms and 30 s.
@@ -118,13 +123,13 @@ func (c Config) withDefaults() Config {
 		c.ReconnectMax = max(30*time.Second, c.ReconnectMin)
 	}
 	if c.ReceiveMaximum == 0 {
-		c.ReceiveMaximum = 2048
+		c.ReceiveMaximum = 4096
 	}
 	if c.MaxBatch <= 0 {
-		c.MaxBatch = 512
+		c.MaxBatch = 1024
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = 4096
+		c.QueueSize = 8192
 	}
 	if c.RetryMin <= 0 {
 		c.RetryMin = 200 * time.Millisecond
@@ -232,7 +237,10 @@ func subscribeTerm(ctx context.Context, cfg Config, p *pipeline) {
 		cfg.Logger.Error("mqtt: cannot start the client", "err", err)
 		return
 	}
-	c.term = p.beginTerm()
+	// Under Elect's lease (jobs.Leader) ctx carries its fence: the term's
+	// receipts, and so its batches, are stored only while it holds.
+	fence, _ := jobs.FenceFrom(ctx)
+	c.term = p.beginTerm(fence)
 	c.log.Info("mqtt: subscribing for this node")
 	c.start()
 	<-ctx.Done()

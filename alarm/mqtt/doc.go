@@ -98,7 +98,8 @@
 // reuses an id only 65,535 messages later); and a crash after the
 // connection broke with PUBACKs unread and before the resends came,
 // which leaves only the last batch in the receipt. The cost is one
-// statement a batch (an upsert of the session's row), one read of the
+// statement a batch (an upsert of the session's row; on PostgreSQL part
+// of the statement that inserts the batch's events), one read of the
 // receipt for each batch with messages to check (stored even when it
 // gives no report), and a transaction to empty it when idle.
 //
@@ -115,7 +116,13 @@
 // in the broker's order; why not a shared subscription per node is said at
 // Config.Elect. When the subscribing node stops, it finishes the batch
 // being stored, confirms its PUBACKs and gives the lease up; the next node
-// starts from the stored state. The embedded broker runs on every node.
+// starts from the stored state. A node that loses the lease without
+// knowing it (paused past it) may still hold a batch the next node has
+// received again: each receipt carries the term's lease (jobs.Fence from
+// lead's context, alarm.BatchReceipt.Fence), and the store writes the
+// receipt, and commits the batch, only while the lease is the node's,
+// keeping it from changing hands until that commit. The embedded broker
+// runs on every node.
 //
 // # Restart
 //

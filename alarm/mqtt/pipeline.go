@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 )
 
 // Handler stores reports. It returns only once they are durable; a nil
@@ -78,6 +79,11 @@ type term struct {
 	// none will be.
 	mu    sync.Mutex
 	ended atomic.Bool // set under mu
+	// fence is the lease the term subscribes under, zero without one.
+	// end comes only once this node knows the lease is lost, which may
+	// be after another node took it over (this one was paused): the
+	// store's fence refuses the batches of that gap.
+	fence jobs.Fence
 }
 
 // end ends the term, waiting for the batch being stored to be stored.
@@ -286,7 +292,11 @@ func (p *pipeline) emptyReceipt(ctx context.Context) {
 			return
 		}
 	}
-	if err := p.handler.Handle(ctx, []alarm.Report{receipt(p.cfg.ClientID, nil, p.cfg.Now())}); err != nil {
+	var fence jobs.Fence
+	if t != nil {
+		fence = t.fence
+	}
+	if err := p.handler.Handle(ctx, []alarm.Report{receipt(p.cfg.ClientID, nil, fence, p.cfg.Now())}); err != nil {
 		p.log.Debug("mqtt: stored receipt not emptied", "err", err)
 		return
 	}
@@ -295,12 +305,12 @@ func (p *pipeline) emptyReceipt(ctx context.Context) {
 
 // beginTerm starts a subscription term: what the worker remembers is
 // forgotten before the term's first delivery.
-func (p *pipeline) beginTerm() *term {
+func (p *pipeline) beginTerm(fence jobs.Fence) *term {
 	if err := p.enqueue(&delivery{reset: true}); err != nil {
 		// Stopped: nothing more is stored anyway.
 		p.log.Debug("mqtt: term not begun", "err", err)
 	}
-	return &term{}
+	return &term{fence: fence}
 }
 
 // shutdown stops taking deliveries and waits for the worker to return,
@@ -336,7 +346,7 @@ func (p *pipeline) process(ctx context.Context, batch []*delivery) {
 			}
 			return
 		}
-		res, err := p.store(ctx, batch)
+		res, err := p.store(ctx, batch, t)
 		if err == nil {
 			for name, st := range res.next {
 				p.memory[name] = st
@@ -449,7 +459,7 @@ type storeResult struct {
 // It changes nothing of the pipeline's: what to remember is returned,
 // and remembered once the Handler succeeded, so that a retry of the
 // batch decides the same.
-func (p *pipeline) store(ctx context.Context, batch []*delivery) (storeResult, error) {
+func (p *pipeline) store(ctx context.Context, batch []*delivery, t *term) (storeResult, error) {
 	res := storeResult{next: map[string]State{}, conns: map[string]*connView{}}
 	reports := []alarm.Report{{}} // [0]: the receipt, if any
 	var entries []alarm.ReceiptEntry
@@ -495,7 +505,11 @@ func (p *pipeline) store(ctx context.Context, batch []*delivery) (storeResult, e
 		return res, nil
 	}
 	if external {
-		reports[0] = receipt(p.cfg.ClientID, entries, p.cfg.Now())
+		var fence jobs.Fence
+		if t != nil {
+			fence = t.fence
+		}
+		reports[0] = receipt(p.cfg.ClientID, entries, fence, p.cfg.Now())
 		res.receipt = true
 	} else {
 		reports = reports[1:]

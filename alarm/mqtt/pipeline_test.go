@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 )
 
 // feeder drives a pipeline directly, without a broker.
@@ -217,6 +218,29 @@ func TestPipelineReceipt(t *testing.T) {
 	waitFor(t, 2*time.Second, "reports", func() bool { rr.mu.Lock(); defer rr.mu.Unlock(); return rr.reports == 3 })
 	send(4, "zigbee2mqtt/d0", contact(true), true)
 	time.Sleep(100 * time.Millisecond)
+	if got := rr.snapshot(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("receipts %+v, want %+v", got, want)
+	}
+}
+
+// TestPipelineReceiptFence: the receipts of a term under a lease carry
+// its fence, the emptying one too, so that the store refuses them once
+// another node holds the lease (sqlstore's TestMQTTReceiptFenced).
+func TestPipelineReceiptFence(t *testing.T) {
+	rr := &receiptRecorder{}
+	cfg := Config{ClientID: "shequ-f", ReceiveMaximum: 1, Logger: testLogger(t)}
+	p := newPipeline(cfg, doors(1, nil), rr)
+	p.start(context.Background())
+	t.Cleanup(p.shutdown)
+	fence := jobs.Fence{Lease: "mqtt-subscriber", Holder: "node-a"}
+	tm := p.beginTerm(fence)
+	d := &delivery{topic: "zigbee2mqtt/d0", payload: []byte(contact(false)), receivedAt: time.Now(), id: 1, conn: new(int), acker: nopAcker{}, term: tm}
+	if err := p.enqueue(d); err != nil {
+		t.Fatal(err)
+	}
+	entry := alarm.ReceiptEntry{InSession: true, Check: true, PacketID: 1, Digest: digest(d), Reports: 1}
+	want := []alarm.BatchReceipt{{Session: "shequ-f", Entries: []alarm.ReceiptEntry{entry}, Fence: fence}, {Session: "shequ-f", Fence: fence}}
+	waitFor(t, 2*time.Second, "receipts", func() bool { return len(rr.snapshot()) >= 2 })
 	if got := rr.snapshot(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("receipts %+v, want %+v", got, want)
 	}

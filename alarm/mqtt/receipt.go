@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/jobs"
 )
 
 // receipt returns the report that carries a batch's receipt to the
@@ -17,12 +18,14 @@ import (
 // the PUBACKs the broker sends the stored batch again, and only the
 // stored receipt can tell those messages from new ones. The package
 // documentation ("Acknowledgement") has the rule. No entries: the stored
-// receipt is emptied.
-func receipt(session string, entries []alarm.ReceiptEntry, at time.Time) alarm.Report {
+// receipt is emptied. fence is the subscriber's lease of the term the
+// messages came in (zero without Config.Elect's lease): the store takes
+// the receipt, and the batch with it, only while that lease holds.
+func receipt(session string, entries []alarm.ReceiptEntry, fence jobs.Fence, at time.Time) alarm.Report {
 	return alarm.Report{
 		Source:     alarm.SourceMQTT,
 		Kind:       alarm.KindBatchReceipt,
 		ReceivedAt: at,
-		Receipt:    &alarm.BatchReceipt{Session: session, Entries: entries},
+		Receipt:    &alarm.BatchReceipt{Session: session, Entries: entries, Fence: fence},
 	}
 }

@@ -1,18 +1,25 @@
 package mqtt
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
 	"github.com/shequ/shequ/demo"
+	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -76,8 +83,48 @@ func BenchmarkIngestMosquittoStore(b *testing.B) {
 			c.Close()
 			preload(b, m.url(), b.N)
 
-			drain(b, cfg, h, &h.n)
+			var server func() time.Duration
+			if dialect == sqlstore.Postgres {
+				server = func() time.Duration { return backendsCPU(b, st.DB()) }
+			}
+			drain(b, cfg, h, &h.n, server)
 			b.ReportMetric(float64(h.n.Load())/float64(max(h.calls.Load(), 1)), "reports/Handle")
 		})
 	}
+}
+
+// backendsCPU is the CPU time used so far by the PostgreSQL server
+// processes serving db's database (the benchmark's own, made for it),
+// read from /proc: the server is on this machine. Zero when it cannot be
+// read.
+func backendsCPU(b *testing.B, db *sql.DB) time.Duration {
+	rows, err := db.Query("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+	if err != nil {
+		b.Logf("backends: %v", err)
+		return 0
+	}
+	defer rows.Close()
+	var total time.Duration
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			b.Logf("backends: %v", err)
+			return 0
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone, or not on this machine
+		}
+		// After the command's closing parenthesis: state is field 3,
+		// utime and stime fields 14 and 15, in clock ticks (100 a second
+		// on Linux).
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(utime+stime) * 10 * time.Millisecond
+	}
+	return total
 }
