@@ -308,7 +308,7 @@ func (s *Store) CreateSensor(ctx context.Context, scope auth.Scope, x *alarm.Sen
 	if err := x.Validate(); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		h, err := oneOf(ctx, tx, homes, scope, x.HomeID, scanHome)
 		if err != nil {
 			return shequ.Invalid(map[string]string{"home_id": fmt.Sprintf("home %d not found", x.HomeID)})
@@ -331,6 +331,11 @@ func (s *Store) CreateSensor(ctx context.Context, scope auth.Scope, x *alarm.Sen
 		x.ID = id
 		return s.change(ctx, tx, x.CommunityID, "create", "alarm_sensor", id, nil, x)
 	})
+	if err == nil {
+		// A message of it may have come before it was registered.
+		s.sensorDir.forgetMiss(x.MQTTName)
+	}
+	return err
 }
 
 // ListSensors returns the sensors scope reaches.
@@ -368,24 +373,6 @@ func (s *Store) LastSensorReports(ctx context.Context, name string) ([]alarm.Rep
 		}
 		r.Kind = alarm.Kind(kind)
 		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// SensorDirectory returns every sensor's name with its kind and zone.
-func (s *Store) SensorDirectory(ctx context.Context) (map[string][2]string, error) {
-	rows, err := s.reader().QueryContext(ctx, "SELECT mqtt_name, kind, zone FROM alarm_sensors")
-	if err != nil {
-		return nil, fmt.Errorf("sensor directory: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][2]string{}
-	for rows.Next() {
-		var name, kind, zone string
-		if err := rows.Scan(&name, &kind, &zone); err != nil {
-			return nil, err
-		}
-		out[name] = [2]string{kind, zone}
 	}
 	return out, rows.Err()
 }

@@ -5,25 +5,44 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/shequ/shequ/alarm"
 )
 
 // sensorDirectory remembers, per MQTT name, the sensors this node has
-// read, so that an ingest batch of sensor reports costs no statement for
-// its sensors: a sensor's id, community, home, kind and zone are written
-// once, by CreateSensor, and never changed (nothing updates those columns
-// or deletes a sensor), so an entry never goes stale. Only sensors found
-// are remembered: one registered later is looked up when its first report
-// comes. Before this, each report read its sensor with a statement of its
-// own, and each sensor's home was read with three more per batch
-// (docs/benchmarks.md, "MQTT ingest").
+// read — the one directory of sensors, for the MQTT subscriber's
+// translation (Store.Sensor) and the ingest batches alike — so that a
+// sensor report costs no statement for its sensor: a sensor's id,
+// community, home, kind and zone are written once, by CreateSensor, and
+// never changed (nothing updates those columns or deletes a sensor), so
+// an entry never goes stale. Before this, each report read its sensor
+// with a statement of its own, and each sensor's home was read with three
+// more per batch (docs/benchmarks.md, "MQTT ingest").
+//
+// A name looked up and not found is remembered too, for sensorMissTTL: a
+// device on the broker that is not a registered sensor, sending a message
+// a second, costs a statement once in that time rather than every
+// message; a sensor registered on another node meanwhile is found when it
+// has passed (on this node, CreateSensor forgets the miss at once).
 type sensorDirectory struct {
 	mu sync.Mutex
 	m  map[string]alarm.Origin
+	// missed holds, by name, when a look-up last found nothing (the
+	// machine's monotonic time: it times a cache, not the domain).
+	missed map[string]time.Time
 }
 
-func newSensorDirectory() *sensorDirectory { return &sensorDirectory{m: map[string]alarm.Origin{}} }
+// sensorMissTTL is how long a name found not to be a sensor is believed
+// not to be one; maxSensorMisses bounds the names remembered so.
+const (
+	sensorMissTTL   = 5 * time.Second
+	maxSensorMisses = 10_000
+)
+
+func newSensorDirectory() *sensorDirectory {
+	return &sensorDirectory{m: map[string]alarm.Origin{}, missed: map[string]time.Time{}}
+}
 
 func (d *sensorDirectory) get(name string) (alarm.Origin, bool) {
 	d.mu.Lock()
@@ -32,12 +51,69 @@ func (d *sensorDirectory) get(name string) (alarm.Origin, bool) {
 	return o, ok
 }
 
-func (d *sensorDirectory) remember(found map[string]alarm.Origin) {
+// missedLately tells whether name was looked up and not found within
+// sensorMissTTL.
+func (d *sensorDirectory) missedLately(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at, ok := d.missed[name]
+	return ok && time.Since(at) < sensorMissTTL
+}
+
+// remember keeps the sensors found, and notes the names asked for and not
+// found.
+func (d *sensorDirectory) remember(found map[string]alarm.Origin, asked []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for name, o := range found {
 		d.m[name] = o
+		delete(d.missed, name)
 	}
+	now := time.Now()
+	for _, name := range asked {
+		if _, ok := found[name]; ok {
+			continue
+		}
+		if len(d.missed) >= maxSensorMisses {
+			clear(d.missed)
+		}
+		d.missed[name] = now
+	}
+}
+
+// forgetMiss drops what a look-up of name found missing (CreateSensor).
+func (d *sensorDirectory) forgetMiss(name string) {
+	d.mu.Lock()
+	delete(d.missed, name)
+	d.mu.Unlock()
+}
+
+// sensorByNameSQL reads one sensor by its MQTT name (Store.Sensor).
+const sensorByNameSQL = "SELECT mqtt_name, id, community_id, home_id, kind, zone FROM alarm_sensors WHERE mqtt_name = $1"
+
+// Sensor returns the registered sensor with the MQTT name name (its id,
+// community, home, kind and zone), from the sensor directory or else the
+// database; known is false for a name that is not a registered sensor.
+// The MQTT subscriber translates a message by it; the ingest batch then
+// finds the same entry.
+func (s *Store) Sensor(ctx context.Context, name string) (o alarm.Origin, known bool, err error) {
+	if o, ok := s.sensorDir.get(name); ok {
+		return o, true, nil
+	}
+	if s.sensorDir.missedLately(name) {
+		return alarm.Origin{}, false, nil
+	}
+	var found string
+	err = s.reader().QueryRowContext(ctx, sensorByNameSQL, name).Scan(&found, &o.SensorID, &o.CommunityID, &o.HomeID, &o.SensorKind, &o.SensorZone)
+	switch {
+	case err == sql.ErrNoRows:
+		s.sensorDir.remember(nil, []string{name})
+		return alarm.Origin{}, false, nil
+	case err != nil:
+		return alarm.Origin{}, false, fmt.Errorf("sensor %q: %w", name, err)
+	}
+	s.sensorDir.remember(map[string]alarm.Origin{name: o}, nil)
+	return o, true, nil
 }
 
 var (
@@ -108,7 +184,7 @@ func (s *Store) sensorOrigins(ctx context.Context, q querier, b *ingestBatch, re
 	if s.txn == nil {
 		// Inside Atomic the sensor may be one created by the same,
 		// uncommitted transaction: remember nothing.
-		s.sensorDir.remember(found)
+		s.sensorDir.remember(found, todo)
 	}
 	for _, r := range reports {
 		if o, ok := b.sensors[r.Account]; ok && r.Source == alarm.SourceMQTT && o.HomeID != 0 {

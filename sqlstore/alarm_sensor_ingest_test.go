@@ -162,3 +162,39 @@ func benchIngestSensors(b *testing.B, dialect string, batch int, receipt bool) {
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/report")
 }
+
+// TestSensorDirectory: the one directory of sensors answers the MQTT
+// subscriber's translation. A registered sensor is found with its kind,
+// zone and home; a name that is not a sensor is believed not to be one
+// for a few seconds (another node's registration shows after that), but
+// a sensor registered on this node is found at once.
+func TestSensorDirectory(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := t.Context()
+			dsn := sqlstoretest.DSN(t, d)
+			a, b := sqlstoretest.OpenDSN(t, dsn, nil), sqlstoretest.OpenDSN(t, dsn, nil)
+			tr := makeTree(t, a, "sd")
+			mustOK(t, a.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorWindow, Zone: "kitchen", MQTTName: "sd_window"}))
+			o, known, err := b.Sensor(ctx, "sd_window")
+			mustOK(t, err)
+			if !known || o.SensorKind != alarm.SensorWindow || o.SensorZone != "kitchen" || o.HomeID != tr.home1.ID || o.CommunityID != tr.home1.CommunityID || o.SensorID == 0 {
+				t.Fatalf("sd_window: %+v %v", o, known)
+			}
+			for _, st := range []*sqlstore.Store{a, b} {
+				if _, known, err := st.Sensor(ctx, "sd_door"); err != nil || known {
+					t.Fatalf("sd_door before it is registered: %v %v", known, err)
+				}
+			}
+			// Registered on a: a knows at once; b still believes its
+			// miss (within the few seconds).
+			mustOK(t, a.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home2.ID, Kind: alarm.SensorDoor, Zone: "front door", MQTTName: "sd_door"}))
+			if o, known, err := a.Sensor(ctx, "sd_door"); err != nil || !known || o.HomeID != tr.home2.ID {
+				t.Fatalf("sd_door on the node that registered it: %+v %v %v", o, known, err)
+			}
+			if _, known, err := b.Sensor(ctx, "sd_door"); err != nil || known {
+				t.Fatalf("sd_door on the other node within the miss's time: %v %v (the miss was not remembered)", known, err)
+			}
+		})
+	}
+}

@@ -22,22 +22,14 @@ import (
 // registry from alarm_sensors, the last state from the stored events.
 type storeSensors struct {
 	st *sqlstore.Store
-	mu sync.Mutex
-	m  map[string][2]string
 }
 
 func (s *storeSensors) Sensor(name string) (string, string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		m, err := s.st.SensorDirectory(context.Background())
-		if err != nil {
-			return "", "", false
-		}
-		s.m = m
+	o, known, err := s.st.Sensor(context.Background(), name)
+	if err != nil {
+		return "", "", false
 	}
-	v, ok := s.m[name]
-	return v[0], v[1], ok
+	return o.SensorKind, o.SensorZone, known
 }
 
 func (s *storeSensors) LastState(ctx context.Context, name string) (State, bool, error) {

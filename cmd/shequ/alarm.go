@@ -389,30 +389,21 @@ func (p *panelAccounts) refreshEvery(ctx context.Context, d time.Duration) {
 	})
 }
 
-// sensorDirectory implements mqtt.Sensors over the store.
+// sensorDirectory implements mqtt.Sensors over the store's directory of
+// sensors (Store.Sensor), the one the ingest batches use too.
 type sensorDirectory struct {
-	store      *sqlstore.Store
-	log        *slog.Logger
-	mu         sync.Mutex
-	byName     map[string][2]string
-	lastReload time.Time
+	store *sqlstore.Store
+	log   *slog.Logger
 }
 
 // Sensor implements mqtt.Sensors.
 func (d *sensorDirectory) Sensor(name string) (kind, zone string, known bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	v, ok := d.byName[name]
-	if !ok && time.Since(d.lastReload) > 5*time.Second {
-		m, err := d.store.SensorDirectory(context.Background())
-		if err != nil {
-			d.log.Error("sensor directory", "err", err)
-			return "", "", false
-		}
-		d.byName, d.lastReload = m, time.Now()
-		v, ok = d.byName[name]
+	o, known, err := d.store.Sensor(context.Background(), name)
+	if err != nil {
+		d.log.Error("sensor directory", "err", err)
+		return "", "", false
 	}
-	return v[0], v[1], ok
+	return o.SensorKind, o.SensorZone, known
 }
 
 // LastState implements mqtt.Sensors.
