@@ -31,6 +31,9 @@ type sensorDirectory struct {
 	// missed holds, by name, when a look-up last found nothing (the
 	// machine's monotonic time: it times a cache, not the domain).
 	missed map[string]time.Time
+	// registered counts forgetMiss's calls: a look-up that began before
+	// a sensor was registered here must not note a miss after it.
+	registered uint64
 }
 
 // sensorMissTTL is how long a name found not to be a sensor is believed
@@ -60,14 +63,26 @@ func (d *sensorDirectory) missedLately(name string) bool {
 	return ok && time.Since(at) < sensorMissTTL
 }
 
+// generation returns the count of sensors registered here so far, to be
+// taken before a look-up and given to remember after it.
+func (d *sensorDirectory) generation() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.registered
+}
+
 // remember keeps the sensors found, and notes the names asked for and not
-// found.
-func (d *sensorDirectory) remember(found map[string]alarm.Origin, asked []string) {
+// found, unless a sensor was registered here since gen (the look-up may
+// have missed it).
+func (d *sensorDirectory) remember(found map[string]alarm.Origin, asked []string, gen uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for name, o := range found {
 		d.m[name] = o
 		delete(d.missed, name)
+	}
+	if d.registered != gen {
+		return
 	}
 	now := time.Now()
 	for _, name := range asked {
@@ -85,6 +100,7 @@ func (d *sensorDirectory) remember(found map[string]alarm.Origin, asked []string
 func (d *sensorDirectory) forgetMiss(name string) {
 	d.mu.Lock()
 	delete(d.missed, name)
+	d.registered++
 	d.mu.Unlock()
 }
 
@@ -103,16 +119,23 @@ func (s *Store) Sensor(ctx context.Context, name string) (o alarm.Origin, known 
 	if s.sensorDir.missedLately(name) {
 		return alarm.Origin{}, false, nil
 	}
+	gen := s.sensorDir.generation()
 	var found string
 	err = s.reader().QueryRowContext(ctx, sensorByNameSQL, name).Scan(&found, &o.SensorID, &o.CommunityID, &o.HomeID, &o.SensorKind, &o.SensorZone)
 	switch {
 	case err == sql.ErrNoRows:
-		s.sensorDir.remember(nil, []string{name})
+		if s.txn == nil {
+			s.sensorDir.remember(nil, []string{name}, gen)
+		}
 		return alarm.Origin{}, false, nil
 	case err != nil:
 		return alarm.Origin{}, false, fmt.Errorf("sensor %q: %w", name, err)
 	}
-	s.sensorDir.remember(map[string]alarm.Origin{name: o}, nil)
+	if s.txn == nil {
+		// Inside Atomic the sensor may be one created by the same,
+		// uncommitted transaction: remember nothing.
+		s.sensorDir.remember(map[string]alarm.Origin{name: o}, nil, gen)
+	}
 	return o, true, nil
 }
 
@@ -144,6 +167,7 @@ func (s *Store) sensorOrigins(ctx context.Context, q querier, b *ingestBatch, re
 		b.sensors[r.Account] = alarm.Origin{} // asked for below; not yet known
 		todo = append(todo, r.Account)
 	}
+	gen := s.sensorDir.generation()
 	found := map[string]alarm.Origin{}
 	scan := func(rows *sql.Rows) error {
 		var name string
@@ -184,7 +208,7 @@ func (s *Store) sensorOrigins(ctx context.Context, q querier, b *ingestBatch, re
 	if s.txn == nil {
 		// Inside Atomic the sensor may be one created by the same,
 		// uncommitted transaction: remember nothing.
-		s.sensorDir.remember(found, todo)
+		s.sensorDir.remember(found, todo, gen)
 	}
 	for _, r := range reports {
 		if o, ok := b.sensors[r.Account]; ok && r.Source == alarm.SourceMQTT && o.HomeID != 0 {

@@ -24,12 +24,9 @@ type storeSensors struct {
 	st *sqlstore.Store
 }
 
-func (s *storeSensors) Sensor(name string) (string, string, bool) {
-	o, known, err := s.st.Sensor(context.Background(), name)
-	if err != nil {
-		return "", "", false
-	}
-	return o.SensorKind, o.SensorZone, known
+func (s *storeSensors) Sensor(ctx context.Context, name string) (string, string, bool, error) {
+	o, known, err := s.st.Sensor(ctx, name)
+	return o.SensorKind, o.SensorZone, known, err
 }
 
 func (s *storeSensors) LastState(ctx context.Context, name string) (State, bool, error) {

@@ -244,11 +244,20 @@ type registry struct {
 	mu      sync.Mutex
 	loaded  []string // names LastState was asked for
 	failLS  int
+	// failSensor is how many asks of Sensor fail (the directory's
+	// database down).
+	failSensor int
 }
 
-func (g *registry) Sensor(name string) (string, string, bool) {
+func (g *registry) Sensor(ctx context.Context, name string) (string, string, bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failSensor > 0 {
+		g.failSensor--
+		return "", "", false, errors.New("database down (test)")
+	}
 	s, ok := g.sensors[name]
-	return s[0], s[1], ok
+	return s[0], s[1], ok, nil
 }
 
 func (g *registry) LastState(ctx context.Context, name string) (State, bool, error) {

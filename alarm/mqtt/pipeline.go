@@ -28,7 +28,10 @@ type Sensors interface {
 	// Sensor returns the kind (alarm.SensorDoor, alarm.SensorWindow,
 	// alarm.SensorPIR) and zone of a registered sensor. Messages of unknown
 	// names are logged (at most once per name per ten minutes) and skipped.
-	Sensor(name string) (kind, zone string, known bool)
+	// An error is treated like a failed Handle: the batch is retried, so
+	// that a registered sensor's message is never skipped (and
+	// acknowledged) because the directory could not be asked.
+	Sensor(ctx context.Context, name string) (kind, zone string, known bool, err error)
 	// LastState returns the state built from the sensor's stored events
 	// (see State.Apply). found=false means nothing is stored: the sensor is
 	// taken to be in its normal state, so a first message saying "open"
@@ -545,7 +548,10 @@ func (p *pipeline) translate(ctx context.Context, d *delivery, next map[string]S
 		}
 		return nil, nil
 	}
-	kind, zone, known := p.sensors.Sensor(name)
+	kind, zone, known, err := p.sensors.Sensor(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	if !known {
 		if p.unknown.allow("sensor:" + name) {
 			p.log.Warn("mqtt: message of an unregistered sensor skipped", "sensor", name, "topic", d.topic)

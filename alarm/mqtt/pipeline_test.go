@@ -271,6 +271,27 @@ func TestPipelineAcksOnlyAfterStorage(t *testing.T) {
 	}
 }
 
+// TestPipelineSensorDirectoryDown: while the directory of sensors cannot
+// be asked, a registered sensor's message is not skipped as unknown (and
+// acknowledged): its batch is retried and stored once the directory
+// answers, and only then acknowledged.
+func TestPipelineSensorDirectoryDown(t *testing.T) {
+	reg := doors(2, newRecorder())
+	reg.failSensor = 2
+	rec := newRecorder()
+	f := newFeeder(t, reg, rec)
+	f.send(1, false, "zigbee2mqtt/d0", contact(false)) // opens
+	waitFor(t, 2*time.Second, "acks", func() bool { return len(f.acked()) == 1 })
+	if got := sequences(rec.snapshot()); got["d0"] != "BA" || len(got) != 1 {
+		t.Errorf("got %v, want d0's opening stored", got)
+	}
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.failSensor != 0 {
+		t.Errorf("%d failures of the directory left unasked", reg.failSensor)
+	}
+}
+
 func TestPipelineLastState(t *testing.T) {
 	stored := newRecorder()
 	// Storage already holds: d0 opened; d1 opened then closed, tampered.

@@ -397,13 +397,9 @@ type sensorDirectory struct {
 }
 
 // Sensor implements mqtt.Sensors.
-func (d *sensorDirectory) Sensor(name string) (kind, zone string, known bool) {
-	o, known, err := d.store.Sensor(context.Background(), name)
-	if err != nil {
-		d.log.Error("sensor directory", "err", err)
-		return "", "", false
-	}
-	return o.SensorKind, o.SensorZone, known
+func (d *sensorDirectory) Sensor(ctx context.Context, name string) (kind, zone string, known bool, err error) {
+	o, known, err := d.store.Sensor(ctx, name)
+	return o.SensorKind, o.SensorZone, known, err
 }
 
 // LastState implements mqtt.Sensors.
