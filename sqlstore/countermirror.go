@@ -186,6 +186,12 @@ func (m *counterMirror) sync(ctx context.Context, db interface {
 	ch := make(chan struct{})
 	m.syncs[payload] = ch
 	m.mu.Unlock()
+	// An answer not waited for is forgotten, lest it wait forever.
+	defer func() {
+		m.mu.Lock()
+		delete(m.syncs, payload)
+		m.mu.Unlock()
+	}()
 	if _, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", CounterChannel, payload); err != nil {
 		return fmt.Errorf("counter mirror sync: %w", err)
 	}
@@ -349,6 +355,9 @@ func (m *counterMirror) heardFrom(name string) {
 		close(ch)
 		delete(m.syncs, name)
 		return
+	}
+	if strings.HasPrefix(name, syncPrefix) {
+		return // a sync's answer that came too late: no counter moved
 	}
 	if _, ok := m.moved[name]; !ok && len(m.moved) >= maxMirrored {
 		// The epoch takes over every move forgotten, and one more, so that

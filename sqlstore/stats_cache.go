@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -83,12 +84,18 @@ func statsKey(c int64, f assoc.StatsFilter, tz, today string, acc assoc.Access) 
 
 // figures returns the figures of key at version or newer: kept, or read
 // by another caller, or read by compute and kept. When the read of
-// another caller failed (its request cancelled, say), the caller asks
-// once more, and then reads or waits as anyone would.
+// another caller failed, the caller asks again (see below), and then
+// reads or waits as anyone would.
 func (k *statsCache) figures(ctx context.Context, key string, version int64, compute func() (assoc.ServiceStats, error)) (assoc.ServiceStats, error) {
 	f, own, err := k.flight(ctx, key, version, compute)
-	if err == nil && !own && f.err != nil {
-		f, _, err = k.flight(ctx, key, version, compute)
+	// Another caller's read that failed is asked again once; one that
+	// ended with its caller's request (cancelled, timed out) up to three
+	// times, since that says nothing of the figures.
+	for tries := 0; err == nil && !own && f.err != nil && tries < 3; tries++ {
+		if tries > 0 && !errors.Is(f.err, context.Canceled) && !errors.Is(f.err, context.DeadlineExceeded) {
+			break
+		}
+		f, own, err = k.flight(ctx, key, version, compute)
 	}
 	if err != nil {
 		return assoc.ServiceStats{}, err
@@ -149,14 +156,27 @@ func (k *statsCache) flight(ctx context.Context, key string, version int64, comp
 			return nil, true, ctx.Err()
 		}
 	}
+	ended := false
+	defer func() {
+		if !ended {
+			// compute panicked (the HTTP server recovers it): end the
+			// read, or every later caller of key would wait on it.
+			k.end(key, f, assoc.ServiceStats{}, errStatsPanicked, true)
+		}
+	}()
 	if k.beforeRead != nil {
 		k.beforeRead(f.version)
 	}
 	k.computed.Add(1)
 	st, err := compute()
+	ended = true
 	k.end(key, f, st, err, true)
 	return f, true, nil
 }
+
+// errStatsPanicked is the error of a read of the figures that panicked,
+// for those who waited on it.
+var errStatsPanicked = errors.New("reading the statistics panicked")
 
 // wait waits, k.mu held, for f to end.
 func (k *statsCache) wait(ctx context.Context, f *statsFlight) (*statsFlight, bool, error) {

@@ -267,3 +267,48 @@ func TestStatsOneReadPerKeyAtATime(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsReadThatPanicsEnds: a read of the figures that panics (the
+// HTTP server recovers it) ends its flight, so that the next caller of the
+// same figures reads them instead of waiting forever.
+func TestStatsReadThatPanicsEnds(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			st := sqlstoretest.Open(t, d, clock)
+			res, err := demo.Load(ctx, st, "demo-password-for-tests")
+			mustOK(t, err)
+			admin := assoc.Access{Admin: []int64{res.CommunityID}}
+			panicked := false
+			sqlstore.SetStatsBeforeRead(st, func(int64) {
+				if !panicked {
+					panicked = true
+					panic("a read goes wrong (test)")
+				}
+			})
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Fatal("the first read did not panic")
+					}
+				}()
+				_, _ = st.AssociationStats(ctx, admin, assoc.StatsFilter{})
+			}()
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			got, err := st.AssociationStats(wctx, admin, assoc.StatsFilter{})
+			if err != nil {
+				t.Fatalf("the read after the one that panicked: %v", err)
+			}
+			want, err := st.AssociationStatsRaw(ctx, admin, assoc.StatsFilter{})
+			mustOK(t, err)
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Errorf("figures %s, want %s", g, w)
+			}
+		})
+	}
+}
