@@ -9,7 +9,10 @@ import (
 // LeaseStore keeps the leases that make one node of several the leader of
 // a chore.
 type LeaseStore interface {
-	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// AcquireLease takes or renews the lease and returns when the
+	// holder's present hold of it began (its term): a renewal returns the
+	// same time, a lease taken again after it was lost a new one.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (acquiredAt time.Time, held bool, err error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
@@ -65,8 +68,8 @@ func (l *Leader) Run(ctx context.Context, chore func(context.Context)) {
 	}
 	retry = min(retry, every)
 	for {
-		if l.acquire(ctx, ttl) {
-			l.lead(ctx, ttl, every, chore)
+		if term, ok := l.acquire(ctx, ttl); ok {
+			l.lead(ctx, term, ttl, every, chore)
 		}
 		select {
 		case <-ctx.Done():
@@ -85,6 +88,10 @@ func (l *Leader) Run(ctx context.Context, chore func(context.Context)) {
 // stop it may come too late, the fence does not.
 type Fence struct {
 	Lease, Holder string
+	// Term is when the holder's hold began (the lease's acquired_at): a
+	// holder that lost the lease and took it again holds another term, in
+	// which the old term's work must not commit.
+	Term time.Time
 }
 
 type fenceKey struct{}
@@ -100,11 +107,14 @@ func FenceFrom(ctx context.Context) (Fence, bool) {
 	return f, ok
 }
 
-// lead runs chore while the lease is renewed; it returns when ctx ends (and
-// gives the lease up), when a renewal fails, or when chore returns.
-func (l *Leader) lead(ctx context.Context, ttl, every time.Duration, chore func(context.Context)) {
+// lead runs chore while the lease is renewed within the term that began
+// at term; it returns when ctx ends (and gives the lease up), when a
+// renewal fails or finds another term (the lease was lost and taken
+// again in between: the chore's fence no longer holds), or when chore
+// returns.
+func (l *Leader) lead(ctx context.Context, term time.Time, ttl, every time.Duration, chore func(context.Context)) {
 	l.Log.Info("leading", "chore", l.Name, "node", l.Holder)
-	choreCtx, stop := context.WithCancel(WithFence(ctx, Fence{Lease: l.Name, Holder: l.Holder}))
+	choreCtx, stop := context.WithCancel(WithFence(ctx, Fence{Lease: l.Name, Holder: l.Holder, Term: term}))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -133,9 +143,9 @@ func (l *Leader) lead(ctx context.Context, ttl, every time.Duration, chore func(
 			// A renewal that takes longer than TTL/3 would leave the
 			// chore running past the lease; bound it.
 			rctx, cancel := context.WithTimeout(ctx, every)
-			held := l.acquire(rctx, ttl)
+			renewed, held := l.acquire(rctx, ttl)
 			cancel()
-			if !held {
+			if !held || !renewed.Equal(term) {
 				stop()
 				<-done
 				l.Log.Warn("no longer leading", "chore", l.Name, "node", l.Holder)
@@ -145,10 +155,10 @@ func (l *Leader) lead(ctx context.Context, ttl, every time.Duration, chore func(
 	}
 }
 
-func (l *Leader) acquire(ctx context.Context, ttl time.Duration) bool {
-	held, err := l.Store.AcquireLease(ctx, l.Name, l.Holder, ttl)
+func (l *Leader) acquire(ctx context.Context, ttl time.Duration) (term time.Time, held bool) {
+	term, held, err := l.Store.AcquireLease(ctx, l.Name, l.Holder, ttl)
 	if err != nil && ctx.Err() == nil {
 		l.Log.Error("lease", "chore", l.Name, "err", err)
 	}
-	return err == nil && held
+	return term, err == nil && held
 }

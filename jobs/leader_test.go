@@ -93,3 +93,70 @@ func TestLeaderRunsAChoreOnOneNode(t *testing.T) {
 		})
 	}
 }
+
+// termStore is a LeaseStore that always grants the lease, in the term its
+// test sets.
+type termStore struct {
+	mu   sync.Mutex
+	term time.Time
+}
+
+func (s *termStore) AcquireLease(context.Context, string, string, time.Duration) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.term, true, nil
+}
+
+func (s *termStore) ReleaseLease(context.Context, string, string) error { return nil }
+
+// A renewal that finds another term (the lease was lost and taken again
+// while this node was paused) ends the chore of the old term, whose fence
+// no longer holds, and the chore starts again under the new term's fence.
+func TestLeaderEndsTheChoreOfAnOldTerm(t *testing.T) {
+	first := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+	store := &termStore{term: first}
+	terms := make(chan time.Time, 10)
+	ended := make(chan time.Time, 10)
+	l := &jobs.Leader{Store: store, Name: "timers", Holder: "a", TTL: 60 * time.Millisecond, Retry: 5 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Run(ctx, func(ctx context.Context) {
+			f, _ := jobs.FenceFrom(ctx)
+			terms <- f.Term
+			<-ctx.Done()
+			ended <- f.Term
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	next := func(ch chan time.Time, what string) time.Time {
+		t.Helper()
+		select {
+		case v := <-ch:
+			return v
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: nothing after 5 s", what)
+			return time.Time{}
+		}
+	}
+	if got := next(terms, "the first term's chore"); !got.Equal(first) {
+		t.Fatalf("the chore's fence has term %v, want %v", got, first)
+	}
+	// Renewals in the same term leave the chore running.
+	time.Sleep(100 * time.Millisecond)
+	if len(ended) != 0 {
+		t.Fatal("a renewal in the same term ended the chore")
+	}
+	second := first.Add(time.Minute)
+	store.mu.Lock()
+	store.term = second
+	store.mu.Unlock()
+	if got := next(ended, "the old term's chore ending"); !got.Equal(first) {
+		t.Fatalf("the chore that ended had term %v, want %v", got, first)
+	}
+	if got := next(terms, "the new term's chore"); !got.Equal(second) {
+		t.Fatalf("the new chore's fence has term %v, want %v", got, second)
+	}
+}

@@ -691,7 +691,7 @@ var (
 	// returned also says whether the receipt was written.
 	insertEventsWithReceiptSQL = map[int]string{
 		3: "WITH receipt AS (" + writeReceiptSQL + " RETURNING 1) " + insertEventsPostgresSQL(4) + ", (SELECT count(*) FROM receipt)",
-		6: "WITH receipt AS (" + fencedReceiptSQL[Postgres] + " RETURNING 1) " + insertEventsPostgresSQL(7) + ", (SELECT count(*) FROM receipt)",
+		7: "WITH receipt AS (" + fencedReceiptSQL[Postgres] + " RETURNING 1) " + insertEventsPostgresSQL(8) + ", (SELECT count(*) FROM receipt)",
 	}
 )
 

@@ -11,27 +11,29 @@ import (
 )
 
 // AcquireLease takes the lease called name for holder until ttl from now,
-// or renews it when holder has it already. It reports false, and changes
+// or renews it when holder has it already, and returns when the holder's
+// present hold began (its term, the row's acquired_at as stored): a
+// renewal keeps it, a lease taken again after another holder had it, or
+// after it was given back, starts another. It reports false, and changes
 // nothing, while another holder's lease has not run out. The expiry is
 // read on each node's clock: nodes must keep their clocks within a small
 // part of ttl of each other (NTP does).
-func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (acquiredAt time.Time, held bool, err error) {
 	now := s.now()
 	// One statement, so that two nodes racing for a free or expired lease
 	// cannot both win: the row's lock (PostgreSQL) or the one writer
 	// (SQLite) orders them, and the loser's WHERE no longer holds.
-	res, err := s.write.ExecContext(ctx, `INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
+	err = s.write.QueryRowContext(ctx, `INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
 			acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at ELSE excluded.acquired_at END
-		WHERE leases.holder = excluded.holder OR leases.expires_at < $3`, name, holder, now, now.Add(ttl))
-	if err != nil {
-		return false, fmt.Errorf("acquire lease %s: %w", name, err)
+		WHERE leases.holder = excluded.holder OR leases.expires_at < $3
+		RETURNING acquired_at`, name, holder, now, now.Add(ttl)).Scan(&acquiredAt)
+	if err == sql.ErrNoRows {
+		return time.Time{}, false, nil
+	} else if err != nil {
+		return time.Time{}, false, fmt.Errorf("acquire lease %s: %w", name, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("acquire lease %s: %w", name, err)
-	}
-	return n == 1, nil
+	return acquiredAt, true, nil
 }
 
 // ReleaseLease gives the lease up if holder has it, so that another node
@@ -73,7 +75,7 @@ func (s *Store) checkFence(ctx context.Context, tx *sql.Tx, f jobs.Fence) error 
 	if s.dialect == Postgres {
 		lock = " FOR SHARE"
 	}
-	err := tx.QueryRowContext(ctx, "SELECT 1 FROM leases WHERE "+leaseHeldSQL+lock, f.Lease, f.Holder, s.now()).Scan(&one)
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM leases WHERE "+leaseHeldSQL+lock, f.Lease, f.Holder, s.now(), f.Term).Scan(&one)
 	if err == sql.ErrNoRows {
 		return fenceLost(f, "its chore's work is not committed")
 	} else if err != nil {
@@ -83,8 +85,9 @@ func (s *Store) checkFence(ctx context.Context, tx *sql.Tx, f jobs.Fence) error 
 }
 
 // leaseHeldSQL is the condition of a fence on the leases row: the lease
-// $1 is holder $2's and has not run out at the node's time $3.
-const leaseHeldSQL = "name = $1 AND holder = $2 AND expires_at > $3"
+// $1 is holder $2's, in the term that began at $4, and has not run out at
+// the node's time $3.
+const leaseHeldSQL = "name = $1 AND holder = $2 AND expires_at > $3 AND acquired_at = $4"
 
 // fenceLost is the error of work refused by its fence.
 func fenceLost(f jobs.Fence, what string) error {

@@ -149,7 +149,7 @@ type receiptWrite struct {
 // args are the write's parameters for receiptSQL's statement.
 func (w receiptWrite) args() []any {
 	if f := w.receipt.Fence; f != (jobs.Fence{}) {
-		return []any{f.Lease, f.Holder, w.now, w.receipt.Session, w.messages, w.at}
+		return []any{f.Lease, f.Holder, w.now, f.Term, w.receipt.Session, w.messages, w.at}
 	}
 	return []any{w.receipt.Session, w.messages, w.at}
 }
@@ -173,8 +173,8 @@ const (
 // fencedReceiptSQL is writeFencedReceiptSQL for each dialect: PostgreSQL
 // needs the selected parameters' types.
 var fencedReceiptSQL = map[string]string{
-	SQLite:   fmt.Sprintf(writeFencedReceiptSQL, "$4, $5, $6", ""),
-	Postgres: fmt.Sprintf(writeFencedReceiptSQL, "$4::text, $5::text, $6::timestamptz", " FOR SHARE"),
+	SQLite:   fmt.Sprintf(writeFencedReceiptSQL, "$5, $6, $7", ""),
+	Postgres: fmt.Sprintf(writeFencedReceiptSQL, "$5::text, $6::text, $7::timestamptz", " FOR SHARE"),
 }
 
 // receiptSQL is the statement that writes w, and how many parameters it
@@ -182,7 +182,7 @@ var fencedReceiptSQL = map[string]string{
 // (alarm.BatchReceipt.Fence).
 func (s *Store) receiptSQL(w receiptWrite) (string, int) {
 	if w.receipt.Fence != (jobs.Fence{}) {
-		return fencedReceiptSQL[s.dialect], 6
+		return fencedReceiptSQL[s.dialect], 7
 	}
 	return writeReceiptSQL, 3
 }

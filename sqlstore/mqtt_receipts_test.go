@@ -174,7 +174,7 @@ func TestMQTTReceiptFenced(t *testing.T) {
 			tr := makeTree(t, a, "fence")
 			mustOK(t, a.CreateSensor(ctx, everywhere, &alarm.Sensor{HomeID: tr.home1.ID, Kind: alarm.SensorDoor, Zone: "door", MQTTName: "door"}))
 			const lease = "mqtt-subscriber"
-			fenceA, fenceB := jobs.Fence{Lease: lease, Holder: "a"}, jobs.Fence{Lease: lease, Holder: "b"}
+			var fenceA, fenceB jobs.Fence // with their terms, once taken
 
 			// The door's changes: message n (packet id n, digest n) opens
 			// the door when odd and closes it when even.
@@ -206,9 +206,11 @@ func TestMQTTReceiptFenced(t *testing.T) {
 				return fmt.Sprintf("%d events, receipt %q", events, messages)
 			}
 
-			if got, err := a.AcquireLease(ctx, lease, "a", 10*time.Second); err != nil || !got {
+			termA, got, err := a.AcquireLease(ctx, lease, "a", 10*time.Second)
+			if err != nil || !got {
 				t.Fatalf("a takes the lease: %v %v", got, err)
 			}
+			fenceA = jobs.Fence{Lease: lease, Holder: "a", Term: termA}
 			out, err := a.Ingest(ctx, batch(fenceA, true, 1, 2))
 			if err != nil || outcomeLetters(out) != "-ss" {
 				t.Fatalf("a's first batch: %s %v", outcomeLetters(out), err)
@@ -217,9 +219,11 @@ func TestMQTTReceiptFenced(t *testing.T) {
 			// its connection; b takes over, and the broker sends b the
 			// two again, then message 3.
 			clock.Advance(11 * time.Second)
-			if got, err := b.AcquireLease(ctx, lease, "b", 10*time.Second); err != nil || !got {
+			termB, got, err := b.AcquireLease(ctx, lease, "b", 10*time.Second)
+			if err != nil || !got {
 				t.Fatalf("b takes the lease: %v %v", got, err)
 			}
+			fenceB = jobs.Fence{Lease: lease, Holder: "b", Term: termB}
 			out, err = b.Ingest(ctx, batch(fenceB, true, 1, 2, 3))
 			if err != nil || outcomeLetters(out) != "-dds" {
 				t.Fatalf("b's first batch: %s %v", outcomeLetters(out), err)
@@ -249,6 +253,19 @@ func TestMQTTReceiptFenced(t *testing.T) {
 			}
 			if got := stored(); got != `4 events, receipt "4:4"` {
 				t.Errorf("after b's next batch: %s", got)
+			}
+			// b stops and gives the lease back; a, still in its old term
+			// with message 3, takes the lease again before it notices: a
+			// term of its own, and the old term's batch is still refused.
+			mustOK(t, b.ReleaseLease(ctx, lease, "b"))
+			if _, got, err := a.AcquireLease(ctx, lease, "a", 10*time.Second); err != nil || !got {
+				t.Fatalf("a takes the lease again: %v %v", got, err)
+			}
+			if _, err := a.Ingest(ctx, batch(fenceA, false, 3)); shequ.ErrorCode(err) != shequ.ECONFLICT {
+				t.Errorf("a's old term's batch once a holds the lease again: %v, want a conflict", err)
+			}
+			if got := stored(); got != `4 events, receipt "4:4"` {
+				t.Errorf("after a's old term's batch: %s", got)
 			}
 		})
 	}
