@@ -26,14 +26,7 @@ func TestCounterMirror(t *testing.T) {
 			a, b := sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
 			tr := makeTree(t, b, "cm")
 			all := auth.Scope{{}}
-			stamp := func() int64 {
-				t.Helper()
-				s, ok, err := a.ListStamp(ctx, "homes")
-				if err != nil || !ok {
-					t.Fatalf("stamp: %v %v", ok, err)
-				}
-				return s
-			}
+			stamp := func() int64 { t.Helper(); return homesStamp(t, a) }
 			// The mirror starts with the first sum asked for; it is
 			// believed once it listens.
 			stamp()
@@ -151,14 +144,7 @@ func TestCounterMirrorAsksTheFileOnDemand(t *testing.T) {
 	dsn := sqlstoretest.DSN(t, sqlstore.SQLite)
 	a, b := sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
 	tr := makeTree(t, b, "od")
-	stamp := func() int64 {
-		t.Helper()
-		s, ok, err := a.ListStamp(ctx, "homes")
-		if err != nil || !ok {
-			t.Fatalf("stamp: %v %v", ok, err)
-		}
-		return s
-	}
+	stamp := func() int64 { t.Helper(); return homesStamp(t, a) }
 	s0 := stamp()
 	idle := sqlstore.CounterFilePolls(a)
 	time.Sleep(150 * time.Millisecond)
@@ -182,4 +168,14 @@ func TestCounterMirrorAsksTheFileOnDemand(t *testing.T) {
 	if n := sqlstore.CounterFilePolls(a) - before; n < 1 || n > 5 {
 		t.Errorf("51 stamps in a burst asked the file %d times, want once (or a few, were the machine slow)", n)
 	}
+}
+
+// homesStamp is st's stamp of the homes list.
+func homesStamp(t *testing.T, st *sqlstore.Store) int64 {
+	t.Helper()
+	s, ok, err := st.ListStamp(t.Context(), "homes")
+	if err != nil || !ok {
+		t.Fatalf("stamp: %v %v", ok, err)
+	}
+	return s
 }

@@ -156,11 +156,7 @@ func TestStatsOneReadPerKeyAtATime(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-			st := sqlstoretest.Open(t, d, clock)
-			res, err := demo.Load(ctx, st, "demo-password-for-tests")
-			mustOK(t, err)
-			admin := assoc.Access{Admin: []int64{res.CommunityID}}
+			st, admin := demoStatsStore(t, d)
 			first, err := st.AssociationStats(ctx, admin, assoc.StatsFilter{})
 			mustOK(t, err)
 			if len(first.Associations) == 0 || first.Total.Individual == 0 {
@@ -276,11 +272,7 @@ func TestStatsReadThatPanicsEnds(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-			st := sqlstoretest.Open(t, d, clock)
-			res, err := demo.Load(ctx, st, "demo-password-for-tests")
-			mustOK(t, err)
-			admin := assoc.Access{Admin: []int64{res.CommunityID}}
+			st, admin := demoStatsStore(t, d)
 			panicked := false
 			sqlstore.SetStatsBeforeRead(st, func(int64) {
 				if !panicked {
@@ -311,4 +303,15 @@ func TestStatsReadThatPanicsEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// demoStatsStore is a store of dialect d with the demo's data, and the
+// access of its community's administrator to the statistics.
+func demoStatsStore(t *testing.T, d string) (*sqlstore.Store, assoc.Access) {
+	t.Helper()
+	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	st := sqlstoretest.Open(t, d, clock)
+	res, err := demo.Load(t.Context(), st, "demo-password-for-tests")
+	mustOK(t, err)
+	return st, assoc.Access{Admin: []int64{res.CommunityID}}
 }
