@@ -114,10 +114,9 @@ func (s *Store) LiveListener(changed func(), log *slog.Logger) *LiveListener {
 // that calls changed at every commit of live events, on a connection of
 // its own.
 func NewLiveListener(dsn string, changed func(), log *slog.Logger) *LiveListener {
-	if log == nil {
-		log = slog.Default()
-	}
-	return newLiveListener(newPGListener(dsn, log), true, changed, log)
+	l := newLiveListener(nil, true, changed, log)
+	l.listener = newPGListener(dsn, l.log)
+	return l
 }
 
 func newLiveListener(listener *pgListener, own bool, changed func(), log *slog.Logger) *LiveListener {
