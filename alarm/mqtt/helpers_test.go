@@ -411,3 +411,6 @@ func startClient(t testing.TB, cfg Config, sensors Sensors, h Handler) *Client {
 	}
 	return c
 }
+
+// cpu is the CPU time the broker has used so far (see processCPU).
+func (m *mosquitto) cpu() time.Duration { return processCPU(m.cmd.Process.Pid) }

@@ -87,7 +87,7 @@ func BenchmarkIngestMosquittoStore(b *testing.B) {
 			if dialect == sqlstore.Postgres {
 				server = func() time.Duration { return backendsCPU(b, st.DB()) }
 			}
-			drain(b, cfg, h, &h.n, server)
+			drain(b, m, cfg, h, &h.n, server)
 			b.ReportMetric(float64(h.n.Load())/float64(max(h.calls.Load(), 1)), "reports/Handle")
 		})
 	}
@@ -111,20 +111,25 @@ func backendsCPU(b *testing.B, db *sql.DB) time.Duration {
 			b.Logf("backends: %v", err)
 			return 0
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue // gone, or not on this machine
-		}
-		// After the command's closing parenthesis: state is field 3,
-		// utime and stime fields 14 and 15, in clock ticks (100 a second
-		// on Linux).
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(utime+stime) * 10 * time.Millisecond
+		total += processCPU(pid)
 	}
 	return total
+}
+
+// processCPU is the CPU time process pid has used, read from /proc; zero
+// when it cannot be read (gone, or not on this machine).
+func processCPU(pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// After the command's closing parenthesis: state is field 3, utime
+	// and stime fields 14 and 15, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
