@@ -2,8 +2,11 @@ package mqtt
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -112,6 +115,14 @@ func BenchmarkIngestMosquitto(b *testing.B) {
 	})
 }
 
+// drainProfile, when given, is where drain writes a CPU profile of the
+// drain alone: -test.cpuprofile would be mostly the set-up (the demo, the
+// preloading). For example:
+//
+//	go test -c -o /tmp/m.test ./alarm/mqtt/ && (cd alarm/mqtt && /tmp/m.test -test.run '^$' \
+//	  -test.bench 'BenchmarkIngestMosquittoStore/sqlite' -test.benchtime 60000x -drainprofile /tmp/drain.prof)
+var drainProfile = flag.String("drainprofile", "", "write a CPU profile of each benchmark's drain to this file")
+
 // drain starts a client with cfg over the backlog preloaded for it and
 // waits until h has counted b.N reports (in n). Besides msg/s it reports
 // the CPU the test process spent per message meanwhile (the client, the
@@ -129,6 +140,17 @@ func drain(b *testing.B, m *mosquitto, cfg Config, h Handler, n *atomic.Int64, s
 		server0 = server()
 	}
 	b.ResetTimer()
+	if *drainProfile != "" {
+		f, err := os.Create(*drainProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start, cpu0, broker0 := time.Now(), cpuTime(), m.cpu()
 	c, err := NewClient(cfg, doors(benchSensors, nil), h)
 	if err != nil {
