@@ -201,6 +201,12 @@ func TestReportsFromFrame(t *testing.T) {
 	if len(rs[0].Fingerprint) != 32 || strings.ToLower(rs[0].Fingerprint) != rs[0].Fingerprint {
 		t.Errorf("fingerprint %q", rs[0].Fingerprint)
 	}
+	// A panel sending its account in lower case is the stored (upper
+	// case) panel.
+	f = mustParse(t, inner(`"SIA-DCS"0078R1L0#12ab[#12ab|Nri1/BA01]`))
+	if rs := AppendReports(nil, &f); len(rs) != 1 || rs[0].Account != "12AB" {
+		t.Errorf("lower-case account: %+v", rs)
+	}
 }
 
 func TestFingerprint(t *testing.T) {

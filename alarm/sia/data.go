@@ -41,10 +41,15 @@ func AppendReports(dst []alarm.Report, f *Frame) []alarm.Report {
 	if f.HasTimestamp {
 		panelTime = f.Timestamp
 	}
+	// Accounts are hex digits, stored in upper case (alarm.Panel.Validate),
+	// and a panel may send them in lower case: the accounts' keys are
+	// found in any case, so the reports must name the stored panel too,
+	// or a frame answered ACK would be stored as no one's.
+	account := strings.ToUpper(f.Account)
 	for i := first; i < len(dst); i++ {
 		r := &dst[i]
 		r.Source = alarm.SourceSIA
-		r.Account = f.Account
+		r.Account = account
 		r.Seq = f.Seq
 		r.PanelTime = panelTime
 		if n := i - first; n == 0 {

@@ -98,6 +98,9 @@ func checkReports(t *testing.T, rs []alarm.Report) {
 		if r.Restore && (r.Kind == alarm.KindOpening || r.Kind == alarm.KindClosing || r.Kind == alarm.KindPartialArm) {
 			t.Fatalf("opening/closing with Restore: %+v", r)
 		}
+		if r.Account != strings.ToUpper(r.Account) {
+			t.Fatalf("account %q not in upper case, as panels are stored", r.Account)
+		}
 		if seen[r.Fingerprint] {
 			t.Fatalf("two reports of one frame share fingerprint %q", r.Fingerprint)
 		}

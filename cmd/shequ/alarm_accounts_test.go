@@ -2,11 +2,20 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"testing"
+	"time"
 
+	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/alarm"
+	"github.com/shequ/shequ/alarm/sia"
+	"github.com/shequ/shequ/alarm/sia/siatest"
+	"github.com/shequ/shequ/auth"
+	"github.com/shequ/shequ/demo"
 	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
 // fakePanelKeys is a store whose log of key changes the test writes.
@@ -95,5 +104,65 @@ func TestPanelAccountsReload(t *testing.T) {
 	}
 	if f.fulls != 2 {
 		t.Errorf("%d full loads, want 2 (the first and the one after the cut)", f.fulls)
+	}
+}
+
+// TestLowerCaseAccountIsStored: DC-09 accounts are hex digits and a panel
+// may send them in lower case. The accounts' keys are found in any case,
+// so such a frame is answered ACK; its reports must then be stored as the
+// panel's, not dropped as an unknown account's after the ACK.
+func TestLowerCaseAccountIsStored(t *testing.T) {
+	for _, dialect := range sqlstoretest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := t.Context()
+			st := sqlstoretest.Open(t, dialect, shequ.SystemClock{})
+			if _, err := demo.Load(ctx, st, "demo-password-1"); err != nil {
+				t.Fatal(err)
+			}
+			log := slog.New(slog.DiscardHandler)
+			acc := &panelAccounts{store: st, log: log}
+			if err := acc.reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ing := alarm.NewIngestor(st, log, 16)
+			go ing.Run(ctx)
+			r := sia.New(sia.Config{Addr: "127.0.0.1:0", Logger: log}, acc, ing)
+			if err := r.Listen(); err != nil {
+				t.Fatal(err)
+			}
+			go r.Serve(ctx)
+			c, err := siatest.Dial("tcp", r.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+
+			for i, account := range []string{"d0101", "D0101"} {
+				p := &siatest.Panel{Account: account}
+				a, err := c.Exchange(p.SIA(fmt.Sprintf("Nri1/BA0%d", i+1)), 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Type != "ACK" {
+					t.Fatalf("burglary from %s answered %s, want ACK", account, a.Type)
+				}
+			}
+			evs, err := st.ListEvents(ctx, auth.Scope{{}}, alarm.EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var homes []int64
+			for _, e := range evs.Items {
+				if e.Code == "BA" {
+					if e.Account != "D0101" {
+						t.Errorf("event stored with account %q, want the panel's D0101", e.Account)
+					}
+					homes = append(homes, e.HomeID)
+				}
+			}
+			if len(homes) != 2 || homes[0] == 0 || homes[0] != homes[1] {
+				t.Errorf("burglaries stored for homes %v, want both frames' (d0101, D0101) for the panel's home", homes)
+			}
+		})
 	}
 }
