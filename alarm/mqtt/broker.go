@@ -11,7 +11,6 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -33,7 +32,7 @@ type Broker struct {
 	closing atomic.Bool
 
 	srv       *mochi.Server
-	ln        *listeners.TCP
+	ln        *guardedListener
 	stopping  chan struct{}
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -93,7 +92,7 @@ func (b *Broker) start() error {
 	if err := srv.AddHook(&ingestHook{b: b}, nil); err != nil {
 		return fmt.Errorf("mqtt: broker ingest hook: %w", err)
 	}
-	ln := listeners.NewTCP(listeners.Config{Type: "tcp", ID: "shequ", Address: b.cfg.Listen})
+	ln := newGuardedListener("shequ", b.cfg.Listen)
 	if err := srv.AddListener(ln); err != nil {
 		return fmt.Errorf("mqtt: listen on %s: %w", b.cfg.Listen, err)
 	}
