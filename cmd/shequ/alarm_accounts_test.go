@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -164,5 +165,40 @@ func TestLowerCaseAccountIsStored(t *testing.T) {
 				t.Errorf("burglaries stored for homes %v, want both frames' (d0101, D0101) for the panel's home", homes)
 			}
 		})
+	}
+}
+
+// downPanelKeys is a store that cannot be reached, counting the asks.
+type downPanelKeys struct{ asks int }
+
+var errStoreDown = errors.New("store down")
+
+func (d *downPanelKeys) PanelKeyMark(context.Context) (int64, error) {
+	d.asks++
+	return 0, errStoreDown
+}
+func (d *downPanelKeys) PanelKeys(context.Context) (map[string]string, error) {
+	d.asks++
+	return nil, errStoreDown
+}
+func (d *downPanelKeys) PanelKeysSince(context.Context, int64) (map[string]string, []string, int64, error) {
+	d.asks++
+	return nil, nil, 0, errStoreDown
+}
+func (d *downPanelKeys) CutPanelKeyLog(context.Context, int) (int64, error) { return 0, errStoreDown }
+
+// TestUnknownAccountsDoNotHammerADownStore: while the database is down,
+// frames of unknown accounts (answered DUH) make at most one reload every
+// few seconds, not one each.
+func TestUnknownAccountsDoNotHammerADownStore(t *testing.T) {
+	d := &downPanelKeys{}
+	p := &panelAccounts{store: d, log: slog.New(slog.DiscardHandler)}
+	for i := range 100 {
+		if _, ok := p.Key(fmt.Sprintf("%04X", i)); ok {
+			t.Fatal("an account known with the store down")
+		}
+	}
+	if d.asks > 2 { // a full load may ask the mark and the keys
+		t.Errorf("100 frames of unknown accounts asked the down store %d times", d.asks)
 	}
 }
