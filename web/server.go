@@ -225,11 +225,21 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP returns the address of the client.
+// clientIP returns the address of the client. Behind the proxy
+// (--trust-proxy) it is the last X-Forwarded-For entry: the proxy appends
+// the address it saw, after a comma or on a header line of its own, to
+// whatever the client wrote there, so every entry before the last is the
+// client's say.
 func (s *Server) clientIP(r *http.Request) string {
 	if s.proxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			return strings.TrimSpace(strings.Split(xff, ",")[0])
+		if lines := r.Header.Values("X-Forwarded-For"); len(lines) > 0 {
+			last := lines[len(lines)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := strings.TrimSpace(last); ip != "" {
+				return ip
+			}
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
