@@ -14,9 +14,18 @@ import (
 	"github.com/shequ/shequ"
 )
 
-// maxNULScan is how much of a JSON or form body refuseNUL reads; larger
-// bodies are refused by their handlers' own limits.
-const maxNULScan = 8 << 20
+// maxNULScan is how much of a JSON or form body refuseNUL reads, before
+// sign-in and routing: every route takes less (huma's JSON bodies at most
+// 1 MiB, forms at most 256 KiB), and the rest of a larger body is left to
+// their limits.
+const maxNULScan = 1 << 20
+
+// maxNULPaths is the largest JSON body whose NULs are named field by
+// field (jsonWithNUL); a larger one is answered "body". Anyone may send a
+// body, before signing in, and naming the fields builds the document
+// whole: a value and a path for each element, 73 bytes for each byte of
+// a megabyte of tiny elements.
+const maxNULPaths = 64 << 10
 
 // refuseNUL answers 422 to a request whose path, query or JSON or form
 // body carries a NUL character, naming where. PostgreSQL refuses NUL in
@@ -47,7 +56,10 @@ func refuseNUL(next http.Handler) http.Handler {
 				}{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
 				switch {
 				case isJSON && (bytes.Contains(data, []byte(`\u0000`)) || bytes.IndexByte(data, 0) >= 0):
-					bad = jsonWithNUL(data)
+					bad = []string{"body"}
+					if len(data) <= maxNULPaths {
+						bad = jsonWithNUL(data)
+					}
 				case !isJSON && (bytes.Contains(data, []byte("%00")) || bytes.IndexByte(data, 0) >= 0):
 					if form, err := url.ParseQuery(string(data)); err == nil {
 						bad = valuesWithNUL("form", form)
