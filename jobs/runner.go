@@ -123,8 +123,9 @@ func (r *Runner) RunOnce(ctx context.Context) (int, error) {
 	if grace <= 0 {
 		grace = 10 * time.Second
 	}
-	// The job in hand outlives ctx by the grace: a message half sent when
-	// the node is told to stop is finished and recorded, not left leased.
+	// The job in hand outlives ctx by the grace (within the deadline): a
+	// message half sent when the node is told to stop is finished and
+	// recorded, not left leased.
 	work, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
