@@ -27,7 +27,17 @@ type Job struct {
 	Kind     string
 	Payload  []byte
 	Attempts int
+	// Claim numbers the claim the job was taken under: each claim of a
+	// job gets the next number. The job's outcome is recorded only while
+	// it is still this claim (ErrClaimLost).
+	Claim int64
 }
+
+// ErrClaimLost is what a Queue returns when the outcome of a job comes
+// under a claim that is no longer the job's: it ran out and another node
+// claimed the job, or an operator put it back. Nothing was changed; the
+// outcome is the present holder's to record. Retrying cannot help.
+var ErrClaimLost = errors.New("the job's claim was lost")
 
 // New is work to queue. A second New with the same Key queues nothing.
 type New struct {

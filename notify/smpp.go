@@ -93,12 +93,15 @@ type SMPP struct {
 
 	Log *slog.Logger
 
-	bindMu      sync.Mutex // one bind attempt at a time
+	mu      sync.Mutex
+	session *gosmpp.Session
+	// binding is closed when the bind under way ends; nil when none is.
+	binding chan struct{}
+	// lastBindErr is how the last bind failed (nil: it did not), and
+	// lastBindAt when it ended.
 	lastBindErr error
 	lastBindAt  time.Time
 
-	mu        sync.Mutex
-	session   *gosmpp.Session
 	closed    bool
 	subs      map[string]*submission // by message key
 	pending   map[int32]*part        // by sequence number, awaiting a response
@@ -309,38 +312,56 @@ var errClosed = errors.New("smpp: sender closed")
 
 // transceiver returns the current bind, binding first if there is no
 // session yet. Once a session exists gosmpp rebinds it by itself.
+//
+// A bind cannot be stopped half way (gosmpp's connector takes no context;
+// BindTimeout bounds it), so it runs on its own, one at a time: a Send
+// whose context ends while it waits returns then, and the session the
+// bind makes serves the next Send. So a Send keeps to its deadline even
+// when the SMSC is slow to bind, as the outbox's claims need
+// (jobs.Runner).
 func (s *SMPP) transceiver(ctx context.Context) (gosmpp.Transceiver, error) {
-	s.mu.Lock()
-	sess, closed := s.session, s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, errClosed
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, errClosed
+		}
+		if s.session != nil {
+			trx := s.session.Transceiver()
+			s.mu.Unlock()
+			return trx, nil
+		}
+		done := s.binding
+		if done == nil {
+			if err := ctx.Err(); err != nil {
+				s.mu.Unlock()
+				return nil, err
+			}
+			// Do not hammer the SMSC: after a failed bind, the same error
+			// stands until the rebind interval has passed. Some SMSCs lock
+			// an account after a few bad passwords in a row.
+			if s.lastBindErr != nil && time.Since(s.lastBindAt) < s.RebindInterval {
+				err := s.lastBindErr
+				s.mu.Unlock()
+				return nil, err
+			}
+			done = make(chan struct{})
+			s.binding = done
+			go s.bind(done)
+		}
+		s.mu.Unlock()
+		select {
+		case <-done: // bound, or failed: look again
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	if sess != nil {
-		return sess.Transceiver(), nil
-	}
+}
 
-	s.bindMu.Lock()
-	defer s.bindMu.Unlock()
-	s.mu.Lock()
-	sess, closed = s.session, s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, errClosed
-	}
-	if sess != nil {
-		return sess.Transceiver(), nil // another Send bound meanwhile
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	// Do not hammer the SMSC: after a failed bind, the same error stands
-	// until the rebind interval has passed. Some SMSCs lock an account
-	// after a few bad passwords in a row.
-	if s.lastBindErr != nil && time.Since(s.lastBindAt) < s.RebindInterval {
-		return nil, s.lastBindErr
-	}
-	s.lastBindAt = time.Now()
+// bind makes a session and keeps it, or keeps why it could not, then
+// closes done.
+func (s *SMPP) bind(done chan struct{}) {
+	defer close(done)
 	sess, err := s.newSession()
 	if err != nil {
 		// Bind errors stay transient even for a wrong password: the job
@@ -354,21 +375,23 @@ func (s *SMPP) transceiver(ctx context.Context) (gosmpp.Transceiver, error) {
 		} else {
 			err = fmt.Errorf("smpp: bind to %s: %w", s.Addr, err)
 		}
-		s.lastBindErr = err
 		s.Log.Error("SMPP bind failed", "smsc", s.String(), "err", err)
-		return nil, err
 	}
-	s.lastBindErr = nil
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		sess.Close()
-		return nil, errClosed
+	s.binding = nil
+	s.lastBindErr, s.lastBindAt = err, time.Now()
+	closed := s.closed
+	if err == nil && !closed {
+		s.session = sess
 	}
-	s.session = sess
 	s.mu.Unlock()
-	s.Log.Info("SMPP bound", "smsc", s.String())
-	return sess.Transceiver(), nil
+	switch {
+	case err != nil:
+	case closed:
+		sess.Close()
+	default:
+		s.Log.Info("SMPP bound", "smsc", s.String())
+	}
 }
 
 func (s *SMPP) newSession() (*gosmpp.Session, error) {
@@ -790,6 +813,12 @@ func (s *SMPP) sendPart(ctx context.Context, key string, sub *submission, i int,
 		s.Log.Warn("SMPP: response lost with the connection; submitting again, the recipient may get it twice", "key", key, "part", i+1)
 	}
 
+	// Nothing is submitted once ctx ended: past its deadline the job's
+	// claim may be another node's, which sends the message itself.
+	if err := ctx.Err(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	sm, err := s.buildPart(sub, i, p)
 	if err != nil {
 		s.mu.Unlock()
@@ -803,6 +832,8 @@ func (s *SMPP) sendPart(ctx context.Context, key string, sub *submission, i int,
 	done := p.done
 	s.mu.Unlock()
 
+	// Submit ignores ctx: it waits while gosmpp writes the PDU before,
+	// which its write deadline (BindTimeout) bounds.
 	if err := trx.Submit(sm); err != nil {
 		// Never written: safe to submit again later.
 		s.mu.Lock()

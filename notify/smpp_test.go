@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -440,5 +442,64 @@ func TestSMPPConcurrentSends(t *testing.T) {
 	}
 	if n := len(srv.Parts()); n != 20 {
 		t.Fatalf("SMSC got %d submits, want 20", n)
+	}
+}
+
+// slowLink forwards connections to addr after delay: an SMSC that takes
+// its time to answer a bind.
+func slowLink(t *testing.T, addr string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				time.Sleep(delay)
+				up, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go io.Copy(up, c)
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// A Send keeps to its context while the SMSC is slow to bind, and submits
+// nothing once its context ended: past the outbox's deadline the job may
+// be another node's, which sends the message itself. The bind goes on
+// and serves the next Send.
+func TestSMPPSendKeepsToItsDeadlineWhileBinding(t *testing.T) {
+	srv := startSMSC(t)
+	const bindDelay = 600 * time.Millisecond
+	s := newSMPP(t, strings.Replace(srv.URL("10690000"), srv.Addr(), slowLink(t, srv.Addr(), bindDelay), 1))
+	m := notify.Message{Key: "d1", To: "13800138000", Body: "报警"}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := s.Send(ctx, m)
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > bindDelay/2 {
+		t.Fatalf("Send during a slow bind: %v after %v; want the deadline, at 100ms", err, took)
+	}
+	time.Sleep(2 * bindDelay) // the bind completes meanwhile
+	if n := len(srv.Parts()); n != 0 {
+		t.Fatalf("SMSC got %d parts submitted after the Send's deadline", n)
+	}
+	if err := s.Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	if n, binds := len(srv.Parts()), srv.Binds(); n != 1 || binds != 1 {
+		t.Fatalf("SMSC got %d parts over %d binds, want 1 over the one bind", n, binds)
 	}
 }

@@ -44,7 +44,7 @@ type Worker struct {
 	Clock  shequ.Clock
 	Log    *slog.Logger
 	// Lease is how long a claimed job is the worker's before another may
-	// take it; longer than any send.
+	// take it; a send gets half of it (jobs.Runner.Lease).
 	Lease time.Duration
 	// MaxAttempts before a job is given up (and logged as an error).
 	MaxAttempts int

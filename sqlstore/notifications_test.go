@@ -38,7 +38,7 @@ func TestNotificationLifecycle(t *testing.T) {
 			if i < 2 {
 				n = next // the second time queues nothing new
 			}
-			mustOK(t, st.CompleteJob(ctx, j.ID, n))
+			mustOK(t, st.CompleteJob(ctx, j, n))
 		}
 
 		byRole := func() map[string]alarm.Notification {
@@ -69,16 +69,16 @@ func TestNotificationLifecycle(t *testing.T) {
 		clock.Advance(time.Second)
 		claimed, err = st.ClaimJobs(ctx, 100, time.Minute)
 		mustOK(t, err)
-		ids := map[string]int64{}
+		held := map[string]jobs.Job{}
 		for _, j := range claimed {
-			ids[j.Key] = j.ID
+			held[j.Key] = j
 		}
-		if ids["t:sms:0"] == 0 || ids["t:sms:1"] == 0 {
+		if held["t:sms:0"].ID == 0 || held["t:sms:1"].ID == 0 {
 			t.Fatalf("claimed %+v", claimed)
 		}
 		mustOK(t, st.NotificationSent(ctx, "t:sms:0", "GW1", clock.Now()))
-		mustOK(t, st.CompleteJob(ctx, ids["t:sms:0"], nil))
-		mustOK(t, st.RetryJob(ctx, ids["t:sms:1"], "throttled", clock.Now(), false))
+		mustOK(t, st.CompleteJob(ctx, held["t:sms:0"], nil))
+		mustOK(t, st.RetryJob(ctx, held["t:sms:1"], "throttled", clock.Now(), false))
 		got = byRole()
 		if n := got[alarm.RoleHouseholder]; n.Status != alarm.NotificationSent || n.GatewayID != "GW1" || n.Attempts != 1 || n.SentAt == nil {
 			t.Errorf("sent householder %+v", n)
@@ -91,7 +91,7 @@ func TestNotificationLifecycle(t *testing.T) {
 		mustOK(t, err)
 		for _, j := range claimed {
 			if j.Key == "t:sms:1" {
-				mustOK(t, st.RetryJob(ctx, j.ID, "invalid number", clock.Now(), true))
+				mustOK(t, st.RetryJob(ctx, j, "invalid number", clock.Now(), true))
 			}
 		}
 		if n := byRole()[alarm.RolePolice]; n.Status != alarm.NotificationFailed || n.Attempts != 2 || n.FailedAt == nil || n.LastError != "invalid number" {
@@ -129,7 +129,7 @@ func TestNotificationLifecycle(t *testing.T) {
 
 		// An administrator puts the police officer's job back: the
 		// message is owed again.
-		_, err = st.RetryJobNow(ctx, everywhere, ids["t:sms:1"])
+		_, err = st.RetryJobNow(ctx, everywhere, held["t:sms:1"].ID)
 		mustOK(t, err)
 		if n := byRole()[alarm.RolePolice]; n.Status != alarm.NotificationQueued || n.FailedAt != nil || n.LastError != "invalid number" {
 			t.Errorf("police after the job was put back %+v", n)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/alarm"
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
@@ -17,7 +16,9 @@ import (
 
 // ClaimJobs leases up to limit due jobs to the caller for lease. A job
 // whose lease ran out (its worker died) is due again: work is done at
-// least once, and its idempotency key keeps the effect single.
+// least once, and its idempotency key keeps the effect single. Each claim
+// of a job gets the next claim number, under which alone its outcome is
+// recorded (jobs.ErrClaimLost).
 func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) ([]jobs.Job, error) {
 	now := s.now()
 	lock := ""
@@ -26,10 +27,10 @@ func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) (
 	}
 	var out []jobs.Job
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET status = 'running', locked_until = $1, attempts = attempts + 1
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET status = 'running', locked_until = $1, attempts = attempts + 1, claim = claim + 1
 			WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'running') AND run_at <= $2 AND (locked_until IS NULL OR locked_until < $2)
 			ORDER BY run_at, id LIMIT $3`+lock+`)
-			RETURNING id, idempotency_key, kind, payload, attempts`, now.Add(lease), now, limit)
+			RETURNING id, idempotency_key, kind, payload, attempts, claim`, now.Add(lease), now, limit)
 		if err != nil {
 			return fmt.Errorf("claim jobs: %w", err)
 		}
@@ -37,7 +38,7 @@ func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) (
 		for rows.Next() {
 			var j jobs.Job
 			var payload string
-			if err := rows.Scan(&j.ID, &j.Key, &j.Kind, &payload, &j.Attempts); err != nil {
+			if err := rows.Scan(&j.ID, &j.Key, &j.Kind, &payload, &j.Attempts, &j.Claim); err != nil {
 				return err
 			}
 			j.Payload = []byte(payload)
@@ -50,28 +51,52 @@ func (s *Store) ClaimJobs(ctx context.Context, limit int, lease time.Duration) (
 
 // ReleaseJobs gives claimed jobs back unstarted (a node stopping): they
 // are due at once for any node, and the claim does not count as an
-// attempt.
-func (s *Store) ReleaseJobs(ctx context.Context, ids []int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, "UPDATE outbox SET status = 'pending', locked_until = NULL, attempts = attempts - 1 WHERE id = $1 AND status = 'running'", id); err != nil {
-				return fmt.Errorf("release job %d: %w", id, err)
+// attempt. A job no longer under the claim it was taken with is left
+// alone, and jobs.ErrClaimLost returned once the others are given back.
+func (s *Store) ReleaseJobs(ctx context.Context, js []jobs.Job) error {
+	lost := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		lost = 0
+		for _, j := range js {
+			res, err := tx.ExecContext(ctx, "UPDATE outbox SET status = 'pending', locked_until = NULL, attempts = attempts - 1 WHERE "+claimHeld("$1", "$2"), j.ID, j.Claim)
+			if err != nil {
+				return fmt.Errorf("release job %d: %w", j.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("release job %d: %w", j.ID, err)
+			} else if n == 0 {
+				lost++
 			}
 		}
 		return nil
 	})
+	if err == nil && lost > 0 {
+		err = fmt.Errorf("release %d of %d jobs: %w", lost, len(js), jobs.ErrClaimLost)
+	}
+	return err
+}
+
+// claimHeld is the condition that a job, by its id and its claim number,
+// is still running under that claim. It does not look at locked_until: a
+// claim that ran out with nobody claiming the job since still holds, and
+// its outcome is the one to record.
+func claimHeld(id, claim string) string {
+	return "id = " + id + " AND status = 'running' AND claim = " + claim
 }
 
 // CompleteJob marks a job done and queues the work it led to, in one
-// transaction: a notice turns into its messages exactly once.
-func (s *Store) CompleteJob(ctx context.Context, id int64, next []jobs.New) error {
+// transaction: a notice turns into its messages exactly once. It changes
+// nothing and returns jobs.ErrClaimLost when the job is no longer under
+// j's claim.
+func (s *Store) CompleteJob(ctx context.Context, j jobs.Job, next []jobs.New) error {
+	id := j.ID
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var key, kind string
 		var attempts int
-		err := tx.QueryRowContext(ctx, "UPDATE outbox SET status = 'done', done_at = $1, locked_until = NULL, last_error = '' WHERE id = $2 AND status = 'running' RETURNING idempotency_key, kind, attempts",
-			s.now(), id).Scan(&key, &kind, &attempts)
+		err := tx.QueryRowContext(ctx, "UPDATE outbox SET status = 'done', done_at = $1, locked_until = NULL, last_error = '' WHERE "+claimHeld("$2", "$3")+" RETURNING idempotency_key, kind, attempts",
+			s.now(), id, j.Claim).Scan(&key, &kind, &attempts)
 		if err == sql.ErrNoRows {
-			return shequ.Errorf(shequ.ECONFLICT, "job %d is not running", id)
+			return fmt.Errorf("complete job %d (claim %d): %w", id, j.Claim, jobs.ErrClaimLost)
 		} else if err != nil {
 			return fmt.Errorf("complete job %d: %w", id, err)
 		}
@@ -80,18 +105,18 @@ func (s *Store) CompleteJob(ctx context.Context, id int64, next []jobs.New) erro
 				return err
 			}
 		}
-		for _, j := range next {
-			runAt := j.RunAt
+		for _, n := range next {
+			runAt := n.RunAt
 			if runAt.IsZero() {
 				runAt = s.now()
 			}
-			if err := s.enqueue(ctx, tx, j.Key, j.Payload, runAt); err != nil {
+			if err := s.enqueue(ctx, tx, n.Key, n.Payload, runAt); err != nil {
 				return err
 			}
 			// A message about an incident goes on its timeline as it is
 			// queued, so the operator sees it owed before it is sent.
-			if sms, ok := j.Payload.(jobs.SMS); ok && sms.IncidentID != 0 {
-				if err := s.queueNotification(ctx, tx, j.Key, sms, s.now()); err != nil {
+			if sms, ok := n.Payload.(jobs.SMS); ok && sms.IncidentID != 0 {
+				if err := s.queueNotification(ctx, tx, n.Key, sms, s.now()); err != nil {
 					return err
 				}
 			}
@@ -117,8 +142,12 @@ func (s *Store) Enqueue(ctx context.Context, js ...jobs.New) error {
 	})
 }
 
-// RetryJob puts a failed job back for later, or fails it for good.
-func (s *Store) RetryJob(ctx context.Context, id int64, cause string, at time.Time, permanent bool) error {
+// RetryJob puts a failed job back for later, or fails it for good. It
+// changes nothing and returns jobs.ErrClaimLost when the job is no longer
+// under j's claim: a node whose claim ran out must not put back a job
+// another node has done, or is doing, since.
+func (s *Store) RetryJob(ctx context.Context, j jobs.Job, cause string, at time.Time, permanent bool) error {
+	id := j.ID
 	status := "pending"
 	if permanent {
 		status = "failed"
@@ -126,10 +155,10 @@ func (s *Store) RetryJob(ctx context.Context, id int64, cause string, at time.Ti
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var key, kind string
 		var attempts int
-		err := tx.QueryRowContext(ctx, "UPDATE outbox SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4 RETURNING idempotency_key, kind, attempts",
-			status, at.UTC(), truncateText(cause, 500), id).Scan(&key, &kind, &attempts)
+		err := tx.QueryRowContext(ctx, "UPDATE outbox SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE "+claimHeld("$4", "$5")+" RETURNING idempotency_key, kind, attempts",
+			status, at.UTC(), truncateText(cause, 500), id, j.Claim).Scan(&key, &kind, &attempts)
 		if err == sql.ErrNoRows {
-			return nil // gone: nothing to retry
+			return fmt.Errorf("retry job %d (claim %d): %w", id, j.Claim, jobs.ErrClaimLost)
 		} else if err != nil {
 			return fmt.Errorf("retry job %d: %w", id, err)
 		}

@@ -31,7 +31,7 @@ func TestJobsPageAndAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, j := range old {
-				if err := e.store.CompleteJob(ctx, j.ID, nil); err != nil {
+				if err := e.store.CompleteJob(ctx, j, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -45,14 +45,14 @@ func TestJobsPageAndAPI(t *testing.T) {
 			if err != nil || len(claimed) != 3 {
 				t.Fatalf("claim: %v %d", err, len(claimed))
 			}
-			ids := map[string]int64{}
+			ids, held := map[string]int64{}, map[string]jobs.Job{}
 			for _, j := range claimed {
-				ids[j.Key] = j.ID
+				ids[j.Key], held[j.Key] = j.ID, j
 			}
-			if err := e.store.RetryJob(ctx, ids["t:failed"], "permanent: smpp: not a phone number", e.clock.Now(), true); err != nil {
+			if err := e.store.RetryJob(ctx, held["t:failed"], "permanent: smpp: not a phone number", e.clock.Now(), true); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.store.CompleteJob(ctx, ids["t:fine"], nil); err != nil {
+			if err := e.store.CompleteJob(ctx, held["t:fine"], nil); err != nil {
 				t.Fatal(err)
 			}
 			// t:stuck's worker died: its lease runs out.
