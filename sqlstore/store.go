@@ -137,8 +137,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		s.write.SetMaxOpenConns(20)
-		s.write.SetMaxIdleConns(20)
+		s.write.SetMaxOpenConns(pgConns)
+		s.write.SetMaxIdleConns(pgConns)
 		s.write.SetConnMaxIdleTime(5 * time.Minute)
 		s.read = s.write
 		s.listener = newPGListener(dsn, s.log)
@@ -166,7 +166,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			s.write.Close()
 			return nil, fmt.Errorf("open sqlite reader: %w", err)
 		}
-		n := max(4, runtime.GOMAXPROCS(0)*2)
+		n := readConns()
 		s.read.SetMaxOpenConns(n)
 		s.read.SetMaxIdleConns(n)
 		s.reads = newPreparedReads(s.read)
@@ -179,7 +179,12 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		ckpt.SetMaxOpenConns(1)
 		ckpt.SetConnMaxIdleTime(0)
 		s.ckpt = startCheckpointer(ckpt, dsn, s.log)
-		file, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=query_only(1)")
+		// The version watch only asks PRAGMA data_version, which reads no
+		// schema: without the pragmas above (journal_mode and
+		// foreign_keys load the schema of the file, some 700 KiB for each
+		// connection) it holds no copy of the schema. WAL is the file's
+		// own mode, set by the writer; it needs no setting here.
+		file, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("open sqlite version watch: %w", err)
@@ -194,6 +199,36 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// pgConns is the size of PostgreSQL's pool.
+const pgConns = 20
+
+// readConns is the size of SQLite's read pool.
+func readConns() int { return max(4, runtime.GOMAXPROCS(0)*2) }
+
+// ReleaseIdle closes the idle connections of the writer and of the read
+// pool; the next use opens new ones. It is for the end of start-up work:
+// migrations and the demo leave the writer's page cache full (SQLite's
+// default 2,000 KiB, about twice that in its allocator's slots) and the
+// statements they ran prepared on the connections, which an idle server
+// would keep for its whole life. A connection in use is not touched.
+// PostgreSQL's connections keep their prepared statements in this
+// process, so they go too.
+func (s *Store) ReleaseIdle() {
+	if s.txn != nil {
+		return
+	}
+	idle := func(db *sql.DB, n int) {
+		db.SetMaxIdleConns(0) // closes the idle ones
+		db.SetMaxIdleConns(n)
+	}
+	if s.dialect == Postgres {
+		idle(s.write, pgConns)
+		return
+	}
+	idle(s.write, 1)
+	idle(s.read, readConns())
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
