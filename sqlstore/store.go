@@ -137,8 +137,8 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		s.write.SetMaxOpenConns(pgConns)
-		s.write.SetMaxIdleConns(pgConns)
+		s.write.SetMaxOpenConns(20)
+		s.write.SetMaxIdleConns(20)
 		s.write.SetConnMaxIdleTime(5 * time.Minute)
 		s.read = s.write
 		s.listener = newPGListener(dsn, s.log)
@@ -166,7 +166,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			s.write.Close()
 			return nil, fmt.Errorf("open sqlite reader: %w", err)
 		}
-		n := readConns()
+		n := max(4, runtime.GOMAXPROCS(0)*2)
 		s.read.SetMaxOpenConns(n)
 		s.read.SetMaxIdleConns(n)
 		s.reads = newPreparedReads(s.read)
@@ -199,36 +199,6 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// pgConns is the size of PostgreSQL's pool.
-const pgConns = 20
-
-// readConns is the size of SQLite's read pool.
-func readConns() int { return max(4, runtime.GOMAXPROCS(0)*2) }
-
-// ReleaseIdle closes the idle connections of the writer and of the read
-// pool; the next use opens new ones. It is for the end of start-up work:
-// migrations and the demo leave the writer's page cache full (SQLite's
-// default 2,000 KiB, about twice that in its allocator's slots) and the
-// statements they ran prepared on the connections, which an idle server
-// would keep for its whole life. A connection in use is not touched.
-// PostgreSQL's connections keep their prepared statements in this
-// process, so they go too.
-func (s *Store) ReleaseIdle() {
-	if s.txn != nil {
-		return
-	}
-	idle := func(db *sql.DB, n int) {
-		db.SetMaxIdleConns(0) // closes the idle ones
-		db.SetMaxIdleConns(n)
-	}
-	if s.dialect == Postgres {
-		idle(s.write, pgConns)
-		return
-	}
-	idle(s.write, 1)
-	idle(s.read, readConns())
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -319,6 +289,20 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 		}
 	}
 	return v, nil
+}
+
+// MigrationsPending tells whether Migrate has anything to apply. It
+// takes no lock: another node may be migrating at the same moment.
+func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return false, err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("pending migrations: %w", err)
+	}
+	return pending, nil
 }
 
 // MigrateDownTo undoes the migrations above version, newest first: the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/broadcast/icecast"
 	"github.com/shequ/shequ/bus"
 	"github.com/shequ/shequ/demo"
@@ -67,7 +68,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	log := sc.logger().With("node", thisNode)
 	start := time.Now()
-	st, err := sc.open(ctx, log)
+	st, err := sc.openServing(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -113,11 +114,8 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	waitAdmin := sync.OnceValue(func() error { return <-adminDone })
 	defer waitAdmin()
-	// demoLoaded: this start wrote the demo (an empty store), which
-	// fills the writer's page cache; see ReleaseIdle below.
-	var demoLoaded bool
 	if loadDemo {
-		if demoLoaded, err = loadDemoOnce(ctx, st, log); err != nil {
+		if err := loadDemoAside(ctx, &sc, st, log); err != nil {
 			return err
 		}
 	}
@@ -187,15 +185,6 @@ func serveCmd(ctx context.Context, args []string) error {
 	// Start-up work (migrations, the demo, checking the passwords given in
 	// the environment: argon2id holds 19 MiB per check) leaves a heap the
 	// idle server never grows back into; give it back to the system.
-	// Writing the demo also leaves the writer's connection with a full
-	// page cache and the demo's statements: it is closed (the next write
-	// opens another), which took 2 MiB off the idle process. Not after
-	// other starts: there the connections hold little beyond the schema,
-	// which the first request would read again into memory the closed
-	// ones leave fragmented (measured 0.5–1 MiB more at idle).
-	if demoLoaded {
-		st.ReleaseIdle()
-	}
 	debug.FreeOSMemory()
 	log.Info("shequ is serving", "url", "http://"+ln.Addr().String()+"/", "version", version, "startup", time.Since(start).Round(time.Millisecond))
 
@@ -238,33 +227,40 @@ func serveCmd(ctx context.Context, args []string) error {
 	return serveErr
 }
 
+// loadDemoAside loads the demo community unless it is there. Writing it
+// (a transaction of thousands of rows) is done by a "shequ demo" process
+// of its own (runAside: it would leave 5 MiB in this one). When the demo
+// is there, this process only checks the accounts' password.
+func loadDemoAside(ctx context.Context, sc *storeConfig, st *sqlstore.Store, log *slog.Logger) error {
+	_, err := st.CommunityByCode(ctx, demo.Code)
+	if shequ.ErrorCode(err) != shequ.ENOTFOUND {
+		// There, or the store cannot say: loadDemoData reports which.
+		return loadDemoData(ctx, st, log)
+	}
+	if err := sc.runAside(ctx, log, "demo"); !errors.Is(err, errNoAside) {
+		return err
+	}
+	return loadDemoData(ctx, st, log)
+}
+
 func loadDemoData(ctx context.Context, st demo.Store, log interface {
 	Info(string, ...any)
 }) error {
-	_, err := loadDemoOnce(ctx, st, log)
-	return err
-}
-
-// loadDemoOnce loads the demo community unless it is there, and tells
-// whether it did.
-func loadDemoOnce(ctx context.Context, st demo.Store, log interface {
-	Info(string, ...any)
-}) (bool, error) {
 	pw := os.Getenv("SHEQU_DEMO_PASSWORD")
 	res, err := demo.Load(ctx, st, pw)
 	if err != nil {
-		return false, fmt.Errorf("demo: %w", err)
+		return fmt.Errorf("demo: %w", err)
 	}
 	if !res.Loaded {
 		log.Info("demo community already loaded", "community", res.CommunityID)
-		return false, nil
+		return nil
 	}
 	log.Info("demo community loaded", "community", res.CommunityID, "people", res.People, "homes", res.Homes, "devices", res.Devices)
 	if pw == "" {
 		// Printed once, on the start that made the accounts; not logged.
 		fmt.Fprintf(os.Stdout, "\nDemo accounts (%s) share the password: %s\nSet SHEQU_DEMO_PASSWORD to choose it yourself.\n\n", demo.AccountList(), res.Password)
 	}
-	return true, nil
+	return nil
 }
 
 func flagErr(err error) error {
