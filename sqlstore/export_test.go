@@ -50,7 +50,3 @@ func StatsWaiting(s *Store) int {
 	}
 	return n
 }
-
-// ReadPoolIdle is how many connections of the read pool are idle
-// (SQLite; on PostgreSQL the one pool's).
-func ReadPoolIdle(s *Store) int { return s.read.Stats().Idle }
