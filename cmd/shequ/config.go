@@ -99,7 +99,7 @@ func (c *storeConfig) register(f envFlags) {
 // idle memory after any start). Without its own executable the work is
 // done here, as before.
 func (c *storeConfig) runAside(ctx context.Context, log *slog.Logger, command string) error {
-	self, err := os.Executable()
+	self, err := ownExecutable()
 	if err != nil {
 		log.Warn("start-up work in this process: cannot find its executable", "command", command, "err", err)
 		return errNoAside
@@ -116,6 +116,18 @@ func (c *storeConfig) runAside(ctx context.Context, log *slog.Logger, command st
 	}
 	log.Info("start-up work done aside", "command", command, "pid", cmd.Process.Pid, "took", time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// ownExecutable returns a path that runs this very program: on Linux
+// /proc/self/exe, which stays this process's file even when an upgrade
+// has replaced the one at its path (a newer binary's "migrate" would
+// take the store past this one's schema).
+func ownExecutable() (string, error) {
+	const self = "/proc/self/exe"
+	if _, err := os.Stat(self); err == nil {
+		return self, nil
+	}
+	return os.Executable()
 }
 
 // errNoAside: runAside could not start a process; the caller does the
