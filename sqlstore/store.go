@@ -179,7 +179,12 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		ckpt.SetMaxOpenConns(1)
 		ckpt.SetConnMaxIdleTime(0)
 		s.ckpt = startCheckpointer(ckpt, dsn, s.log)
-		file, err := sql.Open("sqlite", "file:"+dsn+"?"+pragmas+"&_pragma=query_only(1)")
+		// The version watch only asks PRAGMA data_version, which reads no
+		// schema: without the pragmas above (journal_mode and
+		// foreign_keys load the schema of the file, some 700 KiB for each
+		// connection) it holds no copy of the schema. WAL is the file's
+		// own mode, set by the writer; it needs no setting here.
+		file, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("open sqlite version watch: %w", err)
@@ -284,6 +289,20 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) (int64, error) {
 		}
 	}
 	return v, nil
+}
+
+// MigrationsPending tells whether Migrate has anything to apply. It
+// takes no lock: another node may be migrating at the same moment.
+func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return false, err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("pending migrations: %w", err)
+	}
+	return pending, nil
 }
 
 // MigrateDownTo undoes the migrations above version, newest first: the

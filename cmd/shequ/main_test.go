@@ -139,6 +139,13 @@ func TestServeDemoTwiceAndShutDownCleanly(t *testing.T) {
 	if !strings.Contains(p.out.String(), "demo community loaded") {
 		t.Fatalf("first start did not load the demo:\n%s", p.out)
 	}
+	// The new store's migrations and the demo were written by processes
+	// of their own, whose memory went when they exited (issue 13).
+	for _, c := range []string{"migrate", "demo"} {
+		if !strings.Contains(p.out.String(), `msg="start-up work done aside" node=`) || !strings.Contains(p.out.String(), "command="+c) {
+			t.Errorf("first start: no %q done aside:\n%s", c, p.out)
+		}
+	}
 	if p.login(t, "operator", "demo-password-1") != 200 || p.login(t, "admin", "admin-password-1") != 200 {
 		t.Fatal("demo or admin account cannot sign in")
 	}
@@ -155,6 +162,9 @@ func TestServeDemoTwiceAndShutDownCleanly(t *testing.T) {
 	p = start(t, []string{"SHEQU_DEMO_PASSWORD="}, "--demo", "--data", data, "--http", "127.0.0.1:0")
 	if !strings.Contains(p.out.String(), "demo community already loaded") {
 		t.Errorf("second start:\n%s", p.out)
+	}
+	if strings.Contains(p.out.String(), "done aside") {
+		t.Errorf("second start: work done aside on a migrated store with the demo:\n%s", p.out)
 	}
 	if p.login(t, "operator", "demo-password-1") != 200 {
 		t.Error("second start changed the demo password")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/broadcast/icecast"
 	"github.com/shequ/shequ/bus"
 	"github.com/shequ/shequ/demo"
@@ -67,7 +68,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	}
 	log := sc.logger().With("node", thisNode)
 	start := time.Now()
-	st, err := sc.open(ctx, log)
+	st, err := sc.openServing(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func serveCmd(ctx context.Context, args []string) error {
 	waitAdmin := sync.OnceValue(func() error { return <-adminDone })
 	defer waitAdmin()
 	if loadDemo {
-		if err := loadDemoData(ctx, st, log); err != nil {
+		if err := loadDemoAside(ctx, &sc, st, log); err != nil {
 			return err
 		}
 	}
@@ -224,6 +225,22 @@ func serveCmd(ctx context.Context, args []string) error {
 	<-accessDone
 	log.Info("drained", "took", time.Since(drainStart).Round(time.Millisecond))
 	return serveErr
+}
+
+// loadDemoAside loads the demo community unless it is there. Writing it
+// (a transaction of thousands of rows) is done by a "shequ demo" process
+// of its own (runAside: it would leave 5 MiB in this one). When the demo
+// is there, this process only checks the accounts' password.
+func loadDemoAside(ctx context.Context, sc *storeConfig, st *sqlstore.Store, log *slog.Logger) error {
+	_, err := st.CommunityByCode(ctx, demo.Code)
+	if shequ.ErrorCode(err) != shequ.ENOTFOUND {
+		// There, or the store cannot say: loadDemoData reports which.
+		return loadDemoData(ctx, st, log)
+	}
+	if err := sc.runAside(ctx, log, "demo"); !errors.Is(err, errNoAside) {
+		return err
+	}
+	return loadDemoData(ctx, st, log)
 }
 
 func loadDemoData(ctx context.Context, st demo.Store, log interface {
