@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/shequ/shequ"
@@ -150,6 +152,11 @@ func (s *Store) SetCamera(ctx context.Context, scope auth.Scope, c *evidence.Cam
 			sealed = ""
 		case c.Password != "":
 			sealed = s.cipher.Seal(c.Password)
+		case !cameraHostsKept(before, *c):
+			// The stored password would be sent where it never went
+			// (the snapshot fetch answers a Basic challenge with it): an
+			// address elsewhere needs the password given again.
+			sealed = ""
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cameras (device_id, live_url, snapshot_url, onvif_url, username, password_sealed, recorder_kind, recorder_url, channel, updated_at)
@@ -338,4 +345,30 @@ func (s *Store) IncidentSnapshot(ctx context.Context, scope auth.Scope, incident
 		return media.Media{}, err
 	}
 	return mediaByID(ctx, s.reader(), incidentSnapshotOwner, incidentID, mediaID)
+}
+
+// cameraHostsKept tells whether every host the new settings would send
+// the camera's password to (live view, snapshot, ONVIF, recorder) is one
+// the old settings sent it to.
+func cameraHostsKept(before, after evidence.Camera) bool {
+	old := map[string]bool{}
+	for _, u := range []string{before.LiveURL, before.SnapshotURL, before.ONVIFURL, before.RecorderURL} {
+		old[urlHost(u)] = true
+	}
+	for _, u := range []string{after.LiveURL, after.SnapshotURL, after.ONVIFURL, after.RecorderURL} {
+		if u != "" && !old[urlHost(u)] {
+			return false
+		}
+	}
+	return true
+}
+
+// urlHost is the scheme and host (with port) of a URL; the URL itself
+// when it cannot be read, so that anything unreadable counts as new.
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
 }

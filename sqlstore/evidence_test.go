@@ -414,3 +414,44 @@ func TestWarningNotices(t *testing.T) {
 		}
 	})
 }
+
+// TestCameraPasswordStaysWithItsHosts: a camera's stored password is sent
+// to its addresses (the snapshot fetch answers a Basic challenge with it),
+// so settings that point any of them at another host drop it unless it is
+// given again; a new path on the same host keeps it.
+func TestCameraPasswordStaysWithItsHosts(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, _ *shequtest.Clock) {
+		ctx := t.Context()
+		tr := makeTree(t, st, "campw")
+		cam := community.Device{CommunityID: tr.community.ID, Kind: community.DeviceCamera, Name: "摄像机 A栋", BuildingID: tr.building1.ID}
+		mustOK(t, st.CreateDevice(ctx, everywhere, &cam))
+		set := func(c evidence.Camera) bool {
+			t.Helper()
+			c.DeviceID = cam.ID
+			mustOK(t, st.SetCamera(ctx, everywhere, &c, false))
+			got, err := st.Camera(ctx, everywhere, cam.ID)
+			mustOK(t, err)
+			return got.HasPassword
+		}
+		base := evidence.Camera{LiveURL: "rtsp://192.0.2.10/stream1", SnapshotURL: "http://192.0.2.10/snap.jpg", Username: "admin"}
+		withPassword := base
+		withPassword.Password = "camera-secret-1"
+		if !set(withPassword) {
+			t.Fatal("the password given was not kept")
+		}
+		samePlace := base
+		samePlace.SnapshotURL = "http://192.0.2.10/ISAPI/Streaming/channels/101/picture"
+		if !set(samePlace) {
+			t.Error("a new path on the same host dropped the password")
+		}
+		elsewhere := base
+		elsewhere.SnapshotURL = "http://198.51.100.66/snap.jpg"
+		if set(elsewhere) {
+			t.Error("the snapshot pointed at another host kept the stored password, which the fetch would send there")
+		}
+		withPassword.SnapshotURL = elsewhere.SnapshotURL
+		if !set(withPassword) {
+			t.Error("the password given again with the new host was not kept")
+		}
+	})
+}
