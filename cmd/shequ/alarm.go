@@ -270,7 +270,14 @@ type panelAccounts struct {
 	mark       int64 // the log entry the keys include; 0 before the first load
 	loaded     bool
 	lastReload time.Time
+	// lastTry is when a frame of an unknown account last made Key
+	// reload: at most one such reload every unknownReloadEvery, whether
+	// it worked or not, so that frames of unknown accounts do not each
+	// ask a database that is down.
+	lastTry time.Time
 }
+
+const unknownReloadEvery = 5 * time.Second
 
 // panelKeyStore is what panelAccounts reads (*sqlstore.Store).
 type panelKeyStore interface {
@@ -354,9 +361,8 @@ func (p *panelAccounts) loadAll(ctx context.Context) error {
 func (p *panelAccounts) Key(account string) ([]byte, bool) {
 	p.mu.RLock()
 	k, ok := p.keys[strings.ToUpper(account)]
-	stale := time.Since(p.lastReload) > 5*time.Second
 	p.mu.RUnlock()
-	if !ok && stale {
+	if !ok && p.mayReload() {
 		if err := p.reload(context.Background()); err != nil {
 			p.log.Error("reload panel accounts", "err", err)
 		}
@@ -365,6 +371,19 @@ func (p *panelAccounts) Key(account string) ([]byte, bool) {
 		p.mu.RUnlock()
 	}
 	return k, ok
+}
+
+// mayReload tells whether Key may reload for an unknown account now, and
+// if so takes the turn.
+func (p *panelAccounts) mayReload() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.lastReload) <= unknownReloadEvery || now.Sub(p.lastTry) <= unknownReloadEvery {
+		return false
+	}
+	p.lastTry = now
+	return true
 }
 
 // refreshEvery reloads the keys every d, and once an hour cuts the
