@@ -35,6 +35,8 @@ type alarmWrites struct {
 	// cache, when set (an ingest batch on SQLite), has the homes as the
 	// last batch left them (see homeCache).
 	cache *homeCache
+	// locked are the homes whose lock the transaction holds (lockHomes).
+	locked map[int64]bool
 }
 
 // homeState is what the batch knows of one home.
@@ -78,7 +80,7 @@ type pendingJob struct {
 }
 
 func newAlarmWrites() *alarmWrites {
-	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]joinedIncident{}}
+	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]joinedIncident{}, locked: map[int64]bool{}}
 }
 
 // home returns what the batch knows of a home, reading it (and on
@@ -143,6 +145,28 @@ func (s *Store) lockHomes(ctx context.Context, q querier, ids []int64) error {
 	return nil
 }
 
+// lockBatchHomes locks, with lockHomes, those of homes (ids to their
+// communities) that w has not locked yet.
+func (s *Store) lockBatchHomes(ctx context.Context, q querier, w *alarmWrites, homes map[int64]int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var ids []int64
+	for home := range homes {
+		if home != 0 && !w.locked[home] {
+			ids = append(ids, home)
+		}
+	}
+	slices.Sort(ids)
+	if err := s.lockHomes(ctx, q, ids); err != nil {
+		return err
+	}
+	for _, home := range ids {
+		w.locked[home] = true
+	}
+	return nil
+}
+
 // lockHome is lockHomes for one home.
 func (s *Store) lockHome(ctx context.Context, q querier, home int64) error {
 	return s.lockHomes(ctx, q, []int64{home})
@@ -170,7 +194,7 @@ func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, commun
 		return nil
 	}
 	slices.Sort(todo)
-	if err := s.lockHomes(ctx, q, todo); err != nil {
+	if err := s.lockBatchHomes(ctx, q, w, communities); err != nil {
 		return err
 	}
 	loaded := make(map[int64]*homeState, len(todo))

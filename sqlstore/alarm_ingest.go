@@ -56,11 +56,16 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 				}
 			}
 		}
-		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
+		// MQTT receipts, and the sensor reports of messages stored before
+		// (mqtt_receipts.go): left out of the batch.
+		skip, receipts, err := s.mqttReceipts(ctx, q, reports)
+		if err != nil {
 			return err
 		}
 		// The homes whose state the batch's alarms read, all at once: they
-		// are locked together, in one order (lockHomes).
+		// are locked together, in one order (lockHomes), before the
+		// retransmission look-up, so that a frame that reaches two nodes
+		// at once is stored once too.
 		homes := map[int64]int64{}
 		for _, r := range reports {
 			if p := b.panels[r.Account]; p != nil && r.Source == alarm.SourceSIA && r.Kind != alarm.KindTest && r.Kind != alarm.KindSupervision {
@@ -70,13 +75,13 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		for _, back := range b.returned {
 			homes[back.origin.HomeID] = back.origin.CommunityID
 		}
-		// MQTT receipts, and the sensor reports of messages stored before
-		// (mqtt_receipts.go): left out of the batch.
-		skip, receipts, err := s.mqttReceipts(ctx, q, reports)
-		if err != nil {
+		if err := s.sensorOrigins(ctx, q, b, reports, homes); err != nil {
 			return err
 		}
-		if err := s.sensorOrigins(ctx, q, b, reports, homes); err != nil {
+		if err := s.lockBatchHomes(ctx, q, b.writes, homes); err != nil {
+			return err
+		}
+		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
 			return err
 		}
 		if err := s.loadHomes(ctx, q, b.writes, homes); err != nil {
