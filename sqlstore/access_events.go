@@ -98,6 +98,11 @@ func (s *Store) doorIncident(ctx context.Context, tx *sql.Tx, door access.Door, 
 		return 0, fmt.Errorf("open incident of door %d: %w", door.ID, err)
 	}
 	if open.Valid {
+		// saveIncident writes every column back: an operator's step
+		// meanwhile must not be written over.
+		if err := s.lockIncident(ctx, tx, open.Int64); err != nil {
+			return 0, err
+		}
 		i, err := scanIncident(tx.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents i WHERE i.id = $1", open.Int64))
 		if err != nil {
 			return 0, fmt.Errorf("incident %d: %w", open.Int64, err)

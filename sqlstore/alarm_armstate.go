@@ -70,6 +70,10 @@ func (s *Store) ChangeArmState(ctx context.Context, scope auth.Scope, home int64
 		if err != nil {
 			return err
 		}
+		// An ingest batch of the home writes the arm state it read.
+		if err := s.lockHome(ctx, tx, h.ID); err != nil {
+			return err
+		}
 		before, err := s.armState(ctx, tx, h.ID, h.CommunityID)
 		if err != nil {
 			return err
@@ -105,6 +109,8 @@ func (s *Store) ChangeArmState(ctx context.Context, scope auth.Scope, home int64
 }
 
 // RaiseSOS opens (or joins) a top-priority incident at a resident's home.
+// process locks the home before it reads its open incident, so an SOS and
+// the panel's panic button at once make one incident.
 func (s *Store) RaiseSOS(ctx context.Context, scope auth.Scope, home int64, note string, lat, lng float64) (alarm.Outcome, error) {
 	var out alarm.Outcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -146,6 +152,11 @@ func (s *Store) TickArmStates(ctx context.Context) ([]alarm.Outcome, error) {
 	var out []alarm.Outcome
 	for _, home := range homesDue {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			// process locks the home again (a no-op): the entry delay's
+			// alarm is decided on what this transaction read and wrote.
+			if err := s.lockHome(ctx, tx, home); err != nil {
+				return err
+			}
 			var community int64
 			if err := tx.QueryRowContext(ctx, "SELECT community_id FROM homes WHERE id = $1", home).Scan(&community); err != nil {
 				return err
@@ -327,6 +338,9 @@ func (s *Store) ReportPresence(ctx context.Context, scope auth.Scope, home, user
 		if err != nil {
 			return err
 		}
+		if err := s.lockHome(ctx, tx, h.ID); err != nil {
+			return err
+		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO presence (user_id, home_id, present, at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (user_id) DO UPDATE SET home_id = excluded.home_id, present = excluded.present, at = excluded.at`, user, h.ID, present, now); err != nil {
@@ -401,6 +415,9 @@ func (s *Store) RunArmSchedules(ctx context.Context) ([]alarm.Outcome, error) {
 	var out []alarm.Outcome
 	for _, d := range todo {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if err := s.lockHome(ctx, tx, d.home); err != nil {
+				return err
+			}
 			var community int64
 			if err := tx.QueryRowContext(ctx, "SELECT community_id FROM homes WHERE id = $1", d.home).Scan(&community); err != nil {
 				return err

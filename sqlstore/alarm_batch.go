@@ -35,6 +35,8 @@ type alarmWrites struct {
 	// cache, when set (an ingest batch on SQLite), has the homes as the
 	// last batch left them (see homeCache).
 	cache *homeCache
+	// locked are the homes whose lock the transaction holds (lockHomes).
+	locked map[int64]bool
 }
 
 // homeState is what the batch knows of one home.
@@ -78,40 +80,25 @@ type pendingJob struct {
 }
 
 func newAlarmWrites() *alarmWrites {
-	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]joinedIncident{}}
+	return &alarmWrites{homes: map[int64]*homeState{}, incidents: map[int64]joinedIncident{}, locked: map[int64]bool{}}
 }
 
-// home returns what the batch knows of a home, reading it on first use.
-// Home 0 (a report of no home) is never kept: it has no arm state row and
-// no open incident to follow.
+// home returns what the batch knows of a home, reading it (and on
+// PostgreSQL locking it, see lockHomes) on first use. Home 0 (a report of
+// no home) is never kept: it has no arm state row and no open incident to
+// follow.
 func (s *Store) home(ctx context.Context, q querier, w *alarmWrites, home, community int64) (*homeState, error) {
-	if h, ok := w.homes[home]; ok && home != 0 {
+	if home == 0 {
+		return &homeState{arm: alarm.ArmState{CommunityID: community, State: alarm.Disarmed, EntryDelay: int(alarm.DefaultEntryDelay / time.Second)}}, nil
+	}
+	if h, ok := w.homes[home]; ok {
 		return h, nil
 	}
-	if w.cache != nil && home != 0 {
-		if h, ok := w.cache.get(home); ok {
-			w.homes[home] = h
-			return h, nil
-		}
-	}
-	h := &homeState{}
-	var err error
-	if h.arm, err = s.armState(ctx, q, home, community); err != nil {
+	if err := s.loadHomes(ctx, q, w, map[int64]int64{home: community}); err != nil {
 		return nil, err
 	}
-	if h.open, err = s.openIncident(ctx, q, home); err != nil {
-		return nil, err
-	}
-	if home != 0 {
-		if err := q.QueryRowContext(ctx, homeGridSQL, home).Scan(&h.grid); err != nil && err != sql.ErrNoRows {
-			return nil, err
-		}
-		w.homes[home] = h
-	}
-	return h, nil
+	return w.homes[home], nil
 }
-
-const homeGridSQL = "SELECT b.grid_id FROM homes h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1"
 
 var (
 	// homesOfSQL reads each home's grid and stored arm state (NULLs when
@@ -119,12 +106,76 @@ var (
 	homesOfSQL = newChunked(`SELECT h.id, b.grid_id, a.community_id, a.state, a.mode, a.since, a.deadline, a.entry_delay, a.zone, a.changed_by
 		FROM homes h JOIN buildings b ON b.id = h.building_id LEFT JOIN arm_states a ON a.home_id = h.id WHERE h.id IN (`, "?", ", ", ")")
 	openIncidentsOfSQL = newChunked("SELECT "+incidentColumns+" FROM incidents i WHERE i.home_id IN (", "?", ", ", ") AND i.status <> 'resolved'")
+	lockHomesSQL       = newChunked("SELECT id FROM homes WHERE id IN (", "?", ", ", ") ORDER BY id FOR NO KEY UPDATE")
 )
 
-// loadHomes reads the arm state, open incident and grid of the homes not
-// known to w yet: two statements for the batch rather than three per
-// report. communities gives each home's community, for a home without a
-// stored arm state.
+// lockHomes takes the row locks of homes (ids in ascending order) on
+// PostgreSQL, for the rest of the transaction. Every transaction that
+// reads a home's arm state or open incident to decide what to write takes
+// its home's lock first, and everything that writes a home's incidents
+// holds it: without it two alarms of one home at once (the app's SOS and
+// the panel's panic button, a sensor and a panel, the entry-delay timer
+// and a frame, one panel's frames on two nodes) each read "no open
+// incident" and each opened one, with its own notices and escalation. The
+// homes row is the one every home has (an arm_states row is written only
+// when the home first arms). FOR NO KEY UPDATE rather than FOR UPDATE:
+// it orders the alarm transactions of a home without holding up the rows
+// that only refer to the home (an event's or a presence report's foreign
+// key takes KEY SHARE).
+//
+// The one lock order, to keep these transactions from deadlocking: the
+// panels an ingest batch marks seen (alarm_panels, in the batch's order),
+// then homes by id, then incidents (lockIncident). A transaction that locks
+// several homes locks them in one statement, in id order, before reading
+// any of them (loadHomes).
+//
+// SQLite runs one write transaction at a time: nothing to lock.
+func (s *Store) lockHomes(ctx context.Context, q querier, ids []int64) error {
+	if s.dialect != Postgres || len(ids) == 0 {
+		return nil
+	}
+	// The lock is a statement of its own, ahead of the reads: a row locked
+	// and read in one statement would come with the other tables as they
+	// were before the wait (READ COMMITTED takes each statement's snapshot
+	// as it starts).
+	err := queryIn(ctx, q, lockHomesSQL[s.dialect], ids, func(*sql.Rows) error { return nil })
+	if err != nil {
+		return fmt.Errorf("lock homes: %w", err)
+	}
+	return nil
+}
+
+// lockBatchHomes locks, with lockHomes, those of homes (ids to their
+// communities) that w has not locked yet.
+func (s *Store) lockBatchHomes(ctx context.Context, q querier, w *alarmWrites, homes map[int64]int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var ids []int64
+	for home := range homes {
+		if home != 0 && !w.locked[home] {
+			ids = append(ids, home)
+		}
+	}
+	slices.Sort(ids)
+	if err := s.lockHomes(ctx, q, ids); err != nil {
+		return err
+	}
+	for _, home := range ids {
+		w.locked[home] = true
+	}
+	return nil
+}
+
+// lockHome is lockHomes for one home.
+func (s *Store) lockHome(ctx context.Context, q querier, home int64) error {
+	return s.lockHomes(ctx, q, []int64{home})
+}
+
+// loadHomes locks (lockHomes) and reads the arm state, open incident and
+// grid of the homes not known to w yet: three statements for the batch
+// rather than four per report. communities gives each home's community,
+// for a home without a stored arm state.
 func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, communities map[int64]int64) error {
 	var todo []int64
 	for home := range communities {
@@ -143,6 +194,9 @@ func (s *Store) loadHomes(ctx context.Context, q querier, w *alarmWrites, commun
 		return nil
 	}
 	slices.Sort(todo)
+	if err := s.lockBatchHomes(ctx, q, w, communities); err != nil {
+		return err
+	}
 	loaded := make(map[int64]*homeState, len(todo))
 	for _, home := range todo {
 		loaded[home] = &homeState{arm: alarm.ArmState{HomeID: home, CommunityID: communities[home], State: alarm.Disarmed, EntryDelay: int(alarm.DefaultEntryDelay / time.Second)}}

@@ -63,6 +63,26 @@ func (s *Store) openIncident(ctx context.Context, q querier, home int64) (*alarm
 	return &i, nil
 }
 
+// lockIncident takes, on PostgreSQL, the lock of an incident's home (when
+// it has one) and then of the incident, before a transaction reads the
+// incident to write it back. Homes before incidents is the lock order of
+// lockHomes; holding the home's lock too keeps an alarm of the home from
+// joining the incident between the read and the write (it would join one
+// being resolved, or have its kind and priority written over), since an
+// ingest batch locks the homes, not the incidents, it joins. An
+// incident's home never changes, so it is read without a lock.
+func (s *Store) lockIncident(ctx context.Context, tx *sql.Tx, id int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var home int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM homes WHERE id = (SELECT home_id FROM incidents WHERE id = $1) FOR NO KEY UPDATE", id).Scan(&home)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("lock the home of incident %d: %w", id, err)
+	}
+	return s.lockRow(ctx, tx, "incidents", id)
+}
+
 func (s *Store) saveIncident(ctx context.Context, q querier, i *alarm.Incident, isNew bool) error {
 	if isNew {
 		id, err := insert(ctx, q, `INSERT INTO incidents (community_id, home_id, panel_id, kind, priority, status, title, opened_at, last_event_at, event_count, kinds)
@@ -277,6 +297,11 @@ func (s *Store) StepIncident(ctx context.Context, scope auth.Scope, id int64, st
 
 // stepIncident is StepIncident inside tx.
 func (s *Store) stepIncident(ctx context.Context, tx *sql.Tx, scope auth.Scope, id int64, step alarm.Step) (alarm.Incident, error) {
+	// The step writes every column back (saveIncident): what it read must
+	// stay as it was until it commits.
+	if err := s.lockIncident(ctx, tx, id); err != nil {
+		return alarm.Incident{}, err
+	}
 	inc, err := oneOf(ctx, tx, incidents, scope, id, scanIncidentRow)
 	if err != nil {
 		return alarm.Incident{}, err
@@ -435,6 +460,11 @@ func (s *Store) candidates(ctx context.Context, q querier, scope auth.Scope, inc
 func (s *Store) RedispatchIfUnaccepted(ctx context.Context, incidentID, user int64) (int64, error) {
 	var next int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Locked before it is read: a staff member who accepts meanwhile
+		// is not sent away again.
+		if err := s.lockIncident(ctx, tx, incidentID); err != nil {
+			return err
+		}
 		inc, err := oneOf(ctx, tx, incidents, everything, incidentID, scanIncidentRow)
 		if err != nil {
 			return err
@@ -483,6 +513,9 @@ func (s *Store) SayMistake(ctx context.Context, scope auth.Scope, home, user int
 	var out alarm.Incident
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := mustReach(ctx, tx, homes, scope, home); err != nil {
+			return err
+		}
+		if err := s.lockHome(ctx, tx, home); err != nil {
 			return err
 		}
 		inc, err := s.openIncident(ctx, tx, home)

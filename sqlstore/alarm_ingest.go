@@ -56,27 +56,41 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 				}
 			}
 		}
-		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
-			return err
-		}
-		// The homes whose state the batch's alarms read, all at once.
-		homes := map[int64]int64{}
-		for _, r := range reports {
-			if p := b.panels[r.Account]; p != nil && r.Source == alarm.SourceSIA && r.Kind != alarm.KindTest && r.Kind != alarm.KindSupervision {
-				homes[p.known.origin.HomeID] = p.known.origin.CommunityID
-			}
-		}
 		// MQTT receipts, and the sensor reports of messages stored before
 		// (mqtt_receipts.go): left out of the batch.
 		skip, receipts, err := s.mqttReceipts(ctx, q, reports)
 		if err != nil {
 			return err
 		}
+		// The homes whose state the batch's alarms read, all at once: they
+		// are locked together, in one order (lockHomes), before the
+		// retransmission look-up, so that a frame that reaches two nodes
+		// at once is stored once too.
+		homes := map[int64]int64{}
+		for _, r := range reports {
+			if p := b.panels[r.Account]; p != nil && r.Source == alarm.SourceSIA && r.Kind != alarm.KindTest && r.Kind != alarm.KindSupervision {
+				homes[p.known.origin.HomeID] = p.known.origin.CommunityID
+			}
+		}
+		for _, back := range b.returned {
+			homes[back.origin.HomeID] = back.origin.CommunityID
+		}
 		if err := s.sensorOrigins(ctx, q, b, reports, homes); err != nil {
+			return err
+		}
+		if err := s.lockBatchHomes(ctx, q, b.writes, homes); err != nil {
+			return err
+		}
+		if b.before, err = s.retransmissions(ctx, q, b, reports); err != nil {
 			return err
 		}
 		if err := s.loadHomes(ctx, q, b.writes, homes); err != nil {
 			return err
+		}
+		for _, back := range b.returned {
+			if _, err := s.process(ctx, q, b, -1, back.report, back.origin); err != nil {
+				return fmt.Errorf("panel %s reports again: %w", back.report.Account, err)
+			}
 		}
 		for i, r := range reports {
 			if o, ok := skip[i]; ok {
@@ -130,7 +144,7 @@ func (s *Store) Ingest(ctx context.Context, reports []alarm.Report) ([]alarm.Out
 		return out, err
 	}
 	for account, p := range b.panels {
-		if p.read {
+		if p != nil && p.read {
 			s.panelDir.remember(account, p.known)
 		}
 	}
@@ -159,7 +173,13 @@ func (s *Store) onlyFreshHeartbeats(reports []alarm.Report) bool {
 // ingestBatch is what one Ingest call learns once and reuses for every
 // report of the batch.
 type ingestBatch struct {
+	// panels are the batch's panels by account, nil for an account no
+	// panel has: each is looked up once.
 	panels map[string]*batchPanel
+	// returned are the reports of panels that had been marked silent and
+	// report again (see panel), processed once the batch's homes are
+	// locked.
+	returned []pendingReport
 	// sensors are the batch's MQTT sensors by name (sensorOrigins).
 	sensors map[string]alarm.Origin
 	// events are inserted together at the end of the batch; stored holds
@@ -182,6 +202,12 @@ func (b *ingestBatch) alarmWrites() *alarmWrites {
 }
 
 type retransmission struct{ account, seq, fingerprint string }
+
+// pendingReport is a report of the store's own, with its origin.
+type pendingReport struct {
+	report alarm.Report
+	origin alarm.Origin
+}
 
 // pendingEvent is an event of the batch not inserted yet.
 type pendingEvent struct {
@@ -353,7 +379,9 @@ func (d *panelDirectory) forget(account string) {
 
 // panel returns the panel with account: from the batch, from the
 // directory while fresh, or else marked seen and read from the database;
-// when it had been marked silent, its return is recorded first.
+// nil when no panel has the account. When it had been marked silent, its
+// return is queued in b.returned: the batch processes it ahead of its own
+// reports, once it has locked its homes.
 func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Report) (*batchPanel, error) {
 	if p, ok := b.panels[r.Account]; ok {
 		return p, nil
@@ -369,6 +397,7 @@ func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Re
 	err := q.QueryRowContext(ctx, "UPDATE alarm_panels SET last_seen_at = $1 WHERE account = $2 RETURNING id, community_id, home_id, supervision_seconds, comm_failed", r.ReceivedAt.UTC(), r.Account).
 		Scan(&p.known.origin.PanelID, &p.known.origin.CommunityID, &p.known.origin.HomeID, &supervision, &commFailed)
 	if err == sql.ErrNoRows {
+		b.panels[r.Account] = nil
 		return nil, nil
 	} else if err != nil {
 		return nil, err
@@ -383,9 +412,7 @@ func (s *Store) panel(ctx context.Context, q querier, b *ingestBatch, r alarm.Re
 			return nil, err
 		}
 		back := alarm.Report{Source: alarm.SourceSystem, Account: r.Account, Code: "YK", Kind: alarm.KindCommFailure, Restore: true, Text: "panel reports again", ReceivedAt: r.ReceivedAt}
-		if _, err := s.process(ctx, q, b, -1, back, p.known.origin); err != nil {
-			return nil, err
-		}
+		b.returned = append(b.returned, pendingReport{back, p.known.origin})
 	}
 	b.panels[r.Account] = p
 	return p, nil
@@ -431,8 +458,9 @@ func (s *Store) ingestOne(ctx context.Context, tx querier, b *ingestBatch, at in
 }
 
 // process applies a report whose origin is known: it loads the home's arm
-// state and open incident, lets the alarm package decide, and writes the
-// decision with the event.
+// state and open incident (locking the home first unless the batch has,
+// see lockHomes), lets the alarm package decide, and writes the decision
+// with the event.
 //
 // Within an ingest batch (b not nil) the event is inserted with the others
 // at the batch's end and EventID is set then; at is the report's place in

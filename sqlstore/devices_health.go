@@ -412,6 +412,9 @@ func (s *Store) ApplyTrouble(ctx context.Context, actions []device.TroubleAction
 			}
 			switch {
 			case act.Clear:
+				if err := s.lockIncident(ctx, tx, act.IncidentID); err != nil {
+					return err
+				}
 				inc, err := scanIncident(tx.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents i WHERE i.id = $1", act.IncidentID))
 				if err != nil {
 					return fmt.Errorf("trouble incident %d: %w", act.IncidentID, err)
