@@ -70,7 +70,7 @@ type credentialBody struct {
 }
 
 type passBody struct {
-	DoorIDs     []int64   `json:"door_ids,omitempty" doc:"Doors it opens; the route to the home (gates and the home's entrances) when not given"`
+	DoorIDs     []int64   `json:"door_ids,omitempty" doc:"Doors it opens, among those the household opens itself (its building's entrances, the gates, the bicycle shed; community staff may name any door of the community); the route to the home (gates and the home's entrances) when not given"`
 	ValidFrom   time.Time `json:"valid_from,omitzero" doc:"Now when not given"`
 	ValidUntil  time.Time `json:"valid_until,omitzero" doc:"A day after valid_from (a courier pass: 30 minutes) when not given; at most 7 days"`
 	Uses        int       `json:"uses,omitempty" minimum:"0" maximum:"50" doc:"How many times it opens a door; 2 (a courier pass: 1) when not given"`
