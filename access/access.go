@@ -10,6 +10,7 @@ package access
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -372,7 +373,7 @@ func Decide(door Door, s Subject, now time.Time, loc *time.Location) Decision {
 			return refuse(ReasonSchedule)
 		}
 	case RoleResident:
-		if !door.Shared() && door.BuildingID != s.BuildingID {
+		if !ResidentOpens(door, s.BuildingID) {
 			return refuse(ReasonWrongDoor)
 		}
 	default:
@@ -381,17 +382,45 @@ func Decide(door Door, s Subject, now time.Time, loc *time.Location) Decision {
 	return Decision{Granted: true, Reason: ReasonGranted}
 }
 
-// ResidentDoors are the doors a resident of building opens: its entrances
-// and the shared doors. A visitor pass defaults to the route to the home,
-// which is the same set less the bicycle shed.
+// ResidentOpens reports whether a resident whose home is in building may
+// open d: the entrances of that building and the shared doors. It is the
+// one rule of a household's doors: Decide applies it to residents'
+// credentials, ResidentDoors to their phone keys and the route a visitor
+// pass defaults to, CheckPassDoors to the doors a household's pass names.
+func ResidentOpens(d Door, building int64) bool {
+	return d.Shared() || (d.Kind == DoorEntrance && building != 0 && d.BuildingID == building)
+}
+
+// ResidentDoors are the doors a resident of building opens. A visitor
+// pass defaults to the route to the home, which is the same set less the
+// bicycle shed.
 func ResidentDoors(doors []Door, building int64, route bool) []int64 {
 	var out []int64
 	for _, d := range doors {
-		if (d.Kind == DoorEntrance && d.BuildingID == building) || d.Kind == DoorGate || (!route && d.Kind == DoorShed) {
+		if ResidentOpens(d, building) && !(route && d.Kind == DoorShed) {
 			out = append(out, d.ID)
 		}
 	}
 	return out
+}
+
+// CheckPassDoors checks the doors ids a pass of a household living in
+// building names, against the community's doors. A pass opens at most what
+// the household opens itself (ResidentOpens), so a resident cannot let a
+// visitor into another building; anyDoor lifts that for staff who reach
+// the whole community, who may name any of its doors. The problem names
+// the first door refused.
+func CheckPassDoors(doors []Door, ids []int64, building int64, anyDoor bool) error {
+	for _, id := range ids {
+		i := slices.IndexFunc(doors, func(d Door) bool { return d.ID == id })
+		if i < 0 {
+			return shequ.Invalid(map[string]string{"door_ids": fmt.Sprintf("door %d is not in this community", id)})
+		}
+		if d := doors[i]; !anyDoor && !ResidentOpens(d, building) {
+			return shequ.Invalid(map[string]string{"door_ids": fmt.Sprintf("door %d (%s) is not one the household opens: a pass opens only its building's entrances and the community's gates and bicycle shed", d.ID, d.Name)})
+		}
+	}
+	return nil
 }
 
 func fingerprint(s string) string {

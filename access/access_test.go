@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/shequ/shequ"
 )
 
 func TestDecide(t *testing.T) {
@@ -127,5 +130,49 @@ func TestCredentialValidate(t *testing.T) {
 	_ = c.Validate()
 	if c.Value != "04A22B9C" || Hint(c.Kind, c.Value) != "…2B9C" {
 		t.Errorf("normalised %q hint %q", c.Value, Hint(c.Kind, c.Value))
+	}
+}
+
+func TestCheckPassDoors(t *testing.T) {
+	doors := []Door{
+		{ID: 1, BuildingID: 10, Kind: DoorEntrance},
+		{ID: 2, BuildingID: 20, Kind: DoorEntrance},
+		{ID: 3, Kind: DoorGate},
+		{ID: 4, Kind: DoorShed},
+	}
+	for _, tc := range []struct {
+		name    string
+		ids     []int64
+		anyDoor bool
+		refused string // what the problem says; "" when the doors are fine
+	}{
+		{"own entrance, gate, shed", []int64{1, 3, 4}, false, ""},
+		{"another building's entrance", []int64{3, 2}, false, "door 2 (B) is not one the household opens"},
+		{"staff: another building's entrance", []int64{2}, true, ""},
+		{"not in the community", []int64{1, 9}, false, "door 9 is not in this community"},
+		{"staff: not in the community", []int64{9}, true, "door 9 is not in this community"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			named := slices.Clone(doors)
+			named[1].Name = "B"
+			err := CheckPassDoors(named, tc.ids, 10, tc.anyDoor)
+			var e *shequ.Error
+			switch {
+			case tc.refused == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.refused != "" && (!errors.As(err, &e) || e.Code != shequ.EINVALID || !strings.HasPrefix(e.Fields["door_ids"], tc.refused)):
+				t.Errorf("got %v (%+v), want a problem starting %q", err, e, tc.refused)
+			}
+		})
+	}
+	// The rule is Decide's for residents' own credentials.
+	resident := Subject{Found: true, Role: RoleResident, BuildingID: 10}
+	for _, d := range doors {
+		if got := Decide(d, resident, time.Now(), nil).Granted; got != ResidentOpens(d, 10) {
+			t.Errorf("door %d: Decide grants %v, ResidentOpens says %v", d.ID, got, !got)
+		}
+	}
+	if got := ResidentDoors(doors, 10, true); !slices.Equal(got, []int64{1, 3}) {
+		t.Errorf("route %v", got)
 	}
 }

@@ -1,7 +1,10 @@
 package sqlstore_test
 
 import (
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -430,6 +433,73 @@ func TestAccessWelfareWatch(t *testing.T) {
 		}
 		if !on || !off {
 			t.Errorf("consent not audited: %+v", au.Items)
+		}
+	})
+}
+
+// A pass opens at most the doors its household opens (its building's
+// entrances, the gates, the shed) when its maker reaches only part of the
+// community; staff who reach all of it may name any of its doors. A door
+// refused is named in the problem, and nothing is made.
+func TestAccessPassDoorsOfTheHousehold(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		f := makeDoors(t, st, "pd")
+		elsewhere := makeDoors(t, st, "pe")
+		aliceScope := auth.Scope{{CommunityID: f.community.ID, HouseholdID: f.household1.ID}}
+		grid1Scope := auth.Scope{{CommunityID: f.community.ID, GridID: f.grid1.ID}}
+		staffScope := auth.Scope{{CommunityID: f.community.ID}}
+		passes := func() int {
+			t.Helper()
+			l, err := st.ListPasses(ctx, everywhere, access.PassFilter{})
+			mustOK(t, err)
+			return l.Total
+		}
+		for _, c := range []struct {
+			name    string
+			scope   auth.Scope
+			doors   []int64
+			refused int64 // the door the problem names; 0: made
+		}{
+			{"resident, own doors and the shed", aliceScope, []int64{f.entranceA.ID, f.gate.ID, f.shed.ID}, 0},
+			{"resident, another building", aliceScope, []int64{f.gate.ID, f.entranceB.ID}, f.entranceB.ID},
+			{"resident, another community", aliceScope, []int64{elsewhere.gate.ID}, elsewhere.gate.ID},
+			{"grid worker, the household's doors", grid1Scope, []int64{f.entranceA.ID}, 0},
+			{"grid worker, another grid's building", grid1Scope, []int64{f.entranceB.ID}, f.entranceB.ID},
+			{"community staff, another building", staffScope, []int64{f.entranceB.ID}, 0},
+			{"community staff, another community", staffScope, []int64{elsewhere.entranceA.ID}, elsewhere.entranceA.ID},
+		} {
+			before := passes()
+			p := access.Pass{HouseholdID: f.household1.ID, VisitorName: "小王", DoorIDs: c.doors, Uses: len(c.doors)}
+			token, err := st.CreatePass(ctx, c.scope, &p)
+			if c.refused == 0 {
+				if err != nil {
+					t.Errorf("%s: %v", c.name, err)
+					continue
+				}
+				for _, id := range c.doors {
+					door, err := st.Door(ctx, everywhere, id)
+					mustOK(t, err)
+					if d := decide(t, st, door, access.Presented{Kind: access.KindPass, Token: token}); !d.Granted {
+						t.Errorf("%s: refused at %s: %+v", c.name, door.Name, d)
+					}
+				}
+				continue
+			}
+			var e *shequ.Error
+			if !errors.As(err, &e) || e.Code != shequ.EINVALID || !strings.Contains(e.Fields["door_ids"], fmt.Sprintf("door %d ", c.refused)) {
+				t.Errorf("%s: %v (%+v), want a problem naming door %d", c.name, err, e, c.refused)
+			}
+			if token != "" || p.ID != 0 || passes() != before {
+				t.Errorf("%s: refused, yet a pass was made (token %q, id %d, %d passes, %d before)", c.name, token, p.ID, passes(), before)
+			}
+		}
+		// The household's own route, by default, is still what it was.
+		p := access.Pass{HouseholdID: f.household1.ID}
+		_, err := st.CreatePass(ctx, aliceScope, &p)
+		mustOK(t, err)
+		if !slices.Equal(p.DoorIDs, []int64{f.entranceA.ID, f.gate.ID}) && !slices.Equal(p.DoorIDs, []int64{f.gate.ID, f.entranceA.ID}) {
+			t.Errorf("default doors %v", p.DoorIDs)
 		}
 	})
 }

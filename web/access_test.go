@@ -90,7 +90,7 @@ func TestAccessAPI(t *testing.T) {
 				req.Header.Set(AccessDoorHeader, strconv.FormatInt(onRoute, 10))
 				req.Header.Set(AccessTimeHeader, strconv.FormatInt(ts, 10))
 				if sig == "" {
-					sig = SignAccessWebhook(secret, ts, body)
+					sig = SignAccessWebhook(secret, ts, onRoute, body)
 				}
 				req.Header.Set(AccessSignatureHeader, sig)
 				resp, err := http.DefaultClient.Do(req)

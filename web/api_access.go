@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/skip2/go-qrcode"
@@ -70,7 +72,7 @@ type credentialBody struct {
 }
 
 type passBody struct {
-	DoorIDs     []int64   `json:"door_ids,omitempty" doc:"Doors it opens; the route to the home (gates and the home's entrances) when not given"`
+	DoorIDs     []int64   `json:"door_ids,omitempty" doc:"Doors it opens, among those the household opens itself (its building's entrances, the gates, the bicycle shed; community staff may name any door of the community); the route to the home (gates and the home's entrances) when not given"`
 	ValidFrom   time.Time `json:"valid_from,omitzero" doc:"Now when not given"`
 	ValidUntil  time.Time `json:"valid_until,omitzero" doc:"A day after valid_from (a courier pass: 30 minutes) when not given; at most 7 days"`
 	Uses        int       `json:"uses,omitempty" minimum:"0" maximum:"50" doc:"How many times it opens a door; 2 (a courier pass: 1) when not given"`
@@ -261,8 +263,16 @@ func (s *Server) registerAccessAPI() {
 		func(ctx context.Context, in *IDParam) (*noContent, error) {
 			return &noContent{}, s.store.StopWelfareWatch(ctx, scope(ctx, auth.PermAccessOwn), in.ID)
 		})
+	// The signatures this node accepted lately: the webhook's replay
+	// guard lives as long as the server.
+	replays := newWebhookReplays(maxWebhookSignatures)
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/access/webhook", Public: true, OK: true}, "access-webhook",
-		"Controllers that call out: a request, an event or an upload of offline decisions, signed with HMAC-SHA256", "access", s.accessWebhook)
+		"Controllers that call out: a request, an event or an upload of offline decisions, signed with HMAC-SHA256 over "+
+			"\"<X-Shequ-Timestamp>.<X-Shequ-Door>.<body>\"; a timestamp more than 5 minutes from the server's clock, "+
+			"or a signature this node accepted already, is refused (sign each call afresh; an id in the body tells apart two calls of the same second)", "access",
+		func(ctx context.Context, in *webhookInput) (*itemBody[webhookAnswer], error) {
+			return s.accessWebhook(ctx, in, replays)
+		})
 }
 
 // phoneKey is a resident's phone key and the token its QR code shows.
@@ -316,29 +326,117 @@ func (s *Server) createPass(ctx context.Context, b passBody) (passCreated, error
 // --- the webhook for controllers that call out ---
 
 // Webhook headers: the door, the time of signing (Unix seconds) and the
-// signature, sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">.
+// signature, sha256=<hex HMAC-SHA256 of "<timestamp>.<door>.<body>">, the
+// door written in decimal as in its header. The door is signed so that a
+// call signed for one door cannot be sent again for another: the secret
+// is one for the whole deployment.
 const (
 	AccessDoorHeader      = "X-Shequ-Door"
 	AccessTimeHeader      = "X-Shequ-Timestamp"
 	AccessSignatureHeader = "X-Shequ-Signature"
 	// AccessWebhookSkew is how far a signature's time may be from ours:
-	// an older message is a replay.
+	// an older message is refused, and within it a signature accepted
+	// once is refused again (webhookReplays).
 	AccessWebhookSkew = 5 * time.Minute
 )
 
-// SignAccessWebhook is the signature header value of body sent at ts.
-func SignAccessWebhook(secret []byte, ts int64, body []byte) string {
+// maxWebhookSignatures bounds the signatures a node remembers (some
+// 100 bytes each): 131,072 is over 200 calls a second for the 10 minutes
+// a signature can live (its timestamp up to AccessWebhookSkew either side
+// of ours).
+const maxWebhookSignatures = 1 << 17
+
+// SignAccessWebhook is the signature header value of body sent for door at
+// ts.
+func SignAccessWebhook(secret []byte, ts, door int64, body []byte) string {
+	return "sha256=" + hex.EncodeToString(accessWebhookMAC(secret, ts, door, body))
+}
+
+func accessWebhookMAC(secret []byte, ts, door int64, body []byte) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(strconv.FormatInt(ts, 10)))
 	m.Write([]byte{'.'})
+	m.Write([]byte(strconv.FormatInt(door, 10)))
+	m.Write([]byte{'.'})
 	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
+}
+
+// webhookReplays remembers the signatures of webhook calls accepted until
+// their timestamp leaves the skew window, after which the time check
+// refuses them anyway; so the same signed call is acted on once. It is
+// one node's memory: behind a load balancer a call replayed to another
+// node within the window is still accepted there. It holds at most max
+// signatures; when full, the one closest to leaving the window is
+// forgotten first (so only after max genuine calls within the window could
+// a replay of that one pass for the rest of its window).
+type webhookReplays struct {
+	mu    sync.Mutex
+	max   int
+	seen  map[[sha256.Size]byte]int64 // signature → the last Unix second it is valid
+	queue expiryHeap
+}
+
+type seenSignature struct {
+	mac     [sha256.Size]byte
+	expires int64
+}
+
+// expiryHeap orders remembered signatures by when they leave the window.
+type expiryHeap []seenSignature
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires < h[j].expires }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(seenSignature)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func newWebhookReplays(max int) *webhookReplays {
+	return &webhookReplays{max: max, seen: map[[sha256.Size]byte]int64{}}
+}
+
+// take records mac, valid until the Unix second expires, and reports
+// false when it is recorded already: a replay. now is the server's clock.
+func (r *webhookReplays) take(mac [sha256.Size]byte, expires int64, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	drop := func() {
+		old := heap.Pop(&r.queue).(seenSignature)
+		if r.seen[old.mac] == old.expires {
+			delete(r.seen, old.mac)
+		}
+	}
+	for len(r.queue) > 0 && r.queue[0].expires < now.Unix() {
+		drop()
+	}
+	if _, ok := r.seen[mac]; ok {
+		return false
+	}
+	for len(r.queue) >= r.max {
+		drop()
+	}
+	r.seen[mac] = expires
+	heap.Push(&r.queue, seenSignature{mac: mac, expires: expires})
+	return true
+}
+
+// forget lets mac in again: its call failed before it changed anything,
+// and the controller may send it again as it was.
+func (r *webhookReplays) forget(mac [sha256.Size]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.seen, mac) // its queue entry goes in its time
 }
 
 type webhookInput struct {
-	Door      int64  `header:"X-Shequ-Door" minimum:"1"`
-	Timestamp int64  `header:"X-Shequ-Timestamp"`
-	Signature string `header:"X-Shequ-Signature"`
+	Door      int64  `header:"X-Shequ-Door" minimum:"1" doc:"The door's id, in decimal; signed"`
+	Timestamp int64  `header:"X-Shequ-Timestamp" doc:"When the call was signed, Unix seconds; within 5 minutes of the server's clock"`
+	Signature string `header:"X-Shequ-Signature" doc:"sha256=<hex HMAC-SHA256 of \"<timestamp>.<door>.<body>\" under --access-webhook-secret>"`
 	Known     int64  `header:"X-Shequ-Revocations-Version" doc:"Version of the revocation list the controller holds; a newer one comes with the answer"`
 	RawBody   []byte
 }
@@ -361,17 +459,30 @@ type webhookAnswer struct {
 	Revocations *acs.Revocations `json:"revocations,omitempty"`
 }
 
-func (s *Server) accessWebhook(ctx context.Context, in *webhookInput) (*itemBody[webhookAnswer], error) {
+func (s *Server) accessWebhook(ctx context.Context, in *webhookInput, replays *webhookReplays) (*itemBody[webhookAnswer], error) {
 	if len(s.accessWebhookSecret) == 0 {
 		return nil, shequ.Errorf(shequ.EFORBIDDEN, "controller webhooks are not accepted: no --access-webhook-secret is set")
 	}
-	want := SignAccessWebhook(s.accessWebhookSecret, in.Timestamp, in.RawBody)
+	mac := [sha256.Size]byte(accessWebhookMAC(s.accessWebhookSecret, in.Timestamp, in.Door, in.RawBody))
+	want := "sha256=" + hex.EncodeToString(mac[:])
 	if !hmac.Equal([]byte(strings.ToLower(strings.TrimSpace(in.Signature))), []byte(want)) {
-		return nil, shequ.Errorf(shequ.EFORBIDDEN, "wrong or missing %s", AccessSignatureHeader)
+		return nil, shequ.Errorf(shequ.EFORBIDDEN, "wrong or missing %s (HMAC-SHA256 of \"<timestamp>.<door>.<body>\")", AccessSignatureHeader)
 	}
-	if d := s.clock.Now().Sub(time.Unix(in.Timestamp, 0)); d > AccessWebhookSkew || d < -AccessWebhookSkew {
+	now := s.clock.Now()
+	if d := now.Sub(time.Unix(in.Timestamp, 0)); d > AccessWebhookSkew || d < -AccessWebhookSkew {
 		return nil, shequ.Errorf(shequ.EFORBIDDEN, "%s is too far from now", AccessTimeHeader)
 	}
+	if !replays.take(mac, in.Timestamp+int64(AccessWebhookSkew/time.Second), now) {
+		return nil, shequ.Errorf(shequ.ECONFLICT, "this signed call was received already: sign each call afresh")
+	}
+	// Until the call has acted, it may come again as it was (a retry
+	// after an error); once it has, it is spent.
+	acted := false
+	defer func() {
+		if !acted {
+			replays.forget(mac)
+		}
+	}()
 	var m webhookMessage
 	dec := json.NewDecoder(bytes.NewReader(in.RawBody))
 	if err := dec.Decode(&m); err != nil {
@@ -398,6 +509,7 @@ func (s *Server) accessWebhook(ctx context.Context, in *webhookInput) (*itemBody
 			return nil, err
 		}
 	}
+	acted = true
 	r, err := s.store.AccessRevocations(ctx, door.CommunityID)
 	if err != nil {
 		return nil, err
