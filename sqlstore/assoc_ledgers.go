@@ -607,6 +607,11 @@ func (s *Store) writable(ctx context.Context, tx *sql.Tx, acc assoc.Access, comm
 	if err != nil {
 		return t, assoc.LedgerEntry{}, err
 	}
+	// Its writers read the entry, merge their change into it and write it
+	// whole: two at once must not each write over the other's change.
+	if err := s.lockRow(ctx, tx, "ledger_entries", id); err != nil {
+		return t, assoc.LedgerEntry{}, err
+	}
 	e, err := scanEntry(tx.QueryRowContext(ctx, "SELECT "+ledgerEntries.columns+" FROM "+ledgerEntries.from+" WHERE e.id = $1 AND e.type_id = $2", id, t.ID))
 	if err == sql.ErrNoRows {
 		return t, e, notFound("ledger entry", id)
