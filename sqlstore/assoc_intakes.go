@@ -106,6 +106,12 @@ func (s *Store) ListIntakes(ctx context.Context, acc assoc.Access, f assoc.Intak
 func (s *Store) MoveIntake(ctx context.Context, acc assoc.Access, id int64, status, note string) (assoc.Intake, error) {
 	var out assoc.Intake
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// The move is checked against the status read: two at once must
+		// not both pass (a closed intake reopened by a move that read it
+		// open).
+		if err := s.lockRow(ctx, tx, "assoc_intakes", id); err != nil {
+			return err
+		}
 		in, err := scanIntake(tx.QueryRowContext(ctx, "SELECT "+intakes.columns+" FROM assoc_intakes i WHERE i.id = $1", id))
 		if err == sql.ErrNoRows || (err == nil && !acc.IsAdmin(in.CommunityID) && !slices.Contains(acc.AssociationsIn(in.CommunityID), in.AssociationID)) {
 			return notFound("intake", id)
