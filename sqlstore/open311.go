@@ -105,10 +105,11 @@ func (s *Store) RevokeOpen311Key(ctx context.Context, scope auth.Scope, id int64
 
 // SubmitOpen311 files a matter that came with key: in the key's
 // community, on the open311 channel, with no resident behind it. The
-// audit log names the key. The extras are written right after the matter;
-// should that fail, the matter stands without them and the failure is
-// logged rather than returned, since the client would otherwise file the
-// matter again.
+// audit log names the key. The matter and its extras (the reporter's
+// contact, the only way to reach an anonymous reporter, the media URL and
+// the building) are written in one transaction: both or neither, so that
+// a client told of a failure files the matter again and one told of
+// success has it whole.
 func (s *Store) SubmitOpen311(ctx context.Context, key open311.Open311Key, m *matter.Matter, x open311.Extra) error {
 	ctx = auth.WithActor(ctx, &auth.Actor{User: auth.User{Username: "open311:" + key.Name}})
 	m.CommunityID, m.PersonID, m.HouseholdID, m.HomeID, m.SubmittedBy, m.FiledBy, m.Channel = key.CommunityID, 0, 0, 0, 0, 0, "open311"
@@ -122,9 +123,6 @@ func (s *Store) SubmitOpen311(ctx context.Context, key open311.Open311Key, m *ma
 		}
 		m.GridID = grid
 	}
-	if err := s.SubmitMatter(ctx, auth.Scope{{CommunityID: key.CommunityID}}, m); err != nil {
-		return err
-	}
 	contact := ""
 	if x.Contact != nil {
 		b, _ := json.Marshal(x.Contact)
@@ -132,18 +130,19 @@ func (s *Store) SubmitOpen311(ctx context.Context, key open311.Open311Key, m *ma
 			contact = s.cipher.Seal(string(b))
 		}
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO open311_requests (matter_id, key_id, building_id, media_url, contact, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-			m.ID, key.ID, nullID(x.BuildingID), x.MediaURL, contact, s.now()); err != nil {
-			return mapError(err)
+	return s.Atomic(ctx, func(in *Store) error {
+		if err := in.SubmitMatter(ctx, auth.Scope{{CommunityID: key.CommunityID}}, m); err != nil {
+			return err
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE open311_keys SET last_used_at = $1 WHERE id = $2", s.now(), key.ID)
-		return err
+		return in.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO open311_requests (matter_id, key_id, building_id, media_url, contact, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+				m.ID, key.ID, nullID(x.BuildingID), x.MediaURL, contact, in.now()); err != nil {
+				return fmt.Errorf("open311 request of matter %d: %w", m.ID, mapError(err))
+			}
+			_, err := tx.ExecContext(ctx, "UPDATE open311_keys SET last_used_at = $1 WHERE id = $2", in.now(), key.ID)
+			return err
+		})
 	})
-	if err != nil {
-		s.log.Error("open311 request extras not kept", "matter", m.ID, "tracking", m.Tracking, "err", err)
-	}
-	return nil
 }
 
 // Open311Contact returns the contact details sent with a matter filed over

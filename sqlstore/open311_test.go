@@ -84,6 +84,23 @@ func TestOpen311KeysAndRequests(t *testing.T) {
 		if bad := (matter.Matter{Category: "lift", Description: "x"}); shequ.ErrorCode(st.SubmitOpen311(ctx, got, &bad, open311.Extra{})) != shequ.EINVALID {
 			t.Errorf("a required answer was left out")
 		}
+		// The matter and its extras go together: when the extras cannot be
+		// written (here a key the database does not have), no matter is
+		// filed and the client is told, rather than a matter without the
+		// reporter's contact and a success.
+		before, err := st.ListMatters(ctx, admin, matter.Filter{})
+		mustOK(t, err)
+		gone := got
+		gone.ID = 1 << 40
+		half := matter.Matter{Category: "repair", Description: "路灯不亮"}
+		if err := st.SubmitOpen311(ctx, gone, &half, open311.Extra{Contact: map[string]string{"phone": "13912345678"}}); err == nil {
+			t.Error("a request whose extras could not be written was taken")
+		}
+		after, err := st.ListMatters(ctx, admin, matter.Filter{})
+		mustOK(t, err)
+		if after.Total != before.Total {
+			t.Errorf("%d matters before a failed request, %d after: the matter stayed without its extras", before.Total, after.Total)
+		}
 
 		// A resident's matter, a day later, then resolved.
 		clock.Advance(24 * time.Hour)
