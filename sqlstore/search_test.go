@@ -1,7 +1,9 @@
 package sqlstore_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
@@ -9,6 +11,7 @@ import (
 	"github.com/shequ/shequ/retention"
 	"github.com/shequ/shequ/shequtest"
 	"github.com/shequ/shequ/sqlstore"
+	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
 // TestAnonymisedMattersLeaveTheSearch: a matter anonymised by the
@@ -102,4 +105,59 @@ func TestAnonymisedMattersLeaveTheSearch(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestUnindexAnonymisedMattersMigration: the search entries of matters
+// anonymised before anonymising removed them (as the old code left them)
+// are removed by migration 00055; the entries of other matters stay.
+func TestUnindexAnonymisedMattersMigration(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			ctx := t.Context()
+			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+			st, err := sqlstore.Open(ctx, sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
+			mustOK(t, err)
+			t.Cleanup(func() { st.Close() })
+			if v, err := st.MigrateTo(ctx, 54); err != nil || v > 54 {
+				t.Fatalf("migrate to 54: %d %v", v, err)
+			}
+			tr := makeTree(t, st, "sm")
+			c := tr.community.ID
+			cat := matter.Category{CommunityID: c, Code: "leak", Name: "漏水", SLAHours: 24}
+			mustOK(t, st.CreateCategory(ctx, everywhere, &cat))
+			var ms [2]matter.Matter
+			for i := range ms {
+				ms[i] = matter.Matter{PersonID: tr.alice.ID, Category: "leak", Description: "王秀英家漏水"}
+				mustOK(t, st.SubmitMatter(ctx, auth.Scope{{CommunityID: c, HouseholdID: tr.household1.ID}}, &ms[i]))
+			}
+			// The old anonymisation: the row cleared, its entry left.
+			_, err = st.DB().ExecContext(ctx, `UPDATE matters SET description = '', address = '', person_id = NULL, household_id = NULL, anonymised_at = $1 WHERE id = $2`,
+				clock.Now(), ms[0].ID)
+			mustOK(t, err)
+			found := func() []int64 {
+				t.Helper()
+				l, err := st.Search(ctx, map[string]auth.Scope{"matter": everywhere}, "王秀英", 0, shequ.Page{})
+				mustOK(t, err)
+				var out []int64
+				for _, r := range l.Items {
+					out = append(out, r.ID)
+				}
+				slices.Sort(out)
+				return out
+			}
+			if got := found(); len(got) != 2 {
+				t.Fatalf("before the migration: %v, want both matters (as the old code left them)", got)
+			}
+			_, err = st.Migrate(ctx)
+			mustOK(t, err)
+			if got := found(); !slices.Equal(got, []int64{ms[1].ID}) {
+				t.Errorf("after the migration: %v, want only matter %d", got, ms[1].ID)
+			}
+			var n int
+			mustOK(t, st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM search_targets t WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = t.doc_id)`).Scan(&n))
+			if n != 0 {
+				t.Errorf("%d search targets left without their entry", n)
+			}
+		})
+	}
 }
