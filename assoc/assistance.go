@@ -359,7 +359,7 @@ func (a Application) Decide(status, reason, day, today string) (Application, err
 type EligibleResident struct {
 	PersonID  int64  `json:"person_id"`
 	Name      string `json:"name"`
-	BirthDate string `json:"birth_date,omitempty"`
+	BirthDate string `json:"birth_date,omitempty"` // its year only, "1950-**-**" (community.Person.Mask)
 	Age       int    `json:"age,omitempty"`
 	Sex       string `json:"sex,omitempty"`
 	// Values are the ledger values the rules looked at, as ledger.field.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shequ/shequ"
+	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/pii"
 )
 
@@ -221,7 +222,15 @@ type Filter struct {
 	Kind        string
 	Status      string
 	Tag         string
-	Query       string
+	// Query finds people by part of their name; within NumberScope, by a
+	// whole phone or ID number too.
+	Query string
+	// NumberScope is the reader's scope of the right to whole numbers
+	// (auth.PermPeoplePII). A reader who sees numbers masked must not be
+	// told whether a guessed number is someone's, so with none Query
+	// matches names only; a person it finds by number counts as a read of
+	// their whole numbers, audited.
+	NumberScope auth.Scope
 	shequ.Page
 }
 
@@ -369,10 +378,15 @@ func (x *Person) Validate() error {
 }
 
 // Mask returns a copy of the person whose ID and phone numbers (their own
-// and their contacts') show only their ends: what a reader without the
-// right to the whole numbers sees.
+// and their contacts') show only their ends, and whose birth date shows
+// only its year ("1950-**-**"): what a reader without the right to the
+// whole numbers sees. The birth date is characters 7 to 14 of a Chinese
+// ID number, so whole beside the masked number it would leave two digits
+// unknown; the year leaves the month and day too. Pages that show an age
+// take it from the person before masking (the age tells no more than the
+// year).
 func (x Person) Mask() Person {
-	x.Phone, x.IDNumber = pii.Mask(x.Phone), pii.Mask(x.IDNumber)
+	x.Phone, x.IDNumber, x.BirthDate = pii.Mask(x.Phone), pii.Mask(x.IDNumber), MaskDate(x.BirthDate)
 	cs := make([]Contact, len(x.Contacts))
 	for i, c := range x.Contacts {
 		c.Phone = pii.Mask(c.Phone)
@@ -382,8 +396,16 @@ func (x Person) Mask() Person {
 	return x
 }
 
+// MaskDate keeps the year of a date and hides its month and day.
+func MaskDate(d string) string {
+	if len(d) < 4 {
+		return ""
+	}
+	return d[:4] + "-**-**"
+}
+
 // Age returns the person's age in whole years at now, -1 when the birth
-// date is unknown.
+// date is unknown (or masked).
 func (x *Person) Age(now time.Time) int {
 	b, err := time.Parse(time.DateOnly, x.BirthDate)
 	if err != nil {

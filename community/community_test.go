@@ -74,6 +74,36 @@ func TestAge(t *testing.T) {
 	}
 }
 
+// TestMask: a masked person keeps the ends of their numbers and the year
+// of their birth date, and nothing of the ID number's middle is left
+// anywhere in the copy (the birth date is characters 7 to 14 of it).
+func TestMask(t *testing.T) {
+	p := Person{Name: "王芳", Phone: "13912345678", IDNumber: "500112195003010019", BirthDate: "1950-03-01",
+		Contacts: []Contact{{Name: "王强", Phone: "13987654321"}}}
+	m := p.Mask()
+	tests := []struct{ field, got, want string }{
+		{"phone", m.Phone, "139****5678"},
+		{"id_number", m.IDNumber, "5001**********0019"},
+		{"birth_date", m.BirthDate, "1950-**-**"},
+		{"contact phone", m.Contacts[0].Phone, "139****4321"},
+		{"name", m.Name, "王芳"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.field, tt.got, tt.want)
+		}
+	}
+	if !m.Masked || p.Masked || p.BirthDate != "1950-03-01" || p.Contacts[0].Phone != "13987654321" {
+		t.Errorf("the original changed or the copy is not marked: %+v", p)
+	}
+	if (Person{}).Mask().BirthDate != "" {
+		t.Error("an unknown birth date became something")
+	}
+	if m.Age(time.Date(2026, 6, 14, 0, 0, 0, 0, time.UTC)) != -1 {
+		t.Error("a masked birth date gives an age: take it before masking")
+	}
+}
+
 func TestOtherValidation(t *testing.T) {
 	tests := []struct {
 		name string

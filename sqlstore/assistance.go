@@ -12,6 +12,7 @@ import (
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/assoc"
+	"github.com/shequ/shequ/community"
 )
 
 // Assistance policies and applications. The catalogue is open to the
@@ -376,6 +377,9 @@ func (s *Store) Eligible(ctx context.Context, acc assoc.Access, id int64, day ti
 		if age := assoc.AgeOn(e.BirthDate, day); age >= 0 {
 			e.Age = age
 		}
+		// Its readers see ID numbers masked: the whole date beside the
+		// masked number would leave two digits of it unknown.
+		e.BirthDate = community.MaskDate(e.BirthDate)
 		return e, err
 	})
 	if err != nil {

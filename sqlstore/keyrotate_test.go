@@ -130,7 +130,7 @@ func checkPeople(t *testing.T, st *sqlstore.Store, people []community.Person) {
 			}
 		}
 		for _, q := range []string{want.Phone, want.IDNumber} {
-			l, err := st.ListPeople(ctx, everywhere, community.Filter{Query: q, Page: shequ.Page{Limit: 5}})
+			l, err := st.ListPeople(ctx, everywhere, community.Filter{Query: q, NumberScope: everywhere, Page: shequ.Page{Limit: 5}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -260,7 +260,7 @@ func (s *Store) submitMatter(ctx context.Context, tx *sql.Tx, scope auth.Scope, 
 	m.Timeline = []matter.Change{{At: now, Action: "submit", UserID: firstNonZero(m.FiledBy, m.SubmittedBy), To: m.Status, Note: m.Channel}}
 	// Matters are found by search only by their household and by staff:
 	// a neighbour in the same grid must not find them.
-	doc := searchDoc{Kind: "matter", RefID: id, CommunityID: m.CommunityID, Title: m.Tracking + " " + cat.Name,
+	doc := searchDoc{Kind: matterDocs, RefID: id, CommunityID: m.CommunityID, Title: m.Tracking + " " + cat.Name,
 		Body: m.Description + " " + m.Address, Targeted: true}
 	if m.HouseholdID != 0 {
 		doc.Households = []int64{m.HouseholdID}
@@ -273,6 +273,10 @@ func (s *Store) submitMatter(ctx context.Context, tx *sql.Tx, scope auth.Scope, 
 	}
 	return s.change(ctx, tx, m.CommunityID, "create", "matter", id, nil, m)
 }
+
+// matterDocs is the search kind of matters (web's search asks for it by
+// this name).
+const matterDocs = "matter"
 
 func firstNonZero(a, b int64) int64 {
 	if a != 0 {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/shequ/shequ/audit"
 	"github.com/shequ/shequ/auth"
 	"github.com/shequ/shequ/community"
+	"github.com/shequ/shequ/pii"
 )
 
 var people = table{
@@ -79,23 +81,40 @@ func (s *Store) ListPeople(ctx context.Context, scope auth.Scope, f community.Fi
 	if f.Tag != "" {
 		conds = append(conds, "p.tags LIKE "+a.add("%,"+likeEscape(f.Tag)+",%")+` ESCAPE '\'`)
 	}
+	byNumber := f.Query != "" && len(f.NumberScope) > 0 && len(s.cipher.Indexes(f.Query)) > 0
 	if f.Query != "" {
-		// A whole phone or ID number finds its person through the keyed
-		// index; anything else is matched against names.
-		// During a key rotation a row is indexed under either key.
-		var idx []string
-		for _, x := range s.cipher.Indexes(f.Query) {
-			idx = append(idx, a.add(x))
+		name := "p.name LIKE " + a.add("%"+likeEscape(f.Query)+"%") + ` ESCAPE '\'`
+		if !byNumber {
+			conds = append(conds, name)
+		} else {
+			// A whole phone or ID number finds its person through the
+			// keyed index, within the scope of whole numbers only.
+			// During a key rotation a row is indexed under either key.
+			var idx []string
+			for _, x := range s.cipher.Indexes(f.Query) {
+				idx = append(idx, a.add(x))
+			}
+			in := strings.Join(idx, ", ")
+			conds = append(conds, "("+name+" OR ((p.phone_idx IN ("+in+") OR p.id_number_idx IN ("+in+")) AND "+scopeWhere(f.NumberScope, personCols, &a)+"))")
 		}
-		if len(idx) == 0 {
-			idx = append(idx, a.add(""))
-		}
-		in := strings.Join(idx, ", ")
-		conds = append(conds, "(p.name LIKE "+a.add("%"+likeEscape(f.Query)+"%")+` ESCAPE '\' OR p.phone_idx IN (`+in+") OR p.id_number_idx IN ("+in+"))")
 	}
 	list, err := listOf(ctx, s.reader(), people, scope, conds, a, f.Page, s.scanPerson)
 	if err != nil {
 		return list, err
+	}
+	if byNumber {
+		// Finding someone by their number tells the reader the number
+		// is theirs: a read of it, audited as one.
+		var found []community.Person
+		q := pii.Normalize(f.Query)
+		for _, p := range list.Items {
+			if pii.Normalize(p.Phone) == q || pii.Normalize(p.IDNumber) == q {
+				found = append(found, p)
+			}
+		}
+		if err := s.recordPIIRead(ctx, found, map[string]any{"found_by": "a search by their whole phone or ID number"}); err != nil {
+			return list, err
+		}
 	}
 	return list, s.loadContacts(ctx, s.reader(), list.Items)
 }
@@ -270,12 +289,22 @@ func (s *Store) DeletePerson(ctx context.Context, scope auth.Scope, id int64) er
 // RecordPIIRead writes to the audit log that the actor saw the whole
 // personal numbers of the given people.
 func (s *Store) RecordPIIRead(ctx context.Context, ps []community.Person) error {
+	return s.recordPIIRead(ctx, ps, nil)
+}
+
+// recordPIIRead is RecordPIIRead saying how the numbers were learnt
+// (how, nil: they were shown).
+func (s *Store) recordPIIRead(ctx context.Context, ps []community.Person, how map[string]any) error {
 	if len(ps) == 0 {
 		return nil
 	}
+	var after json.RawMessage
+	if how != nil {
+		after = snapshot(how)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, p := range ps {
-			if err := s.record(ctx, tx, audit.Entry{CommunityID: p.CommunityID, Action: "person.read_pii", Entity: "person", EntityID: p.ID}); err != nil {
+			if err := s.record(ctx, tx, audit.Entry{CommunityID: p.CommunityID, Action: "person.read_pii", Entity: "person", EntityID: p.ID, After: after}); err != nil {
 				return err
 			}
 		}

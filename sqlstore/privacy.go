@@ -423,7 +423,7 @@ func (s *Store) erasePerson(ctx context.Context, tx *sql.Tx, person int64) ([]pr
 			return nil, err
 		}
 	}
-	out = append(out, privacy.Outcome{What: "matters", Done: "anonymised", Rows: len(ids), Why: "description, address, photos and contact removed; category, status and times stay for statistics"})
+	out = append(out, privacy.Outcome{What: "matters", Done: "anonymised", Rows: len(ids), Why: "description, address, photos, contact and search entry removed; category, status and times stay for statistics"})
 	var held int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM matters m WHERE m.person_id = $1 AND EXISTS
 		(SELECT 1 FROM legal_holds h WHERE h.kind = 'matter' AND h.entity_id = m.id AND h.released_at IS NULL)`, person).Scan(&held); err != nil {

@@ -317,9 +317,12 @@ func isPartitioned(table string) bool {
 }
 
 // anonymiseMatters clears what a closed matter says about the person who
-// raised it — the text, the place's address and position, the contact —
-// and keeps what statistics count: community, category, status, times,
-// the home's grid.
+// raised it — the text, the place's address and position, the contact,
+// its search entry — and keeps what statistics count: community,
+// category, status, times, the home's grid. The search entry goes whole:
+// it held the text and address, and its household target would let the
+// household find a matter no longer theirs; staff find an anonymised
+// matter by its tracking number in the matters list.
 func anonymiseMatters(ctx context.Context, s *Store, tx *sql.Tx, ids []int64) error {
 	now := s.now()
 	for _, chunk := range retChunks(ids, 200) {
@@ -337,6 +340,9 @@ func anonymiseMatters(ctx context.Context, s *Store, tx *sql.Tx, ids []int64) er
 		args := append([]any{now}, a...)
 		if _, err := tx.ExecContext(ctx, `UPDATE matters SET description = '', address = '', lat = 0, lng = 0, attributes = '{}', status_note = '',
 			public_description = '', public_note = '', public_address = '', rating_comment = '', person_id = NULL, household_id = NULL, anonymised_at = $1 WHERE id IN (`+retMarksFrom(2, len(chunk))+`)`, args...); err != nil {
+			return fmt.Errorf("anonymise matters: %w", err)
+		}
+		if err := s.unindexDocs(ctx, tx, matterDocs, chunk); err != nil {
 			return fmt.Errorf("anonymise matters: %w", err)
 		}
 		for _, id := range chunk {

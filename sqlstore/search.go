@@ -109,6 +109,30 @@ func (s *Store) unindexDoc(ctx context.Context, q querier, kind string, ref int6
 	return nil
 }
 
+// unindexDocs removes the search entries of many things of one kind in
+// one statement a table: retention and erasure anonymise matters by the
+// hundred, and what an anonymised thing said must not stay findable.
+func (s *Store) unindexDocs(ctx context.Context, q querier, kind string, refs []int64) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	docs := "SELECT id FROM search_docs WHERE kind = $1 AND ref_id IN (" + retMarksFrom(2, len(refs)) + ")"
+	stmts := []string{
+		"DELETE FROM search_targets WHERE doc_id IN (" + docs + ")",
+		"DELETE FROM search_docs WHERE kind = $1 AND ref_id IN (" + retMarksFrom(2, len(refs)) + ")",
+	}
+	if s.dialect == SQLite {
+		stmts = append([]string{"DELETE FROM search_fts WHERE rowid IN (" + docs + ")"}, stmts...)
+	}
+	a := append([]any{kind}, retArgs(refs)...)
+	for _, st := range stmts {
+		if _, err := q.ExecContext(ctx, st, a...); err != nil {
+			return fmt.Errorf("unindex %d %s: %w", len(refs), kind, err)
+		}
+	}
+	return nil
+}
+
 // tsvector writes the tokens of a title (weight A) and a body as a
 // tsvector literal with positions, which PostgreSQL takes as it is.
 func tsvector(title, body string) string {

@@ -122,7 +122,10 @@ func DecodePerson(r Row) (PersonRecord, *Faults) {
 	checkWholeNumber(f, "phone", p.Phone)
 	p.IDNumber = r.Get("id_number")
 	checkWholeNumber(f, "id_number", p.IDNumber)
-	if b := r.Get("birth_date"); b != "" {
+	if b := r.Get("birth_date"); strings.Contains(b, "*") {
+		// An export without whole numbers keeps only the year.
+		f.Add("birth_date", "is masked (contains *): export with whole numbers shown to import it again")
+	} else if b != "" {
 		d, ok := parseDate(b)
 		if !ok {
 			f.Add("birth_date", "must be a date like 1950-03-21")

@@ -172,6 +172,8 @@ func TestDecodeFaults(t *testing.T) {
 		{"person door without building", KindPeople, map[string]string{"door": "1-101", "name": "王"}, []RowError{{7, "building", "is required when a door is given"}}},
 		{"person bad gender and date", KindPeople, map[string]string{"name": "王", "gender": "x", "birth_date": "21.03.1950"}, []RowError{
 			{7, "gender", "must be 男 or 女 (male or female)"}, {7, "birth_date", "must be a date like 1950-03-21"}}},
+		{"person masked birth date", KindPeople, map[string]string{"name": "王", "birth_date": "1950-**-**"}, []RowError{
+			{7, "birth_date", "is masked (contains *): export with whole numbers shown to import it again"}}},
 		{"person id as float", KindPeople, map[string]string{"name": "王", "id_number": "5.00112195003210E+17"}, []RowError{
 			{7, "id_number", "was stored as a number and lost its digits: format the column as text and type it again"}}},
 		{"person contacts do not pair", KindPeople, map[string]string{"name": "王", "emergency_name": "甲;乙", "emergency_phone": "13900000001"}, []RowError{

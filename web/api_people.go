@@ -33,7 +33,7 @@ type peopleFilter struct {
 	Building  int64  `query:"building"`
 	Grid      int64  `query:"grid"`
 	Tag       string `query:"tag" doc:"e.g. living_alone"`
-	Q         string `query:"q" doc:"Part of a name, or a whole phone or ID number"`
+	Q         string `query:"q" doc:"Part of a name; for roles that see whole numbers, a whole phone or ID number too (a person found by number is audited as a read of their numbers)"`
 	Reveal    bool   `query:"reveal" doc:"Show whole phone and ID numbers (roles that need them only; every reveal is audited)"`
 }
 
@@ -57,6 +57,7 @@ func (s *Server) registerPeopleAPI() {
 		func(ctx context.Context, in *peopleFilter) (*listBody[community.Person], error) {
 			f := in.filter()
 			f.HouseholdID, f.HomeID, f.BuildingID, f.GridID, f.Tag, f.Query = in.Household, in.Home, in.Building, in.Grid, in.Tag, in.Q
+			f.NumberScope = scope(ctx, auth.PermPeoplePII)
 			sc := scope(ctx, auth.PermPeopleRead)
 			if in.Reveal {
 				// Only the people the actor may see whole are listed.

@@ -756,10 +756,11 @@ func (s *Server) peopleOfHome(ctx context.Context, sc auth.Scope, whole bool, ho
 	}
 	var out []personView
 	for _, person := range l.Items {
+		age := person.Age(now)
 		if !whole {
 			person = person.Mask()
 		}
-		v := personView{ID: person.ID, Name: person.Name, Relation: person.Relation, Phone: person.Phone, Age: person.Age(now), Masked: !whole}
+		v := personView{ID: person.ID, Name: person.Name, Relation: person.Relation, Phone: person.Phone, Age: age, Masked: !whole}
 		if whole {
 			v.Tel = telURL(person.Phone)
 		}

@@ -188,7 +188,7 @@ func personOptionOf(p *pageData, person community.Person, checked bool, now time
 	if m.Gender != "" {
 		detail = append(detail, p.L.Or("gender."+m.Gender, m.Gender))
 	}
-	if age := m.Age(now); age >= 0 {
+	if age := person.Age(now); age >= 0 {
 		detail = append(detail, p.L.T("ledgerform.age", age))
 	}
 	if m.Phone != "" {

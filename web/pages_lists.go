@@ -149,16 +149,19 @@ type personRow struct {
 
 type peopleBody struct {
 	Q, Tag string
-	Tags   []string
-	Rows   []personRow
-	Pager  pager
+	// ByNumber: the reader may find people by whole numbers too.
+	ByNumber bool
+	Tags     []string
+	Rows     []personRow
+	Pager    pager
 }
 
 func (s *Server) peoplePage(r *http.Request, p *pageData) (string, error) {
 	ctx, q := r.Context(), r.URL.Query()
 	p.Title = p.L.T("people.title")
 	b := peopleBody{Q: strings.TrimSpace(q.Get("q")), Tag: q.Get("tag"), Tags: community.KnownTags}
-	f := community.Filter{Query: b.Q, Tag: b.Tag}
+	f := community.Filter{Query: b.Q, Tag: b.Tag, NumberScope: p.Actor.Scope(auth.PermPeoplePII)}
+	b.ByNumber = len(f.NumberScope) > 0
 	sc := p.Actor.Scope(auth.PermPeopleRead)
 	l, n, err := listPage(q, func(pg shequ.Page) (shequ.List[community.Person], error) {
 		f.Page = pg
@@ -172,7 +175,7 @@ func (s *Server) peoplePage(r *http.Request, p *pageData) (string, error) {
 		// Lists never show whole numbers: revealing one is a separate,
 		// audited act.
 		m := person.Mask()
-		b.Rows = append(b.Rows, personRow{Name: m.Name, Gender: m.Gender, Phone: m.Phone, IDNumber: m.IDNumber, Age: m.Age(now), Tags: m.Tags})
+		b.Rows = append(b.Rows, personRow{Name: m.Name, Gender: m.Gender, Phone: m.Phone, IDNumber: m.IDNumber, Age: person.Age(now), Tags: m.Tags})
 	}
 	b.Pager = newPager("/people", q, []string{"q", "tag"}, n, l.Total)
 	p.Body = b
