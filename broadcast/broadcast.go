@@ -304,6 +304,44 @@ func (s *Slot) Validate() error {
 	return p.Err()
 }
 
+// Overlaps says whether s and o would be on the air at once on a zone
+// they share, on some day both play (by their weekdays and dates). The
+// scheduler can put only one of two such slots on a zone, so the second is
+// refused rather than skipped on the air every time. Both must be valid.
+// An exception's moved start is not weighed: it concerns one date only.
+func (s *Slot) Overlaps(o Slot) bool {
+	if !slices.ContainsFunc(s.ZoneIDs, func(z int64) bool { return slices.Contains(o.ZoneIDs, z) }) {
+		return false
+	}
+	a, _ := ParseClock(s.Start)
+	b, _ := ParseClock(o.Start)
+	if a >= b+o.Minutes || b >= a+s.Minutes {
+		return false
+	}
+	from, until := max(s.From, o.From), s.Until
+	if until == "" || (o.Until != "" && o.Until < until) {
+		until = o.Until
+	}
+	if until != "" && from > until {
+		return false
+	}
+	shared := func(day int) bool { return slices.Contains(s.Days, day) && slices.Contains(o.Days, day) }
+	// Fewer than seven shared dates: only the weekdays among them count.
+	if from != "" && until != "" {
+		first, _ := time.Parse(time.DateOnly, from)
+		last, _ := time.Parse(time.DateOnly, until)
+		if last.Sub(first) < 7*24*time.Hour {
+			for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+				if shared(isoWeekday(d)) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return slices.ContainsFunc(s.Days, shared)
+}
+
 // MaxItems bounds a rundown.
 const MaxItems = 50
 

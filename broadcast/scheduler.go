@@ -101,8 +101,6 @@ type Scheduler struct {
 	// the lease but has not yet noticed must not write the as-run log a
 	// second time beside the new leader.
 	leadCtx atomic.Pointer[context.Context]
-	// since is where the next look for announcements starts.
-	since time.Time
 	// health checks the speakers, when set (WatchSpeakers).
 	health *Health
 
@@ -132,8 +130,7 @@ func NewScheduler(store SchedulerStore, render Renderer, player Player, clock sh
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, announced: map[int64]time.Time{},
-		since: clock.Now()}
+	return &Scheduler{store: store, render: render, player: player, clock: clock, log: log, prepared: map[string]prepared{}, announced: map[int64]time.Time{}}
 }
 
 // Follow makes the scheduler one of several nodes': it does the once-only
@@ -445,30 +442,43 @@ func (s *Scheduler) Announce(ctx context.Context, e Emergency) error {
 	return nil
 }
 
+// pickUpWindow is how far back each look for announcements made on other
+// nodes reaches. It must exceed the time between an announcement's
+// created_at (stamped from its node's clock before it commits) and the
+// moment it is visible here: commit delay plus clock skew between nodes.
+// It is also how old an announcement a node that starts late still plays.
+const pickUpWindow = 2 * time.Minute
+
+// announcedFor is how long an id stays in the played set. It must exceed
+// pickUpWindow plus the clock skew between nodes, so that no row the look
+// can still return has been forgotten.
+const announcedFor = time.Hour
+
 // pickUp announces, on this node, the announcements made on others.
-// Announcements older than a minute are not picked up: a node that
-// starts late does not play yesterday's alarm.
+//
+// It reads the whole recent window every tick rather than from the newest
+// created_at seen: created_at is stamped before commit, from the clock of
+// the node that made the announcement, so a row can become visible after
+// one stamped later (a slow commit, a node whose clock is behind), and a
+// cursor on created_at, or on the id (PostgreSQL hands ids out before
+// commit too), would pass over it for good. Within the window a late
+// commit is read on the next tick after it is visible; the played set
+// (announced, kept longer than the window) makes sure it is said once.
 func (s *Scheduler) pickUp(ctx context.Context) error {
 	now := s.clock.Now()
-	since := s.since
-	if floor := now.Add(-time.Minute); since.Before(floor) {
-		since = floor
-	}
-	es, err := s.store.EmergenciesSince(ctx, since)
+	es, err := s.store.EmergenciesSince(ctx, now.Add(-pickUpWindow))
 	if err != nil {
 		return err
 	}
 	for _, e := range es {
-		if e.CreatedAt.After(s.since) {
-			s.since = e.CreatedAt
-		}
+		// Announce skips the ids already in the played set.
 		if err := s.Announce(ctx, e); err != nil {
 			s.log.Error("announcement from another node", "emergency", e.ID, "err", err)
 		}
 	}
 	s.mu.Lock()
 	for id, at := range s.announced {
-		if now.Sub(at) > time.Hour {
+		if now.Sub(at) > announcedFor {
 			delete(s.announced, id)
 		}
 	}

@@ -191,6 +191,9 @@ func (s *Store) CreateSlot(ctx context.Context, scope auth.Scope, x *broadcast.S
 		if err := checkZones(ctx, tx, x.CommunityID, x.ZoneIDs); err != nil {
 			return err
 		}
+		if err := s.checkSlotFree(ctx, tx, x); err != nil {
+			return err
+		}
 		x.CreatedAt, x.Flag = s.now(), ""
 		id, err := insert(ctx, tx, `INSERT INTO broadcast_slots (community_id, name, zone_ids, days, start_hm, minutes, date_from, date_until, exceptions, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -201,6 +204,35 @@ func (s *Store) CreateSlot(ctx context.Context, scope auth.Scope, x *broadcast.S
 		x.ID = id
 		return s.change(ctx, tx, x.CommunityID, "create", "broadcast_slot", id, nil, x)
 	})
+}
+
+// checkSlotFree refuses x if it overlaps another slot of its community
+// (see Slot.Overlaps). On PostgreSQL the rows of x's zones are locked
+// first, in id order, so that two writes putting slots on a shared zone
+// run one after the other and the second sees the first; SQLite's write
+// transactions run one at a time already.
+func (s *Store) checkSlotFree(ctx context.Context, tx *sql.Tx, x *broadcast.Slot) error {
+	for _, z := range slices.Compact(slices.Sorted(slices.Values(x.ZoneIDs))) {
+		if err := s.lockRow(ctx, tx, "broadcast_zones", z); err != nil {
+			return err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+broadcastSlots.columns+" FROM broadcast_slots s WHERE s.community_id = $1 AND s.id <> $2 ORDER BY s.id",
+		x.CommunityID, x.ID)
+	if err != nil {
+		return fmt.Errorf("slots: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanSlot(rows)
+		if err != nil {
+			return err
+		}
+		if x.Overlaps(o) {
+			return shequ.Errorf(shequ.ECONFLICT, "the slot overlaps slot %d (%q, %s for %d minutes, days %v) on a zone they share", o.ID, o.Name, o.Start, o.Minutes, o.Days)
+		}
+	}
+	return rows.Err()
 }
 
 // FlagSlot sets (or with "" clears) what is wrong with a slot's next
@@ -904,6 +936,9 @@ func (s *Store) UpdateSlot(ctx context.Context, scope auth.Scope, x *broadcast.S
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := checkZones(ctx, tx, x.CommunityID, x.ZoneIDs); err != nil {
+			return err
+		}
+		if err := s.checkSlotFree(ctx, tx, x); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE broadcast_slots SET name = $1, zone_ids = $2, days = $3, start_hm = $4, minutes = $5, date_from = $6, date_until = $7, exceptions = $8
