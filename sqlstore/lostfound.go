@@ -126,14 +126,22 @@ func (s *Store) ReplyToPost(ctx context.Context, scope auth.Scope, id, author in
 }
 
 // ClosePost marks a post resolved (by its author or a moderator) or
-// removes it (a moderator, or the author taking it down).
-func (s *Store) ClosePost(ctx context.Context, scope auth.Scope, id, by int64, moderator bool, remove bool) error {
+// removes it (a moderator, or the author taking it down). moderate is where
+// by may moderate the board: only a moderator of the post's own community
+// closes another's post, not an admin of some other community who merely
+// lives here.
+func (s *Store) ClosePost(ctx context.Context, scope auth.Scope, id, by int64, moderate auth.Scope, remove bool) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Locked before it is read, so two closes of one post are one
+		// after the other and the second sees the first's status.
+		if err := s.lockRow(ctx, tx, "lostfound_posts", id); err != nil {
+			return err
+		}
 		p, err := s.Post(ctx, scope, id)
 		if err != nil {
 			return err
 		}
-		if p.AuthorID != by && !moderator {
+		if p.AuthorID != by && !moderate.WholeCommunity(p.CommunityID) {
 			return shequ.Errorf(shequ.EFORBIDDEN, "only the poster or a moderator may do this")
 		}
 		if remove {
@@ -155,6 +163,11 @@ func (s *Store) ClosePost(ctx context.Context, scope auth.Scope, id, by int64, m
 // AddPostPhoto records a photo of a post by its author, its bytes put.
 func (s *Store) AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64, m media.Media) (int64, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Locked so that photos added at once count each other against
+		// the cap.
+		if err := s.lockRow(ctx, tx, "lostfound_posts", id); err != nil {
+			return err
+		}
 		p, err := s.Post(ctx, scope, id)
 		if err != nil {
 			return err

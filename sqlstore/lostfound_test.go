@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestLostAndFound(t *testing.T) {
 		}
 		_, err = st.ReplyToPost(ctx, bobScope, cat.ID, users["bob"].ID, "在菜市场见过一只")
 		mustOK(t, err)
-		if err := st.ClosePost(ctx, bobScope, cat.ID, users["bob"].ID, false, false); shequ.ErrorCode(err) != shequ.EFORBIDDEN {
+		if err := st.ClosePost(ctx, bobScope, cat.ID, users["bob"].ID, nil, false); shequ.ErrorCode(err) != shequ.EFORBIDDEN {
 			t.Errorf("a neighbour resolved the post: %v", err)
 		}
 		got, err := st.Post(ctx, bobScope, cat.ID)
@@ -71,13 +72,52 @@ func TestLostAndFound(t *testing.T) {
 		}
 		found := lostfound.Post{CommunityID: a.community.ID, AuthorID: users["bob"].ID, Kind: "found", Title: "钥匙一串", Place: "A栋门口"}
 		mustOK(t, st.CreatePost(ctx, bobScope, &found))
-		mustOK(t, st.ClosePost(ctx, bobScope, found.ID, users["bob"].ID, false, false))
-		if err := st.ClosePost(ctx, bobScope, found.ID, users["bob"].ID, false, false); shequ.ErrorCode(err) != shequ.ECONFLICT {
+		mustOK(t, st.ClosePost(ctx, bobScope, found.ID, users["bob"].ID, nil, false))
+		if err := st.ClosePost(ctx, bobScope, found.ID, users["bob"].ID, nil, false); shequ.ErrorCode(err) != shequ.ECONFLICT {
 			t.Errorf("resolving twice: %v", err)
 		}
-		mustOK(t, st.ClosePost(ctx, aliceScope, found.ID, users["alice"].ID, true, true)) // a moderator takes it down
+		// A moderator of another community is no moderator here.
+		if err := st.ClosePost(ctx, aliceScope, found.ID, users["alice"].ID, auth.Scope{{CommunityID: b.community.ID}}, true); shequ.ErrorCode(err) != shequ.EFORBIDDEN {
+			t.Errorf("another community's moderator took the post down: %v", err)
+		}
+		mustOK(t, st.ClosePost(ctx, aliceScope, found.ID, users["alice"].ID, auth.Scope{{CommunityID: a.community.ID}}, true)) // a moderator takes it down
 		if _, err := st.Post(ctx, bobScope, found.ID); shequ.ErrorCode(err) != shequ.ENOTFOUND {
 			t.Errorf("removed post still readable: %v", err)
+		}
+	})
+}
+
+// Two resolves of one post at once, the poster's and a moderator's: one
+// resolves it, the other is told it is resolved already.
+func TestLostAndFoundResolvedOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
+		ctx := t.Context()
+		a := makeTree(t, st, "lr")
+		u := &auth.User{Username: "poster", DisplayName: "poster", Grants: []auth.Grant{{Role: auth.RoleResident, CommunityID: a.community.ID}}}
+		mustOK(t, st.CreateUser(ctx, everywhere, u, ""))
+		sc := auth.Scope{{CommunityID: a.community.ID, HouseholdID: a.household1.ID}}
+		moderate := auth.Scope{{CommunityID: a.community.ID}}
+		for i := 0; i < 20; i++ {
+			p := lostfound.Post{CommunityID: a.community.ID, AuthorID: u.ID, Kind: "found", Title: "钥匙", Place: "门口"}
+			mustOK(t, st.CreatePost(ctx, sc, &p))
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for k, mod := range []auth.Scope{nil, moderate} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[k] = st.ClosePost(ctx, sc, p.ID, u.ID, mod, false)
+				}()
+			}
+			wg.Wait()
+			if (errs[0] == nil) == (errs[1] == nil) {
+				t.Fatalf("post %d: resolves %v and %v, want exactly one to succeed", p.ID, errs[0], errs[1])
+			}
+			for _, err := range errs {
+				if err != nil && shequ.ErrorCode(err) != shequ.ECONFLICT {
+					t.Errorf("the second resolve: %v, want a conflict", err)
+				}
+			}
 		}
 	})
 }

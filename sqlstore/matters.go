@@ -303,6 +303,12 @@ func (s *Store) matterNotice(ctx context.Context, tx *sql.Tx, m matter.Matter, a
 func (s *Store) StepMatter(ctx context.Context, scope auth.Scope, id int64, step matter.Step) (matter.Matter, error) {
 	var out matter.Matter
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Locked before it is read: two steps at once (two ratings, a
+		// reopen racing a close) go one after the other, and the second
+		// is judged against the status the first left.
+		if err := s.lockRow(ctx, tx, "matters", id); err != nil {
+			return err
+		}
 		m, err := oneOf(ctx, tx, matters, scope, id, s.scanMatter)
 		if err != nil {
 			return err
@@ -355,6 +361,11 @@ func (s *Store) StepMatter(ctx context.Context, scope auth.Scope, id int64, step
 // carries their type, size and SHA-256 and who sent them.
 func (s *Store) AddMatterPhoto(ctx context.Context, scope auth.Scope, id int64, m media.Media) (int64, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Locked so that photos added at once count each other against
+		// the cap.
+		if err := s.lockRow(ctx, tx, "matters", id); err != nil {
+			return err
+		}
 		mt, err := oneOf(ctx, tx, matters, scope, id, s.scanMatter)
 		if err != nil {
 			return err

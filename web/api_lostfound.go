@@ -17,7 +17,7 @@ type boardStore interface {
 	Post(ctx context.Context, scope auth.Scope, id int64) (lostfound.Post, error)
 	CreatePost(ctx context.Context, scope auth.Scope, p *lostfound.Post) error
 	ReplyToPost(ctx context.Context, scope auth.Scope, id, author int64, body string) (lostfound.Reply, error)
-	ClosePost(ctx context.Context, scope auth.Scope, id, by int64, moderator bool, remove bool) error
+	ClosePost(ctx context.Context, scope auth.Scope, id, by int64, moderate auth.Scope, remove bool) error
 	AddPostPhoto(ctx context.Context, scope auth.Scope, id, by int64, m media.Media) (int64, error)
 	PostPhoto(ctx context.Context, scope auth.Scope, id, photo int64) (media.Media, error)
 }
@@ -78,12 +78,12 @@ func (s *Server) registerBoardAPI() {
 	handle(s, Route{Method: http.MethodPost, Path: "/api/v1/lostfound/{id}/resolve", Permission: auth.PermBoardPost, OK: true}, "resolve-lostfound", "Mark a post resolved (its poster or a moderator)", "lostfound",
 		func(ctx context.Context, in *IDParam) (*noContent, error) {
 			a := auth.ActorFrom(ctx)
-			return &noContent{}, s.store.ClosePost(ctx, scope(ctx, auth.PermBoardPost), in.ID, a.User.ID, a.Can(auth.PermBoardModerate), false)
+			return &noContent{}, s.store.ClosePost(ctx, scope(ctx, auth.PermBoardPost), in.ID, a.User.ID, a.Scope(auth.PermBoardModerate), false)
 		})
 	handle(s, remove("/api/v1/lostfound/{id}", auth.PermBoardPost), "delete-lostfound", "Take a post down (its poster or a moderator)", "lostfound",
 		func(ctx context.Context, in *IDParam) (*noContent, error) {
 			a := auth.ActorFrom(ctx)
-			return &noContent{}, s.store.ClosePost(ctx, scope(ctx, auth.PermBoardPost), in.ID, a.User.ID, a.Can(auth.PermBoardModerate), true)
+			return &noContent{}, s.store.ClosePost(ctx, scope(ctx, auth.PermBoardPost), in.ID, a.User.ID, a.Scope(auth.PermBoardModerate), true)
 		})
 	s.mediaUpload(Route{Method: http.MethodPost, Path: "/api/v1/lostfound/{id}/photos", Permission: auth.PermBoardPost}, photoIn,
 		func(ctx context.Context, a *auth.Actor, id int64, up upload) (any, string, error) {

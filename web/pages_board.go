@@ -185,7 +185,7 @@ func (s *Server) boardPost(r *http.Request, p *pageData, msg string) (*boardPost
 	b := &boardPostBody{Row: s.boardRow(p, post, now), Description: post.Description, Contact: post.Contact, Mine: post.AuthorID == a.User.ID, Error: msg}
 	open := b.Row.Status == "open"
 	b.CanReply = open && a.Can(auth.PermBoardPost)
-	b.CanResolve = open && (b.Mine || a.Can(auth.PermBoardModerate))
+	b.CanResolve = open && (b.Mine || a.Scope(auth.PermBoardModerate).WholeCommunity(post.CommunityID))
 	for _, ph := range post.Photos {
 		b.Photos = append(b.Photos, fmt.Sprintf("/api/v1/lostfound/%d/photos/%d", post.ID, ph))
 	}
@@ -217,7 +217,7 @@ func (s *Server) boardStep(w http.ResponseWriter, r *http.Request, p *pageData) 
 	case "reply":
 		_, err = s.store.ReplyToPost(ctx, sc, id, a.User.ID, strings.TrimSpace(r.PostFormValue("body")))
 	case "resolve":
-		err = s.store.ClosePost(ctx, sc, id, a.User.ID, a.Can(auth.PermBoardModerate), false)
+		err = s.store.ClosePost(ctx, sc, id, a.User.ID, a.Scope(auth.PermBoardModerate), false)
 	default:
 		return shequ.Errorf(shequ.ENOTFOUND, "no such action")
 	}
