@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/shequ/shequ/alarm"
-	"github.com/shequ/shequ/shequtest"
-	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
 
@@ -22,19 +20,12 @@ func TestTimelineFromEventsMigration(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
-			start := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-			clock := shequtest.NewClock(start)
-			st, err := sqlstore.Open(ctx, sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
-			mustOK(t, err)
-			t.Cleanup(func() { st.Close() })
-			if v, err := st.MigrateTo(ctx, 23); err != nil || v > 23 {
-				t.Fatalf("migrate to 23: %d %v", v, err)
-			}
+			st, clock := storeAtVersion(t, d, 23)
 			tr := makeTree(t, st, "tl")
 			mustOK(t, st.CreatePanel(ctx, everywhere, &alarm.Panel{HomeID: tr.home1.ID, Account: "7001"}))
 			window := &alarm.Sensor{HomeID: tr.home1.ID, MQTTName: "kitchen", Kind: alarm.SensorWindow, Zone: "kitchen window"}
 			mustOK(t, st.CreateSensor(ctx, everywhere, window))
-			_, err = st.ChangeArmState(ctx, everywhere, tr.home1.ID, "arm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
+			_, err := st.ChangeArmState(ctx, everywhere, tr.home1.ID, "arm", func(a alarm.ArmState, now time.Time) (alarm.ArmState, error) {
 				a.State, a.Mode, a.Since = alarm.ArmedAway, alarm.ModeAway, now
 				return a, nil
 			})

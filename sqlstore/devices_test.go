@@ -247,17 +247,11 @@ func TestMigration17RegistersAlarmDevices(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
-			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-			st, err := sqlstore.Open(ctx, sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
-			mustOK(t, err)
-			t.Cleanup(func() { st.Close() })
-			if v, err := st.MigrateTo(ctx, 16); err != nil || v != 16 {
-				t.Fatalf("migrate to 16: %d %v", v, err)
-			}
+			st, clock := storeAtVersion(t, d, 16)
 			tr := makePlaces(t, st, "m17")
 			db := st.DB()
 			now := clock.Now()
-			_, err = db.ExecContext(ctx, "INSERT INTO alarm_panels (community_id, home_id, account, created_at) VALUES ($1, $2, $3, $4)", tr.community.ID, tr.home1.ID, "ABC1", now)
+			_, err := db.ExecContext(ctx, "INSERT INTO alarm_panels (community_id, home_id, account, created_at) VALUES ($1, $2, $3, $4)", tr.community.ID, tr.home1.ID, "ABC1", now)
 			mustOK(t, err)
 			_, err = db.ExecContext(ctx, "INSERT INTO alarm_sensors (community_id, home_id, kind, zone, mqtt_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)", tr.community.ID, tr.home2.ID, "door_contact", "1", "door-b", now)
 			mustOK(t, err)

@@ -53,13 +53,7 @@ func TestMoveMediaOut(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
-			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-			st, err := sqlstore.Open(ctx, sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
-			mustOK(t, err)
-			t.Cleanup(func() { st.Close() })
-			if v, err := st.MigrateTo(ctx, 10); err != nil || v != 10 {
-				t.Fatalf("migrate to 10: %d %v", v, err)
-			}
+			st, clock := storeAtVersion(t, d, 10)
 			ct := contentTreeOf(makePlaces(t, st, "mv"))
 			db := st.DB()
 			// The notice as version 10 wrote it: today's writes have

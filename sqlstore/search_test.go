@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/shequ/shequ"
 	"github.com/shequ/shequ/auth"
@@ -114,13 +113,7 @@ func TestUnindexAnonymisedMattersMigration(t *testing.T) {
 	for _, d := range sqlstoretest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			ctx := t.Context()
-			clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
-			st, err := sqlstore.Open(ctx, sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
-			mustOK(t, err)
-			t.Cleanup(func() { st.Close() })
-			if v, err := st.MigrateTo(ctx, 54); err != nil || v > 54 {
-				t.Fatalf("migrate to 54: %d %v", v, err)
-			}
+			st, clock := storeAtVersion(t, d, 54)
 			tr := makeTree(t, st, "sm")
 			c := tr.community.ID
 			cat := matter.Category{CommunityID: c, Code: "leak", Name: "漏水", SLAHours: 24}
@@ -131,7 +124,7 @@ func TestUnindexAnonymisedMattersMigration(t *testing.T) {
 				mustOK(t, st.SubmitMatter(ctx, auth.Scope{{CommunityID: c, HouseholdID: tr.household1.ID}}, &ms[i]))
 			}
 			// The old anonymisation: the row cleared, its entry left.
-			_, err = st.DB().ExecContext(ctx, `UPDATE matters SET description = '', address = '', person_id = NULL, household_id = NULL, anonymised_at = $1 WHERE id = $2`,
+			_, err := st.DB().ExecContext(ctx, `UPDATE matters SET description = '', address = '', person_id = NULL, household_id = NULL, anonymised_at = $1 WHERE id = $2`,
 				clock.Now(), ms[0].ID)
 			mustOK(t, err)
 			found := func() []int64 {

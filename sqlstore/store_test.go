@@ -34,6 +34,21 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, st *sqlstore.Store, cloc
 	}
 }
 
+// storeAtVersion opens an empty store of dialect d migrated to version,
+// for a migration's test to fill the old schema before running it; its
+// clock starts as forEachDialect's.
+func storeAtVersion(t *testing.T, d string, version int64) (*sqlstore.Store, *shequtest.Clock) {
+	t.Helper()
+	clock := shequtest.NewClock(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC))
+	st, err := sqlstore.Open(t.Context(), sqlstoretest.EmptyDSN(t, d), sqlstore.Options{Cipher: sqlstoretest.TestCipher(t), Clock: clock})
+	mustOK(t, err)
+	t.Cleanup(func() { st.Close() })
+	if v, err := st.MigrateTo(t.Context(), version); err != nil || v != version {
+		t.Fatalf("migrate to %d: %d %v", version, v, err)
+	}
+	return st, clock
+}
+
 // tree is a small community: two grids, a building in each, two homes.
 type tree struct {
 	community    community.Community

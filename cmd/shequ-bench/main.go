@@ -547,24 +547,11 @@ type smapsMem struct{ rss, anon int64 } // bytes
 // process holds, and how much of it is its own memory (heap, stacks,
 // SQLite's caches) rather than pages of the executable and other files.
 func smaps(pid int) (smapsMem, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	f, err := procKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		return smapsMem{}, err
 	}
-	var m smapsMem
-	for line := range strings.SplitSeq(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "Rss:":
-			m.rss = kb << 10
-		case "Anonymous:":
-			m.anon = kb << 10
-		}
-	}
+	m := smapsMem{rss: f["Rss:"], anon: f["Anonymous:"]}
 	if m.rss == 0 {
 		return m, fmt.Errorf("no Rss in smaps_rollup of process %d", pid)
 	}
@@ -575,28 +562,35 @@ type procMem struct{ rss, hwm int64 } // bytes
 
 // rss reads VmRSS and VmHWM from /proc/PID/status.
 func rss(pid int) (procMem, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	f, err := procKB(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return procMem{}, err
 	}
-	var m procMem
+	m := procMem{rss: f["VmRSS:"], hwm: f["VmHWM:"]}
+	if m.rss == 0 {
+		return m, fmt.Errorf("no VmRSS for process %d", pid)
+	}
+	return m, nil
+}
+
+// procKB reads a /proc file of "Name: N kB" lines into bytes by name
+// (the colon kept).
+func procKB(path string) (map[string]int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
 		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			m.rss = kb << 10
-		case "VmHWM:":
-			m.hwm = kb << 10
+		if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+			out[f[0]] = kb << 10
 		}
 	}
-	if m.rss == 0 {
-		return m, fmt.Errorf("no VmRSS for process %d", pid)
-	}
-	return m, nil
+	return out, nil
 }
 
 // --- requests ---
