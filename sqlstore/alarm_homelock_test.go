@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,18 +77,11 @@ func TestOneIncidentPerHomeUnderConcurrentAlarms(t *testing.T) {
 						_, err := node.Ingest(ctx, []alarm.Report{{Source: alarm.SourceSIA, Account: account, Seq: fmt.Sprintf("%04d", k+20), Fingerprint: fmt.Sprint("t", k), Kind: alarm.KindTest, Code: "RP"}})
 						mustOK(t, err)
 					}
-					var wg sync.WaitGroup
-					start := make(chan struct{})
-					for k := range 2 {
-						wg.Go(func() {
-							<-start
-							if err := c.alarm(ctx, nodes[k%len(nodes)], k, tr.home1.ID, account); err != nil {
-								t.Error(err)
-							}
-						})
+					for _, err := range atOnce(2, func(k int) error { return c.alarm(ctx, nodes[k%len(nodes)], k, tr.home1.ID, account) }) {
+						if err != nil {
+							t.Error(err)
+						}
 					}
-					close(start)
-					wg.Wait()
 					open, err := st.ListIncidents(ctx, everywhere, alarm.IncidentFilter{Status: "open", HomeID: tr.home1.ID})
 					mustOK(t, err)
 					if open.Total != 1 {

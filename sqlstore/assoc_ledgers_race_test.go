@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/shequ/shequ/assoc"
@@ -25,18 +24,11 @@ func TestConcurrentEntryUpdatesKeepBoth(t *testing.T) {
 			mustOK(t, st.CreatePerson(ctx, everywhere, &p))
 			e := assoc.LedgerEntry{PersonID: p.ID, Values: map[string]any{"pension": 1000.0}}
 			mustOK(t, st.CreateEntry(ctx, assoc.Everything, w.c, assoc.HouseholdsInDifficulty, &e))
-			var wg sync.WaitGroup
-			errs := make([]error, 2)
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				_, errs[0] = st.UpdateEntry(ctx, w.bf, w.c, assoc.HouseholdsInDifficulty, e.ID, assoc.EntryChange{Values: map[string]any{"pension": 2000.0}})
-			}()
-			go func() {
-				defer wg.Done()
-				_, errs[1] = st.UpdateEntry(ctx, w.bf, w.c, assoc.HouseholdsInDifficulty, e.ID, assoc.EntryChange{Values: map[string]any{"difficulty": "illness"}})
-			}()
-			wg.Wait()
+			changes := []map[string]any{{"pension": 2000.0}, {"difficulty": "illness"}}
+			errs := atOnce(len(changes), func(k int) error {
+				_, err := st.UpdateEntry(ctx, w.bf, w.c, assoc.HouseholdsInDifficulty, e.ID, assoc.EntryChange{Values: changes[k]})
+				return err
+			})
 			mustOK(t, errs[0])
 			mustOK(t, errs[1])
 			got, err := st.Entry(ctx, w.bf, w.c, assoc.HouseholdsInDifficulty, e.ID)

@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -100,16 +99,8 @@ func TestLostAndFoundResolvedOnce(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			p := lostfound.Post{CommunityID: a.community.ID, AuthorID: u.ID, Kind: "found", Title: "钥匙", Place: "门口"}
 			mustOK(t, st.CreatePost(ctx, sc, &p))
-			var wg sync.WaitGroup
-			errs := make([]error, 2)
-			for k, mod := range []auth.Scope{nil, moderate} {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[k] = st.ClosePost(ctx, sc, p.ID, u.ID, mod, false)
-				}()
-			}
-			wg.Wait()
+			mods := []auth.Scope{nil, moderate}
+			errs := atOnce(len(mods), func(k int) error { return st.ClosePost(ctx, sc, p.ID, u.ID, mods[k], false) })
 			if (errs[0] == nil) == (errs[1] == nil) {
 				t.Fatalf("post %d: resolves %v and %v, want exactly one to succeed", p.ID, errs[0], errs[1])
 			}

@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/shequ/shequ/auth"
@@ -42,16 +41,11 @@ func TestMatterConcurrentStepsTakeTurns(t *testing.T) {
 					_, err := st.StepMatter(ctx, staff, m.ID, matter.Step{Action: a, By: 1})
 					mustOK(t, err)
 				}
-				var wg sync.WaitGroup
-				errs := make([]error, 2)
-				for k, tn := range []turn{tc.a, tc.b} {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						_, errs[k] = st.StepMatter(ctx, tn.scope, m.ID, tn.step)
-					}()
-				}
-				wg.Wait()
+				turns := []turn{tc.a, tc.b}
+				errs := atOnce(len(turns), func(k int) error {
+					_, err := st.StepMatter(ctx, turns[k].scope, m.ID, turns[k].step)
+					return err
+				})
 				if errs[0] == nil && errs[1] == nil {
 					both++
 				} else if errs[0] != nil && errs[1] != nil {
@@ -81,15 +75,10 @@ func TestMatterPhotoCapUnderConcurrency(t *testing.T) {
 				_, err := st.AddMatterPhoto(ctx, alice, m.ID, blobOf(png))
 				mustOK(t, err)
 			}
-			var wg sync.WaitGroup
-			for k := 0; k < 4; k++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, _ = st.AddMatterPhoto(ctx, alice, m.ID, blobOf(png))
-				}()
-			}
-			wg.Wait()
+			atOnce(4, func(int) error { // those over the cap are refused
+				_, err := st.AddMatterPhoto(ctx, alice, m.ID, blobOf(png))
+				return err
+			})
 			ids, err := st.MatterPhotoIDs(ctx, m.ID)
 			mustOK(t, err)
 			if len(ids) != sqlstore.MaxPhotos {

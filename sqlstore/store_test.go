@@ -34,6 +34,24 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, st *sqlstore.Store, cloc
 	}
 }
 
+// atOnce runs fn(0) … fn(n-1) in goroutines released together and
+// returns their errors by k: the concurrency tests' two (or more) writers
+// of one row.
+func atOnce(n int, fn func(k int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Go(func() {
+			<-start
+			errs[k] = fn(k)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
 // storeAtVersion opens an empty store of dialect d migrated to version,
 // for a migration's test to fill the old schema before running it; its
 // clock starts as forEachDialect's.
