@@ -41,17 +41,26 @@ func (s *syncBuffer) String() string {
 // stalls, or a send that does not stop at its context — so node B claims
 // the job, sends it and marks it done. A's send then fails: its retry
 // must change nothing, for the claim is B's now. Without the claim check
+
+// twoNodesWithAnSMS opens two stores on one database, as two nodes of a
+// deployment on a hand-moved clock, with one SMS job queued.
+func twoNodesWithAnSMS(t *testing.T, dialect string) (a, b *sqlstore.Store, clock *shequtest.Clock) {
+	t.Helper()
+	clock = shequtest.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
+	dsn := sqlstoretest.DSN(t, dialect)
+	a, b = sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
+	if err := a.Enqueue(t.Context(), jobs.New{Key: "k1", Payload: jobs.SMS{Key: "k1", To: "19900000001", Body: "alarm"}}); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, clock
+}
+
 // the done job went back to pending and was sent a third time.
 func TestOutboxClaimIsFenced(t *testing.T) {
 	for _, dialect := range sqlstoretest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := t.Context()
-			clock := shequtest.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
-			dsn := sqlstoretest.DSN(t, dialect)
-			stA, stB := sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
-			if err := stA.Enqueue(ctx, jobs.New{Key: "k1", Payload: jobs.SMS{Key: "k1", To: "19900000001", Body: "alarm"}}); err != nil {
-				t.Fatal(err)
-			}
+			stA, stB, clock := twoNodesWithAnSMS(t, dialect)
 			var sends atomic.Int32
 			inA, releaseA := make(chan struct{}), make(chan struct{})
 			var logs syncBuffer
@@ -175,12 +184,7 @@ func TestOutboxOutcomeUnderLostClaim(t *testing.T) {
 			for _, o := range outcomes {
 				t.Run(dialect+"/"+tt.name+"/"+o.name, func(t *testing.T) {
 					ctx := t.Context()
-					clock := shequtest.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
-					dsn := sqlstoretest.DSN(t, dialect)
-					a, b := sqlstoretest.OpenDSN(t, dsn, clock), sqlstoretest.OpenDSN(t, dsn, clock)
-					if err := a.Enqueue(ctx, jobs.New{Key: "k1", Payload: jobs.SMS{Key: "k1", To: "19900000001", Body: "alarm"}}); err != nil {
-						t.Fatal(err)
-					}
+					a, b, clock := twoNodesWithAnSMS(t, dialect)
 					claimed, err := a.ClaimJobs(ctx, 10, lease)
 					if err != nil || len(claimed) != 1 {
 						t.Fatalf("A claimed %v (%v)", claimed, err)
