@@ -36,12 +36,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// Two nodes' runners share the outbox (two stores on one database, one
-// clock moved by hand). Node A's send outlives its claim — a node that
-// stalls, or a send that does not stop at its context — so node B claims
-// the job, sends it and marks it done. A's send then fails: its retry
-// must change nothing, for the claim is B's now. Without the claim check
-
 // twoNodesWithAnSMS opens two stores on one database, as two nodes of a
 // deployment on a hand-moved clock, with one SMS job queued.
 func twoNodesWithAnSMS(t *testing.T, dialect string) (a, b *sqlstore.Store, clock *shequtest.Clock) {
@@ -55,6 +49,11 @@ func twoNodesWithAnSMS(t *testing.T, dialect string) (a, b *sqlstore.Store, cloc
 	return a, b, clock
 }
 
+// Two nodes' runners share the outbox (two stores on one database, one
+// clock moved by hand). Node A's send outlives its claim — a node that
+// stalls, or a send that does not stop at its context — so node B claims
+// the job, sends it and marks it done. A's send then fails: its retry
+// must change nothing, for the claim is B's now. Without the claim check
 // the done job went back to pending and was sent a third time.
 func TestOutboxClaimIsFenced(t *testing.T) {
 	for _, dialect := range sqlstoretest.Dialects() {
