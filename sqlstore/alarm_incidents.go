@@ -75,10 +75,15 @@ func (s *Store) lockIncident(ctx context.Context, tx *sql.Tx, id int64) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	var home int64
-	err := tx.QueryRowContext(ctx, "SELECT id FROM homes WHERE id = (SELECT home_id FROM incidents WHERE id = $1) FOR NO KEY UPDATE", id).Scan(&home)
+	var home sql.NullInt64
+	err := tx.QueryRowContext(ctx, "SELECT home_id FROM incidents WHERE id = $1", id).Scan(&home)
 	if err != nil && err != sql.ErrNoRows {
-		return fmt.Errorf("lock the home of incident %d: %w", id, err)
+		return fmt.Errorf("the home of incident %d: %w", id, err)
+	}
+	if home.Valid {
+		if err := s.lockHome(ctx, tx, home.Int64); err != nil {
+			return err
+		}
 	}
 	return s.lockRow(ctx, tx, "incidents", id)
 }

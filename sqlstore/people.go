@@ -81,7 +81,11 @@ func (s *Store) ListPeople(ctx context.Context, scope auth.Scope, f community.Fi
 	if f.Tag != "" {
 		conds = append(conds, "p.tags LIKE "+a.add("%,"+likeEscape(f.Tag)+",%")+` ESCAPE '\'`)
 	}
-	byNumber := f.Query != "" && len(f.NumberScope) > 0 && len(s.cipher.Indexes(f.Query)) > 0
+	var indexes []string // the keyed indexes a whole number would have
+	if f.Query != "" && len(f.NumberScope) > 0 {
+		indexes = s.cipher.Indexes(f.Query)
+	}
+	byNumber := len(indexes) > 0
 	if f.Query != "" {
 		name := "p.name LIKE " + a.add("%"+likeEscape(f.Query)+"%") + ` ESCAPE '\'`
 		if !byNumber {
@@ -91,7 +95,7 @@ func (s *Store) ListPeople(ctx context.Context, scope auth.Scope, f community.Fi
 			// keyed index, within the scope of whole numbers only.
 			// During a key rotation a row is indexed under either key.
 			var idx []string
-			for _, x := range s.cipher.Indexes(f.Query) {
+			for _, x := range indexes {
 				idx = append(idx, a.add(x))
 			}
 			in := strings.Join(idx, ", ")

@@ -94,19 +94,7 @@ func (s *Store) indexDoc(ctx context.Context, q querier, d searchDoc) error {
 
 // unindexDoc removes the search entry of a thing.
 func (s *Store) unindexDoc(ctx context.Context, q querier, kind string, ref int64) error {
-	stmts := []string{
-		"DELETE FROM search_targets WHERE doc_id IN (SELECT id FROM search_docs WHERE kind = $1 AND ref_id = $2)",
-		"DELETE FROM search_docs WHERE kind = $1 AND ref_id = $2",
-	}
-	if s.dialect == SQLite {
-		stmts = append([]string{"DELETE FROM search_fts WHERE rowid IN (SELECT id FROM search_docs WHERE kind = $1 AND ref_id = $2)"}, stmts...)
-	}
-	for _, st := range stmts {
-		if _, err := q.ExecContext(ctx, st, kind, ref); err != nil {
-			return fmt.Errorf("unindex %s %d: %w", kind, ref, err)
-		}
-	}
-	return nil
+	return s.unindexDocs(ctx, q, kind, []int64{ref})
 }
 
 // unindexDocs removes the search entries of many things of one kind in
