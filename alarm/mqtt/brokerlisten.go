@@ -34,6 +34,11 @@ var errConnectRefused = errors.New("mqtt: connection refused before its CONNECT"
 // listeners.Listener): it hands mochi connections whose first packet is
 // checked to be a CONNECT of at most maxConnectSize bytes, sent within
 // connectTimeout, with at most maxPendingConns of them pending at once.
+// It is a listener of its own rather than a net.Listener handed to
+// mochi's listeners.NewNet because that one logs every connection that
+// ends in error at warn level, a refused one included: a hostile client
+// opening connections by the thousand would write the log by the
+// thousand. Here a refused connection is a debug line.
 type guardedListener struct {
 	id, address string
 	log         *slog.Logger
