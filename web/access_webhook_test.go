@@ -129,4 +129,21 @@ func TestWebhookReplays(t *testing.T) {
 	if !r.take(mac(1), now.Unix()+300, now.Add(260*time.Second)) {
 		t.Error("a forgotten call was refused")
 	}
+	// A call that fails and is sent again, over and over, is remembered
+	// once: copies of it in the queue would push other calls out, or it
+	// out of the memory while it is still in its window.
+	r = newWebhookReplays(3)
+	at := now.Add(10 * time.Second)
+	if !r.take(mac(7), now.Unix()+200, at) || !r.take(mac(8), now.Unix()+100, at) {
+		t.Fatal("new calls refused")
+	}
+	for range 4 {
+		r.forget(mac(7))
+		if !r.take(mac(7), now.Unix()+200, at) {
+			t.Fatal("a forgotten call was refused")
+		}
+	}
+	if r.take(mac(7), now.Unix()+200, at) || r.take(mac(8), now.Unix()+100, at) {
+		t.Errorf("a call forgotten and taken 4 times let a replay in (%d queued, %d remembered)", len(r.queue), len(r.seen))
+	}
 }

@@ -407,15 +407,22 @@ func (r *webhookReplays) take(mac [sha256.Size]byte, expires int64, now time.Tim
 	defer r.mu.Unlock()
 	drop := func() {
 		old := heap.Pop(&r.queue).(seenSignature)
-		if r.seen[old.mac] == old.expires {
+		if e := r.seen[old.mac]; e == old.expires || e == forgotten {
 			delete(r.seen, old.mac)
 		}
 	}
 	for len(r.queue) > 0 && r.queue[0].expires < now.Unix() {
 		drop()
 	}
-	if _, ok := r.seen[mac]; ok {
+	e, ok := r.seen[mac]
+	if ok && e != forgotten {
 		return false
+	}
+	if ok {
+		// Taken again after forget: its queue entry is still there, with
+		// the same expiry (the signature covers the timestamp).
+		r.seen[mac] = expires
+		return true
 	}
 	for len(r.queue) >= r.max {
 		drop()
@@ -425,12 +432,18 @@ func (r *webhookReplays) take(mac [sha256.Size]byte, expires int64, now time.Tim
 	return true
 }
 
+// forgotten marks in seen a signature let in again whose queue entry is
+// still queued.
+const forgotten = -1
+
 // forget lets mac in again: its call failed before it changed anything,
 // and the controller may send it again as it was.
 func (r *webhookReplays) forget(mac [sha256.Size]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.seen, mac) // its queue entry goes in its time
+	if _, ok := r.seen[mac]; ok {
+		r.seen[mac] = forgotten // its queue entry goes in its time
+	}
 }
 
 type webhookInput struct {
