@@ -118,7 +118,12 @@ func (s *Server) editFailed(w http.ResponseWriter, r *http.Request, p *pageData,
 	case shequ.EINVALID:
 		key = "broadcast.edit.invalid"
 	case shequ.ECONFLICT:
+		// A zone conflicts when slots still play on it; a slot when it
+		// would play over another slot of its zones.
 		key, status = "broadcast.edit.inuse", http.StatusConflict
+		if strings.HasPrefix(what, "slot-") {
+			key = "broadcast.edit.overlap"
+		}
 	default:
 		return err
 	}

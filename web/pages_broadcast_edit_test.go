@@ -105,6 +105,20 @@ func TestBroadcastEditForms(t *testing.T) {
 		if x := slotNamed("晚间广播"); x.Start != evening.Start || x.Minutes != evening.Minutes {
 			t.Errorf("a refused edit changed the slot: %+v", x)
 		}
+		// Onto the morning slot's time on a zone they share: refused,
+		// saying so in the reader's words (not "zone in use").
+		clash := url.Values{}
+		for k, v := range good {
+			clash[k] = v
+		}
+		clash["start"] = []string{"07:00"}
+		if r := jar.post("broadcaster", "/broadcast/slots/"+sid+"/edit", clash, false); r.status != http.StatusConflict ||
+			!strings.Contains(r.body, "同时播出") || strings.Contains(r.body, "没有删除") {
+			t.Errorf("a slot moved over another: %d", r.status)
+		}
+		if x := slotNamed("晚间广播"); x.Start != evening.Start {
+			t.Errorf("a refused edit changed the slot: %+v", x)
+		}
 		r := jar.post("broadcaster", "/broadcast/slots/"+sid+"/edit", good, false)
 		x := slotNamed("晚间广播")
 		want := []broadcast.Exception{{Date: "2026-12-25", Skip: true}, {Date: "2026-12-31", Start: "20:00"}}
