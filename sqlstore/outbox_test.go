@@ -1,12 +1,10 @@
 package sqlstore_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,24 +15,6 @@ import (
 	"github.com/shequ/shequ/sqlstore"
 	"github.com/shequ/shequ/sqlstore/sqlstoretest"
 )
-
-// syncBuffer is a log both nodes' runners write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // twoNodesWithAnSMS opens two stores on one database, as two nodes of a
 // deployment on a hand-moved clock, with one SMS job queued.
@@ -62,7 +42,7 @@ func TestOutboxClaimIsFenced(t *testing.T) {
 			stA, stB, clock := twoNodesWithAnSMS(t, dialect)
 			var sends atomic.Int32
 			inA, releaseA := make(chan struct{}), make(chan struct{})
-			var logs syncBuffer
+			var logs shequtest.Buffer
 			log := slog.New(slog.NewTextHandler(&logs, nil))
 			const lease = 2 * time.Second
 			runner := func(q jobs.Queue, h func(ctx context.Context, key string, p jobs.SMS) ([]jobs.New, error)) *jobs.Runner {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/shequ/shequ/alarm/sia"
 	"github.com/shequ/shequ/alarm/sia/siatest"
+	"github.com/shequ/shequ/shequtest"
 )
 
 // loopback is the i-th extra loopback address, 127.0.0.2 and up: other
@@ -235,23 +236,12 @@ func TestUDPOutsideTCPBudget(t *testing.T) {
 }
 
 // syncBuffer is a log destination tests can read while the receiver writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+type syncBuffer struct{ shequtest.Buffer }
 
 // lines returns the lines holding all of words.
 func (b *syncBuffer) lines(words ...string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
+	for _, l := range strings.Split(b.String(), "\n") {
 		ok := l != ""
 		for _, w := range words {
 			ok = ok && strings.Contains(l, w)

@@ -12,10 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shequ/shequ/shequtest"
 )
 
 // binary builds shequ once for the tests of this package.
@@ -45,29 +46,10 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// lockedBuffer is a process's output: exec copies into it from its own
-// goroutine while a test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type proc struct {
 	cmd    *exec.Cmd
-	out    *lockedBuffer
-	stdout *lockedBuffer
+	out    *shequtest.Buffer
+	stdout *shequtest.Buffer
 	addr   string
 	done   chan error
 }
@@ -75,7 +57,7 @@ type proc struct {
 // start runs "shequ serve" and waits until it answers /readyz.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{out: &lockedBuffer{}, stdout: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &proc{out: &shequtest.Buffer{}, stdout: &shequtest.Buffer{}, done: make(chan error, 1)}
 	// A port of its own for the SIA receiver, so that servers never collide.
 	p.cmd = exec.Command(binary, append([]string{"serve", "--sia", "127.0.0.1:0"}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
