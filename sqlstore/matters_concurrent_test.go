@@ -14,10 +14,7 @@ import (
 func TestMatterConcurrentStepsTakeTurns(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
 		ctx := t.Context()
-		tr := makeTree(t, st, "mr")
-		cat := matter.Category{CommunityID: tr.community.ID, Code: "lift", Name: "电梯", SLAHours: 24}
-		mustOK(t, st.CreateCategory(ctx, everywhere, &cat))
-		alice := auth.Scope{{CommunityID: tr.community.ID, HouseholdID: tr.household1.ID}}
+		tr, alice := liftMatters(t, st, "mr")
 		staff := auth.Scope{{CommunityID: tr.community.ID}}
 		type turn struct {
 			scope auth.Scope
@@ -63,10 +60,7 @@ func TestMatterConcurrentStepsTakeTurns(t *testing.T) {
 func TestMatterPhotoCapUnderConcurrency(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, st *sqlstore.Store, clock *shequtest.Clock) {
 		ctx := t.Context()
-		tr := makeTree(t, st, "mp")
-		cat := matter.Category{CommunityID: tr.community.ID, Code: "lift", Name: "电梯", SLAHours: 24}
-		mustOK(t, st.CreateCategory(ctx, everywhere, &cat))
-		alice := auth.Scope{{CommunityID: tr.community.ID, HouseholdID: tr.household1.ID}}
+		tr, alice := liftMatters(t, st, "mp")
 		png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
 		for i := 0; i < 20; i++ {
 			m := matter.Matter{PersonID: tr.alice.ID, Category: "lift", Description: "stuck"}
@@ -86,4 +80,14 @@ func TestMatterPhotoCapUnderConcurrency(t *testing.T) {
 			}
 		}
 	})
+}
+
+// liftMatters is a community (makeTree) with a lift category, and the
+// scope of alice's household, who files the matters.
+func liftMatters(t *testing.T, st *sqlstore.Store, code string) (tree, auth.Scope) {
+	t.Helper()
+	tr := makeTree(t, st, code)
+	cat := matter.Category{CommunityID: tr.community.ID, Code: "lift", Name: "电梯", SLAHours: 24}
+	mustOK(t, st.CreateCategory(t.Context(), everywhere, &cat))
+	return tr, auth.Scope{{CommunityID: tr.community.ID, HouseholdID: tr.household1.ID}}
 }
